@@ -1,0 +1,95 @@
+"""The qualcode command line. Commands only parse, call one library function, and render.
+
+Heavy libraries (spaCy, openpyxl, lxml) are imported inside the commands that need them, so `qualcode --help`
+stays instant.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from qualcode import __version__, render
+from qualcode.cli._common import State
+from qualcode.errors import QualcodeError
+
+
+class QualcodeGroup(TyperGroup):
+    """Turns every domain error into one line on stderr and its exit code: never a traceback."""
+
+    def list_commands(self, ctx):  # keep the order commands were registered in (the workflow order)
+        return list(self.commands)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except QualcodeError as e:
+            render.err.print(f"Error: {e}", markup=False, highlight=False, style="red", soft_wrap=True)
+            raise typer.Exit(e.exit_code) from None
+        except sqlite3.OperationalError as e:
+            hint = " (another process holds the project; try again)" if "locked" in str(e) else ""
+            render.err.print(f"Error: database: {e}{hint}", markup=False, style="red", soft_wrap=True)
+            raise typer.Exit(1) from None
+        except sqlite3.DatabaseError as e:
+            render.err.print(
+                f"Error: not a usable qualcode project: {e}", markup=False, style="red", soft_wrap=True
+            )
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=QualcodeGroup,
+    name="qualcode",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"qualcode {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        Path,
+        typer.Option("--db", envvar="QUALCODE_DB", help="Project file (env QUALCODE_DB).", show_default=True),
+    ] = Path("qualcode.db"),
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or messages on stderr.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Qualitative interview coding in the terminal: import transcripts, code them against a codebook with
+    spaCy-assisted suggestions, audit agreement between coders, export summaries and reports.
+
+    Every command works on one SQLite project file, chosen with `--db` (default `qualcode.db`).
+
+    Example: `qualcode --db study.db import transcripts/ && qualcode --db study.db participants`
+    """
+    ctx.obj = State(db_path=db, quiet=quiet)
+
+
+def _register() -> None:
+    from qualcode.cli import project
+
+    project.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app(prog_name="qualcode")

@@ -1,0 +1,102 @@
+"""Plumbing shared by the commands: the root options, opening the project, progress, messages."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+import typer
+
+from qualcode import render
+from qualcode.errors import UsageError
+
+T = TypeVar("T")
+
+Format = Literal["table", "json", "csv", "md"]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format: table, json, csv or md.")]
+CoderOpt = Annotated[
+    str | None, typer.Option("--coder", envvar="QUALCODE_CODER", help="Coder name (or QUALCODE_CODER).")
+]
+
+
+@dataclass
+class State:
+    db_path: Path
+    quiet: bool = False
+
+
+def state(ctx: typer.Context) -> State:
+    root = ctx.find_root()
+    if not isinstance(root.obj, State):
+        root.obj = State(db_path=Path(os.environ.get("QUALCODE_DB") or "qualcode.db"))
+    return root.obj
+
+
+def open_db(ctx: typer.Context, *, create: bool = False, migrate: bool = True):
+    from qualcode.db import open_project
+
+    return open_project(state(ctx).db_path, create=create, migrate=migrate)
+
+
+def info(ctx: typer.Context, message: str) -> None:
+    """A progress or status message: stderr, and silent with --quiet."""
+    if not state(ctx).quiet:
+        render.err.print(message, markup=False, highlight=False)
+
+
+def warn(message: str) -> None:
+    render.err.print(f"warning: {message}", markup=False, style="yellow")
+
+
+def progress(ctx: typer.Context, items: Iterable[T], total: int, label: str) -> Iterator[T]:
+    """A progress bar on stderr, only for a person watching a terminal."""
+    if state(ctx).quiet or not sys.stderr.isatty() or total < 2:
+        yield from items
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=render.err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+def require_coder(coder: str | None) -> str:
+    if not coder or not coder.strip():
+        raise UsageError("name the coder with --coder NAME or QUALCODE_CODER")
+    return coder.strip()
+
+
+def split_csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def write_output(text: str | bytes, output: Path | None, ctx: typer.Context, what: str) -> None:
+    """Write to -o FILE (and say so on stderr), else to stdout."""
+    if output is None:
+        if isinstance(text, bytes):
+            raise UsageError(f"{what} is binary: write it to a file with -o FILE")
+        sys.stdout.write(text)
+        return
+    try:
+        if isinstance(text, bytes):
+            output.write_bytes(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        from qualcode.errors import QualcodeError
+
+        raise QualcodeError(f"cannot write {output}: {e.strerror or e}") from e
+    info(ctx, f"wrote {what} to {output}")

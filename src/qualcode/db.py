@@ -1,0 +1,117 @@
+"""Opening a project file, and the transaction every write goes through."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from qualcode.errors import NotFoundError, QualcodeError
+from qualcode.migrations import migrations
+
+DEFAULT_DB = "qualcode.db"
+BUSY_TIMEOUT_MS = 60_000
+
+
+def now() -> str:
+    """UTC timestamp with milliseconds, sortable as text."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def connect(path: str | Path) -> Database:
+    """A connection with the settings every qualcode process uses.
+
+    isolation_level=None hands transaction control to us: writes take the write lock up front with
+    BEGIN IMMEDIATE, so a second process waits on the busy timeout instead of failing mid-way.
+    """
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if str(path) != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as e:
+        conn.close()
+        raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
+    return Database(conn, execute_plugins=False)
+
+
+def open_project(path: str | Path, *, create: bool = False, migrate: bool = True) -> Database:
+    """Open (or with create=True, make) a project and bring its schema up to date."""
+    p = Path(path)
+    if str(path) != ":memory:" and not p.exists():
+        if not create:
+            raise NotFoundError(
+                f"no project at {p} (create one with 'qualcode --db {p} import TRANSCRIPTS', "
+                "or choose another with --db / QUALCODE_DB)"
+            )
+        if p.parent and not p.parent.exists():
+            raise NotFoundError(f"folder {p.parent} does not exist", path=p)
+    db = connect(path)
+    if migrate:
+        apply_migrations(db)
+    return db
+
+
+def apply_migrations(db: Database) -> list[str]:
+    """Apply pending migrations under the write lock, so two processes opening a new project don't race."""
+    try:
+        if not migrations.pending(db):
+            return []
+        with transaction(db):
+            names = [m.name for m in migrations.pending(db)]
+            migrations.apply(db)
+        return names
+    except sqlite3.DatabaseError as e:
+        raise QualcodeError(f"cannot open project: {e}") from e
+
+
+def migration_status(db: Database) -> dict:
+    return {
+        "applied": [{"name": m.name, "applied_at": m.applied_at} for m in migrations.applied(db)],
+        "pending": [m.name for m in migrations.pending(db)],
+    }
+
+
+@contextlib.contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """All-or-nothing: BEGIN IMMEDIATE at the outermost level, a savepoint when nested."""
+    conn = db.conn
+    if conn.in_transaction:
+        name = f"qc_{secrets.token_hex(8)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            conn.execute(f"RELEASE SAVEPOINT {name}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def project_value(db: Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM project WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def resolve_db_path(value: str | None) -> Path:
+    return Path(value or os.environ.get("QUALCODE_DB") or DEFAULT_DB)

@@ -1,0 +1,331 @@
+"""Importing transcript files into a project: one transaction per file, a result per file."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from qualcode import yamlfile
+from qualcode.db import now, transaction
+from qualcode.errors import ConflictError, QualcodeError, UsageError
+from qualcode.participants import NOT_RECORDED, normalise_gender
+from qualcode.transcripts import EXTENSIONS, Transcript, metadata, parse_file, source
+from qualcode.transcripts.labels import INTERVIEWER, key
+
+WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
+@dataclass
+class ImportOptions:
+    encoding: str | None = None
+    replace: bool = False
+    speaker_map: dict[str, str] = field(default_factory=dict)  # label → participant id
+    interviewers: list[str] = field(default_factory=list)  # labels to treat as interviewers
+    max_bytes: int = source.MAX_BYTES
+
+
+@dataclass
+class ImportResult:
+    file: str
+    interview: str | None = None
+    format: str | None = None
+    turns: int = 0
+    speakers: int = 0
+    status: str = "imported"  # imported | replaced | unchanged | failed
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+def parse_speaker_map(text: str | None) -> dict[str, str]:
+    """'Ms Sharma=P017, Interviewer 1=EV1' → {label: id}."""
+    out: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in (text or "").split(","))):
+        label, sep, target = item.partition("=")
+        if not sep or not label.strip() or not target.strip():
+            raise UsageError(f"--speaker-map expects LABEL=ID pairs separated by commas, got {item!r}")
+        out[label.strip()] = target.strip()
+    return out
+
+
+def collect_files(paths: list[Path]) -> list[Path]:
+    """Files named, and the transcripts inside folders (recursive, sorted, sidecar .yml files skipped)."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(
+                sorted(
+                    f
+                    for f in p.rglob("*")
+                    if f.is_file()
+                    and f.suffix.lower() in EXTENSIONS
+                    and not f.name.startswith((".", "~$"))
+                    and f.name.lower() != "readme.md"
+                )
+            )
+        elif p.exists():
+            files.append(p)
+        else:
+            raise UsageError(f"no such file or folder: {p}")
+    return files
+
+
+def import_paths(
+    db: Database, paths: list[Path], options: ImportOptions | None = None
+) -> Iterator[ImportResult]:
+    """Import every transcript under PATHS; yields one result per file as it goes (for progress bars)."""
+    options = options or ImportOptions()
+    seen: dict[str, str] = {}
+    for f in collect_files(paths):
+        result = ImportResult(file=str(f))
+        try:
+            import_file(db, f, options, seen, result)
+        except QualcodeError as e:
+            result.status, result.message = "failed", str(e)
+        yield result
+
+
+def _sidecar(path: Path) -> Path | None:
+    stem = path.name.split(".")[0]
+    for cand in (path.with_suffix(".yml"), path.with_suffix(".yaml"), path.parent / f"{stem}.yml",
+                 path.parent / f"{stem}.yaml"):  # fmt: skip
+        if cand.exists() and cand != path:
+            return cand
+    return None
+
+
+def import_file(
+    db: Database, path: Path, options: ImportOptions, seen: dict[str, str], result: ImportResult
+) -> None:
+    transcript = parse_file(path, encoding=options.encoding, max_bytes=options.max_bytes)
+    digest = hashlib.sha256(source.read_bytes(path, max_bytes=options.max_bytes))
+    sidecar = _sidecar(path) if transcript.format != "qualcode-md" else None
+    if sidecar:
+        transcript.meta = metadata.parse(yamlfile.load(sidecar.read_text(encoding="utf-8"), sidecar), sidecar)
+        digest.update(sidecar.read_bytes())
+        transcript.notes.append(f"metadata from {sidecar.name}")
+    digest.update(repr((sorted(options.speaker_map.items()), sorted(options.interviewers))).encode())
+    iid = transcript.meta.interview or path.name.split(".")[0]
+    result.interview, result.format = iid, transcript.format
+    result.notes.extend(transcript.notes)
+    if iid in seen:
+        raise ConflictError(f"duplicate interview id {iid}: also in {seen[iid]} in this import", path=path)
+    seen[iid] = str(path)
+    plan = _plan(transcript, iid, options)
+    result.notes.extend(plan.notes)
+    result.turns, result.speakers = len(transcript.turns), len(plan.speakers)
+    source_hash = digest.hexdigest()
+    with transaction(db):
+        existing = db.execute(
+            "SELECT source_hash, source_file FROM interviews WHERE id = ?", [iid]
+        ).fetchone()
+        if existing and existing[0] == source_hash:
+            result.status, result.message = "unchanged", "already imported, file unchanged"
+            return
+        if existing:
+            if not options.replace:
+                raise ConflictError(
+                    f"interview {iid} already exists (from {existing[1]}) with different content; "
+                    "use --replace to import the new version",
+                    path=path,
+                )
+            _check_no_codings(db, iid, path)
+            _delete_interview(db, iid)
+            result.status = "replaced"
+        _check_participants(db, plan, iid, path)
+        _insert(db, transcript, plan, iid, path, source_hash)
+
+
+@dataclass
+class _Plan:
+    speakers: dict[str, tuple[str, str]]  # label → ("participant"|"interviewer", id)
+    participants: dict[str, dict]  # id → {name, gender, attributes}
+    interviewers: dict[str, str | None]  # id → name
+    notes: list[str]
+
+
+def _plan(t: Transcript, iid: str, options: ImportOptions) -> _Plan:
+    """Resolve every label used in the text to a participant or an interviewer."""
+    meta = t.meta
+    plan = _Plan({}, {}, {}, [])
+    by_key: dict[str, tuple[str, str]] = {}
+    for p in meta.participants:
+        by_key[key(p.speaker)] = ("participant", p.id)
+        plan.participants[p.id] = {
+            "name": p.name or (p.speaker if p.speaker != p.id else None),
+            "gender": normalise_gender(p.gender),
+            "attributes": p.attributes,
+        }
+    for i in meta.interviewers:
+        by_key[key(i.speaker)] = ("interviewer", i.id)
+        plan.interviewers[i.id] = i.name
+    forced = {key(x) for x in options.interviewers}
+    mapped = {key(k): v for k, v in options.speaker_map.items()}
+    for label in dict.fromkeys(turn.label for turn in t.turns):
+        k = key(label)
+        if k in mapped:
+            target = mapped[k]
+            if target in plan.interviewers or k in forced:
+                plan.speakers[label] = ("interviewer", target)
+                plan.interviewers.setdefault(target, None)
+            else:
+                plan.speakers[label] = ("participant", target)
+                plan.participants.setdefault(
+                    target, {"name": label, "gender": NOT_RECORDED, "attributes": {}}
+                )
+        elif k in by_key:
+            plan.speakers[label] = by_key[k]
+        elif k in forced or INTERVIEWER.match(label.strip()):
+            plan.speakers[label] = ("interviewer", label)
+            plan.interviewers.setdefault(label, None)
+        else:
+            pid = f"{iid}:{label}"
+            plan.speakers[label] = ("participant", pid)
+            plan.participants.setdefault(pid, {"name": label, "gender": NOT_RECORDED, "attributes": {}})
+            plan.notes.append(f"speaker {label!r} has no metadata: participant {pid}, gender not recorded")
+    return plan
+
+
+def _check_no_codings(db: Database, iid: str, path: Path) -> None:
+    n = db.execute(
+        "SELECT count(*) FROM codings WHERE interview_id = ? AND deleted_at IS NULL", [iid]
+    ).fetchone()[0]
+    if n:
+        raise ConflictError(
+            f"interview {iid} has {n} codings; re-importing it would detach them from the text "
+            "(re-anchoring codings on edited transcripts: see 'qualcode import --help')",
+            path=path,
+        )
+
+
+def _delete_interview(db: Database, iid: str) -> None:
+    # Turns, sentences, speakers, attributes and suggestions go with the interview (ON DELETE CASCADE).
+    db.execute(
+        "DELETE FROM scored_turns WHERE turn_id IN (SELECT id FROM turns WHERE interview_id = ?)", [iid]
+    )
+    db.execute("DELETE FROM turns WHERE interview_id = ?", [iid])
+    db.execute("DELETE FROM interviews WHERE id = ?", [iid])
+
+
+def _check_participants(db: Database, plan: _Plan, iid: str, path: Path) -> None:
+    """One id is one person study-wide: the same attribute with two values is an error naming both files."""
+    for pid, person in plan.participants.items():
+        row = db.execute("SELECT gender FROM participants WHERE id = ?", [pid]).fetchone()
+        if not row:
+            continue
+        stored = dict(
+            db.execute(
+                "SELECT name, value FROM participant_attributes WHERE participant_id = ?", [pid]
+            ).fetchall()
+        )
+        stored["gender"] = row[0]
+        new = dict(person["attributes"], gender=person["gender"])
+        for name, value in new.items():
+            old = stored.get(name)
+            if old is None or value is None or old == value or NOT_RECORDED in (old, value):
+                continue
+            other = db.execute(
+                """SELECT i.source_file FROM interview_participants ip JOIN interviews i ON i.id = ip.interview_id
+                   WHERE ip.participant_id = ? AND i.id != ? ORDER BY i.imported_at LIMIT 1""",
+                [pid, iid],
+            ).fetchone()
+            raise ConflictError(
+                f"participant {pid} has {name} {value!r} here but {old!r} in {other[0] if other else 'the project'}",
+                path=path,
+            )
+
+
+_NLP: dict = {}
+
+
+def sentence_splitter(language: str):
+    """A blank spaCy pipeline with the rule-based sentencizer; cached per language."""
+    if language not in _NLP:
+        import spacy
+
+        try:
+            nlp = spacy.blank(language)
+        except Exception:  # spaCy raises its own ImportError/ValueError for unknown codes
+            nlp = spacy.blank("xx")
+        nlp.add_pipe("sentencizer")
+        _NLP[language] = nlp
+    return _NLP[language]
+
+
+def _insert(db: Database, t: Transcript, plan: _Plan, iid: str, path: Path, source_hash: str) -> None:
+    pieces, spans, pos = [], [], 0
+    for turn in t.turns:
+        head = f"{turn.label}: "
+        start = pos + len(head)
+        pieces.append(head + turn.text)
+        spans.append((start, start + len(turn.text)))
+        pos = start + len(turn.text) + 2
+    text = "\n\n".join(pieces) + "\n"
+    meta = t.meta
+    db.execute(
+        """INSERT INTO interviews (id, title, date, language, source_file, format, source_hash, text_hash, text,
+           imported_at, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [iid, meta.title, meta.date, meta.language or "en", path.name, t.format, source_hash,
+         hashlib.sha256(text.encode()).hexdigest(), text, now(), str(uuid.uuid4()).upper()],
+    )  # fmt: skip
+    db["interview_attributes"].insert_all(
+        [{"interview_id": iid, "name": k, "value": v} for k, v in meta.attributes.items()]
+    )
+    for pid, person in plan.participants.items():
+        if db.execute("SELECT 1 FROM participants WHERE id = ?", [pid]).fetchone():
+            if person["gender"] != NOT_RECORDED:
+                db.execute("UPDATE participants SET gender = ? WHERE id = ?", [person["gender"], pid])
+            if person["name"]:
+                db.execute(
+                    "UPDATE participants SET name = coalesce(name, ?) WHERE id = ?", [person["name"], pid]
+                )
+        else:
+            db.execute(
+                "INSERT INTO participants (id, name, gender, guid) VALUES (?, ?, ?, ?)",
+                [pid, person["name"], person["gender"], str(uuid.uuid4()).upper()],
+            )
+        db["participant_attributes"].upsert_all(
+            [{"participant_id": pid, "name": k, "value": v} for k, v in person["attributes"].items()],
+            pk=("participant_id", "name"),
+        )
+        db.execute("INSERT OR IGNORE INTO interview_participants VALUES (?, ?)", [iid, pid])
+    for ivid, name in plan.interviewers.items():
+        db.execute("INSERT OR IGNORE INTO interviewers (id, name) VALUES (?, ?)", [ivid, name])
+        if name:
+            db.execute("UPDATE interviewers SET name = ? WHERE id = ?", [name, ivid])
+        db.execute("INSERT OR IGNORE INTO interview_interviewers VALUES (?, ?)", [iid, ivid])
+    speaker_ids = {}
+    for label, (kind, ref) in plan.speakers.items():
+        cur = db.execute(
+            "INSERT INTO speakers (interview_id, label, participant_id, interviewer_id) VALUES (?, ?, ?, ?)",
+            [iid, label, ref if kind == "participant" else None, ref if kind == "interviewer" else None],
+        )
+        speaker_ids[label] = cur.lastrowid
+    nlp = sentence_splitter(meta.language or "en")
+    docs = nlp.pipe(turn.text for turn in t.turns)
+    for idx, (turn, (start, end), doc) in enumerate(zip(t.turns, spans, docs, strict=True)):
+        cur = db.execute(
+            """INSERT INTO turns (interview_id, idx, speaker_id, start, end, start_s, end_s, text, words)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [iid, idx, speaker_ids[turn.label], start, end, turn.start_s, turn.end_s, turn.text,
+             len(WORD.findall(turn.text))],
+        )  # fmt: skip
+        turn_id = cur.lastrowid
+        rows = []
+        for s in doc.sents:
+            a, b = s.start_char, s.end_char
+            chunk = turn.text[a:b]
+            a += len(chunk) - len(chunk.lstrip())
+            b -= len(chunk) - len(chunk.rstrip())
+            if b > a:
+                rows.append((turn_id, len(rows), start + a, start + b))
+        db.conn.executemany("INSERT INTO sentences (turn_id, idx, start, end) VALUES (?, ?, ?, ?)", rows)

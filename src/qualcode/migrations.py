@@ -1,0 +1,302 @@
+"""The whole schema history of a qualcode project, readable top to bottom.
+
+Each function runs once per project, inside a transaction, and is recorded in ``_sqlite_migrations``.
+Never edit a migration that has shipped: add a new one. ``docs/schema.md`` is generated from these
+(``python -m cogapp -r docs/schema.md``) and a test fails when it is stale.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("qualcode")
+
+
+@migrations()
+def m001_project(db: Database) -> None:
+    # Key/value facts about the project itself (its id for REFI GUIDs, creation time).
+    db.execute("""
+        CREATE TABLE project (
+            key TEXT PRIMARY KEY,
+            value TEXT
+        )""")
+    db.execute("INSERT INTO project (key, value) VALUES ('id', lower(hex(randomblob(16))))")
+    db.execute(
+        "INSERT INTO project (key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+    )
+
+
+@migrations()
+def m002_interviews(db: Database) -> None:
+    # text is the normalised transcript (LF, no BOM); every offset below indexes into it, in code points.
+    # source_hash detects an unchanged file; text_hash matches interviews across projects (merge).
+    db.execute("""
+        CREATE TABLE interviews (
+            id TEXT PRIMARY KEY,
+            title TEXT,
+            date TEXT,
+            language TEXT NOT NULL DEFAULT 'en',
+            source_file TEXT NOT NULL,
+            format TEXT NOT NULL,
+            source_hash TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            text TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            guid TEXT NOT NULL UNIQUE
+        )""")
+    db.execute("""
+        CREATE TABLE interview_attributes (
+            interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            value TEXT,
+            PRIMARY KEY (interview_id, name)
+        )""")
+    # A participant is a person, study-wide: one id in two interviews is one person.
+    db.execute("""
+        CREATE TABLE participants (
+            id TEXT PRIMARY KEY,
+            name TEXT,
+            gender TEXT NOT NULL DEFAULT 'not recorded',
+            guid TEXT NOT NULL UNIQUE
+        )""")
+    db.execute("""
+        CREATE TABLE participant_attributes (
+            participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            value TEXT,
+            PRIMARY KEY (participant_id, name)
+        )""")
+    db.execute("""
+        CREATE TABLE interviewers (
+            id TEXT PRIMARY KEY,
+            name TEXT
+        )""")
+    db.execute("""
+        CREATE TABLE interview_participants (
+            interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+            participant_id TEXT NOT NULL REFERENCES participants(id),
+            PRIMARY KEY (interview_id, participant_id)
+        )""")
+    db.execute("""
+        CREATE TABLE interview_interviewers (
+            interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+            interviewer_id TEXT NOT NULL REFERENCES interviewers(id),
+            PRIMARY KEY (interview_id, interviewer_id)
+        )""")
+    # The label used in the text, resolved to exactly one participant or interviewer.
+    db.execute("""
+        CREATE TABLE speakers (
+            id INTEGER PRIMARY KEY,
+            interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            participant_id TEXT REFERENCES participants(id),
+            interviewer_id TEXT REFERENCES interviewers(id),
+            UNIQUE (interview_id, label),
+            CHECK ((participant_id IS NULL) != (interviewer_id IS NULL))
+        )""")
+    db.execute("""
+        CREATE TABLE turns (
+            id INTEGER PRIMARY KEY,
+            interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            speaker_id INTEGER NOT NULL REFERENCES speakers(id),
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            start_s REAL,
+            end_s REAL,
+            text TEXT NOT NULL,
+            words INTEGER NOT NULL,
+            UNIQUE (interview_id, idx),
+            CHECK (end >= start)
+        )""")
+    db.execute("""
+        CREATE TABLE sentences (
+            id INTEGER PRIMARY KEY,
+            turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            UNIQUE (turn_id, idx)
+        )""")
+    db.execute("CREATE INDEX idx_turns_speaker ON turns(speaker_id)")
+    db.execute("CREATE INDEX idx_speakers_participant ON speakers(participant_id)")
+    db.execute("CREATE INDEX idx_interview_participants_p ON interview_participants(participant_id)")
+    db.execute("CREATE INDEX idx_interviews_text_hash ON interviews(text_hash)")
+    # Full-text search over turns, kept in step by triggers.
+    db.execute("""
+        CREATE VIRTUAL TABLE turns_fts USING fts5(
+            text, content='turns', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+        )""")
+    db.execute("""
+        CREATE TRIGGER turns_ai AFTER INSERT ON turns BEGIN
+            INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
+        END""")
+    db.execute("""
+        CREATE TRIGGER turns_ad AFTER DELETE ON turns BEGIN
+            INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END""")
+    db.execute("""
+        CREATE TRIGGER turns_au AFTER UPDATE OF text ON turns BEGIN
+            INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
+        END""")
+
+
+@migrations()
+def m003_codebook(db: Database) -> None:
+    # One codebook per project; each load is kept in codebook_loads for the record.
+    db.execute("""
+        CREATE TABLE codebook (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            name TEXT NOT NULL,
+            version TEXT,
+            language TEXT NOT NULL DEFAULT 'en',
+            min_score REAL NOT NULL DEFAULT 0.5,
+            hash TEXT NOT NULL,
+            source_file TEXT,
+            loaded_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE codebook_loads (
+            id INTEGER PRIMARY KEY,
+            source_file TEXT,
+            hash TEXT NOT NULL,
+            loaded_at TEXT NOT NULL,
+            report TEXT
+        )""")
+    # key is the stable identity (renames keep it); patterns is JSON; pattern_hash marks stale suggestions.
+    db.execute("""
+        CREATE TABLE codes (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            parent_id INTEGER REFERENCES codes(id),
+            position INTEGER NOT NULL DEFAULT 0,
+            colour TEXT,
+            definition TEXT,
+            include TEXT,
+            exclude TEXT,
+            examples TEXT,
+            codable INTEGER NOT NULL DEFAULT 1,
+            exclusive INTEGER NOT NULL DEFAULT 0,
+            value REAL,
+            threshold REAL,
+            patterns TEXT NOT NULL DEFAULT '[]',
+            pattern_hash TEXT NOT NULL DEFAULT '',
+            guid TEXT NOT NULL UNIQUE
+        )""")
+    db.execute("CREATE UNIQUE INDEX idx_codes_sibling_name ON codes(IFNULL(parent_id, 0), name)")
+
+
+@migrations()
+def m004_coding(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE coders (
+            name TEXT PRIMARY KEY,
+            guid TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        )""")
+    # A batch is one undoable unit: one decision in a session, one apply, one bulk accept, one import.
+    db.execute("""
+        CREATE TABLE batches (
+            id INTEGER PRIMARY KEY,
+            coder TEXT REFERENCES coders(name),
+            kind TEXT NOT NULL,
+            session_id TEXT,
+            description TEXT,
+            created_at TEXT NOT NULL,
+            undone_at TEXT
+        )""")
+    # code_id NULL records the decision "no code" for the turn: decided, nothing applies.
+    # quote is the text at coding time, kept so a coding can be re-anchored on an edited transcript.
+    # Removal and undo are soft: deleted_at/deleted_batch_id keep the history.
+    db.execute("""
+        CREATE TABLE codings (
+            id INTEGER PRIMARY KEY,
+            interview_id TEXT NOT NULL REFERENCES interviews(id),
+            turn_id INTEGER REFERENCES turns(id),
+            code_id INTEGER REFERENCES codes(id),
+            coder TEXT NOT NULL REFERENCES coders(name),
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            quote TEXT NOT NULL,
+            memo TEXT,
+            origin TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'ok',
+            session_id TEXT,
+            batch_id INTEGER REFERENCES batches(id),
+            suggestion_score REAL,
+            created_at TEXT NOT NULL,
+            deleted_at TEXT,
+            deleted_batch_id INTEGER REFERENCES batches(id),
+            guid TEXT NOT NULL UNIQUE,
+            CHECK (end >= start),
+            CHECK (origin IN ('manual', 'suggestion', 'search', 'imported', 'review', 'merge', 'refi')),
+            CHECK (status IN ('ok', 'orphaned'))
+        )""")
+    db.execute("""
+        CREATE UNIQUE INDEX idx_codings_live ON codings(turn_id, coder, IFNULL(code_id, 0), start, end)
+        WHERE deleted_at IS NULL""")
+    db.execute("CREATE INDEX idx_codings_coder ON codings(coder, turn_id)")
+    db.execute("CREATE INDEX idx_codings_code ON codings(code_id)")
+    db.execute("CREATE INDEX idx_codings_batch ON codings(batch_id)")
+    db.execute("CREATE INDEX idx_codings_interview ON codings(interview_id)")
+
+
+@migrations()
+def m005_suggestions(db: Database) -> None:
+    # One row per scored (span, code) pair at or above the storage floor; evidence is JSON.
+    db.execute("""
+        CREATE TABLE suggestions (
+            id INTEGER PRIMARY KEY,
+            interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+            turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+            code_id INTEGER NOT NULL REFERENCES codes(id) ON DELETE CASCADE,
+            unit TEXT NOT NULL CHECK (unit IN ('turn', 'sentence')),
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            score REAL NOT NULL,
+            pattern_score REAL,
+            model_score REAL,
+            source TEXT NOT NULL CHECK (source IN ('pattern', 'model', 'combined')),
+            evidence TEXT NOT NULL DEFAULT '[]',
+            pattern_hash TEXT NOT NULL,
+            model_version TEXT,
+            created_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX idx_suggestions_turn ON suggestions(turn_id, code_id)")
+    db.execute("CREATE INDEX idx_suggestions_code ON suggestions(code_id, score)")
+    # Which turns were scored with which codebook and model: the staleness record.
+    db.execute("""
+        CREATE TABLE scored_turns (
+            turn_id INTEGER PRIMARY KEY REFERENCES turns(id) ON DELETE CASCADE,
+            codebook_hash TEXT NOT NULL,
+            model_version TEXT,
+            scored_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE models (
+            id INTEGER PRIMARY KEY,
+            version TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            coder TEXT,
+            labels TEXT NOT NULL,
+            data_hash TEXT NOT NULL,
+            spacy_version TEXT NOT NULL,
+            trained_at TEXT NOT NULL,
+            examples INTEGER NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            config TEXT NOT NULL,
+            blob BLOB NOT NULL
+        )""")
+
+
+@migrations()
+def m006_redactions(db: Database) -> None:
+    # Names that become "[name]" inside quotes of --redact exports.
+    db.execute("""
+        CREATE TABLE redactions (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            added_at TEXT NOT NULL
+        )""")

@@ -1,0 +1,81 @@
+"""Rendering results for stdout: a Rich table for people, JSON, CSV or Markdown for pipes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+FORMATS = ("table", "json", "csv", "md")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list | tuple):
+        return ", ".join(cell(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={cell(v)}" for k, v in value.items())
+    return str(value)
+
+
+def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None, caption: str | None = None,
+          numeric: Sequence[str] = ()) -> Table:  # fmt: skip
+    t = Table(title=title, caption=caption, caption_justify="left", title_justify="left")
+    for c in columns:
+        t.add_column(c, justify="right" if c in numeric else "left", overflow="fold")
+    for r in rows:
+        t.add_row(*(cell(r.get(c)) for c in columns))
+    return t
+
+
+def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([cell(r.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def to_markdown(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None,
+                caption: str | None = None) -> str:  # fmt: skip
+    def esc(v: Any) -> str:
+        return cell(v).replace("|", "\\|").replace("\n", "<br>")
+
+    lines = [f"### {title}", ""] if title else []
+    lines.append("| " + " | ".join(columns) + " |")
+    lines.append("|" + "|".join("---" for _ in columns) + "|")
+    lines += ["| " + " | ".join(esc(r.get(c)) for c in columns) + " |" for r in rows]
+    if caption:
+        lines += ["", caption]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+
+
+def emit(fmt: str, *, rows: Sequence[dict] = (), columns: Sequence[str] | None = None, data: Any = None,
+         title: str | None = None, caption: str | None = None, numeric: Sequence[str] = ()) -> None:  # fmt: skip
+    """Write one result to stdout in FMT. data is what JSON gets (default: the rows)."""
+    columns = list(columns or (rows[0].keys() if rows else []))
+    if fmt == "json":
+        sys.stdout.write(to_json(rows if data is None else data))
+    elif fmt == "csv":
+        sys.stdout.write(to_csv(rows, columns))
+    elif fmt == "md":
+        sys.stdout.write(to_markdown(rows, columns, title=title, caption=caption))
+    else:
+        out.print(table(rows, columns, title=title, caption=caption, numeric=numeric))

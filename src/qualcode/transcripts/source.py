@@ -1,0 +1,63 @@
+"""Reading a transcript file into normalised text: size, binary and encoding checks, BOM and line ends."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from qualcode.errors import InputError
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+def read_bytes(path: Path, *, max_bytes: int = MAX_BYTES) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(
+                f"file is {size / 1_048_576:.1f} MB; transcripts over {max_bytes / 1_048_576:.0f} MB are refused "
+                "(split it, or raise the limit with --max-size)",
+                path=path,
+            )
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read file: {e.strerror or e}", path=path) from e
+    if not data.strip():
+        raise InputError("file is empty", path=path)
+    return data
+
+
+def looks_binary(data: bytes) -> bool:
+    return b"\x00" in data[:8192]
+
+
+def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
+    """Decode and normalise: BOM dropped, CRLF/CR to LF, NFC, so stored offsets are stable."""
+    if looks_binary(data):
+        raise InputError("binary file, not a text transcript (NUL bytes found)", path=path)
+    enc = encoding or "utf-8"
+    try:
+        text = data.decode("utf-8-sig" if enc.lower().replace("_", "-") in ("utf-8", "utf8") else enc)
+    except LookupError as e:
+        raise InputError(f"unknown encoding {enc!r}", path=path) from e
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(
+            f"not valid {enc} at byte {e.start} (line {line}); name the file's encoding with --encoding, "
+            "for example --encoding cp1252",
+            path=path,
+            line=line,
+        ) from e
+    return normalise(text)
+
+
+def normalise(text: str) -> str:
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text)
+
+
+def read_text(path: Path, encoding: str | None = None, *, max_bytes: int = MAX_BYTES) -> str:
+    text = decode(read_bytes(path, max_bytes=max_bytes), path, encoding)
+    if not text.strip():
+        raise InputError("file has no text", path=path)
+    return text

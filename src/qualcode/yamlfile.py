@@ -1,0 +1,68 @@
+"""YAML loading that remembers line numbers, so validation errors can name the line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qualcode.errors import InputError
+
+
+class LineMap(dict):
+    """A mapping that knows the line of each key (1-based, in the file)."""
+
+    line: int = 0
+    lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get(key, self.line)
+
+
+class _Loader(yaml.SafeLoader):
+    line_offset = 0
+
+    def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML hook
+        plain = super().construct_mapping(node, deep=deep)
+        m = LineMap(plain)
+        m.line = node.start_mark.line + 1 + self.line_offset
+        m.lines = {
+            str(k.value): k.start_mark.line + 1 + self.line_offset
+            for k, _ in node.value
+            if hasattr(k, "value")
+        }
+        return m
+
+
+def _construct_map(loader: _Loader, node) -> LineMap:
+    return loader.construct_mapping(node, deep=True)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+
+
+def load(text: str, path: str | Path, *, line_offset: int = 0) -> Any:
+    """Parse YAML; a syntax error becomes an InputError naming file and line."""
+    loader = type("Loader", (_Loader,), {"line_offset": line_offset})
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 + line_offset if mark else None
+        problem = (e.problem or e.context or "invalid YAML").strip()
+        raise InputError(f"invalid YAML: {problem}", path=path, line=line) from e
+    except yaml.YAMLError as e:
+        raise InputError(f"invalid YAML: {e}", path=path) from e
+
+
+def scalar(value: Any) -> str | None:
+    """YAML scalars as the text a user would expect (dates stay ISO, numbers as written)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,79 @@
+"""Shared fixtures: every test runs in its own folder with its own project file; output width is pinned."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qualcode.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SAMPLES = SHARED / "samples"
+CORPUS = ROOT / "transcripts"
+CODEBOOK = ROOT / "codebooks" / "dac.yml"
+CODINGS = ROOT / "codings"
+
+needs_samples = pytest.mark.skipif(
+    not (SAMPLES / "transcripts").is_dir(), reason="../shared/samples not present"
+)
+needs_schemas = pytest.mark.skipif(
+    not (SHARED / "refi-qda").is_dir(), reason="../shared/refi-qda not present"
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """No test touches a real project or depends on the caller's environment."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QUALCODE_DB", str(tmp_path / "test.db"))
+    monkeypatch.delenv("QUALCODE_CODER", raising=False)
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+    yield tmp_path
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "test.db"
+
+
+class Cli:
+    def __init__(self, db_path: Path):
+        self.db_path = db_path
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None, expect: int | None = 0):
+        result = self.runner.invoke(app, ["--db", str(self.db_path), *map(str, args)], input=input)
+        if expect is not None and result.exit_code != expect:
+            raise AssertionError(
+                f"qualcode {' '.join(map(str, args))} exited {result.exit_code}, expected {expect}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\n{result.exception!r}"
+            )
+        return result
+
+
+@pytest.fixture
+def cli(db_path) -> Cli:
+    return Cli(db_path)
+
+
+def dump(path: Path) -> list[str]:
+    """Everything the project holds, as SQL: equal dumps mean an unchanged database."""
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
