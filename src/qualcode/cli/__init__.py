@@ -83,9 +83,11 @@ def root(
 
 
 def _register() -> None:
-    from qualcode.cli import project
+    from qualcode.cli import codebook, coding, project
 
     project.register(app)
+    codebook.register(app)
+    coding.register(app)
 
 
 _register()

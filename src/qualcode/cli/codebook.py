@@ -1,0 +1,217 @@
+"""Codebook commands, and the code-tree operations that keep every coding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from qualcode import render
+from qualcode.cli._common import info, open_db, write_output
+
+codebook_app = typer.Typer(help="Load, show, export and import the codebook.", no_args_is_help=True)
+
+
+@codebook_app.command("load")
+def load(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Codebook YAML file.")],
+    move_to: Annotated[
+        str | None, typer.Option("--move-to", help="Codings of removed codes go to this code.")
+    ] = None,
+    delete_codings: Annotated[
+        bool, typer.Option("--delete-codings", help="Delete the codings of removed codes (reported).")
+    ] = False,
+) -> None:
+    """Validate a YAML codebook and make it the project's codebook (the project is created if missing).
+
+    Loading a changed codebook updates codes in place by their stable `key`, and reports added, renamed, moved and
+    removed codes. A removed code that has codings is refused unless `--move-to CODE` or `--delete-codings` says
+    what happens to them. Errors name the file and line. The schema is in codebooks/README.md.
+
+    Example: `qualcode codebook load codebooks/dac.yml`
+    """
+    from qualcode.codebook import load as load_codebook
+
+    report = load_codebook(open_db(ctx, create=True), file, move_to=move_to, delete_codings=delete_codings)
+    n = sum(1 for _ in _walk_report(report))
+    render.out.print(f"Loaded codebook {report.codebook!r} from {file}.", markup=False, highlight=False)
+    for line in _walk_report(report):
+        render.out.print(f"  {line}", markup=False, highlight=False)
+    if not n:
+        render.out.print(
+            "  no changes" if report.unchanged else "  no code added, renamed or removed", markup=False
+        )
+
+
+def _walk_report(r):
+    for p in r.added:
+        yield f"added    {p}"
+    for a, b in r.renamed:
+        yield f"renamed  {a} → {b}"
+    for a, b in r.moved:
+        yield f"moved    {a} → {b}"
+    for p in r.updated:
+        yield f"updated  {p}"
+    for p in r.removed:
+        yield f"removed  {p}"
+    if r.codings_moved:
+        yield f"moved {r.codings_moved} codings of removed codes"
+    if r.codings_deleted:
+        yield f"deleted {r.codings_deleted} codings of removed codes"
+
+
+@codebook_app.command("show")
+def show(
+    ctx: typer.Context,
+    fmt: Annotated[
+        Literal["tree", "json", "md"], typer.Option("--format", "-f", help="tree, json or md.")
+    ] = "tree",
+) -> None:
+    """Show the code tree with the number of codings and suggestions per code.
+
+    Example: `qualcode codebook show --format md > codebook.md`
+    """
+    from rich.tree import Tree
+
+    from qualcode.codebook_formats import to_markdown, tree
+
+    db = open_db(ctx)
+    if fmt == "json":
+        render.emit("json", data=tree(db))
+        return
+    if fmt == "md":
+        typer.echo(to_markdown(db), nl=False)
+        return
+    data = tree(db)
+    root = Tree(f"[bold]{data['name']}[/bold]" + (f" (version {data['version']})" if data["version"] else ""))
+
+    def add(node, parent):
+        flags = "" if node["codable"] else " [dim](folder)[/dim]"
+        flags += " [dim](exclusive)[/dim]" if node["exclusive"] else ""
+        colour = node["colour"] or "white"
+        label = (
+            f"[{colour}]■[/] {render_escape(node['name'])}{flags}  "
+            f"[dim]{node['codings']} codings, {node['suggestions']} suggestions[/dim]"
+        )
+        branch = parent.add(label)
+        for c in node["children"]:
+            add(c, branch)
+
+    for c in data["codes"]:
+        add(c, root)
+    render.out.print(root)
+
+
+def render_escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@codebook_app.command("export")
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[
+        Literal["yml", "qdc"], typer.Option("--format", "-f", help="yml or qdc (REFI-QDA).")
+    ] = "yml",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+) -> None:
+    """Write the current codebook as YAML (loadable again) or as a REFI-QDA Codebook 1.0 .qdc file.
+
+    Example: `qualcode codebook export --format qdc -o dac.qdc`
+    """
+    db = open_db(ctx)
+    if fmt == "qdc":
+        from qualcode.refi.codebook import to_qdc
+
+        write_output(to_qdc(db), output, ctx, "codebook")
+    else:
+        from qualcode.codebook_formats import to_yaml
+
+        write_output(to_yaml(db), output, ctx, "codebook")
+
+
+@codebook_app.command("import")
+def import_qdc(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="REFI-QDA codebook (.qdc).")],
+    move_to: Annotated[
+        str | None, typer.Option("--move-to", help="Codings of removed codes go here.")
+    ] = None,
+    delete_codings: Annotated[
+        bool, typer.Option("--delete-codings", help="Delete codings of removed codes.")
+    ] = False,
+) -> None:
+    """Import a REFI-QDA Codebook 1.0 (.qdc) file from MAXQDA, ATLAS.ti, NVivo or QualCoder as the codebook.
+
+    Codes keep their GUIDs; codes with isCodable="false" become folders. It then behaves like `codebook load`.
+
+    Example: `qualcode codebook import themes.qdc`
+    """
+    from qualcode.refi.codebook import import_qdc as do_import
+
+    report = do_import(open_db(ctx, create=True), file, move_to=move_to, delete_codings=delete_codings)
+    render.out.print(f"Imported codebook {report.codebook!r} from {file}: {len(report.added)} added, "
+                     f"{len(report.renamed)} renamed, {len(report.removed)} removed.", markup=False)  # fmt: skip
+
+
+code_app = typer.Typer(
+    help="Code the transcripts (the keyboard session), or change the code tree: rename, merge, move.",
+)
+
+
+@code_app.command("rename")
+def rename(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(help="Code path, key or name.")],
+    new: Annotated[str, typer.Argument(help="New name (same parent).")],
+) -> None:
+    """Rename a code; its codings and suggestions stay.
+
+    Example: `qualcode code rename "Relevance/Constituent needs" "Needs of constituents"`
+    """
+    from qualcode.codeops import rename as do
+
+    r = do(open_db(ctx), old, new)
+    info(ctx, f"renamed {r['from']} → {r['to']}")
+
+
+@code_app.command("merge")
+def merge(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="FROM", help="Code to merge away.")],
+    into: Annotated[str, typer.Argument(metavar="INTO", help="Code that receives its codings.")],
+) -> None:
+    """Merge one code into another: codings move (duplicates retired), children move, the code goes.
+
+    Example: `qualcode code merge "Efficiency/Delays" "Efficiency/Funding and timeliness"`
+    """
+    from qualcode.codeops import merge as do
+
+    r = do(open_db(ctx), source, into)
+    info(
+        ctx, f"merged {r['from']} into {r['into']}: {r['codings']} codings, {r['children']} child codes moved"
+    )
+
+
+@code_app.command("move")
+def move(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Code to move.")],
+    parent: Annotated[str, typer.Option("--parent", help="New parent code; '' for the top level.")],
+) -> None:
+    """Move a code (with its subtree) under another parent; codings stay.
+
+    Example: `qualcode code move "Visibility" --parent "Coherence"`
+    """
+    from qualcode.codeops import move as do
+
+    r = do(open_db(ctx), code, parent or None)
+    info(ctx, f"moved {r['from']} → {r['to']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(codebook_app, name="codebook")
+    app.add_typer(code_app, name="code")
