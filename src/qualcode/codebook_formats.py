@@ -115,7 +115,7 @@ def to_markdown(db: Database) -> str:
             lines.append("")
             for label, k in (("Definition", "definition"), ("Include", "include"), ("Exclude", "exclude")):
                 if n[k]:
-                    lines += [f"**{label}.** {n[k]}", ""]
+                    lines.extend([f"**{label}.** {n[k]}", ""])
             walk(n["children"], depth + 1)
 
     walk(t["codes"], 0)
