@@ -151,8 +151,12 @@ def positive_agreement(matrix: Matrix, positive: Value = 1) -> Stat:
 # Chance-corrected agreement
 
 
-def _no_variation(value: Value, statistic: str) -> str:
-    return f"no variation: every unit has the same value ({value!r}), so chance agreement is total and {statistic} is 0/0"
+def _no_variation(value: Value, consequence: str) -> str:
+    return f"no variation: every unit has the same value ({value!r}), so {consequence}"
+
+
+_KAPPA_ZERO_BY_ZERO = "chance agreement is 1 and κ is 0/0"
+_ALPHA_ZERO_BY_ZERO = "expected disagreement is 0 and α is 0/0"
 
 
 def cohen_kappa(matrix: Matrix) -> Stat:
@@ -180,7 +184,7 @@ def cohen_kappa(matrix: Matrix) -> Stat:
     # Integer arithmetic keeps the "chance agreement is exactly 1" test exact.
     chance = sum(row_a[v] * row_b[v] for v in row_a)
     if chance == n * n:
-        return _undefined(_no_variation(pairs[0][0], "κ"), n)
+        return _undefined(_no_variation(pairs[0][0], _KAPPA_ZERO_BY_ZERO), n)
     return Stat((n * agree - chance) / (n * n - chance), units=n)
 
 
@@ -198,7 +202,7 @@ def fleiss_kappa(matrix: Matrix) -> Stat:
     sizes = sorted({len(values) for values in units})
     if len(sizes) > 1:
         return _undefined(
-            f"Fleiss' κ needs the same number of coders on every unit (found {sizes[0]} to {sizes[-1]}); "
+            f"Fleiss' κ needs the same number of coders on every unit (found {sizes[0]} to {sizes[-1]} per unit); "
             "use Krippendorff's α"
         )
     m = sizes[0]
@@ -214,7 +218,7 @@ def fleiss_kappa(matrix: Matrix) -> Stat:
     observed /= n
     chance = Fraction(sum(t * t for t in totals.values()), (n * m) ** 2)
     if chance == 1:
-        return _undefined(_no_variation(units[0][0], "κ"), n)
+        return _undefined(_no_variation(units[0][0], _KAPPA_ZERO_BY_ZERO), n)
     return Stat(float((observed - chance) / (1 - chance)), units=n)
 
 
@@ -237,7 +241,7 @@ def krippendorff_alpha(
         return _undefined(reason)
     # Checked on the numbers, not the labels: two labels mapped to one scale point do not vary either.
     if len({v for unit in _pairable_units(numbers) for v in unit}) < 2:
-        return _undefined(_no_variation(units[0][0], "α"), len(units))
+        return _undefined(_no_variation(units[0][0], _ALPHA_ZERO_BY_ZERO), len(units))
 
     import krippendorff  # pulls in numpy, so only when α is asked for
 
@@ -374,7 +378,7 @@ class TwoByTwo:
             which = (
                 "neither coder applied the code" if self.neither == n else "both coders applied it everywhere"
             )
-            return _undefined(f"no variation: {which}, so chance agreement is total and κ is 0/0", n)
+            return _undefined(f"no variation: {which}, so {_KAPPA_ZERO_BY_ZERO}", n)
         return Stat((n * (self.both + self.neither) - chance) / (n * n - chance), units=n)
 
 
