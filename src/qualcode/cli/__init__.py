@@ -83,10 +83,11 @@ def root(
 
 
 def _register() -> None:
-    from qualcode.cli import codebook, coding, project
+    from qualcode.cli import codebook, coding, project, suggest
 
     project.register(app)
     codebook.register(app)
+    suggest.register(app)
     coding.register(app)
 
 

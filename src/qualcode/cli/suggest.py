@@ -1,0 +1,149 @@
+"""Suggestion commands: score turns, train the classifier on a coder's decisions, evaluate, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from qualcode import render
+from qualcode.cli._common import FormatOpt, info, open_db, progress, require_coder, write_output
+
+
+def suggest(
+    ctx: typer.Context,
+    interview: Annotated[list[str] | None, typer.Option("--interview", help="Only these interviews (repeatable).")] = None,
+    code: Annotated[str | None, typer.Option("--code", help="Only this code and its subtree.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="An installed spaCy pipeline instead of the blank one.")
+    ] = None,
+    no_model: Annotated[bool, typer.Option("--no-model", help="Patterns only, even if a model is trained.")] = False,
+    all_turns: Annotated[bool, typer.Option("--all-turns", help="Also score interviewers' turns.")] = False,
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate", help="Cross-validate against --coder instead of storing suggestions.")
+    ] = False,
+    coder: Annotated[str | None, typer.Option("--coder", help="With --evaluate: the coder to evaluate against.")] = None,
+    folds: Annotated[int, typer.Option("--folds", help="With --evaluate: number of folds (by interview).")] = 4,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Score every participant turn (and its sentences) for every codable code, and store the suggestions.
+
+    Each suggestion keeps its score, source (pattern, model or combined), evidence (the matched words and their
+    offsets) and the codebook and model versions that made it. Only stale turns are re-scored: those scored with
+    other patterns or another model. Once `qualcode train` has run, model probabilities are combined with pattern
+    evidence. A suggestion is shown to coders when its score reaches the code's `threshold` or the codebook's
+    `min_score`.
+
+    With `--evaluate --coder NAME`: k-fold cross-validation grouped by interview, reporting precision, recall and F1
+    per code and per criterion, micro and macro, for patterns alone, the model alone, and both combined.
+
+    Example: `qualcode suggest` then `qualcode suggest --evaluate --coder coder-a --format json`
+    """
+    if evaluate:
+        _evaluate(ctx, require_coder(coder), folds, fmt)
+        return
+    from qualcode import suggest as engine
+
+    db = open_db(ctx)
+    scorer = engine.make_scorer(db, model_name=model, code=code, use_model=not no_model)
+    _, todo, fresh = engine.plan(db, scorer, interviews=interview, partial=bool(code), all_turns=all_turns)
+    report = engine.SuggestReport(up_to_date=fresh)
+    for note in scorer.matchers.skipped:
+        info(ctx, f"skipped pattern: {note}")
+    steps = engine.run(db, scorer, interviews=interview, partial=bool(code), all_turns=all_turns, report=report)
+    bar = progress(ctx, _expand(steps), todo, "scoring turns")
+    for _ in bar:
+        pass
+    rows = [
+        {"turns scored": report.turns, "already up to date": report.up_to_date, "suggestions stored": report.stored,
+         "unchanged kept": report.kept, "shown to coders": report.shown,
+         "model": report.model_version or "none (patterns only)", "codebook": report.codebook_hash}
+    ]  # fmt: skip
+    render.emit(fmt, rows=rows, data=rows[0])
+
+
+def _expand(steps):
+    """Turn per-batch counts into one item per turn, for the progress bar."""
+    for n in steps:
+        yield from range(n)
+
+
+def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
+    from qualcode.evaluate import VARIANTS, evaluate
+
+    if folds < 2:
+        from qualcode.errors import UsageError
+
+        raise UsageError("--folds must be at least 2")
+    info(ctx, f"cross-validating against {coder} ({folds} folds by interview)…")
+    result = evaluate(open_db(ctx), coder, k=folds)
+    if fmt == "json":
+        render.emit("json", data=result)
+        return
+    scope = (f"{result['turns']} turns in {result['interviews']} interviews decided by {coder}; "
+             f"{result['folds']} folds grouped by interview")  # fmt: skip
+    for level in ("criterion", "code"):
+        rows = []
+        names = [r["code"] for r in result["variants"]["combined"][level]["rows"]]
+        for i, name in enumerate(names):
+            row = {level: name, "support": result["variants"]["combined"][level]["rows"][i]["support"]}
+            for v in VARIANTS:
+                r = result["variants"][v][level]["rows"][i]
+                row[f"{v} P"], row[f"{v} R"], row[f"{v} F1"] = r["precision"], r["recall"], r["f1"]
+            rows.append(row)
+        micro = {level: "micro average", "support": result["variants"]["combined"][level]["micro"]["support"]}
+        macro = {level: "macro F1"}
+        for v in VARIANTS:
+            m = result["variants"][v][level]["micro"]
+            micro[f"{v} P"], micro[f"{v} R"], micro[f"{v} F1"] = m["precision"], m["recall"], m["f1"]
+            macro[f"{v} F1"] = result["variants"][v][level]["macro_f1"]
+        rows += [micro, macro]
+        numeric = [k for k in rows[0] if k != level]
+        render.emit(fmt, rows=rows, title=f"Suggestions against {coder}, per {level}", caption=scope, numeric=numeric)
+
+
+def train(ctx: typer.Context, coder: Annotated[str | None, typer.Option("--coder", envvar="QUALCODE_CODER",
+                                                                             help="Learn from this coder's decisions.")] = None,  # fmt: skip
+          fmt: FormatOpt = "table") -> None:
+    """Train the text classifier on a coder's turn-level decisions and make it the project's active model.
+
+    Labels are the codes with at least 6 examples, and every top-level criterion always. Training is seeded and
+    deterministic: the same decisions give the same model version. From then on `qualcode suggest` combines model
+    probabilities with pattern evidence (run it again to re-score).
+
+    Example: `qualcode train --coder coder-a && qualcode suggest`
+    """
+    from qualcode.model import train as do
+
+    r = do(open_db(ctx), require_coder(coder))
+    row = {"model": r["version"], "coder": r["coder"], "turns": r["examples"], "labels": r["labels"],
+           "data hash": r["data_hash"], "status": "unchanged (same data)" if r["unchanged"] else "trained"}  # fmt: skip
+    render.emit(fmt, rows=[row], data=r)
+
+
+suggestions_app = typer.Typer(help="Suggestions out of the project.", no_args_is_help=True)
+
+
+@suggestions_app.command("export")
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[Literal["jsonl", "csv"], typer.Option("--format", "-f", help="jsonl or csv.")] = "jsonl",
+    all_: Annotated[bool, typer.Option("--all", help="Every stored scored pair, not only those shown.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+) -> None:
+    """One row per suggestion as the coder would see it (at or above its threshold), with its evidence.
+
+    Columns: interview, turn, unit, start, end (offsets into the turn's text), code, score, source, evidence.
+
+    Example: `qualcode suggestions export --format csv -o suggestions.csv`
+    """
+    from qualcode.suggestions_io import export as do
+
+    write_output(do(open_db(ctx), fmt, everything=all_), output, ctx, "suggestions")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(suggest)
+    app.command()(train)
+    app.add_typer(suggestions_app, name="suggestions")
