@@ -123,7 +123,7 @@ def test_whisper_srt_quirks(cli):
     result, shown = imported(cli, "whisper-no-speakers.srt")
     turns = shown["turns"]
     assert not any("♪" in t["text"] for t in turns)
-    assert "dropped 1 cue(s) with no words, e.g. '♪♪♪' (line 3010)" in result["notes"]
+    assert "dropped 1 cue(s) with no words, e.g. the cue at line 3010: '♪♪♪'" in result["notes"]
     # First cue starts 00:00:43,810; the last spoken cue (752) ends 00:51:51,760, the music cue 00:52:05,560.
     assert (turns[0]["start_s"], turns[-1]["end_s"]) == (43.81, 3111.76)
     assert turns[-1]["text"].endswith("Bye. Thank you very much.")

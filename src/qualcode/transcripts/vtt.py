@@ -4,7 +4,8 @@ webvtt-py reads the cue syntax, in strict mode so that a malformed cue is an err
 lost; this module decides who speaks. srt.py reuses everything below `parse`.
 
 Speakers: a voice span ``<v Name>text</v>`` (Teams), or ``Name: text`` at the start of a cue line (Zoom; the
-name may contain a period, ``Dr. Melissa Ko``). A cue without a label continues the previous speaker, because
+name may contain a period, ``Dr. Melissa Ko``). ``Name:`` labels count only when every cue, or at least two cues
+and a tenth of all cues, carry one: a stray "Okay: so" in automatic captions is speech, not a speaker. A cue without a label continues the previous speaker, because
 captioners cut one utterance into several cues. Consecutive cues of one speaker are one turn, their lines
 joined with a space (cue lines are visual wraps, not paragraphs); the turn keeps the start of its first cue and
 the end of its last. Cues with no letter or digit (``♪♪♪``, ``...``) are not speech and are dropped.
@@ -164,8 +165,8 @@ def cue_turns(cues: list[Cue], path: Path) -> tuple[list[Turn], list[str]]:
     silent = [c for c in cues if not SPEECH.search(c.text)]
     if silent:
         example = next((c for c in silent if c.text), silent[0])
-        where = f" (line {example.line})" if example.line else ""
-        notes.append(f"dropped {len(silent)} cue(s) with no words, e.g. {example.text!r}{where}")
+        where = f"the cue at line {example.line}: " if example.line else ""
+        notes.append(f"dropped {len(silent)} cue(s) with no words, e.g. {where}{example.text!r}")
     if not speech:
         raise InputError("no speech in the captions: every cue is empty or has no words", path=path)
     segments = _segments(speech)
@@ -220,10 +221,11 @@ def _segments(cues: list[Cue]) -> list[tuple[Cue, str | None, str]] | None:
             or (recurring[labels.key(c)] >= 2 and labels.plausible(c, "colon", lowercase_ok=True))
         )
     }
-    labelled_cues = {id(cue) for cue, voice, _, c in found if voice or c in accepted}
+    labelled = len({id(cue) for cue, _, _, c in found if c in accepted})
     voices = any(voice for _, voice, _, _ in found)
-    # A stray "Okay: so..." in ten minutes of automatic captions is not a speaker convention.
-    if not voices and len(labelled_cues) * 10 < len(cues):
+    # A stray "Okay: so..." in automatic captions is not a speaker convention: labels count when every cue
+    # has one, or when at least two cues and a tenth of all cues do.
+    if not voices and labelled < len(cues) and (labelled < 2 or labelled * 10 < len(cues)):
         return None
     out: list[tuple[Cue, str | None, str]] = []
     for cue, voice, text, c in found:
