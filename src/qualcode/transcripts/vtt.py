@@ -49,10 +49,6 @@ class Cue:
         return " ".join(t for _, t in self.lines if t)
 
 
-def detect(text: str) -> bool:
-    return text.lstrip().startswith("WEBVTT")
-
-
 def parse(text: str, path: Path) -> Transcript:
     turns, notes = cue_turns(read_cues(text, path), path)
     return Transcript(path=str(path), format="vtt", turns=turns, notes=notes)
