@@ -39,7 +39,8 @@ def key(label: str) -> str:
     return re.sub(r"[\s._\-’']+", "", label).casefold()
 
 
-def plausible(label: str, convention: str) -> bool:
+def plausible(label: str, convention: str, *, lowercase_ok: bool = False) -> bool:
+    """Could this be a speaker? lowercase_ok accepts lowercase words, for tools that print display names as typed."""
     label = label.strip()
     if not label or len(label) > 48 or not LABEL_CHARS.match(label):
         return False
@@ -51,6 +52,8 @@ def plausible(label: str, convention: str) -> bool:
         return len(words) <= 6
     if len(words) > (4 if convention == "colon" else 3):
         return False
+    if lowercase_ok:
+        return True
     # Running prose ("Transcription is provided by") has lowercase words; names and ids do not.
     lower_words = [w for w in words if w[0].islower() and not re.search(r"\d", w)]
     return not lower_words or (len(words) == 1 and INTERVIEWER.match(label) is not None)
@@ -109,8 +112,7 @@ def parse_lines(
     Returns (turns, notes); notes report merged spellings.
     """
     turns: list[Turn] = []
-    notes: list[str] = []
-    spellings: dict[str, Counter] = {}
+    spellings: list[str] = []  # every label as written, for unify_spellings
     paragraphs: list[list[str]] = []  # paragraphs of the current turn
     blank_pending = False
 
@@ -135,7 +137,7 @@ def parse_lines(
             m = None
         if m:
             label = known[key(m.label)] if known is not None else m.label
-            spellings.setdefault(key(m.label), Counter())[m.label] += 1
+            spellings.append(m.label)
             if turns and key(turns[-1].label) == key(label):
                 paragraphs.append([m.rest])  # the same speaker again: one turn, paragraph break kept
             else:
@@ -161,9 +163,24 @@ def parse_lines(
         blank_pending = False
     close()
     turns = [t for t in turns if t.text]
-    # One speaker written several ways: keep the most frequent spelling, say what was merged.
+    notes = unify_spellings(turns, spellings, known)
+    # Without labels each paragraph stays a turn of its own; otherwise one speaker's run is one turn.
+    return (merge_adjacent(turns) if convention else turns), notes
+
+
+def unify_spellings(
+    turns: list[Turn], spellings: list[str], known: dict[str, str] | None = None
+) -> list[str]:
+    """One speaker written several ways: every turn gets the most frequent spelling (or the declared one).
+
+    spellings holds each label as written, once per occurrence. Returns notes saying what was merged.
+    """
+    counters: dict[str, Counter] = {}
+    for label in spellings:
+        counters.setdefault(key(label), Counter())[label] += 1
+    notes: list[str] = []
     canonical: dict[str, str] = {}
-    for k, counter in spellings.items():
+    for k, counter in counters.items():
         best = known[k] if known is not None else counter.most_common(1)[0][0]
         canonical[k] = best
         others = sorted(s for s in counter if s != best)
@@ -171,8 +188,7 @@ def parse_lines(
             notes.append(f"merged speaker spellings {', '.join(repr(s) for s in others)} into {best!r}")
     for t in turns:
         t.label = canonical.get(key(t.label), t.label)
-    # Without labels each paragraph stays a turn of its own; otherwise one speaker's run is one turn.
-    return (merge_adjacent(turns) if convention else turns), notes
+    return notes
 
 
 def merge_adjacent(turns: list[Turn]) -> list[Turn]:

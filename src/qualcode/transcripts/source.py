@@ -32,7 +32,7 @@ def looks_binary(data: bytes) -> bool:
 
 
 def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
-    """Decode and normalise: BOM dropped, CRLF/CR to LF, NFC, so stored offsets are stable."""
+    """Decode and normalise (see normalise), so stored offsets are stable."""
     if looks_binary(data):
         raise InputError("binary file, not a text transcript (NUL bytes found)", path=path)
     enc = encoding or "utf-8"
@@ -51,8 +51,14 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
     return normalise(text)
 
 
+# No-break spaces are typography, not words: Word puts U+00A0 or U+202F before a French colon ("Nom\u00a0: texte")
+# and caption tools leave them mid-sentence, where they would defeat label detection and phrase search.
+NO_BREAK_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
+
+
 def normalise(text: str) -> str:
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    """BOM dropped, CRLF/CR to LF, no-break spaces to spaces, NFC."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").translate(NO_BREAK_SPACES)
     return unicodedata.normalize("NFC", text)
 
 
