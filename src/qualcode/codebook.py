@@ -124,6 +124,18 @@ def _pattern(item: Any, code: str, path: str, line: int) -> dict:
         from spacy.schemas import validate_token_pattern
 
         tokens = [{str(k).upper(): v for k, v in t.items()} for t in item]
+        for t in tokens:
+            for k, v in t.items():
+                listed = v.get("IN", []) + v.get("NOT_IN", []) if isinstance(v, dict) else []
+                odd = [x for x in ([v] if k in ("LEMMA", "LOWER", "TEXT", "ORTH", "NORM") and not isinstance(v, dict)
+                                   else listed) if not isinstance(x, str)]  # fmt: skip
+                if odd:
+                    raise InputError(
+                        f"code {code!r}: token pattern value {odd[0]!r} under {k} is not text; YAML reads unquoted "
+                        "yes/no/on/off/true/false and numbers as other types, so quote them",
+                        path=path,
+                        line=line,
+                    )
         bad = sorted({k for t in tokens for k in t} - ALLOWED_TOKEN_ATTRS)
         errors = validate_token_pattern(tokens)
         if bad or errors:
@@ -282,15 +294,21 @@ class LoadReport:
     codings_moved: int = 0
     codings_deleted: int = 0
     unchanged: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def load(db: Database, path: Path, *, move_to: str | None = None, delete_codings: bool = False) -> LoadReport:
     """Validate PATH and make it the project's codebook, in one transaction."""
     if move_to and delete_codings:
         raise UsageError("choose either --move-to or --delete-codings")
+    from qualcode.nlp import lint
+
     spec = parse(path)
+    warnings = lint(spec.language, [(p, c.patterns) for p, _, c in spec.walk()])
     with transaction(db):
-        return store(db, spec, move_to=move_to, delete_codings=delete_codings)
+        report = store(db, spec, move_to=move_to, delete_codings=delete_codings)
+    report.warnings = warnings
+    return report
 
 
 def store(

@@ -55,7 +55,9 @@ def evaluate(db: Database, coder: str, *, k: int = 4, seed: int = model.SEED) ->
     if not data:
         raise UsageError(f"coder {coder!r} has no decided turns to evaluate against")
     folds = folds_by_interview(data, k, seed)
-    thresholds = {c["id"]: c["threshold"] if c["threshold"] is not None else settings["min_score"] for c in codes}
+    thresholds = {
+        c["id"]: c["threshold"] if c["threshold"] is not None else settings["min_score"] for c in codes
+    }
     top = {c["id"]: _top(c, by_id) for c in codes}
     criteria = [c for c in codes if c["depth"] == 0]
     code_counts = {v: {c["id"]: Counts() for c in codes if c["codable"] and c["depth"] > 0} for v in VARIANTS}
@@ -99,8 +101,10 @@ def evaluate(db: Database, coder: str, *, k: int = 4, seed: int = model.SEED) ->
         "folds": len(folds),
         "turns": len(data),
         "interviews": len({ex.interview_id for ex in data}),
-        "variants": {v: {"code": _summary(code_counts[v], by_id), "criterion": _summary(crit_counts[v], by_id)}
-                     for v in VARIANTS},  # fmt: skip
+        "variants": {
+            v: {"code": _summary(code_counts[v], by_id), "criterion": _summary(crit_counts[v], by_id)}
+            for v in VARIANTS
+        },  # fmt: skip
     }
 
 

@@ -110,7 +110,9 @@ def train_pipeline(language: str, plan: dict[str, dict], codes: list[dict], data
     textcat = nlp.add_pipe("textcat_multilabel", config=TEXTCAT_CONFIG)
     for label in plan:
         textcat.add_label(label)
-    train = [SpacyExample.from_dict(nlp.make_doc(ex.text), {"cats": cats_for(plan, codes, ex)}) for ex in data]
+    train = [
+        SpacyExample.from_dict(nlp.make_doc(ex.text), {"cats": cats_for(plan, codes, ex)}) for ex in data
+    ]
     optimizer = nlp.initialize(lambda: train)
     rng = random.Random(seed)
     for _ in range(epochs):
@@ -138,12 +140,17 @@ def train(db: Database, coder: str) -> dict:
     if not data:
         known = ", ".join(r[0] for r in db.execute(
             "SELECT DISTINCT coder FROM codings WHERE deleted_at IS NULL ORDER BY coder")) or "none"  # fmt: skip
-        raise NotFoundError(f"coder {coder!r} has no decided turns to learn from (coders with codings: {known})")
+        raise NotFoundError(
+            f"coder {coder!r} has no decided turns to learn from (coders with codings: {known})"
+        )
     plan = label_plan(codes, data)
     nlp = train_pipeline(settings["language"], plan, codes, data)
     blob = nlp.to_bytes()
     version = "tc-" + hashlib.sha256(blob).hexdigest()[:12]
-    positives = {label: sum(1 for ex in data if cats_for({label: info}, codes, ex)[label]) for label, info in plan.items()}
+    positives = {
+        label: sum(1 for ex in data if cats_for({label: info}, codes, ex)[label])
+        for label, info in plan.items()
+    }
     info = {"version": version, "coder": coder, "examples": len(data), "labels": len(plan),
             "data_hash": data_hash(data, plan), "positives": positives, "unchanged": False}  # fmt: skip
     with transaction(db):

@@ -62,7 +62,9 @@ def build(language: str = "en", model: str | None = None):
         table = lemmatizer.lookups.get_table("lemma_lookup")
         _LOOKUP[nlp.lang] = table
         nlp.add_pipe("qualcode_lower_lemmas")
-    except Exception:  # no lookup table for this language in spacy-lookups-data: match on lowercase forms only
+    except (
+        Exception
+    ):  # no lookup table for this language in spacy-lookups-data: match on lowercase forms only
         nlp = spacy.blank(language)
         _LOOKUP[nlp.lang] = None
         nlp.add_pipe("qualcode_lower_lemmas")
@@ -97,7 +99,9 @@ class Matchers:
     phrase_lower: object
     tokens: object
     expanded: object = None
-    meta: dict[str, tuple[int, int, str, float]] = field(default_factory=dict)  # match key → code, idx, label, w
+    meta: dict[str, tuple[int, int, str, float]] = field(
+        default_factory=dict
+    )  # match key → code, idx, label, w
     skipped: list[str] = field(default_factory=list)
 
     def find(self, doc) -> list[Match]:
@@ -125,7 +129,6 @@ TAGGER_ATTRS = {"POS", "TAG", "DEP", "MORPH", "ENT_TYPE"}
 def compile_patterns(nlp, codes: list[dict]) -> Matchers:
     """codes: dicts with id, path, patterns (as stored by codebook.load). Token LEMMA values are lowercased."""
     from spacy.matcher import Matcher, PhraseMatcher
-
     from spacy.tokens import Doc
 
     m = Matchers(nlp, PhraseMatcher(nlp.vocab, attr="LEMMA"), PhraseMatcher(nlp.vocab, attr="LOWER"),
@@ -142,7 +145,9 @@ def compile_patterns(nlp, codes: list[dict]) -> Matchers:
             else:
                 tokens = [_lower_lemma(t) for t in p["tokens"]]
                 if not has_tagger and any(k in TAGGER_ATTRS for t in tokens for k in t):
-                    m.skipped.append(f"{code['path']}: pattern {idx + 1} needs a tagger or parser (use --model)")
+                    m.skipped.append(
+                        f"{code['path']}: pattern {idx + 1} needs a tagger or parser (use --model)"
+                    )
                     continue
                 m.meta[key] = (code["id"], idx, _label(p["tokens"]), p["weight"])
                 variants = expand(tokens, forms)
@@ -209,7 +214,9 @@ def expand(tokens: list[dict], forms: dict | None, cap: int = EXPANSION_CAP) -> 
         value = t[keys[0]]
         if isinstance(value, str):
             values = [value]
-        elif isinstance(value, dict) and set(value) == {"IN"} and all(isinstance(v, str) for v in value["IN"]):
+        elif (
+            isinstance(value, dict) and set(value) == {"IN"} and all(isinstance(v, str) for v in value["IN"])
+        ):
             values = value["IN"]
         else:
             return None
@@ -262,7 +269,9 @@ def noisy_or(weights) -> float:
     return 1.0 - p
 
 
-def pattern_scores(matches: list[Match], start: int = 0, end: int | None = None) -> dict[int, tuple[float, list]]:
+def pattern_scores(
+    matches: list[Match], start: int = 0, end: int | None = None
+) -> dict[int, tuple[float, list]]:
     """code id → (score, matches) over the matches inside [start, end); each distinct pattern counts once."""
     by_code: dict[int, dict[int, Match]] = {}
     for mt in matches:
@@ -273,3 +282,35 @@ def pattern_scores(matches: list[Match], start: int = 0, end: int | None = None)
         out[code_id] = (noisy_or(m.weight for m in pats.values()), [m for m in matches if m.code_id == code_id
                                                                     and m.start >= start and (end is None or m.end <= end)])  # fmt: skip
     return out
+
+
+def lint(language: str, codes: list[tuple[str, list[dict]]]) -> list[str]:
+    """Patterns that can never match with this pipeline, as warnings: (path, patterns) per code."""
+    pipe = build(language)
+    forms = lemma_forms(pipe.lang)
+    warnings = []
+    for path, patterns in codes:
+        for n, p in enumerate(patterns, 1):
+            for t in p.get("tokens", []):
+                for attr in ("LEMMA", "LOWER"):
+                    value = t.get(attr)
+                    values = (
+                        [value]
+                        if isinstance(value, str)
+                        else (value or {}).get("IN", [])
+                        if isinstance(value, dict)
+                        else []
+                    )
+                    for v in values:
+                        if len(pipe.tokenizer(str(v))) > 1:
+                            warnings.append(
+                                f"{path}: pattern {n}: {attr} {v!r} is split into several tokens by the "
+                                "tokenizer, so it never matches one token; write a phrase pattern instead"
+                            )
+                        elif attr == "LEMMA" and forms is not None and not _words_for("LEMMA", v, forms):
+                            lemma = forms["__table__"].get(str(v).lower(), str(v).lower())
+                            warnings.append(
+                                f"{path}: pattern {n}: LEMMA {v!r} never matches: the lookup table "
+                                f"lemmatises {v!r} to {lemma!r} (use LEMMA {lemma!r} or LOWER {v!r})"
+                            )
+    return warnings

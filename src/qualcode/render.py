@@ -79,3 +79,19 @@ def emit(fmt: str, *, rows: Sequence[dict] = (), columns: Sequence[str] | None =
         sys.stdout.write(to_markdown(rows, columns, title=title, caption=caption))
     else:
         out.print(table(rows, columns, title=title, caption=caption, numeric=numeric))
+
+
+def emit_record(fmt: str, record: dict, *, title: str | None = None) -> None:
+    """One result with named fields: a two-column table for people, the object itself for JSON."""
+    if fmt == "json":
+        sys.stdout.write(to_json(record))
+    elif fmt == "csv":
+        sys.stdout.write(to_csv([record], list(record)))
+    else:
+        rows = [{"": k, "value": v} for k, v in record.items()]
+        if fmt == "md":
+            sys.stdout.write(to_markdown(rows, ["", "value"], title=title))
+        else:
+            t = table(rows, ["", "value"], title=title)
+            t.show_header = False
+            out.print(t)

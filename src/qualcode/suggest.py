@@ -58,7 +58,9 @@ class Scorer:
     use_patterns: bool = True
     use_model: bool = True
 
-    def score(self, texts: list[str]) -> Iterator[tuple[dict[int, dict], list[tuple[int, int, dict[int, dict]]]]]:
+    def score(
+        self, texts: list[str]
+    ) -> Iterator[tuple[dict[int, dict], list[tuple[int, int, dict[int, dict]]]]]:
         """Per text: (code id → turn-level result, [(sent start, sent end, code id → result)])."""
         for doc in self.nlp.pipe(texts, batch_size=64):
             matches = self.matchers.find(doc) if self.use_patterns else []
@@ -118,7 +120,9 @@ def make_scorer(db: Database, *, model_name: str | None = None, code: str | None
             if info["key"] in by_key:
                 labels[by_key[info["key"]]] = (label, float(info.get("threshold", 0.5)))
         version = loaded.version
-    return Scorer(pipeline, matchers, codable, version, labels, use_patterns=use_patterns, use_model=use_model)
+    return Scorer(
+        pipeline, matchers, codable, version, labels, use_patterns=use_patterns, use_model=use_model
+    )
 
 
 @dataclass
@@ -153,7 +157,9 @@ def plan(db: Database, scorer: Scorer, *, interviews: list[str] | None = None, p
     if partial:
         return h, total, 0
     stale_where = [*where, "(s.turn_id IS NULL OR s.codebook_hash != ? OR s.model_version IS NOT ?)"]
-    stale = db.execute(base + " WHERE " + " AND ".join(stale_where), [*params, h, scorer.model_version]).fetchone()[0]
+    stale = db.execute(
+        base + " WHERE " + " AND ".join(stale_where), [*params, h, scorer.model_version]
+    ).fetchone()[0]
     return h, stale, total - stale
 
 
@@ -209,7 +215,8 @@ def _store_turn(db: Database, tid: int, iid: str, bounds: tuple[int, int], turn:
     existing = {
         code_id: (ph, mv)
         for code_id, ph, mv in db.execute(
-            "SELECT code_id, pattern_hash, model_version FROM suggestions WHERE turn_id = ? AND unit = 'turn'", [tid]
+            "SELECT code_id, pattern_hash, model_version FROM suggestions WHERE turn_id = ? AND unit = 'turn'",
+            [tid],
         )
     }
     stamp = now()

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from qualcode import render
-from qualcode.cli._common import info, open_db, write_output
+from qualcode.cli._common import info, open_db, warn, write_output
 
 codebook_app = typer.Typer(help="Load, show, export and import the codebook.", no_args_is_help=True)
 
@@ -43,6 +43,8 @@ def load(
         render.out.print(
             "  no changes" if report.unchanged else "  no code added, renamed or removed", markup=False
         )
+    for w in report.warnings:
+        warn(w)
 
 
 def _walk_report(r):

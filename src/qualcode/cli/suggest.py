@@ -13,18 +13,27 @@ from qualcode.cli._common import FormatOpt, info, open_db, progress, require_cod
 
 def suggest(
     ctx: typer.Context,
-    interview: Annotated[list[str] | None, typer.Option("--interview", help="Only these interviews (repeatable).")] = None,
+    interview: Annotated[
+        list[str] | None, typer.Option("--interview", help="Only these interviews (repeatable).")
+    ] = None,
     code: Annotated[str | None, typer.Option("--code", help="Only this code and its subtree.")] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="An installed spaCy pipeline instead of the blank one.")
     ] = None,
-    no_model: Annotated[bool, typer.Option("--no-model", help="Patterns only, even if a model is trained.")] = False,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="Patterns only, even if a model is trained.")
+    ] = False,
     all_turns: Annotated[bool, typer.Option("--all-turns", help="Also score interviewers' turns.")] = False,
     evaluate: Annotated[
-        bool, typer.Option("--evaluate", help="Cross-validate against --coder instead of storing suggestions.")
+        bool,
+        typer.Option("--evaluate", help="Cross-validate against --coder instead of storing suggestions."),
     ] = False,
-    coder: Annotated[str | None, typer.Option("--coder", help="With --evaluate: the coder to evaluate against.")] = None,
-    folds: Annotated[int, typer.Option("--folds", help="With --evaluate: number of folds (by interview).")] = 4,
+    coder: Annotated[
+        str | None, typer.Option("--coder", help="With --evaluate: the coder to evaluate against.")
+    ] = None,
+    folds: Annotated[
+        int, typer.Option("--folds", help="With --evaluate: number of folds (by interview).")
+    ] = 4,
     fmt: FormatOpt = "table",
 ) -> None:
     """Score every participant turn (and its sentences) for every codable code, and store the suggestions.
@@ -51,16 +60,16 @@ def suggest(
     report = engine.SuggestReport(up_to_date=fresh)
     for note in scorer.matchers.skipped:
         info(ctx, f"skipped pattern: {note}")
-    steps = engine.run(db, scorer, interviews=interview, partial=bool(code), all_turns=all_turns, report=report)
+    steps = engine.run(
+        db, scorer, interviews=interview, partial=bool(code), all_turns=all_turns, report=report
+    )
     bar = progress(ctx, _expand(steps), todo, "scoring turns")
     for _ in bar:
         pass
-    rows = [
-        {"turns scored": report.turns, "already up to date": report.up_to_date, "suggestions stored": report.stored,
-         "unchanged kept": report.kept, "shown to coders": report.shown,
-         "model": report.model_version or "none (patterns only)", "codebook": report.codebook_hash}
-    ]  # fmt: skip
-    render.emit(fmt, rows=rows, data=rows[0])
+    record = {"turns scored": report.turns, "already up to date": report.up_to_date,
+              "suggestions stored": report.stored, "unchanged kept": report.kept, "shown to coders": report.shown,
+              "model": report.model_version or "none (patterns only)", "codebook": report.codebook_hash}  # fmt: skip
+    render.emit_record(fmt, record, title="Suggestions")
 
 
 def _expand(steps):
@@ -100,12 +109,19 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
             macro[f"{v} F1"] = result["variants"][v][level]["macro_f1"]
         rows += [micro, macro]
         numeric = [k for k in rows[0] if k != level]
-        render.emit(fmt, rows=rows, title=f"Suggestions against {coder}, per {level}", caption=scope, numeric=numeric)
+        render.emit(
+            fmt, rows=rows, title=f"Suggestions against {coder}, per {level}", caption=scope, numeric=numeric
+        )
 
 
-def train(ctx: typer.Context, coder: Annotated[str | None, typer.Option("--coder", envvar="QUALCODE_CODER",
-                                                                             help="Learn from this coder's decisions.")] = None,  # fmt: skip
-          fmt: FormatOpt = "table") -> None:
+def train(
+    ctx: typer.Context,
+    coder: Annotated[
+        str | None,
+        typer.Option("--coder", envvar="QUALCODE_CODER", help="Learn from this coder's decisions."),
+    ] = None,  # fmt: skip
+    fmt: FormatOpt = "table",
+) -> None:
     """Train the text classifier on a coder's turn-level decisions and make it the project's active model.
 
     Labels are the codes with at least 6 examples, and every top-level criterion always. Training is seeded and
@@ -117,9 +133,12 @@ def train(ctx: typer.Context, coder: Annotated[str | None, typer.Option("--coder
     from qualcode.model import train as do
 
     r = do(open_db(ctx), require_coder(coder))
+    if fmt == "json":
+        render.emit("json", data=r)
+        return
     row = {"model": r["version"], "coder": r["coder"], "turns": r["examples"], "labels": r["labels"],
            "data hash": r["data_hash"], "status": "unchanged (same data)" if r["unchanged"] else "trained"}  # fmt: skip
-    render.emit(fmt, rows=[row], data=r)
+    render.emit_record(fmt, row, title="Text classifier")
 
 
 suggestions_app = typer.Typer(help="Suggestions out of the project.", no_args_is_help=True)
@@ -129,7 +148,9 @@ suggestions_app = typer.Typer(help="Suggestions out of the project.", no_args_is
 def export(
     ctx: typer.Context,
     fmt: Annotated[Literal["jsonl", "csv"], typer.Option("--format", "-f", help="jsonl or csv.")] = "jsonl",
-    all_: Annotated[bool, typer.Option("--all", help="Every stored scored pair, not only those shown.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every stored scored pair, not only those shown.")
+    ] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
     """One row per suggestion as the coder would see it (at or above its threshold), with its evidence.

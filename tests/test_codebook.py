@@ -1,0 +1,196 @@
+"""Codebook load/show/export and the code operations that keep codings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import CODEBOOK, CORPUS, dump, write
+
+CB = """codebook: Test codebook
+version: "1"
+codes:
+  - key: rel
+    name: Relevance
+    colour: steelblue
+    definition: Fit with needs.
+    patterns:
+      - national priority
+      - [{LEMMA: need}]
+    children:
+      - key: rel.needs
+        name: Needs
+        patterns: [{phrase: constituent need, weight: 0.8}]
+  - key: eff
+    name: Efficiency
+    colour: "#f00"
+    children:
+      - key: eff.funding
+        name: Funding
+        patterns: [[{LEMMA: money}, {LOWER: late}]]
+  - key: assessment
+    name: Assessment
+    codable: false
+    exclusive: true
+    children:
+      - {key: assessment.positive, name: Positive, value: 3}
+      - {key: assessment.negative, name: Negative, value: 1}
+"""
+
+
+@pytest.fixture
+def project(cli, tmp_path):
+    cli("import", CORPUS / "INT-01.md", CORPUS / "INT-02.md")
+    cli("codebook", "load", write(tmp_path / "cb.yml", CB))
+    return tmp_path
+
+
+def paths(cli):
+    data = json.loads(cli("codebook", "show", "--format", "json").stdout)
+
+    def walk(nodes):
+        for n in nodes:
+            yield n["path"], n["codings"]
+            yield from walk(n["children"])
+
+    return dict(walk(data["codes"]))
+
+
+def test_load_reports_and_show_counts(cli, project):
+    cli("apply", "INT-01", "3", "Needs", "Funding", "--coder", "ana")
+    assert paths(cli) == {
+        "Relevance": 0, "Relevance/Needs": 1, "Efficiency": 0, "Efficiency/Funding": 1, "Assessment": 0,
+        "Assessment/Positive": 0, "Assessment/Negative": 0,
+    }  # fmt: skip
+    tree = cli("codebook", "show").stdout
+    assert "Needs  1 codings, 0 suggestions" in tree and "Assessment (folder) (exclusive)" in tree
+    md = cli("codebook", "show", "--format", "md").stdout
+    assert "## Relevance" in md and "**Definition.** Fit with needs." in md
+
+
+def test_reload_renames_by_key_and_keeps_codings(cli, project, tmp_path):
+    cli("apply", "INT-01", "3", "Needs", "--coder", "ana")
+    changed = CB.replace("name: Needs", "name: Constituent needs").replace(
+        "      - key: eff.funding\n        name: Funding\n",
+        "      - key: eff.funding\n        name: Funding\n        definition: Money.\n",
+    )
+    r = cli("codebook", "load", write(tmp_path / "cb2.yml", changed))
+    assert "renamed  Relevance/Needs → Relevance/Constituent needs" in r.stdout
+    assert "updated  Efficiency/Funding" in r.stdout
+    assert paths(cli)["Relevance/Constituent needs"] == 1
+
+
+def test_removing_a_code_with_codings_needs_a_decision(cli, db_path, project, tmp_path):
+    cli("apply", "INT-01", "3", "Needs", "--coder", "ana")
+    without = CB.replace(
+        "    children:\n      - key: rel.needs\n        name: Needs\n        patterns: [{phrase: constituent need, weight: 0.8}]\n",
+        "",
+    )
+    f = write(tmp_path / "cb3.yml", without)
+    before = dump(db_path)
+    r = cli("codebook", "load", f, expect=1)
+    assert "removes codes that have codings: Relevance/Needs (1 codings)" in r.stderr
+    assert dump(db_path) == before
+    r = cli("codebook", "load", f, "--move-to", "Relevance")
+    assert "removed  Relevance/Needs" in r.stdout and "moved 1 codings of removed codes" in r.stdout
+    assert paths(cli)["Relevance"] == 1
+
+
+def test_delete_codings_is_reported(cli, project, tmp_path):
+    cli("apply", "INT-01", "3", "Funding", "--coder", "ana")
+    without = CB.replace(
+        "    children:\n      - key: eff.funding\n        name: Funding\n        patterns: [[{LEMMA: money}, {LOWER: late}]]\n",
+        "",
+    )
+    r = cli("codebook", "load", write(tmp_path / "cb4.yml", without), "--delete-codings")
+    assert "deleted 1 codings of removed codes" in r.stdout
+    assert "Efficiency/Funding" not in paths(cli)
+
+
+BAD = [
+    ("dup", CB.replace("name: Funding", "name: funding\n      - name: Funding"), ":21:", "duplicate code name 'Funding' under 'Efficiency' (first on line 19)"),
+    ("unknown-key", CB.replace("definition: Fit", "defintion: Fit"), ":7:", "unknown key 'defintion' in a code"),
+    ("bad-pattern", CB.replace("{LEMMA: need}", "{LEMMA: need, POSS: x}"), ":10:", "invalid token pattern (unknown attribute POSS)"),
+    ("bool-value", CB.replace("{LEMMA: need}", "{LOWER: {IN: [yes, no]}}"), ":10:", "token pattern value True under LOWER is not text"),
+    ("empty-name", CB.replace("name: Funding", "name: ''"), ":19:", "code without a name"),
+    ("colour", CB.replace("steelblue", "steelblu"), ":6:", "unknown colour 'steelblu'"),
+    ("weight", CB.replace("weight: 0.8", "weight: 2"), ":14:", "pattern weight must be between 0 and 1, got 2"),
+    ("slash", CB.replace("name: Funding", "name: Funding/Money"), ":19:", "contains '/'"),
+    ("yaml", CB.replace("codes:", "codes: [\n"), ":", "invalid YAML"),
+    ("exclusive-one-child", CB.replace("      - {key: assessment.negative, name: Negative, value: 1}\n", ""), ":22:", "exclusive but has fewer than two children"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "text", "where", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_codebooks_name_file_and_line(cli, db_path, project, tmp_path, name, text, where, message):
+    before = dump(db_path)
+    f = write(tmp_path / f"{name}.yml", text)
+    r = cli("codebook", "load", f, expect=1)
+    line = r.stderr.strip()
+    assert line.startswith(f"Error: {f}")
+    assert message in line and (where in line if where.startswith(":") else True)
+    assert "Traceback" not in r.output
+    assert dump(db_path) == before
+
+
+def test_yaml_export_round_trips(cli, project, tmp_path):
+    first = cli("codebook", "export").stdout
+    assert first.startswith("codebook: Test codebook\n")
+    write(tmp_path / "again.yml", first)
+    cli2_db = tmp_path / "other.db"
+    from tests.conftest import Cli
+
+    other = Cli(cli2_db)
+    other("codebook", "load", tmp_path / "again.yml")
+    assert other("codebook", "export").stdout == first
+
+
+def test_shipped_codebook_loads_without_warnings(cli):
+    r = cli("codebook", "load", CODEBOOK)
+    assert "warning" not in r.stderr
+    data = json.loads(cli("codebook", "show", "--format", "json").stdout)
+    top = [c["name"] for c in data["codes"]]
+    assert top == ["Relevance", "Coherence", "Effectiveness", "Efficiency", "Impact", "Sustainability",
+                   "Cross-cutting themes", "Assessment"]  # fmt: skip
+    for c in data["codes"][:6]:
+        assert c["codable"] and not c["exclusive"] and 2 <= len(c["children"]) <= 4
+        for node in [c, *c["children"]]:
+            assert node["definition"] and node["include"] and node["exclude"] and node["colour"]
+            assert node["patterns"], node["path"]
+    assert [c["name"] for c in data["codes"][6]["children"]] == [
+        "Gender equality", "Disability inclusion", "Social dialogue", "International labour standards",
+        "Environmental sustainability",
+    ]  # fmt: skip
+    assert data["codes"][7]["exclusive"] and [c["value"] for c in data["codes"][7]["children"]] == [3, 2, 1]
+
+
+def test_pattern_lint_warns_about_patterns_that_never_match(cli, tmp_path):
+    text = CB.replace("[{LEMMA: need}]", "[{LEMMA: paid}, {LOWER: follow-up}]")
+    r = cli("codebook", "load", write(tmp_path / "lint.yml", text))
+    assert (
+        "Relevance: pattern 2: LEMMA 'paid' never matches: the lookup table lemmatises 'paid' to 'pay'"
+        in r.stderr
+    )
+    assert "LOWER 'follow-up' is split into several tokens" in r.stderr
+
+
+def test_rename_merge_move_keep_codings(cli, project):
+    cli("apply", "INT-01", "3", "Needs", "--coder", "ana")
+    cli("apply", "INT-01", "5", "Funding", "--coder", "ana")
+    cli("apply", "INT-01", "5", "Relevance", "--coder", "ana")
+    cli("code", "rename", "Needs", "Constituent needs")
+    cli("code", "move", "Funding", "--parent", "Relevance")
+    assert paths(cli)["Relevance/Funding"] == 1
+    cli("code", "merge", "Relevance/Funding", "Relevance/Constituent needs")
+    p = paths(cli)
+    assert "Relevance/Funding" not in p and p["Relevance/Constituent needs"] == 2 and p["Relevance"] == 1
+    rows = cli("codings", "export").stdout.splitlines()
+    assert rows == ["interview,turn,code,coder,memo", "INT-01,3,Relevance/Constituent needs,ana,",
+                    "INT-01,5,Relevance,ana,", "INT-01,5,Relevance/Constituent needs,ana,"]  # fmt: skip
+    r = cli("code", "move", "Relevance", "--parent", "Relevance/Constituent needs", expect=2)
+    assert "under itself or its descendant" in r.stderr
+    r = cli("code", "rename", "Efficiency", "Relevance", expect=1)
+    assert "already called 'Relevance'" in r.stderr
+    r = cli("code", "rename", "Nonexistent", "X", expect=1)
+    assert "no code 'Nonexistent' in the codebook" in r.stderr
