@@ -320,7 +320,9 @@ def test_pair_table_degenerate_cases():
     assert PairTable({}).alpha().reason == "nothing to compare: no units"
     same = PairTable({(0, 0): 40, (1, 1): 0})
     for stat in (same.kappa(), same.fleiss(), same.alpha()):
-        assert stat.value is None and stat.reason.startswith("no variation: every unit has the same value (0)")
+        assert stat.value is None and stat.reason.startswith(
+            "no variation: every unit has the same value (0)"
+        )
     assert same.percent_agreement().value == 1.0
     with pytest.raises(UsageError, match="needs numbers"):
         PairTable({("low", "high"): 1}).alpha("interval")
