@@ -39,6 +39,7 @@ UNITS = ("turn", "sentence", "character", "interview")
 LEVELS = ("code", "criterion", "all")
 METRICS = agreement.LEVELS
 NONE = "(none)"
+NO_SCOPE = "no turn in scope: no turn was decided by two of the named coders"
 FORMAT = "qualcode-audit/1"
 STATISTICS = ("percent_agreement", "positive_agreement", "cohen_kappa", "krippendorff_alpha", "fleiss_kappa")
 
@@ -111,6 +112,11 @@ def audit(db: Database, coders: Sequence[str], *, unit: str = "turn", code: str 
         rows += [measure.binary_row("criterion", c, ids) for c, ids in selection.branches]
     if level == "all":
         rows.append(measure.overall_row([frozenset([c["id"]]) for c in selection.codes]))
+    if not data.turns:
+        # The statistics would each give their own 0/0 reason; the one cause is that nothing is in scope.
+        for r in rows:
+            for stat in r["statistics"].values():
+                stat.update(value=None, reason=NO_SCOPE, band=None)
     return {
         "format": FORMAT,
         "coders": coders,
