@@ -477,6 +477,11 @@ def test_levels_code_option_and_overall(cli, tmp_path):
     assert pooled["counts"] == {"table": "2x2", "both": 3, "a_only": 0, "b_only": 3, "neither": 0}
     leaf = audit(cli, "--coders", "A,B", "--code", "Needs")
     assert [r["level"] for r in leaf["rows"]] == ["code", "overall"]
+    out = cli("audit", "--coders", "A,B", "--code", "Needs", "--level", "criterion").stdout
+    assert out.splitlines() == [
+        "Scope: 6 turns in 1 interview decided by A and B; no turn was decided by only one coder.",
+        "Nothing to report: --code Relevance/Needs --level criterion selects no row.",
+    ]
 
 
 def test_more_than_two_coders_keep_turns_decided_by_two(cli, tmp_path):

@@ -122,6 +122,7 @@ def audit(db: Database, coders: Sequence[str], *, unit: str = "turn", code: str 
         "coders": coders,
         "unit": unit,
         "metric": metric,
+        "level": level,
         "code": selection.code_path,
         "interviews": list(interviews) if interviews else None,
         "scope": scope(data, unit, measure.size, measure.describe()),

@@ -156,7 +156,12 @@ def caption(data: dict, level: str, notes: Footnotes) -> str:
 
 def emit_tables(fmt: str, data: dict) -> None:
     if not data["rows"]:
-        render.emit(fmt, rows=[], columns=["code"], title="Agreement", caption=data["scope"]["text"])
+        what = f"--code {data['code']} --level " if data["code"] else "--level "
+        text = f"{data['scope']['text']}\nNothing to report: {what}{data['level']} selects no row.\n"
+        render.out.print(text, markup=False, highlight=False, end="") if fmt == "table" else sys.stdout.write(
+            text
+        )
+        return
     who = " and ".join(data["coders"]) if len(data["coders"]) == 2 else ", ".join(data["coders"])
     for level, heading in SECTIONS.items():
         notes = Footnotes()
