@@ -375,9 +375,10 @@ def exclusive_values(
         return None, None
     missing = [c["name"] for c, _ in children if c["value"] is None]
     if missing:
+        verb = "has" if len(missing) == 1 else "have"
         return (
             None,
-            f"{metric} α needs a number for every child: {names(missing)} has no value: in the codebook",
+            f"{metric} α needs a number for every child: {names(missing)} {verb} no value: in the codebook",
         )
     return {c["name"]: c["value"] for c, _ in children}, None
 
