@@ -14,6 +14,7 @@ from qualcode.agreement import (
     KRIPPENDORFF_CONVENTION,
     LANDIS_KOCH_CONVENTION,
     NO_SHARED_UNIT,
+    PairTable,
     TwoByTwo,
     alpha_band,
     char_counts,
@@ -283,6 +284,48 @@ def test_fleiss_equals_hand_formula_with_three_coders():
     totals = Counter(v for u in units for v in u)
     p_e = sum((t / (n * m)) ** 2 for t in totals.values())
     assert fleiss_kappa(matrix).value == pytest.approx((p_bar - p_e) / (1 - p_e))
+
+
+def pair_table(a, b) -> PairTable:
+    return PairTable(Counter(zip(a, b, strict=True)))
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_weighted_pair_table_equals_the_package_on_the_expanded_matrix(seed):
+    rng = random.Random(seed)
+    a, b = correlated_coders(rng, 150, [1, 2, 3, 5, 8], agree=0.55)
+    table = pair_table(a, b)
+    assert table.total == 150
+    assert table.kappa().value == pytest.approx(cohen_kappa([a, b]).value)
+    assert table.fleiss().value == pytest.approx(fleiss_kappa([a, b]).value)
+    assert table.percent_agreement().value == pytest.approx(percent_agreement([a, b]).value)
+    for level in ("nominal", "ordinal", "interval"):
+        assert table.alpha(level).value == pytest.approx(krippendorff_alpha([a, b], level).value, abs=1e-12)
+    names = {1: "one", 2: "two", 3: "three", 5: "five", 8: "eight"}
+    labelled = pair_table([names[x] for x in a], [names[x] for x in b])
+    scale = {name: float(v) for v, name in names.items()}
+    assert labelled.alpha("interval", scale).value == pytest.approx(table.alpha("interval").value)
+
+
+def test_two_by_two_as_pairs_gives_alpha_and_fleiss_of_the_expanded_characters():
+    table = char_counts(1000, [(0, 150)], [(100, 200)])
+    a = [1] * 150 + [0] * 850
+    b = [0] * 100 + [1] * 100 + [0] * 800
+    assert table.pairs().alpha().value == pytest.approx(krippendorff_alpha([a, b]).value, abs=1e-12)
+    assert table.pairs().fleiss().value == pytest.approx(fleiss_kappa([a, b]).value)
+    assert table.pairs().kappa().value == pytest.approx(table.kappa().value)
+
+
+def test_pair_table_degenerate_cases():
+    assert PairTable({}).alpha().reason == "nothing to compare: no units"
+    same = PairTable({(0, 0): 40, (1, 1): 0})
+    for stat in (same.kappa(), same.fleiss(), same.alpha()):
+        assert stat.value is None and stat.reason.startswith(
+            "no variation: every unit has the same value (0)"
+        )
+    assert same.percent_agreement().value == 1.0
+    with pytest.raises(UsageError, match="needs numbers"):
+        PairTable({("low", "high"): 1}).alpha("interval")
 
 
 # ---------------------------------------------------------------------------------------------------------------

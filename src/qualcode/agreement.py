@@ -381,6 +381,109 @@ class TwoByTwo:
             return _undefined(f"no variation: {which}, so {_KAPPA_ZERO_BY_ZERO}", n)
         return Stat((n * (self.both + self.neither) - chance) / (n * n - chance), units=n)
 
+    def pairs(self) -> PairTable:
+        """The same counts as a two-coder table over the values 1 (applied) and 0, for α and Fleiss' κ."""
+        return PairTable({(1, 1): self.both, (1, 0): self.a_only, (0, 1): self.b_only, (0, 0): self.neither})
+
+
+@dataclass(frozen=True)
+class PairTable:
+    """Two coders, no missing values, units with weights: `counts[a, b]` is how many units (or characters) coder A
+    gave a and coder B gave b.
+
+    This is the reliability matrix with identical columns counted instead of repeated. The character unit needs it:
+    an interview has tens of thousands of characters, and the `krippendorff` package builds arrays of units × values²,
+    so α is computed here from the coincidence matrix, which for two coders without gaps is C + Cᵀ (each unit adds
+    one to o[a, b] and one to o[b, a]). The tests check it against the package on the expanded matrix.
+    """
+
+    counts: Mapping[tuple[Value, Value], int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def values(self) -> list[Value]:
+        return ordered_values(v for pair, n in self.counts.items() if n for v in pair)
+
+    def _agreeing(self) -> int:
+        return sum(n for (a, b), n in self.counts.items() if a == b)
+
+    def _marginals(self) -> tuple[Counter[Value], Counter[Value]]:
+        row_a: Counter[Value] = Counter()
+        row_b: Counter[Value] = Counter()
+        for (a, b), n in self.counts.items():
+            row_a[a] += n
+            row_b[b] += n
+        return row_a, row_b
+
+    def percent_agreement(self) -> Stat:
+        if self.total == 0:
+            return _undefined("nothing to compare: no units")
+        return Stat(self._agreeing() / self.total, units=self.total)
+
+    def kappa(self) -> Stat:
+        """Cohen's κ over any number of categories, with the degenerate cases of `cohen_kappa`."""
+        n = self.total
+        if n == 0:
+            return _undefined("nothing to compare: no units")
+        row_a, row_b = self._marginals()
+        chance = sum(row_a[v] * row_b[v] for v in row_a)
+        if chance == n * n:
+            return _undefined(_no_variation(self.values()[0], _KAPPA_ZERO_BY_ZERO), n)
+        return Stat((n * self._agreeing() - chance) / (n * n - chance), units=n)
+
+    def fleiss(self) -> Stat:
+        """Fleiss' κ with two ratings per unit (which is Scott's π)."""
+        n = self.total
+        if n == 0:
+            return _undefined("nothing to compare: no units")
+        row_a, row_b = self._marginals()
+        totals = row_a + row_b
+        chance = Fraction(sum(t * t for t in totals.values()), (2 * n) ** 2)
+        if chance == 1:
+            return _undefined(_no_variation(self.values()[0], _KAPPA_ZERO_BY_ZERO), n)
+        observed = Fraction(self._agreeing(), n)
+        return Stat(float((observed - chance) / (1 - chance)), units=n)
+
+    def alpha(self, level: Level = "nominal", values: Mapping[Value, float] | None = None) -> Stat:
+        """Krippendorff's α from the coincidence matrix, with the metrics the package uses."""
+        if level not in LEVELS:
+            raise UsageError(f"unknown level of measurement {level!r}; choose one of {', '.join(LEVELS)}")
+        n_units = self.total
+        if n_units == 0:
+            return _undefined("nothing to compare: no units")
+        counts: Counter[tuple[Value, Value]] = Counter()
+        if level == "nominal":
+            counts.update({pair: k for pair, k in self.counts.items() if k})
+        else:
+            # Compared as numbers, as the package does: two labels on one scale point are one value.
+            number = {v: _alpha_numbers([[v]], level, values)[0][0] for v in self.values()}
+            for (a, b), k in self.counts.items():
+                if k:
+                    counts[number[a], number[b]] += k
+        coincidences: Counter[tuple[Value, Value]] = Counter()
+        for (a, b), k in counts.items():
+            coincidences[a, b] += k
+            coincidences[b, a] += k
+        labels = ordered_values(c for c, _ in coincidences)
+        n_c = {c: sum(coincidences[c, k] for k in labels) for c in labels}
+
+        def delta(c: Value, k: Value) -> float:
+            if level == "nominal":
+                return float(c != k)
+            if level == "interval":
+                return (c - k) ** 2  # type: ignore[operator]
+            lo, hi = sorted((labels.index(c), labels.index(k)))
+            return (sum(n_c[g] for g in labels[lo : hi + 1]) - (n_c[c] + n_c[k]) / 2) ** 2
+
+        n = 2 * n_units
+        observed = sum(coincidences[c, k] * delta(c, k) for c in labels for k in labels)
+        expected = sum(n_c[c] * n_c[k] * delta(c, k) for c in labels for k in labels)
+        if expected == 0:
+            return _undefined(_no_variation(labels[0], _ALPHA_ZERO_BY_ZERO), n_units)
+        return Stat(1 - (n - 1) * observed / expected, units=n_units)
+
 
 def two_by_two(matrix: Matrix, positive: Value = 1) -> TwoByTwo:
     """The 2×2 table of two coders over the units both coded; a value other than `positive` counts as not applied."""

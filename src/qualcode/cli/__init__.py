@@ -83,12 +83,13 @@ def root(
 
 
 def _register() -> None:
-    from qualcode.cli import codebook, coding, project, suggest
+    from qualcode.cli import audit, codebook, coding, project, suggest
 
     project.register(app)
     codebook.register(app)
     suggest.register(app)
     coding.register(app)
+    audit.register(app)
 
 
 _register()

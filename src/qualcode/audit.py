@@ -1,0 +1,593 @@
+"""The agreement audit: how consistently named coders applied each code, criterion and exclusive scale.
+
+`audit(db, coders, ...)` returns one JSON-ready dict (its shape is documented in docs/audit.md) and never prints.
+
+Definitions, chosen once here so every output states the same thing:
+
+- Scope. A coder has decided a turn when they hold a live coding on it, with a code or "decided: no code". Only
+  turns decided by at least two of the named coders are compared. With two coders that is the turns both decided; a
+  turn only one of them decided is a missing value, left out, not a disagreement. With more coders a coder who did
+  not decide a kept turn is a missing value in α and percent agreement, and Fleiss' κ, which needs the same number of
+  ratings per unit, is undefined unless every kept turn was decided by every coder.
+- Units. turn: the code is present when the coder applied it anywhere in the turn. sentence: a code covers a
+  sentence when one of the coder's codings of it shares at least one character with the sentence (any overlap: a
+  phrase coded inside a long sentence must not vanish from the audit; use the character unit when the extent of
+  spans matters). character: the characters of the turns in scope (speaker labels and the blank lines between turns
+  cannot be coded and are not counted), as NVivo's coding comparison, two coders only. interview: the code is present
+  when the coder applied it to any turn in scope in the interview (MAXQDA's "code exists in the document").
+- A criterion is a top-level branch of the codebook, pooled: present when any code in its subtree is applied.
+- Overall pools the per-code rows: every (unit, code) pair is one binary item.
+- An exclusive parent is also one multi-category variable whose values are its children (a child's own subtree
+  counts as the child). For nominal statistics a unit with none of them has the value "(none)"; for ordinal and
+  interval α, which need a number from each child's `value:`, such units are missing, as are units where a coder
+  applied more than one child (nominal: the value "A+B", a category of its own).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database
+
+from qualcode import agreement, codebook
+from qualcode.agreement import PairTable, Stat, TwoByTwo
+from qualcode.errors import NotFoundError, UsageError
+
+UNITS = ("turn", "sentence", "character", "interview")
+LEVELS = ("code", "criterion", "all")
+METRICS = agreement.LEVELS
+NONE = "(none)"
+NO_SCOPE = "no turn in scope: no turn was decided by two of the named coders"
+FORMAT = "qualcode-audit/1"
+STATISTICS = ("percent_agreement", "positive_agreement", "cohen_kappa", "krippendorff_alpha", "fleiss_kappa")
+
+
+@dataclass(frozen=True)
+class Turn:
+    id: int
+    interview: str
+    idx: int
+    start: int
+    end: int
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class Data:
+    """The named coders' live codings on the turns in scope, by coder and turn."""
+
+    coders: list[str]
+    turns: list[Turn]  # in scope, interview then turn order
+    deciders: dict[int, list[str]]  # turn id → the named coders who decided it
+    codings: dict[tuple[str, int], list[tuple[int | None, int, int]]]  # (coder, turn id) → (code, start, end)
+    decided: dict[str, int]  # coder → turns decided within the interview filter
+    by_one: int  # turns decided by exactly one named coder
+
+
+@dataclass
+class Selection:
+    """What the audit reports on: codable codes, pooled branches and exclusive parents, each in tree order."""
+
+    codes: list[dict] = field(default_factory=list)
+    branches: list[tuple[dict, frozenset[int]]] = field(default_factory=list)
+    exclusive: list[tuple[dict, list[tuple[dict, frozenset[int]]]]] = field(default_factory=list)
+    code_path: str | None = None  # the --code the audit is restricted to
+
+
+def audit(db: Database, coders: Sequence[str], *, unit: str = "turn", code: str | None = None,
+          level: str = "all", interviews: Sequence[str] | None = None, metric: str = "nominal") -> dict:  # fmt: skip
+    """Agreement between CODERS on UNIT, per code, per criterion, per exclusive parent and overall."""
+    coders = _check_coders(db, coders)
+    if unit not in UNITS:
+        raise UsageError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+    if level not in LEVELS:
+        raise UsageError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    if metric not in METRICS:
+        raise UsageError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if unit == "character" and len(coders) != 2:
+        raise UsageError(
+            f"--unit character compares exactly two coders, as NVivo's coding comparison does (got {len(coders)}); "
+            "use --unit sentence or turn for more coders"
+        )
+    codebook.require_codebook(db)
+    selection = select(db, code)
+    interviews = _check_interviews(db, interviews)
+    data = load(db, coders, interviews)
+    if unit == "character":
+        from qualcode.audit_chars import CharacterUnit
+
+        measure: Units = CharacterUnit(db, data, by_interview=bool(interviews))
+    else:
+        measure = SetUnits(db, data, unit)
+    rows: list[dict] = []
+    if level in ("code", "all"):
+        rows += [measure.binary_row("code", c, frozenset([c["id"]])) for c in selection.codes]
+        rows += [measure.exclusive_row(parent, children, metric) for parent, children in selection.exclusive]
+    if level in ("criterion", "all"):
+        rows += [measure.binary_row("criterion", c, ids) for c, ids in selection.branches]
+    if level == "all":
+        rows.append(measure.overall_row([frozenset([c["id"]]) for c in selection.codes]))
+    if not data.turns:
+        # The statistics would each give their own 0/0 reason; the one cause is that nothing is in scope.
+        for r in rows:
+            for stat in r["statistics"].values():
+                stat.update(value=None, reason=NO_SCOPE, band=None)
+    return {
+        "format": FORMAT,
+        "coders": coders,
+        "unit": unit,
+        "metric": metric,
+        "level": level,
+        "code": selection.code_path,
+        "interviews": list(interviews) if interviews else None,
+        "scope": scope(data, unit, measure.size, measure.describe()),
+        "overall": f"Overall pools the {len(selection.codes)} codes above: every ({unit}, code) pair is one binary "
+        "item, so frequent codes and absent codes weigh most.",
+        "conventions": conventions(),
+        "rows": rows,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Arguments
+
+
+def _check_coders(db: Database, coders: Sequence[str]) -> list[str]:
+    names = [c.strip() for c in coders if c and c.strip()]
+    duplicates = sorted({c for c in names if names.count(c) > 1})
+    if duplicates:
+        raise UsageError(f"coder {duplicates[0]!r} is named twice in --coders")
+    if len(names) < 2:
+        raise UsageError("name at least two coders to compare: --coders A,B")
+    known = [r[0] for r in db.execute("SELECT name FROM coders ORDER BY name")]
+    for name in names:
+        if name not in known:
+            listing = ", ".join(known) if known else "none yet: import codings first"
+            raise NotFoundError(f"no coder {name!r} in the project (coders: {listing})")
+    return names
+
+
+def _check_interviews(db: Database, interviews: Sequence[str] | None) -> list[str]:
+    from qualcode.interviews import require
+
+    ids = list(dict.fromkeys(i.strip() for i in interviews or [] if i.strip()))
+    for iid in ids:
+        require(db, iid)
+    return ids
+
+
+def select(db: Database, code: str | None) -> Selection:
+    """The codes, branches and exclusive parents to report, for the whole codebook or one code's subtree."""
+    codes = codebook.codes(db)
+    by_parent: dict[int | None, list[dict]] = defaultdict(list)
+    for c in codes:
+        by_parent[c["parent_id"]].append(c)
+
+    def subtree(c: dict) -> frozenset[int]:
+        return frozenset([c["id"]]).union(*(subtree(k) for k in by_parent[c["id"]]))
+
+    if code is None:
+        chosen, roots = codes, by_parent[None]
+    else:
+        root = codebook.resolve(db, code)
+        ids = subtree(root)
+        chosen = [c for c in codes if c["id"] in ids]
+        roots = [root] if by_parent[root["id"]] else []
+    return Selection(
+        codes=[c for c in chosen if c["codable"]],
+        branches=[(c, subtree(c)) for c in roots],
+        exclusive=[(c, [(k, subtree(k)) for k in by_parent[c["id"]]]) for c in chosen if c["exclusive"]],
+        code_path=None if code is None else root["path"],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading and scope
+
+
+def load(db: Database, coders: list[str], interviews: list[str]) -> Data:
+    where, params = "", list(coders)
+    if interviews:
+        where = f" AND t.interview_id IN ({', '.join('?' * len(interviews))})"
+        params += interviews
+    marks = ", ".join("?" * len(coders))
+    codings: dict[tuple[str, int], list[tuple[int | None, int, int]]] = defaultdict(list)
+    deciders: dict[int, set[str]] = defaultdict(set)
+    for coder, turn_id, code_id, start, end in db.execute(
+        f"""SELECT c.coder, c.turn_id, c.code_id, c.start, c.end FROM codings c JOIN turns t ON t.id = c.turn_id
+            WHERE c.deleted_at IS NULL AND c.coder IN ({marks}){where}""",
+        params,
+    ):
+        deciders[turn_id].add(coder)
+        codings[coder, turn_id].append((code_id, start, end))
+    kept = {t for t, who in deciders.items() if len(who) >= 2}
+    turns = [
+        Turn(*row)
+        for row in db.execute(
+            f"SELECT id, interview_id, idx, start, end FROM turns t WHERE id IN ({', '.join(map(str, kept))}) "
+            "ORDER BY interview_id, idx"
+        )
+    ] if kept else []  # fmt: skip
+    decided = Counter(c for who in deciders.values() for c in who)
+    return Data(
+        coders=coders,
+        turns=turns,
+        deciders={t: [c for c in coders if c in deciders[t]] for t in kept},
+        codings=codings,
+        decided={c: decided[c] for c in coders},
+        by_one=sum(len(who) == 1 for who in deciders.values()),
+    )
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
+def names(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def scope(data: Data, unit: str, size: int, unit_text: str) -> dict:
+    n = len(data.turns)
+    interviews = len({t.interview for t in data.turns})
+    by_all = sum(len(data.deciders[t.id]) == len(data.coders) for t in data.turns)
+    where = f"{count(n, 'turn')} in {count(interviews, 'interview')}"
+    if len(data.coders) == 2:
+        text = f"Scope: {where} decided by {names(data.coders)}"
+    else:
+        text = (
+            f"Scope: {where} decided by at least two of {names(data.coders)} ({by_all:,} by all "
+            f"{len(data.coders)}); where a coder did not decide a kept turn, that coder's value is missing, "
+            "not a disagreement"
+        )
+    if data.by_one:
+        verb = "is" if data.by_one == 1 else "are"
+        text += f"; {count(data.by_one, 'turn')} decided by only one coder {verb} treated as missing."
+    else:
+        text += "; no turn was decided by only one coder."
+    return {
+        "text": text,
+        "unit_text": unit_text,
+        "unit": unit,
+        "units": size,
+        "turns": n,
+        "interviews": interviews,
+        "turns_by_all": by_all,
+        "turns_by_one": data.by_one,
+        "decided": data.decided,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Statistics into rows
+
+
+def band(name: str, stat: Stat) -> dict | None:
+    if stat.value is None or name in ("percent_agreement", "positive_agreement"):
+        return None
+    b = agreement.alpha_band(stat.value) if name == "krippendorff_alpha" else agreement.kappa_band(stat.value)
+    return {"label": b.label, "rule": b.rule, "convention": b.convention}
+
+
+def stat_dict(name: str, stat: Stat, **extra) -> dict:
+    return {
+        "value": stat.value,
+        "reason": stat.reason,
+        "band": band(name, stat),
+        "units": stat.units,
+        **extra,
+    }
+
+
+def statistics(percent: Stat, positive: Stat, kappa: Stat, alpha: Stat, fleiss: Stat, metric: str) -> dict:
+    stats = dict(zip(STATISTICS, (percent, positive, kappa, alpha, fleiss), strict=True))
+    return {
+        name: stat_dict(name, s, **({"metric": metric} if name == "krippendorff_alpha" else {}))
+        for name, s in stats.items()
+    }
+
+
+def two_by_two_counts(table: TwoByTwo) -> dict:
+    return {"table": "2x2", "both": table.both, "a_only": table.a_only, "b_only": table.b_only,
+            "neither": table.neither}  # fmt: skip
+
+
+def binary_notes(table: TwoByTwo, coders: list[str], unit: str) -> list[str]:
+    """Why a code's κ looks the way it does, in the cases that puzzle people."""
+    a, b = coders
+    applied_a, applied_b = table.both + table.a_only, table.both + table.b_only
+    if not table.total:
+        return []
+    if applied_a == applied_b == 0:
+        return ["nobody applied it in scope"]
+    notes = []
+    for who, other, applied in ((a, b, applied_a), (b, a, applied_b)):
+        if applied == table.total and (applied_a + applied_b) < 2 * table.total:
+            notes.append(
+                f"{who} applied it to every {unit}: Cohen's κ is 0 whatever {other} did, because chance "
+                "agreement then equals observed agreement"
+            )
+        elif applied == 0:
+            notes.append(f"only {other} applied it: Cohen's κ is 0 however often they agreed on its absence")
+    return notes
+
+
+def pair_counts(table: PairTable, coders: list[str], values: list) -> dict:
+    row_a: Counter = Counter()
+    row_b: Counter = Counter()
+    confusion: dict = {str(v): {str(w): 0 for w in values} for v in values}
+    for (x, y), n in table.counts.items():
+        row_a[x] += n
+        row_b[y] += n
+        confusion[str(x)][str(y)] += n
+    return {
+        "table": "coder_by_value",
+        "values": [str(v) for v in values],
+        "coders": {
+            coders[0]: {str(v): row_a[v] for v in values},
+            coders[1]: {str(v): row_b[v] for v in values},
+        },
+        "missing": {c: 0 for c in coders},
+        "confusion": confusion,
+    }
+
+
+class Units:
+    """One unit of analysis: how many units are in scope and how to turn codings into rows."""
+
+    size: int
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def binary_row(self, level: str, code: dict, ids: frozenset[int]) -> dict:
+        raise NotImplementedError
+
+    def exclusive_row(self, parent: dict, children: list[tuple[dict, frozenset[int]]], metric: str) -> dict:
+        raise NotImplementedError
+
+    def overall_row(self, codes: list[frozenset[int]]) -> dict:
+        raise NotImplementedError
+
+
+def row(level: str, code: dict | None, units: int, counts: dict, stats: dict, notes: list[str]) -> dict:
+    return {
+        "level": level,
+        "code": code["path"] if code else None,
+        "key": code["key"] if code else None,
+        "units": units,
+        "counts": counts,
+        "statistics": stats,
+        "notes": notes,
+    }
+
+
+def exclusive_values(
+    children: list[tuple[dict, frozenset[int]]], metric: str
+) -> tuple[dict | None, str | None]:
+    """The children's `value:` numbers for ordinal or interval α, or the reason α cannot use them."""
+    if metric == "nominal":
+        return None, None
+    missing = [c["name"] for c, _ in children if c["value"] is None]
+    if missing:
+        verb = "has" if len(missing) == 1 else "have"
+        return (
+            None,
+            f"{metric} α needs a number for every child: {names(missing)} {verb} no value: in the codebook",
+        )
+    return {c["name"]: c["value"] for c, _ in children}, None
+
+
+def choice(applied: frozenset[int], children: list[tuple[dict, frozenset[int]]]) -> list[str]:
+    return [c["name"] for c, ids in children if not ids.isdisjoint(applied)]
+
+
+def value_order(seen: Iterable, children: list[str]) -> list:
+    """Children in tree order, then combinations of several children, then "(none)"."""
+    seen = set(seen)
+    return (
+        [v for v in children if v in seen] + sorted(seen - set(children) - {NONE}) + [NONE] * (NONE in seen)
+    )
+
+
+def exclusive_notes(multiple: int, no_child: int, unit: str, metric: str) -> list[str]:
+    notes = []
+    if multiple:
+        notes.append(
+            f"{count(multiple, 'coder-' + unit)} with more than one child: a category of its own ('A+B') for "
+            "nominal statistics" + ("" if metric == "nominal" else f", missing for {metric} α")
+        )
+    if no_child and metric != "nominal":
+        notes.append(f"{count(no_child, 'coder-' + unit)} with no child are missing for {metric} α")
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Turn, sentence and interview units: each coder's set of codes per unit
+
+
+UNIT_TEXT = {
+    "turn": "Unit: turn ({n}); a code is present on a turn when the coder applied it anywhere in the turn.",
+    "sentence": "Unit: sentence ({n} in the turns in scope); a code covers a sentence when one of the coder's "
+    "codings of it shares at least one character with the sentence.",
+    "interview": "Unit: interview ({n}); a code is present in an interview when the coder applied it to any turn in "
+    "scope there (MAXQDA's 'code exists in the document').",
+}  # fmt: skip
+
+
+class SetUnits(Units):
+    """Units where each coder's codes form a set per unit: None where the coder did not decide the unit."""
+
+    def __init__(self, db: Database, data: Data, unit: str):
+        self.data, self.unit = data, unit
+        self.sets: dict[str, list[frozenset[int] | None]] = {c: [] for c in data.coders}
+        if unit == "turn":
+            for t in data.turns:
+                for c in data.coders:
+                    self.sets[c].append(self._codes(c, t.id))
+        elif unit == "sentence":
+            self._sentences(db)
+        else:
+            self._interviews()
+        self.size = len(self.sets[data.coders[0]])
+
+    def describe(self) -> str:
+        return UNIT_TEXT[self.unit].format(n=f"{self.size:,}")
+
+    def _codes(
+        self, coder: str, turn_id: int, overlaps: tuple[int, int] | None = None
+    ) -> frozenset[int] | None:
+        if coder not in self.data.deciders[turn_id]:
+            return None
+        return frozenset(
+            code
+            for code, a, b in self.data.codings[coder, turn_id]
+            if code is not None and (overlaps is None or (a < overlaps[1] and b > overlaps[0]))
+        )
+
+    def _sentences(self, db: Database) -> None:
+        by_turn: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        ids = ", ".join(str(t.id) for t in self.data.turns) or "NULL"
+        for turn_id, start, end in db.execute(
+            f"SELECT turn_id, start, end FROM sentences WHERE turn_id IN ({ids}) ORDER BY turn_id, idx"
+        ):
+            by_turn[turn_id].append((start, end))
+        for t in self.data.turns:
+            for span in by_turn[t.id]:
+                for c in self.data.coders:
+                    self.sets[c].append(self._codes(c, t.id, span))
+
+    def _interviews(self) -> None:
+        turns: dict[str, list[Turn]] = defaultdict(list)
+        for t in self.data.turns:
+            turns[t.interview].append(t)
+        for group in turns.values():
+            for c in self.data.coders:
+                decided = [s for t in group if (s := self._codes(c, t.id)) is not None]
+                self.sets[c].append(frozenset().union(*decided) if decided else None)
+
+    def matrix(self, ids: frozenset[int]) -> list[list[int | None]]:
+        return [
+            [None if s is None else int(not ids.isdisjoint(s)) for s in self.sets[c]]
+            for c in self.data.coders
+        ]
+
+    def _binary(self, matrix: list[list[int | None]]) -> tuple[dict, dict, list[str]]:
+        coders = self.data.coders
+        alpha = agreement.krippendorff_alpha(matrix)
+        if len(coders) == 2:
+            # Both coders decided every unit in scope, so Fleiss' κ with two ratings per unit comes from the 2×2
+            # table; agreement.fleiss_kappa gives the same value but walks every unit in exact fractions.
+            table = agreement.two_by_two(matrix)
+            stats = statistics(table.percent_agreement(), table.positive_agreement(), table.kappa(), alpha,
+                               table.pairs().fleiss(), "nominal")  # fmt: skip
+            return two_by_two_counts(table), stats, binary_notes(table, coders, self.unit)
+        stats = statistics(agreement.percent_agreement(matrix), agreement.positive_agreement(matrix),
+                           agreement.cohen_kappa(matrix), alpha, agreement.fleiss_kappa(matrix), "nominal")  # fmt: skip
+        return self._value_counts(matrix), stats, self._many_coder_notes(matrix)
+
+    def _value_counts(self, matrix: Sequence[Sequence], order: list[str] | None = None) -> dict:
+        table = agreement.coder_value_counts(matrix)
+        values = value_order(table.values, order) if order else table.values
+        by_coder = [dict(zip(table.values, counts, strict=True)) for counts in table.counts]
+        return {
+            "table": "coder_by_value",
+            "values": [str(v) for v in values],
+            "coders": {
+                c: {str(v): mine[v] for v in values}
+                for c, mine in zip(self.data.coders, by_coder, strict=True)
+            },
+            "missing": dict(zip(self.data.coders, table.missing, strict=True)),
+        }
+
+    def _many_coder_notes(self, matrix: list[list[int | None]]) -> list[str]:
+        users = [c for c, r in zip(self.data.coders, matrix, strict=True) if any(v == 1 for v in r)]
+        if not users:
+            return ["nobody applied it in scope"] if self.size else []
+        return [f"only {users[0]} applied it"] if len(users) == 1 else []
+
+    def binary_row(self, level: str, code: dict, ids: frozenset[int]) -> dict:
+        return row(level, code, self.size, *self._binary(self.matrix(ids)))
+
+    def overall_row(self, codes: list[frozenset[int]]) -> dict:
+        pooled: list[list[int | None]] = [[] for _ in self.data.coders]
+        for ids in codes:
+            for mine, values in zip(pooled, self.matrix(ids), strict=True):
+                mine.extend(values)
+        counts, stats, _ = self._binary(pooled)
+        return row("overall", None, self.size * len(codes), counts, stats, [])
+
+    def exclusive_row(self, parent: dict, children: list[tuple[dict, frozenset[int]]], metric: str) -> dict:
+        nominal: list[list[str | None]] = []
+        numeric: list[list[str | None]] = []
+        multiple = no_child = 0
+        for c in self.data.coders:
+            labels, numbers = [], []
+            for s in self.sets[c]:
+                hit = None if s is None else choice(s, children)
+                if hit is not None:
+                    multiple += len(hit) > 1
+                    no_child += not hit
+                labels.append(None if hit is None else "+".join(hit) or NONE)
+                numbers.append(hit[0] if hit and len(hit) == 1 else None)
+            nominal.append(labels)
+            numeric.append(numbers)
+        values, reason = exclusive_values(children, metric)
+        if reason:
+            alpha = Stat(None, reason)
+        else:
+            alpha = agreement.krippendorff_alpha(nominal if metric == "nominal" else numeric, metric, values)  # type: ignore[arg-type]
+        stats = statistics(
+            agreement.percent_agreement(nominal), POSITIVE_IS_PER_CATEGORY, agreement.cohen_kappa(nominal), alpha,
+            agreement.fleiss_kappa(nominal), metric,
+        )  # fmt: skip
+        counts = self._value_counts(nominal, [c["name"] for c, _ in children])
+        if len(self.data.coders) == 2:
+            counts["confusion"] = confusion(nominal, counts["values"])
+        return row(
+            "exclusive",
+            parent,
+            self.size,
+            counts,
+            stats,
+            exclusive_notes(multiple, no_child, self.unit, metric),
+        )
+
+
+POSITIVE_IS_PER_CATEGORY = Stat(None, "positive agreement is for one category: see each child's own row")
+
+
+def confusion(matrix: Sequence[Sequence[str | None]], values: list[str]) -> dict:
+    """Coder A's value (outer key) against coder B's (inner key), over the units both decided."""
+    out = {v: dict.fromkeys(values, 0) for v in values}
+    for x, y in zip(*matrix, strict=True):
+        if x is not None and y is not None:
+            out[x][y] += 1
+    return out
+
+
+def conventions() -> dict:
+    return {
+        "note": "Bands are rules of thumb from the literature, shown as conventions, not tests of adequacy.",
+        "krippendorff_alpha": {
+            "convention": agreement.KRIPPENDORFF_CONVENTION,
+            "bands": ["α ≥ .800 reliable", ".667 ≤ α < .800 tentative conclusions only", "α < .667 unreliable"],
+        },
+        "kappa": {
+            "convention": agreement.LANDIS_KOCH_CONVENTION,
+            "bands": ["< .00 poor", ".00–.20 slight", ".21–.40 fair", ".41–.60 moderate", ".61–.80 substantial",
+                      ".81–1.00 almost perfect"],
+        },
+    }  # fmt: skip
+
+
+def sum_tables(tables: Iterable[TwoByTwo]) -> TwoByTwo:
+    total = TwoByTwo()
+    for t in tables:
+        total += t
+    return total
