@@ -31,6 +31,7 @@ codes:
       - name: Constituent needs
         patterns: [needs]
       - name: COVID adaptation
+        include: Changes made because of the pandemic.
   - name: Efficiency
     codable: false
     children:

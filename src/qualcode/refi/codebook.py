@@ -52,7 +52,7 @@ class RefiCode:
 
 def description(code: dict) -> str | None:
     """Definition, include, exclude and examples as the one readable text REFI has room for."""
-    parts = [code["definition"] or ""]
+    parts = [code["definition"]] if code["definition"] else []
     if code["include"]:
         parts.append(f"Include: {code['include']}")
     if code["exclude"]:
@@ -141,8 +141,8 @@ def split_description(text: str | None) -> tuple[str | None, str | None, str | N
     """(definition, include, exclude, examples) from a Description; foreign ones are all definition."""
     if not text or not text.strip():
         return None, None, None, []
-    body = text.replace("\r\n", "\n").strip()
-    m = _DESCRIPTION.match(body)
+    # The leading blank line lets a Description that opens with "Include:" (no definition) match like the others.
+    m = _DESCRIPTION.match("\n\n" + text.replace("\r\n", "\n").strip())
     assert m  # every part is optional, so the pattern always matches
     examples = [line[2:].strip() for line in (m.group("examples") or "").splitlines() if line.strip()]
     return ((m.group("definition") or "").strip() or None, (m.group("include") or "").strip() or None,
