@@ -46,6 +46,7 @@ class CodeSpec:
     threshold: float | None = None
     patterns: list[dict] = field(default_factory=list)  # {"phrase": str} | {"tokens": [...]}, with "weight"
     children: list[CodeSpec] = field(default_factory=list)
+    guid: str | None = None  # a new code takes this GUID (REFI-QDA imports); stored codes keep theirs
 
 
 @dataclass
@@ -295,6 +296,7 @@ class LoadReport:
     codings_deleted: int = 0
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what an import had to adapt (REFI-QDA names, colours)
 
 
 def load(db: Database, path: Path, *, move_to: str | None = None, delete_codings: bool = False) -> LoadReport:
@@ -380,7 +382,7 @@ def store(
             elif any(str(prev[k]) != str(row[k]) for k in row if k not in ("position", "parent_id")):
                 report.updated.append(p)
         else:
-            row["guid"] = str(uuid.uuid4()).upper()
+            row["guid"] = c.guid or str(uuid.uuid4()).upper()
             ids[c.key] = db["codes"].insert(row).last_pk
             report.added.append(p)
     for k in removed:

@@ -84,8 +84,12 @@ def span(t: TurnRef, start: int | None, end: int | None) -> tuple[int, int]:
 
 
 def _insert(db: Database, t: TurnRef, code_id: int | None, coder: str, a: int, b: int, *, memo: str | None,
-            origin: str, batch_id: int, session_id: str | None, score: float | None = None) -> int | None:  # fmt: skip
-    """Insert one live coding unless the same one is already live; returns its id, or None if it existed."""
+            origin: str, batch_id: int, session_id: str | None, score: float | None = None,
+            guid: str | None = None, created_at: str | None = None) -> int | None:  # fmt: skip
+    """Insert one live coding unless the same one is already live; returns its id, or None if it existed.
+
+    guid and created_at come from the file when a coding is imported (REFI-QDA keeps both); otherwise they are new.
+    """
     assert origin in ORIGINS
     exists = db.execute(
         """SELECT id FROM codings WHERE turn_id = ? AND coder = ? AND code_id IS ? AND start = ? AND end = ?
@@ -101,7 +105,7 @@ def _insert(db: Database, t: TurnRef, code_id: int | None, coder: str, a: int, b
         """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, memo, origin, session_id,
            batch_id, suggestion_score, created_at, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [t.interview_id, t.id, code_id, coder, a, b, interview_text[a:b], memo, origin, session_id, batch_id, score,
-         now(), str(uuid.uuid4()).upper()],
+         created_at or now(), guid or str(uuid.uuid4()).upper()],
     )  # fmt: skip
     return cur.lastrowid
 

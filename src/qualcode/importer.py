@@ -15,7 +15,7 @@ from qualcode import yamlfile
 from qualcode.db import now, transaction
 from qualcode.errors import ConflictError, QualcodeError, UsageError
 from qualcode.participants import NOT_RECORDED, normalise_gender
-from qualcode.transcripts import EXTENSIONS, Transcript, metadata, parse_file, source
+from qualcode.transcripts import EXTENSIONS, Transcript, Turn, metadata, parse_file, source
 from qualcode.transcripts.labels import INTERVIEWER, key
 
 WORD = re.compile(r"\w+(?:['’]\w+)*")
@@ -120,7 +120,7 @@ def import_file(
     if iid in seen:
         raise ConflictError(f"duplicate interview id {iid}: also in {seen[iid]} in this import", path=path)
     seen[iid] = str(path)
-    plan = _plan(transcript, iid, options)
+    plan = plan_speakers(transcript, iid, options)
     result.notes.extend(plan.notes)
     result.turns, result.speakers = len(transcript.turns), len(plan.speakers)
     source_hash = digest.hexdigest()
@@ -141,22 +141,22 @@ def import_file(
             _check_no_codings(db, iid, path)
             _delete_interview(db, iid)
             result.status = "replaced"
-        _check_participants(db, plan, iid, path)
+        check_participants(db, plan, iid, path)
         _insert(db, transcript, plan, iid, path, source_hash)
 
 
 @dataclass
-class _Plan:
+class Plan:
     speakers: dict[str, tuple[str, str]]  # label → ("participant"|"interviewer", id)
-    participants: dict[str, dict]  # id → {name, gender, attributes}
+    participants: dict[str, dict]  # id → {name, gender, attributes, optional guid}
     interviewers: dict[str, str | None]  # id → name
     notes: list[str]
 
 
-def _plan(t: Transcript, iid: str, options: ImportOptions) -> _Plan:
+def plan_speakers(t: Transcript, iid: str, options: ImportOptions) -> Plan:
     """Resolve every label used in the text to a participant or an interviewer."""
     meta = t.meta
-    plan = _Plan({}, {}, {}, [])
+    plan = Plan({}, {}, {}, [])
     by_key: dict[str, tuple[str, str]] = {}
     for p in meta.participants:
         by_key[key(p.speaker)] = ("participant", p.id)
@@ -216,7 +216,7 @@ def _delete_interview(db: Database, iid: str) -> None:
     db.execute("DELETE FROM interviews WHERE id = ?", [iid])
 
 
-def _check_participants(db: Database, plan: _Plan, iid: str, path: Path) -> None:
+def check_participants(db: Database, plan: Plan, iid: str, path: Path) -> None:
     """One id is one person study-wide: the same attribute with two values is an error naming both files."""
     for pid, person in plan.participants.items():
         row = db.execute("SELECT gender FROM participants WHERE id = ?", [pid]).fetchone()
@@ -261,7 +261,7 @@ def sentence_splitter(language: str):
     return _NLP[language]
 
 
-def _insert(db: Database, t: Transcript, plan: _Plan, iid: str, path: Path, source_hash: str) -> None:
+def _insert(db: Database, t: Transcript, plan: Plan, iid: str, path: Path, source_hash: str) -> None:
     pieces, spans, pos = [], [], 0
     for turn in t.turns:
         head = f"{turn.label}: "
@@ -280,6 +280,15 @@ def _insert(db: Database, t: Transcript, plan: _Plan, iid: str, path: Path, sour
     db["interview_attributes"].insert_all(
         [{"interview_id": iid, "name": k, "value": v} for k, v in meta.attributes.items()]
     )
+    speaker_ids = insert_people(db, plan, iid)
+    insert_turns(db, iid, meta.language or "en", t.turns, spans, speaker_ids)
+
+
+def insert_people(db: Database, plan: Plan, iid: str) -> dict[str, int]:
+    """Participants, interviewers and speakers of one interview; returns label → speaker id.
+
+    A person given a "guid" in the plan keeps it (REFI cases); others get a new one.
+    """
     for pid, person in plan.participants.items():
         if db.execute("SELECT 1 FROM participants WHERE id = ?", [pid]).fetchone():
             if person["gender"] != NOT_RECORDED:
@@ -291,7 +300,7 @@ def _insert(db: Database, t: Transcript, plan: _Plan, iid: str, path: Path, sour
         else:
             db.execute(
                 "INSERT INTO participants (id, name, gender, guid) VALUES (?, ?, ?, ?)",
-                [pid, person["name"], person["gender"], str(uuid.uuid4()).upper()],
+                [pid, person["name"], person["gender"], person.get("guid") or str(uuid.uuid4()).upper()],
             )
         db["participant_attributes"].upsert_all(
             [{"participant_id": pid, "name": k, "value": v} for k, v in person["attributes"].items()],
@@ -310,9 +319,15 @@ def _insert(db: Database, t: Transcript, plan: _Plan, iid: str, path: Path, sour
             [iid, label, ref if kind == "participant" else None, ref if kind == "interviewer" else None],
         )
         speaker_ids[label] = cur.lastrowid
-    nlp = sentence_splitter(meta.language or "en")
-    docs = nlp.pipe(turn.text for turn in t.turns)
-    for idx, (turn, (start, end), doc) in enumerate(zip(t.turns, spans, docs, strict=True)):
+    return speaker_ids
+
+
+def insert_turns(db: Database, iid: str, language: str, turns: list[Turn], spans: list[tuple[int, int]],
+                 speaker_ids: dict[str, int]) -> None:  # fmt: skip
+    """Turns at SPANS (offsets into the interview text, which holds each turn's text there) and their sentences."""
+    nlp = sentence_splitter(language)
+    docs = nlp.pipe(turn.text for turn in turns)
+    for idx, (turn, (start, end), doc) in enumerate(zip(turns, spans, docs, strict=True)):
         cur = db.execute(
             """INSERT INTO turns (interview_id, idx, speaker_id, start, end, start_s, end_s, text, words)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",

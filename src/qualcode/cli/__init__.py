@@ -83,13 +83,14 @@ def root(
 
 
 def _register() -> None:
-    from qualcode.cli import audit, codebook, coding, project, suggest
+    from qualcode.cli import audit, codebook, coding, exports, project, suggest
 
     project.register(app)
     codebook.register(app)
     suggest.register(app)
     coding.register(app)
     audit.register(app)
+    exports.register(app)
 
 
 _register()

@@ -156,7 +156,10 @@ def import_qdc(
 
     report = do_import(open_db(ctx, create=True), file, move_to=move_to, delete_codings=delete_codings)
     render.out.print(f"Imported codebook {report.codebook!r} from {file}: {len(report.added)} added, "
-                     f"{len(report.renamed)} renamed, {len(report.removed)} removed.", markup=False)  # fmt: skip
+                     f"{len(report.renamed)} renamed, {len(report.removed)} removed.", markup=False,
+                     soft_wrap=True)  # fmt: skip
+    for note in report.notes:
+        info(ctx, note)
 
 
 code_app = typer.Typer(

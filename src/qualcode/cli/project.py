@@ -77,6 +77,38 @@ def import_(
         raise typer.Exit(1)
 
 
+def import_qdpx(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="REFI-QDA project (.qdpx).")],
+) -> None:
+    """Import a REFI-QDA project (.qdpx) from MAXQDA, ATLAS.ti, NVivo or QualCoder.
+
+    The project is created if missing; importing into an existing one adds to it (sources and codings it already
+    has, by GUID, are left as they are). Text sources become interviews with the source text stored as it is (LF line ends, NFC), so every selection
+    keeps its place; turns are the speaker turns when the text is a labelled transcript, otherwise its paragraphs.
+    Users become coders, cases become participants, selections become codings (origin refi) with their notes as
+    memos. A project without a codebook takes the file's; one with a codebook matches codes by GUID, then by path.
+    NVivo's UTF-16 offsets are converted to code points. The archive is checked before anything is written, and
+    the whole import is one transaction.
+
+    Example: `qualcode --db study.db import-qdpx maxqda-export.qdpx`
+    """
+    from qualcode.refi.project import import_qdpx as do
+
+    r = do(open_db(ctx, create=True), file)
+    origin = f" ({r.origin})" if r.origin else ""
+    render.out.print(f"Imported {file}{origin}: {r.sources} sources, {r.codes} codes, {r.codings} codings, "
+                     f"{r.users} users, {r.cases} cases.", markup=False, highlight=False, soft_wrap=True)  # fmt: skip
+    for n, what in ((r.sources_present, "sources were"), (r.codings_present, "codings were")):
+        if n:
+            render.out.print(f"  {n} {what} already in the project", markup=False, highlight=False)
+    if r.converted:
+        render.out.print(f"  converted the offsets of {r.converted} selection(s) from UTF-16 code units to code "
+                         "points", markup=False, highlight=False)  # fmt: skip
+    for note in r.notes:
+        info(ctx, note)
+
+
 def participants(
     ctx: typer.Context,
     by: Annotated[
@@ -185,6 +217,7 @@ def db_status(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("import")(import_)
+    app.command("import-qdpx")(import_qdpx)
     app.command()(participants)
     app.command()(interviews)
     app.command()(show)

@@ -1,0 +1,218 @@
+"""REFI-QDA codebooks: the code tree as a Codebook 1.0 (.qdc) file, and such a file as the project's codebook.
+
+REFI carries a code's GUID, name, colour, whether it can be applied, its children and one Description. qualcode's
+definition, include, exclude and examples go into that Description as readable paragraphs, which are split back
+apart on import; patterns, weights and thresholds have no place in REFI, so an imported code that is already in the
+project (same GUID) keeps its own.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from qualcode import codebook
+from qualcode.codebook import CodebookSpec, CodeSpec, LoadReport
+from qualcode.db import transaction
+from qualcode.errors import InputError, UsageError
+from qualcode.refi import xml
+from qualcode.refi.xml import NS_CODEBOOK
+
+MAX_BYTES = 20 * 1024 * 1024
+_DESCRIPTION = re.compile(
+    r"^(?P<definition>.*?)(?:\n\nInclude: (?P<include>.*?))?(?:\n\nExclude: (?P<exclude>.*?))?"
+    r"(?:\n\nExamples:\n(?P<examples>(?:- [^\n]*(?:\n|$))+))?$",
+    re.S,
+)
+
+
+@dataclass
+class RefiCode:
+    guid: str
+    name: str
+    codable: bool
+    colour: str | None
+    description: str | None
+    children: list[RefiCode] = field(default_factory=list)
+
+    def walk(self, parent: str | None = None):
+        """(path, code) for this code and its descendants, in tree order."""
+        path = f"{parent}/{self.name}" if parent else self.name
+        yield path, self
+        for c in self.children:
+            yield from c.walk(path)
+
+
+# --- writing ---------------------------------------------------------------------------------------------------------
+
+
+def description(code: dict) -> str | None:
+    """Definition, include, exclude and examples as the one readable text REFI has room for."""
+    parts = [code["definition"]] if code["definition"] else []
+    if code["include"]:
+        parts.append(f"Include: {code['include']}")
+    if code["exclude"]:
+        parts.append(f"Exclude: {code['exclude']}")
+    if code["examples"]:
+        parts.append("Examples:\n" + "\n".join(f"- {' '.join(e.split())}" for e in code["examples"]))
+    text = "\n\n".join(parts)
+    return text if text.strip() else None
+
+
+def add_codes(parent: ET.Element, db: Database) -> int:
+    """Nested <Code> elements for the whole tree under PARENT (a <Codes> element); returns how many."""
+    rows = codebook.codes(db)
+    by_parent: dict[int | None, list[dict]] = {}
+    for r in rows:
+        by_parent.setdefault(r["parent_id"], []).append(r)
+
+    def add(under: ET.Element, parent_id: int | None) -> None:
+        for c in by_parent.get(parent_id, []):
+            colour = c["colour"] if c["colour"] and xml.RGB.match(c["colour"]) else None
+            el = xml.element(under, "Code", {"guid": c["guid"], "name": c["name"],
+                                             "isCodable": "true" if c["codable"] else "false", "color": colour})  # fmt: skip
+            text = description(c)
+            if text:
+                xml.element(el, "Description", text=text)
+            add(el, c["id"])
+
+    add(parent, None)
+    return len(rows)
+
+
+def to_qdc(db: Database) -> str:
+    """The current codebook as a REFI-QDA Codebook 1.0 document."""
+    from qualcode import __version__
+
+    codebook.require_codebook(db)
+    root = xml.element(None, "CodeBook", {"xmlns": NS_CODEBOOK, "origin": f"qualcode {__version__}"})
+    add_codes(xml.element(root, "Codes"), db)
+    return xml.serialise(root)
+
+
+# --- reading ---------------------------------------------------------------------------------------------------------
+
+
+def read_codes(codes: ET.Element | None, *, path: str | Path, notes: list[str]) -> list[RefiCode]:
+    """The <Code> tree under a <Codes> element. Names are made usable as qualcode paths; problems are InputErrors."""
+    seen: dict[str, str] = {}
+
+    def read(parent: ET.Element, parent_name: str | None) -> list[RefiCode]:
+        out: list[RefiCode] = []
+        siblings: dict[str, str] = {}
+        for el in xml.kids(parent, "Code"):
+            name = " ".join((el.get("name") or "").split())
+            what = f"<Code name={name!r}>" if name else "a <Code> without a name"
+            guid = xml.guid(el.get("guid"), what, path=path)
+            if not name:
+                raise InputError(f"<Code guid={guid!r}> has no name", path=path)
+            if guid in seen:
+                raise InputError(f"GUID {guid} is used by two codes: {seen[guid]!r} and {name!r}", path=path)
+            seen[guid] = name
+            if "/" in name:
+                # "/" separates levels in qualcode paths; the division slash looks the same and keeps paths exact.
+                fixed = name.replace("/", "\u2215")
+                notes.append(f"code {name!r}: '/' separates levels in qualcode paths, stored as {fixed!r}")
+                name = fixed
+            folded = name.casefold()
+            if folded in siblings:
+                where = f"under {parent_name!r}" if parent_name else "at the top level"
+                raise InputError(
+                    f"two codes named {name!r} {where} (GUIDs {siblings[folded]} and {guid})", path=path
+                )
+            siblings[folded] = guid
+            colour, note = xml.colour(el.get("color"))
+            if note:
+                notes.append(f"code {name!r}: {note}")
+            out.append(
+                RefiCode(guid=guid, name=name, codable=xml.boolean(el.get("isCodable"), default=True),
+                         colour=colour, description=xml.kid_text(el, "Description"), children=read(el, name))
+            )  # fmt: skip
+        return out
+
+    return read(codes, None) if codes is not None else []
+
+
+def split_description(text: str | None) -> tuple[str | None, str | None, str | None, list[str]]:
+    """(definition, include, exclude, examples) from a Description; foreign ones are all definition."""
+    if not text or not text.strip():
+        return None, None, None, []
+    # The leading blank line lets a Description that opens with "Include:" (no definition) match like the others.
+    m = _DESCRIPTION.match("\n\n" + text.replace("\r\n", "\n").strip())
+    assert m  # every part is optional, so the pattern always matches
+    examples = [line[2:].strip() for line in (m.group("examples") or "").splitlines() if line.strip()]
+    return ((m.group("definition") or "").strip() or None, (m.group("include") or "").strip() or None,
+            (m.group("exclude") or "").strip() or None, examples)  # fmt: skip
+
+
+def to_spec(db: Database, codes: list[RefiCode], *, name: str, source: str) -> CodebookSpec:
+    """A CodebookSpec for codebook.store: stored codes (same GUID) keep their key and what REFI cannot carry."""
+    stored = {r["guid"].upper(): r for r in codebook.codes(db)}
+    reserved = {stored[g]["key"] for _, c in _walk(codes) if (g := c.guid) in stored}
+    used: set[str] = set(reserved)
+
+    def key_for(code: RefiCode, parent_key: str | None) -> str:
+        if code.guid in stored:
+            return stored[code.guid]["key"]
+        base = f"{parent_key}.{codebook.slug(code.name)}" if parent_key else codebook.slug(code.name)
+        key, n = base, 2
+        while key in used:
+            key, n = f"{base}-{n}", n + 1
+        used.add(key)
+        return key
+
+    def spec(code: RefiCode, parent_key: str | None) -> CodeSpec:
+        definition, include, exclude, examples = split_description(code.description)
+        key = key_for(code, parent_key)
+        out = CodeSpec(key=key, name=code.name, line=0, colour=code.colour, definition=definition,
+                       include=include, exclude=exclude, examples=examples, codable=code.codable, guid=code.guid)  # fmt: skip
+        out.children = [spec(c, key) for c in code.children]
+        old = stored.get(code.guid)
+        if old:
+            out.patterns, out.value, out.threshold = old["patterns"], old["value"], old["threshold"]
+            out.exclusive = old["exclusive"] and len(out.children) >= 2
+            out.examples = out.examples or old["examples"]
+        return out
+
+    settings = codebook.settings(db) or {}
+    return CodebookSpec(
+        name=settings.get("name") or name,
+        version=settings.get("version"),
+        language=settings.get("language") or "en",
+        min_score=codebook.DEFAULT_MIN_SCORE if settings.get("min_score") is None else settings["min_score"],
+        codes=[spec(c, None) for c in codes],
+        source=source,
+    )
+
+
+def _walk(codes: list[RefiCode]):
+    for c in codes:
+        yield from c.walk()
+
+
+def import_qdc(
+    db: Database, path: Path, *, move_to: str | None = None, delete_codings: bool = False
+) -> LoadReport:
+    """Make a REFI-QDA Codebook (.qdc) the project's codebook, like `codebook load` does with YAML. One transaction."""
+    if move_to and delete_codings:
+        raise UsageError("choose either --move-to or --delete-codings")
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise InputError(f"codebook file is over {MAX_BYTES // 1_048_576} MB", path=path)
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read file: {e.strerror or e}", path=path) from e
+    root = xml.parse(data, path=path, root="CodeBook")
+    notes: list[str] = []
+    codes = read_codes(xml.kid(root, "Codes"), path=path, notes=notes)
+    if not codes:
+        raise InputError("the codebook has no codes", path=path)
+    with transaction(db):
+        report = codebook.store(db, to_spec(db, codes, name=path.stem, source=str(path)), move_to=move_to,
+                                delete_codings=delete_codings)  # fmt: skip
+    report.notes = notes
+    return report
