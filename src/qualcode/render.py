@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -36,7 +37,8 @@ def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = N
     for c in columns:
         t.add_column(c, justify="right" if c in numeric else "left", overflow="fold")
     for r in rows:
-        t.add_row(*(cell(r.get(c)) for c in columns))
+        # Text, not str: a str cell is parsed as Rich markup, and transcripts say "[laughs]" and "[pause]".
+        t.add_row(*(v if isinstance(v := r.get(c), Text) else Text(cell(v)) for c in columns))
     return t
 
 
