@@ -306,3 +306,17 @@ def test_similarity_threshold():
         reanchor.similarity(quote, "the funds came in two tranches, far too late") < reanchor.MIN_SIMILARITY
     )
     assert reanchor.similarity(quote, "the money came late, we were three people") >= reanchor.MIN_SIMILARITY
+
+
+def test_replace_when_the_only_codings_are_retired(cli, tmp_path, db_path):
+    # Retired codings still reference their turn; replacing used to fail on that foreign key.
+    f = write(tmp_path / "INT-01.md", ORIGINAL)
+    cli("import", f)
+    cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
+    cli("apply", "INT-01", "9", "Impact", "--coder", "ana")
+    cli("unapply", "INT-01", "9", "Impact", "--coder", "ana")
+    write(f, insert_turns(ORIGINAL))
+    r = cli("import", f, "--replace", "--format", "json")
+    assert (json.loads(r.stdout)[0]["status"], json.loads(r.stdout)[0]["message"]) == ("replaced", "")
+    assert rows(db_path, "SELECT t.idx, c.start, c.deleted_at IS NOT NULL FROM codings c JOIN turns t ON "
+                         "t.id = c.turn_id") == [(11, 1637 + len(INSERTED), 1)]  # fmt: skip
