@@ -67,7 +67,8 @@ def segments(
     One row per live coding, in transcript order, with the code's path, the speaker's participant id, gender and
     stakeholder group, the coder and memo. JSON carries every participant and interview attribute; CSV has a
     column per attribute. --where filters on gender (woman/female/f all mean woman), any participant attribute or
-    any interview attribute (case_study=Ethiopia); a participant's own value wins over the interview's.
+    any interview attribute (case_study=Ethiopia); a participant's own value wins over the interview's. Orphaned
+    codings (see `qualcode codings orphans`) have no place in the text and are counted, not listed.
 
     Example: `qualcode segments --code Relevance --where gender=woman --where case_study=Ethiopia`
     """
@@ -117,8 +118,9 @@ def search(
 ) -> None:
     """Full-text search over participants' turns, best matches first (bm25), with the match highlighted.
 
-    Words match their inflections (porter stemming: 'fees' finds 'fee'); all words must occur in a turn unless
-    joined by OR. With --code-as CODE --coder NAME every hit listed is coded with CODE over the whole turn, as one
+    Words match their inflections (porter stemming: 'evaluation' finds 'evaluators' and 'evaluating'); all words
+    must occur in a turn unless joined by OR. A prefix* is matched against those stems, so 'evaluat*' finds nothing
+    (the stem is 'evalu'): prefer whole words. With --code-as CODE --coder NAME every hit listed is coded with CODE over the whole turn, as one
     batch: `qualcode undo --coder NAME --batch ID` takes it back.
 
     Example: `qualcode search '"recruitment fees"' --where stakeholder_group=Government`
