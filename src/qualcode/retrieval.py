@@ -140,8 +140,9 @@ def segments(db: Database, code: str, *, coder: str | None = None, filters: Filt
     for cid, tid, code_id, who, memo, a, b, text in rows:
         row = dict(ctx[tid])
         row.pop("turn_text")
+        order = (row["interview"], row["turn"], a, meta[code_id]["position"], who)
         out.append({**row, "code": meta[code_id]["path"], "coder": who, "memo": memo, "start": a, "end": b,
-                    "text": text, "coding": cid, "_sort": (row["interview"], row["turn"], a, meta[code_id]["position"], who)})  # fmt: skip
+                    "text": text, "coding": cid, "_sort": order})  # fmt: skip
     out.sort(key=lambda r: r.pop("_sort"))
     orphan_sql = "SELECT count(*) FROM codings WHERE deleted_at IS NULL AND turn_id IS NULL AND code_id IN " \
                  "(SELECT value FROM json_each(?))"  # fmt: skip
