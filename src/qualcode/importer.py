@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode import yamlfile
+from qualcode import reanchor, yamlfile
 from qualcode.db import now, transaction
 from qualcode.errors import ConflictError, QualcodeError, UsageError
 from qualcode.participants import NOT_RECORDED, normalise_gender
@@ -40,6 +40,7 @@ class ImportResult:
     status: str = "imported"  # imported | replaced | unchanged | failed
     message: str = ""
     notes: list[str] = field(default_factory=list)
+    reanchor: reanchor.Report | None = None  # set when a replaced interview had codings or suggestions
 
     @property
     def failed(self) -> bool:
@@ -138,11 +139,16 @@ def import_file(
                     "use --replace to import the new version",
                     path=path,
                 )
-            _check_no_codings(db, iid, path)
-            _delete_interview(db, iid)
+            aside = reanchor.set_aside(db, iid)
+            _clear_interview(db, iid)
             result.status = "replaced"
         check_participants(db, plan, iid, path)
-        _insert(db, transcript, plan, iid, path, source_hash)
+        _insert(db, transcript, plan, iid, path, source_hash, replace=bool(existing))
+        if existing:
+            report = reanchor.restore(db, aside)
+            result.reanchor = report
+            if report.codings or report.suggestions_dropped:
+                result.message = report.summary(iid)
 
 
 @dataclass
@@ -195,25 +201,16 @@ def plan_speakers(t: Transcript, iid: str, options: ImportOptions) -> Plan:
     return plan
 
 
-def _check_no_codings(db: Database, iid: str, path: Path) -> None:
-    n = db.execute(
-        "SELECT count(*) FROM codings WHERE interview_id = ? AND deleted_at IS NULL", [iid]
-    ).fetchone()[0]
-    if n:
-        raise ConflictError(
-            f"interview {iid} has {n} codings; re-importing it would detach them from the text "
-            "(re-anchoring codings on edited transcripts: see 'qualcode import --help')",
-            path=path,
-        )
-
-
-def _delete_interview(db: Database, iid: str) -> None:
-    # Turns, sentences, speakers, attributes and suggestions go with the interview (ON DELETE CASCADE).
+def _clear_interview(db: Database, iid: str) -> None:
+    """Remove what the new version replaces. The interview row stays: codings reference it, and it keeps its guid."""
+    db.execute("DELETE FROM suggestions WHERE interview_id = ?", [iid])
     db.execute(
         "DELETE FROM scored_turns WHERE turn_id IN (SELECT id FROM turns WHERE interview_id = ?)", [iid]
     )
+    # Sentences go with their turns (ON DELETE CASCADE); codings were detached from them by reanchor.set_aside.
     db.execute("DELETE FROM turns WHERE interview_id = ?", [iid])
-    db.execute("DELETE FROM interviews WHERE id = ?", [iid])
+    for table in ("speakers", "interview_attributes", "interview_participants", "interview_interviewers"):
+        db.execute(f"DELETE FROM {table} WHERE interview_id = ?", [iid])
 
 
 def check_participants(db: Database, plan: Plan, iid: str, path: Path) -> None:
@@ -261,7 +258,8 @@ def sentence_splitter(language: str):
     return _NLP[language]
 
 
-def _insert(db: Database, t: Transcript, plan: Plan, iid: str, path: Path, source_hash: str) -> None:
+def _insert(db: Database, t: Transcript, plan: Plan, iid: str, path: Path, source_hash: str, *,
+            replace: bool = False) -> None:  # fmt: skip
     pieces, spans, pos = [], [], 0
     for turn in t.turns:
         head = f"{turn.label}: "
@@ -271,12 +269,20 @@ def _insert(db: Database, t: Transcript, plan: Plan, iid: str, path: Path, sourc
         pos = start + len(turn.text) + 2
     text = "\n\n".join(pieces) + "\n"
     meta = t.meta
-    db.execute(
-        """INSERT INTO interviews (id, title, date, language, source_file, format, source_hash, text_hash, text,
-           imported_at, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [iid, meta.title, meta.date, meta.language or "en", path.name, t.format, source_hash,
-         hashlib.sha256(text.encode()).hexdigest(), text, now(), str(uuid.uuid4()).upper()],
-    )  # fmt: skip
+    values = [meta.title, meta.date, meta.language or "en", path.name, t.format, source_hash,
+              hashlib.sha256(text.encode()).hexdigest(), text, now()]  # fmt: skip
+    if replace:
+        db.execute(
+            """UPDATE interviews SET title = ?, date = ?, language = ?, source_file = ?, format = ?, source_hash = ?,
+               text_hash = ?, text = ?, imported_at = ? WHERE id = ?""",
+            [*values, iid],
+        )
+    else:
+        db.execute(
+            """INSERT INTO interviews (title, date, language, source_file, format, source_hash, text_hash, text,
+               imported_at, id, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [*values, iid, str(uuid.uuid4()).upper()],
+        )
     db["interview_attributes"].insert_all(
         [{"interview_id": iid, "name": k, "value": v} for k, v in meta.attributes.items()]
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -31,12 +32,15 @@ def cell(value: Any) -> str:
 
 
 def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None, caption: str | None = None,
-          numeric: Sequence[str] = ()) -> Table:  # fmt: skip
+          numeric: Sequence[str] = (), wide: Sequence[str] = ()) -> Table:  # fmt: skip
+    """With WIDE columns (running text) the others are capped, so the text is not squeezed like a short value."""
     t = Table(title=title, caption=caption, caption_justify="left", title_justify="left")
     for c in columns:
-        t.add_column(c, justify="right" if c in numeric else "left", overflow="fold")
+        extra = {"max_width": 16} if wide and c not in wide else {}
+        t.add_column(c, justify="right" if c in numeric else "left", overflow="fold", **extra)
     for r in rows:
-        t.add_row(*(cell(r.get(c)) for c in columns))
+        # Text, not str: a str cell is parsed as Rich markup, and transcripts say "[laughs]" and "[pause]".
+        t.add_row(*(v if isinstance(v := r.get(c), Text) else Text(cell(v)) for c in columns))
     return t
 
 
@@ -68,7 +72,8 @@ def to_json(data: Any) -> str:
 
 
 def emit(fmt: str, *, rows: Sequence[dict] = (), columns: Sequence[str] | None = None, data: Any = None,
-         title: str | None = None, caption: str | None = None, numeric: Sequence[str] = ()) -> None:  # fmt: skip
+         title: str | None = None, caption: str | None = None, numeric: Sequence[str] = (),
+         wide: Sequence[str] = ()) -> None:  # fmt: skip
     """Write one result to stdout in FMT. data is what JSON gets (default: the rows)."""
     columns = list(columns or (rows[0].keys() if rows else []))
     if fmt == "json":
@@ -78,7 +83,7 @@ def emit(fmt: str, *, rows: Sequence[dict] = (), columns: Sequence[str] | None =
     elif fmt == "md":
         sys.stdout.write(to_markdown(rows, columns, title=title, caption=caption))
     else:
-        out.print(table(rows, columns, title=title, caption=caption, numeric=numeric))
+        out.print(table(rows, columns, title=title, caption=caption, numeric=numeric, wide=wide))
 
 
 def emit_record(fmt: str, record: dict, *, title: str | None = None) -> None:

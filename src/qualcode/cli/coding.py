@@ -51,6 +51,27 @@ def codings_export(
     write_output(export(open_db(ctx), fmt, coder), output, ctx, "codings")
 
 
+@codings_app.command("orphans")
+def codings_orphans(
+    ctx: typer.Context,
+    interview: Annotated[
+        list[str] | None, typer.Option("--interview", help="Only this interview (repeatable).")
+    ] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """List orphaned codings: codings whose quoted text was not found again when an edited transcript was
+    re-imported with `import --replace`. They keep their quote, code, coder and memo; re-apply them where they belong
+    with `qualcode apply`.
+
+    Example: `qualcode codings orphans --interview INT-07`
+    """
+    from qualcode.reanchor import orphans
+
+    rows = orphans(open_db(ctx), list(interview or []))
+    render.emit(fmt, rows=rows, columns=["coding", "interview", "coder", "code", "quote", "memo", "origin"],
+                caption=f"{len(rows)} orphaned codings", numeric=("coding",))  # fmt: skip
+
+
 def apply(
     ctx: typer.Context,
     interview: Annotated[str, typer.Argument(help="Interview id.")],

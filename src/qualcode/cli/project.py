@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from qualcode import render
-from qualcode.cli._common import FormatOpt, info, open_db, progress
+from qualcode.cli._common import FormatOpt, info, open_db, progress, warn
 from qualcode.errors import UsageError
 
 
@@ -39,6 +40,11 @@ def import_(
     Each file is one transaction: a failed file leaves no trace and the rest go on (exit code 1 if any failed).
     Re-importing an unchanged file does nothing; a changed one needs `--replace`.
 
+    With `--replace`, codings follow the edited text: each is found again by its quoted text (exact match nearest
+    its old place, else a similar span nearby, difflib ratio >= 0.8; a whole-turn coding covers a whole new turn
+    whose text is that similar). Codings that cannot be found are kept as orphaned, reported, and listed by
+    `qualcode codings orphans`. Suggestions for the interview are dropped: score it again.
+
     Example: `qualcode import transcripts/ --speaker-map "Interviewer 1=EV1"`
     """
     from qualcode.importer import ImportOptions, collect_files, import_paths, parse_speaker_map
@@ -59,7 +65,8 @@ def import_(
     results = list(progress(ctx, import_paths(db, paths, options), len(files), "importing"))
     rows = [
         {"file": r.file, "interview": r.interview, "format": r.format, "turns": r.turns, "speakers": r.speakers,
-         "status": r.status, "message": r.message, "notes": r.notes}
+         "status": r.status, "message": r.message, "notes": r.notes,
+         "reanchor": dataclasses.asdict(r.reanchor) if r.reanchor else None}
         for r in results
     ]  # fmt: skip
     columns = ["file", "interview", "format", "turns", "speakers", "status"]
@@ -70,6 +77,11 @@ def import_(
         for note in r.notes:
             if not note.startswith(("speaker convention", "metadata from")):
                 info(ctx, f"{Path(r.file).name}: {note}")
+    for r in results:
+        if r.reanchor and r.reanchor.orphaned:
+            warn(r.message)  # not silenced by --quiet: orphaned codings need a person's attention
+        elif r.reanchor and r.message:
+            info(ctx, r.message)
     failed = [r for r in results if r.failed]
     for r in failed:
         render.err.print(f"Error: {r.message}", markup=False, style="red", soft_wrap=True)
