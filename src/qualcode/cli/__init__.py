@@ -83,11 +83,12 @@ def root(
 
 
 def _register() -> None:
-    from qualcode.cli import codebook, coding, project
+    from qualcode.cli import codebook, coding, project, session
 
     project.register(app)
     codebook.register(app)
     coding.register(app)
+    session.register(app)
 
 
 _register()
