@@ -171,7 +171,10 @@ class Suggestion:
 
 
 def suggestions(db: Database, t: TurnRef, thresholds: dict[int, float]) -> list[Suggestion]:
-    """This turn's turn-level suggestions at or above their threshold, best first (one per code)."""
+    """This turn's turn-level suggestions at or above their threshold, best first (one per code).
+
+    THRESHOLDS is in codebook order, which breaks ties so the numbers on a screen are the same every visit.
+    """
     out: dict[int, Suggestion] = {}
     for code_id, score, source, evidence in db.execute(
         "SELECT code_id, score, source, evidence FROM suggestions WHERE turn_id = ? AND unit = 'turn' ORDER BY score DESC",
@@ -188,7 +191,8 @@ def suggestions(db: Database, t: TurnRef, thresholds: dict[int, float]) -> list[
             if w and w not in words:
                 words.append(w)
         out[code_id] = Suggestion(code_id, score, source, words, spans)
-    return list(out.values())
+    rank = {cid: i for i, cid in enumerate(thresholds)}
+    return sorted(out.values(), key=lambda s: (-s.score, rank[s.code_id]))
 
 
 def live_codings(db: Database, turn_id: int, coder: str) -> list[tuple[int | None, int, int, str | None]]:
