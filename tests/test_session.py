@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -176,7 +177,7 @@ def test_skip_and_navigation_do_not_decide(cli, db_path, turns):
     assert live(db_path, "ana", turns[1]) == [] and live(db_path, "ana", turns[2]) == []
     # After p p from turns[2] the cursor is on turns[0]; x decides it and moves to the next open turn.
     assert names(db_path, "ana", turns[0]) == {None}
-    assert "1 skipped" in r.stdout.splitlines()[-1]
+    assert r.stdout.splitlines()[-1].startswith("ana: 1 decision this session (1 rejected), 1 skipped;")
 
 
 def test_quitting_and_running_again_resumes_at_the_first_undecided_turn(cli, db_path, turns):
@@ -322,3 +323,51 @@ def test_two_coders_at_once_lose_nothing(db_path, tmp_path, cli):
     needs = code_id(db_path, "Needs")
     assert rows(db_path, "SELECT count(*) FROM codings WHERE coder = 'A' AND deleted_at IS NULL AND code_id = ?",
                 [needs]) == [(len(turns[:n:2]),)]  # fmt: skip
+
+
+def test_a_short_turn_before_brings_the_one_before_it(cli, db_path, turns):
+    t = next(
+        t for t in turns if t["interview"] == "INT-01" and t["idx"] == 7
+    )  # after EV2's "Fights over commas?"
+    at = turns.index(t)
+    r = code(cli, "n\n" * at + "x\nq\n")
+    screen = r.stdout.split("ana> n")[-1].split("ana> x")[0]
+    assert "Ayesha: …" in screen and "in the fights over commas.\nEV2: Fights over commas?" in screen
+    assert "saved INT-01 turn 7: no code" in r.stdout
+
+
+def test_search_prefers_names_over_parent_paths():
+    codes = [
+        {"name": "Coherence", "path": "Coherence", "key": "coherence", "codable": True},
+        {
+            "name": "UN partnerships",
+            "path": "Coherence/UN partnerships",
+            "key": "coherence.un",
+            "codable": True,
+        },
+        {"name": "COVID-19", "path": "Relevance/COVID-19", "key": "relevance.covid", "codable": True},
+        {"name": "Relevance", "path": "Relevance", "key": "relevance", "codable": False},
+    ]
+    assert [c["name"] for c in session.search(codes, "co")] == ["Coherence", "COVID-19"]
+    assert [c["name"] for c in session.search(codes, "coherence/")] == ["Coherence"]  # exact path wins
+    assert [c["name"] for c in session.search(codes, "coherence/u")] == ["UN partnerships"]
+    assert [c["name"] for c in session.search(codes, "partner")] == ["UN partnerships"]  # a word of the name
+    assert session.search(codes, "relev") == [
+        codes[2]
+    ]  # the folder is not codable; its child is found by path
+
+
+def test_keys_typed_faster_than_the_screen_count_once_each(monkeypatch):
+    from rich.console import Console
+
+    from qualcode import session_ui
+
+    chunks = iter(["nnp", "\x1b[C\x1b[D", "\r", "\x1b"])
+    monkeypatch.setattr(session_ui.click, "getchar", lambda: next(chunks))
+
+    class Idle:
+        pending = None
+        coder = "ana"
+
+    reader = session_ui.Keys(Console(file=io.StringIO()), keys=True)
+    assert [reader.read(Idle()) for _ in range(7)] == ["n", "n", "p", "n", "p", "", "\x1b"]

@@ -21,6 +21,7 @@ from qualcode.coding import TurnRef
 from qualcode.errors import QualcodeError, UsageError
 
 MAX_NUMBERED = 9
+SHORT_TURN_WORDS = 8
 ORDERS = ("document", "uncertain")
 
 
@@ -114,7 +115,7 @@ class Context:
     turns_in_interview: int
     interview: dict
     speaker: dict
-    previous: tuple[str, str] | None
+    previous: list[tuple[str, str]]  # (speaker label, text) of the turns shown before it, oldest first
     sentences: list[tuple[int, int]]
 
 
@@ -147,17 +148,20 @@ class Contexts:
             raise QualcodeError(f"turn {turn_id} is no longer in the project (was its interview replaced?)")
         t = TurnRef(*row[:6])
         speaker = {"label": row[6], "participant": row[7], "gender": row[8], "stakeholder_group": row[9]}
-        prev = self.db.execute(
-            """SELECT s.label, t.text FROM turns t JOIN speakers s ON s.id = t.speaker_id
-               WHERE t.interview_id = ? AND t.idx = ?""",
-            [t.interview_id, t.idx - 1],
-        ).fetchone()
+        before = self.db.execute(
+            """SELECT s.label, t.text, t.words FROM turns t JOIN speakers s ON s.id = t.speaker_id
+               WHERE t.interview_id = ? AND t.idx BETWEEN ? AND ? ORDER BY t.idx""",
+            [t.interview_id, t.idx - 2, t.idx - 1],
+        ).fetchall()
+        # "Completely." or "Fights over commas?" says little on its own: then the turn before it comes too.
+        if len(before) == 2 and before[1][2] >= SHORT_TURN_WORDS:
+            before = before[1:]
         sentences = self.db.execute(
             "SELECT start, end FROM sentences WHERE turn_id = ? ORDER BY idx", [turn_id]
         ).fetchall()
         info = self.interview(t.interview_id)
         return Context(
-            t, info["turns"], info, speaker, tuple(prev) if prev else None, [tuple(s) for s in sentences]
+            t, info["turns"], info, speaker, [(b[0], b[1]) for b in before], [tuple(s) for s in sentences]
         )
 
 
@@ -188,7 +192,7 @@ def suggestions(db: Database, t: TurnRef, thresholds: dict[int, float]) -> list[
             if b > a:
                 spans.append((a, b))
             w = e.get("text") or t.text[a:b]
-            if w and w not in words:
+            if w and w.casefold() not in {x.casefold() for x in words}:
                 words.append(w)
         out[code_id] = Suggestion(code_id, score, source, words, spans)
     rank = {cid: i for i, cid in enumerate(thresholds)}
@@ -219,14 +223,17 @@ def sentence_numbers(text: str, count: int) -> list[int]:
 
 
 def search(codes: list[dict], prefix: str) -> list[dict]:
-    """Codable codes whose name, path or key starts with PREFIX; failing that, with a word starting with it."""
+    """Codable codes whose name starts with PREFIX (or path, when it has a '/'); failing that, a word of the path.
+
+    Names come first so that "co" offers COVID-19 adaptation and Constituent needs, not every child of Coherence.
+    """
     p = prefix.strip().strip("/").casefold()
     codable = [c for c in codes if c["codable"]]
     exact = [c for c in codable if p in (c["name"].casefold(), c["path"].casefold(), c["key"].casefold())]
     if exact:
         return exact
-    hits = [c for c in codable
-            if c["name"].casefold().startswith(p) or c["path"].casefold().startswith(p) or c["key"].casefold().startswith(p)]  # fmt: skip
+    field = "path" if "/" in p else "name"
+    hits = [c for c in codable if c[field].casefold().startswith(p)]
     if not hits:
         hits = [
             c for c in codable if any(w.startswith(p) for w in re.split(r"[\s/\-_.,]+", c["path"].casefold()))
@@ -395,7 +402,11 @@ class Cursor:
         self.skipped.discard(t.id)
         self.done.append(Done(batch, t.id, outcome))
         self.counts[outcome] += 1
-        return self.go(self._next_open(self.pos))
+        saved = list(dict.fromkeys(self.codes[p[0]]["path"] for p in pairs))
+        reply = self.go(self._next_open(self.pos))
+        # The screen moves on at once; this line says what was stored on the one just left.
+        reply.message = f"saved {t.interview_id} turn {t.idx}: {'; '.join(saved) or 'no code'}"
+        return reply
 
     def undo(self) -> Reply:
         if not self.done:
@@ -411,7 +422,7 @@ class Cursor:
         return reply
 
     def summary(self) -> str:
-        n = sum(self.counts[o] for o in self.outcomes)
+        n = sum(self.counts[o] for o in self.outcomes if o != "skipped")
         parts = ", ".join(f"{self.counts[o]} {o}" for o in self.outcomes if o != "skipped" and self.counts[o])
         return (
             f"{self.coder}: {n} decision{'s' if n != 1 else ''} this session"

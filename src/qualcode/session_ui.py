@@ -6,6 +6,7 @@ command and the transcript is printed as it goes, which is how tests and scripts
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
@@ -57,16 +58,25 @@ def context(sess: Cursor, highlight: list[tuple[int, int, str]] = ()) -> list[Re
     title = " · ".join(x for x in (iv["id"], iv["title"], iv["date"]) if x)
     decided = "  ✓ decided" if t.id in sess.decided else ""
     out: list[RenderableType] = [
-        Rule(Text(f"{title} · turn {t.idx} · {ctx.turns_in_interview} turns{decided}", style="bold"), align="left")
+        Rule(
+            Text(f"{title} · turn {t.idx} · {ctx.turns_in_interview} turns{decided}", style="bold"),
+            align="left",
+        )
     ]
     if iv["attributes"]:
         out.append(Text(" · ".join(f"{k}: {v}" for k, v in iv["attributes"].items()), style="dim"))
-    if ctx.previous:
-        out.append(Text(f"{ctx.previous[0]}: {_tail(ctx.previous[1], 220)}", style="dim italic"))
+    for label, text in ctx.previous:
+        out.append(Text(f"{label}: {_tail(text, 220)}", style="dim italic"))
     who = [x for x in (sp["participant"], sp["gender"], sp["stakeholder_group"]) if x]
     role = f" ({' · '.join(who)})" if sp["participant"] else " (interviewer)"
     out.append(Text.assemble((sp["label"], "bold"), (role, "cyan")))
-    body = Text(t.text)
+    if sess.pending == "k":
+        out.append(sentences(sess))  # the turn itself, numbered, while the coder picks sentences
+        return out
+    spans = getattr(sess, "spans", None)
+    body = Text(t.text, style="dim" if spans else "")
+    for a, b in spans or ():
+        body.stylize("not dim", a - t.start, b - t.start)
     for a, b, colour in highlight:
         body.stylize(f"bold underline {colour}".strip(), a, b)
     out.append(body)
@@ -211,7 +221,7 @@ def present(sess: Cursor, reply: Reply, console: Console, keys: bool) -> None:
     if keys:
         console.clear()
         console.print(screen(sess))
-        if reply.show in ("sentences", "choices", "help"):
+        if reply.show in ("choices", "help"):
             console.print(PARTS[reply.show](sess))
     elif reply.show == "screen":
         console.print(screen(sess))
@@ -222,33 +232,48 @@ def present(sess: Cursor, reply: Reply, console: Console, keys: bool) -> None:
         console.print(Text(reply.message, style="yellow"))
 
 
-def read(sess: Cursor, console: Console, keys: bool) -> str | None:
-    """One command: a key (or a line for c, m and k) on a terminal, a line otherwise; None at the end of input."""
-    prompt = PROMPTS.get(sess.pending or "", "")
-    if not keys:
-        line = sys.stdin.readline()
-        if not line:
-            return None
-        line = line.rstrip("\r\n")
-        console.print(Text(f"{prompt or sess.coder + '> '}{line}", style="dim"))
-        return line
-    if sess.pending in ("c", "m", "k"):
-        return console.input(prompt)
-    ch = click.getchar()
-    if ch in ("\r", "\n"):
-        return ""
-    if ch == "\x1b":
-        return "\x1b"  # escape: cancels a choice; unknown otherwise
-    return ARROWS.get(ch, ch)
+class Keys:
+    """Reads commands: single keys on a terminal (a line for c, m and k), lines otherwise; None at the end."""
+
+    def __init__(self, console: Console, keys: bool):
+        self.console, self.keys = console, keys
+        self.queue: list[str] = []
+
+    def read(self, sess: Cursor) -> str | None:
+        prompt = PROMPTS.get(sess.pending or "", "")
+        if not self.keys:
+            line = sys.stdin.readline()
+            if not line:
+                return None
+            line = line.rstrip("\r\n")
+            self.console.print(Text(f"{prompt or sess.coder + '> '}{line}", style="dim"))
+            return line
+        if sess.pending in ("c", "m", "k"):
+            self.queue.clear()
+            return self.console.input(prompt)
+        if prompt:
+            self.console.print(prompt, end="")
+        key = self.key()
+        return "" if key in ("\r", "\n") else ARROWS.get(key, key)
+
+    def key(self) -> str:
+        # getchar returns whatever one read() gave: keys typed or repeated faster than the screen redraws arrive
+        # together ("nnn", or three arrow sequences), and each must count once.
+        if not self.queue:
+            chunk = click.getchar()
+            parts = re.findall(r"\x1b(?:\[[0-9;]*[A-Za-z~]|O[A-Za-z])|\x1b|.", chunk, re.S)
+            self.queue.extend(parts or [chunk])
+        return self.queue.pop(0)
 
 
 def run(sess: Cursor, console: Console, *, keys: bool | None = None) -> str:
     """The input loop: until q or the end of input. Returns the one-line summary (also printed)."""
     keys = sys.stdin.isatty() if keys is None else keys
+    reader = Keys(console, keys)
     present(sess, Reply(show="screen"), console, keys)
     while True:
         try:
-            line = read(sess, console, keys)
+            line = reader.read(sess)
         except (EOFError, KeyboardInterrupt):
             line = None
         if line is None:
