@@ -152,11 +152,14 @@ def test_undo_walks_back_across_screens(cli, db_path, turns):
     suggest(db_path, turns[0], "Funding and timeliness", 0.8)
     r = code(cli, "a\nx\nc sust\n\nu\nu\nu\nu\nq\n")
     out = r.stdout
+    back = ": your choice is back, change it and press enter"
     assert [ln for ln in out.splitlines() if ln.startswith("undid")] == [
-        f"undid your decision on INT-01 turn {turns[2]['idx']}",
-        f"undid your decision on INT-01 turn {turns[1]['idx']}",
-        f"undid your decision on INT-01 turn {turns[0]['idx']}",
+        f"undid your decision on INT-01 turn {turns[2]['idx']}{back}",
+        f"undid your decision on INT-01 turn {turns[1]['idx']}{back}",
+        f"undid your decision on INT-01 turn {turns[0]['idx']}{back}",
     ]
+    # The undone choice comes back as it was made: the code found with c is checked again.
+    assert " 1 [✓] ■ Sustainability added" in out.split("ana> u")[1]
     assert "nothing to undo in this session" in out
     # The cursor went back with each undo: the last screen is the first turn, pre-checked again.
     last = out.split("ana> u")[-2]

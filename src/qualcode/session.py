@@ -258,6 +258,7 @@ class Done:
     batch: int
     turn_id: int
     outcome: str  # the counter it went to
+    state: dict | None = None  # the screen as it was decided, put back by undo
 
 
 PROMPTS = {
@@ -286,6 +287,9 @@ class Cursor:
         self.done: list[Done] = []
         self.contexts = Contexts(db)
         self.codes = {c["id"]: c for c in codebook.codes(db)}
+        for c in self.codes.values():  # tree order: a parent's colour is settled before its children's
+            if not c["colour"] and c["parent_id"] is not None:
+                c["colour"] = self.codes[c["parent_id"]]["colour"]
         self.pending: str | None = None
         self.choices: list[dict] = []
         self.ctx: Context | None = None
@@ -393,14 +397,14 @@ class Cursor:
         return Reply(message="memo noted: it is saved with your decision on this turn", show="codes")
 
     def commit(self, pairs: list[tuple[int, int, int]], *, outcome: str, origin: str,
-               scores: dict[int, float] | None = None) -> Reply:  # fmt: skip
+               scores: dict[int, float] | None = None, state: dict | None = None) -> Reply:  # fmt: skip
         assert self.ctx is not None
         t = self.ctx.turn
         batch = coding.decide(self.db, t, self.coder, sorted({p[0] for p in pairs}), memo=self.memo, origin=origin,
                               session_id=self.session_id, scores=scores, kind=self.kind, pairs=pairs)  # fmt: skip
         self.decided.add(t.id)
         self.skipped.discard(t.id)
-        self.done.append(Done(batch, t.id, outcome))
+        self.done.append(Done(batch, t.id, outcome, state))
         self.counts[outcome] += 1
         saved = list(dict.fromkeys(self.codes[p[0]]["path"] for p in pairs))
         reply = self.go(self._next_open(self.pos))
@@ -419,7 +423,14 @@ class Cursor:
         reply = self.go(self.index[last.turn_id])
         ctx = self.ctx
         reply.message = f"undid your decision on {ctx.turn.interview_id} turn {ctx.turn.idx}" if ctx else None
+        if last.state and ctx:
+            # One undoes to mend one thing: the choice comes back as it was, not as the suggestions had it.
+            self.restore(last.state)
+            reply.message += ": your choice is back, change it and press enter"
         return reply
+
+    def restore(self, state: dict) -> None:
+        """Put the screen back as it was when a decision was made (after undo)."""
 
     def summary(self) -> str:
         n = sum(self.counts[o] for o in self.outcomes if o != "skipped")
@@ -553,7 +564,7 @@ class CodingSession(Checklist, Cursor):
         if re.fullmatch(r"[\d\s]+", text):
             return self.toggle(text)
         if cmd == "x":
-            return self.commit([], outcome="rejected", origin="manual")
+            return self.commit([], outcome="rejected", origin="manual", state=self.state([]))
         if cmd == "c":
             return self.find(arg) if arg else self._ask("c")
         if cmd == "k":
@@ -577,10 +588,20 @@ class CodingSession(Checklist, Cursor):
             return self.narrow("all")
         return super()._answer(text)
 
+    def state(self, ids: list[int]) -> dict:
+        return {"checked": ids, "memo": self.memo, "spans": self.spans, "narrowed": self.narrowed}
+
+    def restore(self, state: dict) -> None:
+        for cid in state["checked"]:
+            if not any(i.code["id"] == cid for i in self.items):
+                self.items.append(Item(self.codes[cid]))
+        self.checked = set(state["checked"])
+        self.memo, self.spans, self.narrowed = state["memo"], state["spans"], state["narrowed"]
+
     def accept(self) -> Reply:
         ids = self.chosen()
         if not ids:
-            return self.commit([], outcome="rejected", origin="manual")
+            return self.commit([], outcome="rejected", origin="manual", state=self.state([]))
         suggested = {i.code["id"]: i.suggestion.score for i in self.items if i.suggestion}
         origin = "suggestion" if all(c in suggested for c in ids) else "manual"
         default = self.spans or self.whole()
@@ -591,5 +612,5 @@ class CodingSession(Checklist, Cursor):
                 # A code already applied keeps its own spans unless the coder narrowed the turn on this visit.
                 spans = item.spans if item.applied and not self.narrowed else default
                 pairs += [(cid, a, b) for a, b in spans]
-        return self.commit(pairs, outcome="accepted", origin=origin,
+        return self.commit(pairs, outcome="accepted", origin=origin, state=self.state(ids),
                            scores={c: s for c, s in suggested.items() if c in ids})  # fmt: skip
