@@ -64,12 +64,16 @@ def code_id(db_path: Path, name: str) -> int:
     return rows(db_path, "SELECT id FROM codes WHERE name = ?", [name])[0][0]
 
 
-def suggest(db_path: Path, turn: dict, code: str, score: float, words=(), *, source="pattern", unit="turn") -> None:
+def suggest(
+    db_path: Path, turn: dict, code: str, score: float, words=(), *, source="pattern", unit="turn"
+) -> None:
     """One suggestion row as the engine writes it: absolute offsets, evidence found in the turn text."""
     evidence = []
     for w in words:
         at = turn["text"].index(w)
-        evidence.append({"start": turn["start"] + at, "end": turn["start"] + at + len(w), "text": w, "pattern": w})
+        evidence.append(
+            {"start": turn["start"] + at, "end": turn["start"] + at + len(w), "text": w, "pattern": w}
+        )
     conn = sqlite3.connect(db_path)
     with conn:
         conn.execute(

@@ -39,9 +39,8 @@ class ReviewSession(Checklist, Cursor):
         self.versions = {who: live_codings(self.db, t.id, who) for who in (self.a, self.b)}
         self.previous = live_codings(self.db, t.id, self.coder)
         self.memo = next((m for *_, m in self.previous if m), None)
-        order: list[int] = []
-        for rows in (*self.versions.values(), self.previous):
-            order += [c[0] for c in rows if c[0] is not None and c[0] not in order]
+        # A code given to two sentences is two codings: one line on screen.
+        order = dict.fromkeys(c[0] for rows in (*self.versions.values(), self.previous) for c in rows if c[0])
         self.items = [Item(self.codes[c]) for c in order]
         if self.previous:
             self.checked = {c[0] for c in self.previous if c[0] is not None}
@@ -57,6 +56,18 @@ class ReviewSession(Checklist, Cursor):
             if memo and memo not in out:
                 out.append(memo)
         return out
+
+    def parts_of(self, who: str) -> str | None:
+        """Which part of the turn WHO coded, when it is not the whole turn: sentence numbers, or a quote."""
+        t = self.ctx.turn
+        spans = sorted({(a, b) for cid, a, b, _ in self.versions.get(who, []) if cid is not None})
+        if not spans or spans == self.whole():
+            return None
+        numbers = {s: n for n, s in enumerate(self.ctx.sentences, 1)}
+        if all(s in numbers for s in spans):
+            nums = [str(numbers[s]) for s in spans]
+            return f"sentence{'s' if len(nums) > 1 else ''} {', '.join(nums)}"
+        return "; ".join(f"“{t.text[a - t.start : b - t.start][:60]}”" for a, b in spans)
 
     def _spans(self, code_id: int, sources: list[list[Coding]]) -> list[tuple[int, int]]:
         """Every span either version gave the code; the whole turn absorbs the parts of it."""

@@ -149,6 +149,8 @@ def review_codes(sess: ReviewSession) -> list[RenderableType]:
     for who in (sess.a, sess.b):
         if not sess.codes_of(who):
             out.append(Text(f"  {who}: no code", style="dim"))
+        elif part := sess.parts_of(who):
+            out.append(Text(f"  {who} coded only {part}", style="yellow"))
         for memo in sess.memos_of(who):
             out.append(Text(f"  {who}'s memo: {memo}", style="italic"))
     if sess.editing:
