@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from qualcode import session
+from qualcode import screens, session
 from qualcode.db import open_project
 from tests.conftest import ROOT
 from tests.session_helpers import code_id, live, names, participant_turns, project, rows, suggest
@@ -351,11 +351,11 @@ def test_search_prefers_names_over_parent_paths():
         {"name": "COVID-19", "path": "Relevance/COVID-19", "key": "relevance.covid", "codable": True},
         {"name": "Relevance", "path": "Relevance", "key": "relevance", "codable": False},
     ]
-    assert [c["name"] for c in session.search(codes, "co")] == ["Coherence", "COVID-19"]
-    assert [c["name"] for c in session.search(codes, "coherence/")] == ["Coherence"]  # exact path wins
-    assert [c["name"] for c in session.search(codes, "coherence/u")] == ["UN partnerships"]
-    assert [c["name"] for c in session.search(codes, "partner")] == ["UN partnerships"]  # a word of the name
-    assert session.search(codes, "relev") == [
+    assert [c["name"] for c in screens.search(codes, "co")] == ["Coherence", "COVID-19"]
+    assert [c["name"] for c in screens.search(codes, "coherence/")] == ["Coherence"]  # exact path wins
+    assert [c["name"] for c in screens.search(codes, "coherence/u")] == ["UN partnerships"]
+    assert [c["name"] for c in screens.search(codes, "partner")] == ["UN partnerships"]  # a word of the name
+    assert screens.search(codes, "relev") == [
         codes[2]
     ]  # the folder is not codable; its child is found by path
 

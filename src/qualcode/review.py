@@ -12,7 +12,8 @@ from sqlite_utils import Database
 
 from qualcode.disagreements import Coding
 from qualcode.errors import UsageError
-from qualcode.session import Checklist, Cursor, Item, Reply, live_codings
+from qualcode.screens import live_codings
+from qualcode.session import Checklist, Cursor, Item, Reply
 
 Pair = tuple[int, int, int]
 
