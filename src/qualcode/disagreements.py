@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from qualcode import codebook
 from qualcode.errors import NotFoundError, UsageError
-from qualcode.session import _interview_filter
+from qualcode.session import interview_clause
 
 Coding = tuple[int | None, int, int, str | None]  # code id (None = "no code"), start, end, memo
 
@@ -51,7 +51,7 @@ def compare(db: Database, a: str, b: str, *, code: str | None = None,
             interview_ids: list[str] | tuple[str, ...] = ()) -> list[Disagreement]:  # fmt: skip
     """Every turn where A and B differ (on CODE's subtree, if given), in document order."""
     sub = set(codebook.subtree_ids(db, codebook.resolve(db, code)["id"])) if code else None
-    where, params = _interview_filter(db, interview_ids, "c.interview_id")
+    where, params = interview_clause(db, interview_ids, "c.interview_id")
     turns: dict[int, Disagreement] = {}
     for turn_id, iid, idx, coder, code_id, start, end, memo in db.execute(
         f"""SELECT c.turn_id, t.interview_id, t.idx, c.coder, c.code_id, c.start, c.end, c.memo

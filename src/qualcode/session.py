@@ -40,7 +40,7 @@ def min_score(db: Database, override: float | None = None) -> float:
     return codebook.require_codebook(db)["min_score"]
 
 
-def _interview_filter(db: Database, ids: list[str] | tuple[str, ...], column: str) -> tuple[str, list]:
+def interview_clause(db: Database, ids: list[str] | tuple[str, ...], column: str) -> tuple[str, list]:
     if not ids:
         return "", []
     for iid in ids:
@@ -63,7 +63,7 @@ def scope(db: Database, coder: str, *, interview_ids: list[str] | tuple[str, ...
     params: list = []
     if not all_turns:
         sql += " AND s.participant_id IS NOT NULL"
-    where, more = _interview_filter(db, interview_ids, "t.interview_id")
+    where, more = interview_clause(db, interview_ids, "t.interview_id")
     sql += where
     params += more
     sub: list[int] = []
