@@ -41,6 +41,7 @@ def min_score(db: Database, override: float | None = None) -> float:
 
 
 def interview_clause(db: Database, ids: list[str] | tuple[str, ...], column: str) -> tuple[str, list]:
+    """' AND column IN (...)' with its parameters; every id must exist, so a typo is an error, not an empty scope."""
     if not ids:
         return "", []
     for iid in ids:
