@@ -63,12 +63,15 @@ def evaluate(db: Database, coder: str, *, k: int = 4, seed: int = model.SEED) ->
     code_counts = {v: {c["id"]: Counts() for c in codes if c["codable"] and c["depth"] > 0} for v in VARIANTS}
     crit_counts = {v: {c["id"]: Counts() for c in criteria} for v in VARIANTS}
     patterns_only = suggest.make_scorer(db, use_model=False)
+    featured = {ex.turn_id: ex for ex in model.featurize(db, data)}
     for fold in folds:
         held = set(fold)
         train = [ex for ex in data if ex.interview_id not in held]
         test = [ex for ex in data if ex.interview_id in held]
         plan = model.label_plan(codes, train)
-        tc = model.train_pipeline(settings["language"], plan, codes, train)
+        for info in plan.values():
+            info["threshold"] = model.DECISION_THRESHOLD
+        tc = model.train_pipeline(settings["language"], plan, codes, [featured[ex.turn_id] for ex in train])
         scorer = suggest.make_scorer(db, trained=model.LoadedModel("cv", coder, plan, tc))
         scored = list(scorer.score([ex.text for ex in test]))
         pattern_scored = list(patterns_only.score([ex.text for ex in test]))
@@ -102,9 +105,14 @@ def evaluate(db: Database, coder: str, *, k: int = 4, seed: int = model.SEED) ->
         "turns": len(data),
         "interviews": len({ex.interview_id for ex in data}),
         "variants": {
-            v: {"code": _summary(code_counts[v], by_id), "criterion": _summary(crit_counts[v], by_id)}
+            v: {
+                "code": _summary(code_counts[v], by_id),
+                "criterion": _summary(crit_counts[v], by_id, averaged=lambda c: by_id[c]["codable"]),
+            }
             for v in VARIANTS
-        },  # fmt: skip
+        },
+        "note": "criterion averages cover the codable top-level codes (the six DAC criteria in the shipped "
+        "codebook); top-level folders such as cross-cutting themes are listed but not averaged",
     }
 
 
@@ -114,10 +122,10 @@ def _top(code: dict, by_id: dict) -> int:
     return code["id"]
 
 
-def _summary(counts: dict[int, Counts], by_id: dict) -> dict:
-    rows = [{"code": by_id[cid]["path"], **c.prf()} for cid, c in counts.items()]
-    total = Counts(sum(c.tp for c in counts.values()), sum(c.fp for c in counts.values()),
-                   sum(c.fn for c in counts.values()))  # fmt: skip
-    f1s = [r["f1"] for r in rows if r["support"] and r["f1"] is not None]
+def _summary(counts: dict[int, Counts], by_id: dict, averaged=lambda cid: True) -> dict:
+    rows = [{"code": by_id[cid]["path"], "averaged": averaged(cid), **c.prf()} for cid, c in counts.items()]
+    kept = [c for cid, c in counts.items() if averaged(cid)]
+    total = Counts(sum(c.tp for c in kept), sum(c.fp for c in kept), sum(c.fn for c in kept))
+    f1s = [r["f1"] for r in rows if r["averaged"] and r["support"] and r["f1"] is not None]
     micro = total.prf()
     return {"rows": rows, "micro": micro, "macro_f1": sum(f1s) / len(f1s) if f1s else None}

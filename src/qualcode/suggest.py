@@ -34,9 +34,9 @@ def calibrate(p: float, threshold: float) -> float:
 def combine(pattern: float, model: float | None) -> tuple[float, str]:
     """Score and source from pattern evidence and a (calibrated) model probability.
 
-    With a model, pattern evidence moves the model's score toward 1 by a fraction of the pattern score, so a lone
-    weak pattern cannot outvote a confident model but a confident pattern lifts an uncertain one (chosen by
-    cross-validation on the shipped corpus; see README "How good are the suggestions").
+    With a model, pattern evidence moves the model's score toward 1 by the pattern score (a noisy-or of the two):
+    evidence from either source can raise a suggestion, and agreement raises it most. Chosen over a weighted pull
+    by cross-validation on the shipped corpus (README, "How good are the suggestions").
     """
     if model is None:
         return pattern, "pattern"
@@ -45,25 +45,39 @@ def combine(pattern: float, model: float | None) -> tuple[float, str]:
     return model + (1 - model) * pattern * PATTERN_PULL, "combined"
 
 
-PATTERN_PULL = 0.6
+PATTERN_PULL = 1.0
 
 
 @dataclass
 class Scorer:
     nlp: object
-    matchers: nlp.Matchers
+    matchers: nlp.Matchers  # every codable code's patterns: the classifier's features need them all
     codes: list[dict]  # codable codes in scope
     model_version: str | None
     labels: dict[int, tuple[str, float]]  # code id → (textcat label, decision threshold)
     use_patterns: bool = True
     use_model: bool = True
+    model_nlp: object = None
+    marks: dict = field(default_factory=dict)
 
-    def score(
-        self, texts: list[str]
-    ) -> Iterator[tuple[dict[int, dict], list[tuple[int, int, dict[int, dict]]]]]:
-        """Per text: (code id → turn-level result, [(sent start, sent end, code id → result)])."""
-        for doc in self.nlp.pipe(texts, batch_size=64):
-            matches = self.matchers.find(doc) if self.use_patterns else []
+    def feature_texts(self, texts: list[str]) -> list[str]:
+        from qualcode.model import features
+
+        return [features(doc, self.matchers.find(doc), self.marks) for doc in self.nlp.pipe(texts, batch_size=64)]
+
+    def score(self, texts: list[str]) -> Iterator[tuple[dict[int, dict], list]]:
+        """Per text: (code id → turn-level result, [(sentence start, sentence end, code id → result)])."""
+        from qualcode.model import features
+
+        docs = list(self.nlp.pipe(texts, batch_size=64))
+        all_matches = [self.matchers.find(doc) for doc in docs]
+        cats: list[dict] = [{} for _ in docs]
+        if self.use_model and self.model_nlp is not None:
+            inputs = [features(doc, m, self.marks) for doc, m in zip(docs, all_matches, strict=True)]
+            cats = [d.cats for d in self.model_nlp.pipe(inputs, batch_size=64)]
+        in_scope = {c["id"] for c in self.codes}
+        for doc, found_all, doc_cats in zip(docs, all_matches, cats, strict=True):
+            matches = [m for m in found_all if m.code_id in in_scope] if self.use_patterns else []
             per_code = nlp.pattern_scores(matches)
             turn: dict[int, dict] = {}
             for c in self.codes:
@@ -71,7 +85,7 @@ class Scorer:
                 m = None
                 if self.use_model and c["id"] in self.labels:
                     label, threshold = self.labels[c["id"]]
-                    m = calibrate(float(doc.cats.get(label, 0.0)), threshold)
+                    m = calibrate(float(doc_cats.get(label, 0.0)), threshold)
                 score, source = combine(p, m)
                 if score >= FLOOR or p > 0:
                     turn[c["id"]] = {"score": score, "pattern": p if self.use_patterns else None, "model": m,
@@ -108,21 +122,19 @@ def make_scorer(db: Database, *, model_name: str | None = None, code: str | None
         scope = [c for c in all_codes if c["id"] in ids]
     codable = [c for c in scope if c["codable"]]
     pipeline = nlp.build(settings["language"], model_name)
-    matchers = nlp.compile_patterns(pipeline, codable)
+    matchers = nlp.compile_patterns(pipeline, [c for c in all_codes if c["codable"]])
     loaded = trained if trained is not None else (model_mod.active(db) if use_model else None)
     labels: dict[int, tuple[str, float]] = {}
     version = None
     if loaded is not None and use_model:
-        tc_nlp = loaded.nlp
-        pipeline.add_pipe("textcat_multilabel", source=tc_nlp, name="textcat_multilabel")
         by_key = {c["key"]: c["id"] for c in all_codes}
         for label, info in loaded.labels.items():
             if info["key"] in by_key:
-                labels[by_key[info["key"]]] = (label, float(info.get("threshold", 0.5)))
+                labels[by_key[info["key"]]] = (label, float(info.get("threshold", model_mod.DECISION_THRESHOLD)))
         version = loaded.version
-    return Scorer(
-        pipeline, matchers, codable, version, labels, use_patterns=use_patterns, use_model=use_model
-    )
+    return Scorer(pipeline, matchers, codable, version, labels, use_patterns=use_patterns, use_model=use_model,
+                  model_nlp=loaded.nlp if loaded is not None and use_model else None,
+                  marks=model_mod.feature_marks(all_codes))  # fmt: skip
 
 
 @dataclass

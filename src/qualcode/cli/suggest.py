@@ -91,7 +91,8 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
         render.emit("json", data=result)
         return
     scope = (f"{result['turns']} turns in {result['interviews']} interviews decided by {coder}; "
-             f"{result['folds']} folds grouped by interview")  # fmt: skip
+             f"{result['folds']} folds grouped by interview. {result['note']}.")  # fmt: skip
+    full = fmt != "table"  # a terminal table shows F1 only; csv/md/json carry precision and recall too
     for level in ("criterion", "code"):
         rows = []
         names = [r["code"] for r in result["variants"]["combined"][level]["rows"]]
@@ -99,19 +100,21 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
             row = {level: name, "support": result["variants"]["combined"][level]["rows"][i]["support"]}
             for v in VARIANTS:
                 r = result["variants"][v][level]["rows"][i]
-                row[f"{v} P"], row[f"{v} R"], row[f"{v} F1"] = r["precision"], r["recall"], r["f1"]
+                if full:
+                    row[f"{v} P"], row[f"{v} R"] = r["precision"], r["recall"]
+                row[f"{v} F1"] = r["f1"]
             rows.append(row)
         micro = {level: "micro average", "support": result["variants"]["combined"][level]["micro"]["support"]}
         macro = {level: "macro F1"}
         for v in VARIANTS:
             m = result["variants"][v][level]["micro"]
-            micro[f"{v} P"], micro[f"{v} R"], micro[f"{v} F1"] = m["precision"], m["recall"], m["f1"]
+            if full:
+                micro[f"{v} P"], micro[f"{v} R"] = m["precision"], m["recall"]
+            micro[f"{v} F1"] = m["f1"]
             macro[f"{v} F1"] = result["variants"][v][level]["macro_f1"]
         rows += [micro, macro]
         numeric = [k for k in rows[0] if k != level]
-        render.emit(
-            fmt, rows=rows, title=f"Suggestions against {coder}, per {level}", caption=scope, numeric=numeric
-        )
+        render.emit(fmt, rows=rows, title=f"Suggestions against {coder}, per {level}", caption=scope, numeric=numeric)
 
 
 def train(

@@ -1,0 +1,205 @@
+"""Suggestions: the pipeline, pattern matching, storage with evidence, staleness, training and evaluation."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from qualcode import nlp
+from qualcode.codebook import parse
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, write
+
+SMALL = """codebook: Small
+codes:
+  - key: eff
+    name: Efficiency
+    patterns:
+      - {phrase: workshop, weight: 0.4}
+    children:
+      - key: eff.funding
+        name: Funding
+        patterns:
+          - [{LEMMA: {IN: [money, fee, budget]}}]
+          - {phrase: toolkit, weight: 0.3}
+  - key: rel
+    name: Relevance
+    patterns:
+      - [{LOWER: {IN: [statistics, statistical]}}]
+      - covid
+"""
+
+
+def test_lemmas_are_lowercased_so_capitalised_inflections_match():
+    pipe = nlp.build("en")
+    codes = [{"id": 1, "path": "X", "patterns": [{"phrase": "recruitment fee", "weight": 0.6}]}]
+    m = nlp.compile_patterns(pipe, codes)
+    found = m.find(pipe("Recruitment Fees were paid. RECRUITMENT FEES again."))
+    assert [(x.text, x.start, x.end) for x in found] == [("Recruitment Fees", 0, 16), ("RECRUITMENT FEES", 28, 44)]
+
+
+def test_expanded_token_patterns_match_exactly_what_spacys_matcher_matches():
+    from spacy.matcher import Matcher
+
+    spec = parse(CODEBOOK)
+    codes = [{"id": i, "path": p, "patterns": c.patterns} for i, (p, _, c) in enumerate(spec.walk())]
+    pipe = nlp.build("en")
+    ours = nlp.compile_patterns(pipe, codes)
+    plain = Matcher(pipe.vocab)
+    for c in codes:
+        for idx, p in enumerate(c["patterns"]):
+            if "tokens" in p:
+                plain.add(f"{c['id']}:{idx}", [[nlp._lower_lemma(t) for t in p["tokens"]]])
+    assert len(ours.expanded) > 300  # most patterns are expanded, so the comparison means something
+    texts = [f.read_text(encoding="utf-8").split("---", 2)[2] for f in sorted(CORPUS.glob("INT-*.md"))[:12]]
+    total = 0
+    for doc in pipe.pipe(texts):
+        expected = {(pipe.vocab.strings[i], s, e) for i, s, e in plain(doc)}
+        got = {(pipe.vocab.strings[i], s, e) for mt in (ours.expanded, ours.tokens) for i, s, e in mt(doc)}
+        assert got == expected
+        total += len(expected)
+    assert total > 200
+
+
+def test_noisy_or_and_pattern_scores_count_each_pattern_once():
+    assert nlp.noisy_or([0.6]) == pytest.approx(0.6)
+    assert nlp.noisy_or([0.6, 0.6]) == pytest.approx(0.84)
+    m = [nlp.Match(1, 0, "a", 0.6, 0, 3, "abc"), nlp.Match(1, 0, "a", 0.6, 10, 13, "abc"),
+         nlp.Match(1, 1, "b", 0.5, 20, 22, "de")]  # fmt: skip
+    score, evidence = nlp.pattern_scores(m)[1]
+    assert score == pytest.approx(0.8) and len(evidence) == 3
+
+
+@pytest.fixture
+def project(cli, tmp_path):
+    cli("import", *[CORPUS / f"INT-0{i}.md" for i in (1, 2, 3)])
+    cli("codebook", "load", write(tmp_path / "small.yml", SMALL))
+    return tmp_path
+
+
+def q(db_path, sql, params=()):
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def test_suggest_stores_evidence_at_exact_offsets_and_only_participant_turns(cli, db_path, tmp_path):
+    cli("import", CORPUS / "INT-01.md")
+    write(tmp_path / "fees.yml", SMALL.replace("toolkit, weight: 0.3", "toolkit, weight: 0.9"))
+    cli("codebook", "load", tmp_path / "fees.yml")
+    data = json.loads(cli("suggest", "--format", "json").stdout)
+    assert data["turns scored"] == q(db_path, "SELECT count(*) FROM turns t JOIN speakers s ON s.id = t.speaker_id "
+                                              "WHERE s.participant_id IS NOT NULL")[0][0]  # fmt: skip
+    rows = q(db_path, "SELECT s.evidence, i.text, s.unit, s.start, s.end, t.start, t.end FROM suggestions s "
+                      "JOIN interviews i ON i.id = s.interview_id JOIN turns t ON t.id = s.turn_id")  # fmt: skip
+    assert rows
+    for evidence, text, unit, a, b, ta, tb in rows:
+        assert ta <= a < b <= tb and (unit == "sentence" or (a, b) == (ta, tb))
+        for e in json.loads(evidence):
+            assert text[e["start"]:e["end"]] == e["text"] and a <= e["start"] < e["end"] <= b
+    interviewer = q(db_path, "SELECT count(*) FROM suggestions s JOIN turns t ON t.id = s.turn_id JOIN speakers sp "
+                             "ON sp.id = t.speaker_id WHERE sp.interviewer_id IS NOT NULL")  # fmt: skip
+    assert interviewer == [(0,)]
+    exported = [json.loads(line) for line in cli("suggestions", "export").stdout.splitlines()]
+    shown = q(db_path, "SELECT count(*) FROM suggestions WHERE score >= 0.5")[0][0]
+    assert len(exported) == shown
+    turns = dict(q(db_path, "SELECT interview_id || ':' || idx, text FROM turns"))
+    for r in exported:
+        turn_text = turns[f"{r['interview']}:{r['turn']}"]
+        for e in r["evidence"]:
+            assert turn_text[e["start"]:e["end"]] == e["text"]
+    csv_lines = cli("suggestions", "export", "--format", "csv", "--all").stdout.splitlines()
+    assert csv_lines[0] == "interview,turn,unit,start,end,code,score,source,evidence"
+    assert len(csv_lines) - 1 == q(db_path, "SELECT count(*) FROM suggestions")[0][0]
+
+
+def test_rerun_scores_nothing_and_a_changed_code_replaces_only_its_suggestions(cli, db_path, project, tmp_path):
+    first = json.loads(cli("suggest", "--format", "json").stdout)
+    assert first["turns scored"] > 0 and first["already up to date"] == 0
+    again = json.loads(cli("suggest", "--format", "json").stdout)
+    assert again["turns scored"] == 0 and again["already up to date"] == first["turns scored"]
+    before = dict(q(db_path, "SELECT s.id, c.key FROM suggestions s JOIN codes c ON c.id = s.code_id"))
+    write(tmp_path / "changed.yml", SMALL.replace("      - covid\n", "      - covid-19 pandemic\n"))
+    cli("codebook", "load", tmp_path / "changed.yml")
+    third = json.loads(cli("suggest", "--format", "json").stdout)
+    assert third["turns scored"] == first["turns scored"] and third["unchanged kept"] > 0
+    after = dict(q(db_path, "SELECT s.id, c.key FROM suggestions s JOIN codes c ON c.id = s.code_id"))
+    kept = {i for i, k in before.items() if k != "rel"}
+    assert kept <= set(after)  # rows of unchanged codes survive with their ids
+    assert not {i for i, k in before.items() if k == "rel"} & set(after)
+
+
+def test_code_option_rescores_only_that_subtree(cli, db_path, project):
+    cli("suggest")
+    rel_before = q(db_path, "SELECT s.id FROM suggestions s JOIN codes c ON c.id = s.code_id WHERE c.key = 'rel'")
+    cli("suggest", "--code", "Efficiency")
+    rel_after = q(db_path, "SELECT s.id FROM suggestions s JOIN codes c ON c.id = s.code_id WHERE c.key = 'rel'")
+    assert rel_before == rel_after
+
+
+def test_missing_model_is_a_clear_error(cli, project):
+    r = cli("suggest", "--model", "en_core_web_sm_not_installed", expect=1)
+    assert "is not installed; qualcode never downloads models at run time" in r.stderr
+    assert "Traceback" not in r.output
+
+
+def test_suggest_without_codebook(cli):
+    cli("import", CORPUS / "INT-01.md")
+    r = cli("suggest", expect=1)
+    assert "no codebook yet" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """The shipped corpus with both coders' codings, trained on coder-a (built once: training takes a while)."""
+    from tests.conftest import Cli
+
+    path = tmp_path_factory.mktemp("shipped") / "s.db"
+    cli = Cli(path)
+    cli("import", CORPUS)
+    cli("codebook", "load", CODEBOOK)
+    cli("codings", "import", CODINGS / "coder-a.csv")
+    cli("codings", "import", CODINGS / "coder-b.csv")
+    trained = json.loads(cli("train", "--coder", "coder-a", "--format", "json").stdout)
+    return cli, trained
+
+
+@pytest.mark.slow
+def test_training_is_deterministic_and_feeds_suggestions(shipped):
+    cli, trained = shipped
+    assert trained["examples"] == 386 and trained["coder"] == "coder-a" and not trained["unchanged"]
+    again = json.loads(cli("train", "--coder", "coder-a", "--format", "json").stdout)
+    assert again["version"] == trained["version"] and again["unchanged"]
+    data = json.loads(cli("suggest", "--interview", "INT-01", "--format", "json").stdout)
+    assert data["model"] == trained["version"]
+    sources = {r[0] for r in q(cli.db_path, "SELECT DISTINCT source FROM suggestions")}
+    assert {"model", "combined"} <= sources
+    r = cli("train", "--coder", "nobody", expect=1)
+    assert "coder 'nobody' has no decided turns" in r.stderr
+
+
+@pytest.mark.slow
+def test_evaluate_folds_never_share_an_interview(shipped):
+    from qualcode import evaluate, model
+    from qualcode.db import open_project
+
+    cli, _ = shipped
+    db = open_project(cli.db_path)
+    data = model.examples(db, "coder-a")
+    folds = evaluate.folds_by_interview(data, 4, 0)
+    flat = [i for f in folds for i in f]
+    assert len(flat) == len(set(flat)) == 16 and len(folds) == 4
+    result = json.loads(cli("suggest", "--evaluate", "--coder", "coder-b", "--folds", "2", "--format", "json").stdout)
+    assert result["folds"] == 2 and result["turns"] == 386 and result["interviews"] == 16
+    for variant in ("patterns", "model", "combined"):
+        crit = result["variants"][variant]["criterion"]
+        dac = [r for r in crit["rows"] if r["averaged"]]
+        assert [r["code"] for r in dac] == ["Relevance", "Coherence", "Effectiveness", "Efficiency", "Impact",
+                                            "Sustainability"]  # fmt: skip
+        assert crit["micro"]["support"] == sum(r["support"] for r in dac)
+        tp = sum(r["tp"] for r in dac)
+        fp = sum(r["fp"] for r in dac)
+        assert crit["micro"]["precision"] == pytest.approx(tp / (tp + fp))
