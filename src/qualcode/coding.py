@@ -133,14 +133,20 @@ def add_codes(db: Database, t: TurnRef, code_ids: list[int], coder: str, *, a: i
 
 def decide(db: Database, t: TurnRef, coder: str, code_ids: list[int], *, memo: str | None = None,
            origin: str = "manual", session_id: str | None = None, spans: list[tuple[int, int]] | None = None,
-           scores: dict[int, float] | None = None, kind: str = "session") -> int:  # fmt: skip
+           scores: dict[int, float] | None = None, kind: str = "session",
+           pairs: list[tuple[int, int, int]] | None = None) -> int:  # fmt: skip
     """One decision on a turn: this coder's codings there become exactly CODE_IDS (or "no code"). One batch.
 
     Codings that stay the same are left alone, so re-confirming a turn does not churn the history.
+    PAIRS, when given, is the exact set of (code id, start, end) instead of CODE_IDS × SPANS: a review copies
+    each coder's spans as they are, and a revisited turn keeps each code's own spans.
     """
     ensure_coder(db, coder)
     ranges = spans or [(t.start, t.end)]
-    desired = {(cid, a, b) for a, b in ranges for cid in code_ids} or {(None, t.start, t.end)}
+    if pairs is not None:
+        desired = set(pairs) or {(None, t.start, t.end)}
+    else:
+        desired = {(cid, a, b) for a, b in ranges for cid in code_ids} or {(None, t.start, t.end)}
     with transaction(db):
         batch = new_batch(
             db, coder, kind, session_id=session_id, description=f"{t.interview_id} turn {t.idx}"

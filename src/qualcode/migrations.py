@@ -300,3 +300,16 @@ def m006_redactions(db: Database) -> None:
             name TEXT PRIMARY KEY COLLATE NOCASE,
             added_at TEXT NOT NULL
         )""")
+
+
+@migrations()
+def m007_session_lookups(db: Database) -> None:
+    # A coder's live codings of a turn: the session's "decided?" test, each screen's codes, and decide's lookups.
+    # Without it SQLite answers "code_id IS NULL" from idx_codings_code, reading every "no code" row in the project.
+    db.execute(
+        "CREATE INDEX idx_codings_coder_live ON codings(coder, turn_id, code_id) WHERE deleted_at IS NULL"
+    )
+    # Undo revives what a batch retired; the session's u should not read the whole codings table to find it.
+    db.execute(
+        "CREATE INDEX idx_codings_deleted_batch ON codings(deleted_batch_id) WHERE deleted_batch_id IS NOT NULL"
+    )

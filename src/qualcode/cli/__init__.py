@@ -83,12 +83,13 @@ def root(
 
 
 def _register() -> None:
-    from qualcode.cli import audit, codebook, coding, exports, project, retrieval, suggest
+    from qualcode.cli import audit, codebook, coding, exports, project, retrieval, session, suggest
 
     project.register(app)
     codebook.register(app)
     suggest.register(app)
     coding.register(app)
+    session.register(app)
     retrieval.register(app)
     audit.register(app)
     exports.register(app)

@@ -1,0 +1,140 @@
+"""Disagreements between two coders, and the review session that turns them into a consensus coder."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from tests.session_helpers import live, names, participant_turns, project, rows, suggest
+
+
+@pytest.fixture
+def coded(cli, db_path, tmp_path):
+    """ana and ben code five turns; they agree on turns[2] only.
+
+    turns[0]: ana {Funding}, ben {Funding, Sustainability}; turns[1]: ana {Needs}, ben no code;
+    turns[3]: ana no code, ben {Staffing}; turns[4]: ana {Needs} with a memo, ben {COVID} narrowed to sentence 1.
+    """
+    project(cli, tmp_path)
+    turns = participant_turns(db_path)
+    suggest(db_path, turns[0], "Funding and timeliness", 0.8)
+    suggest(db_path, turns[1], "Needs", 0.9)
+    suggest(db_path, turns[2], "Funding and timeliness", 0.8)
+    suggest(db_path, turns[3], "Staffing", 0.8)
+    suggest(db_path, turns[4], "Needs", 0.8)
+    cli("code", "--coder", "ana", input="a\na\na\nx\nm they asked for it\na\nq\n")
+    cli("code", "--coder", "ben", input="c sust\n\nx\na\na\n1\nc covid\nk 1\n\nq\n")
+    return turns
+
+
+def originals(db_path):
+    return rows(db_path, "SELECT * FROM codings WHERE coder IN ('ana', 'ben') ORDER BY id")
+
+
+def test_disagreements_lists_turns_that_differ(cli, db_path, coded):
+    t = coded
+    r = cli("disagreements", "--coders", "ana,ben", "--format", "json")
+    data = json.loads(r.stdout)
+    assert [(d["interview"], d["turn"]) for d in data] == [("INT-01", t[i]["idx"]) for i in (0, 1, 3, 4)]
+    assert data[0]["ana_codes"] == ["Efficiency/Funding and timeliness"]
+    assert data[0]["ben_codes"] == ["Efficiency/Funding and timeliness", "Sustainability"]
+    assert data[1]["ben_codes"] == ["(no code)"] and data[2]["ana_codes"] == ["(no code)"]
+    assert data[3]["ana_memo"] == "they asked for it" and data[3]["ben_memo"] is None
+    assert data[0]["speaker"] == "Ayesha" and data[0]["text"] == t[0]["text"]
+    r = cli("disagreements", "--coders", "ana,ben", "--code", "Efficiency", "--format", "csv")
+    got = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert [(g["turn"], g["ana_codes"], g["ben_codes"]) for g in got] == [
+        (str(t[3]["idx"]), "(no code)", "Efficiency/Staffing")
+    ]
+    r = cli("disagreements", "--coders", "ana,ben", "--format", "md")
+    assert r.stdout.startswith(
+        "| interview | turn | speaker | text | ana_codes | ben_codes | ana_memo | ben_memo |"
+    )
+    r = cli("disagreements", "--coders", "ana,ben", "--interview", "INT-02")
+    assert "0 turns where ana and ben differ" in r.stdout
+
+
+def test_disagreements_refuses_bad_coders(cli, coded):
+    assert "two different coder names" in cli("disagreements", "--coders", "ana", expect=2).stderr
+    assert "two different coder names" in cli("disagreements", "--coders", "ana,ana", expect=2).stderr
+    r = cli("disagreements", "--coders", "ana,bob", expect=1)
+    assert "no coder 'bob' in this project (coders: ana, ben)" in r.stderr
+
+
+def test_review_keeps_either_version_both_or_neither(cli, db_path, coded):
+    t = coded
+    before = originals(db_path)
+    r = cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    out = re.sub(r" {2,}", " ", r.stdout)
+    assert "1 ana 2 ben" in out
+    assert "■ Efficiency/Funding and timeliness ✓ ✓" in out and "■ Sustainability · ✓" in out
+    assert "ana's memo: they asked for it" in out and "ben: no code" in out
+    assert "consensus: 4 decisions this session (1 kept ana, 1 kept ben, 1 both, 1 neither)" in out
+    assert names(db_path, "consensus", t[0]) == {"Funding and timeliness", "Sustainability"}
+    assert names(db_path, "consensus", t[1]) == {"Needs"}
+    assert names(db_path, "consensus", t[3]) == {"Staffing"}
+    assert names(db_path, "consensus", t[4]) == {None}
+    assert names(db_path, "consensus", t[2]) == set()  # they agreed there: nothing to review
+    assert {c[5] for c in live(db_path, "consensus")} == {"review"}
+    assert originals(db_path) == before
+
+
+def test_review_copies_spans_and_resumes(cli, db_path, coded):
+    t = coded
+    cli("review", "--coders", "ana,ben", "--as", "team", input="s\ns\ns\n2\n")
+    sentence = rows(db_path, "SELECT start, end FROM sentences WHERE turn_id = ? AND idx = 0", [t[4]["id"]])[
+        0
+    ]
+    assert live(db_path, "team", t[4]) == [(t[4]["idx"], "COVID-19 adaptation", *sentence, None, "review")]
+    r = cli("review", "--coders", "ana,ben", "--as", "team", input="n\nn\nn\nq\n")
+    assert (
+        "ben coded only sentence 1" in r.stdout.split("team> n")[3]
+    )  # turns[4], shown with what ben narrowed
+    r = cli("review", "--coders", "ana,ben", "--as", "team", input="1\nq\n")
+    first = r.stdout.split("team> 1")[0]
+    assert f"· turn {t[0]['idx']} ·" in first  # the skipped ones come back, the decided one does not
+    assert names(db_path, "team", t[0]) == {"Funding and timeliness"}
+    assert "2 of 4 turns in scope decided" in r.stdout
+
+
+def test_review_edit_toggles_and_adds_codes(cli, db_path, coded):
+    t = coded
+    r = cli("review", "--coders", "ana,ben", input="e\n1\n2\nc covid\n\nq\n")
+    assert "editing the consensus:" in r.stdout
+    assert names(db_path, "consensus", t[0]) == {"Sustainability", "COVID-19 adaptation"}
+    assert "1 edited" in r.stdout
+
+
+def test_review_undo_and_memo(cli, db_path, coded):
+    t = coded
+    r = cli("review", "--coders", "ana,ben", input="m agreed in the meeting\n0\n1\nu\nu\n2\nq\n")
+    assert "undid your decision on INT-01 turn" in r.stdout
+    assert live(db_path, "consensus", t[0]) == [
+        (t[0]["idx"], "Funding and timeliness", t[0]["start"], t[0]["end"], None, "review"),
+        (t[0]["idx"], "Sustainability", t[0]["start"], t[0]["end"], None, "review"),
+    ]
+    assert live(db_path, "consensus", t[1]) == []
+    assert rows(
+        db_path, "SELECT count(*) FROM codings WHERE coder = 'consensus' AND deleted_at IS NOT NULL"
+    ) == [(2,)]
+
+
+def test_review_memo_is_saved_with_the_consensus(cli, db_path, coded):
+    t = coded
+    cli("review", "--coders", "ana,ben", input="m agreed in the meeting\n0\nq\n")
+    assert live(db_path, "consensus", t[0])[0][4] == "agreed in the meeting"
+
+
+def test_review_refusals(cli, coded):
+    assert (
+        "the consensus must be a coder other than"
+        in cli("review", "--coders", "ana,ben", "--as", "ana", input="q\n", expect=2).stderr
+    )
+    r = cli("review", "--coders", "ana,ben", "--interview", "INT-02", input="q\n")
+    assert "nothing to review" in r.stderr
+    r = cli("review", "--coders", "ana,ben", input="zz\n\nq\n")
+    assert "unknown key 'zz': choose 1, 2, b, 0 or e" in r.stdout
