@@ -84,5 +84,49 @@ def merge(
                     title="Conflicts: this project's version was kept", numeric=("turn",), wide=("here", "there"))  # fmt: skip
 
 
+def backup(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The backup file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Copy the project into FILE with SQLite's online backup: consistent even while others are coding.
+
+    FILE is a complete project on its own (open it with --db). It is written under a temporary name and renamed
+    when complete; an existing FILE is only replaced with --force.
+
+    Example: `qualcode backup backups/study-2026-11-27.db`
+    """
+    from qualcode.maintenance import backup as do
+
+    r = do(open_db(ctx, migrate=False), file, force=force)
+    render.emit_record(fmt, r, title=f"Backed up to {file}")
+
+
+def check(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
+    """Check the project: SQLite integrity and foreign keys, orphaned codings, codings whose code or turn is gone,
+    quotes and turns that no longer match the interview text at their offsets, sentences outside their turn, and
+    the search index. Exit code 1 when a problem is found.
+
+    Example: `qualcode check --format json`
+    """
+    from qualcode.maintenance import check as do
+
+    results = do(open_db(ctx))
+    problems = sum(r["problems"] for r in results)
+    if fmt == "json":
+        render.emit("json", data={"ok": not problems, "checks": results})
+    else:
+        rows = [{"check": r["check"], "status": f"{r['problems']} problem{'s' if r['problems'] > 1 else ''}" if r["problems"] else "ok",
+                 "what": r["what"], "examples": "\n".join(r["examples"])} for r in results]  # fmt: skip
+        failed = sum(bool(r["problems"]) for r in results)
+        render.emit(fmt, rows=rows, columns=["check", "status", "what", "examples"], wide=("what", "examples"),
+                    caption=f"{failed} of {len(results)} checks found problems" if failed else "all checks passed")  # fmt: skip
+    if problems:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(merge)
+    app.command()(backup)
+    app.command()(check)
