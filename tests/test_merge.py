@@ -105,7 +105,11 @@ def small(small_base, tmp_path):
 
 
 def test_two_coders_merged_give_the_same_audit_as_one_project(corpus, tmp_path):
-    a, b, both, team = (Cli(copy(corpus, tmp_path / f"{n}.db")) for n in ("a", "b", "both", "team"))
+    # coder-a's project is built from the shipped files on its own; the others are copies of one project.
+    a = Cli(tmp_path / "a.db")
+    a("import", *(CORPUS / f"{iid}.md" for iid in CODED))
+    a("codebook", "load", CODEBOOK)
+    b, both, team = (Cli(copy(corpus, tmp_path / f"{n}.db")) for n in ("b", "both", "team"))
 
     def coder_a(cli):
         cli("codings", "import", CODINGS / "coder-a.csv")
@@ -208,18 +212,20 @@ def test_codes_unknown_here_are_skipped_then_created_with_add_codes(small, tmp_p
     ana("codebook", "load", write(tmp_path / "grown.yml", grown))
     ana("apply", "INT-05", 5, "Efficiency", "Surprises/Unexpected effects", "--coder", "ana")
     ana("apply", "INT-05", 7, "Efficiency", "--coder", "ana")
+    ana("apply", "INT-05", 9, "Surprises", "--coder", "ana")
+    ana("unapply", "INT-05", 9, "Surprises", "--coder", "ana")  # history on an unknown code
 
     r = merge(here, ana.db_path)
     assert r["codes_unknown"] == [{"code": "Surprises", "codings": 0},
                                   {"code": "Surprises/Unexpected effects", "codings": 1}]  # fmt: skip
     assert r["codes_created"] == [] and "--add-codes" in r["stderr"]
     # Turn 5's decision is taken whole or not at all.
-    assert r["codings"] | {"unknown_code": 2, "added": 1} == r["codings"]
+    assert r["codings"] | {"unknown_code": 3, "added": 1} == r["codings"]
     assert {t for _, t, *_ in live(here.db_path)} == {7}
 
     r = merge(here, ana.db_path, "--add-codes")
     assert r["codes_created"] == ["Surprises", "Surprises/Unexpected effects"]
-    assert r["codings"] | {"added": 2, "already": 1} == r["codings"]
+    assert r["codings"] | {"added": 2, "already": 1, "history": 1} == r["codings"]
     assert live(here.db_path) == live(ana.db_path)
     assert rows(here.db_path, """SELECT c.key, p.key FROM codes c JOIN codes p ON p.id = c.parent_id
                                  WHERE c.name = 'Unexpected effects'""") == [("surprises.unexpected-effects", "surprises")]  # fmt: skip

@@ -19,11 +19,12 @@ Codings: a coding is the same coding in both projects when it has the same GUID 
 share them). Live decisions are compared per turn and coder, where the decision is the set of (code, span) the coder
 has live on the turn ("no code" included):
 
-1. OTHER is behind or the same (everything it holds for that coder on that turn is here, in the same state or removed
-   here since): nothing changes.
-2. OTHER is ahead (everything this project holds there is in OTHER, in the same state or removed there since): OTHER's
-   decision is taken; what it removed is removed here, what it added is added. With no shared history (two projects
-   that never exchanged codings) this is the case where this project's coder has not touched the turn.
+1. OTHER is behind or the same: every coding it has live there is here (live, or removed here since) and it has
+   removed none of the codings live here. Nothing changes.
+2. OTHER is ahead: every coding live here is in OTHER (live, or removed there since) and this project has removed
+   none of OTHER's live ones. OTHER's decision is taken: what it removed is removed here, what it added is added.
+   With no shared history (projects that never exchanged codings) this is the turn this project's coder has not
+   decided.
 3. Otherwise both projects changed the turn. The same codes on the same spans: nothing changes. This project's coder
    has no live decision there (it was undone or removed) and OTHER's decision does not revive anything removed here:
    OTHER's is taken. Anything else is a conflict: reported, and this project's decision kept.
@@ -402,8 +403,11 @@ class _Merge:
         self.report.count("already", len(shared))
         fresh = [p for g, p in theirs.items() if g not in mine and p.live]
         for p in (p for g, p in theirs.items() if g not in mine and not p.live):
-            self._insert(p)
-            self.report.count("history")
+            if p.unknown:
+                self.report.count("unknown_code")
+            else:
+                self._insert(p)
+                self.report.count("history")
         removed_here = [g for g in shared if mine[g]["deleted_at"] and theirs[g].live]
         removed_there = [g for g in shared if not mine[g]["deleted_at"] and not theirs[g].live]
         new_here = [g for g, r in mine.items() if not r["deleted_at"] and g not in self.other_guids]
@@ -411,8 +415,7 @@ class _Merge:
             return
         if not new_here and not removed_here:  # 2. OTHER is ahead
             for g in removed_there:
-                self._retire(mine[g], coder)
-                mine[g] = mine[g] | {"deleted_at": "now"}
+                mine[g] = mine[g] | {"deleted_at": self._retire(mine[g], theirs[g], coder)}
             self._take(fresh, _live(mine))
             return
         live_here = _live(mine)
@@ -449,13 +452,16 @@ class _Merge:
             self.added_by[coder] += 1
         return cur.lastrowid
 
-    def _retire(self, row: dict, coder: str) -> None:
-        # In the merge batch, so that undoing the merge brings it back.
+    def _retire(self, row: dict, there: _Placed, coder: str) -> str:
+        # Removed when OTHER removed it, so the two projects agree on the coding; in the merge batch, so that undoing
+        # the merge brings it back.
+        when = there.row["deleted_at"]
         self.db.execute(
             "UPDATE codings SET deleted_at = ?, deleted_batch_id = ? WHERE id = ?",
-            [now(), self._batch(coder), row["id"]],
+            [when, self._batch(coder), row["id"]],
         )
         self.report.removed += 1
+        return when
 
     def _memo(self, p: _Placed, here: dict) -> None:
         theirs, mine = p.row["memo"], here["memo"]

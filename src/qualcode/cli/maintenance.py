@@ -25,18 +25,19 @@ def merge(
 ) -> None:
     """Bring another project's codings (live ones and the history of removed ones), memos and coders into this one.
 
-    For coders who work on their own copies. OTHER is only read. The whole merge is one transaction, and merging
-    the same project twice changes nothing.
+    For coders who work on their own copies. OTHER is only read; the merge is one transaction; merging the same
+    project twice changes nothing.
 
-    Interviews match by their text, else by id (with a warning: the codings are then placed by their quotes, as
-    `import --replace` does, or kept as orphaned). Codes match by path, then by key; codings on codes this project
+    Interviews match by their text, else by id with a warning (the codings are then placed by their quotes, as
+    `import --replace` does, or kept as orphaned). Codes match by path, then key; codings on codes this project
     lacks are skipped and listed, unless --add-codes creates those codes. Coders match by name.
 
-    A coding with the same GUID in both projects is the same coding. Per turn and coder: if OTHER holds nothing
-    new, nothing changes; if this project holds nothing OTHER lacks (for instance its coder never touched the
-    turn), OTHER's decision is taken, removals included; if both changed it, the same decision is fine, and
-    otherwise this project's decision is kept and the conflict listed. Each coder's arrivals are one batch (`undo`
-    takes them back).
+    A coding with the same GUID in both projects is the same coding. Per turn and coder: when OTHER has nothing
+    this project lacks, nothing changes; when this project has nothing OTHER lacks (say its coder never decided the
+    turn), OTHER's decision is taken, removals included; when both changed it, nothing changes if the decisions
+    agree, OTHER's is taken if this project's coder has none there, and anything else is a conflict: listed, this
+    project's decision kept. An empty memo takes OTHER's. Each coder's arrivals are one batch, which `undo` takes
+    back.
 
     Example: `qualcode --db team.db merge laptops/ana.db --dry-run`
     """
