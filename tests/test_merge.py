@@ -206,6 +206,23 @@ def test_copies_take_the_newer_decision_and_undo_takes_a_merge_back(small, tmp_p
     assert r["codings"]["added"] == 0 and decisions(here.db_path) == {(5, "Efficiency")}
 
 
+def test_two_copies_merged_both_ways_end_up_the_same(small, tmp_path):
+    here, _, _ = small
+    here("apply", "INT-05", 1, "Efficiency", "--coder", "ana")
+    here("apply", "INT-05", 3, "Efficiency", "--coder", "ana")
+    a, b = (Cli(copy(here.db_path, tmp_path / f"{n}.db")) for n in ("a", "b"))
+    a("unapply", "INT-05", 1, "Efficiency", "--coder", "ana")
+    a("apply", "INT-05", 1, "Impact", "--coder", "ana")
+    a("apply", "INT-05", 5, "Impact", "--coder", "ana")
+    b("apply", "INT-05", 1, "Impact", "--coder", "ben")
+    b("apply", "INT-05", 7, "Efficiency", "--coder", "ana")
+    reports = [merge(a, b.db_path), merge(b, a.db_path), merge(a, b.db_path), merge(b, a.db_path)]
+    assert all(r["conflicts"] == [] for r in reports)
+    assert [r["codings"]["added"] + r["removed"] for r in reports] == [2, 3, 0, 0]
+    assert live(a.db_path) == live(b.db_path)
+    assert decisions(a.db_path) == {(1, "Impact"), (3, "Efficiency"), (5, "Impact"), (7, "Efficiency")}
+
+
 def test_codes_unknown_here_are_skipped_then_created_with_add_codes(small, tmp_path):
     here, ana, _ = small
     grown = SMALL + "  - name: Surprises\n    children:\n      - name: Unexpected effects\n"

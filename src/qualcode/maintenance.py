@@ -171,18 +171,18 @@ def _sentences(db: Database, texts: dict) -> list[str]:
 
 
 def _search_index(db: Database, texts: dict) -> list[str]:
-    # FTS5's check is an INSERT; rank 1 also compares the index with the turns. Run in a transaction rolled back, so
-    # the check never commits anything.
+    # FTS5's check is an INSERT; rank 1 also compares the index with the turns. It runs inside a savepoint that is
+    # rolled back, so the check never commits anything.
     conn = db.conn
-    conn.execute("BEGIN")
+    conn.execute("SAVEPOINT qc_check")
     try:
         conn.execute("INSERT INTO turns_fts(turns_fts, rank) VALUES ('integrity-check', 1)")
     except sqlite3.DatabaseError as e:
         return [f"the search index is out of step with the turns ({e}); rebuild it with "
                 "\"INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')\""]  # fmt: skip
     finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        conn.execute("ROLLBACK TO qc_check")
+        conn.execute("RELEASE qc_check")
     return []
 
 

@@ -122,6 +122,9 @@ def read_other(path: Path, db: Database) -> Other:
         _check_schema(conn, path, db)
         return _read(conn)
     except sqlite3.DatabaseError as e:
+        if "unable to open" in str(e):
+            # A WAL project needs its -shm file beside it, or a folder where SQLite may create one, to be read.
+            raise QualcodeError(f"cannot open it read-only ({e})", path=path) from e
         raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
     finally:
         conn.close()
