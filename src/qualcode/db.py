@@ -113,5 +113,10 @@ def project_value(db: Database, key: str) -> str | None:
     return row[0] if row else None
 
 
+def db_file(db: Database) -> str:
+    """The file behind the connection ('' for an in-memory database)."""
+    return db.conn.execute("PRAGMA database_list").fetchone()[2]
+
+
 def resolve_db_path(value: str | None) -> Path:
     return Path(value or os.environ.get("QUALCODE_DB") or DEFAULT_DB)

@@ -47,7 +47,7 @@ WORD = re.compile(r"\S+")
 
 
 @dataclass
-class _Turn:
+class Turn:
     id: int
     idx: int
     start: int
@@ -56,7 +56,7 @@ class _Turn:
 
 
 @dataclass
-class _Coding:
+class Coding:
     id: int
     turn_pos: int | None  # index into the old turns, None if it was already orphaned
     coder: str
@@ -71,14 +71,14 @@ class _Coding:
 class SetAside:
     interview_id: str
     old_text: str
-    old_turns: list[_Turn]
-    codings: list[_Coding]
+    old_turns: list[Turn]
+    codings: list[Coding]
     suggestions: int
 
 
 @dataclass
 class Placement:
-    turn: _Turn
+    turn: Turn
     start: int
     end: int
     method: str  # exact | fuzzy
@@ -110,14 +110,14 @@ def set_aside(db: Database, interview_id: str) -> SetAside:
     """Remember the old text, turns and every coding of the interview, and detach the codings from the old turns."""
     old_text = db.execute("SELECT text FROM interviews WHERE id = ?", [interview_id]).fetchone()[0]
     turns = [
-        _Turn(*r)
+        Turn(*r)
         for r in db.execute(
             "SELECT id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [interview_id]
         )
     ]
     pos = {t.id: i for i, t in enumerate(turns)}
     codings = [
-        _Coding(cid, pos.get(tid), coder, code_id, a, b, quote, deleted is None)
+        Coding(cid, pos.get(tid), coder, code_id, a, b, quote, deleted is None)
         for cid, tid, coder, code_id, a, b, quote, deleted in db.execute(
             """SELECT id, turn_id, coder, code_id, start, end, quote, deleted_at FROM codings
                WHERE interview_id = ? ORDER BY id""",
@@ -136,17 +136,13 @@ def restore(db: Database, aside: SetAside) -> Report:
     iid = aside.interview_id
     new_text = db.execute("SELECT text FROM interviews WHERE id = ?", [iid]).fetchone()[0]
     new_turns = [
-        _Turn(*r)
+        Turn(*r)
         for r in db.execute(
             "SELECT id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [iid]
         )
     ]
-    anchor = _Anchorer(aside.old_text, aside.old_turns, new_text, new_turns)
     report = Report(suggestions_dropped=aside.suggestions)
-    # Codings whose turn has a partner go first: their position is surest, so they claim contested spans first.
-    order = sorted(aside.codings, key=lambda c: (not c.live, c.turn_pos not in anchor.partner, c.start, c.id))
-    for c in order:
-        p = anchor.place(c)
+    for c, p in place(aside.old_text, aside.old_turns, new_text, new_turns, aside.codings):
         if p is None:
             db.execute("UPDATE codings SET turn_id = NULL, status = 'orphaned' WHERE id = ?", [c.id])
         else:
@@ -170,6 +166,18 @@ def restore(db: Database, aside: SetAside) -> Report:
     return report
 
 
+def place(old_text: str, old_turns: list[Turn], new_text: str, new_turns: list[Turn],
+          codings: list[Coding]) -> list[tuple[Coding, Placement | None]]:  # fmt: skip
+    """Where each coding made on OLD_TEXT falls in NEW_TEXT (None: nowhere), by the rules above.
+
+    Also used by merge, where the old text is the other project's copy of the interview.
+    """
+    anchor = _Anchorer(old_text, old_turns, new_text, new_turns)
+    # Codings whose turn has a partner go first: their position is surest, so they claim contested spans first.
+    order = sorted(codings, key=lambda c: (not c.live, c.turn_pos not in anchor.partner, c.start, c.id))
+    return [(c, anchor.place(c)) for c in order]
+
+
 def similarity(a: str, b: str, floor: float = 0.0) -> float:
     """difflib's ratio, skipping the quadratic part when cheap upper bounds already fall below FLOOR."""
     sm = SequenceMatcher(None, a, b, autojunk=False)
@@ -179,14 +187,14 @@ def similarity(a: str, b: str, floor: float = 0.0) -> float:
 
 
 class _Anchorer:
-    def __init__(self, old_text: str, old_turns: list[_Turn], new_text: str, new_turns: list[_Turn]):
+    def __init__(self, old_text: str, old_turns: list[Turn], new_text: str, new_turns: list[Turn]):
         self.old_turns, self.new_text, self.new_turns = old_turns, new_text, new_turns
         self.starts = [t.start for t in new_turns]
         self.scale = len(new_text) / max(1, len(old_text))
         self.partner = _align(old_turns, new_turns)
         self.claimed: set[tuple] = set()
 
-    def place(self, c: _Coding) -> Placement | None:
+    def place(self, c: Coding) -> Placement | None:
         hint = self._hint(c)
         old = self.old_turns[c.turn_pos] if c.turn_pos is not None else None
         p = None
@@ -197,20 +205,20 @@ class _Anchorer:
             self.claimed.add(self._key(c, p.turn, p.start, p.end))
         return p
 
-    def _key(self, c: _Coding, t: _Turn, a: int, b: int) -> tuple:
+    def _key(self, c: Coding, t: Turn, a: int, b: int) -> tuple:
         return (t.id, c.coder, c.code_id, a, b)
 
-    def _free(self, c: _Coding, t: _Turn, a: int, b: int) -> bool:
+    def _free(self, c: Coding, t: Turn, a: int, b: int) -> bool:
         return not c.live or self._key(c, t, a, b) not in self.claimed
 
-    def _hint(self, c: _Coding) -> float:
+    def _hint(self, c: Coding) -> float:
         """Where the coding should start in the new text."""
         if c.turn_pos in self.partner:
             old, new = self.old_turns[c.turn_pos], self.partner[c.turn_pos]
             return new.start + (c.start - old.start) * len(new.text) / max(1, len(old.text))
         return c.start * self.scale
 
-    def _turn_at(self, a: int, b: int) -> _Turn | None:
+    def _turn_at(self, a: int, b: int) -> Turn | None:
         i = bisect.bisect_right(self.starts, a) - 1
         if i >= 0 and self.new_turns[i].start <= a and b <= self.new_turns[i].end:
             return self.new_turns[i]
@@ -224,7 +232,7 @@ class _Anchorer:
             yield i
             i = self.new_text.find(q, i + 1)
 
-    def _exact(self, c: _Coding, hint: float, *, whole: bool = False) -> Placement | None:
+    def _exact(self, c: Coding, hint: float, *, whole: bool = False) -> Placement | None:
         best = None
         for a in self._occurrences(c.quote):
             b = a + len(c.quote)
@@ -235,7 +243,7 @@ class _Anchorer:
                 best = Placement(t, a, b, "exact")
         return best
 
-    def _candidates(self, c: _Coding, hint: float) -> list[_Turn]:
+    def _candidates(self, c: Coding, hint: float) -> list[Turn]:
         """The partner turn, then (for quotes long enough to judge) every turn near the expected position."""
         out = [self.partner[c.turn_pos]] if c.turn_pos in self.partner else []
         if len(c.quote) >= MIN_FUZZY_CHARS:
@@ -247,7 +255,7 @@ class _Anchorer:
             ]
         return out
 
-    def _whole_turn(self, c: _Coding, old: _Turn, hint: float) -> Placement | None:
+    def _whole_turn(self, c: Coding, old: Turn, hint: float) -> Placement | None:
         p = self._exact(c, hint, whole=True)
         if p:
             return p
@@ -260,7 +268,7 @@ class _Anchorer:
                 best = Placement(t, t.start, t.end, "fuzzy", r)
         return best
 
-    def _fuzzy(self, c: _Coding, hint: float) -> Placement | None:
+    def _fuzzy(self, c: Coding, hint: float) -> Placement | None:
         best = None
         for t in self._candidates(c, hint):
             found = _best_span(c.quote, t.text)
@@ -275,10 +283,10 @@ class _Anchorer:
         return best
 
 
-def _align(old: list[_Turn], new: list[_Turn]) -> dict[int, _Turn]:
+def _align(old: list[Turn], new: list[Turn]) -> dict[int, Turn]:
     """Old turn position → its partner among the new turns: unchanged turns by diffing the turn sequences, changed
     ones by the most similar new turn in the same changed stretch."""
-    out: dict[int, _Turn] = {}
+    out: dict[int, Turn] = {}
     sm = SequenceMatcher(None, [t.text for t in old], [t.text for t in new], autojunk=False)
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag == "equal":

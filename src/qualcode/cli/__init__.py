@@ -83,7 +83,17 @@ def root(
 
 
 def _register() -> None:
-    from qualcode.cli import audit, codebook, coding, exports, project, retrieval, session, suggest
+    from qualcode.cli import (
+        audit,
+        codebook,
+        coding,
+        exports,
+        maintenance,
+        project,
+        retrieval,
+        session,
+        suggest,
+    )
 
     project.register(app)
     codebook.register(app)
@@ -93,6 +103,7 @@ def _register() -> None:
     retrieval.register(app)
     audit.register(app)
     exports.register(app)
+    maintenance.register(app)
 
 
 _register()

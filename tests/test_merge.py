@@ -1,0 +1,350 @@
+"""`qualcode merge`: coders' own projects brought together, safely and repeatably."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from qualcode import merge as merge_module
+from qualcode.db import open_project
+from qualcode.errors import QualcodeError
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, dump, write
+
+# The interviews the shipped coding files cover.
+CODED = sorted({line.split(",")[0] for line in (CODINGS / "coder-a.csv").read_text().splitlines()[1:]})
+
+SMALL = """\
+codebook: merge test
+codes:
+  - name: Relevance
+    children:
+      - name: Needs
+  - name: Efficiency
+  - name: Effectiveness
+  - name: Impact
+"""
+
+
+def copy(src: Path, dst: Path) -> Path:
+    """A project file copied the way a coder takes one home (SQLite's backup, so the WAL is included)."""
+    with contextlib.closing(sqlite3.connect(src)) as a, contextlib.closing(sqlite3.connect(dst)) as b:
+        a.backup(b)
+    return dst
+
+
+def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def live(db_path: Path) -> set[tuple]:
+    """(interview, turn, code path or None, span in the turn or None for the whole turn, coder) of live codings."""
+    out = rows(db_path, """
+        WITH RECURSIVE p(id, path) AS (SELECT id, name FROM codes WHERE parent_id IS NULL
+            UNION ALL SELECT c.id, p.path || '/' || c.name FROM codes c JOIN p ON c.parent_id = p.id)
+        SELECT c.interview_id, t.idx, p.path, c.start - t.start, c.end - t.start, t.end - t.start, c.coder
+        FROM codings c JOIN turns t ON t.id = c.turn_id LEFT JOIN p ON p.id = c.code_id
+        WHERE c.deleted_at IS NULL""")  # fmt: skip
+    return {
+        (iid, idx, code, None if (a, b) == (0, n) else (a, b), who) for iid, idx, code, a, b, n, who in out
+    }
+
+
+def decisions(db_path: Path) -> set[tuple]:
+    """(turn, code path) of every live coding: enough where one coder codes whole turns of one interview."""
+    return {(turn, code) for _, turn, code, *_ in live(db_path)}
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def merge(cli: Cli, other: Path, *args: str, expect: int = 0) -> dict:
+    r = cli("merge", other, *args, "--format", "json", expect=expect)
+    data = json.loads(r.stdout)
+    data["stderr"] = r.stderr
+    return data
+
+
+def accounted(report: dict, other: Path) -> bool:
+    """Every coding of OTHER lands in exactly one bucket of the report."""
+    return sum(report["codings"].values()) == rows(other, "SELECT count(*) FROM codings")[0][0]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """The coded interviews and the shipped codebook, built once: each test starts from copies of it."""
+    path = tmp_path_factory.mktemp("corpus") / "base.db"
+    cli = Cli(path)
+    cli("import", *(CORPUS / f"{iid}.md" for iid in CODED))
+    cli("codebook", "load", CODEBOOK)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_base(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("small") / "base.db"
+    cli = Cli(path)
+    cli("import", CORPUS / "INT-05.md")
+    cli("codebook", "load", write(path.parent / "codebook.yml", SMALL))
+    return path
+
+
+@pytest.fixture
+def small(small_base, tmp_path):
+    """Three copies of a one-interview project: here (the test's project), and two coders' laptops."""
+    return tuple(Cli(copy(small_base, tmp_path / f"{name}.db")) for name in ("here", "ana", "ben"))
+
+
+# --- the team workflow -------------------------------------------------------------------------------------------
+
+
+def test_two_coders_merged_give_the_same_audit_as_one_project(corpus, tmp_path):
+    # coder-a's project is built from the shipped files on its own; the others are copies of one project.
+    a = Cli(tmp_path / "a.db")
+    a("import", *(CORPUS / f"{iid}.md" for iid in CODED))
+    a("codebook", "load", CODEBOOK)
+    b, both, team = (Cli(copy(corpus, tmp_path / f"{n}.db")) for n in ("b", "both", "team"))
+
+    def coder_a(cli):
+        cli("codings", "import", CODINGS / "coder-a.csv")
+        cli("apply", "INT-05", 1, "Relevance", "--coder", "coder-a", "--start", 0, "--end", 20, "--memo", "x")  # fmt: skip
+        cli("apply", "INT-07", 2, "Efficiency", "--coder", "coder-a")
+        cli("undo", "--coder", "coder-a")  # history: a retired coding
+
+    def coder_b(cli):
+        cli("codings", "import", CODINGS / "coder-b.csv")
+        cli("unapply", "INT-05", 5, "Assessment/Positive", "--coder", "coder-b")
+
+    coder_a(a), coder_b(b), coder_a(both), coder_b(both)
+    before = {p: (dump(p), sha(p)) for p in (a.db_path, b.db_path)}
+
+    ra = merge(team, a.db_path)
+    assert [i["matched"] for i in ra["interviews"]] == ["hash"] * len(CODED)
+    live_a = rows(a.db_path, "SELECT count(*) FROM codings WHERE deleted_at IS NULL")[0][0]
+    assert ra["codings"]["added"] == live_a
+    assert ra["codings"]["history"] == 2  # the undone apply and the "no code" it had replaced
+    assert ra["conflicts"] == [] and accounted(ra, a.db_path)
+    assert ra["coders"] == [{"coder": "coder-a", "created": True, "added": live_a}]
+    rb = merge(team, b.db_path)
+    assert rb["codings"]["history"] == 1 and rb["conflicts"] == [] and accounted(rb, b.db_path)
+
+    audit = ["audit", "--coders", "coder-a,coder-b", "--format", "json"]
+    assert json.loads(team(*audit).stdout) == json.loads(both(*audit).stdout)
+    assert team("codings", "export").stdout == both("codings", "export").stdout
+    # The coder keeps their identity, and the codings their GUIDs, times and memos.
+    assert rows(team.db_path, "SELECT guid FROM coders WHERE name = 'coder-a'") == rows(
+        a.db_path, "SELECT guid FROM coders WHERE name = 'coder-a'"
+    )
+    fields = (
+        "SELECT guid, created_at, memo, origin, deleted_at FROM codings WHERE coder = 'coder-a' ORDER BY 1"
+    )
+    assert rows(team.db_path, fields) == rows(a.db_path, fields)
+
+    # Merging again changes nothing; the coders' projects were never touched.
+    snapshot = dump(team.db_path)
+    again = merge(team, a.db_path)
+    merge(team, b.db_path)
+    assert dump(team.db_path) == snapshot
+    assert again["codings"]["already"] == rows(a.db_path, "SELECT count(*) FROM codings")[0][0]
+    assert {p: (dump(p), sha(p)) for p in (a.db_path, b.db_path)} == before
+
+
+def test_the_same_coder_deciding_a_turn_differently_is_a_conflict(small):
+    here, ana, _ = small
+    here("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    here("apply", "INT-05", 7, "Relevance/Needs", "--coder", "ana", "--memo", "fees")
+    ana("apply", "INT-05", 5, "Effectiveness", "--coder", "ana")  # conflict
+    ana("apply", "INT-05", 7, "Relevance/Needs", "--coder", "ana")  # the same decision, made twice
+    ana("apply", "INT-05", 9, "Impact", "--coder", "ana")  # not decided here: taken
+    ana("apply", "INT-05", 5, "Impact", "--coder", "ben")  # another coder: taken
+    r = merge(here, ana.db_path)
+    assert r["conflicts"] == [{"interview": "INT-05", "turn": 5, "coder": "ana", "kind": "decision",
+                               "here": "Efficiency", "there": "Effectiveness"}]  # fmt: skip
+    assert r["codings"] | {"already": 1, "added": 2, "conflicting": 1} == r["codings"]
+    assert live(here.db_path) == {
+        ("INT-05", 5, "Efficiency", None, "ana"), ("INT-05", 7, "Relevance/Needs", None, "ana"),
+        ("INT-05", 9, "Impact", None, "ana"), ("INT-05", 5, "Impact", None, "ben"),
+    }  # fmt: skip
+    table = here("merge", ana.db_path).stdout
+    assert "Conflicts: this project's version was kept" in table and "Effectiveness" in table
+
+
+def test_copies_take_the_newer_decision_and_undo_takes_a_merge_back(small, tmp_path):
+    here, _, _ = small
+    here("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    here("apply", "INT-05", 7, "Impact", "--coder", "ana")
+    laptop = Cli(copy(here.db_path, tmp_path / "laptop.db"))  # the same codings, the same GUIDs
+    laptop("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    laptop("apply", "INT-05", 5, "Effectiveness", "--coder", "ana")
+    laptop("apply", "INT-05", 9, "Impact", "--coder", "ana")
+
+    r = merge(here, laptop.db_path)  # the laptop is ahead on turn 5: its decision is taken, removal included
+    assert r["conflicts"] == [] and r["removed"] == 1
+    assert r["codings"] | {"added": 2, "already": 2} == r["codings"]
+    assert decisions(here.db_path) == {(5, "Effectiveness"), (7, "Impact"), (9, "Impact")}
+
+    here("unapply", "INT-05", 7, "Impact", "--coder", "ana")  # now this project is ahead on turn 7
+    snapshot = dump(here.db_path)
+    r = merge(here, laptop.db_path)
+    assert r["conflicts"] == [] and dump(here.db_path) == snapshot
+
+    history = json.loads(here("history", "--coder", "ana", "--format", "json").stdout)
+    [batch] = [b["batch"] for b in history if b["kind"] == "merge"]
+    here("undo", "--coder", "ana", "--batch", batch)
+    assert decisions(here.db_path) == {(5, "Efficiency")}
+    # Undoing the merge is a change here too: merging again reports the difference instead of overriding it.
+    r = merge(here, laptop.db_path)
+    assert [(c["turn"], c["here"], c["there"]) for c in r["conflicts"]] == [
+        (5, "Efficiency", "Effectiveness")
+    ]
+    assert r["codings"]["added"] == 0 and decisions(here.db_path) == {(5, "Efficiency")}
+
+
+def test_two_copies_merged_both_ways_end_up_the_same(small, tmp_path):
+    here, _, _ = small
+    here("apply", "INT-05", 1, "Efficiency", "--coder", "ana")
+    here("apply", "INT-05", 3, "Efficiency", "--coder", "ana")
+    a, b = (Cli(copy(here.db_path, tmp_path / f"{n}.db")) for n in ("a", "b"))
+    a("unapply", "INT-05", 1, "Efficiency", "--coder", "ana")
+    a("apply", "INT-05", 1, "Impact", "--coder", "ana")
+    a("apply", "INT-05", 5, "Impact", "--coder", "ana")
+    b("apply", "INT-05", 1, "Impact", "--coder", "ben")
+    b("apply", "INT-05", 7, "Efficiency", "--coder", "ana")
+    reports = [merge(a, b.db_path), merge(b, a.db_path), merge(a, b.db_path), merge(b, a.db_path)]
+    assert all(r["conflicts"] == [] for r in reports)
+    assert [r["codings"]["added"] + r["removed"] for r in reports] == [2, 3, 0, 0]
+    assert live(a.db_path) == live(b.db_path)
+    assert decisions(a.db_path) == {(1, "Impact"), (3, "Efficiency"), (5, "Impact"), (7, "Efficiency")}
+
+
+def test_codes_unknown_here_are_skipped_then_created_with_add_codes(small, tmp_path):
+    here, ana, _ = small
+    grown = SMALL + "  - name: Surprises\n    children:\n      - name: Unexpected effects\n"
+    ana("codebook", "load", write(tmp_path / "grown.yml", grown))
+    ana("apply", "INT-05", 5, "Efficiency", "Surprises/Unexpected effects", "--coder", "ana")
+    ana("apply", "INT-05", 7, "Efficiency", "--coder", "ana")
+    ana("apply", "INT-05", 9, "Surprises", "--coder", "ana")
+    ana("unapply", "INT-05", 9, "Surprises", "--coder", "ana")  # history on an unknown code
+
+    r = merge(here, ana.db_path)
+    assert r["codes_unknown"] == [{"code": "Surprises", "codings": 0},
+                                  {"code": "Surprises/Unexpected effects", "codings": 1}]  # fmt: skip
+    assert r["codes_created"] == [] and "--add-codes" in r["stderr"]
+    # Turn 5's decision is taken whole or not at all.
+    assert r["codings"] | {"unknown_code": 3, "added": 1} == r["codings"]
+    assert {t for _, t, *_ in live(here.db_path)} == {7}
+
+    r = merge(here, ana.db_path, "--add-codes")
+    assert r["codes_created"] == ["Surprises", "Surprises/Unexpected effects"]
+    assert r["codings"] | {"added": 2, "already": 1, "history": 1} == r["codings"]
+    assert live(here.db_path) == live(ana.db_path)
+    assert rows(here.db_path, """SELECT c.key, p.key FROM codes c JOIN codes p ON p.id = c.parent_id
+                                 WHERE c.name = 'Unexpected effects'""") == [("surprises.unexpected-effects", "surprises")]  # fmt: skip
+    assert "└── ■ Surprises  0 codings" in here("codebook", "show").stdout
+
+
+def test_an_edited_transcript_is_matched_by_id_and_codings_follow_their_quotes(small, small_base, tmp_path):
+    here, _, _ = small
+    original = (CORPUS / "INT-05.md").read_text(encoding="utf-8")
+    edited = original.replace("That part was really useful, ma'am, I will say it.",
+                              "That part was truly useful, ma'am, I must say.")  # fmt: skip
+    edited += (
+        "\nEV3: One more thing before you go?\n\nMaricel Lim: The consulate hotline in Admiralty never "
+        "picked up when we rang at night about a runaway worker.\n"
+    )
+    ana = Cli(tmp_path / "ana-edited.db")
+    ana("import", write(tmp_path / "edited" / "INT-05.md", edited))
+    ana("codebook", "load", write(tmp_path / "codebook.yml", SMALL))
+    last = rows(ana.db_path, "SELECT max(idx) FROM turns")[0][0]
+    ana("apply", "INT-05", 7, "Effectiveness", "--coder", "ana")  # the reworded turn, whole
+    ana("apply", "INT-05", 9, "Impact", "--coder", "ana", "--start", 0, "--end", 10)  # "Sometimes."
+    ana("apply", "INT-05", last, "Efficiency", "--coder", "ana", "--memo", "hotline")  # not in this version
+
+    r = merge(here, ana.db_path)
+    [entry] = r["interviews"]
+    assert entry | {"matched": "id", "exact": 1, "fuzzy": 1, "orphaned": 1} == entry
+    assert "INT-05: the text differs" in r["stderr"]
+    assert r["codings"] | {"added": 2, "orphaned": 1} == r["codings"]
+    expected = {("INT-05", 7, "Effectiveness", None, "ana"), ("INT-05", 9, "Impact", (0, 10), "ana")}
+    assert live(here.db_path) == expected
+    orphans = json.loads(here("codings", "orphans", "--format", "json").stdout)
+    assert [(o["code"], o["memo"]) for o in orphans] == [("Efficiency", "hotline")]
+    assert "hotline in Admiralty" in orphans[0]["quote"]
+    snapshot = dump(here.db_path)
+    merge(here, ana.db_path)
+    assert dump(here.db_path) == snapshot
+
+
+def test_memos_fill_gaps_and_differences_are_reported(small):
+    here, ana, _ = small
+    here("codings", "import", write(Path("a.csv"), "interview,turn,code,coder,memo\nINT-05,5,Efficiency,ana,\n"
+                                    "INT-05,7,Impact,ana,mine\n"))  # fmt: skip
+    ana("codings", "import", write(Path("b.csv"), "interview,turn,code,coder,memo\nINT-05,5,Efficiency,ana,late\n"
+                                   "INT-05,7,Impact,ana,theirs\n"))  # fmt: skip
+    r = merge(here, ana.db_path)
+    assert r["memos_added"] == 1
+    [conflict] = r["conflicts"]
+    assert conflict == {"interview": "INT-05", "turn": 7, "coder": "ana", "kind": "memo", "here": "mine",
+                        "there": "theirs"}  # fmt: skip
+    assert rows(here.db_path, "SELECT memo FROM codings ORDER BY start") == [("late",), ("mine",)]
+
+
+def test_dry_run_reports_the_same_and_writes_nothing(small):
+    here, ana, ben = small
+    ana("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    ana("apply", "INT-05", 7, "Impact", "--coder", "ana")
+    snapshot = dump(here.db_path)
+    dry = merge(here, ana.db_path, "--dry-run")
+    assert dump(here.db_path) == snapshot
+    assert "Dry run" in here("merge", ana.db_path, "--dry-run").stdout
+    real = merge(here, ana.db_path)
+    assert dry | {"dry_run": False, "stderr": ""} == real | {"stderr": ""}
+    assert real["codings"]["added"] == 2
+
+
+def test_a_failure_leaves_the_project_unchanged(small, monkeypatch):
+    here, ana, _ = small
+    for turn in (1, 3, 5):
+        ana("apply", "INT-05", turn, "Efficiency", "--coder", "ana")
+    snapshot = dump(here.db_path)
+    calls = []
+
+    def fail_on_the_third(self, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise QualcodeError("disk full")
+        return original(self, *args)
+
+    original = merge_module._Merge._insert
+    monkeypatch.setattr(merge_module._Merge, "_insert", fail_on_the_third)
+    db = open_project(here.db_path)
+    with pytest.raises(QualcodeError, match="disk full"):
+        merge_module.merge(db, ana.db_path)
+    db.conn.close()
+    assert len(calls) == 3 and dump(here.db_path) == snapshot
+
+
+def test_projects_that_cannot_be_merged_are_refused(small, tmp_path):
+    here, ana, _ = small
+    snapshot = dump(here.db_path)
+    text = write(tmp_path / "notes.db", "not a database at all, just words " * 200)
+    r = here("merge", text, expect=1)
+    assert "not a qualcode project" in r.stderr
+    other = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(other)) as conn:
+        conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY)")
+    assert "not a qualcode project" in here("merge", other, expect=1).stderr
+    future = copy(ana.db_path, tmp_path / "future.db")
+    with contextlib.closing(sqlite3.connect(future)) as conn, conn:
+        conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                     "VALUES ('qualcode', 'm999_future', '2031-01-01')")  # fmt: skip
+    assert "newer qualcode" in here("merge", future, expect=1).stderr
+    assert "no project" in here("merge", tmp_path / "missing.db", expect=1).stderr
+    assert "into itself" in here("merge", here.db_path, expect=2).stderr
+    assert dump(here.db_path) == snapshot
