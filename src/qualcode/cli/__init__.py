@@ -83,7 +83,7 @@ def root(
 
 
 def _register() -> None:
-    from qualcode.cli import audit, codebook, coding, exports, project, retrieval, session, suggest
+    from qualcode.cli import audit, codebook, coding, exports, project, report, retrieval, session, suggest
 
     project.register(app)
     codebook.register(app)
@@ -93,6 +93,7 @@ def _register() -> None:
     retrieval.register(app)
     audit.register(app)
     exports.register(app)
+    report.register(app)
 
 
 _register()
