@@ -93,7 +93,7 @@ def to_markdown(data: dict, *, title: str | None = None) -> str:
 def _entry_md(number: str, e: dict, data: dict) -> list[str]:
     criterion = e["level"] == "criterion"
     name = e["name"] + (" (coded at the criterion itself)" if number.endswith(".0") else "")
-    lines = [f"{'##' if criterion else '###'} {number} {_md_text(name)}", ""]
+    lines = [f"## {number}. {_md_text(name)}" if criterion else f"### {number} {_md_text(name)}", ""]
     if e["definition"] and not number.endswith(".0"):
         lines += [f"*Definition.* {_md_text(' '.join(e['definition'].split()))}", ""]
     lead = "**All codes in this criterion:** " if criterion else ""
