@@ -59,6 +59,16 @@ def nice_max(value: float) -> int:
     return int(10 * power)
 
 
+def tick_step(top: int) -> int:
+    """A whole-number step giving at most five intervals: counts of people have no halves."""
+    power = 1
+    while True:
+        for step in (power, 2 * power, 5 * power):
+            if top / step <= 5:
+                return step
+        power *= 10
+
+
 def _text_lines(x: float, y: float, lines: list[str], *, anchor: str = "end", size: int = 12,
                 weight: str = "normal", line_height: int = 14) -> str:  # fmt: skip
     first = y - (len(lines) - 1) * line_height / 2
@@ -83,7 +93,8 @@ def grouped_bars(chart_id: str, categories: list[str], series: list[str], values
     height = top + len(categories) * (group_h + group_gap) + 26
     top_value = nice_max(max((v for row in values for v in row), default=0))
     scale = plot_w / top_value
-    ticks = [top_value * k / 4 for k in range(5)] if top_value >= 4 else list(range(top_value + 1))
+    step = tick_step(top_value)
+    ticks = list(range(0, top_value + 1, step))
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart bars" id="{esc(chart_id)}" role="img" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" font-family="{esc(FONT)}" '
@@ -103,7 +114,7 @@ def grouped_bars(chart_id: str, categories: list[str], series: list[str], values
             f'<line x1="{tx:.1f}" y1="{top - 6}" x2="{tx:.1f}" y2="{axis_y}" stroke="#d9d9d9" stroke-width="1"/>'
         )
         out.append(f'<text x="{tx:.1f}" y="{axis_y + 12}" text-anchor="middle" font-size="10" fill="#555">'
-                   f'{t:g}</text>')  # fmt: skip
+                   f'{t}</text>')  # fmt: skip
     y = top
     for i, category in enumerate(categories):
         out.append(_text_lines(label_w - 8, y + group_h / 2, wrap(category)))

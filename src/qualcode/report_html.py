@@ -198,6 +198,7 @@ def _frequencies(data: dict) -> str:
         svg = charts.grouped_bars(f"bars-{i}", [row["label"] for row in block["codes"]], series, values,
                                   title=title, desc=desc,
                                   colours={_gender_word(g): colours[g] for g in genders})  # fmt: skip
+        out.append(f"<h3>{e(block['criterion'])}</h3>")
         out.append(f'<figure class="bars" data-criterion="{e(block["criterion"])}">{svg}'
                    f"<figcaption>Figure 1.{i}. {e(title)} (distinct participants).</figcaption></figure>")  # fmt: skip
     return "".join(out)
