@@ -81,13 +81,13 @@ def frequencies(data: dict, genders: list[str]) -> list[dict]:
         for c in data["codes"]:
             if c["criterion"] != root["name"] or not c["codable"]:
                 continue
+            # Below the first level the path within the criterion keeps two children of different parents apart.
+            own = c["id"] == root["id"]
             label = (
-                f"{c['name']} (criterion itself)"
-                if c["id"] == root["id"]
-                else "  " * (c["depth"] - 1) + c["name"]
+                f"{c['name']} (criterion itself)" if own else c["path"].split("/", 1)[1].replace("/", " › ")
             )
             got = people.get(c["path"], {})
-            rows.append({"code": c["path"], "label": label.strip(),
+            rows.append({"code": c["path"], "label": label,
                          "by_gender": {g: len(got.get(g, ())) for g in genders}})  # fmt: skip
         if rows:
             out.append({"criterion": root["name"], "genders": genders, "codes": rows})
