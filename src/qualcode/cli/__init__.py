@@ -90,6 +90,7 @@ def _register() -> None:
         exports,
         maintenance,
         project,
+        report,
         retrieval,
         session,
         suggest,
@@ -103,6 +104,7 @@ def _register() -> None:
     retrieval.register(app)
     audit.register(app)
     exports.register(app)
+    report.register(app)
     maintenance.register(app)
 
 

@@ -1,13 +1,37 @@
-"""Export commands: the project for other software (REFI-QDA), and reports for readers."""
+"""Export commands: the project for other software (REFI-QDA), and tables and summaries for readers.
+
+Each export parses its options, calls one library function with the database, and renders what it returns.
+"""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from qualcode.cli._common import info, open_db
+from qualcode import render
+from qualcode.cli._common import info, open_db, warn, write_output
+from qualcode.errors import UsageError
+
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file (default: stdout; xlsx needs a file)."),
+]
+# No QUALCODE_CODER here: that variable names the person coding, and an export of their codings by accident would
+# pass for the team's consensus.
+ExportCoderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--coder", help="Whose codings (default: 'consensus' if that coder exists, else the only coder)."
+    ),
+]
+RedactOpt = Annotated[
+    bool,
+    typer.Option("--redact", help="Pseudonymise: participants by study id, names in the text and the redaction "
+                                  "list replaced (see 'qualcode redact')."),
+]  # fmt: skip
 
 export_app = typer.Typer(
     help="Export the project for other QDA software, or as reports.", no_args_is_help=True
@@ -19,6 +43,7 @@ def qdpx(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The .qdpx file to write.")],
     coder: Annotated[str | None, typer.Option("--coder", help="Only this coder's codings.")] = None,
+    redact: RedactOpt = False,
 ) -> None:
     """Write the project as a REFI-QDA 1.0 project (.qdpx) for other QDA software.
 
@@ -26,13 +51,18 @@ def qdpx(
     archive holds every interview's text exactly as stored, the codebook, coders as users, participants as cases
     (gender and attributes as variables) and each coding as a selection; memos become notes. Offsets are Unicode
     code points. "No code" decisions have no REFI-QDA form and are left out (the count is reported). GUIDs come from
-    the project, so an unchanged project exported twice under the same file name gives the same bytes.
+    the project, so an unchanged project exported twice under the same file name gives the same bytes. Unlike the
+    reports, every coder's codings are exported unless --coder names one: other QDA software keeps coders apart.
+    With --redact, transcripts, quotes, memos, case names and attribute values are pseudonymised (see
+    `qualcode redact`); coding offsets are recomputed on the redacted text.
 
-    Example: `qualcode export qdpx study.qdpx --coder ana`
+    Example: `qualcode export qdpx study.qdpx --coder ana --redact`
     """
+    from qualcode.redact import redactor
     from qualcode.refi.project import export_qdpx
 
-    r = export_qdpx(open_db(ctx), file, coder=coder)
+    db = open_db(ctx)
+    r = export_qdpx(db, file, coder=coder, redact=redactor(db) if redact else None)
     info(ctx, f"wrote {file}: {r.sources} sources, {r.codes} codes, {r.codings} codings, {r.users} users, "
               f"{r.cases} cases")  # fmt: skip
     if r.no_code:
@@ -41,6 +71,226 @@ def qdpx(
         info(
             ctx, f"left out {r.orphaned} orphaned coding(s): their place in the edited transcript is unknown"
         )
+
+
+def _needs_file(fmt: str, output: Path | None) -> None:
+    if fmt == "xlsx" and output is None:
+        raise UsageError("an xlsx workbook is binary: write it to a file with -o FILE.xlsx")
+
+
+def _table_text(rows: list[dict], columns: list[str], *, title: str | None, caption: str | None,
+                numeric: tuple = ()) -> str:  # fmt: skip
+    """A Rich table as plain text, for `--format table -o FILE`."""
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(file=buf, width=200, no_color=True, highlight=False).print(
+        render.table(rows, columns, title=title, caption=caption, numeric=numeric)
+    )
+    return buf.getvalue()
+
+
+def _emit(ctx: typer.Context, text: str | bytes, output: Path | None, what: str) -> None:
+    write_output(text, output, ctx, what)
+
+
+@export_app.command("summary")
+def summary(
+    ctx: typer.Context,
+    coder: ExportCoderOpt = None,
+    fmt: Annotated[
+        Literal["md", "csv", "json", "xlsx"], typer.Option("--format", "-f", help="md, csv, json or xlsx.")
+    ] = "md",
+    quotes: Annotated[int, typer.Option("--quotes", help="Quotes per code and criterion.", min=0)] = 3,
+    output: OutputOpt = None,
+    redact: RedactOpt = False,
+) -> None:
+    """Theme summaries, the findings annex: per criterion and per code, evidence counts, spread and quotes.
+
+    For each top-level criterion (its branch pooled) and each code in tree order: coded segments, interviews,
+    distinct participants with their gender split, distinct participants per case study and stakeholder group,
+    up to --quotes representative quotes and the coders' memos. Quotes are chosen the same way every time:
+    round-robin over interviews (most coded first), no speaker twice while others remain, passages of middling
+    length preferred. Each quote names its interview, turn, speaker and gender. Only participants' turns count.
+    xlsx has sheets Summary, Quotes and Memos.
+
+    Example: `qualcode export summary --coder consensus --quotes 2 --redact -o annex.md`
+    """
+    from qualcode import summary_formats
+    from qualcode.summary import summary as build
+
+    _needs_file(fmt, output)
+    data = build(open_db(ctx), coder=coder, quotes=quotes, redact=redact)
+    if fmt == "json":
+        _emit(ctx, render.to_json(data), output, "the summary")
+    elif fmt == "csv":
+        rows, columns = summary_formats.rows(data)
+        _emit(ctx, render.to_csv(rows, columns), output, "the summary")
+    elif fmt == "xlsx":
+        from qualcode.xlsx import workbook
+
+        _emit(ctx, workbook(summary_formats.sheets(data)), output, "the summary")
+    else:
+        _emit(ctx, summary_formats.to_markdown(data), output, "the summary")
+
+
+@export_app.command("matrix")
+def matrix(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option("--by", help="gender, stakeholder_group, case_study or any attribute.")],
+    count: Annotated[
+        Literal["segments", "participants", "interviews"],
+        typer.Option("--count", help="What a cell counts: segments, or distinct participants or interviews."),
+    ] = "participants",
+    percent: Annotated[
+        Literal["row", "column"] | None,
+        typer.Option("--percent", help="Show shares of the row or of the column total."),
+    ] = None,
+    level: Annotated[
+        Literal["code", "criterion"],
+        typer.Option("--level", help="A row per code, or per criterion (pooled)."),
+    ] = "code",
+    coder: ExportCoderOpt = None,
+    fmt: Annotated[
+        Literal["table", "csv", "md", "json", "xlsx"],
+        typer.Option("--format", "-f", help="table, csv, md, json or xlsx."),
+    ] = "table",
+    output: OutputOpt = None,
+    redact: RedactOpt = False,
+) -> None:
+    """Codes × attribute values: segments, or distinct participants or interviews, per cell, with totals.
+
+    Counting distinct participants (the default) gives the gender-disaggregated view: a participant counts once
+    per cell however often coded (MAXQDA's "count once per document", NVivo's "cases coded"). A segment's value is
+    the speaker's own attribute, else the interview's, so with an interview attribute such as case_study a person
+    interviewed in two case studies counts under each where they were coded. Totals are distinct counts, not sums
+    of the cells (the caption says so); for participants and interviews a last row gives how many the study has
+    per value. --percent row or column shows shares of the row or column total (CSV and xlsx: the share alone).
+    At --level code a parent's row counts codings of the parent itself; --level criterion pools each branch.
+
+    Example: `qualcode export matrix --by gender --count participants --level criterion --percent column`
+    """
+    from qualcode.matrix import display
+    from qualcode.matrix import matrix as build
+
+    _needs_file(fmt, output)
+    data = build(open_db(ctx), by, coder=coder, count=count, percent=percent, level=level, redact=redact)
+    title = (
+        f"{'Criteria' if level == 'criterion' else 'Codes'} × {data['by']}: {data['count']} ({data['coder']})"
+    )
+    if data["interviewer_segments"]:
+        warn(f"{data['interviewer_segments']} segments coded on interviewers' turns are not counted")
+    if fmt == "json":
+        _emit(ctx, render.to_json(data), output, "the matrix")
+        return
+    numbers = fmt in ("csv", "xlsx")
+    rows, columns = display(data, numbers_only=numbers, indent=not numbers)
+    if fmt == "csv":
+        _emit(ctx, render.to_csv(rows, columns), output, "the matrix")
+    elif fmt == "xlsx":
+        from qualcode.xlsx import Sheet, workbook
+
+        formats = {c: "0.0" for c in columns[1:]} if percent else {}
+        sheet = Sheet(
+            "Matrix", columns, [[r.get(c) for c in columns] for r in rows], formats, [title, data["note"]]
+        )
+        _emit(ctx, workbook([sheet]), output, "the matrix")
+    elif fmt == "md":
+        _emit(ctx, render.to_markdown(rows, columns, title=title, caption=data["note"]), output, "the matrix")
+    elif output is not None:
+        _emit(ctx, _table_text(rows, columns, title=title, caption=data["note"], numeric=tuple(columns[1:])), output,
+              "the matrix")  # fmt: skip
+    else:
+        render.emit(
+            "table", rows=rows, columns=columns, title=title, caption=data["note"], numeric=columns[1:]
+        )
+
+
+@export_app.command("segments")
+def segments(
+    ctx: typer.Context,
+    coder: ExportCoderOpt = None,
+    fmt: Annotated[
+        Literal["csv", "xlsx", "json"], typer.Option("--format", "-f", help="csv, xlsx or json.")
+    ] = "csv",
+    output: OutputOpt = None,
+    redact: RedactOpt = False,
+) -> None:
+    """Every coded segment, one row each, with who said it and every attribute, for spreadsheets and statistics.
+
+    Columns: code (path), criterion, coder, interview, turn, start and end (offsets within the turn, in
+    characters), speaker, role, participant, gender, text, memo, then one column per interview attribute
+    (interview.NAME) and per participant attribute (participant.NAME). JSON nests the attributes instead.
+    Orphaned codings have no place in the text and are counted on stderr, not listed.
+
+    Example: `qualcode export segments --coder consensus --format xlsx -o segments.xlsx`
+    """
+    from qualcode.tables import flat
+    from qualcode.tables import segments as build
+
+    _needs_file(fmt, output)
+    data = build(open_db(ctx), coder=coder, redact=redact)
+    if data["orphaned"]:
+        warn(f"{data['orphaned']} orphaned codings are not exported: see 'qualcode codings orphans'")
+    if fmt == "json":
+        _emit(ctx, render.to_json(data), output, "the segments")
+        return
+    rows = [flat(r) for r in data["segments"]]
+    if fmt == "csv":
+        _emit(ctx, render.to_csv(rows, data["columns"]), output, "the segments")
+    else:
+        from qualcode.xlsx import Sheet, workbook
+
+        sheet = Sheet("Segments", data["columns"], [[r.get(c) for c in data["columns"]] for r in rows])
+        _emit(ctx, workbook([sheet]), output, "the segments")
+
+
+@export_app.command("participants")
+def participants(
+    ctx: typer.Context,
+    coder: Annotated[
+        str | None,
+        typer.Option("--coder", help="Add each participant's number of segments coded by this coder."),
+    ] = None,
+    fmt: Annotated[
+        Literal["md", "csv", "json", "xlsx"], typer.Option("--format", "-f", help="md, csv, json or xlsx.")
+    ] = "md",
+    output: OutputOpt = None,
+    redact: RedactOpt = False,
+) -> None:
+    """The participant list, and participants by gender overall, by stakeholder group and by case study.
+
+    The list has each participant's id, speaker label(s), name, gender, interviews and attributes (one column
+    each); with --redact the labels and names become the study ids. Counts are distinct people; a person
+    interviewed in two case studies counts under each. CSV holds the list only; Markdown and JSON hold both; xlsx
+    has sheets Participants, By gender, By stakeholder group and By case study. The list does not depend on
+    codings, so --coder is optional here: it adds a column of segments coded in each person's turns.
+
+    Example: `qualcode export participants --format xlsx --redact -o participants.xlsx`
+    """
+    from qualcode.tables import count_rows, participant_rows
+    from qualcode.tables import participants as build
+
+    _needs_file(fmt, output)
+    data = build(open_db(ctx), coder=coder, redact=redact)
+    rows, columns = participant_rows(data), data["columns"]
+    tables = [("By gender", *count_rows(data, None))]
+    tables += [(f"By {attr.replace('_', ' ')}", *count_rows(data, attr)) for attr in data["counts"]["by"]]
+    if fmt == "json":
+        _emit(ctx, render.to_json(data), output, "the participants")
+    elif fmt == "csv":
+        _emit(ctx, render.to_csv(rows, columns), output, "the participants")
+    elif fmt == "xlsx":
+        from qualcode.xlsx import Sheet, workbook
+
+        sheets = [Sheet("Participants", columns, [[r.get(c) for c in columns] for r in rows])]
+        sheets += [Sheet(name, cols, [[r.get(c) for c in cols] for r in t]) for name, t, cols in tables]
+        _emit(ctx, workbook(sheets), output, "the participants")
+    else:
+        parts = [render.to_markdown(t, cols, title=f"Participants {name[0].lower()}{name[1:]}")
+                 for name, t, cols in tables]  # fmt: skip
+        parts.append(render.to_markdown(rows, columns, title=f"Participants ({len(rows)})"))
+        _emit(ctx, "\n".join(parts), output, "the participants")
 
 
 def register(app: typer.Typer) -> None:

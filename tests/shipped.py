@@ -1,0 +1,118 @@
+"""The shipped corpus read independently of qualcode, so exports can be checked against the source files.
+
+Transcripts: YAML front matter (PyYAML) and paragraphs opening with a known speaker label; a paragraph without one
+continues the turn before it, and consecutive paragraphs of one speaker are one turn (as the importer does). Turns
+are numbered from 0. Codings: the coders' CSV files, one row per (interview, turn, code); an empty code is a
+"no code" decision.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import re
+from collections import defaultdict
+
+import yaml
+
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli
+
+
+@functools.cache
+def transcripts() -> dict[str, dict]:
+    out = {}
+    for path in sorted(CORPUS.glob("INT-*.md")):
+        _, front, body = path.read_text(encoding="utf-8").split("---\n", 2)
+        meta = yaml.safe_load(front)
+        people = {p["speaker"]: p for p in meta["participants"]}
+        interviewers = set(meta.get("interviewers") or [])
+        turns: list[list[str]] = []
+        for block in re.split(r"\n\s*\n", body.strip()):
+            label, sep, rest = block.partition(":")
+            if sep and (label in people or label in interviewers):
+                if turns and turns[-1][0] == label:
+                    turns[-1][1] += "\n\n" + rest.strip()
+                else:
+                    turns.append([label, rest.strip()])
+            else:
+                turns[-1][1] += "\n\n" + block.strip()
+        out[meta["interview"]] = {"meta": meta, "people": people, "turns": turns}
+    return out
+
+
+@functools.cache
+def participants() -> dict[str, dict]:
+    """Participant id → front-matter entry (with the interview's attributes under 'interviews')."""
+    out: dict[str, dict] = {}
+    for iid, t in transcripts().items():
+        for p in t["meta"]["participants"]:
+            entry = out.setdefault(p["id"], {**p, "interviews": {}})
+            entry["interviews"][iid] = t["meta"].get("attributes", {})
+    return out
+
+
+def labels() -> set[str]:
+    """Every participant's speaker label."""
+    return {p["speaker"] for t in transcripts().values() for p in t["meta"]["participants"]}
+
+
+@functools.cache
+def codebook() -> list[dict]:
+    """Codes in tree order: path, name, depth, criterion, codable."""
+    data = yaml.safe_load(CODEBOOK.read_text(encoding="utf-8"))
+    out = []
+
+    def walk(codes, parent, depth, criterion):
+        for c in codes:
+            path = f"{parent}/{c['name']}" if parent else c["name"]
+            out.append({"path": path, "name": c["name"], "depth": depth, "criterion": criterion or c["name"],
+                        "codable": c.get("codable", True), "definition": c.get("definition")})  # fmt: skip
+            walk(c.get("children") or [], path, depth + 1, criterion or c["name"])
+
+    walk(data["codes"], None, 0, None)
+    return out
+
+
+def codable_in(criterion: str) -> list[str]:
+    return [c["path"] for c in codebook() if c["criterion"] == criterion and c["codable"]]
+
+
+@functools.cache
+def evidence(coder: str) -> list[dict]:
+    """CODER's codings of participants' turns, each with who said it and the turn's text."""
+    out = []
+    with open(CODINGS / f"{coder}.csv", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if not row["code"]:
+                continue
+            t = transcripts()[row["interview"]]
+            label, text = t["turns"][int(row["turn"])]
+            person = t["people"].get(label)
+            if person is None:
+                continue
+            attrs = t["meta"].get("attributes", {})
+            out.append({
+                "interview": row["interview"], "turn": int(row["turn"]), "code": row["code"],
+                "criterion": row["code"].split("/")[0], "memo": row["memo"], "participant": person["id"],
+                "speaker": label, "gender": person["gender"], "text": text,
+                "case_study": attrs.get("case_study"),
+                "stakeholder_group": person.get("stakeholder_group", attrs.get("stakeholder_group")),
+            })  # fmt: skip
+    return out
+
+
+def people_by_gender(rows: list[dict]) -> dict[str, int]:
+    out: dict[str, set] = defaultdict(set)
+    for r in rows:
+        out[r["gender"]].add(r["participant"])
+    return {g: len(ids) for g, ids in out.items()}
+
+
+def build(tmp_path_factory, name: str) -> Cli:
+    """The shipped project through the CLI: the corpus, the DAC codebook and both coders' codings."""
+    cli = Cli(tmp_path_factory.mktemp(name) / "shipped.db")
+    cli("import", CORPUS)
+    cli("codebook", "load", CODEBOOK)
+    cli("codings", "import", CODINGS / "coder-a.csv")
+    cli("codings", "import", CODINGS / "coder-b.csv")
+    return cli
