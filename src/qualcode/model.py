@@ -27,14 +27,17 @@ DECISION_THRESHOLD = 0.35
 KIND = "textcat_multilabel:lemmas+patterns"
 BATCH = 16
 DROPOUT = 0.2
+# A bag of lemmas. 2**14 hashed features are plenty for a few thousand distinct lemmas, and training time grows with
+# the table (Adam updates it whole): 262,144 rows took 4 s per epoch on the shipped corpus, 16,384 take 0.3 s.
+# Bigrams scored lower than unigrams in cross-validation.
 TEXTCAT_CONFIG = {
     "threshold": 0.5,
     "model": {
         "@architectures": "spacy.TextCatBOW.v3",
         "exclusive_classes": False,
-        "ngram_size": 2,
+        "ngram_size": 1,
         "no_output_layer": False,
-        "length": 262144,
+        "length": 16384,
     },
 }
 

@@ -87,6 +87,7 @@ def _register() -> None:
         audit,
         codebook,
         coding,
+        demo,
         exports,
         maintenance,
         project,
@@ -96,6 +97,7 @@ def _register() -> None:
         suggest,
     )
 
+    demo.register(app)
     project.register(app)
     codebook.register(app)
     suggest.register(app)

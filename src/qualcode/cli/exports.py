@@ -5,7 +5,6 @@ Each export parses its options, calls one library function with the database, an
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -13,7 +12,6 @@ import typer
 
 from qualcode import render
 from qualcode.cli._common import info, open_db, warn, write_output
-from qualcode.errors import UsageError
 
 OutputOpt = Annotated[
     Path | None,
@@ -73,23 +71,6 @@ def qdpx(
         )
 
 
-def _needs_file(fmt: str, output: Path | None) -> None:
-    if fmt == "xlsx" and output is None:
-        raise UsageError("an xlsx workbook is binary: write it to a file with -o FILE.xlsx")
-
-
-def _table_text(rows: list[dict], columns: list[str], *, title: str | None, caption: str | None,
-                numeric: tuple = ()) -> str:  # fmt: skip
-    """A Rich table as plain text, for `--format table -o FILE`."""
-    from rich.console import Console
-
-    buf = io.StringIO()
-    Console(file=buf, width=200, no_color=True, highlight=False).print(
-        render.table(rows, columns, title=title, caption=caption, numeric=numeric)
-    )
-    return buf.getvalue()
-
-
 def _emit(ctx: typer.Context, text: str | bytes, output: Path | None, what: str) -> None:
     write_output(text, output, ctx, what)
 
@@ -116,22 +97,11 @@ def summary(
 
     Example: `qualcode export summary --coder consensus --quotes 2 --redact -o annex.md`
     """
-    from qualcode import summary_formats
-    from qualcode.summary import summary as build
+    from qualcode import export_files
 
-    _needs_file(fmt, output)
-    data = build(open_db(ctx), coder=coder, quotes=quotes, redact=redact)
-    if fmt == "json":
-        _emit(ctx, render.to_json(data), output, "the summary")
-    elif fmt == "csv":
-        rows, columns = summary_formats.rows(data)
-        _emit(ctx, render.to_csv(rows, columns), output, "the summary")
-    elif fmt == "xlsx":
-        from qualcode.xlsx import workbook
-
-        _emit(ctx, workbook(summary_formats.sheets(data)), output, "the summary")
-    else:
-        _emit(ctx, summary_formats.to_markdown(data), output, "the summary")
+    export_files.needs_file(fmt, output is not None)
+    content = export_files.summary(open_db(ctx), fmt, coder=coder, quotes=quotes, redact=redact)
+    _emit(ctx, content, output, "the summary")
 
 
 @export_app.command("matrix")
@@ -170,40 +140,21 @@ def matrix(
 
     Example: `qualcode export matrix --by gender --count participants --level criterion --percent column`
     """
-    from qualcode.matrix import display
-    from qualcode.matrix import matrix as build
+    from qualcode import export_files
 
-    _needs_file(fmt, output)
-    data = build(open_db(ctx), by, coder=coder, count=count, percent=percent, level=level, redact=redact)
-    title = (
-        f"{'Criteria' if level == 'criterion' else 'Codes'} × {data['by']}: {data['count']} ({data['coder']})"
-    )
+    export_files.needs_file(fmt, output is not None)
+    content, data = export_files.matrix(open_db(ctx), by, fmt, count=count, percent=percent, level=level,
+                                        coder=coder, redact=redact)  # fmt: skip
     if data["interviewer_segments"]:
         warn(f"{data['interviewer_segments']} segments coded on interviewers' turns are not counted")
-    if fmt == "json":
-        _emit(ctx, render.to_json(data), output, "the matrix")
-        return
-    numbers = fmt in ("csv", "xlsx")
-    rows, columns = display(data, numbers_only=numbers, indent=not numbers)
-    if fmt == "csv":
-        _emit(ctx, render.to_csv(rows, columns), output, "the matrix")
-    elif fmt == "xlsx":
-        from qualcode.xlsx import Sheet, workbook
-
-        formats = {c: "0.0" for c in columns[1:]} if percent else {}
-        sheet = Sheet(
-            "Matrix", columns, [[r.get(c) for c in columns] for r in rows], formats, [title, data["note"]]
-        )
-        _emit(ctx, workbook([sheet]), output, "the matrix")
-    elif fmt == "md":
-        _emit(ctx, render.to_markdown(rows, columns, title=title, caption=data["note"]), output, "the matrix")
+    if content is not None:
+        _emit(ctx, content, output, "the matrix")
     elif output is not None:
-        _emit(ctx, _table_text(rows, columns, title=title, caption=data["note"], numeric=tuple(columns[1:])), output,
-              "the matrix")  # fmt: skip
+        _emit(ctx, export_files.matrix_table_text(data), output, "the matrix")
     else:
-        render.emit(
-            "table", rows=rows, columns=columns, title=title, caption=data["note"], numeric=columns[1:]
-        )
+        columns = data["columns_display"]
+        render.emit("table", rows=data["rows_display"], columns=columns, title=data["title"], caption=data["note"],
+                    numeric=columns[1:])  # fmt: skip
 
 
 @export_app.command("segments")
@@ -225,24 +176,13 @@ def segments(
 
     Example: `qualcode export segments --coder consensus --format xlsx -o segments.xlsx`
     """
-    from qualcode.tables import flat
-    from qualcode.tables import segments as build
+    from qualcode import export_files
 
-    _needs_file(fmt, output)
-    data = build(open_db(ctx), coder=coder, redact=redact)
+    export_files.needs_file(fmt, output is not None)
+    content, data = export_files.segments(open_db(ctx), fmt, coder=coder, redact=redact)
     if data["orphaned"]:
         warn(f"{data['orphaned']} orphaned codings are not exported: see 'qualcode codings orphans'")
-    if fmt == "json":
-        _emit(ctx, render.to_json(data), output, "the segments")
-        return
-    rows = [flat(r) for r in data["segments"]]
-    if fmt == "csv":
-        _emit(ctx, render.to_csv(rows, data["columns"]), output, "the segments")
-    else:
-        from qualcode.xlsx import Sheet, workbook
-
-        sheet = Sheet("Segments", data["columns"], [[r.get(c) for c in data["columns"]] for r in rows])
-        _emit(ctx, workbook([sheet]), output, "the segments")
+    _emit(ctx, content, output, "the segments")
 
 
 @export_app.command("participants")
@@ -268,29 +208,10 @@ def participants(
 
     Example: `qualcode export participants --format xlsx --redact -o participants.xlsx`
     """
-    from qualcode.tables import count_rows, participant_rows
-    from qualcode.tables import participants as build
+    from qualcode import export_files
 
-    _needs_file(fmt, output)
-    data = build(open_db(ctx), coder=coder, redact=redact)
-    rows, columns = participant_rows(data), data["columns"]
-    tables = [("By gender", *count_rows(data, None))]
-    tables += [(f"By {attr.replace('_', ' ')}", *count_rows(data, attr)) for attr in data["counts"]["by"]]
-    if fmt == "json":
-        _emit(ctx, render.to_json(data), output, "the participants")
-    elif fmt == "csv":
-        _emit(ctx, render.to_csv(rows, columns), output, "the participants")
-    elif fmt == "xlsx":
-        from qualcode.xlsx import Sheet, workbook
-
-        sheets = [Sheet("Participants", columns, [[r.get(c) for c in columns] for r in rows])]
-        sheets += [Sheet(name, cols, [[r.get(c) for c in cols] for r in t]) for name, t, cols in tables]
-        _emit(ctx, workbook(sheets), output, "the participants")
-    else:
-        parts = [render.to_markdown(t, cols, title=f"Participants {name[0].lower()}{name[1:]}")
-                 for name, t, cols in tables]  # fmt: skip
-        parts.append(render.to_markdown(rows, columns, title=f"Participants ({len(rows)})"))
-        _emit(ctx, "\n".join(parts), output, "the participants")
+    export_files.needs_file(fmt, output is not None)
+    _emit(ctx, export_files.participants(open_db(ctx), fmt, coder=coder, redact=redact), output, "the participants")
 
 
 def register(app: typer.Typer) -> None:

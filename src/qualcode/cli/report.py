@@ -36,11 +36,10 @@ def report(
 
     Example: `qualcode report -o report.html --coder consensus --redact --title "Fair migration evaluation"`
     """
-    from qualcode.report import report as build
-    from qualcode.report_html import to_html
+    from qualcode.export_files import report as build
 
-    data = build(open_db(ctx), coder=coder, redact=redact, title=title, quotes=quotes)
-    write_output(to_html(data), output, ctx, "the report")
+    write_output(build(open_db(ctx), coder=coder, redact=redact, title=title, quotes=quotes), output, ctx,
+                 "the report")  # fmt: skip
 
 
 redact_app = typer.Typer(

@@ -1,0 +1,84 @@
+"""The main job: `qualcode demo` runs the whole workflow on the shipped corpus."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qualcode import render
+from qualcode.cli._common import info
+
+
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the project and every output.")] = Path(
+        "qualcode-demo"
+    ),
+    transcripts: Annotated[
+        Path | None, typer.Option("--transcripts", help="Transcripts folder (default: ./transcripts).")
+    ] = None,
+    codebook: Annotated[
+        Path | None, typer.Option("--codebook", help="Codebook YAML (default: ./codebooks/dac.yml).")
+    ] = None,
+    codings: Annotated[
+        Path | None, typer.Option("--codings", help="Coding CSV files or folder (default: ./codings).")
+    ] = None,
+) -> None:
+    """Run the whole workflow on the shipped corpus and write every output into one folder.
+
+    Creates a fresh project in OUT (default ./qualcode-demo; an earlier demo's project there is replaced), imports
+    transcripts/, loads codebooks/dac.yml, imports both coders' codings from codings/, trains the text classifier
+    on coder-a and scores suggestions, audits the two coders' agreement, and writes the theme summary (md, xlsx),
+    criterion × gender, stakeholder-group and case-study matrices, participant counts, coded segments, the audit
+    and the HTML report. Then it prints an overview. `--db` is not used: the project is OUT/project.db. Run it
+    from the repository folder, or name the material with --transcripts, --codebook and --codings.
+
+    Example: `qualcode demo --out /tmp/demo && qualcode --db /tmp/demo/project.db audit --coders coder-a,coder-b`
+    """
+    from qualcode.demo import Outcome, Sources
+    from qualcode.demo import run as do
+
+    root = Path.cwd()
+    sources = Sources.find(root, transcripts, codebook, codings)
+    started = time.perf_counter()
+    outcome = None
+    for step in do(out, sources):
+        if isinstance(step, Outcome):
+            outcome = step
+        else:
+            info(ctx, f"[{time.perf_counter() - started:5.1f}s] {step}")
+    assert outcome is not None
+    _print_overview(outcome, time.perf_counter() - started)
+
+
+def _print_overview(outcome, seconds: float) -> None:
+    ov = outcome.overview
+    people = ov["participants"]
+    gender = ", ".join(f"{n} {g}" for g, n in people["by_gender"].items())
+    lines = [f"Participants: {people['total']} ({gender})."]
+    groups = "; ".join(f"{r['value']} {r['total']}" for r in people["by"]["rows"])
+    lines.append(f"By stakeholder group: {groups}.")
+    if ov["criteria"]:
+        top = ", ".join(f"{name} ({n} turns)" for name, n in ov["criteria"][:4])
+        lines.append(f"Most-coded criteria ({ov['coder']}): {top}.")
+    if ov["agreement"]:
+        overall = next((a for a in ov["agreement"] if a["code"] == "all codes pooled"), None)
+        lines.append(f"Agreement: {ov['scope']}")
+        if overall:
+            lines.append(f"  all codes pooled: Cohen's κ {overall['kappa']:.3f}, Krippendorff's α "
+                         f"{overall['alpha']:.3f} ({overall['band']}, by Krippendorff's convention)")  # fmt: skip
+        for a in ov["agreement"]:
+            if a["code"] != "all codes pooled" and a["alpha"] is not None:
+                lines.append(f"  {a['code']}: κ {a['kappa']:.3f}, α {a['alpha']:.3f}")
+    lines.append(f"Files in {outcome.folder}/ (project: {outcome.folder / 'project.db'}):")
+    lines += [f"  {name}" for name in outcome.files]
+    lines.append(f"Done in {seconds:.0f} s. Open {outcome.folder / 'report.html'} in a browser.")
+    for line in lines:
+        render.out.print(line, markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

@@ -1,0 +1,155 @@
+"""The main job on the shipped corpus: from transcripts to the report, in a fresh project folder.
+
+It runs the same library functions as the commands, in the order an evaluation team would: import, codebook,
+both coders' codings, train on coder-a and suggest, audit the two coders, and write the exports and the report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qualcode.errors import NotFoundError, QualcodeError
+
+PROJECT = "project.db"
+REPORTING_CODER = "coder-a"
+
+
+@dataclass
+class Sources:
+    transcripts: Path
+    codebook: Path
+    codings: list[Path]
+
+    @classmethod
+    def find(cls, root: Path, transcripts: Path | None = None, codebook: Path | None = None,
+             codings: Path | None = None) -> Sources:  # fmt: skip
+        t = transcripts or root / "transcripts"
+        c = codebook or root / "codebooks" / "dac.yml"
+        k = codings or root / "codings"
+        missing = [str(p) for p in (t, c, k) if not p.exists()]
+        if missing:
+            raise NotFoundError(
+                f"cannot find {', '.join(missing)}: run 'qualcode demo' from the qualcode repository folder, or "
+                "name the material with --transcripts, --codebook and --codings"
+            )
+        files = sorted(k.glob("*.csv")) if k.is_dir() else [k]
+        if not files:
+            raise NotFoundError(f"no coding files (*.csv) in {k}")
+        return cls(t, c, files)
+
+
+@dataclass
+class Outcome:
+    folder: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    overview: dict = field(default_factory=dict)
+
+
+def fresh_project(folder: Path):
+    """A new project file in FOLDER; an earlier demo's project there is replaced, other files are left alone."""
+    from qualcode.db import open_project
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise QualcodeError(f"cannot create {folder}: {e.strerror or e}") from e
+    for suffix in ("", "-wal", "-shm"):
+        (folder / (PROJECT + suffix)).unlink(missing_ok=True)
+    return open_project(folder / PROJECT, create=True)
+
+
+def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
+    """Do the whole job; yields a line per step (for progress), then the Outcome."""
+    from qualcode import audit, codebook, codings_io, export_files, model, participants, suggest
+    from qualcode.importer import import_paths
+
+    db = fresh_project(folder)
+    out = Outcome(folder)
+    results = list(import_paths(db, [sources.transcripts]))
+    failed = [r for r in results if r.failed]
+    if failed:
+        raise QualcodeError(f"{len(failed)} transcript(s) failed to import; first: {failed[0].message}")
+    yield f"imported {len(results)} transcripts"
+    codebook.load(db, sources.codebook)
+    yield f"loaded the codebook {sources.codebook.name}"
+    for f in sources.codings:
+        r = codings_io.import_file(db, f)
+        yield f"imported {r['rows']} coding rows from {f.name}"
+    trained = model.train(db, REPORTING_CODER)
+    yield f"trained the text classifier on {trained['examples']} turns decided by {REPORTING_CODER}"
+    scorer = suggest.make_scorer(db)
+    report = suggest.SuggestReport()
+    for _ in suggest.run(db, scorer, report=report):
+        pass
+    yield f"scored {report.turns} turns: {report.shown} suggestions shown to coders"
+    coders = sorted({r[0] for r in db.execute("SELECT DISTINCT coder FROM codings WHERE deleted_at IS NULL")})
+    agreement = audit.audit(db, coders) if len(coders) >= 2 else None
+    yield "audited the coders' agreement" if agreement else "one coder only: no agreement audit"
+    write = _writer(out)
+    if agreement:
+        from qualcode import audit_format
+
+        write("audit.md", audit_format.to_markdown(agreement))
+        write("audit.json", json.dumps(agreement, ensure_ascii=False, indent=2, default=str))
+    coder = REPORTING_CODER if REPORTING_CODER in coders else None
+    write("summary.md", export_files.summary(db, "md", coder=coder))
+    write("summary.xlsx", export_files.summary(db, "xlsx", coder=coder))
+    for by in ("gender", "stakeholder_group", "case_study"):
+        content, _ = export_files.matrix(db, by, "csv", count="participants", level="criterion", coder=coder)
+        write(f"matrix-{by.replace('_', '-')}.csv", content)
+    write("participants.md", export_files.participants(db, "md"))
+    write("participants.xlsx", export_files.participants(db, "xlsx"))
+    write("segments.csv", export_files.segments(db, "csv", coder=coder)[0])
+    write("report.html", export_files.report(db, coder=coder))
+    yield f"wrote {len(out.files)} files"
+    out.overview = _overview(db, participants.counts(db, "stakeholder_group"), agreement, coder)
+    yield out
+
+
+def _writer(out: Outcome):
+    def write(name: str, content: str | bytes) -> None:
+        path = out.folder / name
+        try:
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        except OSError as e:
+            raise QualcodeError(f"cannot write {path}: {e.strerror or e}") from e
+        out.files[name] = path
+
+    return write
+
+
+def _overview(db, people: dict, agreement: dict | None, coder: str | None) -> dict:
+    from qualcode import codebook
+
+    codes = codebook.codes(db)
+    by_id = {c["id"]: c for c in codes}
+
+    def top(cid: int) -> dict:
+        c = by_id[cid]
+        while c["parent_id"] is not None:
+            c = by_id[c["parent_id"]]
+        return c
+
+    turns: dict[str, set] = {}
+    for turn_id, code_id in db.execute(
+        "SELECT turn_id, code_id FROM codings WHERE coder = ? AND deleted_at IS NULL AND code_id IS NOT NULL",
+        [coder],
+    ):
+        turns.setdefault(top(code_id)["name"], set()).add(turn_id)
+    criteria = sorted(((name, len(t)) for name, t in turns.items()), key=lambda x: -x[1])
+    agree = []
+    if agreement:
+        for r in agreement["rows"]:
+            if r["level"] in ("criterion", "overall"):
+                st = r["statistics"]
+                agree.append({"code": r["code"] or "all codes pooled", "kappa": st["cohen_kappa"]["value"],
+                              "alpha": st["krippendorff_alpha"]["value"],
+                              "band": (st["krippendorff_alpha"]["band"] or {}).get("label")})  # fmt: skip
+    return {"participants": people, "criteria": criteria, "coder": coder,
+            "agreement": agree, "scope": agreement["scope"]["text"] if agreement else None}  # fmt: skip
