@@ -15,6 +15,7 @@ migrations = Migrations("qualcode")
 
 @migrations()
 def m001_project(db: Database) -> None:
+    """The project itself: a random id (the namespace of its REFI-QDA GUIDs) and its creation time."""
     # Key/value facts about the project itself (its id for REFI GUIDs, creation time).
     db.execute("""
         CREATE TABLE project (
@@ -29,6 +30,7 @@ def m001_project(db: Database) -> None:
 
 @migrations()
 def m002_interviews(db: Database) -> None:
+    """Interviews with their normalised text, participants (study-wide ids), interviewers, speakers (the label in the text resolved to one person), turns and sentences as offsets into the text, and full-text search over turns."""
     # text is the normalised transcript (LF, no BOM); every offset below indexes into it, in code points.
     # source_hash detects an unchanged file; text_hash matches interviews across projects (merge).
     db.execute("""
@@ -145,6 +147,7 @@ def m002_interviews(db: Database) -> None:
 
 @migrations()
 def m003_codebook(db: Database) -> None:
+    """The codebook: settings, a record of every load, and the code tree (stable keys, patterns, colours)."""
     # One codebook per project; each load is kept in codebook_loads for the record.
     db.execute("""
         CREATE TABLE codebook (
@@ -191,6 +194,7 @@ def m003_codebook(db: Database) -> None:
 
 @migrations()
 def m004_coding(db: Database) -> None:
+    """Coders, batches (the unit of undo) and codings: spans of a turn with a code, or "no code"; soft-deleted, never erased."""
     db.execute("""
         CREATE TABLE coders (
             name TEXT PRIMARY KEY,
@@ -246,6 +250,7 @@ def m004_coding(db: Database) -> None:
 
 @migrations()
 def m005_suggestions(db: Database) -> None:
+    """Suggestions with score, source and evidence; which turns were scored with which codebook and model; trained text classifiers."""
     # One row per scored (span, code) pair at or above the storage floor; evidence is JSON.
     db.execute("""
         CREATE TABLE suggestions (
@@ -294,6 +299,7 @@ def m005_suggestions(db: Database) -> None:
 
 @migrations()
 def m006_redactions(db: Database) -> None:
+    """Names replaced by "[name]" in --redact exports."""
     # Names that become "[name]" inside quotes of --redact exports.
     db.execute("""
         CREATE TABLE redactions (
@@ -304,6 +310,7 @@ def m006_redactions(db: Database) -> None:
 
 @migrations()
 def m007_session_lookups(db: Database) -> None:
+    """Indexes for the coding session's per-turn lookups and for undo."""
     # A coder's live codings of a turn: the session's "decided?" test, each screen's codes, and decide's lookups.
     # Without it SQLite answers "code_id IS NULL" from idx_codings_code, reading every "no code" row in the project.
     db.execute(
