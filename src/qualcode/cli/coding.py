@@ -135,6 +135,9 @@ def history(
     from qualcode.coding import history as do
 
     rows = do(open_db(ctx), coder, since, limit)
+    if fmt == "table":  # seconds are enough on a screen; json/csv keep the full timestamp
+        rows = [dict(r, time=r["time"][:19].replace("T", " "), undone_at=(r["undone_at"] or "")[:19].replace("T", " "))
+                for r in rows]  # fmt: skip
     render.emit(fmt, rows=rows, columns=["batch", "time", "coder", "kind", "description", "added", "removed",
                                          "undone_at"], numeric=("batch", "added", "removed"))  # fmt: skip
 
