@@ -13,8 +13,9 @@ from qualcode import codebook
 COLUMNS = ["interview", "turn", "unit", "start", "end", "code", "score", "source", "evidence"]
 
 
-def rows(db: Database, *, everything: bool = False):
-    """Shown suggestions (score at or above the code's threshold), or every stored pair; offsets relative to the turn."""
+def rows(db: Database, *, everything: bool = False, min_score: float | None = None):
+    """Shown suggestions (score at or above the code's threshold, or else MIN_SCORE, else the codebook's min_score),
+    or every stored pair; offsets relative to the turn."""
     settings = codebook.require_codebook(db)
     paths = {c["id"]: c["path"] for c in codebook.codes(db)}
     sql = """SELECT s.interview_id, t.idx, s.unit, s.start - t.start, s.end - t.start, s.code_id, s.score, s.source,
@@ -23,7 +24,7 @@ def rows(db: Database, *, everything: bool = False):
     params: list = []
     if not everything:
         sql += " WHERE s.score >= coalesce(c.threshold, ?)"
-        params.append(settings["min_score"])
+        params.append(settings["min_score"] if min_score is None else min_score)
     sql += " ORDER BY s.interview_id, t.idx, s.unit DESC, s.start, c.position"
     for iid, idx, unit, a, b, code_id, score, source, evidence, offset in db.execute(sql, params):
         ev = [dict(e, start=e["start"] - offset, end=e["end"] - offset) for e in json.loads(evidence)]
@@ -31,13 +32,14 @@ def rows(db: Database, *, everything: bool = False):
                "score": score, "source": source, "evidence": ev}  # fmt: skip
 
 
-def export(db: Database, fmt: str = "jsonl", *, everything: bool = False) -> str:
+def export(db: Database, fmt: str = "jsonl", *, everything: bool = False, min_score: float | None = None) -> str:
     if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows(db, everything=everything))
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                       for r in rows(db, everything=everything, min_score=min_score))  # fmt: skip
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
-    for r in rows(db, everything=everything):
+    for r in rows(db, everything=everything, min_score=min_score):
         evidence = "; ".join(f"{e['text']} [{e['start']}:{e['end']}] ({e['pattern']})" for e in r["evidence"])
         w.writerow([r["interview"], r["turn"], r["unit"], r["start"], r["end"], r["code"], r["score"], r["source"],
                     evidence])  # fmt: skip

@@ -158,13 +158,14 @@ def export(
 ) -> None:
     """One row per suggestion as the coder would see it (at or above its threshold), with its evidence.
 
-    Columns: interview, turn, unit, start, end (offsets into the turn's text), code, score, source, evidence.
+    A suggestion is shown when its score reaches its code's `threshold:` in the codebook, else --min-score, else the
+    codebook's `min_score`. Columns: interview, turn, unit, start, end (offsets into the turn's text), code, score, source, evidence.
 
     Example: `qualcode suggestions export --format csv -o suggestions.csv`
     """
     from qualcode.suggestions_io import export as do
 
-    write_output(do(open_db(ctx), fmt, everything=all_), output, ctx, "suggestions")
+    write_output(do(open_db(ctx), fmt, everything=all_, min_score=min_score), output, ctx, "suggestions")
 
 
 def register(app: typer.Typer) -> None:
