@@ -154,6 +154,10 @@ def export(
     all_: Annotated[
         bool, typer.Option("--all", help="Every stored scored pair, not only those shown.")
     ] = False,
+    min_score: Annotated[
+        float | None,
+        typer.Option("--min-score", min=0, max=1, help="Shown from this score (codes without their own threshold)."),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
     """One row per suggestion as the coder would see it (at or above its threshold), with its evidence.
