@@ -142,12 +142,29 @@ def _pattern(item: Any, code: str, path: str, line: int) -> dict:
         if bad or errors:
             detail = f"unknown attribute {bad[0]}" if bad else errors[0]
             raise InputError(f"code {code!r}: invalid token pattern ({detail})", path=path, line=line)
+        detail = _compile_error(tokens)
+        if detail:
+            raise InputError(f"code {code!r}: invalid token pattern ({detail})", path=path, line=line)
         return {"tokens": tokens, "weight": weight}
     raise InputError(
         f"code {code!r}: a pattern is a phrase (text) or a token pattern (a list of {{ATTR: value}})",
         path=path,
         line=line,
     )
+
+
+def _compile_error(tokens: list[dict]) -> str | None:
+    """What spaCy's Matcher says about a pattern its schema lets through (a bad REGEX, an OP such as {2,1})."""
+    from spacy.matcher import Matcher
+    from spacy.vocab import Vocab
+
+    try:
+        Matcher(Vocab()).add("check", [tokens])
+    except re.error as e:
+        return f"bad regular expression: {e}"
+    except Exception as e:  # spaCy raises ValueError, KeyError or TypeError depending on the mistake
+        return str(e).strip() or type(e).__name__
+    return None
 
 
 def parse(path: Path) -> CodebookSpec:
