@@ -77,8 +77,7 @@ def import_file(db: Database, path: Path) -> dict:
                     raise InputError(f"turn must be a whole number, got {row.get('turn')!r}") from None
                 t = turn(db, iid, idx)
                 name = (row.get("code") or "").strip()
-                start, end = (row.get("start") or "").strip(), (row.get("end") or "").strip()
-                a, b = span(t, int(start) if start else None, int(end) if end else None)
+                a, b = span(t, _offset(row, "start"), _offset(row, "end"))
                 if name:
                     if name not in cache:
                         cache[name] = codebook.resolve(db, name, codable=True)
@@ -107,6 +106,16 @@ def import_file(db: Database, path: Path) -> dict:
                 raise InputError(e.message, path=path, line=line) from e
         report["coders"] = sorted(batches)
     return report
+
+
+def _offset(row: dict, column: str) -> int | None:
+    value = (row.get(column) or "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError(f"{column} must be a whole number (an offset in the turn's text), got {value!r}") from None
 
 
 def _no_code(db: Database, t, coder: str, memo: str | None, batch: int) -> int:
