@@ -141,13 +141,13 @@ def decide(db: Database, t: TurnRef, coder: str, code_ids: list[int], *, memo: s
     PAIRS, when given, is the exact set of (code id, start, end) instead of CODE_IDS × SPANS: a review copies
     each coder's spans as they are, and a revisited turn keeps each code's own spans.
     """
-    ensure_coder(db, coder)
     ranges = spans or [(t.start, t.end)]
     if pairs is not None:
         desired = set(pairs) or {(None, t.start, t.end)}
     else:
         desired = {(cid, a, b) for a, b in ranges for cid in code_ids} or {(None, t.start, t.end)}
     with transaction(db):
+        ensure_coder(db, coder)
         batch = new_batch(
             db, coder, kind, session_id=session_id, description=f"{t.interview_id} turn {t.idx}"
         )
@@ -175,8 +175,8 @@ def apply(db: Database, interview_id: str, idx: int, code_names: list[str], code
     """Scriptable coding: add CODE_NAMES to a turn (or part of it). One batch."""
     if not code_names:
         raise UsageError("name at least one code")
-    coder = ensure_coder(db, coder)
-    with transaction(db):
+    with transaction(db):  # the coder too: an apply that fails must not leave a new coder behind
+        coder = ensure_coder(db, coder)
         t = turn(db, interview_id, idx)
         ids = [codebook.resolve(db, n, codable=True)["id"] for n in code_names]
         a, b = span(t, start, end)
