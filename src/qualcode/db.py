@@ -30,22 +30,61 @@ def connect(path: str | Path) -> Database:
     isolation_level=None hands transaction control to us: writes take the write lock up front with
     BEGIN IMMEDIATE, so a second process waits on the busy timeout instead of failing mid-way.
     """
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.OperationalError as e:
+        raise QualcodeError(f"cannot open the project file ({e})", path=path) from e
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         if str(path) != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
+            _require_project(conn, path)  # before WAL: even switching the journal mode writes to the file
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as e:  # a read-only copy (a backup is not WAL) can still be read
+                if "readonly" not in str(e):
+                    raise
             conn.execute("PRAGMA synchronous = NORMAL")
+    except QualcodeError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as e:
         conn.close()
+        if "readonly" in str(e):
+            raise QualcodeError(
+                f"cannot open the project: the file or its folder is read-only ({e}); check the permissions, or "
+                "work on a copy",
+                path=path,
+            ) from e
         raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
     return Database(conn, execute_plugins=False)
+
+
+def _require_project(conn: sqlite3.Connection, path: str | Path) -> None:
+    """An empty file becomes a project; an SQLite database of something else is never touched."""
+    tables = sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    if not tables:
+        return
+    if (
+        "_sqlite_migrations" in tables
+        and conn.execute(
+            "SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'qualcode' LIMIT 1"
+        ).fetchone()
+    ):
+        return
+    shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+    raise QualcodeError(
+        f"not a qualcode project: an SQLite database of something else (tables {shown}); it was left as it "
+        "was: choose the project with --db FILE",
+        path=path,
+    )
 
 
 def open_project(path: str | Path, *, create: bool = False, migrate: bool = True) -> Database:
     """Open (or with create=True, make) a project and bring its schema up to date."""
     p = Path(path)
+    if str(path) != ":memory:" and p.is_dir():
+        raise QualcodeError("is a folder, not a project file: name the file with --db FILE", path=p)
     if str(path) != ":memory:" and not p.exists():
         if not create:
             raise NotFoundError(
