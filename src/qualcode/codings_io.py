@@ -115,7 +115,9 @@ def _offset(row: dict, column: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise InputError(f"{column} must be a whole number (an offset in the turn's text), got {value!r}") from None
+        raise InputError(
+            f"{column} must be a whole number (an offset in the turn's text), got {value!r}"
+        ) from None
 
 
 def _no_code(db: Database, t, coder: str, memo: str | None, batch: int) -> int:

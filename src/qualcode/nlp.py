@@ -156,7 +156,8 @@ def compile_patterns(nlp, codes: list[dict]) -> Matchers:
                         m.tokens.add(key, [tokens])
                     elif variants:
                         m.expanded.add(key, [Doc(nlp.vocab, words=list(v)) for v in variants])
-                except Exception as e:  # stored by a version that let it through: say which, never a traceback
+                except Exception as e:
+                    # A pattern stored by a version that let it through: say which, never a traceback.
                     raise InputError(
                         f"{code['path']}: pattern {idx + 1} cannot be used ({e}); correct it in the codebook file "
                         "and load it again"

@@ -147,7 +147,8 @@ class Cursor:
 
     def __init__(self, db: Database, coder: str, turn_ids: list[int], *, session_id: str | None = None):
         self.db = db
-        self.coder = coder.strip()  # registered with the first decision: a session that decides nothing writes nothing
+        # Registered with the first decision: a session that decides nothing writes nothing.
+        self.coder = coder.strip()
         if not self.coder:
             raise UsageError("coder name is empty")
         self.turn_ids = turn_ids
