@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from qualcode import reanchor, yamlfile
 from qualcode.db import now, transaction
-from qualcode.errors import ConflictError, QualcodeError, UsageError
+from qualcode.errors import ConflictError, InputError, QualcodeError, UsageError
 from qualcode.participants import NOT_RECORDED, normalise_gender
 from qualcode.transcripts import EXTENSIONS, Transcript, Turn, metadata, parse_file, source
 from qualcode.transcripts.labels import INTERVIEWER, key
@@ -99,9 +99,16 @@ def _sidecar(path: Path) -> Path | None:
     stem = path.name.split(".")[0]
     for cand in (path.with_suffix(".yml"), path.with_suffix(".yaml"), path.parent / f"{stem}.yml",
                  path.parent / f"{stem}.yaml"):  # fmt: skip
-        if cand.exists() and cand != path:
+        if cand.is_file() and cand != path:
             return cand
     return None
+
+
+def _read_sidecar(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read the metadata file: {e.strerror or e}", path=path) from e
 
 
 def import_file(
@@ -111,8 +118,10 @@ def import_file(
     digest = hashlib.sha256(source.read_bytes(path, max_bytes=options.max_bytes))
     sidecar = _sidecar(path) if transcript.format != "qualcode-md" else None
     if sidecar:
-        transcript.meta = metadata.parse(yamlfile.load(sidecar.read_text(encoding="utf-8"), sidecar), sidecar)
-        digest.update(sidecar.read_bytes())
+        data = _read_sidecar(sidecar)
+        text = source.decode(data, sidecar, options.encoding) if data.strip() else ""
+        transcript.meta = metadata.parse(yamlfile.load(text, sidecar), sidecar)
+        digest.update(data)
         transcript.notes.append(f"metadata from {sidecar.name}")
     digest.update(repr((sorted(options.speaker_map.items()), sorted(options.interviewers))).encode())
     iid = transcript.meta.interview or path.name.split(".")[0]
