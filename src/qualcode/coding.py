@@ -6,6 +6,7 @@ undone as a unit. Removal and undo are soft: rows get deleted_at, nothing is era
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -246,6 +247,13 @@ def history(
     db: Database, coder: str | None = None, since: str | None = None, limit: int | None = None
 ) -> list[dict]:
     """Batches newest first with what each added and removed."""
+    if since:
+        try:
+            dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--since expects a date such as 2026-11-01, got {since!r}") from None
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {limit}")
     sql = """SELECT b.id, b.created_at, b.coder, b.kind, b.description, b.session_id, b.undone_at,
                     (SELECT count(*) FROM codings c WHERE c.batch_id = b.id),
                     (SELECT count(*) FROM codings c WHERE c.deleted_batch_id = b.id)

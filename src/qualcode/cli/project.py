@@ -51,6 +51,15 @@ def import_(
 
     if max_size <= 0:
         raise UsageError("--max-size must be positive")
+    if encoding:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(
+                f"--encoding: unknown encoding {encoding!r} (for example utf-8, cp1252, latin-1)"
+            ) from None
     options = ImportOptions(
         encoding=encoding,
         replace=replace,
