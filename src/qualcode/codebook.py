@@ -549,9 +549,8 @@ def resolve(db: Database, name: str, *, codable: bool | None = None) -> dict:
             f"code name {name!r} is ambiguous: {', '.join(c['path'] for c in hits)}; give the full path"
         )
     if not hits:
-        close = difflib.get_close_matches(
-            name, [c["path"] for c in all_codes] + [c["name"] for c in all_codes], 3
-        )
+        candidates = dict.fromkeys([c["path"] for c in all_codes] + [c["name"] for c in all_codes])
+        close = difflib.get_close_matches(name, list(candidates), 3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise NotFoundError(f"no code {name!r} in the codebook{hint}")
     code = hits[0]
