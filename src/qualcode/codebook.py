@@ -170,9 +170,15 @@ def _compile_error(tokens: list[dict]) -> str | None:
 def parse(path: Path) -> CodebookSpec:
     """Read and validate a codebook file; every error names the file and line."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read codebook: {e}", path=path) from e
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
+    except OSError as e:
+        raise InputError(f"cannot read codebook: {e.strerror or e}", path=path) from e
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(
+            f"not valid UTF-8 at byte {e.start}: save the codebook as UTF-8", path=path, line=line
+        ) from e
     data = yamlfile.load(text, path)
     src = str(path)
     if not isinstance(data, dict):
