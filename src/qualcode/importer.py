@@ -161,6 +161,7 @@ def prepare(path: Path, options: ImportOptions, result: ImportResult) -> Prepare
     plan = plan_speakers(transcript, iid, options)
     result.notes.extend(plan.notes)
     result.turns, result.speakers = len(transcript.turns), len(plan.speakers)
+    sentence_splitter(transcript.meta.language or "en")  # loads spaCy now, not while holding the write lock
     return Prepared(path, transcript, iid, plan, digest.hexdigest())
 
 
