@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,13 @@ from qualcode.migrations import migrations
 
 DEFAULT_DB = "qualcode.db"
 BUSY_TIMEOUT_MS = 60_000
+# SQLite's busy handler is not a queue: a waiting process retries every few to 100 ms, and a process that commits and
+# begins again within microseconds (importing many files, a script applying codings in a loop) wins every time, so
+# the other waits until the whole run is over, and past BUSY_TIMEOUT_MS sees "database is locked". So a writer that
+# commits in a burst (within BURST_S of its previous commit) pauses LOCK_YIELD_S after each commit, which lets a
+# waiting process in; a single write, or a person's decisions in a session, never pauses.
+LOCK_YIELD_S = 0.001
+BURST_S = 0.1
 
 
 def now() -> str:
@@ -145,6 +153,10 @@ def transaction(db: Database) -> Iterator[Database]:
         raise
     else:
         conn.execute("COMMIT")
+        committed, previous = time.monotonic(), getattr(db, "_qualcode_committed", None)
+        db._qualcode_committed = committed
+        if previous is not None and committed - previous < BURST_S:
+            time.sleep(LOCK_YIELD_S)
 
 
 def project_value(db: Database, key: str) -> str | None:
