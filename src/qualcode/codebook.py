@@ -142,6 +142,9 @@ def _pattern(item: Any, code: str, path: str, line: int) -> dict:
         if bad or errors:
             detail = f"unknown attribute {bad[0]}" if bad else errors[0]
             raise InputError(f"code {code!r}: invalid token pattern ({detail})", path=path, line=line)
+        detail = _compile_error(tokens)
+        if detail:
+            raise InputError(f"code {code!r}: invalid token pattern ({detail})", path=path, line=line)
         return {"tokens": tokens, "weight": weight}
     raise InputError(
         f"code {code!r}: a pattern is a phrase (text) or a token pattern (a list of {{ATTR: value}})",
@@ -150,12 +153,32 @@ def _pattern(item: Any, code: str, path: str, line: int) -> dict:
     )
 
 
+def _compile_error(tokens: list[dict]) -> str | None:
+    """What spaCy's Matcher says about a pattern its schema lets through (a bad REGEX, an OP such as {2,1})."""
+    from spacy.matcher import Matcher
+    from spacy.vocab import Vocab
+
+    try:
+        Matcher(Vocab()).add("check", [tokens])
+    except re.error as e:
+        return f"bad regular expression: {e}"
+    except Exception as e:  # spaCy raises ValueError, KeyError or TypeError depending on the mistake
+        return str(e).strip() or type(e).__name__
+    return None
+
+
 def parse(path: Path) -> CodebookSpec:
     """Read and validate a codebook file; every error names the file and line."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read codebook: {e}", path=path) from e
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
+    except OSError as e:
+        raise InputError(f"cannot read codebook: {e.strerror or e}", path=path) from e
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(
+            f"not valid UTF-8 at byte {e.start}: save the codebook as UTF-8", path=path, line=line
+        ) from e
     data = yamlfile.load(text, path)
     src = str(path)
     if not isinstance(data, dict):
@@ -532,9 +555,8 @@ def resolve(db: Database, name: str, *, codable: bool | None = None) -> dict:
             f"code name {name!r} is ambiguous: {', '.join(c['path'] for c in hits)}; give the full path"
         )
     if not hits:
-        close = difflib.get_close_matches(
-            name, [c["path"] for c in all_codes] + [c["name"] for c in all_codes], 3
-        )
+        candidates = dict.fromkeys([c["path"] for c in all_codes] + [c["name"] for c in all_codes])
+        close = difflib.get_close_matches(name, list(candidates), 3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise NotFoundError(f"no code {name!r} in the codebook{hint}")
     code = hits[0]

@@ -6,6 +6,7 @@ undone as a unit. Removal and undo are soft: rows get deleted_at, nothing is era
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -141,13 +142,13 @@ def decide(db: Database, t: TurnRef, coder: str, code_ids: list[int], *, memo: s
     PAIRS, when given, is the exact set of (code id, start, end) instead of CODE_IDS × SPANS: a review copies
     each coder's spans as they are, and a revisited turn keeps each code's own spans.
     """
-    ensure_coder(db, coder)
     ranges = spans or [(t.start, t.end)]
     if pairs is not None:
         desired = set(pairs) or {(None, t.start, t.end)}
     else:
         desired = {(cid, a, b) for a, b in ranges for cid in code_ids} or {(None, t.start, t.end)}
     with transaction(db):
+        ensure_coder(db, coder)
         batch = new_batch(
             db, coder, kind, session_id=session_id, description=f"{t.interview_id} turn {t.idx}"
         )
@@ -175,8 +176,8 @@ def apply(db: Database, interview_id: str, idx: int, code_names: list[str], code
     """Scriptable coding: add CODE_NAMES to a turn (or part of it). One batch."""
     if not code_names:
         raise UsageError("name at least one code")
-    coder = ensure_coder(db, coder)
-    with transaction(db):
+    with transaction(db):  # the coder too: an apply that fails must not leave a new coder behind
+        coder = ensure_coder(db, coder)
         t = turn(db, interview_id, idx)
         ids = [codebook.resolve(db, n, codable=True)["id"] for n in code_names]
         a, b = span(t, start, end)
@@ -246,6 +247,13 @@ def history(
     db: Database, coder: str | None = None, since: str | None = None, limit: int | None = None
 ) -> list[dict]:
     """Batches newest first with what each added and removed."""
+    if since:
+        try:
+            dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--since expects a date such as 2026-11-01, got {since!r}") from None
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {limit}")
     sql = """SELECT b.id, b.created_at, b.coder, b.kind, b.description, b.session_id, b.undone_at,
                     (SELECT count(*) FROM codings c WHERE c.batch_id = b.id),
                     (SELECT count(*) FROM codings c WHERE c.deleted_batch_id = b.id)

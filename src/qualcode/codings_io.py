@@ -37,20 +37,26 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise InputError(f"invalid JSON: {e.msg}", path=path, line=e.lineno) from e
+        except RecursionError:
+            raise InputError("invalid JSON: lists or objects nested too deeply", path=path) from None
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise InputError("a JSON codings file is a list of objects", path=path)
         return [(i + 1, {k: "" if v is None else str(v) for k, v in r.items()}) for i, r in enumerate(data)]
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in ("interview", "turn", "code", "coder") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise InputError(
-            f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}", path=path, line=1
-        )
-    rows = []
-    for row in reader:
-        if None in row:
-            raise InputError("more fields than columns", path=path, line=reader.line_num)
-        rows.append((reader.line_num, row))
+    try:
+        missing = [c for c in ("interview", "turn", "code", "coder") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(
+                f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}", path=path, line=1
+            )
+        rows = []
+        for row in reader:
+            if None in row:
+                raise InputError("more fields than columns", path=path, line=reader.line_num)
+            rows.append((reader.line_num, row))
+    except csv.Error as e:  # a field over the csv module's size limit (a runaway quote, a pasted document)
+        # line_num counts the lines read before the failing record, which starts on the next one.
+        raise InputError(f"not readable as CSV: {e}", path=path, line=reader.line_num + 1) from e
     if not rows:
         raise InputError("no rows", path=path)
     return rows
@@ -77,8 +83,7 @@ def import_file(db: Database, path: Path) -> dict:
                     raise InputError(f"turn must be a whole number, got {row.get('turn')!r}") from None
                 t = turn(db, iid, idx)
                 name = (row.get("code") or "").strip()
-                start, end = (row.get("start") or "").strip(), (row.get("end") or "").strip()
-                a, b = span(t, int(start) if start else None, int(end) if end else None)
+                a, b = span(t, _offset(row, "start"), _offset(row, "end"))
                 if name:
                     if name not in cache:
                         cache[name] = codebook.resolve(db, name, codable=True)
@@ -107,6 +112,18 @@ def import_file(db: Database, path: Path) -> dict:
                 raise InputError(e.message, path=path, line=line) from e
         report["coders"] = sorted(batches)
     return report
+
+
+def _offset(row: dict, column: str) -> int | None:
+    value = (row.get(column) or "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError(
+            f"{column} must be a whole number (an offset in the turn's text), got {value!r}"
+        ) from None
 
 
 def _no_code(db: Database, t, coder: str, memo: str | None, batch: int) -> int:

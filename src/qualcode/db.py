@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,13 @@ from qualcode.migrations import migrations
 
 DEFAULT_DB = "qualcode.db"
 BUSY_TIMEOUT_MS = 60_000
+# SQLite's busy handler is not a queue: a waiting process retries every few to 100 ms, and a process that commits and
+# begins again within microseconds (importing many files, a script applying codings in a loop) wins every time, so
+# the other waits until the whole run is over, and past BUSY_TIMEOUT_MS sees "database is locked". So a writer that
+# commits in a burst (within BURST_S of its previous commit) pauses LOCK_YIELD_S after each commit, which lets a
+# waiting process in; a single write, or a person's decisions in a session, never pauses.
+LOCK_YIELD_S = 0.001
+BURST_S = 0.1
 
 
 def now() -> str:
@@ -30,22 +38,61 @@ def connect(path: str | Path) -> Database:
     isolation_level=None hands transaction control to us: writes take the write lock up front with
     BEGIN IMMEDIATE, so a second process waits on the busy timeout instead of failing mid-way.
     """
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.OperationalError as e:
+        raise QualcodeError(f"cannot open the project file ({e})", path=path) from e
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         if str(path) != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
+            _require_project(conn, path)  # before WAL: even switching the journal mode writes to the file
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as e:  # a read-only copy (a backup is not WAL) can still be read
+                if "readonly" not in str(e):
+                    raise
             conn.execute("PRAGMA synchronous = NORMAL")
+    except QualcodeError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as e:
         conn.close()
+        if "readonly" in str(e):
+            raise QualcodeError(
+                f"cannot open the project: the file or its folder is read-only ({e}); check the permissions, or "
+                "work on a copy",
+                path=path,
+            ) from e
         raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
     return Database(conn, execute_plugins=False)
+
+
+def _require_project(conn: sqlite3.Connection, path: str | Path) -> None:
+    """An empty file becomes a project; an SQLite database of something else is never touched."""
+    tables = sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    if not tables:
+        return
+    if (
+        "_sqlite_migrations" in tables
+        and conn.execute(
+            "SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'qualcode' LIMIT 1"
+        ).fetchone()
+    ):
+        return
+    shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+    raise QualcodeError(
+        f"not a qualcode project: an SQLite database of something else (tables {shown}); it was left as it "
+        "was: choose the project with --db FILE",
+        path=path,
+    )
 
 
 def open_project(path: str | Path, *, create: bool = False, migrate: bool = True) -> Database:
     """Open (or with create=True, make) a project and bring its schema up to date."""
     p = Path(path)
+    if str(path) != ":memory:" and p.is_dir():
+        raise QualcodeError("is a folder, not a project file: name the file with --db FILE", path=p)
     if str(path) != ":memory:" and not p.exists():
         if not create:
             raise NotFoundError(
@@ -106,6 +153,10 @@ def transaction(db: Database) -> Iterator[Database]:
         raise
     else:
         conn.execute("COMMIT")
+        committed, previous = time.monotonic(), getattr(db, "_qualcode_committed", None)
+        db._qualcode_committed = committed
+        if previous is not None and committed - previous < BURST_S:
+            time.sleep(LOCK_YIELD_S)
 
 
 def project_value(db: Database, key: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from sqlite_utils import Database
 
 from qualcode import reanchor, yamlfile
 from qualcode.db import now, transaction
-from qualcode.errors import ConflictError, QualcodeError, UsageError
+from qualcode.errors import ConflictError, InputError, QualcodeError, UsageError
 from qualcode.participants import NOT_RECORDED, normalise_gender
 from qualcode.transcripts import EXTENSIONS, Transcript, Turn, metadata, parse_file, source
 from qualcode.transcripts.labels import INTERVIEWER, key
@@ -85,11 +86,31 @@ def import_paths(
 ) -> Iterator[ImportResult]:
     """Import every transcript under PATHS; yields one result per file as it goes (for progress bars)."""
     options = options or ImportOptions()
-    seen: dict[str, str] = {}
+    # Every file is read before any is stored: two files claiming one interview id are both refused, rather than
+    # whichever sorts first being imported and the other failing.
+    prepared: list[tuple[ImportResult, Prepared | None]] = []
     for f in collect_files(paths):
         result = ImportResult(file=str(f))
         try:
-            import_file(db, f, options, seen, result)
+            prepared.append((result, prepare(f, options, result)))
+        except QualcodeError as e:
+            result.status, result.message = "failed", str(e)
+            prepared.append((result, None))
+    claims: dict[str, list[str]] = defaultdict(list)
+    for _, p in prepared:
+        if p is not None:
+            claims[p.iid].append(str(p.path))
+    for result, p in prepared:
+        try:
+            if p is not None and len(claims[p.iid]) > 1:
+                others = ", ".join(x for x in claims[p.iid] if x != str(p.path))
+                raise ConflictError(
+                    f"duplicate interview id {p.iid}: also in {others} in this import; none of the files "
+                    "claiming it is imported",
+                    path=p.path,
+                )
+            if p is not None:
+                store(db, p, options, result)
         except QualcodeError as e:
             result.status, result.message = "failed", str(e)
         yield result
@@ -99,32 +120,54 @@ def _sidecar(path: Path) -> Path | None:
     stem = path.name.split(".")[0]
     for cand in (path.with_suffix(".yml"), path.with_suffix(".yaml"), path.parent / f"{stem}.yml",
                  path.parent / f"{stem}.yaml"):  # fmt: skip
-        if cand.exists() and cand != path:
+        if cand.is_file() and cand != path:
             return cand
     return None
 
 
-def import_file(
-    db: Database, path: Path, options: ImportOptions, seen: dict[str, str], result: ImportResult
-) -> None:
+def _read_sidecar(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read the metadata file: {e.strerror or e}", path=path) from e
+
+
+@dataclass
+class Prepared:
+    """A file read, checked and planned, ready to be stored in one transaction."""
+
+    path: Path
+    transcript: Transcript
+    iid: str
+    plan: Plan
+    source_hash: str
+
+
+def prepare(path: Path, options: ImportOptions, result: ImportResult) -> Prepared:
+    """Everything before the transaction: parse, metadata, speakers. Writes nothing."""
     transcript = parse_file(path, encoding=options.encoding, max_bytes=options.max_bytes)
     digest = hashlib.sha256(source.read_bytes(path, max_bytes=options.max_bytes))
     sidecar = _sidecar(path) if transcript.format != "qualcode-md" else None
     if sidecar:
-        transcript.meta = metadata.parse(yamlfile.load(sidecar.read_text(encoding="utf-8"), sidecar), sidecar)
-        digest.update(sidecar.read_bytes())
+        data = _read_sidecar(sidecar)
+        text = source.decode(data, sidecar, options.encoding) if data.strip() else ""
+        transcript.meta = metadata.parse(yamlfile.load(text, sidecar), sidecar)
+        digest.update(data)
         transcript.notes.append(f"metadata from {sidecar.name}")
     digest.update(repr((sorted(options.speaker_map.items()), sorted(options.interviewers))).encode())
     iid = transcript.meta.interview or path.name.split(".")[0]
     result.interview, result.format = iid, transcript.format
     result.notes.extend(transcript.notes)
-    if iid in seen:
-        raise ConflictError(f"duplicate interview id {iid}: also in {seen[iid]} in this import", path=path)
-    seen[iid] = str(path)
     plan = plan_speakers(transcript, iid, options)
     result.notes.extend(plan.notes)
     result.turns, result.speakers = len(transcript.turns), len(plan.speakers)
-    source_hash = digest.hexdigest()
+    sentence_splitter(transcript.meta.language or "en")  # loads spaCy now, not while holding the write lock
+    return Prepared(path, transcript, iid, plan, digest.hexdigest())
+
+
+def store(db: Database, p: Prepared, options: ImportOptions, result: ImportResult) -> None:
+    """Store a prepared file in one transaction: nothing of it is written unless all of it is."""
+    path, transcript, iid, plan, source_hash = p.path, p.transcript, p.iid, p.plan, p.source_hash
     with transaction(db):
         existing = db.execute(
             "SELECT source_hash, source_file FROM interviews WHERE id = ?", [iid]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qualcode.errors import NotFoundError, UsageError
+from qualcode.errors import InputError, NotFoundError, UsageError
 
 PIPELINE_NOTE = "spacy.blank + lookup lemmatizer (lowercased) + sentencizer"
 
@@ -151,10 +151,17 @@ def compile_patterns(nlp, codes: list[dict]) -> Matchers:
                     continue
                 m.meta[key] = (code["id"], idx, _label(p["tokens"]), p["weight"])
                 variants = expand(tokens, forms)
-                if variants is None:
-                    m.tokens.add(key, [tokens])
-                elif variants:
-                    m.expanded.add(key, [Doc(nlp.vocab, words=list(v)) for v in variants])
+                try:
+                    if variants is None:
+                        m.tokens.add(key, [tokens])
+                    elif variants:
+                        m.expanded.add(key, [Doc(nlp.vocab, words=list(v)) for v in variants])
+                except Exception as e:
+                    # A pattern stored by a version that let it through: say which, never a traceback.
+                    raise InputError(
+                        f"{code['path']}: pattern {idx + 1} cannot be used ({e}); correct it in the codebook file "
+                        "and load it again"
+                    ) from e
     docs = list(nlp.pipe(text for _, text in phrases))
     for (key, _), doc in zip(phrases, docs, strict=True):
         m.phrase_lemma.add(key, [doc])
@@ -254,7 +261,7 @@ def _label(tokens: list[dict]) -> str:
             continue
         k, v = attrs[0]
         if isinstance(v, dict) and ("IN" in v or "NOT_IN" in v):
-            words = v.get("IN") or v.get("NOT_IN")
+            words = v.get("IN") or v.get("NOT_IN") or []
             shown = "|".join(map(str, words[:3])) + ("|…" if len(words) > 3 else "")
             v = f"!({shown})" if "NOT_IN" in v else f"({shown})"
         parts.append(f"{v}{op}")

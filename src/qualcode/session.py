@@ -147,7 +147,10 @@ class Cursor:
 
     def __init__(self, db: Database, coder: str, turn_ids: list[int], *, session_id: str | None = None):
         self.db = db
-        self.coder = coding.ensure_coder(db, coder)
+        # Registered with the first decision: a session that decides nothing writes nothing.
+        self.coder = coder.strip()
+        if not self.coder:
+            raise UsageError("coder name is empty")
         self.turn_ids = turn_ids
         self.index = {t: i for i, t in enumerate(turn_ids)}
         self.session_id = session_id or str(uuid.uuid4())

@@ -21,8 +21,18 @@ class LineMap(dict):
         return self.lines.get(key, self.line)
 
 
+# Nodes a document may hold once its aliases are expanded: twenty times the shipped DAC codebook. A few anchors
+# nested ten deep ("billion laughs") expand to a billion nodes from a few hundred bytes and would hang whatever
+# walks the result.
+MAX_NODES = 200_000
+
+
 class _Loader(yaml.SafeLoader):
     line_offset = 0
+
+    def construct_document(self, node):  # noqa: D102 - PyYAML hook
+        _check_size(node)
+        return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML hook
         plain = super().construct_mapping(node, deep=deep)
@@ -34,6 +44,35 @@ class _Loader(yaml.SafeLoader):
             if hasattr(k, "value")
         }
         return m
+
+
+def _check_size(root) -> None:
+    """Count the nodes the document expands to, each alias as often as it is used; refuse a bomb or a cycle."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_:
+            raise yaml.YAMLError("an alias refers to the node that contains it (a recursive document)")
+        open_.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            n = 1 + sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            n = 1 + sum(size(v) for v in node.value)
+        else:
+            n = 1
+        open_.discard(id(node))
+        if n > MAX_NODES:
+            raise yaml.YAMLError(
+                f"the document's aliases (*name) expand it to more than {MAX_NODES:,} values; refused as a "
+                "'billion laughs' document"
+            )
+        sizes[id(node)] = n
+        return n
+
+    size(root)
 
 
 def _construct_map(loader: _Loader, node) -> LineMap:
@@ -55,6 +94,8 @@ def load(text: str, path: str | Path, *, line_offset: int = 0) -> Any:
         raise InputError(f"invalid YAML: {problem}", path=path, line=line) from e
     except yaml.YAMLError as e:
         raise InputError(f"invalid YAML: {e}", path=path) from e
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise InputError("invalid YAML: lists or mappings nested too deeply", path=path) from None
 
 
 def scalar(value: Any) -> str | None:

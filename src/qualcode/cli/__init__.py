@@ -31,14 +31,31 @@ class QualcodeGroup(TyperGroup):
             render.err.print(f"Error: {e}", markup=False, highlight=False, style="red", soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
         except sqlite3.OperationalError as e:
-            hint = " (another process holds the project; try again)" if "locked" in str(e) else ""
-            render.err.print(f"Error: database: {e}{hint}", markup=False, style="red", soft_wrap=True)
+            hint = ""
+            if "locked" in str(e):
+                hint = " (another process holds the project; try again)"
+            elif "readonly" in str(e) or "unable to open" in str(e):
+                hint = (
+                    " (the project file or its folder is read-only: check the permissions, or work on a copy)"
+                )
+            render.err.print(f"Error: {_project(ctx)}: database: {e}{hint}", markup=False, style="red",
+                             soft_wrap=True)  # fmt: skip
             raise typer.Exit(1) from None
         except sqlite3.DatabaseError as e:
             render.err.print(
-                f"Error: not a usable qualcode project: {e}", markup=False, style="red", soft_wrap=True
+                f"Error: {_project(ctx)}: not a usable qualcode project: {e}",
+                markup=False,
+                style="red",
+                soft_wrap=True,
             )
             raise typer.Exit(1) from None
+
+
+def _project(ctx) -> str:
+    """The project file, for errors SQLite raises without naming it."""
+    from qualcode.cli._common import state
+
+    return str(state(ctx).db_path)
 
 
 app = typer.Typer(

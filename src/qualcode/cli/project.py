@@ -38,7 +38,8 @@ def import_(
     (`Name:`, `Name :`, `[id1]`, `**Name** [m:ss]`, `I – text`), WebVTT (Zoom, Teams), SubRip, Otter.ai text,
     Zoom saved captions and .docx. Files without front matter take metadata from a sidecar `NAME.yml`.
     Each file is one transaction: a failed file leaves no trace and the rest go on (exit code 1 if any failed).
-    Re-importing an unchanged file does nothing; a changed one needs `--replace`.
+    Two files claiming one interview id are both refused. Re-importing an unchanged file does nothing; a changed
+    one needs `--replace`.
 
     With `--replace`, codings follow the edited text: each is found again by its quoted text (exact match nearest
     its old place, else a similar span nearby, difflib ratio >= 0.8; a whole-turn coding covers a whole new turn
@@ -51,6 +52,15 @@ def import_(
 
     if max_size <= 0:
         raise UsageError("--max-size must be positive")
+    if encoding:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(
+                f"--encoding: unknown encoding {encoding!r} (for example utf-8, cp1252, latin-1)"
+            ) from None
     options = ImportOptions(
         encoding=encoding,
         replace=replace,

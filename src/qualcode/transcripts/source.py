@@ -12,14 +12,19 @@ MAX_BYTES = 20 * 1024 * 1024
 
 def read_bytes(path: Path, *, max_bytes: int = MAX_BYTES) -> bytes:
     try:
+        if path.exists() and not path.is_file():
+            raise InputError("not a regular file (a device, a pipe or a socket)", path=path)
         size = path.stat().st_size
+        if size <= max_bytes:
+            with path.open("rb") as f:  # never more than the limit, even if the file grows meanwhile
+                data = f.read(max_bytes + 1)
+            size = len(data)
         if size > max_bytes:
             raise InputError(
                 f"file is {size / 1_048_576:.1f} MB; transcripts over {max_bytes / 1_048_576:.0f} MB are refused "
                 "(split it, or raise the limit with --max-size)",
                 path=path,
             )
-        data = path.read_bytes()
     except OSError as e:
         raise InputError(f"cannot read file: {e.strerror or e}", path=path) from e
     if not data.strip():

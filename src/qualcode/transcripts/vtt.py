@@ -35,6 +35,8 @@ UNKNOWN = "Unknown"  # who speaks in unlabelled cues before the first label
 SPEECH = re.compile(r"[^\W_]")  # a letter or a digit
 STAMP = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{1,2})[.,](\d{1,3})")
 COLON = labels.CONVENTIONS["colon"]
+# What a timing line looks like to a person, even with a broken arrow ("->", "=>", "—>").
+LOOKS_LIKE_TIMINGS = re.compile(r"^\s*(?:\d+:)?\d+:\d+[,.]\d+\s*\S{1,4}\s*(?:\d+:)?\d+:\d+")
 
 
 @dataclass
@@ -88,6 +90,14 @@ def _check_text_outside_cues(lines: list[str], path: Path) -> None:
             block.append(line)
             continue
         outside = block and start > 0 and not any("-->" in x for x in block)
+        timings = next((x for x in block[:2] if LOOKS_LIKE_TIMINGS.match(x)), None) if outside else None
+        if timings is not None:
+            raise InputError(
+                f"malformed WebVTT cue timings {timings.strip()!r}: expected a line like "
+                "00:00:01.000 --> 00:00:04.000 after a blank line",
+                path=path,
+                line=n - len(block) + 1 + block.index(timings),
+            )
         if outside and not block[0].startswith(("NOTE", "STYLE", "REGION")):
             raise InputError(
                 f"text outside any cue: {block[0].strip()!r} (a blank line ends a cue; remove it, "
@@ -157,6 +167,15 @@ def locate(captions: list, lines: list[str]) -> list[int | None]:
 def cue_turns(cues: list[Cue], path: Path) -> tuple[list[Turn], list[str]]:
     """Cues to turns: by speaker label when the file has labels, else one speaker split at pauses."""
     notes: list[str] = []
+    if not cues:
+        raise InputError("no cues: the file has no captions (timings followed by text)", path=path)
+    for c in cues:
+        if c.end_ms < c.start_ms:
+            raise InputError(
+                f"cue ends ({_clock(c.end_ms)}) before it starts ({_clock(c.start_ms)})",
+                path=path,
+                line=c.line,
+            )
     speech = [c for c in cues if SPEECH.search(c.text)]
     silent = [c for c in cues if not SPEECH.search(c.text)]
     if silent:
@@ -188,6 +207,11 @@ def cue_turns(cues: list[Cue], path: Path) -> tuple[list[Turn], list[str]]:
             )
     notes.extend(labels.unify_spellings(turns, spellings))
     return turns, notes
+
+
+def _clock(ms: int) -> str:
+    s, ms = divmod(ms, 1000)
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{ms:03d}"
 
 
 def _segments(cues: list[Cue]) -> list[tuple[Cue, str | None, str]] | None:
