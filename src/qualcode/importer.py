@@ -86,31 +86,27 @@ def import_paths(
 ) -> Iterator[ImportResult]:
     """Import every transcript under PATHS; yields one result per file as it goes (for progress bars)."""
     options = options or ImportOptions()
-    # Every file is read before any is stored: two files claiming one interview id are both refused, rather than
-    # whichever sorts first being imported and the other failing.
-    prepared: list[tuple[ImportResult, Prepared | None]] = []
-    for f in collect_files(paths):
+    # Two files claiming one interview id are both refused, rather than whichever sorts first being imported. A first
+    # pass reads every file for its id only and keeps nothing else, so memory stays that of one file at a time.
+    files = collect_files(paths)
+    claims: dict[str, list[str]] = defaultdict(list)
+    for f in files:
+        try:
+            claims[prepare(f, options, ImportResult(file=str(f))).iid].append(str(f))
+        except QualcodeError:
+            continue  # reported when the file's turn comes
+    for f in files:
         result = ImportResult(file=str(f))
         try:
-            prepared.append((result, prepare(f, options, result)))
-        except QualcodeError as e:
-            result.status, result.message = "failed", str(e)
-            prepared.append((result, None))
-    claims: dict[str, list[str]] = defaultdict(list)
-    for _, p in prepared:
-        if p is not None:
-            claims[p.iid].append(str(p.path))
-    for result, p in prepared:
-        try:
-            if p is not None and len(claims[p.iid]) > 1:
+            p = prepare(f, options, result)
+            if len(claims[p.iid]) > 1:
                 others = ", ".join(x for x in claims[p.iid] if x != str(p.path))
                 raise ConflictError(
                     f"duplicate interview id {p.iid}: also in {others} in this import; none of the files "
                     "claiming it is imported",
                     path=p.path,
                 )
-            if p is not None:
-                store(db, p, options, result)
+            store(db, p, options, result)
         except QualcodeError as e:
             result.status, result.message = "failed", str(e)
         yield result
