@@ -169,7 +169,9 @@ def compile_patterns(nlp, codes: list[dict]) -> Matchers:
     return m
 
 
-EXPANSION_CAP = 20_000
+# Larger expansions cost more to build (a Doc per word sequence, ~40 µs each) than the Matcher costs to run them:
+# with the shipped codebook, 2,000 builds in 1.5 s and matches the corpus in the same time as 20,000 (8.5 s to build).
+EXPANSION_CAP = 2_000
 _FORMS: dict[str, dict[str, set[str]] | None] = {}
 
 
