@@ -62,6 +62,15 @@ def cli(db_path) -> Cli:
     return Cli(db_path)
 
 
+def query(path: Path, sql: str, params=()) -> list[tuple]:
+    """Rows from a project file, read the way an outside tool would (a connection of its own)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
 def dump(path: Path) -> list[str]:
     """Everything the project holds, as SQL: equal dumps mean an unchanged database."""
     if not path.exists():

@@ -12,30 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CORPUS, write
-
-N = None
-
-# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", example C (the matrix of tests/test_agreement.py).
-KRIPPENDORFF_C = [
-    [1, 2, 3, 3, 2, 1, 4, 1, 2, N, N, N],
-    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, N, 3],
-    [N, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, N],
-    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, N],
-]
-
-# Fleiss (1971): 10 subjects, 14 raters, how many raters put each subject in categories 1–5.
-FLEISS_COUNTS = [
-    [0, 0, 0, 0, 14],
-    [0, 2, 6, 4, 2],
-    [0, 0, 3, 5, 6],
-    [0, 3, 9, 2, 0],
-    [2, 2, 8, 1, 1],
-    [7, 7, 0, 0, 0],
-    [3, 2, 6, 3, 0],
-    [2, 5, 3, 2, 2],
-    [6, 5, 2, 1, 0],
-    [0, 2, 2, 3, 7],
-]
+from tests.test_agreement import FLEISS_COUNTS, KRIPPENDORFF_C  # the published tables, defined once
 
 SCALE = """codebook: scale
 codes:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from tests.conftest import dump, write
+from tests.conftest import query as rows
 
 FM = """---
 interview: INT-07
@@ -40,12 +40,6 @@ EV1: Thanks.
 """
 
 
-def rows(db_path, sql, params=()):
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def test_front_matter_import_stores_turns_with_exact_offsets(cli, db_path, tmp_path):

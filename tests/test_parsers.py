@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import zipfile
 
 import docx as pydocx
@@ -14,6 +13,7 @@ import pytest
 from qualcode.errors import InputError
 from qualcode.transcripts import parse_file
 from tests.conftest import dump, write
+from tests.conftest import query as rows
 
 
 def parse(tmp_path, name: str, text: str):
@@ -36,12 +36,6 @@ def error(tmp_path, name: str, content: str | bytes) -> str:
     return str(e.value).removeprefix(f"{path}")
 
 
-def rows(db_path, sql, params=()):
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 # ---------------------------------------------------------------- plain text: the label conventions

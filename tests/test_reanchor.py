@@ -9,6 +9,7 @@ import pytest
 
 from qualcode import reanchor
 from tests.conftest import CORPUS, dump, write
+from tests.conftest import query as rows
 
 ORIGINAL = (CORPUS / "INT-01.md").read_text(encoding="utf-8")
 
@@ -85,12 +86,6 @@ def delete_turn(text: str) -> str:
     return text.replace(DELETED, "").replace("follow that up?\n\nEV2: Sorry", "follow that up?\n\nSorry")
 
 
-def rows(db_path, sql, params=()):
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def codings(db_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CORPUS, SAMPLES, SHARED, Cli, dump, needs_schemas, write
+from tests.conftest import query as rows
 
 REFI = SAMPLES / "refi"
 MAXQDA = REFI / "maxqda-24.7_icls-themes.qdpx"
@@ -59,12 +59,6 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def rows(db_path, sql, params=()):
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def coded_project(cli: Cli, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from tests.conftest import CORPUS, dump, write
+from tests.conftest import query as rows
 
 CODEBOOK = """\
 codebook: Retrieval test
@@ -67,12 +68,6 @@ Ana: A tranche arrived in May, then the second tranche arrived in the autumn.
 """
 
 
-def rows(db_path, sql, params=()):
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def turn_text(db_path, iid, idx):

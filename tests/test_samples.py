@@ -7,23 +7,17 @@ The files are read where they are and never copied into the repository (see ../s
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from tests.conftest import SAMPLES, needs_samples
+from tests.conftest import query as rows
 
 pytestmark = needs_samples
 
 DIR = SAMPLES / "transcripts"
 
 
-def rows(db_path, sql, params=()):
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def imported(cli, name: str, *options: str) -> tuple[dict, dict]:

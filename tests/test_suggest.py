@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from qualcode import nlp
 from qualcode.codebook import parse
 from tests.conftest import CODEBOOK, CODINGS, CORPUS, write
+from tests.conftest import query as q
 
 SMALL = """codebook: Small
 codes:
@@ -78,12 +78,6 @@ def project(cli, tmp_path):
     return tmp_path
 
 
-def q(db_path, sql, params=()):
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def test_suggest_stores_evidence_at_exact_offsets_and_only_participant_turns(cli, db_path, tmp_path):

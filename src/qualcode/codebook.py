@@ -493,7 +493,16 @@ def paths(db: Database) -> dict[str, str]:
 
 def codes(db: Database) -> list[dict]:
     """Every code in tree order with path, depth, criterion (its top-level ancestor) and parsed patterns."""
-    rows = [dict(r) for r in db.query("SELECT * FROM codes ORDER BY position, id")]
+    rows = tree([dict(r) for r in db.query("SELECT * FROM codes ORDER BY position, id")])
+    for r in rows:
+        r["patterns"] = json.loads(r["patterns"])
+        r["examples"] = json.loads(r["examples"] or "[]")
+        r["codable"], r["exclusive"] = bool(r["codable"]), bool(r["exclusive"])
+    return rows
+
+
+def tree(rows: list[dict]) -> list[dict]:
+    """Code rows (any project's) in tree order, each with its path, depth and criterion (top-level name)."""
     by_id = {r["id"]: r for r in rows}
     for r in rows:
         parts, cur = [r["name"]], r
@@ -503,9 +512,6 @@ def codes(db: Database) -> list[dict]:
         r["path"] = "/".join(reversed(parts))
         r["depth"] = len(parts) - 1
         r["criterion"] = parts[-1]
-        r["patterns"] = json.loads(r["patterns"])
-        r["examples"] = json.loads(r["examples"] or "[]")
-        r["codable"], r["exclusive"] = bool(r["codable"]), bool(r["exclusive"])
     return _tree_order(rows)
 
 

@@ -158,18 +158,11 @@ def _read(conn: sqlite3.Connection) -> Other:
     ):
         turns[r[0]].append(reanchor.Turn(*tuple(r)[1:]))
     rows = [dict(r) for r in conn.execute("SELECT * FROM codes ORDER BY position, id")]
-    by_id = {r["id"]: r for r in rows}
-    for r in rows:
-        parts, cur = [r["name"]], r
-        while cur["parent_id"] is not None:
-            cur = by_id[cur["parent_id"]]
-            parts.append(cur["name"])
-        r["path"] = "/".join(reversed(parts))
     cb = conn.execute("SELECT * FROM codebook").fetchone()
     return Other(
         interviews=interviews,
         turns=dict(turns),
-        codes=codebook._tree_order(rows),
+        codes=codebook.tree(rows),
         codebook=dict(cb) if cb else None,
         coders={r["name"]: dict(r) for r in conn.execute("SELECT name, guid, created_at FROM coders")},
         codings=[
