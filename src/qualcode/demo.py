@@ -110,16 +110,11 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
 
 
 def _writer(out: Outcome):
+    from qualcode.export_files import write as save
+
     def write(name: str, content: str | bytes) -> None:
-        path = out.folder / name
-        try:
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
-        except OSError as e:
-            raise QualcodeError(f"cannot write {path}: {e.strerror or e}") from e
-        out.files[name] = path
+        save(out.folder / name, content)
+        out.files[name] = out.folder / name
 
     return write
 

@@ -90,13 +90,7 @@ def write_output(text: str | bytes, output: Path | None, ctx: typer.Context, wha
             raise UsageError(f"{what} is binary: write it to a file with -o FILE")
         sys.stdout.write(text)
         return
-    try:
-        if isinstance(text, bytes):
-            output.write_bytes(text)
-        else:
-            output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        from qualcode.errors import QualcodeError
+    from qualcode.export_files import write
 
-        raise QualcodeError(f"cannot write {output}: {e.strerror or e}") from e
+    write(output, text)
     info(ctx, f"wrote {what} to {output}")
