@@ -435,6 +435,9 @@ class SetUnits(Units):
         else:
             self._interviews()
         self.size = len(self.sets[data.coders[0]])
+        # Two coders decided every unit in scope (a kept turn is one both decided), so each code's row is a 2×2
+        # table, and the pooled overall row is the sum of those tables.
+        self.presence = self._presence() if len(data.coders) == 2 and self.size else None
 
     def describe(self) -> str:
         return UNIT_TEXT[self.unit].format(n=f"{self.size:,}")
@@ -471,6 +474,41 @@ class SetUnits(Units):
                 decided = [s for t in group if (s := self._codes(c, t.id)) is not None]
                 self.sets[c].append(frozenset().union(*decided) if decided else None)
 
+    def _presence(self) -> tuple[dict[int, int], list]:
+        """Code id → column, and per coder a units × codes boolean array: which codes the coder applied where."""
+        import numpy as np
+
+        columns: dict[int, int] = {}
+        cells = []
+        for c in self.data.coders:
+            units, codes = [], []
+            for i, s in enumerate(self.sets[c]):
+                for code in s or ():
+                    units.append(i)
+                    codes.append(columns.setdefault(code, len(columns)))
+            cells.append((units, codes))
+        arrays = []
+        for units, codes in cells:
+            a = np.zeros((self.size, len(columns)), dtype=bool)
+            a[units, codes] = True
+            arrays.append(a)
+        return columns, arrays
+
+    def table(self, ids: frozenset[int]) -> TwoByTwo:
+        """Two coders: the 2×2 table of a code (or a pooled branch) over the units, from the presence arrays.
+
+        The same counts as agreement.two_by_two(self.matrix(ids)), without a Python list per code.
+        """
+        import numpy as np
+
+        columns, (a, b) = self.presence
+        cols = [columns[i] for i in ids if i in columns]
+        if not cols:
+            return TwoByTwo(neither=self.size)
+        x, y = a[:, cols].any(axis=1), b[:, cols].any(axis=1)
+        both, a_only, b_only = (int(np.count_nonzero(v)) for v in (x & y, x & ~y, ~x & y))
+        return TwoByTwo(both, a_only, b_only, self.size - both - a_only - b_only)
+
     def matrix(self, ids: frozenset[int]) -> list[list[int | None]]:
         return [
             [None if s is None else int(not ids.isdisjoint(s)) for s in self.sets[c]]
@@ -478,18 +516,19 @@ class SetUnits(Units):
         ]
 
     def _binary(self, matrix: list[list[int | None]]) -> tuple[dict, dict, list[str]]:
-        coders = self.data.coders
         alpha = agreement.krippendorff_alpha(matrix)
-        if len(coders) == 2:
-            # Both coders decided every unit in scope, so Fleiss' κ with two ratings per unit comes from the 2×2
-            # table; agreement.fleiss_kappa gives the same value but walks every unit in exact fractions.
-            table = agreement.two_by_two(matrix)
-            stats = statistics(table.percent_agreement(), table.positive_agreement(), table.kappa(), alpha,
-                               table.pairs().fleiss(), "nominal")  # fmt: skip
-            return two_by_two_counts(table), stats, binary_notes(table, coders, self.unit)
         stats = statistics(agreement.percent_agreement(matrix), agreement.positive_agreement(matrix),
                            agreement.cohen_kappa(matrix), alpha, agreement.fleiss_kappa(matrix), "nominal")  # fmt: skip
         return self._value_counts(matrix), stats, self._many_coder_notes(matrix)
+
+    def _binary_table(self, table: TwoByTwo) -> tuple[dict, dict, list[str]]:
+        """Two coders: every statistic from the 2×2 table. α and Fleiss' κ come from its coincidences
+        (agreement.PairTable, equal to the krippendorff package's α and agreement.fleiss_kappa on the matrix, as the
+        tests check), so no code needs a units-long matrix, and the overall row none of codes × units."""
+        pairs = table.pairs()
+        stats = statistics(table.percent_agreement(), table.positive_agreement(), table.kappa(), pairs.alpha(),
+                           pairs.fleiss(), "nominal")  # fmt: skip
+        return two_by_two_counts(table), stats, binary_notes(table, self.data.coders, self.unit)
 
     def _value_counts(self, matrix: Sequence[Sequence], order: list[str] | None = None) -> dict:
         table = agreement.coder_value_counts(matrix)
@@ -512,9 +551,14 @@ class SetUnits(Units):
         return [f"only {users[0]} applied it"] if len(users) == 1 else []
 
     def binary_row(self, level: str, code: dict, ids: frozenset[int]) -> dict:
+        if self.presence is not None:
+            return row(level, code, self.size, *self._binary_table(self.table(ids)))
         return row(level, code, self.size, *self._binary(self.matrix(ids)))
 
     def overall_row(self, codes: list[frozenset[int]]) -> dict:
+        if self.presence is not None:
+            counts, stats, _ = self._binary_table(sum_tables(self.table(ids) for ids in codes))
+            return row("overall", None, self.size * len(codes), counts, stats, [])
         pooled: list[list[int | None]] = [[] for _ in self.data.coders]
         for ids in codes:
             for mine, values in zip(pooled, self.matrix(ids), strict=True):
@@ -538,14 +582,22 @@ class SetUnits(Units):
             nominal.append(labels)
             numeric.append(numbers)
         values, reason = exclusive_values(children, metric)
+        # Two coders (no missing values): the nominal statistics from the table of value pairs, as for a code.
+        pairs = agreement.PairTable(Counter(zip(*nominal, strict=True))) if self.presence is not None else None
         if reason:
             alpha = Stat(None, reason)
+        elif pairs is not None and metric == "nominal":
+            alpha = pairs.alpha()
         else:
             alpha = agreement.krippendorff_alpha(nominal if metric == "nominal" else numeric, metric, values)  # type: ignore[arg-type]
-        stats = statistics(
-            agreement.percent_agreement(nominal), POSITIVE_IS_PER_CATEGORY, agreement.cohen_kappa(nominal), alpha,
-            agreement.fleiss_kappa(nominal), metric,
-        )  # fmt: skip
+        if pairs is not None:
+            stats = statistics(pairs.percent_agreement(), POSITIVE_IS_PER_CATEGORY, pairs.kappa(), alpha,
+                               pairs.fleiss(), metric)  # fmt: skip
+        else:
+            stats = statistics(
+                agreement.percent_agreement(nominal), POSITIVE_IS_PER_CATEGORY, agreement.cohen_kappa(nominal), alpha,
+                agreement.fleiss_kappa(nominal), metric,
+            )  # fmt: skip
         counts = self._value_counts(nominal, [c["name"] for c, _ in children])
         if len(self.data.coders) == 2:
             counts["confusion"] = confusion(nominal, counts["values"])
