@@ -44,7 +44,7 @@ FORMAT = "qualcode-audit/1"
 STATISTICS = ("percent_agreement", "positive_agreement", "cohen_kappa", "krippendorff_alpha", "fleiss_kappa")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Turn:
     id: int
     interview: str
@@ -63,8 +63,9 @@ class Data:
 
     coders: list[str]
     turns: list[Turn]  # in scope, interview then turn order
-    deciders: dict[int, list[str]]  # turn id → the named coders who decided it
-    codings: dict[tuple[str, int], list[tuple[int | None, int, int]]]  # (coder, turn id) → (code, start, end)
+    deciders: dict[int, tuple[str, ...]]  # turn id → the named coders who decided it
+    # (coder, turn id) → (code, start, end); (code, None, None) when loaded without spans
+    codings: dict[tuple[str, int], list[tuple[int | None, int | None, int | None]]]
     decided: dict[str, int]  # coder → turns decided within the interview filter
     by_one: int  # turns decided by exactly one named coder
 
@@ -97,7 +98,7 @@ def audit(db: Database, coders: Sequence[str], *, unit: str = "turn", code: str 
     codebook.require_codebook(db)
     selection = select(db, code)
     interviews = _check_interviews(db, interviews)
-    data = load(db, coders, interviews)
+    data = load(db, coders, interviews, spans=unit in ("sentence", "character"))
     if unit == "character":
         from qualcode.audit_chars import CharacterUnit
 
@@ -190,22 +191,33 @@ def select(db: Database, code: str | None) -> Selection:
 # Loading and scope
 
 
-def load(db: Database, coders: list[str], interviews: list[str]) -> Data:
+def load(db: Database, coders: list[str], interviews: list[str], *, spans: bool = True) -> Data:
+    """The named coders' live codings, and the turns two or more of them decided.
+
+    With spans=False (the turn and interview units, which need only which codes a coder applied where) each coding
+    is (code, None, None), one shared tuple per code. Who decided a turn is kept as a bit mask per turn, and each
+    combination of coders as one shared tuple. At six thousand interviews the offsets, a tuple per coding, a set per
+    turn and a list per kept turn were half of the audit's memory.
+    """
     where, params = "", list(coders)
     if interviews:
         where = f" AND t.interview_id IN ({', '.join('?' * len(interviews))})"
         params += interviews
     marks = ", ".join("?" * len(coders))
-    codings: dict[tuple[str, int], list[tuple[int | None, int, int]]] = defaultdict(list)
-    deciders: dict[int, set[str]] = defaultdict(set)
+    bit = {c: 1 << i for i, c in enumerate(coders)}
+    codings: dict[tuple[str, int], list] = defaultdict(list)
+    who: dict[int, int] = {}  # turn id → bit mask of the coders who decided it
+    columns = "c.code_id, c.start, c.end" if spans else "c.code_id, NULL, NULL"
+    same: dict[int | None, tuple[int | None, None, None]] = {}
     for coder, turn_id, code_id, start, end in db.execute(
-        f"""SELECT c.coder, c.turn_id, c.code_id, c.start, c.end FROM codings c JOIN turns t ON t.id = c.turn_id
+        f"""SELECT c.coder, c.turn_id, {columns} FROM codings c JOIN turns t ON t.id = c.turn_id
             WHERE c.deleted_at IS NULL AND c.coder IN ({marks}){where}""",
         params,
     ):
-        deciders[turn_id].add(coder)
-        codings[coder, turn_id].append((code_id, start, end))
-    kept = {t for t, who in deciders.items() if len(who) >= 2}
+        who[turn_id] = who.get(turn_id, 0) | bit[coder]
+        coding = (code_id, start, end) if spans else same.setdefault(code_id, (code_id, None, None))
+        codings[coder, turn_id].append(coding)
+    kept = {t for t, mask in who.items() if mask.bit_count() >= 2}
     turns = [
         Turn(*row)
         for row in db.execute(
@@ -213,14 +225,15 @@ def load(db: Database, coders: list[str], interviews: list[str]) -> Data:
             "ORDER BY interview_id, idx"
         )
     ] if kept else []  # fmt: skip
-    decided = Counter(c for who in deciders.values() for c in who)
+    masks = Counter(who.values())
+    combos = {mask: tuple(c for c in coders if mask & bit[c]) for mask in masks}
     return Data(
         coders=coders,
         turns=turns,
-        deciders={t: [c for c in coders if c in deciders[t]] for t in kept},
+        deciders={t: combos[who[t]] for t in kept},
         codings=codings,
-        decided={c: decided[c] for c in coders},
-        by_one=sum(len(who) == 1 for who in deciders.values()),
+        decided={c: sum(n for mask, n in masks.items() if mask & bit[c]) for c in coders},
+        by_one=sum(n for mask, n in masks.items() if mask.bit_count() == 1),
     )
 
 
@@ -425,6 +438,7 @@ class SetUnits(Units):
 
     def __init__(self, db: Database, data: Data, unit: str):
         self.data, self.unit = data, unit
+        self._same: dict[frozenset[int], frozenset[int]] = {}
         self.sets: dict[str, list[frozenset[int] | None]] = {c: [] for c in data.coders}
         if unit == "turn":
             for t in data.turns:
@@ -447,11 +461,12 @@ class SetUnits(Units):
     ) -> frozenset[int] | None:
         if coder not in self.data.deciders[turn_id]:
             return None
-        return frozenset(
+        codes = frozenset(
             code
             for code, a, b in self.data.codings[coder, turn_id]
             if code is not None and (overlaps is None or (a < overlaps[1] and b > overlaps[0]))
         )
+        return self._same.setdefault(codes, codes)  # one object per distinct set: units share a few dozen sets
 
     def _sentences(self, db: Database) -> None:
         by_turn: dict[int, list[tuple[int, int]]] = defaultdict(list)
