@@ -49,6 +49,7 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.en
 @dataclass
 class Run:
     wall: float  # seconds
+    cpu: float  # user + system seconds of the process
     peak_mb: float  # ru_maxrss of the process
     stdout: str
 
@@ -82,7 +83,7 @@ def run(args: list[str], what: str) -> Run:
         stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
     if r["returncode"] != 0:
         raise SystemExit(f"{what} failed ({r['returncode']}):\n{stderr[-3000:]}")
-    return Run(r["wall"], r["maxrss_kb"] / 1024, stdout)
+    return Run(r["wall"], r["cpu"], r["maxrss_kb"] / 1024, stdout)
 
 
 def qualcode(db: Path, *args: str) -> list[str]:
@@ -106,9 +107,14 @@ class Measured:
         return statistics.median(r.peak_mb for r in self.runs)
 
     @property
+    def cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.runs)
+
+    @property
     def spread(self) -> str:
         walls = [r.wall for r in self.runs]
-        return f"{min(walls):.2f}–{max(walls):.2f} s (n={len(walls)})" if len(walls) > 1 else "n=1"
+        where = f"{min(walls):.2f}–{max(walls):.2f} s, n={len(walls)}" if len(walls) > 1 else "n=1"
+        return f"{self.wall:.2f} s ({where}; CPU {self.cpu:.2f} s)"
 
 
 def measure(m: dict[str, Measured], specs: list[tuple], repeats: int) -> None:
@@ -489,12 +495,22 @@ def machine() -> str:
 
 
 def details(one: Scale, big: Scale) -> str:
-    lines = []
+    pairs = (
+        ("import", "tokenizer"),
+        ("suggest", "pipeline"),
+        ("suggest_model", "pipeline_model"),
+        ("audit", "alpha"),
+    )
+    lines = [
+        f"- the same ratios on CPU time (user + system) instead of wall time, {big.n}×: "
+        + "; ".join(f"{a} / {b} {big.m[b].cpu / big.m[a].cpu:.2f}×" if a != "audit" else
+                    f"audit / α {big.m[a].cpu / big.m[b].cpu:.2f}×" for a, b in pairs)
+    ]  # fmt: skip
     for s in (one, big):
         lines.append(f"- {s.n}×: {s.words_all:,} words in all turns (import), {s.words_scored:,} in participants' "
                      f"turns (suggest); session scope {s.session['scope']:,} turns, opened in "
                      f"{s.session['start'] * 1000:.0f} ms")  # fmt: skip
-        lines.append("  - spread: " + "; ".join(f"{k} {m.spread}" for k, m in s.m.items()))
+        lines.append("  - wall (spread; CPU): " + "; ".join(f"{k} {m.spread}" for k, m in s.m.items()))
         lines.append("  - setup (not targets): " + "; ".join(f"{k} {v:.1f} s" for k, v in s.setup.items()))
         lines.append(f"  - α check: {s.alpha_check}")
     return "\n".join(lines) + "\n"

@@ -3,7 +3,7 @@
 On Linux a child's ru_maxrss starts from its parent's resident size at fork time (exec keeps the larger of the two),
 so commands started by run.py itself, once it holds a corpus and numpy, would all report at least run.py's size.
 run.py starts this process first, while it is still small, and hands it one command per line (JSON); it answers with
-the wall time, exit status and wait4's ru_maxrss of that command alone.
+the wall time, CPU time, exit status and wait4's ru_maxrss of that command alone.
 """
 
 import json
@@ -21,4 +21,8 @@ for line in sys.stdin:
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
-    print(json.dumps({"wall": wall, "maxrss_kb": usage.ru_maxrss, "returncode": p.returncode}), flush=True)
+    cpu = usage.ru_utime + usage.ru_stime
+    print(
+        json.dumps({"wall": wall, "cpu": cpu, "maxrss_kb": usage.ru_maxrss, "returncode": p.returncode}),
+        flush=True,
+    )
