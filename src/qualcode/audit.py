@@ -44,7 +44,7 @@ FORMAT = "qualcode-audit/1"
 STATISTICS = ("percent_agreement", "positive_agreement", "cohen_kappa", "krippendorff_alpha", "fleiss_kappa")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Turn:
     id: int
     interview: str
@@ -63,8 +63,9 @@ class Data:
 
     coders: list[str]
     turns: list[Turn]  # in scope, interview then turn order
-    deciders: dict[int, list[str]]  # turn id → the named coders who decided it
-    codings: dict[tuple[str, int], list[tuple[int | None, int, int]]]  # (coder, turn id) → (code, start, end)
+    deciders: dict[int, tuple[str, ...]]  # turn id → the named coders who decided it
+    # (coder, turn id) → (code, start, end); (code, None, None) when loaded without spans
+    codings: dict[tuple[str, int], list[tuple[int | None, int | None, int | None]]]
     decided: dict[str, int]  # coder → turns decided within the interview filter
     by_one: int  # turns decided by exactly one named coder
 
@@ -97,7 +98,7 @@ def audit(db: Database, coders: Sequence[str], *, unit: str = "turn", code: str 
     codebook.require_codebook(db)
     selection = select(db, code)
     interviews = _check_interviews(db, interviews)
-    data = load(db, coders, interviews)
+    data = load(db, coders, interviews, spans=unit in ("sentence", "character"))
     if unit == "character":
         from qualcode.audit_chars import CharacterUnit
 
@@ -190,22 +191,33 @@ def select(db: Database, code: str | None) -> Selection:
 # Loading and scope
 
 
-def load(db: Database, coders: list[str], interviews: list[str]) -> Data:
+def load(db: Database, coders: list[str], interviews: list[str], *, spans: bool = True) -> Data:
+    """The named coders' live codings, and the turns two or more of them decided.
+
+    With spans=False (the turn and interview units, which need only which codes a coder applied where) each coding
+    is (code, None, None), one shared tuple per code. Who decided a turn is kept as a bit mask per turn, and each
+    combination of coders as one shared tuple. At six thousand interviews the offsets, a tuple per coding, a set per
+    turn and a list per kept turn were half of the audit's memory.
+    """
     where, params = "", list(coders)
     if interviews:
         where = f" AND t.interview_id IN ({', '.join('?' * len(interviews))})"
         params += interviews
     marks = ", ".join("?" * len(coders))
-    codings: dict[tuple[str, int], list[tuple[int | None, int, int]]] = defaultdict(list)
-    deciders: dict[int, set[str]] = defaultdict(set)
+    bit = {c: 1 << i for i, c in enumerate(coders)}
+    codings: dict[tuple[str, int], list] = defaultdict(list)
+    who: dict[int, int] = {}  # turn id → bit mask of the coders who decided it
+    columns = "c.code_id, c.start, c.end" if spans else "c.code_id, NULL, NULL"
+    same: dict[int | None, tuple[int | None, None, None]] = {}
     for coder, turn_id, code_id, start, end in db.execute(
-        f"""SELECT c.coder, c.turn_id, c.code_id, c.start, c.end FROM codings c JOIN turns t ON t.id = c.turn_id
+        f"""SELECT c.coder, c.turn_id, {columns} FROM codings c JOIN turns t ON t.id = c.turn_id
             WHERE c.deleted_at IS NULL AND c.coder IN ({marks}){where}""",
         params,
     ):
-        deciders[turn_id].add(coder)
-        codings[coder, turn_id].append((code_id, start, end))
-    kept = {t for t, who in deciders.items() if len(who) >= 2}
+        who[turn_id] = who.get(turn_id, 0) | bit[coder]
+        coding = (code_id, start, end) if spans else same.setdefault(code_id, (code_id, None, None))
+        codings[coder, turn_id].append(coding)
+    kept = {t for t, mask in who.items() if mask.bit_count() >= 2}
     turns = [
         Turn(*row)
         for row in db.execute(
@@ -213,14 +225,15 @@ def load(db: Database, coders: list[str], interviews: list[str]) -> Data:
             "ORDER BY interview_id, idx"
         )
     ] if kept else []  # fmt: skip
-    decided = Counter(c for who in deciders.values() for c in who)
+    masks = Counter(who.values())
+    combos = {mask: tuple(c for c in coders if mask & bit[c]) for mask in masks}
     return Data(
         coders=coders,
         turns=turns,
-        deciders={t: [c for c in coders if c in deciders[t]] for t in kept},
+        deciders={t: combos[who[t]] for t in kept},
         codings=codings,
-        decided={c: decided[c] for c in coders},
-        by_one=sum(len(who) == 1 for who in deciders.values()),
+        decided={c: sum(n for mask, n in masks.items() if mask & bit[c]) for c in coders},
+        by_one=sum(n for mask, n in masks.items() if mask.bit_count() == 1),
     )
 
 
@@ -425,6 +438,7 @@ class SetUnits(Units):
 
     def __init__(self, db: Database, data: Data, unit: str):
         self.data, self.unit = data, unit
+        self._same: dict[frozenset[int], frozenset[int]] = {}
         self.sets: dict[str, list[frozenset[int] | None]] = {c: [] for c in data.coders}
         if unit == "turn":
             for t in data.turns:
@@ -435,6 +449,9 @@ class SetUnits(Units):
         else:
             self._interviews()
         self.size = len(self.sets[data.coders[0]])
+        # Two coders decided every unit in scope (a kept turn is one both decided), so each code's row is a 2×2
+        # table, and the pooled overall row is the sum of those tables.
+        self.presence = self._presence() if len(data.coders) == 2 and self.size else None
 
     def describe(self) -> str:
         return UNIT_TEXT[self.unit].format(n=f"{self.size:,}")
@@ -444,11 +461,12 @@ class SetUnits(Units):
     ) -> frozenset[int] | None:
         if coder not in self.data.deciders[turn_id]:
             return None
-        return frozenset(
+        codes = frozenset(
             code
             for code, a, b in self.data.codings[coder, turn_id]
             if code is not None and (overlaps is None or (a < overlaps[1] and b > overlaps[0]))
         )
+        return self._same.setdefault(codes, codes)  # one object per distinct set: units share a few dozen sets
 
     def _sentences(self, db: Database) -> None:
         by_turn: dict[int, list[tuple[int, int]]] = defaultdict(list)
@@ -471,6 +489,41 @@ class SetUnits(Units):
                 decided = [s for t in group if (s := self._codes(c, t.id)) is not None]
                 self.sets[c].append(frozenset().union(*decided) if decided else None)
 
+    def _presence(self) -> tuple[dict[int, int], list]:
+        """Code id → column, and per coder a units × codes boolean array: which codes the coder applied where."""
+        import numpy as np
+
+        columns: dict[int, int] = {}
+        cells = []
+        for c in self.data.coders:
+            units, codes = [], []
+            for i, s in enumerate(self.sets[c]):
+                for code in s or ():
+                    units.append(i)
+                    codes.append(columns.setdefault(code, len(columns)))
+            cells.append((units, codes))
+        arrays = []
+        for units, codes in cells:
+            a = np.zeros((self.size, len(columns)), dtype=bool)
+            a[units, codes] = True
+            arrays.append(a)
+        return columns, arrays
+
+    def table(self, ids: frozenset[int]) -> TwoByTwo:
+        """Two coders: the 2×2 table of a code (or a pooled branch) over the units, from the presence arrays.
+
+        The same counts as agreement.two_by_two(self.matrix(ids)), without a Python list per code.
+        """
+        import numpy as np
+
+        columns, (a, b) = self.presence
+        cols = [columns[i] for i in ids if i in columns]
+        if not cols:
+            return TwoByTwo(neither=self.size)
+        x, y = a[:, cols].any(axis=1), b[:, cols].any(axis=1)
+        both, a_only, b_only = (int(np.count_nonzero(v)) for v in (x & y, x & ~y, ~x & y))
+        return TwoByTwo(both, a_only, b_only, self.size - both - a_only - b_only)
+
     def matrix(self, ids: frozenset[int]) -> list[list[int | None]]:
         return [
             [None if s is None else int(not ids.isdisjoint(s)) for s in self.sets[c]]
@@ -478,18 +531,19 @@ class SetUnits(Units):
         ]
 
     def _binary(self, matrix: list[list[int | None]]) -> tuple[dict, dict, list[str]]:
-        coders = self.data.coders
         alpha = agreement.krippendorff_alpha(matrix)
-        if len(coders) == 2:
-            # Both coders decided every unit in scope, so Fleiss' κ with two ratings per unit comes from the 2×2
-            # table; agreement.fleiss_kappa gives the same value but walks every unit in exact fractions.
-            table = agreement.two_by_two(matrix)
-            stats = statistics(table.percent_agreement(), table.positive_agreement(), table.kappa(), alpha,
-                               table.pairs().fleiss(), "nominal")  # fmt: skip
-            return two_by_two_counts(table), stats, binary_notes(table, coders, self.unit)
         stats = statistics(agreement.percent_agreement(matrix), agreement.positive_agreement(matrix),
                            agreement.cohen_kappa(matrix), alpha, agreement.fleiss_kappa(matrix), "nominal")  # fmt: skip
         return self._value_counts(matrix), stats, self._many_coder_notes(matrix)
+
+    def _binary_table(self, table: TwoByTwo) -> tuple[dict, dict, list[str]]:
+        """Two coders: every statistic from the 2×2 table. α and Fleiss' κ come from its coincidences
+        (agreement.PairTable, equal to the krippendorff package's α and agreement.fleiss_kappa on the matrix, as the
+        tests check), so no code needs a units-long matrix, and the overall row none of codes × units."""
+        pairs = table.pairs()
+        stats = statistics(table.percent_agreement(), table.positive_agreement(), table.kappa(), pairs.alpha(),
+                           pairs.fleiss(), "nominal")  # fmt: skip
+        return two_by_two_counts(table), stats, binary_notes(table, self.data.coders, self.unit)
 
     def _value_counts(self, matrix: Sequence[Sequence], order: list[str] | None = None) -> dict:
         table = agreement.coder_value_counts(matrix)
@@ -512,9 +566,14 @@ class SetUnits(Units):
         return [f"only {users[0]} applied it"] if len(users) == 1 else []
 
     def binary_row(self, level: str, code: dict, ids: frozenset[int]) -> dict:
+        if self.presence is not None:
+            return row(level, code, self.size, *self._binary_table(self.table(ids)))
         return row(level, code, self.size, *self._binary(self.matrix(ids)))
 
     def overall_row(self, codes: list[frozenset[int]]) -> dict:
+        if self.presence is not None:
+            counts, stats, _ = self._binary_table(sum_tables(self.table(ids) for ids in codes))
+            return row("overall", None, self.size * len(codes), counts, stats, [])
         pooled: list[list[int | None]] = [[] for _ in self.data.coders]
         for ids in codes:
             for mine, values in zip(pooled, self.matrix(ids), strict=True):
@@ -538,14 +597,22 @@ class SetUnits(Units):
             nominal.append(labels)
             numeric.append(numbers)
         values, reason = exclusive_values(children, metric)
+        # Two coders (no missing values): the nominal statistics from the table of value pairs, as for a code.
+        pairs = agreement.PairTable(Counter(zip(*nominal, strict=True))) if self.presence is not None else None
         if reason:
             alpha = Stat(None, reason)
+        elif pairs is not None and metric == "nominal":
+            alpha = pairs.alpha()
         else:
             alpha = agreement.krippendorff_alpha(nominal if metric == "nominal" else numeric, metric, values)  # type: ignore[arg-type]
-        stats = statistics(
-            agreement.percent_agreement(nominal), POSITIVE_IS_PER_CATEGORY, agreement.cohen_kappa(nominal), alpha,
-            agreement.fleiss_kappa(nominal), metric,
-        )  # fmt: skip
+        if pairs is not None:
+            stats = statistics(pairs.percent_agreement(), POSITIVE_IS_PER_CATEGORY, pairs.kappa(), alpha,
+                               pairs.fleiss(), metric)  # fmt: skip
+        else:
+            stats = statistics(
+                agreement.percent_agreement(nominal), POSITIVE_IS_PER_CATEGORY, agreement.cohen_kappa(nominal), alpha,
+                agreement.fleiss_kappa(nominal), metric,
+            )  # fmt: skip
         counts = self._value_counts(nominal, [c["name"] for c, _ in children])
         if len(self.data.coders) == 2:
             counts["confusion"] = confusion(nominal, counts["values"])

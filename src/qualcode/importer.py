@@ -322,8 +322,9 @@ def _insert(db: Database, t: Transcript, plan: Plan, iid: str, path: Path, sourc
                imported_at, id, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [*values, iid, str(uuid.uuid4()).upper()],
         )
-    db["interview_attributes"].insert_all(
-        [{"interview_id": iid, "name": k, "value": v} for k, v in meta.attributes.items()]
+    db.conn.executemany(
+        "INSERT INTO interview_attributes (interview_id, name, value) VALUES (?, ?, ?)",
+        [(iid, k, v) for k, v in meta.attributes.items()],
     )
     speaker_ids = insert_people(db, plan, iid)
     insert_turns(db, iid, meta.language or "en", t.turns, spans, speaker_ids)
@@ -347,9 +348,10 @@ def insert_people(db: Database, plan: Plan, iid: str) -> dict[str, int]:
                 "INSERT INTO participants (id, name, gender, guid) VALUES (?, ?, ?, ?)",
                 [pid, person["name"], person["gender"], person.get("guid") or str(uuid.uuid4()).upper()],
             )
-        db["participant_attributes"].upsert_all(
-            [{"participant_id": pid, "name": k, "value": v} for k, v in person["attributes"].items()],
-            pk=("participant_id", "name"),
+        db.conn.executemany(
+            """INSERT INTO participant_attributes (participant_id, name, value) VALUES (?, ?, ?)
+               ON CONFLICT (participant_id, name) DO UPDATE SET value = excluded.value""",
+            [(pid, k, v) for k, v in person["attributes"].items()],
         )
         db.execute("INSERT OR IGNORE INTO interview_participants VALUES (?, ?)", [iid, pid])
     for ivid, name in plan.interviewers.items():
@@ -369,23 +371,28 @@ def insert_people(db: Database, plan: Plan, iid: str) -> dict[str, int]:
 
 def insert_turns(db: Database, iid: str, language: str, turns: list[Turn], spans: list[tuple[int, int]],
                  speaker_ids: dict[str, int]) -> None:  # fmt: skip
-    """Turns at SPANS (offsets into the interview text, which holds each turn's text there) and their sentences."""
+    """Turns at SPANS (offsets into the interview text, which holds each turn's text there) and their sentences.
+
+    One executemany for the turns and one for the sentences: a statement per row cost as much as splitting them.
+    """
     nlp = sentence_splitter(language)
+    db.conn.executemany(
+        """INSERT INTO turns (interview_id, idx, speaker_id, start, end, start_s, end_s, text, words)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [(iid, idx, speaker_ids[turn.label], start, end, turn.start_s, turn.end_s, turn.text,
+          len(WORD.findall(turn.text))) for idx, (turn, (start, end)) in enumerate(zip(turns, spans, strict=True))],
+    )  # fmt: skip
+    ids = [r[0] for r in db.execute("SELECT id FROM turns WHERE interview_id = ? ORDER BY idx", [iid])]
+    rows = []
     docs = nlp.pipe(turn.text for turn in turns)
-    for idx, (turn, (start, end), doc) in enumerate(zip(turns, spans, docs, strict=True)):
-        cur = db.execute(
-            """INSERT INTO turns (interview_id, idx, speaker_id, start, end, start_s, end_s, text, words)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [iid, idx, speaker_ids[turn.label], start, end, turn.start_s, turn.end_s, turn.text,
-             len(WORD.findall(turn.text))],
-        )  # fmt: skip
-        turn_id = cur.lastrowid
-        rows = []
+    for turn_id, turn, (start, _), doc in zip(ids, turns, spans, docs, strict=True):
+        n = 0
         for s in doc.sents:
             a, b = s.start_char, s.end_char
             chunk = turn.text[a:b]
             a += len(chunk) - len(chunk.lstrip())
             b -= len(chunk) - len(chunk.rstrip())
             if b > a:
-                rows.append((turn_id, len(rows), start + a, start + b))
-        db.conn.executemany("INSERT INTO sentences (turn_id, idx, start, end) VALUES (?, ?, ?, ?)", rows)
+                rows.append((turn_id, n, start + a, start + b))
+                n += 1
+    db.conn.executemany("INSERT INTO sentences (turn_id, idx, start, end) VALUES (?, ?, ?, ?)", rows)

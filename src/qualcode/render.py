@@ -7,16 +7,30 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 FORMATS = ("table", "json", "csv", "md")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+_CONSOLES: dict[str, Console] = {}
+
+
+def console(which: str) -> Console:
+    """The stdout ("out") or stderr ("err") console, made on first use: importing Rich was a sixth of the time of
+    `qualcode --help`, which prints with neither. `render.out` and `render.err` still name them (__getattr__)."""
+    if which not in ("out", "err"):
+        raise AttributeError(f"module {__name__!r} has no attribute {which!r}")
+    if not _CONSOLES:
+        from rich.console import Console
+
+        _CONSOLES.update(out=Console(highlight=False), err=Console(stderr=True, highlight=False))
+    return _CONSOLES[which]
+
+
+__getattr__ = console
 
 
 def cell(value: Any) -> str:
@@ -34,6 +48,9 @@ def cell(value: Any) -> str:
 def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None, caption: str | None = None,
           numeric: Sequence[str] = (), wide: Sequence[str] = ()) -> Table:  # fmt: skip
     """With WIDE columns (running text) the others are capped, so the text is not squeezed like a short value."""
+    from rich.table import Table
+    from rich.text import Text
+
     t = Table(title=title, caption=caption, caption_justify="left", title_justify="left")
     for c in columns:
         extra = {"max_width": 16} if wide and c not in wide else {}
@@ -83,7 +100,7 @@ def emit(fmt: str, *, rows: Sequence[dict] = (), columns: Sequence[str] | None =
     elif fmt == "md":
         sys.stdout.write(to_markdown(rows, columns, title=title, caption=caption))
     else:
-        out.print(table(rows, columns, title=title, caption=caption, numeric=numeric, wide=wide))
+        console("out").print(table(rows, columns, title=title, caption=caption, numeric=numeric, wide=wide))
 
 
 def emit_record(fmt: str, record: dict, *, title: str | None = None) -> None:
@@ -99,4 +116,4 @@ def emit_record(fmt: str, record: dict, *, title: str | None = None) -> None:
         else:
             t = table(rows, ["", "value"], title=title)
             t.show_header = False
-            out.print(t)
+            console("out").print(t)

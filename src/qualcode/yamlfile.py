@@ -27,7 +27,7 @@ class LineMap(dict):
 MAX_NODES = 200_000
 
 
-class _Loader(yaml.SafeLoader):
+class _LineMaps:
     line_offset = 0
 
     def construct_document(self, node):  # noqa: D102 - PyYAML hook
@@ -75,15 +75,30 @@ def _check_size(root) -> None:
     size(root)
 
 
+class _Loader(_LineMaps, yaml.SafeLoader):
+    pass
+
+
+# libyaml's parser, where PyYAML has it, builds the same documents with the same line numbers about 7× faster: with
+# the pure-Python one, front matter was the largest cost of importing a transcript after spaCy and SQLite. Its error
+# messages differ (and can point a line further on), so a document it rejects is parsed again by _Loader to report.
+_FastLoader = type("_FastLoader", (_LineMaps, yaml.CSafeLoader), {}) if yaml.__with_libyaml__ else _Loader
+
+
 def _construct_map(loader: _Loader, node) -> LineMap:
     return loader.construct_mapping(node, deep=True)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_FastLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 
 
 def load(text: str, path: str | Path, *, line_offset: int = 0) -> Any:
     """Parse YAML; a syntax error becomes an InputError naming file and line."""
+    try:
+        return yaml.load(text, Loader=type("Loader", (_FastLoader,), {"line_offset": line_offset}))  # noqa: S506
+    except (yaml.YAMLError, RecursionError):
+        pass  # parsed again below, for the pure-Python parser's message and line
     loader = type("Loader", (_Loader,), {"line_offset": line_offset})
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader subclass

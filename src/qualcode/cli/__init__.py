@@ -6,7 +6,6 @@ stays instant.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +24,8 @@ class QualcodeGroup(TyperGroup):
         return list(self.commands)
 
     def invoke(self, ctx):
+        import sqlite3  # here, not at the top: `qualcode --help` never gets this far and needs no sqlite3
+
         try:
             return super().invoke(ctx)
         except QualcodeError as e:

@@ -1,0 +1,132 @@
+"""The work of each measured subprocess that is not a qualcode command: the baselines and the session driver.
+
+`python benchmarks/tasks.py NAME DIR` runs one task on the files `run.py` prepared in DIR and prints one JSON line.
+Each task reads its input before anything else and does exactly the work it stands for: no qualcode database is
+opened by a baseline. run.py measures the whole subprocess (wall time and peak memory), as it does a qualcode command.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sys
+import time
+from pathlib import Path
+
+
+def tokenizer(d: Path) -> dict:
+    """The bare spaCy tokenizer over every turn text: the floor under any importer that tokenizes."""
+    import spacy
+
+    texts = json.loads((d / "turn_texts.json").read_text(encoding="utf-8"))
+    nlp = spacy.blank("en")
+    tokens = sum(len(doc) for doc in nlp.tokenizer.pipe(texts, batch_size=256))
+    return {"texts": len(texts), "tokens": tokens}
+
+
+def sqlite_bulk(d: Path) -> dict:
+    """sqlite-utils writing the same interviews, turns and sentences as plain rows with insert_all."""
+    from sqlite_utils import Database
+
+    with open(d / "rows.pickle", "rb") as f:
+        rows = pickle.load(f)
+    target = d / "bulk.db"
+    target.unlink(missing_ok=True)
+    db = Database(target)
+    db.execute("PRAGMA journal_mode = WAL")  # the durability settings qualcode's own connections use
+    db.execute("PRAGMA synchronous = NORMAL")
+    for table in ("interviews", "turns", "sentences"):
+        db[table].insert_all(rows[table], batch_size=1000)
+    n = {table: db[table].count for table in ("interviews", "turns", "sentences")}
+    db.conn.close()
+    target.unlink()
+    return n
+
+
+def pipeline(d: Path, *, model: bool = False) -> dict:
+    """qualcode.nlp.build + compile_patterns over the scored turns with nlp.pipe, and the textcat when asked."""
+    from qualcode import nlp as qnlp
+    from qualcode.model import feature_marks, features
+
+    spec = json.loads((d / "suggest_input.json").read_text(encoding="utf-8"))
+    texts, codes = spec["texts"], spec["codes"]
+    pipe = qnlp.build(spec["language"])
+    matchers = qnlp.compile_patterns(pipe, [c for c in codes if c["codable"]])
+    marks = feature_marks(codes)
+    textcat = None
+    if model:
+        from spacy.util import load_model_from_config
+        from thinc.api import Config
+
+        config = (d / "model.cfg").read_text(encoding="utf-8")
+        textcat = load_model_from_config(Config().from_str(config), auto_fill=True)
+        textcat.from_bytes((d / "model.bin").read_bytes())
+    found = labelled = 0
+    batch: list[str] = []
+
+    def classify(inputs: list[str]) -> int:
+        return sum(len(doc.cats) for doc in textcat.pipe(inputs, batch_size=64))
+
+    for doc in pipe.pipe(texts, batch_size=64):
+        matches = matchers.find(doc)
+        found += len(matches)
+        if textcat is not None:
+            batch.append(features(doc, matches, marks))
+            if len(batch) == 128:
+                labelled += classify(batch)
+                batch = []
+    if textcat is not None and batch:
+        labelled += classify(batch)
+    return {"texts": len(texts), "matches": found, "cats": labelled}
+
+
+def alpha(d: Path) -> dict:
+    """The krippendorff package's α on each reliability matrix the audit reports (nominal, two coders)."""
+    import krippendorff
+    import numpy as np
+
+    with np.load(d / "matrices.npz") as data:
+        matrices = {name: data[name] for name in data.files}
+    names = json.loads((d / "matrix_names.json").read_text(encoding="utf-8"))
+    return {
+        names[key]: float(krippendorff.alpha(reliability_data=m, level_of_measurement="nominal"))
+        for key, m in matrices.items()
+    }
+
+
+def session(d: Path) -> dict:
+    """Drive the coding session engine: STEPS `n` moves, then STEPS `a` decisions, each timed on its own."""
+    from qualcode import session as engine
+    from qualcode.db import open_project
+
+    spec = json.loads((d / "session.json").read_text(encoding="utf-8"))
+    db = open_project(spec["db"])
+    t0 = time.perf_counter()
+    ids = engine.scope(db, spec["coder"])
+    s = engine.CodingSession(db, spec["coder"], ids)
+    start = time.perf_counter() - t0
+    moves, decisions = [], []
+    for _ in range(spec["steps"]):
+        t = time.perf_counter()
+        s.handle("n")
+        moves.append(time.perf_counter() - t)
+    for _ in range(spec["steps"]):
+        t = time.perf_counter()
+        reply = s.handle("a")
+        decisions.append(time.perf_counter() - t)
+        assert reply.message and reply.message.startswith("saved"), reply.message
+    return {"scope": len(ids), "start": start, "n": moves, "a": decisions}
+
+
+TASKS = {
+    "tokenizer": tokenizer,
+    "sqlite_bulk": sqlite_bulk,
+    "pipeline": pipeline,
+    "pipeline_model": lambda d: pipeline(d, model=True),
+    "alpha": alpha,
+    "session": session,
+}
+
+if __name__ == "__main__":
+    name, folder = sys.argv[1], Path(sys.argv[2])
+    print(json.dumps(TASKS[name](folder)))
