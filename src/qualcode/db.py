@@ -104,7 +104,35 @@ def open_project(path: str | Path, *, create: bool = False, migrate: bool = True
     db = connect(path)
     if migrate:
         apply_migrations(db)
+        _track_new_turns(db)
     return db
+
+
+def _track_new_turns(db: Database) -> None:
+    """Turns this connection inserts are listed in a temporary table and indexed for search at commit, in one go.
+
+    FTS5 writes its pending terms out at every savepoint, so a per-row trigger inside per-file savepoints made one
+    index segment per imported file, and indexing cost more than the rest of the import (m008).
+    """
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS turns_unindexed (id INTEGER PRIMARY KEY)")
+    db.execute(
+        """CREATE TEMP TRIGGER IF NOT EXISTS turns_to_index AFTER INSERT ON main.turns BEGIN
+               INSERT INTO turns_unindexed (id) VALUES (new.id);
+           END"""
+    )
+    db._qualcode_tracks_turns = True
+
+
+def _index_new_turns(db: Database) -> None:
+    if not getattr(db, "_qualcode_tracks_turns", False):
+        return
+    conn = db.conn
+    if conn.execute("SELECT 1 FROM temp.turns_unindexed LIMIT 1").fetchone():
+        conn.execute(
+            """INSERT INTO turns_fts (rowid, text)
+               SELECT t.id, t.text FROM main.turns t JOIN temp.turns_unindexed u ON u.id = t.id"""
+        )
+        conn.execute("DELETE FROM temp.turns_unindexed")
 
 
 def apply_migrations(db: Database) -> list[str]:
@@ -147,6 +175,7 @@ def transaction(db: Database) -> Iterator[Database]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        _index_new_turns(db)
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")

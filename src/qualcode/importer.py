@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -91,25 +93,68 @@ def import_paths(
     files = collect_files(paths)
     claims: dict[str, list[str]] = defaultdict(list)
     for f in files:
-        try:
-            claims[prepare(f, options, ImportResult(file=str(f))).iid].append(str(f))
-        except QualcodeError:
-            continue  # reported when the file's turn comes
-    for f in files:
-        result = ImportResult(file=str(f))
-        try:
-            p = prepare(f, options, result)
-            if len(claims[p.iid]) > 1:
-                others = ", ".join(x for x in claims[p.iid] if x != str(p.path))
-                raise ConflictError(
-                    f"duplicate interview id {p.iid}: also in {others} in this import; none of the files "
-                    "claiming it is imported",
-                    path=p.path,
-                )
-            store(db, p, options, result)
-        except QualcodeError as e:
-            result.status, result.message = "failed", str(e)
-        yield result
+        iid = peek_interview_id(f, options)
+        if iid is not None:
+            claims[iid].append(str(f))
+    group = contextlib.ExitStack()
+    started = 0.0
+    try:
+        for f in files:
+            # Files are committed in groups of about GROUP_SECONDS of work, each file a savepoint inside: a failed file
+            # still leaves no trace, but the full-text index gets one segment per group instead of one per file.
+            if not db.conn.in_transaction:
+                group.enter_context(transaction(db))
+                started = time.monotonic()
+            result = ImportResult(file=str(f))
+            try:
+                p = prepare(f, options, result)
+                if len(claims[p.iid]) > 1:
+                    others = ", ".join(x for x in claims[p.iid] if x != str(p.path))
+                    raise ConflictError(
+                        f"duplicate interview id {p.iid}: also in {others} in this import; none of the files "
+                        "claiming it is imported",
+                        path=p.path,
+                    )
+                store(db, p, options, result)
+            except QualcodeError as e:
+                result.status, result.message = "failed", str(e)
+            if time.monotonic() - started >= GROUP_SECONDS:
+                group.close()  # commit
+            yield result
+    finally:
+        group.close()
+
+
+GROUP_SECONDS = 0.25
+INTERVIEW_LINE = re.compile(r"""^interview:[ \t]*(["']?)([\w.\-]+)\1[ \t]*(?:#.*)?$""", re.M)
+
+
+def peek_interview_id(path: Path, options: ImportOptions) -> str | None:
+    """The interview id a file will claim, cheaply: front matter or sidecar YAML only, else the file name.
+
+    None when the file cannot be read; the import reports why when it reaches the file.
+    """
+    try:
+        if path.suffix.lower() != ".docx":
+            text = source.read_text(path, options.encoding, max_bytes=options.max_bytes)
+            raw, _, _ = metadata.split_front_matter(text)
+            if raw:
+                # Most front matter says `interview: ID` on a line of its own; parse the YAML only when it does not.
+                simple = INTERVIEW_LINE.search(raw)
+                if simple and len(INTERVIEW_LINE.findall(raw)) == 1:
+                    return simple.group(2)
+                data = yamlfile.load(raw, path, line_offset=1)
+                if isinstance(data, dict) and data.get("interview") not in (None, ""):
+                    return yamlfile.scalar(data["interview"])
+                return None if raw is not None else path.name.split(".")[0]
+        sidecar = _sidecar(path)
+        if sidecar:
+            data = yamlfile.load(source.decode(_read_sidecar(sidecar), sidecar, options.encoding), sidecar)
+            if isinstance(data, dict) and data.get("interview") not in (None, ""):
+                return yamlfile.scalar(data["interview"])
+    except QualcodeError:
+        return None
+    return path.name.split(".")[0]
 
 
 def _sidecar(path: Path) -> Path | None:
@@ -280,21 +325,16 @@ def check_participants(db: Database, plan: Plan, iid: str, path: Path) -> None:
             )
 
 
-_NLP: dict = {}
+_SPLITTERS: dict = {}
 
 
 def sentence_splitter(language: str):
-    """A blank spaCy pipeline with the rule-based sentencizer; cached per language."""
-    if language not in _NLP:
-        import spacy
+    """The sentence splitter for a language, made once per process (loading spaCy takes a second)."""
+    if language not in _SPLITTERS:
+        from qualcode.sentences import SentenceSplitter
 
-        try:
-            nlp = spacy.blank(language)
-        except Exception:  # spaCy raises its own ImportError/ValueError for unknown codes
-            nlp = spacy.blank("xx")
-        nlp.add_pipe("sentencizer")
-        _NLP[language] = nlp
-    return _NLP[language]
+        _SPLITTERS[language] = SentenceSplitter(language)
+    return _SPLITTERS[language]
 
 
 def _insert(db: Database, t: Transcript, plan: Plan, iid: str, path: Path, source_hash: str, *,
@@ -383,16 +423,10 @@ def insert_turns(db: Database, iid: str, language: str, turns: list[Turn], spans
           len(WORD.findall(turn.text))) for idx, (turn, (start, end)) in enumerate(zip(turns, spans, strict=True))],
     )  # fmt: skip
     ids = [r[0] for r in db.execute("SELECT id FROM turns WHERE interview_id = ? ORDER BY idx", [iid])]
-    rows = []
-    docs = nlp.pipe(turn.text for turn in turns)
-    for turn_id, turn, (start, _), doc in zip(ids, turns, spans, docs, strict=True):
-        n = 0
-        for s in doc.sents:
-            a, b = s.start_char, s.end_char
-            chunk = turn.text[a:b]
-            a += len(chunk) - len(chunk.lstrip())
-            b -= len(chunk) - len(chunk.rstrip())
-            if b > a:
-                rows.append((turn_id, n, start + a, start + b))
-                n += 1
+    texts = [turn.text for turn in turns]
+    rows = [
+        (turn_id, n, start + a, start + b)
+        for turn_id, (start, _), sentences in zip(ids, spans, nlp.spans(texts), strict=True)
+        for n, (a, b) in enumerate(sentences)
+    ]
     db.conn.executemany("INSERT INTO sentences (turn_id, idx, start, end) VALUES (?, ?, ?, ?)", rows)

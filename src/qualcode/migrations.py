@@ -320,3 +320,13 @@ def m007_session_lookups(db: Database) -> None:
     db.execute(
         "CREATE INDEX idx_codings_deleted_batch ON codings(deleted_batch_id) WHERE deleted_batch_id IS NOT NULL"
     )
+
+
+@migrations()
+def m008_search_index_at_commit(db: Database) -> None:
+    """Turns are indexed for search when their transaction commits, in one statement, not by a trigger per row."""
+    # FTS5 flushes its pending terms at every savepoint: with a per-row trigger and a savepoint per imported file,
+    # every file wrote an index segment of its own, and indexing cost more than the rest of the import. Each
+    # connection now lists the turns it inserts in a temporary table and indexes them before COMMIT (db.py); the
+    # delete and update triggers stay, since they are rare and must see the old text.
+    db.execute("DROP TRIGGER IF EXISTS turns_ai")

@@ -12,6 +12,8 @@ from qualcode import render
 from qualcode.cli._common import FormatOpt, info, open_db, progress, warn
 from qualcode.errors import UsageError
 
+TABLE_LIMIT = 200
+
 
 def import_(
     ctx: typer.Context,
@@ -82,7 +84,12 @@ def import_(
     columns = ["file", "interview", "format", "turns", "speakers", "status"]
     counts = {s: sum(r.status == s for r in results) for s in ("imported", "replaced", "unchanged", "failed")}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    render.emit(fmt, rows=rows, columns=columns, data=rows, caption=summary, numeric=("turns", "speakers"))
+    shown = rows
+    if fmt == "table" and len(rows) > TABLE_LIMIT:
+        # A screen of thousands of identical "imported" rows hides the few that matter (and takes seconds to draw).
+        shown = [r for r in rows if r["status"] in ("failed", "replaced")]
+        summary += f"; listed: the {len(shown)} failed or replaced (--format csv lists every file)"
+    render.emit(fmt, rows=shown, columns=columns, data=rows, caption=summary, numeric=("turns", "speakers"))
     for r in results:
         for note in r.notes:
             if not note.startswith(("speaker convention", "metadata from")):
