@@ -128,9 +128,11 @@ def _index_new_turns(db: Database) -> None:
         return
     conn = db.conn
     if conn.execute("SELECT 1 FROM temp.turns_unindexed LIMIT 1").fetchone():
+        # CROSS JOIN keeps the few new turns as the outer loop: left to itself, the planner scanned every turn of
+        # the project at each commit, which made a large import quadratic.
         conn.execute(
             """INSERT INTO turns_fts (rowid, text)
-               SELECT t.id, t.text FROM main.turns t JOIN temp.turns_unindexed u ON u.id = t.id"""
+               SELECT t.id, t.text FROM temp.turns_unindexed u CROSS JOIN main.turns t ON t.id = u.id"""
         )
         conn.execute("DELETE FROM temp.turns_unindexed")
 
