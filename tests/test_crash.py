@@ -261,7 +261,9 @@ def imported(hook, tmp_path_factory) -> tuple[Path, dict]:
 def test_import_killed_at_random_moments_leaves_whole_interviews_and_resumes(hook, imported, tmp_path):
     reference_db, timing = imported
     reference = interviews(reference_db)
-    assert len(reference) == 64 and timing["transactions"] == 65  # the schema, then one per file
+    # The schema, then the files in groups of about importer.GROUP_CHARS characters (several groups, so kills land
+    # between groups and inside them).
+    assert len(reference) == 64 and 3 <= timing["transactions"] < 65
     rows = []
     for seed, mode in IMPORT_SEEDS:
         db, log = tmp_path / f"import-{seed}.db", tmp_path / f"import-{seed}.log"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -97,14 +96,15 @@ def import_paths(
         if iid is not None:
             claims[iid].append(str(f))
     group = contextlib.ExitStack()
-    started = 0.0
+    pending = 0
     try:
         for f in files:
-            # Files are committed in groups of about GROUP_SECONDS of work, each file a savepoint inside: a failed file
-            # still leaves no trace, but the full-text index gets one segment per group instead of one per file.
+            # Files are committed in groups of about GROUP_CHARS characters of text, each file a savepoint inside: a
+            # failed file still leaves no trace, but the full-text index gets one segment per group instead of one per
+            # file. By size rather than time, so the same files always commit in the same groups.
             if not db.conn.in_transaction:
                 group.enter_context(transaction(db))
-                started = time.monotonic()
+                pending = 0
             result = ImportResult(file=str(f))
             try:
                 p = prepare(f, options, result)
@@ -116,16 +116,17 @@ def import_paths(
                         path=p.path,
                     )
                 store(db, p, options, result)
+                pending += sum(len(t.text) for t in p.transcript.turns)
             except QualcodeError as e:
                 result.status, result.message = "failed", str(e)
-            if time.monotonic() - started >= GROUP_SECONDS:
+            if pending >= GROUP_CHARS:
                 group.close()  # commit
             yield result
     finally:
         group.close()
 
 
-GROUP_SECONDS = 0.25
+GROUP_CHARS = 120_000  # about 20,000 words: a fraction of a second, so other writers never wait long
 INTERVIEW_LINE = re.compile(r"""^interview:[ \t]*(["']?)([\w.\-]+)\1[ \t]*(?:#.*)?$""", re.M)
 
 
@@ -420,7 +421,7 @@ def insert_turns(db: Database, iid: str, language: str, turns: list[Turn], spans
         """INSERT INTO turns (interview_id, idx, speaker_id, start, end, start_s, end_s, text, words)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [(iid, idx, speaker_ids[turn.label], start, end, turn.start_s, turn.end_s, turn.text,
-          len(WORD.findall(turn.text))) for idx, (turn, (start, end)) in enumerate(zip(turns, spans, strict=True))],
+          WORD.subn("", turn.text)[1]) for idx, (turn, (start, end)) in enumerate(zip(turns, spans, strict=True))],
     )  # fmt: skip
     ids = [r[0] for r in db.execute("SELECT id FROM turns WHERE interview_id = ? ORDER BY idx", [iid])]
     texts = [turn.text for turn in turns]
