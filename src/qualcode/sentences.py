@@ -1,14 +1,21 @@
-"""Sentence boundaries for stored turns: spaCy's rule-based sentencizer rule, run over token arrays.
+"""Sentence boundaries for stored turns: spaCy's rule-based sentencizer rule, without tokenising whole texts.
 
-The rule is the `sentencizer` component's: a token that is sentence-final punctuation (its default list, from
-many scripts) ends a sentence at the next token that is not punctuation. Reading the tokens as arrays instead of
-Token objects gives the same boundaries (tests/test_sentences.py compares them on the corpus) at a fraction of the
-cost, which matters at import, where splitting was most of the work after tokenising.
+The rule is the `sentencizer` component's: a token that is sentence-final punctuation (one of its default
+characters, from many scripts) ends a sentence at the next token that is neither punctuation nor final.
+
+spaCy's tokenizer cuts a text at white space and tokenises each piece on its own; a run of white space other
+than one plain space becomes a token of its own (not punctuation, so it starts a sentence). Only pieces that
+contain a final character, and the pieces right after them, can decide a boundary, so only those are tokenised,
+each distinct piece once. The boundaries are the same as the sentencizer's (tests/test_sentences.py compares
+them on the corpus and on edge cases); tokenising every turn was most of the cost of importing.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
+
+Token = tuple[int, int, bool, bool]  # start and end within the piece, sentence-final, punctuation
 
 
 class SentenceSplitter:
@@ -21,30 +28,61 @@ class SentenceSplitter:
         except Exception:  # spaCy raises its own ImportError/ValueError for unknown codes
             nlp = spacy.blank("xx")
         self.tokenizer = nlp.tokenizer
-        self.punct = {nlp.vocab.strings.add(c) for c in Sentencizer.default_punct_chars}
+        self.finals = frozenset(Sentencizer.default_punct_chars)
+        # Searching for one of 128 characters is several times slower than for three, and ASCII texts (most turns
+        # in English) can only hold these three.
+        self.any_final = re.compile("[" + re.escape("".join(sorted(self.finals))) + "]")
+        self.ascii_final = re.compile("[" + re.escape("".join(c for c in sorted(self.finals) if c.isascii())) + "]")
+        self.piece = re.compile(r"\S+")
+        self.cache: dict[str, tuple[Token, ...]] = {}
+
+    def tokens(self, piece: str) -> tuple[Token, ...]:
+        found = self.cache.get(piece)
+        if found is None:
+            if len(self.cache) > 200_000:  # bounded: a corpus of unusual words must not grow it without end
+                self.cache.clear()
+            found = tuple((t.idx, t.idx + len(t), t.text in self.finals, t.is_punct) for t in self.tokenizer(piece))
+            self.cache[piece] = found
+        return found
 
     def spans(self, texts: Iterable[str]) -> Iterator[list[tuple[int, int]]]:
         """For each text, its sentences as (start, end) character offsets, trimmed of surrounding white space."""
-        from spacy.attrs import IDX, IS_PUNCT, LENGTH, ORTH
+        for text in texts:
+            yield self.split(text)
 
-        # A plain loop over the rows: a turn has a few dozen tokens, too few for numpy's per-call cost to pay off.
-        for text, doc in zip(texts, self.tokenizer.pipe(texts), strict=True):
-            rows = doc.to_array([ORTH, IS_PUNCT, IDX, LENGTH]).tolist() if len(doc) else []
-            starts, seen = [0], False
-            for i, (orth, is_punct, _, _) in enumerate(rows):
-                final = orth in self.punct
-                if seen and not is_punct and not final:
-                    starts.append(i)
-                    seen = False
-                elif final:
-                    seen = True
-            out = []
-            for k, first in enumerate(starts if rows else []):
-                last = (starts[k + 1] if k + 1 < len(starts) else len(rows)) - 1
-                a, b = rows[first][2], rows[last][2] + rows[last][3]
-                chunk = text[a:b]
-                a += len(chunk) - len(chunk.lstrip())
-                b -= len(chunk) - len(chunk.rstrip())
-                if b > a:
-                    out.append((a, b))
-            yield out
+    def split(self, text: str) -> list[tuple[int, int]]:
+        starts, done = [0], 0
+        for m in (self.ascii_final if text.isascii() else self.any_final).finditer(text):
+            if m.start() < done:
+                continue  # in a piece already walked
+            pos, seen = m.start(), False
+            while pos and not text[pos - 1].isspace():
+                pos -= 1  # back to the start of the piece
+            while True:
+                piece = self.piece.match(text, pos).group()
+                for a, _, final, punct in self.tokens(piece):
+                    if seen and not punct and not final:
+                        starts.append(pos + a)
+                        seen = False
+                    elif final:
+                        seen = True
+                end = pos + len(piece)
+                done = end
+                if not seen:
+                    break
+                nxt = self.piece.search(text, end)
+                if nxt is None:
+                    break
+                if text[end : nxt.start()] != " ":  # white space that is a token: it starts the sentence
+                    starts.append(nxt.start())
+                    break
+                pos = nxt.start()  # one plain space is no token: the next piece's leading punctuation stays
+        out = []
+        for k, a in enumerate(starts):
+            b = starts[k + 1] if k + 1 < len(starts) else len(text)
+            chunk = text[a:b]
+            lead = len(chunk) - len(chunk.lstrip())
+            b = a + len(chunk.rstrip())
+            if b > a + lead:
+                out.append((a + lead, b))
+        return out
