@@ -30,8 +30,11 @@ MAX_NODES = 200_000
 class _LineMaps:
     line_offset = 0
 
+    may_alias = True
+
     def construct_document(self, node):  # noqa: D102 - PyYAML hook
-        _check_size(node)
+        if self.may_alias:  # without an alias (*name) a document is no bigger than its text
+            _check_size(node)
         return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML hook
@@ -96,7 +99,8 @@ _FastLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 def load(text: str, path: str | Path, *, line_offset: int = 0) -> Any:
     """Parse YAML; a syntax error becomes an InputError naming file and line."""
     try:
-        return yaml.load(text, Loader=type("Loader", (_FastLoader,), {"line_offset": line_offset}))  # noqa: S506
+        fast = type("Loader", (_FastLoader,), {"line_offset": line_offset, "may_alias": "*" in text})
+        return yaml.load(text, Loader=fast)  # noqa: S506
     except (yaml.YAMLError, RecursionError):
         pass  # parsed again below, for the pure-Python parser's message and line
     loader = type("Loader", (_Loader,), {"line_offset": line_offset})

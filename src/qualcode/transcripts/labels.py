@@ -6,6 +6,7 @@ Conventions: ``Name: text`` and ``Name : text`` (French spacing), ``[id1] text``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -32,20 +33,25 @@ LABEL_CHARS = re.compile(r"^[\w .'’()\-]+$")
 INTERVIEWER = re.compile(
     r"^(interviewer|moderator|facilitator|experimenter|evaluator|researcher|host|int|ev|q)\s*\d*$|^i$", re.I
 )
+SPELLING = re.compile(r"[\s._\-’']+")
+CLOCK_ONLY = re.compile(r"[\d :.]+")
+DIGIT = re.compile(r"\d")
 
 
+@functools.lru_cache(maxsize=4096)  # a transcript repeats a handful of labels on every turn
 def key(label: str) -> str:
     """Spelling-insensitive identity: 'Interviewer1', 'Interviewer 1' and ' interviewer 1' are one speaker."""
-    return re.sub(r"[\s._\-’']+", "", label).casefold()
+    return SPELLING.sub("", label).casefold()
 
 
+@functools.lru_cache(maxsize=4096)  # every turn's label is checked, and a transcript has a handful
 def plausible(label: str, convention: str, *, lowercase_ok: bool = False) -> bool:
     """Could this be a speaker? lowercase_ok accepts lowercase words, for tools that print display names as typed."""
     label = label.strip()
     if not label or len(label) > 48 or not LABEL_CHARS.match(label):
         return False
     low = label.casefold()
-    if low in NOT_SPEAKERS or "http" in low or "www." in low or re.fullmatch(r"[\d :.]+", label):
+    if low in NOT_SPEAKERS or "http" in low or "www." in low or CLOCK_ONLY.fullmatch(label):
         return False
     words = label.split()
     if convention in ("bold", "bracket"):
@@ -55,7 +61,7 @@ def plausible(label: str, convention: str, *, lowercase_ok: bool = False) -> boo
     if lowercase_ok:
         return True
     # Running prose ("Transcription is provided by") has lowercase words; names and ids do not.
-    lower_words = [w for w in words if w[0].islower() and not re.search(r"\d", w)]
+    lower_words = [w for w in words if w[0].islower() and not DIGIT.search(w)]
     return not lower_words or (len(words) == 1 and INTERVIEWER.match(label) is not None)
 
 
