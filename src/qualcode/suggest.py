@@ -18,7 +18,10 @@ from sqlite_utils import Database
 from qualcode import codebook, nlp
 from qualcode.db import now, transaction
 
-FLOOR = 0.05  # pairs scoring below this are not stored (they would be noise in `suggestions export --all`)
+# Pairs scoring below this (or below the code's own display threshold, if lower) are not stored. With a model nearly
+# every pair scores something; under 0.2, two fifths of a label's decision threshold, they are noise, and storing
+# them was two in five of a model-assisted run's rows.
+FLOOR = 0.2
 BATCH = 128
 
 
@@ -59,6 +62,7 @@ class Scorer:
     use_model: bool = True
     model_nlp: object = None
     marks: dict = field(default_factory=dict)
+    floors: dict[int, float] = field(default_factory=dict)  # code id → storage floor, when under FLOOR
 
     def feature_texts(self, texts: list[str]) -> list[str]:
         from qualcode.model import features
@@ -87,7 +91,7 @@ class Scorer:
                     label, threshold = self.labels[c["id"]]
                     m = calibrate(float(doc_cats.get(label, 0.0)), threshold)
                 score, source = combine(p, m)
-                if score >= FLOOR or p > 0:
+                if score >= self.floors.get(c["id"], FLOOR) or p > 0:
                     turn[c["id"]] = {"score": score, "pattern": p if self.use_patterns else None, "model": m,
                                      "source": source, "evidence": found}  # fmt: skip
             sents = []
@@ -132,9 +136,11 @@ def make_scorer(db: Database, *, model_name: str | None = None, code: str | None
             if info["key"] in by_key:
                 labels[by_key[info["key"]]] = (label, float(info.get("threshold", model_mod.DECISION_THRESHOLD)))
         version = loaded.version
+    shown_from = {c["id"]: c["threshold"] if c["threshold"] is not None else settings["min_score"] for c in codable}
     return Scorer(pipeline, matchers, codable, version, labels, use_patterns=use_patterns, use_model=use_model,
                   model_nlp=loaded.nlp if loaded is not None and use_model else None,
-                  marks=model_mod.feature_marks(all_codes))  # fmt: skip
+                  marks=model_mod.feature_marks(all_codes),
+                  floors={k: v for k, v in shown_from.items() if v < FLOOR})  # fmt: skip
 
 
 @dataclass
@@ -202,15 +208,28 @@ def run(db: Database, scorer: Scorer, *, interviews: list[str] | None = None, pa
         last = rows[-1][0]
         results = list(scorer.score([r[3] for r in rows]))
         with transaction(db):
+            # The batch's reads and writes go in a few statements: a statement per suggestion row was most of the
+            # time a model-assisted run spent beyond the pipeline itself.
+            existing = _existing(db, [r[0] for r in rows])
+            deletes: list[tuple[int, int]] = []
+            inserts: list[list] = []
             for (tid, iid, offset, text), (turn, sents) in zip(rows, results, strict=True):
-                _store_turn(db, tid, iid, (offset, offset + len(text)), turn, sents, hashes, scorer.model_version,
-                            thresholds, report)  # fmt: skip
-                if not partial:
-                    db.execute(
-                        "INSERT OR REPLACE INTO scored_turns (turn_id, codebook_hash, model_version, scored_at) "
-                        "VALUES (?, ?, ?, ?)",
-                        [tid, h, scorer.model_version, now()],
-                    )
+                _plan_turn(tid, iid, (offset, offset + len(text)), turn, sents, existing.get(tid, {}), hashes,
+                           scorer.model_version, thresholds, report, deletes, inserts)  # fmt: skip
+            db.conn.executemany("DELETE FROM suggestions WHERE turn_id = ? AND code_id = ?", deletes)
+            db.conn.executemany(
+                """INSERT INTO suggestions (interview_id, turn_id, code_id, unit, start, end, score, pattern_score,
+                   model_score, source, evidence, pattern_hash, model_version, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                inserts,
+            )
+            if not partial:
+                stamp = now()
+                db.conn.executemany(
+                    "INSERT OR REPLACE INTO scored_turns (turn_id, codebook_hash, model_version, scored_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(r[0], h, scorer.model_version, stamp) for r in rows],
+                )
         report.turns += len(rows)
         yield len(rows)
 
@@ -220,24 +239,30 @@ def _thresholds(db: Database) -> dict[int, float]:
     return {c["id"]: c["threshold"] if c["threshold"] is not None else default for c in codebook.codes(db)}
 
 
-def _store_turn(db: Database, tid: int, iid: str, bounds: tuple[int, int], turn: dict, sents: list,
-                hashes: dict[int, str], version: str | None, thresholds: dict[int, float],
-                report: SuggestReport) -> None:  # fmt: skip
+def _existing(db: Database, turn_ids: list[int]) -> dict[int, dict[int, tuple]]:
+    """turn id → code id → (pattern hash, model version) of its stored turn-level suggestions."""
+    out: dict[int, dict[int, tuple]] = {}
+    for tid, code_id, ph, mv in db.conn.execute(
+        "SELECT turn_id, code_id, pattern_hash, model_version FROM suggestions "
+        f"WHERE unit = 'turn' AND turn_id IN ({','.join('?' * len(turn_ids))})",
+        turn_ids,
+    ):
+        out.setdefault(tid, {})[code_id] = (ph, mv)
+    return out
+
+
+def _plan_turn(tid: int, iid: str, bounds: tuple[int, int], turn: dict, sents: list, existing: dict[int, tuple],
+               hashes: dict[int, str], version: str | None, thresholds: dict[int, float], report: SuggestReport,
+               deletes: list, inserts: list) -> None:  # fmt: skip
+    """Add to DELETES and INSERTS what replaces the turn's stale suggestions."""
     offset, turn_end = bounds
-    existing = {
-        code_id: (ph, mv)
-        for code_id, ph, mv in db.execute(
-            "SELECT code_id, pattern_hash, model_version FROM suggestions WHERE turn_id = ? AND unit = 'turn'",
-            [tid],
-        )
-    }
     stamp = now()
     for code_id, h in hashes.items():
         if code_id in existing and existing[code_id] == (h, version):
             report.kept += 1
             continue
         if code_id in existing:
-            db.execute("DELETE FROM suggestions WHERE turn_id = ? AND code_id = ?", [tid, code_id])
+            deletes.append((tid, code_id))
         rows = []
         if code_id in turn:
             r = turn[code_id]
@@ -250,13 +275,8 @@ def _store_turn(db: Database, tid: int, iid: str, bounds: tuple[int, int], turn:
         for unit, a, b, r in rows:
             evidence = [{"start": offset + m.start, "end": offset + m.end, "text": m.text, "pattern": m.label}
                         for m in r["evidence"]]  # fmt: skip
-            db.execute(
-                """INSERT INTO suggestions (interview_id, turn_id, code_id, unit, start, end, score, pattern_score,
-                   model_score, source, evidence, pattern_hash, model_version, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [iid, tid, code_id, unit, a, b, round(r["score"], 4), _r(r["pattern"]), _r(r["model"]), r["source"],
-                 json.dumps(evidence, ensure_ascii=False), h, version, stamp],
-            )  # fmt: skip
+            inserts.append([iid, tid, code_id, unit, a, b, round(r["score"], 4), _r(r["pattern"]), _r(r["model"]),
+                            r["source"], json.dumps(evidence, ensure_ascii=False), h, version, stamp])  # fmt: skip
             report.stored += 1
 
 
