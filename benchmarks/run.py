@@ -155,7 +155,7 @@ def build_corpus(scale: int, folder: Path) -> dict[str, str]:
     """
     folder.mkdir(parents=True)
     ids: dict[str, list[str]] = {}
-    for f in sorted(CORPUS.glob("*.md")):
+    for f in sorted(CORPUS.glob("INT-*.md")):
         text = f.read_text(encoding="utf-8")
         iid = re.search(r"^interview: (\S+)$", text, re.M).group(1)
         if scale == 1:
