@@ -45,6 +45,7 @@ def connect(path: str | Path) -> Database:
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")  # the temporary tables hold row ids only; no temp files
         if str(path) != ":memory:":
             _require_project(conn, path)  # before WAL: even switching the journal mode writes to the file
             try:

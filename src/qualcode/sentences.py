@@ -34,6 +34,7 @@ class SentenceSplitter:
         self.any_final = re.compile("[" + re.escape("".join(sorted(self.finals))) + "]")
         self.ascii_final = re.compile("[" + re.escape("".join(c for c in sorted(self.finals) if c.isascii())) + "]")
         self.piece = re.compile(r"\S+")
+        self.space = re.compile(r"\s")
         self.cache: dict[str, tuple[Token, ...]] = {}
 
     def tokens(self, piece: str) -> tuple[Token, ...]:
@@ -55,9 +56,11 @@ class SentenceSplitter:
         for m in (self.ascii_final if text.isascii() else self.any_final).finditer(text):
             if m.start() < done:
                 continue  # in a piece already walked
-            pos, seen = m.start(), False
-            while pos and not text[pos - 1].isspace():
-                pos -= 1  # back to the start of the piece
+            pos, seen = text.rfind(" ", 0, m.start()) + 1, False  # most pieces follow a plain space
+            if self.space.search(text, pos, m.start()):
+                pos = m.start()
+                while pos and not text[pos - 1].isspace():
+                    pos -= 1  # back to the start of the piece
             while True:
                 piece = self.piece.match(text, pos).group()
                 for a, _, final, punct in self.tokens(piece):
