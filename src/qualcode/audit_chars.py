@@ -12,12 +12,10 @@ from collections import Counter, defaultdict
 from sqlite_utils import Database
 
 from qualcode.agreement import PairTable, Stat, TwoByTwo, char_counts
-from qualcode.audit import (
+from qualcode.audit import Data, Turn, Units
+from qualcode.audit_rows import (
     NONE,
     POSITIVE_IS_PER_CATEGORY,
-    Data,
-    Turn,
-    Units,
     binary_notes,
     exclusive_notes,
     exclusive_values,
