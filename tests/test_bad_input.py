@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CODEBOOK, CODINGS, CORPUS, ROOT, Cli, dump, write
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, ROOT, Cli, copy_db, dump, write
 from tests.test_refi import TEXT, XXE, qde, qdpx, source
 
 INTERVIEWS = ("INT-05", "INT-07", "INT-08")
@@ -334,16 +334,6 @@ CASES = [
 ]  # fmt: skip
 
 
-def copy(src: Path, dest: Path) -> None:
-    """SQLite's backup API: a consistent copy, whatever is still in the source's WAL file."""
-    a, b = sqlite3.connect(src), sqlite3.connect(dest)
-    try:
-        a.backup(b)
-    finally:
-        b.close()
-        a.close()
-
-
 def flat(text: str) -> str:
     return " ".join(text.split())
 
@@ -367,7 +357,7 @@ def run_readonly(db: Path, args: list) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case: Case, projects, db_path, tmp_path):
-    copy(projects[case.project], db_path)
+    copy_db(projects[case.project], db_path)
     inputs = tmp_path / "input"
     inputs.mkdir()
     args, f = case.make(inputs)

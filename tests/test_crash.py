@@ -32,7 +32,7 @@ import pytest
 
 from qualcode import maintenance
 from qualcode.db import open_project
-from tests.conftest import CODEBOOK, CORPUS, ROOT, Cli
+from tests.conftest import CODEBOOK, CORPUS, ROOT, Cli, copy_db
 
 HOOK = """
 import contextlib, os, time
@@ -232,16 +232,6 @@ def suggestions(db: Path) -> dict[tuple, list[tuple]]:
     return out
 
 
-def copy(src: Path, dest: Path) -> Path:
-    a, b = sqlite3.connect(src), sqlite3.connect(dest)
-    try:
-        a.backup(b)
-    finally:
-        b.close()
-        a.close()
-    return dest
-
-
 def report(what: str, rows: list[dict]) -> None:
     landed = sum(r["mid_transaction"] for r in rows)
     print(f"\n{what}: {len(rows)} kills, {landed} inside a transaction")  # shown with -s or -rP
@@ -289,15 +279,15 @@ def test_import_killed_at_random_moments_leaves_whole_interviews_and_resumes(hoo
 def test_suggest_killed_at_random_moments_keeps_whole_batches_and_resumes(hook, imported, tmp_path):
     """One project, killed once per seed: each run after the first resumes the work the last one left (so a crash
     while catching up after a crash is covered too); then an uninterrupted run finishes it."""
-    base = copy(imported[0], tmp_path / "base.db")
+    base = copy_db(imported[0], tmp_path / "base.db")
     Cli(base)("codebook", "load", CODEBOOK)
-    reference_db = copy(base, tmp_path / "reference.db")
+    reference_db = copy_db(base, tmp_path / "reference.db")
     timing = uninterrupted(hook, reference_db, tmp_path / "reference.log", "suggest")
     reference = suggestions(reference_db)
     turns = len(reference)
     batches = -(-turns // 128)  # one transaction per batch of 128 turns
     assert turns > 1000 and timing["transactions"] == batches
-    db = copy(base, tmp_path / "suggest.db")
+    db = copy_db(base, tmp_path / "suggest.db")
     rows, scored = [], {}
     for seed, mode in SUGGEST_SEEDS:
         log = tmp_path / f"suggest-{seed}.log"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from qualcode.db import open_project
-from tests.conftest import CORPUS, ROOT, Cli, dump, write
+from tests.conftest import CORPUS, ROOT, Cli, copy_db, dump, write
 
 CODEBOOK = """\
 codebook: maintenance test
@@ -75,10 +75,7 @@ def coded(tmp_path_factory) -> Path:
 @pytest.fixture
 def project(coded, tmp_path) -> Cli:
     """A fresh copy of the coded project for each test."""
-    dst = tmp_path / "project.db"
-    with contextlib.closing(sqlite3.connect(coded)) as a, contextlib.closing(sqlite3.connect(dst)) as b:
-        a.backup(b)
-    return Cli(dst)
+    return Cli(copy_db(coded, tmp_path / "project.db"))
 
 
 def checks(cli: Cli, db_path: Path | None = None, expect: int = 1) -> dict[str, dict]:

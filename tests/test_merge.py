@@ -13,7 +13,7 @@ import pytest
 from qualcode import merge as merge_module
 from qualcode.db import open_project
 from qualcode.errors import QualcodeError
-from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, dump, write
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db, dump, write
 
 # The interviews the shipped coding files cover.
 CODED = sorted({line.split(",")[0] for line in (CODINGS / "coder-a.csv").read_text().splitlines()[1:]})
@@ -28,13 +28,6 @@ codes:
   - name: Effectiveness
   - name: Impact
 """
-
-
-def copy(src: Path, dst: Path) -> Path:
-    """A project file copied the way a coder takes one home (SQLite's backup, so the WAL is included)."""
-    with contextlib.closing(sqlite3.connect(src)) as a, contextlib.closing(sqlite3.connect(dst)) as b:
-        a.backup(b)
-    return dst
 
 
 def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
@@ -98,7 +91,7 @@ def small_base(tmp_path_factory) -> Path:
 @pytest.fixture
 def small(small_base, tmp_path):
     """Three copies of a one-interview project: here (the test's project), and two coders' laptops."""
-    return tuple(Cli(copy(small_base, tmp_path / f"{name}.db")) for name in ("here", "ana", "ben"))
+    return tuple(Cli(copy_db(small_base, tmp_path / f"{name}.db")) for name in ("here", "ana", "ben"))
 
 
 # --- the team workflow -------------------------------------------------------------------------------------------
@@ -109,7 +102,7 @@ def test_two_coders_merged_give_the_same_audit_as_one_project(corpus, tmp_path):
     a = Cli(tmp_path / "a.db")
     a("import", *(CORPUS / f"{iid}.md" for iid in CODED))
     a("codebook", "load", CODEBOOK)
-    b, both, team = (Cli(copy(corpus, tmp_path / f"{n}.db")) for n in ("b", "both", "team"))
+    b, both, team = (Cli(copy_db(corpus, tmp_path / f"{n}.db")) for n in ("b", "both", "team"))
 
     def coder_a(cli):
         cli("codings", "import", CODINGS / "coder-a.csv")
@@ -179,7 +172,7 @@ def test_copies_take_the_newer_decision_and_undo_takes_a_merge_back(small, tmp_p
     here, _, _ = small
     here("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
     here("apply", "INT-05", 7, "Impact", "--coder", "ana")
-    laptop = Cli(copy(here.db_path, tmp_path / "laptop.db"))  # the same codings, the same GUIDs
+    laptop = Cli(copy_db(here.db_path, tmp_path / "laptop.db"))  # the same codings, the same GUIDs
     laptop("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")
     laptop("apply", "INT-05", 5, "Effectiveness", "--coder", "ana")
     laptop("apply", "INT-05", 9, "Impact", "--coder", "ana")
@@ -210,7 +203,7 @@ def test_two_copies_merged_both_ways_end_up_the_same(small, tmp_path):
     here, _, _ = small
     here("apply", "INT-05", 1, "Efficiency", "--coder", "ana")
     here("apply", "INT-05", 3, "Efficiency", "--coder", "ana")
-    a, b = (Cli(copy(here.db_path, tmp_path / f"{n}.db")) for n in ("a", "b"))
+    a, b = (Cli(copy_db(here.db_path, tmp_path / f"{n}.db")) for n in ("a", "b"))
     a("unapply", "INT-05", 1, "Efficiency", "--coder", "ana")
     a("apply", "INT-05", 1, "Impact", "--coder", "ana")
     a("apply", "INT-05", 5, "Impact", "--coder", "ana")
@@ -340,7 +333,7 @@ def test_projects_that_cannot_be_merged_are_refused(small, tmp_path):
     with contextlib.closing(sqlite3.connect(other)) as conn:
         conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY)")
     assert "not a qualcode project" in here("merge", other, expect=1).stderr
-    future = copy(ana.db_path, tmp_path / "future.db")
+    future = copy_db(ana.db_path, tmp_path / "future.db")
     with contextlib.closing(sqlite3.connect(future)) as conn, conn:
         conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
                      "VALUES ('qualcode', 'm999_future', '2031-01-01')")  # fmt: skip
