@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tests.conftest import CORPUS, write
+from tests.conftest import CORPUS, query, write
 
 CODEBOOK_YML = """\
 codebook: Session test
@@ -33,14 +33,6 @@ codes:
 """
 
 
-def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
 def project(cli, tmp_path: Path, interviews=("INT-01", "INT-02")) -> None:
     cli("import", *[CORPUS / f"{i}.md" for i in interviews])
     cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK_YML))
@@ -51,7 +43,7 @@ def participant_turns(db_path: Path) -> list[dict]:
     keys = ["id", "interview", "idx", "start", "end", "text"]
     return [
         dict(zip(keys, r, strict=True))
-        for r in rows(
+        for r in query(
             db_path,
             """SELECT t.id, t.interview_id, t.idx, t.start, t.end, t.text FROM turns t
                JOIN speakers s ON s.id = t.speaker_id WHERE s.participant_id IS NOT NULL
@@ -61,7 +53,7 @@ def participant_turns(db_path: Path) -> list[dict]:
 
 
 def code_id(db_path: Path, name: str) -> int:
-    return rows(db_path, "SELECT id FROM codes WHERE name = ?", [name])[0][0]
+    return query(db_path, "SELECT id FROM codes WHERE name = ?", [name])[0][0]
 
 
 def suggest(
@@ -94,7 +86,7 @@ def live(db_path: Path, coder: str, turn: dict | None = None) -> list[tuple]:
     if turn:
         sql += " AND c.turn_id = ?"
         params.append(turn["id"])
-    return rows(db_path, sql + " ORDER BY t.interview_id, t.idx, k.name", params)
+    return query(db_path, sql + " ORDER BY t.interview_id, t.idx, k.name", params)
 
 
 def names(db_path: Path, coder: str, turn: dict) -> set:

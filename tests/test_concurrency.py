@@ -16,15 +16,13 @@ import datetime as dt
 import itertools
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from qualcode import maintenance
 from qualcode.db import open_project
-from tests.conftest import CODEBOOK, CORPUS, ROOT, Cli
+from tests.conftest import CODEBOOK, CORPUS, ROOT, Cli, query
 
 INTERVIEWS = ("INT-05", "INT-07", "INT-08", "INT-10", "INT-11", "INT-15", "INT-16", "INT-24")
 CODES = (
@@ -50,14 +48,6 @@ for interview, turn, code in plan:
 """
 
 
-def rows(db: Path, sql: str, params=()) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
 def live(cli: Cli, coder: str) -> set[tuple]:
     """CODER's live codings as (interview, turn, code path), read back through `codings export`."""
     out = cli("codings", "export", "--coder", coder).stdout
@@ -69,7 +59,7 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
     cli = Cli(db)
     cli("import", *(CORPUS / f"{i}.md" for i in INTERVIEWS))
     cli("codebook", "load", CODEBOOK)
-    turns = rows(db, "SELECT interview_id, idx FROM turns ORDER BY interview_id, idx")
+    turns = query(db, "SELECT interview_id, idx FROM turns ORDER BY interview_id, idx")
     pairs = [(iid, idx, code) for iid, idx in turns for code in CODES]
     assert len(pairs) >= 2 * PER_WRITER
     plans = {
@@ -77,7 +67,7 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
         "lib-b": pairs[-PER_WRITER:],
         "csv-c": pairs[PER_WRITER // 2 :][:PER_WRITER],
     }
-    participant = rows(db, """SELECT t.interview_id, t.idx FROM turns t JOIN speakers s ON s.id = t.speaker_id
+    participant = query(db, """SELECT t.interview_id, t.idx FROM turns t JOIN speakers s ON s.id = t.speaker_id
                               WHERE s.participant_id IS NOT NULL ORDER BY t.interview_id, t.idx""")  # fmt: skip
 
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -108,7 +98,7 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
                                            "--coder", "ses-d"], stdin=stdin, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, env=env, text=True)  # fmt: skip
     # The library loops start once both command-line writers have written: all four are then writing at once.
-    while len(rows(db, "SELECT DISTINCT coder FROM batches WHERE coder IN ('csv-c', 'ses-d')")) < 2:
+    while len(query(db, "SELECT DISTINCT coder FROM batches WHERE coder IN ('csv-c', 'ses-d')")) < 2:
         assert all(procs[c].poll() is None for c in ("csv-c", "ses-d")), "a writer ended before it wrote"
         assert time.monotonic() - start < 120, "the command-line writers did not start"
         time.sleep(0.01)
@@ -122,20 +112,20 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
 
     for coder in ("lib-a", "lib-b", "csv-c"):
         assert live(cli, coder) == set(plans[coder]), coder
-    decided = rows(db, """SELECT c.interview_id, t.idx, c.code_id FROM codings c JOIN turns t ON t.id = c.turn_id
+    decided = query(db, """SELECT c.interview_id, t.idx, c.code_id FROM codings c JOIN turns t ON t.id = c.turn_id
                           WHERE c.coder = 'ses-d' AND c.deleted_at IS NULL ORDER BY 1, 2""")  # fmt: skip
     assert decided == [(iid, idx, None) for iid, idx in participant]
-    assert rows(db, "SELECT coder, count(*) FROM batches GROUP BY coder ORDER BY coder") == [
+    assert query(db, "SELECT coder, count(*) FROM batches GROUP BY coder ORDER BY coder") == [
         ("csv-c", len(chunks)), ("lib-a", PER_WRITER), ("lib-b", PER_WRITER), ("ses-d", len(participant))
     ]  # fmt: skip
-    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
     project = open_project(db)
     try:
         assert {c["check"]: c["examples"] for c in maintenance.check(project) if c["problems"]} == {}
     finally:
         project.conn.close()
     # The writers really wrote at the same time: each one's batches fall between the first and last of every other.
-    order = [c for (c,) in rows(db, "SELECT coder FROM batches ORDER BY id")]
+    order = [c for (c,) in query(db, "SELECT coder FROM batches ORDER BY id")]
     spans = {c: (order.index(c), len(order) - 1 - order[::-1].index(c)) for c in procs}
     for a, (a0, a1) in spans.items():
         for b, (b0, b1) in spans.items():
@@ -143,7 +133,7 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
     switches = sum(x != y for x, y in itertools.pairwise(order))
     longest = {}  # the longest pause between one writer's consecutive batches: mostly waiting for the lock
     for coder in procs:
-        times = [dt.datetime.fromisoformat(t[:-1]) for (t,) in rows(
+        times = [dt.datetime.fromisoformat(t[:-1]) for (t,) in query(
             db, "SELECT created_at FROM batches WHERE coder = ? ORDER BY id", [coder])]  # fmt: skip
         longest[coder] = max((b - a).total_seconds() for a, b in itertools.pairwise(times))
     print(f"\nfinished after (s): {', '.join(f'{c} {t:.1f}' for c, t in ends.items())}; {switches} changes of "

@@ -32,7 +32,7 @@ import pytest
 
 from qualcode import maintenance
 from qualcode.db import open_project
-from tests.conftest import CODEBOOK, CORPUS, ROOT, Cli, copy_db
+from tests.conftest import CODEBOOK, CORPUS, ROOT, Cli, copy_db, query
 
 HOOK = """
 import contextlib, os, time
@@ -179,14 +179,6 @@ def sound(db: Path) -> None:
     finally:
         project.conn.close()
     assert problems == {}
-
-
-def query(db: Path, sql: str, params=()) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 TURNS = """SELECT t.idx, s.label, t.start, t.end, t.start_s, t.end_s, t.text, t.words

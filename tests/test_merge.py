@@ -13,7 +13,7 @@ import pytest
 from qualcode import merge as merge_module
 from qualcode.db import open_project
 from qualcode.errors import QualcodeError
-from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db, dump, write
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db, dump, query, write
 
 # The interviews the shipped coding files cover.
 CODED = sorted({line.split(",")[0] for line in (CODINGS / "coder-a.csv").read_text().splitlines()[1:]})
@@ -30,14 +30,9 @@ codes:
 """
 
 
-def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
-    with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
 def live(db_path: Path) -> set[tuple]:
     """(interview, turn, code path or None, span in the turn or None for the whole turn, coder) of live codings."""
-    out = rows(db_path, """
+    out = query(db_path, """
         WITH RECURSIVE p(id, path) AS (SELECT id, name FROM codes WHERE parent_id IS NULL
             UNION ALL SELECT c.id, p.path || '/' || c.name FROM codes c JOIN p ON c.parent_id = p.id)
         SELECT c.interview_id, t.idx, p.path, c.start - t.start, c.end - t.start, t.end - t.start, c.coder
@@ -66,7 +61,7 @@ def merge(cli: Cli, other: Path, *args: str, expect: int = 0) -> dict:
 
 def accounted(report: dict, other: Path) -> bool:
     """Every coding of OTHER lands in exactly one bucket of the report."""
-    return sum(report["codings"].values()) == rows(other, "SELECT count(*) FROM codings")[0][0]
+    return sum(report["codings"].values()) == query(other, "SELECT count(*) FROM codings")[0][0]
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +114,7 @@ def test_two_coders_merged_give_the_same_audit_as_one_project(corpus, tmp_path):
 
     ra = merge(team, a.db_path)
     assert [i["matched"] for i in ra["interviews"]] == ["hash"] * len(CODED)
-    live_a = rows(a.db_path, "SELECT count(*) FROM codings WHERE deleted_at IS NULL")[0][0]
+    live_a = query(a.db_path, "SELECT count(*) FROM codings WHERE deleted_at IS NULL")[0][0]
     assert ra["codings"]["added"] == live_a
     assert ra["codings"]["history"] == 2  # the undone apply and the "no code" it had replaced
     assert ra["conflicts"] == [] and accounted(ra, a.db_path)
@@ -131,20 +126,20 @@ def test_two_coders_merged_give_the_same_audit_as_one_project(corpus, tmp_path):
     assert json.loads(team(*audit).stdout) == json.loads(both(*audit).stdout)
     assert team("codings", "export").stdout == both("codings", "export").stdout
     # The coder keeps their identity, and the codings their GUIDs, times and memos.
-    assert rows(team.db_path, "SELECT guid FROM coders WHERE name = 'coder-a'") == rows(
+    assert query(team.db_path, "SELECT guid FROM coders WHERE name = 'coder-a'") == query(
         a.db_path, "SELECT guid FROM coders WHERE name = 'coder-a'"
     )
     fields = (
         "SELECT guid, created_at, memo, origin, deleted_at FROM codings WHERE coder = 'coder-a' ORDER BY 1"
     )
-    assert rows(team.db_path, fields) == rows(a.db_path, fields)
+    assert query(team.db_path, fields) == query(a.db_path, fields)
 
     # Merging again changes nothing; the coders' projects were never touched.
     snapshot = dump(team.db_path)
     again = merge(team, a.db_path)
     merge(team, b.db_path)
     assert dump(team.db_path) == snapshot
-    assert again["codings"]["already"] == rows(a.db_path, "SELECT count(*) FROM codings")[0][0]
+    assert again["codings"]["already"] == query(a.db_path, "SELECT count(*) FROM codings")[0][0]
     assert {p: (dump(p), sha(p)) for p in (a.db_path, b.db_path)} == before
 
 
@@ -237,7 +232,7 @@ def test_codes_unknown_here_are_skipped_then_created_with_add_codes(small, tmp_p
     assert r["codes_created"] == ["Surprises", "Surprises/Unexpected effects"]
     assert r["codings"] | {"added": 2, "already": 1, "history": 1} == r["codings"]
     assert live(here.db_path) == live(ana.db_path)
-    assert rows(here.db_path, """SELECT c.key, p.key FROM codes c JOIN codes p ON p.id = c.parent_id
+    assert query(here.db_path, """SELECT c.key, p.key FROM codes c JOIN codes p ON p.id = c.parent_id
                                  WHERE c.name = 'Unexpected effects'""") == [("surprises.unexpected-effects", "surprises")]  # fmt: skip
     assert "└── ■ Surprises  0 codings" in here("codebook", "show").stdout
 
@@ -254,7 +249,7 @@ def test_an_edited_transcript_is_matched_by_id_and_codings_follow_their_quotes(s
     ana = Cli(tmp_path / "ana-edited.db")
     ana("import", write(tmp_path / "edited" / "INT-05.md", edited))
     ana("codebook", "load", write(tmp_path / "codebook.yml", SMALL))
-    last = rows(ana.db_path, "SELECT max(idx) FROM turns")[0][0]
+    last = query(ana.db_path, "SELECT max(idx) FROM turns")[0][0]
     ana("apply", "INT-05", 7, "Effectiveness", "--coder", "ana")  # the reworded turn, whole
     ana("apply", "INT-05", 9, "Impact", "--coder", "ana", "--start", 0, "--end", 10)  # "Sometimes."
     ana("apply", "INT-05", last, "Efficiency", "--coder", "ana", "--memo", "hotline")  # not in this version
@@ -285,7 +280,7 @@ def test_memos_fill_gaps_and_differences_are_reported(small):
     [conflict] = r["conflicts"]
     assert conflict == {"interview": "INT-05", "turn": 7, "coder": "ana", "kind": "memo", "here": "mine",
                         "there": "theirs"}  # fmt: skip
-    assert rows(here.db_path, "SELECT memo FROM codings ORDER BY start") == [("late",), ("mine",)]
+    assert query(here.db_path, "SELECT memo FROM codings ORDER BY start") == [("late",), ("mine",)]
 
 
 def test_dry_run_reports_the_same_and_writes_nothing(small):

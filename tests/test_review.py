@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.session_helpers import live, names, participant_turns, project, rows, suggest
+from tests.session_helpers import live, names, participant_turns, project, query, suggest
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def coded(cli, db_path, tmp_path):
 
 
 def originals(db_path):
-    return rows(db_path, "SELECT * FROM codings WHERE coder IN ('ana', 'ben') ORDER BY id")
+    return query(db_path, "SELECT * FROM codings WHERE coder IN ('ana', 'ben') ORDER BY id")
 
 
 def test_disagreements_lists_turns_that_differ(cli, db_path, coded):
@@ -86,7 +86,7 @@ def test_review_keeps_either_version_both_or_neither(cli, db_path, coded):
 def test_review_copies_spans_and_resumes(cli, db_path, coded):
     t = coded
     cli("review", "--coders", "ana,ben", "--as", "team", input="s\ns\ns\n2\n")
-    sentence = rows(db_path, "SELECT start, end FROM sentences WHERE turn_id = ? AND idx = 0", [t[4]["id"]])[
+    sentence = query(db_path, "SELECT start, end FROM sentences WHERE turn_id = ? AND idx = 0", [t[4]["id"]])[
         0
     ]
     assert live(db_path, "team", t[4]) == [(t[4]["idx"], "COVID-19 adaptation", *sentence, None, "review")]
@@ -118,7 +118,7 @@ def test_review_undo_and_memo(cli, db_path, coded):
         (t[0]["idx"], "Sustainability", t[0]["start"], t[0]["end"], None, "review"),
     ]
     assert live(db_path, "consensus", t[1]) == []
-    assert rows(
+    assert query(
         db_path, "SELECT count(*) FROM codings WHERE coder = 'consensus' AND deleted_at IS NOT NULL"
     ) == [(2,)]
 

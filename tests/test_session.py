@@ -13,7 +13,7 @@ import pytest
 from qualcode import screens, session
 from qualcode.db import open_project
 from tests.conftest import ROOT
-from tests.session_helpers import code_id, live, names, participant_turns, project, rows, suggest
+from tests.session_helpers import code_id, live, names, participant_turns, project, query, suggest
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_accept_takes_the_suggestions_above_their_threshold(cli, db_path, turns)
         f"ana: 1 decision this session (1 accepted), 0 skipped; 1 of {n} turns in scope decided, {n - 1} to go."
         in screen
     )
-    got = rows(db_path, """SELECT k.name, c.origin, c.suggestion_score, c.start, c.end, c.session_id, b.kind
+    got = query(db_path, """SELECT k.name, c.origin, c.suggestion_score, c.start, c.end, c.session_id, b.kind
                            FROM codings c JOIN codes k ON k.id = c.code_id JOIN batches b ON b.id = c.batch_id
                            WHERE c.coder = 'ana' ORDER BY k.name""")  # fmt: skip
     assert [g[:5] for g in got] == [
@@ -63,7 +63,7 @@ def test_accept_takes_the_suggestions_above_their_threshold(cli, db_path, turns)
         ("Needs", "suggestion", 0.6, t["start"], t["end"]),
     ]
     assert got[0][5] and got[0][5] == got[1][5] and got[0][6] == "session"
-    assert len(rows(db_path, "SELECT id FROM batches WHERE kind = 'session'")) == 1  # one decision, one batch
+    assert len(query(db_path, "SELECT id FROM batches WHERE kind = 'session'")) == 1  # one decision, one batch
 
 
 def test_toggle_and_find_a_code_by_prefix(cli, db_path, turns):
@@ -78,7 +78,7 @@ def test_toggle_and_find_a_code_by_prefix(cli, db_path, turns):
     # A code the coder found is not a suggestion: the decision is manual, and carries the suggested score only.
     assert names(db_path, "ana", turns[1]) == {"Needs", "Sustainability"}
     assert {r[5] for r in live(db_path, "ana", turns[1])} == {"manual"}
-    assert rows(db_path, "SELECT k.name, c.suggestion_score FROM codings c JOIN codes k ON k.id = c.code_id "
+    assert query(db_path, "SELECT k.name, c.suggestion_score FROM codings c JOIN codes k ON k.id = c.code_id "
                          "WHERE c.turn_id = ? ORDER BY k.name", [turns[1]["id"]]) == [("Needs", 0.9), ("Sustainability", None)]  # fmt: skip
 
 
@@ -125,7 +125,7 @@ def test_memo_is_stored_with_the_decision(cli, db_path, turns):
 
 def test_k_narrows_the_coding_to_chosen_sentences(cli, db_path, turns):
     t = next(
-        t for t in turns if len(rows(db_path, "SELECT id FROM sentences WHERE turn_id = ?", [t["id"]])) >= 3
+        t for t in turns if len(query(db_path, "SELECT id FROM sentences WHERE turn_id = ?", [t["id"]])) >= 3
     )
     at = turns.index(t)
     suggest(db_path, t, "Funding and timeliness", 0.8)
@@ -134,13 +134,13 @@ def test_k_narrows_the_coding_to_chosen_sentences(cli, db_path, turns):
     r = code(cli, script)
     assert "sentences to code, e.g. 1 3 or 2-4 (empty = the whole turn): 1 3" in r.stdout
     assert "coding sentences 1, 3 only" in r.stdout
-    sentences = rows(db_path, "SELECT start, end FROM sentences WHERE turn_id = ? ORDER BY idx", [t["id"]])
+    sentences = query(db_path, "SELECT start, end FROM sentences WHERE turn_id = ? ORDER BY idx", [t["id"]])
     chosen = {sentences[0], sentences[2]}
     got = live(db_path, "ana", t)
     assert {(g[1], g[2], g[3]) for g in got} == {
         (c, a, b) for c in ("Funding and timeliness", "Needs") for a, b in chosen
     }
-    text = rows(db_path, "SELECT text FROM interviews WHERE id = ?", [t["interview"]])[0][0]
+    text = query(db_path, "SELECT text FROM interviews WHERE id = ?", [t["interview"]])[0][0]
     first = text[sentences[0][0] : sentences[0][1]]
     assert f"1 {first[:40]}" in r.stdout  # k lists the sentences, numbered
     r = code(cli, "k 9\nk x\nq\n")
@@ -165,10 +165,10 @@ def test_undo_walks_back_across_screens(cli, db_path, turns):
     last = out.split("ana> u")[-2]
     assert f"· turn {turns[0]['idx']} ·" in last and " 1 [✓] ■ Efficiency/Funding and timeliness" in last
     assert live(db_path, "ana") == []
-    assert rows(db_path, "SELECT count(*) FROM codings WHERE coder = 'ana' AND deleted_at IS NOT NULL") == [
+    assert query(db_path, "SELECT count(*) FROM codings WHERE coder = 'ana' AND deleted_at IS NOT NULL") == [
         (3,)
     ]
-    assert rows(db_path, "SELECT count(*) FROM batches WHERE kind = 'session' AND undone_at IS NOT NULL") == [
+    assert query(db_path, "SELECT count(*) FROM batches WHERE kind = 'session' AND undone_at IS NOT NULL") == [
         (3,)
     ]
     assert f"ana: 0 decisions this session, 0 skipped; 0 of {len(turns)} turns in scope decided" in out
@@ -212,7 +212,7 @@ def test_coder_from_the_environment(cli, db_path, turns, monkeypatch):
 
 def test_code_subcommands_still_work(cli, db_path, turns):
     cli("code", "rename", "Staffing", "People")
-    assert rows(db_path, "SELECT name FROM codes WHERE key = 'efficiency.staffing'") == [("People",)]
+    assert query(db_path, "SELECT name FROM codes WHERE key = 'efficiency.staffing'") == [("People",)]
 
 
 def test_code_option_narrows_to_suggested_or_applied_turns(cli, db_path, turns):
@@ -240,7 +240,7 @@ def test_uncoded_and_interview_and_all_turns(cli, db_path, turns):
     assert session.scope(db, "ana", uncoded=True) == [t["id"] for t in turns[1:]]
     int02 = [t["id"] for t in turns if t["interview"] == "INT-02"]
     assert session.scope(db, "ana", interview_ids=["INT-02"]) == int02
-    assert len(session.scope(db, "ana", all_turns=True)) == rows(db_path, "SELECT count(*) FROM turns")[0][0]
+    assert len(session.scope(db, "ana", all_turns=True)) == query(db_path, "SELECT count(*) FROM turns")[0][0]
     r = code(cli, "q\n", "--uncoded")
     assert (
         f"· turn {turns[1]['idx']} ·" in r.stdout
@@ -269,13 +269,13 @@ def test_revisiting_a_decided_turn_shows_it_and_keeps_its_codings(cli, db_path, 
     suggest(db_path, turns[0], "Funding and timeliness", 0.8)
     suggest(db_path, turns[0], "Needs", 0.8)
     code(cli, "2\nk 1\nm first\n\nq\n")
-    before = rows(db_path, "SELECT id, code_id, start, end, memo FROM codings WHERE deleted_at IS NULL")
+    before = query(db_path, "SELECT id, code_id, start, end, memo FROM codings WHERE deleted_at IS NULL")
     r = code(cli, "p\n\nq\n")
     screen = r.stdout.split("ana> p")[1]
     assert "✓ decided" in screen and " 2 [ ] ■ Efficiency/Funding and timeliness" in screen
     assert "only sentence 1 (k changes it)" in screen and "memo: first" in screen
     assert (
-        rows(db_path, "SELECT id, code_id, start, end, memo FROM codings WHERE deleted_at IS NULL") == before
+        query(db_path, "SELECT id, code_id, start, end, memo FROM codings WHERE deleted_at IS NULL") == before
     )
 
 
@@ -315,16 +315,16 @@ def test_two_coders_at_once_lose_nothing(db_path, tmp_path, cli):
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         assert "locked" not in err and "Error" not in err
-    a = rows(
+    a = query(
         db_path,
         "SELECT turn_id, count(*) FROM codings WHERE coder = 'A' AND deleted_at IS NULL GROUP BY turn_id",
     )
-    b = rows(db_path, "SELECT DISTINCT turn_id FROM codings WHERE coder = 'B' AND deleted_at IS NULL")
+    b = query(db_path, "SELECT DISTINCT turn_id FROM codings WHERE coder = 'B' AND deleted_at IS NULL")
     assert [r[0] for r in a] == [t["id"] for t in turns[:n]]
     assert [r[0] for r in b] == [t["id"] for t in turns[:n]]
-    assert rows(db_path, "SELECT count(DISTINCT session_id) FROM batches WHERE kind = 'session'") == [(2,)]
+    assert query(db_path, "SELECT count(DISTINCT session_id) FROM batches WHERE kind = 'session'") == [(2,)]
     needs = code_id(db_path, "Needs")
-    assert rows(db_path, "SELECT count(*) FROM codings WHERE coder = 'A' AND deleted_at IS NULL AND code_id = ?",
+    assert query(db_path, "SELECT count(*) FROM codings WHERE coder = 'A' AND deleted_at IS NULL AND code_id = ?",
                 [needs]) == [(len(turns[:n:2]),)]  # fmt: skip
 
 
