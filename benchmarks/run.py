@@ -221,8 +221,8 @@ def prepare_import_baselines(db: Path, folder: Path) -> None:
 
 
 def prepare_suggest_baselines(db: Path, folder: Path) -> None:
-    from qualcode import codebook
-    from qualcode.db import open_project
+    from qualcode.codebook import core as codebook
+    from qualcode.store.db import open_project
 
     project = open_project(db)
     texts = [r[0] for r in project.execute(
@@ -267,8 +267,8 @@ def prepare_alpha(db: Path, folder: Path) -> dict[str, str]:
     """
     import numpy as np
 
-    from qualcode import codebook
-    from qualcode.db import open_project
+    from qualcode.codebook import core as codebook
+    from qualcode.store.db import open_project
 
     project = open_project(db)
     codes = codebook.codes(project)

@@ -44,9 +44,9 @@ def sqlite_bulk(d: Path) -> dict:
 
 
 def pipeline(d: Path, *, model: bool = False) -> dict:
-    """qualcode.nlp.build + compile_patterns over the scored turns with nlp.pipe, and the textcat when asked."""
-    from qualcode import nlp as qnlp
-    from qualcode.model import feature_marks, features
+    """qualcode.text.nlp.build + compile_patterns over the scored turns with nlp.pipe, and the textcat when asked."""
+    from qualcode.text import nlp as qnlp
+    from qualcode.suggest.classifier import feature_marks, features
 
     spec = json.loads((d / "suggest_input.json").read_text(encoding="utf-8"))
     texts, codes = spec["texts"], spec["codes"]
@@ -96,8 +96,8 @@ def alpha(d: Path) -> dict:
 
 def session(d: Path) -> dict:
     """Drive the coding session engine: STEPS `n` moves, then STEPS `a` decisions, each timed on its own."""
-    from qualcode import session as engine
-    from qualcode.db import open_project
+    from qualcode.coding import session as engine
+    from qualcode.store.db import open_project
 
     spec = json.loads((d / "session.json").read_text(encoding="utf-8"))
     db = open_project(spec["db"])

@@ -1,7 +1,7 @@
 """Several processes coding one project at once: nothing lost, no "database is locked" reaching anyone.
 
 Four writers at once, each as its own coder so every row it writes can be checked afterwards: two Python loops
-calling the library (`qualcode.coding.apply`, one transaction per coding, back to back), a shell loop running
+calling the library (`qualcode.coding.codings.apply`, one transaction per coding, back to back), a shell loop running
 `qualcode codings import` on its own CSV in chunks, and a coding session in line mode deciding turn after turn.
 
 Besides nothing lost and nothing on stderr, the writers must take turns: SQLite's busy handler is no queue, and
@@ -20,8 +20,8 @@ import subprocess
 import sys
 import time
 
-from qualcode import maintenance
-from qualcode.db import open_project
+from qualcode.store import maintenance
+from qualcode.store.db import open_project
 from tests.conftest import CODEBOOK, CORPUS, ROOT, Cli, query
 
 INTERVIEWS = ("INT-05", "INT-07", "INT-08", "INT-10", "INT-11", "INT-15", "INT-16", "INT-24")
@@ -35,8 +35,8 @@ PER_WRITER = 300
 # Waits for the starting signal, then applies its plan one coding at a time, each its own transaction.
 APPLIER = """
 import json, pathlib, sys, time
-from qualcode import coding
-from qualcode.db import open_project
+from qualcode.coding import codings as coding
+from qualcode.store.db import open_project
 
 db = open_project(sys.argv[1])
 coder, plan, go = sys.argv[2], json.loads(pathlib.Path(sys.argv[3]).read_text()), pathlib.Path(sys.argv[4])

@@ -98,7 +98,7 @@ def test_no_sentence_of_eight_or_more_words_appears_in_two_transcripts():
 
 
 def test_every_turn_speaker_resolves(project):
-    from qualcode.db import open_project
+    from qualcode.store.db import open_project
 
     db = open_project(project.db_path)
     unresolved = db.execute("SELECT count(*) FROM turns t LEFT JOIN speakers s ON s.id = t.speaker_id "
@@ -120,7 +120,7 @@ def test_coding_files_import_and_export_unchanged(project, name):
 
 
 def test_both_coders_decided_every_participant_turn_of_the_same_16_interviews(project):
-    from qualcode.db import open_project
+    from qualcode.store.db import open_project
 
     decided = {}
     for name in ("coder-a", "coder-b"):

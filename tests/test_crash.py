@@ -1,7 +1,7 @@
 """Crash safety: `qualcode import` and `qualcode suggest` killed with SIGKILL at random moments.
 
 Each run is `python -m qualcode ...` in its own process. A `sitecustomize` put in front of it on PYTHONPATH
-wraps `qualcode.db.transaction` so the process notes, in a log the test reads as it goes, the time each
+wraps `qualcode.store.db.transaction` so the process notes, in a log the test reads as it goes, the time each
 transaction begins and ends (writes that survive SIGKILL, as they go to the kernel at once). The log lets a kill
 land at a chosen moment of the writing phase, and tells afterwards whether it landed inside a transaction. The
 hook also shrinks SQLite's page cache to 8 pages, so a transaction spills pages into the WAL before it commits and
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from qualcode import maintenance
-from qualcode.db import open_project
+from qualcode.store import maintenance
+from qualcode.store.db import open_project
 from tests.conftest import CODEBOOK, CORPUS, ROOT, Cli, copy_db, query
 
 HOOK = """
@@ -39,7 +39,7 @@ import contextlib, os, time
 
 _log = os.environ.get("QUALCODE_TX_LOG")
 if _log:
-    from qualcode import db as _db
+    from qualcode.store import db as _db
 
     _fd = os.open(_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     _inner = _db.transaction

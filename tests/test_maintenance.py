@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qualcode.db import open_project
+from qualcode.store.db import open_project
 from tests.conftest import CORPUS, ROOT, Cli, copy_db, dump, write
 
 CODEBOOK = """\
@@ -34,8 +34,8 @@ INT-05,9,Efficiency,ben,,,
 # A process that keeps coding: apply and unapply in turn, each its own transaction, until told to stop.
 WRITER = """
 import sys, pathlib
-from qualcode import coding
-from qualcode.db import open_project
+from qualcode.coding import codings as coding
+from qualcode.store.db import open_project
 db = open_project(sys.argv[1])
 stop, ready = pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
 i = 0

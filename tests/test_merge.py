@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qualcode import merge as merge_module
-from qualcode.db import open_project
+from qualcode.coding import merge as merge_module
+from qualcode.store.db import open_project
 from qualcode.errors import QualcodeError
 from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db, dump, query, write
 

@@ -11,7 +11,7 @@ import docx as pydocx
 import pytest
 
 from qualcode.errors import InputError
-from qualcode.transcripts import parse_file
+from qualcode.ingest.transcripts import parse_file
 from tests.conftest import dump, write
 from tests.conftest import query as rows
 

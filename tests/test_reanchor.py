@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from qualcode import reanchor
+from qualcode.ingest import reanchor
 from tests.conftest import CORPUS, dump, write
 from tests.conftest import query as rows
 

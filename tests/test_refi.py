@@ -294,7 +294,7 @@ def test_export_for_one_coder_and_unknown_coder(cli, tmp_path):
 
 
 def test_redaction_hook_keeps_offsets_exact(cli, db_path, tmp_path):
-    from qualcode.db import open_project
+    from qualcode.store.db import open_project
     from qualcode.refi.project import export_qdpx
 
     coded_project(cli, tmp_path)

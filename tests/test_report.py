@@ -17,7 +17,7 @@ from collections import defaultdict
 import lxml.html
 import pytest
 
-from qualcode import charts
+from qualcode.export import charts
 from tests import shipped
 from tests.conftest import CORPUS, ROOT, write
 

@@ -6,7 +6,7 @@ import random
 
 import spacy
 
-from qualcode.sentences import SentenceSplitter
+from qualcode.text.sentences import SentenceSplitter
 from tests.conftest import CORPUS
 
 

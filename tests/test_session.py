@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-from qualcode import screens, session
-from qualcode.db import open_project
+from qualcode.coding import screens
+from qualcode.coding import session
+from qualcode.store.db import open_project
 from tests.conftest import ROOT
 from tests.session_helpers import code_id, live, names, participant_turns, project, query, suggest
 
@@ -363,7 +364,7 @@ def test_search_prefers_names_over_parent_paths():
 def test_keys_typed_faster_than_the_screen_count_once_each(monkeypatch):
     from rich.console import Console
 
-    from qualcode import session_ui
+    from qualcode.cli import _screen as session_ui
 
     chunks = iter(["nnp", "\x1b[C\x1b[D", "\r", "\x1b"])
     monkeypatch.setattr(session_ui.click, "getchar", lambda: next(chunks))

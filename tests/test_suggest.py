@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from qualcode import nlp
-from qualcode.codebook import parse
+from qualcode.text import nlp
+from qualcode.codebook.core import parse
 from tests.conftest import CODEBOOK, CODINGS, CORPUS, write
 from tests.conftest import query as q
 
@@ -177,8 +177,9 @@ def test_training_is_deterministic_and_feeds_suggestions(shipped):
 
 @pytest.mark.slow
 def test_evaluate_folds_never_share_an_interview(shipped):
-    from qualcode import evaluate, model
-    from qualcode.db import open_project
+    from qualcode.suggest import evaluate
+    from qualcode.suggest import classifier as model
+    from qualcode.store.db import open_project
 
     cli, _ = shipped
     db = open_project(cli.db_path)

@@ -50,7 +50,7 @@ class Outcome:
 
 def fresh_project(folder: Path):
     """A new project file in FOLDER; an earlier demo's project there is replaced, other files are left alone."""
-    from qualcode.db import open_project
+    from qualcode.store.db import open_project
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -63,8 +63,14 @@ def fresh_project(folder: Path):
 
 def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
     """Do the whole job; yields a line per step (for progress), then the Outcome."""
-    from qualcode import audit, codebook, codings_io, export_files, model, participants, suggest
-    from qualcode.importer import import_paths
+    from qualcode.agreement import audit
+    from qualcode.codebook import core as codebook
+    from qualcode.coding import files as codings_io
+    from qualcode.export import files as export_files
+    from qualcode.suggest import classifier as model
+    from qualcode.ingest import participants
+    from qualcode.suggest import score as suggest
+    from qualcode.ingest.importer import import_paths
 
     db = fresh_project(folder)
     out = Outcome(folder)
@@ -90,7 +96,7 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
     yield "audited the coders' agreement" if agreement else "one coder only: no agreement audit"
     write = _writer(out)
     if agreement:
-        from qualcode import audit_format
+        from qualcode.agreement import format as audit_format
 
         write("audit.md", audit_format.to_markdown(agreement))
         write("audit.json", json.dumps(agreement, ensure_ascii=False, indent=2, default=str))
@@ -110,7 +116,7 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
 
 
 def _writer(out: Outcome):
-    from qualcode.export_files import write as save
+    from qualcode.export.files import write as save
 
     def write(name: str, content: str | bytes) -> None:
         save(out.folder / name, content)
@@ -120,7 +126,7 @@ def _writer(out: Outcome):
 
 
 def _overview(db, people: dict, agreement: dict | None, coder: str | None) -> dict:
-    from qualcode import codebook
+    from qualcode.codebook import core as codebook
 
     codes = codebook.codes(db)
     by_id = {c["id"]: c for c in codes}

@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from qualcode import __version__, render
+from qualcode import __version__
+from qualcode.output import render
 from qualcode.cli._common import State
 from qualcode.errors import QualcodeError
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, TypeVar
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.errors import UsageError
 
 T = TypeVar("T")
@@ -37,7 +37,7 @@ def state(ctx: typer.Context) -> State:
 
 
 def open_db(ctx: typer.Context, *, create: bool = False, migrate: bool = True):
-    from qualcode.db import open_project
+    from qualcode.store.db import open_project
 
     return open_project(state(ctx).db_path, create=create, migrate=migrate)
 
@@ -90,7 +90,7 @@ def write_output(text: str | bytes, output: Path | None, ctx: typer.Context, wha
             raise UsageError(f"{what} is binary: write it to a file with -o FILE")
         sys.stdout.write(text)
         return
-    from qualcode.export_files import write
+    from qualcode.export.files import write
 
     write(output, text)
     info(ctx, f"wrote {what} to {output}")

@@ -83,7 +83,7 @@ def schema() -> str:
 
     from sqlite_utils import Database
 
-    from qualcode.migrations import migrations
+    from qualcode.store.migrations import migrations
 
     db = Database(sqlite3.connect(":memory:", isolation_level=None), execute_plugins=False)
     migrations.ensure_migrations_table(db)

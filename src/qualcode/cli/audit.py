@@ -1,4 +1,4 @@
-"""The agreement audit command: parse, call `qualcode.audit.audit`, render."""
+"""The agreement audit command: parse, call `qualcode.agreement.audit.audit`, render."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import FormatOpt, open_db, split_csv
 
 
@@ -46,8 +46,8 @@ def audit(
 
     Example: `qualcode audit --coders coder-a,coder-b --unit sentence --code Relevance --format md`
     """
-    from qualcode import audit_format
-    from qualcode.audit import audit as run
+    from qualcode.agreement import format as audit_format
+    from qualcode.agreement.audit import audit as run
 
     interviews = [i for value in interview or [] for i in split_csv(value)]
     data = run(open_db(ctx), split_csv(coders), unit=unit, code=code, level=level, interviews=interviews,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import info, open_db, warn, write_output
 
 codebook_app = typer.Typer(help="Load, show, export and import the codebook.", no_args_is_help=True)
@@ -32,7 +32,7 @@ def load(
 
     Example: `qualcode codebook load codebooks/dac.yml`
     """
-    from qualcode.codebook import load as load_codebook
+    from qualcode.codebook.core import load as load_codebook
 
     report = load_codebook(open_db(ctx, create=True), file, move_to=move_to, delete_codings=delete_codings)
     n = sum(1 for _ in _walk_report(report))
@@ -77,7 +77,7 @@ def show(
     """
     from rich.tree import Tree
 
-    from qualcode.codebook_formats import to_markdown, tree
+    from qualcode.codebook.formats import to_markdown, tree
 
     db = open_db(ctx)
     if fmt == "json":
@@ -130,7 +130,7 @@ def export(
 
         write_output(to_qdc(db), output, ctx, "codebook")
     else:
-        from qualcode.codebook_formats import to_yaml
+        from qualcode.codebook.formats import to_yaml
 
         write_output(to_yaml(db), output, ctx, "codebook")
 
@@ -177,7 +177,7 @@ def rename(
 
     Example: `qualcode code rename "Relevance/Constituent needs" "Needs of constituents"`
     """
-    from qualcode.codeops import rename as do
+    from qualcode.codebook.ops import rename as do
 
     r = do(open_db(ctx), old, new)
     info(ctx, f"renamed {r['from']} → {r['to']}")
@@ -193,7 +193,7 @@ def merge(
 
     Example: `qualcode code merge "Efficiency/Delays" "Efficiency/Funding and timeliness"`
     """
-    from qualcode.codeops import merge as do
+    from qualcode.codebook.ops import merge as do
 
     r = do(open_db(ctx), source, into)
     info(
@@ -211,7 +211,7 @@ def move(
 
     Example: `qualcode code move "Visibility" --parent "Coherence"`
     """
-    from qualcode.codeops import move as do
+    from qualcode.codebook.ops import move as do
 
     r = do(open_db(ctx), code, parent or None)
     info(ctx, f"moved {r['from']} → {r['to']}")

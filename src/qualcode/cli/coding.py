@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import CoderOpt, FormatOpt, info, open_db, require_coder, write_output
 
 codings_app = typer.Typer(
@@ -28,7 +28,7 @@ def codings_import(
 
     Example: `qualcode codings import codings/coder-a.csv`
     """
-    from qualcode.codings_io import import_file
+    from qualcode.coding.files import import_file
 
     r = import_file(open_db(ctx), file)
     info(ctx, f"{file}: {r['rows']} rows, {r['added']} new ({r['no_code']} 'no code' decisions), "
@@ -46,7 +46,7 @@ def codings_export(
 
     Example: `qualcode codings export --coder coder-a -o coder-a.csv`
     """
-    from qualcode.codings_io import export
+    from qualcode.coding.files import export
 
     write_output(export(open_db(ctx), fmt, coder), output, ctx, "codings")
 
@@ -65,7 +65,7 @@ def codings_orphans(
 
     Example: `qualcode codings orphans --interview INT-07`
     """
-    from qualcode.reanchor import orphans
+    from qualcode.ingest.reanchor import orphans
 
     rows = orphans(open_db(ctx), list(interview or []))
     render.emit(fmt, rows=rows, columns=["coding", "interview", "coder", "code", "quote", "memo", "origin"],
@@ -88,7 +88,7 @@ def apply(
 
     Example: `qualcode apply INT-07 3 Efficiency "Impact/Policy change" --coder ana --memo "late funds"`
     """
-    from qualcode.coding import apply as do
+    from qualcode.coding.codings import apply as do
 
     r = do(open_db(ctx), interview, turn, codes, require_coder(coder), start=start, end=end, memo=memo)
     info(
@@ -113,7 +113,7 @@ def unapply(
 
     Example: `qualcode unapply INT-07 3 Efficiency --coder ana`
     """
-    from qualcode.coding import unapply as do
+    from qualcode.coding.codings import unapply as do
 
     r = do(open_db(ctx), interview, turn, codes, require_coder(coder), start=start, end=end)
     info(ctx, f"batch {r['batch']}: {r['removed']} coding(s) removed")
@@ -132,7 +132,7 @@ def history(
 
     Example: `qualcode history --coder ana --since 2026-11-01`
     """
-    from qualcode.coding import history as do
+    from qualcode.coding.codings import history as do
 
     rows = do(open_db(ctx), coder, since, limit)
     if fmt == "table":  # seconds are enough on a screen; json/csv keep the full timestamp
@@ -153,7 +153,7 @@ def undo(
 
     Example: `qualcode undo --coder ana --batch 42`
     """
-    from qualcode.coding import undo as do
+    from qualcode.coding.codings import undo as do
 
     r = do(open_db(ctx), require_coder(coder), batch)
     info(ctx, f"undid batch {r['batch']} ({r['kind']}): {r['removed']} removed, {r['restored']} restored")

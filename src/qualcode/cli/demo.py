@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import info
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import info, open_db, warn, write_output
 
 OutputOpt = Annotated[
@@ -56,7 +56,7 @@ def qdpx(
 
     Example: `qualcode export qdpx study.qdpx --coder ana --redact`
     """
-    from qualcode.redact import redactor
+    from qualcode.export.redact import redactor
     from qualcode.refi.project import export_qdpx
 
     db = open_db(ctx)
@@ -97,7 +97,7 @@ def summary(
 
     Example: `qualcode export summary --coder consensus --quotes 2 --redact -o annex.md`
     """
-    from qualcode import export_files
+    from qualcode.export import files as export_files
 
     export_files.needs_file(fmt, output is not None)
     content = export_files.summary(open_db(ctx), fmt, coder=coder, quotes=quotes, redact=redact)
@@ -140,7 +140,7 @@ def matrix(
 
     Example: `qualcode export matrix --by gender --count participants --level criterion --percent column`
     """
-    from qualcode import export_files
+    from qualcode.export import files as export_files
 
     export_files.needs_file(fmt, output is not None)
     content, data = export_files.matrix(open_db(ctx), by, fmt, count=count, percent=percent, level=level,
@@ -176,7 +176,7 @@ def segments(
 
     Example: `qualcode export segments --coder consensus --format xlsx -o segments.xlsx`
     """
-    from qualcode import export_files
+    from qualcode.export import files as export_files
 
     export_files.needs_file(fmt, output is not None)
     content, data = export_files.segments(open_db(ctx), fmt, coder=coder, redact=redact)
@@ -208,7 +208,7 @@ def participants(
 
     Example: `qualcode export participants --format xlsx --redact -o participants.xlsx`
     """
-    from qualcode import export_files
+    from qualcode.export import files as export_files
 
     export_files.needs_file(fmt, output is not None)
     _emit(ctx, export_files.participants(open_db(ctx), fmt, coder=coder, redact=redact), output, "the participants")

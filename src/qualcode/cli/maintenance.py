@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import FormatOpt, open_db, warn
 
 
@@ -41,7 +41,7 @@ def merge(
 
     Example: `qualcode --db team.db merge laptops/ana.db --dry-run`
     """
-    from qualcode.merge import merge as do
+    from qualcode.coding.merge import merge as do
 
     r = do(open_db(ctx), other, add_codes=add_codes, dry_run=dry_run)
     for w in r.warnings:
@@ -98,7 +98,7 @@ def backup(
 
     Example: `qualcode backup backups/study-2026-11-27.db`
     """
-    from qualcode.maintenance import backup as do
+    from qualcode.store.maintenance import backup as do
 
     r = do(open_db(ctx, migrate=False), file, force=force)
     render.emit_record(fmt, r, title=f"Backed up to {file}")
@@ -111,7 +111,7 @@ def check(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
 
     Example: `qualcode check --format json`
     """
-    from qualcode.maintenance import check as do
+    from qualcode.store.maintenance import check as do
 
     results = do(open_db(ctx))
     problems = sum(r["problems"] for r in results)

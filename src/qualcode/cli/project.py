@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import FormatOpt, info, open_db, progress, warn
 from qualcode.errors import UsageError
 
@@ -50,7 +50,7 @@ def import_(
 
     Example: `qualcode import transcripts/ --speaker-map "Interviewer 1=EV1"`
     """
-    from qualcode.importer import ImportOptions, collect_files, import_paths, parse_speaker_map
+    from qualcode.ingest.importer import ImportOptions, collect_files, import_paths, parse_speaker_map
 
     if max_size <= 0:
         raise UsageError("--max-size must be positive")
@@ -153,7 +153,7 @@ def participants(
 
     Example: `qualcode participants --by stakeholder_group --format json`
     """
-    from qualcode.participants import counts
+    from qualcode.ingest.participants import counts
 
     db = open_db(ctx)
     data = counts(db, by)
@@ -174,7 +174,7 @@ def interviews(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
 
     Example: `qualcode interviews --format csv > interviews.csv`
     """
-    from qualcode.interviews import listing
+    from qualcode.ingest.interviews import listing
 
     rows = listing(open_db(ctx))
     total_words = sum(r["words"] for r in rows)
@@ -195,7 +195,7 @@ def show(
     """
     from rich.text import Text
 
-    from qualcode.interviews import transcript
+    from qualcode.ingest.interviews import transcript
 
     if fmt not in ("text", "json"):
         raise UsageError("--format must be text or json")
@@ -233,7 +233,7 @@ def db_status(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
 
     Example: `qualcode db status`
     """
-    from qualcode.db import migration_status
+    from qualcode.store.db import migration_status
 
     data = migration_status(open_db(ctx, migrate=False))
     rows = [

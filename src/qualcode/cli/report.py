@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import info, open_db, write_output
 from qualcode.cli.exports import ExportCoderOpt, RedactOpt
 
@@ -36,7 +36,7 @@ def report(
 
     Example: `qualcode report -o report.html --coder consensus --redact --title "Fair migration evaluation"`
     """
-    from qualcode.export_files import report as build
+    from qualcode.export.files import report as build
 
     write_output(build(open_db(ctx), coder=coder, redact=redact, title=title, quotes=quotes), output, ctx,
                  "the report")  # fmt: skip
@@ -60,7 +60,7 @@ def redact_add(
 
     Example: `qualcode redact add "Mr Sharma" Kathmandu "Golden Star Agency"`
     """
-    from qualcode.redact import add
+    from qualcode.export.redact import add
 
     r = add(open_db(ctx), names)
     for name in r["added"]:
@@ -75,7 +75,7 @@ def redact_list(ctx: typer.Context) -> None:
 
     Example: `qualcode redact list`
     """
-    from qualcode.redact import listed
+    from qualcode.export.redact import listed
 
     for name in listed(open_db(ctx)):
         render.out.print(name, markup=False, highlight=False)
@@ -89,7 +89,7 @@ def redact_remove(
 
     Example: `qualcode redact remove Kathmandu`
     """
-    from qualcode.redact import remove
+    from qualcode.export.redact import remove
 
     info(ctx, f"removed {remove(open_db(ctx), name)}")
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import CoderOpt, FormatOpt, info, open_db, require_coder, warn
 
 WhereOpt = Annotated[
@@ -46,7 +46,7 @@ def _who(row: dict) -> str:
 
 
 def _filters(where: list[str] | None, interview: list[str] | None):
-    from qualcode.retrieval import Filters, parse_where
+    from qualcode.coding.retrieval import Filters, parse_where
 
     return Filters(where=parse_where(where), interviews=list(interview or []))
 
@@ -72,7 +72,7 @@ def segments(
 
     Example: `qualcode segments --code Relevance --where gender=woman --where case_study=Ethiopia`
     """
-    from qualcode.retrieval import segments as do
+    from qualcode.coding.retrieval import segments as do
 
     filters = _filters(where, interview)
     data = do(open_db(ctx), code, coder=coder, filters=filters, subcodes=subcodes)
@@ -125,7 +125,7 @@ def search(
 
     Example: `qualcode search '"recruitment fees"' --where stakeholder_group=Government`
     """
-    from qualcode.retrieval import search as do
+    from qualcode.coding.retrieval import search as do
 
     if code_as:
         coder = require_coder(coder)
@@ -187,7 +187,7 @@ def cooccurrence(
 
     Example: `qualcode cooccurrence --coder ana --level criterion`
     """
-    from qualcode.retrieval import cooccurrence as do
+    from qualcode.coding.retrieval import cooccurrence as do
 
     data = do(open_db(ctx), coder=coder, level=level)
     if fmt == "json":
@@ -218,7 +218,7 @@ def accept_suggestions(
 
     Example: `qualcode accept-suggestions --coder ana --min-score 0.9 --interview INT-07`
     """
-    from qualcode.retrieval import accept_suggestions as do
+    from qualcode.coding.retrieval import accept_suggestions as do
 
     coder = require_coder(coder)
     r = do(open_db(ctx), coder, min_score, code=code, interview_ids=list(interview or []))

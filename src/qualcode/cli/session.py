@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import CoderOpt, FormatOpt, info, open_db, require_coder, split_csv
 from qualcode.cli.codebook import code_app
 
@@ -52,7 +52,8 @@ def code(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from qualcode import session, session_ui
+    from qualcode.coding import session
+    from qualcode.cli import _screen as session_ui
 
     name = require_coder(coder)
     db = open_db(ctx)
@@ -82,8 +83,9 @@ def review(
 
     Example: `qualcode review --coders ana,ben --as consensus --code Efficiency`
     """
-    from qualcode import disagreements, session_ui
-    from qualcode.review import ReviewSession
+    from qualcode.agreement import disagreements
+    from qualcode.cli import _screen as session_ui
+    from qualcode.agreement.review import ReviewSession
 
     db = open_db(ctx)
     a, b = disagreements.coders_pair(db, split_csv(coders))
@@ -108,7 +110,7 @@ def disagreements(
 
     Example: `qualcode disagreements --coders ana,ben --code Relevance --format csv > to-discuss.csv`
     """
-    from qualcode.disagreements import coders_pair, listing
+    from qualcode.agreement.disagreements import coders_pair, listing
 
     db = open_db(ctx)
     a, b = coders_pair(db, split_csv(coders))

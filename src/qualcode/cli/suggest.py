@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode import render
+from qualcode.output import render
 from qualcode.cli._common import FormatOpt, info, open_db, progress, require_coder, write_output
 
 
@@ -52,7 +52,7 @@ def suggest(
     if evaluate:
         _evaluate(ctx, require_coder(coder), folds, fmt)
         return
-    from qualcode import suggest as engine
+    from qualcode.suggest import score as engine
 
     db = open_db(ctx)
     scorer = engine.make_scorer(db, model_name=model, code=code, use_model=not no_model)
@@ -79,7 +79,7 @@ def _expand(steps):
 
 
 def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
-    from qualcode.evaluate import VARIANTS, evaluate
+    from qualcode.suggest.evaluate import VARIANTS, evaluate
 
     if folds < 2:
         from qualcode.errors import UsageError
@@ -133,7 +133,7 @@ def train(
 
     Example: `qualcode train --coder coder-a && qualcode suggest`
     """
-    from qualcode.model import train as do
+    from qualcode.suggest.classifier import train as do
 
     r = do(open_db(ctx), require_coder(coder))
     if fmt == "json":
@@ -167,7 +167,7 @@ def export(
 
     Example: `qualcode suggestions export --format csv -o suggestions.csv`
     """
-    from qualcode.suggestions_io import export as do
+    from qualcode.suggest.export import export as do
 
     write_output(do(open_db(ctx), fmt, everything=all_, min_score=min_score), output, ctx, "suggestions")
 

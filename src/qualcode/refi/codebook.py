@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode import codebook
-from qualcode.codebook import CodebookSpec, CodeSpec, LoadReport
-from qualcode.db import transaction
+from qualcode.codebook import core as codebook
+from qualcode.codebook.core import CodebookSpec, CodeSpec, LoadReport
+from qualcode.store.db import transaction
 from qualcode.errors import InputError, UsageError
 from qualcode.refi import xml
 from qualcode.refi.xml import NS_CODEBOOK

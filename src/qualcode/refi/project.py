@@ -25,17 +25,18 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode import codebook, importer
-from qualcode.coding import TurnRef, _insert, new_batch
-from qualcode.db import now, project_value, transaction
+from qualcode.codebook import core as codebook
+from qualcode.ingest import importer
+from qualcode.coding.codings import TurnRef, _insert, new_batch
+from qualcode.store.db import now, project_value, transaction
 from qualcode.errors import ConflictError, InputError, NotFoundError, QualcodeError
-from qualcode.participants import NOT_RECORDED, normalise_gender
+from qualcode.ingest.participants import NOT_RECORDED, normalise_gender
 from qualcode.refi import qde, xml
 from qualcode.refi import text as textmod
 from qualcode.refi.archive import Archive
 from qualcode.refi.codebook import add_codes, to_spec
 from qualcode.refi.xml import NS_PROJECT
-from qualcode.transcripts import Metadata, Participant, Transcript, Turn
+from qualcode.ingest.transcripts import Metadata, Participant, Transcript, Turn
 
 Redact = Callable[[str], str]
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same project exports to the same bytes

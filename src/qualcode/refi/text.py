@@ -16,7 +16,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from qualcode.transcripts import labels
+from qualcode.ingest.transcripts import labels
 
 LABEL_COVERAGE = 0.5  # share of the text in labelled paragraphs before speaker labels are believed
 

@@ -1,0 +1,113 @@
+"""Reviewing two coders' disagreements into a consensus coder, one turn at a time, keeping both originals.
+
+The consensus is an ordinary coder (default "consensus") whose codings have origin 'review'; A's and B's codings
+are only read. Keeping one coder's version copies their codings span for span.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlite_utils import Database
+
+from qualcode.agreement.disagreements import Coding
+from qualcode.errors import UsageError
+from qualcode.coding.screens import live_codings
+from qualcode.coding.session import Checklist, Cursor, Item, Reply
+
+Pair = tuple[int, int, int]
+
+
+class ReviewSession(Checklist, Cursor):
+    kind = "review"
+
+    def __init__(self, db: Database, as_coder: str, a: str, b: str, turn_ids: list[int], *,
+                 session_id: str | None = None):  # fmt: skip
+        if as_coder.strip() in (a, b):
+            raise UsageError(f"--as {as_coder}: the consensus must be a coder other than {a} and {b}")
+        self.a, self.b = a, b
+        self.outcomes = (f"kept {a}", f"kept {b}", "both", "neither", "edited", "skipped")
+        self.items: list[Item] = []
+        self.checked: set[int] = set()
+        self.editing = False
+        self.versions: dict[str, list[Coding]] = {}
+        self.previous: list[Coding] = []
+        super().__init__(db, as_coder, turn_ids, session_id=session_id)
+
+    def prepare(self) -> None:
+        t = self.ctx.turn
+        self.editing = False
+        self.versions = {who: live_codings(self.db, t.id, who) for who in (self.a, self.b)}
+        self.previous = live_codings(self.db, t.id, self.coder)
+        self.memo = next((m for *_, m in self.previous if m), None)
+        # A code given to two sentences is two codings: one line on screen.
+        order = dict.fromkeys(c[0] for rows in (*self.versions.values(), self.previous) for c in rows if c[0])
+        self.items = [Item(self.codes[c]) for c in order]
+        if self.previous:
+            self.checked = {c[0] for c in self.previous if c[0] is not None}
+        else:
+            self.checked = self.codes_of(self.a) & self.codes_of(self.b)
+
+    def codes_of(self, who: str) -> set[int]:
+        return {c[0] for c in self.versions.get(who, []) if c[0] is not None}
+
+    def memos_of(self, who: str) -> list[str]:
+        out: list[str] = []
+        for *_, memo in self.versions.get(who, []):
+            if memo and memo not in out:
+                out.append(memo)
+        return out
+
+    def parts_of(self, who: str) -> str | None:
+        """Which part of the turn WHO coded, when it is not the whole turn: sentence numbers, or a quote."""
+        t = self.ctx.turn
+        spans = sorted({(a, b) for cid, a, b, _ in self.versions.get(who, []) if cid is not None})
+        if not spans or spans == self.whole():
+            return None
+        numbers = {s: n for n, s in enumerate(self.ctx.sentences, 1)}
+        if all(s in numbers for s in spans):
+            nums = [str(numbers[s]) for s in spans]
+            return f"sentence{'s' if len(nums) > 1 else ''} {', '.join(nums)}"
+        return "; ".join(f"“{t.text[a - t.start : b - t.start][:60]}”" for a, b in spans)
+
+    def _spans(self, code_id: int, sources: list[list[Coding]]) -> list[tuple[int, int]]:
+        """Every span either version gave the code; the whole turn absorbs the parts of it."""
+        whole = self.whole()
+        spans = sorted({(a, b) for rows in sources for cid, a, b, _ in rows if cid == code_id})
+        return whole if not spans or whole[0] in spans else spans
+
+    def other(self, cmd: str, arg: str, text: str) -> Reply:
+        if self.editing:
+            if text == "" or cmd == "a":
+                sources = [*self.versions.values(), self.previous]
+                pairs = [(cid, a, b) for cid in self.chosen() for a, b in self._spans(cid, sources)]
+                return self.commit(pairs, outcome="edited", origin="review")
+            if re.fullmatch(r"[\d\s]+", text):
+                return self.toggle(text)
+            if cmd == "c":
+                return self.find(arg) if arg else self._ask("c")
+            if cmd == "e":
+                self.load()
+                return Reply(message="edit cancelled", show="screen")
+        elif cmd in ("1", "2"):
+            who = self.a if cmd == "1" else self.b
+            pairs: list[Pair] = [(c[0], c[1], c[2]) for c in self.versions[who] if c[0] is not None]
+            return self.commit(pairs, outcome=f"kept {who}", origin="review")
+        elif cmd == "b":
+            sources = list(self.versions.values())
+            both = sorted(self.codes_of(self.a) | self.codes_of(self.b))
+            return self.commit([(cid, a, b) for cid in both for a, b in self._spans(cid, sources)], outcome="both",
+                               origin="review")  # fmt: skip
+        elif cmd == "0":
+            return self.commit([], outcome="neither", origin="review")
+        elif cmd == "e":
+            self.editing = True
+            return Reply(
+                message="editing: digits toggle, c adds a code, enter saves, e cancels", show="codes"
+            )
+        choose = (
+            "digits toggle, c adds a code, enter saves, e cancels"
+            if self.editing
+            else "choose 1, 2, b, 0 or e"
+        )
+        return Reply(message=f"unknown key {text!r}: {choose} (? shows the keys)" if text else choose)

@@ -1,0 +1,277 @@
+"""Codings: applying and removing codes, decisions per turn, batches, undo and history.
+
+Every change belongs to a batch (one decision in a session, one apply, one bulk accept, one file import) so it can be
+undone as a unit. Removal and undo are soft: rows get deleted_at, nothing is erased, the history stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from qualcode.codebook import core as codebook
+from qualcode.store.db import now, transaction
+from qualcode.errors import NotFoundError, UsageError
+
+ORIGINS = ("manual", "suggestion", "search", "imported", "review", "merge", "refi")
+
+
+def ensure_coder(db: Database, name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise UsageError("coder name is empty")
+    db.execute(
+        "INSERT OR IGNORE INTO coders (name, guid, created_at) VALUES (?, ?, ?)",
+        [name, str(uuid.uuid4()).upper(), now()],
+    )
+    return name
+
+
+def new_batch(db: Database, coder: str | None, kind: str, *, session_id: str | None = None,
+              description: str | None = None) -> int:  # fmt: skip
+    if coder:
+        ensure_coder(db, coder)
+    cur = db.execute(
+        "INSERT INTO batches (coder, kind, session_id, description, created_at) VALUES (?, ?, ?, ?, ?)",
+        [coder, kind, session_id, description, now()],
+    )
+    return cur.lastrowid
+
+
+@dataclass
+class TurnRef:
+    id: int
+    interview_id: str
+    idx: int
+    start: int
+    end: int
+    text: str
+
+
+def turn(db: Database, interview_id: str, idx: int) -> TurnRef:
+    row = db.execute(
+        "SELECT id, interview_id, idx, start, end, text FROM turns WHERE interview_id = ? AND idx = ?",
+        [interview_id, idx],
+    ).fetchone()
+    if not row:
+        if not db.execute("SELECT 1 FROM interviews WHERE id = ?", [interview_id]).fetchone():
+            raise NotFoundError(f"no interview {interview_id!r}")
+        n = db.execute("SELECT count(*) FROM turns WHERE interview_id = ?", [interview_id]).fetchone()[0]
+        raise NotFoundError(f"interview {interview_id} has no turn {idx} (turns are numbered 0 to {n - 1})")
+    return TurnRef(*row)
+
+
+def turn_by_id(db: Database, turn_id: int) -> TurnRef:
+    row = db.execute(
+        "SELECT id, interview_id, idx, start, end, text FROM turns WHERE id = ?", [turn_id]
+    ).fetchone()
+    if not row:
+        raise NotFoundError(f"no turn with id {turn_id}")
+    return TurnRef(*row)
+
+
+def span(t: TurnRef, start: int | None, end: int | None) -> tuple[int, int]:
+    """Offsets relative to the turn text (as users see it) → offsets in the interview text."""
+    a = 0 if start is None else start
+    b = len(t.text) if end is None else end
+    if not 0 <= a < b <= len(t.text):
+        raise UsageError(
+            f"--start/--end must satisfy 0 <= start < end <= {len(t.text)} (the length of turn {t.idx}'s text)"
+        )
+    return t.start + a, t.start + b
+
+
+def _insert(db: Database, t: TurnRef, code_id: int | None, coder: str, a: int, b: int, *, memo: str | None,
+            origin: str, batch_id: int, session_id: str | None, score: float | None = None,
+            guid: str | None = None, created_at: str | None = None) -> int | None:  # fmt: skip
+    """Insert one live coding unless the same one is already live; returns its id, or None if it existed.
+
+    guid and created_at come from the file when a coding is imported (REFI-QDA keeps both); otherwise they are new.
+    """
+    assert origin in ORIGINS
+    exists = db.execute(
+        """SELECT id FROM codings WHERE turn_id = ? AND coder = ? AND code_id IS ? AND start = ? AND end = ?
+           AND deleted_at IS NULL""",
+        [t.id, coder, code_id, a, b],
+    ).fetchone()
+    if exists:
+        if memo:
+            db.execute("UPDATE codings SET memo = ? WHERE id = ?", [memo, exists[0]])
+        return None
+    interview_text = db.execute("SELECT text FROM interviews WHERE id = ?", [t.interview_id]).fetchone()[0]
+    cur = db.execute(
+        """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, memo, origin, session_id,
+           batch_id, suggestion_score, created_at, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [t.interview_id, t.id, code_id, coder, a, b, interview_text[a:b], memo, origin, session_id, batch_id, score,
+         created_at or now(), guid or str(uuid.uuid4()).upper()],
+    )  # fmt: skip
+    return cur.lastrowid
+
+
+def _retire(db: Database, where: str, params: list, batch_id: int) -> int:
+    cur = db.execute(
+        f"UPDATE codings SET deleted_at = ?, deleted_batch_id = ? WHERE deleted_at IS NULL AND {where}",
+        [now(), batch_id, *params],
+    )
+    return cur.rowcount
+
+
+def add_codes(db: Database, t: TurnRef, code_ids: list[int], coder: str, *, a: int, b: int, memo: str | None,
+              origin: str, batch_id: int, session_id: str | None = None,
+              scores: dict[int, float] | None = None) -> int:  # fmt: skip
+    """Apply codes to a span; a "no code" decision on that turn by that coder is withdrawn. Returns rows added."""
+    _retire(db, "turn_id = ? AND coder = ? AND code_id IS NULL", [t.id, coder], batch_id)
+    added = 0
+    for cid in code_ids:
+        if _insert(db, t, cid, coder, a, b, memo=memo, origin=origin, batch_id=batch_id, session_id=session_id,
+                   score=(scores or {}).get(cid)) is not None:  # fmt: skip
+            added += 1
+    return added
+
+
+def decide(db: Database, t: TurnRef, coder: str, code_ids: list[int], *, memo: str | None = None,
+           origin: str = "manual", session_id: str | None = None, spans: list[tuple[int, int]] | None = None,
+           scores: dict[int, float] | None = None, kind: str = "session",
+           pairs: list[tuple[int, int, int]] | None = None) -> int:  # fmt: skip
+    """One decision on a turn: this coder's codings there become exactly CODE_IDS (or "no code"). One batch.
+
+    Codings that stay the same are left alone, so re-confirming a turn does not churn the history.
+    PAIRS, when given, is the exact set of (code id, start, end) instead of CODE_IDS × SPANS: a review copies
+    each coder's spans as they are, and a revisited turn keeps each code's own spans.
+    """
+    ranges = spans or [(t.start, t.end)]
+    if pairs is not None:
+        desired = set(pairs) or {(None, t.start, t.end)}
+    else:
+        desired = {(cid, a, b) for a, b in ranges for cid in code_ids} or {(None, t.start, t.end)}
+    with transaction(db):
+        ensure_coder(db, coder)
+        batch = new_batch(
+            db, coder, kind, session_id=session_id, description=f"{t.interview_id} turn {t.idx}"
+        )
+        live = {
+            (code_id, a, b): (cid, old_memo)
+            for cid, code_id, a, b, old_memo in db.execute(
+                "SELECT id, code_id, start, end, memo FROM codings WHERE turn_id = ? AND coder = ? AND deleted_at IS NULL",
+                [t.id, coder],
+            ).fetchall()
+        }
+        keep = set()
+        for k, (cid, old_memo) in live.items():
+            if k in desired and (memo is None or memo == old_memo):
+                keep.add(k)
+            else:
+                _retire(db, "id = ?", [cid], batch)
+        for code_id, a, b in sorted(desired - keep, key=lambda x: (x[1], x[0] or 0)):
+            _insert(db, t, code_id, coder, a, b, memo=memo, origin=origin, batch_id=batch, session_id=session_id,
+                    score=(scores or {}).get(code_id))  # fmt: skip
+    return batch
+
+
+def apply(db: Database, interview_id: str, idx: int, code_names: list[str], coder: str, *, start: int | None = None,
+          end: int | None = None, memo: str | None = None) -> dict:  # fmt: skip
+    """Scriptable coding: add CODE_NAMES to a turn (or part of it). One batch."""
+    if not code_names:
+        raise UsageError("name at least one code")
+    with transaction(db):  # the coder too: an apply that fails must not leave a new coder behind
+        coder = ensure_coder(db, coder)
+        t = turn(db, interview_id, idx)
+        ids = [codebook.resolve(db, n, codable=True)["id"] for n in code_names]
+        a, b = span(t, start, end)
+        batch = new_batch(
+            db, coder, "apply", description=f"{interview_id} turn {idx}: {', '.join(code_names)}"
+        )
+        added = add_codes(db, t, ids, coder, a=a, b=b, memo=memo, origin="manual", batch_id=batch)
+    return {"batch": batch, "added": added, "already": len(ids) - added}
+
+
+def unapply(db: Database, interview_id: str, idx: int, code_names: list[str], coder: str, *,
+            start: int | None = None, end: int | None = None) -> dict:  # fmt: skip
+    """Remove codes from a turn (all of this coder's spans of them, or exactly --start/--end). Soft, undoable."""
+    with transaction(db):
+        t = turn(db, interview_id, idx)
+        ids = [codebook.resolve(db, n)["id"] for n in code_names]
+        batch = new_batch(
+            db, coder, "unapply", description=f"{interview_id} turn {idx}: {', '.join(code_names)}"
+        )
+        removed = 0
+        for cid in ids:
+            if start is None and end is None:
+                removed += _retire(db, "turn_id = ? AND coder = ? AND code_id = ?", [t.id, coder, cid], batch)
+            else:
+                a, b = span(t, start, end)
+                removed += _retire(db, "turn_id = ? AND coder = ? AND code_id = ? AND start = ? AND end = ?",
+                                   [t.id, coder, cid, a, b], batch)  # fmt: skip
+        if not removed:
+            raise NotFoundError(f"{coder} has no such coding on {interview_id} turn {idx}")
+    return {"batch": batch, "removed": removed}
+
+
+def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
+    """Reverse a batch (default: the coder's latest one not yet undone). Soft: rows are retired or revived."""
+    with transaction(db):
+        if batch_id is None:
+            row = db.execute(
+                "SELECT id FROM batches WHERE coder = ? AND undone_at IS NULL AND kind != 'undo' ORDER BY id DESC LIMIT 1",
+                [coder],
+            ).fetchone()
+            if not row:
+                raise NotFoundError(f"{coder} has nothing to undo")
+            batch_id = row[0]
+        row = db.execute("SELECT coder, kind, undone_at FROM batches WHERE id = ?", [batch_id]).fetchone()
+        if not row:
+            raise NotFoundError(f"no batch {batch_id} (see 'qualcode history')")
+        if row[0] != coder:
+            raise UsageError(f"batch {batch_id} belongs to {row[0]}, not {coder}")
+        if row[2]:
+            raise UsageError(f"batch {batch_id} was already undone at {row[2]}")
+        undo_batch = new_batch(db, coder, "undo", description=f"undo batch {batch_id}")
+        retired = _retire(db, "batch_id = ?", [batch_id], undo_batch)
+        revived = 0
+        for (cid,) in db.execute("SELECT id FROM codings WHERE deleted_batch_id = ?", [batch_id]).fetchall():
+            try:
+                db.execute(
+                    "UPDATE codings SET deleted_at = NULL, deleted_batch_id = NULL WHERE id = ?", [cid]
+                )
+                revived += 1
+            except Exception:  # an identical coding is live again meanwhile; keep that one
+                continue
+        db.execute("UPDATE batches SET undone_at = ? WHERE id = ?", [now(), batch_id])
+    return {"batch": batch_id, "kind": row[1], "removed": retired, "restored": revived}
+
+
+def history(
+    db: Database, coder: str | None = None, since: str | None = None, limit: int | None = None
+) -> list[dict]:
+    """Batches newest first with what each added and removed."""
+    if since:
+        try:
+            dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--since expects a date such as 2026-11-01, got {since!r}") from None
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {limit}")
+    sql = """SELECT b.id, b.created_at, b.coder, b.kind, b.description, b.session_id, b.undone_at,
+                    (SELECT count(*) FROM codings c WHERE c.batch_id = b.id),
+                    (SELECT count(*) FROM codings c WHERE c.deleted_batch_id = b.id)
+             FROM batches b WHERE 1=1"""
+    params: list = []
+    if coder:
+        sql += " AND b.coder = ?"
+        params.append(coder)
+    if since:
+        sql += " AND b.created_at >= ?"
+        params.append(since)
+    sql += " ORDER BY b.id DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    keys = ["batch", "time", "coder", "kind", "description", "session", "undone_at", "added", "removed"]
+    return [dict(zip(keys, r, strict=True)) for r in db.execute(sql, params)]
+
+
+def coders(db: Database) -> list[str]:
+    return [r[0] for r in db.execute(
+        "SELECT DISTINCT coder FROM codings WHERE deleted_at IS NULL ORDER BY coder")]  # fmt: skip

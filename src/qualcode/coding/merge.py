@@ -1,0 +1,534 @@
+"""Merging another project's codings into this one (`qualcode merge OTHER.db`), for coders who work on their own copies.
+
+OTHER is opened read-only (SQLite URI mode=ro) and read in one snapshot; this project changes in one transaction, so a
+failure, or --dry-run, leaves it as it was. Merging only ever adds codings, memos, coders and (with --add-codes)
+codes, except where OTHER is plainly newer on a turn (rule 2 below): then the codings OTHER removed are removed here
+too, in the merge batch.
+
+Interviews: by text_hash (the normalised text), so the same transcript imported under another id still matches;
+then by id, with a warning, when the texts differ: the codings are then placed on this project's text by their quotes
+with reanchor's rules (exact occurrence nearest the expected place, else a similar span, else orphaned). Interviews
+this project lacks are listed and their codings skipped: import the transcript, then merge again.
+
+Codes: by full path, then by key (a code renamed here keeps its key). Codes OTHER has and this project lacks are
+listed; with add_codes they are created under their parents (created too when missing), keeping key and GUID.
+
+Coders: by name, created as needed (keeping OTHER's GUID where it is free).
+
+Codings: a coding is the same coding in both projects when it has the same GUID (projects copied from one another
+share them). Live decisions are compared per turn and coder, where the decision is the set of (code, span) the coder
+has live on the turn ("no code" included):
+
+1. OTHER is behind or the same: every coding it has live there is here (live, or removed here since) and it has
+   removed none of the codings live here. Nothing changes.
+2. OTHER is ahead: every coding live here is in OTHER (live, or removed there since) and this project has removed
+   none of OTHER's live ones. OTHER's decision is taken: what it removed is removed here, what it added is added.
+   With no shared history (projects that never exchanged codings) this is the turn this project's coder has not
+   decided.
+3. Otherwise both projects changed the turn. The same codes on the same spans: nothing changes. This project's coder
+   has no live decision there (it was undone or removed) and OTHER's decision does not revive anything removed here:
+   OTHER's is taken. Anything else is a conflict: reported, and this project's decision kept.
+
+Removed (retired) codings OTHER has and this project lacks always come in, still retired, as history. A decision
+is taken whole or not at all: a turn where one of OTHER's codings has a code unknown here is skipped, so a later merge
+with --add-codes brings all of it. Memos: an empty memo here takes OTHER's; two different memos are reported and this
+project's is kept. Codings keep their GUID, origin, time and memo; each coder's arrivals form one batch of kind
+'merge', so `qualcode undo --coder NAME` takes a merge back. Merging the same project twice changes nothing.
+
+Undo revives a coding without recording when, so a coding revived in one project after the other had seen it
+removed is taken as removed (rule 2) or left removed (rule 1).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import sqlite3
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from qualcode.codebook import core as codebook
+from qualcode.ingest import reanchor
+from qualcode.codebook.ops import _renumber
+from qualcode.store.db import BUSY_TIMEOUT_MS, db_file, migration_status, now, transaction
+from qualcode.errors import NotFoundError, QualcodeError, UsageError
+
+TABLES = {"_sqlite_migrations", "interviews", "turns", "codes", "coders", "codings", "codebook"}
+CODE_COLUMNS = ("key", "name", "colour", "definition", "include", "exclude", "examples", "codable", "exclusive",
+                "value", "threshold", "patterns", "pattern_hash")  # fmt: skip
+CODING_COLUMNS = ("id", "interview_id", "turn_id", "code_id", "coder", "start", "end", "quote", "memo", "origin",
+                  "status", "session_id", "suggestion_score", "created_at", "deleted_at", "guid")  # fmt: skip
+
+
+@dataclass
+class MergeReport:
+    other: str
+    dry_run: bool = False
+    interviews: list[dict] = field(default_factory=list)  # one per interview of OTHER: how it matched
+    codings: dict[str, int] = field(default_factory=dict)  # every coding of OTHER lands in exactly one bucket
+    removed: int = 0  # live codings here retired because OTHER removed them (rule 2)
+    memos_added: int = 0
+    conflicts: list[dict] = field(default_factory=list)
+    codes_created: list[str] = field(default_factory=list)
+    codes_unknown: list[dict] = field(default_factory=list)
+    coders: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, bucket: str, n: int = 1) -> None:
+        self.codings[bucket] = self.codings.get(bucket, 0) + n
+
+    def matched(self, how: str) -> int:
+        return sum(i["matched"] == how for i in self.interviews)
+
+
+# Where each of OTHER's codings went; superseded: a "no code" that meets codes on one turn here after an edit.
+BUCKETS = ("added", "history", "orphaned", "already", "conflicting", "unknown_code", "no_interview",
+           "superseded")  # fmt: skip
+
+
+class _DryRun(Exception):
+    pass
+
+
+# --- reading OTHER -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Other:
+    interviews: dict[str, dict]
+    turns: dict[str, list[reanchor.Turn]]  # interview id → turns in order
+    codes: list[dict]  # tree order, with path
+    codebook: dict | None
+    coders: dict[str, dict]
+    codings: list[dict]
+
+
+def read_other(path: Path, db: Database) -> Other:
+    """Everything merge needs from OTHER, read in one snapshot without writing to it."""
+    if not path.is_file():
+        raise NotFoundError(f"no project at {path}")
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.DatabaseError as e:
+        raise QualcodeError(f"cannot open: {e}", path=path) from e
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("BEGIN")  # one read snapshot, even while another process writes to OTHER
+        _check_schema(conn, path, db)
+        return _read(conn)
+    except sqlite3.DatabaseError as e:
+        if "unable to open" in str(e):
+            # A WAL project needs its -shm file beside it, or a folder where SQLite may create one, to be read.
+            raise QualcodeError(f"cannot open it read-only ({e})", path=path) from e
+        raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
+    finally:
+        conn.close()
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path, db: Database) -> None:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    applied = (
+        [r[0] for r in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = 'qualcode' ORDER BY rowid")]
+        if "_sqlite_migrations" in tables else []
+    )  # fmt: skip
+    if not applied or not tables >= TABLES:
+        raise QualcodeError("not a qualcode project", path=path)
+    # An older project is read as it is (it cannot be migrated read-only): the tables merge reads are in every
+    # version. A newer one may hold what this version cannot read correctly.
+    ours = [m["name"] for m in migration_status(db)["applied"]]
+    newer = [m for m in applied if m not in ours]
+    if newer:
+        raise QualcodeError(
+            f"made by a newer qualcode (migrations {', '.join(newer)} are unknown here): upgrade qualcode first",
+            path=path,
+        )
+
+
+def _read(conn: sqlite3.Connection) -> Other:
+    interviews = {r["id"]: dict(r) for r in conn.execute("SELECT id, text_hash, text FROM interviews")}
+    turns: dict[str, list[reanchor.Turn]] = defaultdict(list)
+    for r in conn.execute(
+        "SELECT interview_id, id, idx, start, end, text FROM turns ORDER BY interview_id, idx"
+    ):
+        turns[r[0]].append(reanchor.Turn(*tuple(r)[1:]))
+    rows = [dict(r) for r in conn.execute("SELECT * FROM codes ORDER BY position, id")]
+    cb = conn.execute("SELECT * FROM codebook").fetchone()
+    return Other(
+        interviews=interviews,
+        turns=dict(turns),
+        codes=codebook.tree(rows),
+        codebook=dict(cb) if cb else None,
+        coders={r["name"]: dict(r) for r in conn.execute("SELECT name, guid, created_at FROM coders")},
+        codings=[
+            dict(r) for r in conn.execute(f"SELECT {', '.join(CODING_COLUMNS)} FROM codings ORDER BY id")
+        ],
+    )
+
+
+# --- merging -------------------------------------------------------------------------------------------------------
+
+
+def merge(db: Database, path: Path, *, add_codes: bool = False, dry_run: bool = False) -> MergeReport:
+    """Bring OTHER's codings, memos and coders into this project, in one transaction (rolled back with dry_run)."""
+    here = db_file(db)
+    if here and path.exists() and os.path.samefile(here, path):
+        raise UsageError("cannot merge a project into itself")
+    other = read_other(path, db)
+    report = MergeReport(other=str(path), dry_run=dry_run, codings=dict.fromkeys(BUCKETS, 0))
+    try:
+        with transaction(db):
+            _Merge(db, other, path, report, add_codes).run()
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return report
+
+
+@dataclass
+class _Placed:
+    row: dict  # OTHER's coding
+    interview: str  # here
+    turn: reanchor.Turn | None  # here; None: orphaned
+    start: int
+    end: int
+    code: int | None  # here; None for "no code"
+    unknown: bool = False  # its code has no counterpart here
+
+    @property
+    def guid(self) -> str:
+        return self.row["guid"]
+
+    @property
+    def live(self) -> bool:
+        return self.row["deleted_at"] is None
+
+    @property
+    def key(self) -> tuple:
+        return self.code, self.start, self.end
+
+
+class _Merge:
+    def __init__(self, db: Database, other: Other, path: Path, report: MergeReport, add_codes: bool):
+        self.db, self.other, self.path, self.report, self.add_codes = db, other, path, report, add_codes
+        self.other_guids = {c["guid"] for c in other.codings}
+        self.batches: dict[str, int] = {}
+        self.created_coders: set[str] = set()
+        self.added_by: dict[str, int] = defaultdict(int)
+        self.texts: dict[str, str] = {}
+        self.paths: dict[int, str] = {}
+
+    def run(self) -> None:
+        code_map = self._codes()
+        self.paths = {c["id"]: c["path"] for c in codebook.codes(self.db)}
+        placed = self._place(code_map)
+        self.here = {r["guid"]: r for r in self.db.query(
+            "SELECT id, guid, turn_id, code_id, start, end, memo, deleted_at FROM codings")}  # fmt: skip
+        groups: dict[tuple[int, str], list[_Placed]] = defaultdict(list)
+        for p in placed:
+            if p.turn is None:
+                self._orphan(p)
+            else:
+                groups[(p.turn.id, p.row["coder"])].append(p)
+        for (_, coder), items in sorted(groups.items()):
+            self._decide(coder, items)
+        self.report.coders = [
+            {"coder": name, "created": name in self.created_coders, "added": self.added_by.get(name, 0)}
+            for name in sorted({c["coder"] for c in self.other.codings})
+        ]
+
+    # codes ------------------------------------------------------------------------------------------------------
+
+    def _codes(self) -> dict[int, int | None]:
+        """OTHER's code id → the code here (None: unknown here, and not created)."""
+        here = codebook.codes(self.db)
+        exact = {c["path"]: c["id"] for c in here}
+        folded: dict[str, list[int]] = defaultdict(list)
+        for c in here:
+            folded[c["path"].casefold()].append(c["id"])
+        by_key = {c["key"]: c["id"] for c in here}
+        live: dict[int, int] = defaultdict(int)
+        for c in self.other.codings:
+            if c["code_id"] is not None and c["deleted_at"] is None:
+                live[c["code_id"]] += 1
+        out: dict[int, int | None] = {}
+        for c in self.other.codes:  # tree order: a parent is mapped (or created) before its children
+            hit = exact.get(c["path"])
+            if hit is None and len(folded.get(c["path"].casefold(), [])) == 1:
+                hit = folded[c["path"].casefold()][0]
+            if hit is None:
+                hit = by_key.get(c["key"])
+            if hit is None:
+                self.report.codes_unknown.append({"code": c["path"], "codings": live[c["id"]]})
+                if self.add_codes:
+                    hit = self._create_code(c, out.get(c["parent_id"]) if c["parent_id"] else None)
+                    self.report.codes_created.append(c["path"])
+            out[c["id"]] = hit
+        if self.report.codes_created:
+            self._record_codebook(self.report.codes_created)
+        return out
+
+    def _create_code(self, c: dict, parent_id: int | None) -> int:
+        guid = c["guid"]
+        if self.db.execute("SELECT 1 FROM codes WHERE guid = ?", [guid]).fetchone():
+            guid = str(uuid.uuid4()).upper()
+        position = self.db.execute("SELECT coalesce(max(position), -1) + 1 FROM codes").fetchone()[0]
+        row = {k: c[k] for k in CODE_COLUMNS} | {"parent_id": parent_id, "position": position, "guid": guid}
+        return self.db["codes"].insert(row).last_pk
+
+    def _record_codebook(self, created: list[str]) -> None:
+        _renumber(self.db)
+        cb = codebook.settings(self.db)
+        if cb is None and self.other.codebook:
+            # A project that had no codebook takes OTHER's settings along with its codes.
+            cb = {k: self.other.codebook[k] for k in ("name", "version", "language", "min_score", "hash")}
+            self.db["codebook"].insert({"id": 1, **cb, "source_file": self.path.name, "loaded_at": now()})
+        self.db["codebook_loads"].insert(
+            {"source_file": str(self.path), "hash": cb["hash"] if cb else "", "loaded_at": now(),
+             "report": json.dumps({"merge": str(self.path), "added": created}, ensure_ascii=False)}
+        )  # fmt: skip
+
+    # interviews and placement ----------------------------------------------------------------------------------
+
+    def _place(self, code_map: dict[int, int | None]) -> list[_Placed]:
+        here = dict(self.db.execute("SELECT id, text_hash FROM interviews").fetchall())
+        by_hash: dict[str, list[str]] = defaultdict(list)
+        for iid, h in sorted(here.items()):
+            by_hash[h].append(iid)
+        by_interview: dict[str, list[dict]] = defaultdict(list)
+        for c in self.other.codings:
+            by_interview[c["interview_id"]].append(c)
+        placed: list[_Placed] = []
+        for oid, o in sorted(self.other.interviews.items()):
+            rows = by_interview.get(oid, [])
+            same = by_hash.get(o["text_hash"], [])
+            target = (oid if oid in same else same[0]) if same else (oid if oid in here else None)
+            how = "hash" if same else "id" if target else None
+            entry = {"interview": oid, "here": target, "matched": how, "codings": len(rows)}
+            self.report.interviews.append(entry)
+            if target is None:
+                self.report.count("no_interview", len(rows))
+                continue
+            turns = [reanchor.Turn(*r) for r in self.db.execute(
+                "SELECT id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [target])]  # fmt: skip
+            if how == "hash":
+                spots = _by_offsets(rows, turns)
+            else:
+                spots = self._by_quotes(o, rows, turns, target, entry)
+            for c in rows:
+                t, a, b = spots[c["id"]]
+                code = code_map.get(c["code_id"]) if c["code_id"] is not None else None
+                placed.append(_Placed(c, target, t, a, b, code, c["code_id"] is not None and code is None))
+        return placed
+
+    def _by_quotes(self, o: dict, rows: list[dict], turns: list[reanchor.Turn], target: str,
+                   entry: dict) -> dict[int, tuple]:  # fmt: skip
+        """The texts differ: place each coding by its quote, as a re-import with --replace would."""
+        old_turns = self.other.turns.get(o["id"], [])
+        pos = {t.id: i for i, t in enumerate(old_turns)}
+        codings = [
+            reanchor.Coding(c["id"], pos.get(c["turn_id"]), c["coder"], c["code_id"], c["start"], c["end"],
+                            c["quote"], c["deleted_at"] is None)
+            for c in rows
+        ]  # fmt: skip
+        out = {}
+        counts = dict.fromkeys(("exact", "fuzzy", "orphaned"), 0)
+        for c, p in reanchor.place(o["text"], old_turns, self._text(target), turns, codings):
+            if p is None:
+                out[c.id] = (None, c.start, c.end)
+            elif c.code_id is None:  # "no code" is a decision on the whole turn
+                out[c.id] = (p.turn, p.turn.start, p.turn.end)
+            else:
+                out[c.id] = (p.turn, p.start, p.end)
+            if c.live:
+                counts["orphaned" if p is None else p.method] += 1
+        entry.update(counts)
+        self.report.warnings.append(
+            f"{o['id']}: the text differs from {self.path.name}'s; its {sum(counts.values())} live codings were "
+            f"placed by their quotes ({counts['exact']} exact, {counts['fuzzy']} fuzzy, {counts['orphaned']} "
+            "orphaned)"
+        )
+        return out
+
+    # codings -----------------------------------------------------------------------------------------------------
+
+    def _orphan(self, p: _Placed) -> None:
+        """No place here: kept like reanchor's orphans, with its quote and last offsets (see 'codings orphans')."""
+        if p.guid in self.here:
+            self._memo(p, self.here[p.guid])
+            self.report.count("already")
+        elif p.unknown:
+            self.report.count("unknown_code")
+        else:
+            self._insert(p, status="orphaned")
+            self.report.count("orphaned" if p.live else "history")
+
+    def _decide(self, coder: str, items: list[_Placed]) -> None:
+        """One coder's codings of OTHER that land on one turn here, by the rules in the module docstring."""
+        if any(p.unknown for p in items if p.live):
+            # Taken whole or not at all, so that a later merge with --add-codes finds the turn untouched.
+            for p in items:
+                if p.guid in self.here:
+                    self.report.count("already")
+                elif p.unknown or p.live:
+                    self.report.count("unknown_code")
+                else:
+                    self._insert(p)
+                    self.report.count("history")
+            return
+        if any(p.live and p.code is not None for p in items):
+            # An edit can bring one turn's "no code" and another's codes onto one turn here: the codes decide.
+            for p in [p for p in items if p.live and p.code is None and p.guid not in self.here]:
+                items.remove(p)
+                self.report.count("superseded")
+        turn = items[0].turn
+        theirs = {p.guid: p for p in items}
+        mine = {r["guid"]: r for r in self.db.query(
+            "SELECT id, guid, code_id, start, end, memo, deleted_at FROM codings WHERE turn_id = ? AND coder = ?",
+            [turn.id, coder])}  # fmt: skip
+        mine |= {g: self.here[g] for g in theirs if g in self.here and g not in mine}  # placed elsewhere here
+        shared = [g for g in theirs if g in mine]
+        for g in shared:
+            self._memo(theirs[g], mine[g])
+        self.report.count("already", len(shared))
+        fresh = [p for g, p in theirs.items() if g not in mine and p.live]
+        for p in (p for g, p in theirs.items() if g not in mine and not p.live):
+            if p.unknown:
+                self.report.count("unknown_code")
+            else:
+                self._insert(p)
+                self.report.count("history")
+        removed_here = [g for g in shared if mine[g]["deleted_at"] and theirs[g].live]
+        removed_there = [g for g in shared if not mine[g]["deleted_at"] and not theirs[g].live]
+        new_here = [g for g, r in mine.items() if not r["deleted_at"] and g not in self.other_guids]
+        if not fresh and not removed_there:  # 1. OTHER is behind or the same
+            return
+        if not new_here and not removed_here:  # 2. OTHER is ahead
+            for g in removed_there:
+                mine[g] = mine[g] | {"deleted_at": self._retire(mine[g], theirs[g], coder)}
+            self._take(fresh, _live(mine))
+            return
+        live_here = _live(mine)
+        there = {p.key for p in items if p.live}
+        if set(live_here) == there or (not live_here and not removed_here):  # 3. same decision, or none here
+            self._take(fresh, live_here)
+            return
+        self.report.conflicts.append(self._where(items[0], coder) | {
+            "kind": "decision", "here": self._describe(live_here, turn), "there": self._describe(there, turn)})  # fmt: skip
+        self.report.count("conflicting", len(fresh))
+
+    def _take(self, rows: list[_Placed], live_here: dict[tuple, dict]) -> None:
+        for p in rows:
+            if p.key in live_here:  # the same decision, made independently: this project's row stays
+                self._memo(p, live_here[p.key])
+                self.report.count("already")
+                continue
+            live_here[p.key] = {"id": self._insert(p), "memo": p.row["memo"]}
+            self.report.count("added")
+
+    def _insert(self, p: _Placed, status: str = "ok") -> int:
+        r = p.row
+        coder = self._coder(r["coder"])
+        quote = self._text(p.interview)[p.start : p.end] if p.turn else r["quote"]
+        cur = self.db.execute(
+            """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, memo, origin, status,
+               session_id, batch_id, suggestion_score, created_at, deleted_at, guid)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [p.interview, p.turn.id if p.turn else None, p.code, coder, p.start, p.end, quote, r["memo"],
+             r["origin"], status, r["session_id"], self._batch(coder), r["suggestion_score"], r["created_at"],
+             r["deleted_at"], r["guid"]],
+        )  # fmt: skip
+        if p.live:
+            self.added_by[coder] += 1
+        return cur.lastrowid
+
+    def _retire(self, row: dict, there: _Placed, coder: str) -> str:
+        # Removed when OTHER removed it, so the two projects agree on the coding; in the merge batch, so that undoing
+        # the merge brings it back.
+        when = there.row["deleted_at"]
+        self.db.execute(
+            "UPDATE codings SET deleted_at = ?, deleted_batch_id = ? WHERE id = ?",
+            [when, self._batch(coder), row["id"]],
+        )
+        self.report.removed += 1
+        return when
+
+    def _memo(self, p: _Placed, here: dict) -> None:
+        theirs, mine = p.row["memo"], here["memo"]
+        if not theirs or theirs == mine:
+            return
+        if not mine:
+            self.db.execute("UPDATE codings SET memo = ? WHERE id = ?", [theirs, here["id"]])
+            self.report.memos_added += 1
+        else:
+            self.report.conflicts.append(
+                self._where(p, p.row["coder"]) | {"kind": "memo", "here": mine, "there": theirs}
+            )
+
+    def _where(self, p: _Placed, coder: str) -> dict:
+        return {"interview": p.interview, "turn": p.turn.idx if p.turn else None, "coder": coder}
+
+    def _describe(self, keys, turn: reanchor.Turn) -> str:
+        parts = []
+        for code, a, b in sorted(keys, key=_order):
+            name = self.paths.get(code, "?") if code is not None else "(no code)"
+            whole = (a, b) == (turn.start, turn.end)
+            parts.append(name if whole else f"{name} [{a - turn.start}:{b - turn.start}]")
+        return "; ".join(parts) or "(undecided)"
+
+    # coders, batches, texts ------------------------------------------------------------------------------------
+
+    def _coder(self, name: str) -> str:
+        if name in self.created_coders or name in self.batches:
+            return name
+        if not self.db.execute("SELECT 1 FROM coders WHERE name = ?", [name]).fetchone():
+            theirs = self.other.coders.get(name, {})
+            guid = theirs.get("guid")
+            if not guid or self.db.execute("SELECT 1 FROM coders WHERE guid = ?", [guid]).fetchone():
+                guid = str(uuid.uuid4()).upper()
+            self.db.execute("INSERT INTO coders (name, guid, created_at) VALUES (?, ?, ?)",
+                            [name, guid, theirs.get("created_at") or now()])  # fmt: skip
+            self.created_coders.add(name)
+        return name
+
+    def _batch(self, coder: str) -> int:
+        if coder not in self.batches:
+            self._coder(coder)
+            self.batches[coder] = self.db.execute(
+                "INSERT INTO batches (coder, kind, description, created_at) VALUES (?, 'merge', ?, ?)",
+                [coder, f"merge {self.path.name}", now()],
+            ).lastrowid
+        return self.batches[coder]
+
+    def _text(self, iid: str) -> str:
+        if iid not in self.texts:
+            self.texts[iid] = self.db.execute("SELECT text FROM interviews WHERE id = ?", [iid]).fetchone()[0]
+        return self.texts[iid]
+
+
+def _by_offsets(rows: list[dict], turns: list[reanchor.Turn]) -> dict[int, tuple]:
+    """The text is the same: a coding keeps its offsets, in the turn here that holds them."""
+    starts = [t.start for t in turns]
+    out = {}
+    for c in rows:
+        a, b = c["start"], c["end"]
+        i = bisect.bisect_right(starts, a) - 1
+        inside = c["turn_id"] is not None and i >= 0 and b <= turns[i].end
+        out[c["id"]] = (turns[i] if inside else None, a, b)
+    return out
+
+
+def _live(rows: dict[str, dict]) -> dict[tuple, dict]:
+    return {(r["code_id"], r["start"], r["end"]): r for r in rows.values() if not r["deleted_at"]}
+
+
+def _order(key: tuple) -> tuple:
+    code, a, b = key
+    return a, b, code or 0

@@ -1,0 +1,483 @@
+"""The keyboard coding session without the keyboard: scope, cursor, checked codes, decisions and their undo.
+
+A session takes one command at a time, as text ("a", "3", "c fund", "k 1 3", "m late funds", "u") and changes the
+project through coding.decide and coding.undo, so a test or a script drives it exactly as a person at the keyboard
+does. Rendering and reading keys live in session_ui. Each decision is its own committed transaction: a session
+holds nothing that a crash could lose except the unsaved state of the screen in front of the coder.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database
+
+from qualcode.codebook import core as codebook
+from qualcode.coding import codings as coding
+from qualcode.ingest import interviews
+from qualcode.errors import QualcodeError, UsageError
+from qualcode.coding.screens import Context, Contexts, Suggestion, live_codings, search, sentence_numbers, suggestions
+
+MAX_NUMBERED = 9
+ORDERS = ("document", "uncertain")
+
+
+def min_score(db: Database, override: float | None = None) -> float:
+    """The score a suggestion needs when its code has no threshold of its own."""
+    if override is not None:
+        if not 0 <= override <= 1:
+            raise UsageError(f"--min-score must be between 0 and 1, got {override}")
+        return override
+    return codebook.require_codebook(db)["min_score"]
+
+
+def interview_clause(db: Database, ids: list[str] | tuple[str, ...], column: str) -> tuple[str, list]:
+    """' AND column IN (...)' with its parameters; every id must exist, so a typo is an error, not an empty scope."""
+    if not ids:
+        return "", []
+    for iid in ids:
+        interviews.require(db, iid)
+    return f" AND {column} IN ({', '.join('?' for _ in ids)})", list(ids)
+
+
+def scope(db: Database, coder: str, *, interview_ids: list[str] | tuple[str, ...] = (), code: str | None = None,
+          uncoded: bool = False, order: str = "document", score: float | None = None,
+          all_turns: bool = False) -> list[int]:  # fmt: skip
+    """The turn ids a session walks through, in the order it walks them.
+
+    One query over turns (plus one over suggestions for --order uncertain): screens are then fetched by id, so
+    the size of the project does not slow down moving from one turn to the next.
+    """
+    if order not in ORDERS:
+        raise UsageError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
+    floor = min_score(db, score)
+    sql = "SELECT t.id FROM turns t JOIN speakers s ON s.id = t.speaker_id WHERE 1=1"
+    params: list = []
+    if not all_turns:
+        sql += " AND s.participant_id IS NOT NULL"
+    where, more = interview_clause(db, interview_ids, "t.interview_id")
+    sql += where
+    params += more
+    sub: list[int] = []
+    if code:
+        sub = codebook.subtree_ids(db, codebook.resolve(db, code)["id"])
+        marks = ", ".join("?" for _ in sub)
+        sql += f""" AND (t.id IN (SELECT sg.turn_id FROM suggestions sg JOIN codes c ON c.id = sg.code_id
+                                  WHERE sg.code_id IN ({marks}) AND sg.unit = 'turn'
+                                  AND sg.score >= coalesce(c.threshold, ?))
+                    OR t.id IN (SELECT turn_id FROM codings WHERE coder = ? AND code_id IN ({marks})
+                                AND deleted_at IS NULL))"""
+        params += [*sub, floor, coder, *sub]
+    if uncoded:
+        sql += " AND NOT EXISTS (SELECT 1 FROM codings k WHERE k.turn_id = t.id AND k.coder = ? AND k.deleted_at IS NULL)"
+        params.append(coder)
+    sql += " ORDER BY t.interview_id, t.idx"
+    ids = [r[0] for r in db.execute(sql, params)]
+    if order == "uncertain":
+        ids = _by_uncertainty(db, ids, floor, sub)
+    return ids
+
+
+def _by_uncertainty(db: Database, ids: list[int], floor: float, sub: list[int]) -> list[int]:
+    """Turns whose suggestion is closest to its threshold first; turns without suggestions last.
+
+    Each code is its own yes/no decision, so a turn is as uncertain as its least certain code: a turn with one
+    sure suggestion and one borderline one still needs a person. With --code, only that subtree counts.
+    """
+    sql = """SELECT sg.turn_id, min(abs(sg.score - coalesce(c.threshold, ?))) FROM suggestions sg
+             JOIN codes c ON c.id = sg.code_id WHERE sg.unit = 'turn'"""
+    params: list = [floor]
+    if sub:
+        sql += f" AND sg.code_id IN ({', '.join('?' for _ in sub)})"
+        params += sub
+    distance = dict(db.execute(sql + " GROUP BY sg.turn_id", params).fetchall())
+    position = {t: i for i, t in enumerate(ids)}
+    return sorted(ids, key=lambda t: (t not in distance, distance.get(t, 0), position[t]))
+
+
+def decided_turns(db: Database, coder: str) -> set[int]:
+    """Turns where CODER has a live coding, "no code" included."""
+    return {r[0] for r in db.execute(
+        "SELECT DISTINCT turn_id FROM codings WHERE coder = ? AND deleted_at IS NULL AND turn_id IS NOT NULL",
+        [coder])}  # fmt: skip
+
+
+# --- the cursor both sessions share ------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """What the screen should do after a command: a message, which part to show, whether to stop."""
+
+    message: str | None = None
+    show: str | None = None  # "screen" | "codes" | "sentences" | "choices" | "help"
+    quit: bool = False
+
+
+@dataclass
+class Done:
+    batch: int
+    turn_id: int
+    outcome: str  # the counter it went to
+    state: dict | None = None  # the screen as it was decided, put back by undo
+
+
+PROMPTS = {
+    "c": "code name (prefix; empty cancels): ",
+    "m": "memo (empty cancels): ",
+    "k": "sentences to code, e.g. 1 3 or 2-4 (empty = the whole turn): ",
+    "choose": "number (other keys cancel): ",
+}
+
+
+class Cursor:
+    """Scope, position, this session's decisions and their undo, memos: what coding and review share."""
+
+    kind = "session"
+    outcomes: tuple[str, ...] = ()
+
+    def __init__(self, db: Database, coder: str, turn_ids: list[int], *, session_id: str | None = None):
+        self.db = db
+        # Registered with the first decision: a session that decides nothing writes nothing.
+        self.coder = coder.strip()
+        if not self.coder:
+            raise UsageError("coder name is empty")
+        self.turn_ids = turn_ids
+        self.index = {t: i for i, t in enumerate(turn_ids)}
+        self.session_id = session_id or str(uuid.uuid4())
+        self.decided = decided_turns(db, self.coder) & set(turn_ids)
+        self.skipped: set[int] = set()
+        self.counts: Counter = Counter()
+        self.done: list[Done] = []
+        self.contexts = Contexts(db)
+        self.codes = {c["id"]: c for c in codebook.codes(db)}
+        for c in self.codes.values():  # tree order: a parent's colour is settled before its children's
+            if not c["colour"] and c["parent_id"] is not None:
+                c["colour"] = self.codes[c["parent_id"]]["colour"]
+        self.pending: str | None = None
+        self.choices: list[dict] = []
+        self.ctx: Context | None = None
+        self.memo: str | None = None
+        self.setup()
+        self.pos = self._next_open(-1)
+        self.load()
+
+    def setup(self) -> None:
+        """Whatever a subclass needs before the first screen is loaded."""
+
+    # position ---------------------------------------------------------------------------------------------------
+
+    @property
+    def turn_id(self) -> int | None:
+        return self.turn_ids[self.pos] if self.pos < len(self.turn_ids) else None
+
+    def _next_open(self, after: int) -> int:
+        for i in range(after + 1, len(self.turn_ids)):
+            t = self.turn_ids[i]
+            if t not in self.decided and t not in self.skipped:
+                return i
+        return len(self.turn_ids)
+
+    def load(self) -> None:
+        self.pending, self.choices = None, []
+        self.ctx = self.contexts.get(self.turn_id) if self.turn_id is not None else None
+        self.memo = None
+        if self.ctx:
+            self.prepare()
+
+    def prepare(self) -> None:
+        """Set up the screen-level state for the turn under the cursor."""
+
+    def go(self, pos: int) -> Reply:
+        self.pos = max(0, min(pos, len(self.turn_ids)))
+        self.load()
+        return Reply(show="screen")
+
+    @property
+    def remaining(self) -> int:
+        return len(self.turn_ids) - len(self.decided)
+
+    # commands ---------------------------------------------------------------------------------------------------
+
+    def handle(self, line: str) -> Reply:
+        """Carry out one command; a domain error becomes a message, the session goes on."""
+        try:
+            if self.pending:
+                return self._answer(line.strip())
+            text = line.strip()
+            cmd, _, arg = text.partition(" ")
+            return self.command(cmd, arg.strip(), text)
+        except QualcodeError as e:
+            return Reply(message=str(e))
+
+    def command(self, cmd: str, arg: str, text: str) -> Reply:
+        if cmd == "q":
+            return Reply(quit=True)
+        if cmd in ("?", "help", "h"):
+            return Reply(show="help")
+        if cmd == "u":
+            return self.undo()
+        if cmd == "n":
+            if self.turn_id is None:
+                return Reply(message="this is the end of the scope (p goes back)")
+            return self.go(self.pos + 1)
+        if cmd == "p":
+            if self.pos == 0:
+                return Reply(message="this is the first turn in scope")
+            return self.go(self.pos - 1)
+        if self.turn_id is None:
+            return Reply(message="no turn here: p goes back, u undoes your last decision, q quits")
+        if cmd == "s":
+            self.counts["skipped"] += 1
+            self.skipped.add(self.turn_id)
+            return self.go(self._next_open(self.pos))
+        if cmd == "m":
+            return self._memo(arg) if arg else self._ask("m")
+        return self.other(cmd, arg, text)
+
+    def other(self, cmd: str, arg: str, text: str) -> Reply:
+        return Reply(message=f"unknown key {text!r} (? shows the keys)")
+
+    def _ask(self, what: str, show: str | None = None) -> Reply:
+        self.pending = what
+        return Reply(show=show)
+
+    def _answer(self, text: str) -> Reply:
+        what, self.pending = self.pending, None
+        if what == "choose":
+            choices, self.choices = self.choices, []
+            if text.isdigit() and 1 <= int(text) <= len(choices):
+                return self.pick(choices[int(text) - 1])
+            return Reply(message="no code chosen", show="codes")
+        if not text:
+            return Reply(message="cancelled")
+        return self.command(what, text, f"{what} {text}")
+
+    def pick(self, code: dict) -> Reply:
+        raise NotImplementedError
+
+    def _memo(self, text: str) -> Reply:
+        self.memo = text
+        return Reply(message="memo noted: it is saved with your decision on this turn", show="codes")
+
+    def commit(self, pairs: list[tuple[int, int, int]], *, outcome: str, origin: str,
+               scores: dict[int, float] | None = None, state: dict | None = None) -> Reply:  # fmt: skip
+        assert self.ctx is not None
+        t = self.ctx.turn
+        batch = coding.decide(self.db, t, self.coder, sorted({p[0] for p in pairs}), memo=self.memo, origin=origin,
+                              session_id=self.session_id, scores=scores, kind=self.kind, pairs=pairs)  # fmt: skip
+        self.decided.add(t.id)
+        self.skipped.discard(t.id)
+        self.done.append(Done(batch, t.id, outcome, state))
+        self.counts[outcome] += 1
+        saved = list(dict.fromkeys(self.codes[p[0]]["path"] for p in pairs))
+        reply = self.go(self._next_open(self.pos))
+        # The screen moves on at once; this line says what was stored on the one just left.
+        reply.message = f"saved {t.interview_id} turn {t.idx}: {'; '.join(saved) or 'no code'}"
+        return reply
+
+    def undo(self) -> Reply:
+        if not self.done:
+            return Reply(message="nothing to undo in this session")
+        last = self.done.pop()
+        coding.undo(self.db, self.coder, last.batch)
+        self.counts[last.outcome] -= 1
+        if not live_codings(self.db, last.turn_id, self.coder):
+            self.decided.discard(last.turn_id)
+        reply = self.go(self.index[last.turn_id])
+        ctx = self.ctx
+        reply.message = f"undid your decision on {ctx.turn.interview_id} turn {ctx.turn.idx}" if ctx else None
+        if last.state and ctx:
+            # One undoes to mend one thing: the choice comes back as it was, not as the suggestions had it.
+            self.restore(last.state)
+            reply.message += ": your choice is back, change it and press enter"
+        return reply
+
+    def restore(self, state: dict) -> None:
+        """Put the screen back as it was when a decision was made (after undo)."""
+
+    def summary(self) -> str:
+        n = sum(self.counts[o] for o in self.outcomes if o != "skipped")
+        parts = ", ".join(f"{self.counts[o]} {o}" for o in self.outcomes if o != "skipped" and self.counts[o])
+        return (
+            f"{self.coder}: {n} decision{'s' if n != 1 else ''} this session"
+            + (f" ({parts})" if parts else "")
+            + f", {self.counts['skipped']} skipped; {len(self.decided)} of {len(self.turn_ids)} turns in scope "
+            f"decided, {self.remaining} to go."
+        )
+
+    def whole(self) -> list[tuple[int, int]]:
+        assert self.ctx is not None
+        return [(self.ctx.turn.start, self.ctx.turn.end)]
+
+
+# --- the coding session -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    """One code on the screen: suggested, already applied by this coder, or found with c."""
+
+    code: dict
+    suggestion: Suggestion | None = None
+    applied: bool = False
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+class Checklist:
+    """Numbered codes with check marks: digits toggle, c finds any codable code. Coding and review's edit use it."""
+
+    codes: dict[int, dict]
+    items: list[Item]
+    checked: set[int]
+    choices: list[dict]
+    pending: str | None
+
+    def toggle_on(self, code_id: int) -> None:
+        """Check a code; under an exclusive parent its checked siblings are unchecked."""
+        parent = self.codes[code_id]["parent_id"]
+        if parent is not None and self.codes[parent]["exclusive"]:
+            self.checked -= {c for c in self.checked if self.codes[c]["parent_id"] == parent}
+        self.checked.add(code_id)
+
+    def toggle(self, digits: str) -> Reply:
+        numbered = self.items[:MAX_NUMBERED]
+        for ch in digits.replace(" ", ""):
+            n = int(ch)
+            if not 1 <= n <= len(numbered):
+                return Reply(message=f"no code numbered {n} on this screen (c finds any code)", show="codes")
+            cid = numbered[n - 1].code["id"]
+            if cid in self.checked:
+                self.checked.discard(cid)
+            else:
+                self.toggle_on(cid)
+        return Reply(show="codes")
+
+    def find(self, prefix: str) -> Reply:
+        hits = search(list(self.codes.values()), prefix)
+        if not hits:
+            return Reply(message=f"no codable code starts with {prefix!r}")
+        if len(hits) == 1:
+            return self.pick(hits[0])
+        self.choices = hits[:MAX_NUMBERED]
+        more = f" (showing {MAX_NUMBERED}: type more letters to narrow)" if len(hits) > MAX_NUMBERED else ""
+        self.pending = "choose"
+        return Reply(message=f"{len(hits)} codes match {prefix!r}{more}", show="choices")
+
+    def pick(self, code: dict) -> Reply:
+        if not any(i.code["id"] == code["id"] for i in self.items):
+            self.items.append(Item(code))
+        self.toggle_on(code["id"])
+        n = next(k for k, i in enumerate(self.items, 1) if i.code["id"] == code["id"])
+        where = f" as {n}" if n <= MAX_NUMBERED else " (unnumbered: more than 9 codes on this screen)"
+        return Reply(message=f"checked {code['path']}{where}", show="codes")
+
+    def chosen(self) -> list[int]:
+        return [i.code["id"] for i in self.items if i.code["id"] in self.checked]
+
+
+class CodingSession(Checklist, Cursor):
+    kind = "session"
+    outcomes = ("accepted", "rejected", "skipped")
+
+    def __init__(self, db: Database, coder: str, turn_ids: list[int], *, score: float | None = None,
+                 session_id: str | None = None):  # fmt: skip
+        self.floor = min_score(db, score)
+        self.items: list[Item] = []
+        self.checked: set[int] = set()
+        self.spans: list[tuple[int, int]] | None = None
+        self.narrowed = False
+        self.previous: list[tuple[int | None, int, int, str | None]] = []
+        super().__init__(db, coder, turn_ids, session_id=session_id)
+
+    def setup(self) -> None:
+        self.thresholds = {
+            cid: c["threshold"] if c["threshold"] is not None else self.floor for cid, c in self.codes.items()
+        }
+
+    def prepare(self) -> None:
+        t = self.ctx.turn
+        self.previous = live_codings(self.db, t.id, self.coder)
+        self.items, self.checked, self.narrowed = [], set(), False
+        by_code: dict[int, Item] = {}
+        for s in suggestions(self.db, t, self.thresholds):
+            if self.codes[s.code_id]["codable"]:
+                by_code[s.code_id] = Item(self.codes[s.code_id], suggestion=s)
+        for code_id, a, b, memo in self.previous:
+            self.memo = self.memo or memo
+            if code_id is None:
+                continue
+            item = by_code.setdefault(code_id, Item(self.codes[code_id]))
+            item.applied = True
+            item.spans.append((a, b))
+        self.items = list(by_code.values())
+        if self.previous:
+            self.checked = {i.code["id"] for i in self.items if i.applied}
+            shared = {tuple(i.spans) for i in self.items if i.applied}
+            self.spans = list(shared.pop()) if len(shared) == 1 else None
+            if self.spans == self.whole():
+                self.spans = None
+        else:
+            self.spans = None
+            for i in self.items:
+                self.toggle_on(i.code["id"])
+
+    def other(self, cmd: str, arg: str, text: str) -> Reply:
+        if text == "" or cmd == "a":
+            return self.accept()
+        if re.fullmatch(r"[\d\s]+", text):
+            return self.toggle(text)
+        if cmd == "x":
+            return self.commit([], outcome="rejected", origin="manual", state=self.state([]))
+        if cmd == "c":
+            return self.find(arg) if arg else self._ask("c")
+        if cmd == "k":
+            return self.narrow(arg) if arg else self._ask("k", show="sentences")
+        return super().other(cmd, arg, text)
+
+    def narrow(self, arg: str) -> Reply:
+        sentences = self.ctx.sentences
+        if arg.strip() in ("0", "-", "all"):
+            self.spans, self.narrowed = None, True
+            return Reply(message="coding the whole turn", show="codes")
+        chosen = sentence_numbers(arg, len(sentences))
+        spans = [sentences[i] for i in chosen]
+        self.spans, self.narrowed = (None if spans == self.whole() else spans), True
+        return Reply(message=f"coding sentence{'s' if len(chosen) > 1 else ''} "
+                             f"{', '.join(str(i + 1) for i in chosen)} only", show="codes")  # fmt: skip
+
+    def _answer(self, text: str) -> Reply:
+        if self.pending == "k" and not text:
+            self.pending = None
+            return self.narrow("all")
+        return super()._answer(text)
+
+    def state(self, ids: list[int]) -> dict:
+        return {"checked": ids, "memo": self.memo, "spans": self.spans, "narrowed": self.narrowed}
+
+    def restore(self, state: dict) -> None:
+        for cid in state["checked"]:
+            if not any(i.code["id"] == cid for i in self.items):
+                self.items.append(Item(self.codes[cid]))
+        self.checked = set(state["checked"])
+        self.memo, self.spans, self.narrowed = state["memo"], state["spans"], state["narrowed"]
+
+    def accept(self) -> Reply:
+        ids = self.chosen()
+        if not ids:
+            return self.commit([], outcome="rejected", origin="manual", state=self.state([]))
+        suggested = {i.code["id"]: i.suggestion.score for i in self.items if i.suggestion}
+        origin = "suggestion" if all(c in suggested for c in ids) else "manual"
+        default = self.spans or self.whole()
+        pairs = []
+        for item in self.items:
+            cid = item.code["id"]
+            if cid in self.checked:
+                # A code already applied keeps its own spans unless the coder narrowed the turn on this visit.
+                spans = item.spans if item.applied and not self.narrowed else default
+                pairs += [(cid, a, b) for a, b in spans]
+        return self.commit(pairs, outcome="accepted", origin=origin, state=self.state(ids),
+                           scores={c: s for c, s in suggested.items() if c in ids})  # fmt: skip

@@ -1,0 +1,137 @@
+"""Exports as file contents in each format: what `qualcode export ...` writes and what `qualcode demo` saves."""
+
+from __future__ import annotations
+
+import io
+
+from sqlite_utils import Database
+
+from qualcode.output import render
+from qualcode.errors import UsageError
+
+
+def write(path, content: str | bytes) -> None:
+    """Save an export: text as UTF-8, a workbook as bytes; a failure names the file."""
+    from qualcode.errors import QualcodeError
+
+    try:
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    except OSError as e:
+        raise QualcodeError(f"cannot write {path}: {e.strerror or e}") from e
+
+
+def needs_file(fmt: str, has_output: bool) -> None:
+    if fmt == "xlsx" and not has_output:
+        raise UsageError("an xlsx workbook is binary: write it to a file with -o FILE.xlsx")
+
+
+def table_text(rows: list[dict], columns: list[str], *, title: str | None, caption: str | None,
+               numeric: tuple = ()) -> str:  # fmt: skip
+    """A Rich table as plain text, for a table written to a file."""
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(file=buf, width=200, no_color=True, highlight=False).print(
+        render.table(rows, columns, title=title, caption=caption, numeric=numeric)
+    )
+    return buf.getvalue()
+
+
+def summary(db: Database, fmt: str, *, coder: str | None = None, quotes: int = 3,
+            redact: bool = False) -> str | bytes:  # fmt: skip
+    from qualcode.export import summary_formats
+    from qualcode.export.summary import summary as build
+
+    data = build(db, coder=coder, quotes=quotes, redact=redact)
+    if fmt == "json":
+        return render.to_json(data)
+    if fmt == "csv":
+        rows, columns = summary_formats.rows(data)
+        return render.to_csv(rows, columns)
+    if fmt == "xlsx":
+        from qualcode.output.xlsx import workbook
+
+        return workbook(summary_formats.sheets(data))
+    return summary_formats.to_markdown(data)
+
+
+def matrix(db: Database, by: str, fmt: str, *, count: str = "participants", percent: str | None = None,
+           level: str = "code", coder: str | None = None, redact: bool = False) -> tuple[str | bytes | None, dict]:  # fmt: skip
+    """(content, data); content is None for a table shown on the terminal (the caller renders it)."""
+    from qualcode.export.matrix import display
+    from qualcode.export.matrix import matrix as build
+
+    data = build(db, by, coder=coder, count=count, percent=percent, level=level, redact=redact)
+    data["title"] = f"{'Criteria' if level == 'criterion' else 'Codes'} × {data['by']}: {data['count']} ({data['coder']})"
+    if fmt == "json":
+        return render.to_json(data), data
+    numbers = fmt in ("csv", "xlsx")
+    rows, columns = display(data, numbers_only=numbers, indent=not numbers)
+    data["rows_display"], data["columns_display"] = rows, columns
+    if fmt == "csv":
+        return render.to_csv(rows, columns), data
+    if fmt == "xlsx":
+        from qualcode.output.xlsx import Sheet, workbook
+
+        formats = {c: "0.0" for c in columns[1:]} if percent else {}
+        sheet = Sheet("Matrix", columns, [[r.get(c) for c in columns] for r in rows], formats,
+                      [data["title"], data["note"]])  # fmt: skip
+        return workbook([sheet]), data
+    if fmt == "md":
+        return render.to_markdown(rows, columns, title=data["title"], caption=data["note"]), data
+    return None, data
+
+
+def matrix_table_text(data: dict) -> str:
+    columns = data["columns_display"]
+    return table_text(data["rows_display"], columns, title=data["title"], caption=data["note"],
+                      numeric=tuple(columns[1:]))  # fmt: skip
+
+
+def segments(db: Database, fmt: str, *, coder: str | None = None, redact: bool = False) -> tuple[str | bytes, dict]:
+    from qualcode.export.tables import flat
+    from qualcode.export.tables import segments as build
+
+    data = build(db, coder=coder, redact=redact)
+    if fmt == "json":
+        return render.to_json(data), data
+    rows = [flat(r) for r in data["segments"]]
+    if fmt == "csv":
+        return render.to_csv(rows, data["columns"]), data
+    from qualcode.output.xlsx import Sheet, workbook
+
+    return workbook([Sheet("Segments", data["columns"], [[r.get(c) for c in data["columns"]] for r in rows])]), data
+
+
+def participants(db: Database, fmt: str, *, coder: str | None = None, redact: bool = False) -> str | bytes:
+    from qualcode.export.tables import count_rows, participant_rows
+    from qualcode.export.tables import participants as build
+
+    data = build(db, coder=coder, redact=redact)
+    rows, columns = participant_rows(data), data["columns"]
+    tables = [("By gender", *count_rows(data, None))]
+    tables += [(f"By {attr.replace('_', ' ')}", *count_rows(data, attr)) for attr in data["counts"]["by"]]
+    if fmt == "json":
+        return render.to_json(data)
+    if fmt == "csv":
+        return render.to_csv(rows, columns)
+    if fmt == "xlsx":
+        from qualcode.output.xlsx import Sheet, workbook
+
+        sheets = [Sheet("Participants", columns, [[r.get(c) for c in columns] for r in rows])]
+        sheets += [Sheet(name, cols, [[r.get(c) for c in cols] for r in t]) for name, t, cols in tables]
+        return workbook(sheets)
+    parts = [render.to_markdown(t, cols, title=f"Participants {name[0].lower()}{name[1:]}") for name, t, cols in tables]
+    parts.append(render.to_markdown(rows, columns, title=f"Participants ({len(rows)})"))
+    return "\n".join(parts)
+
+
+def report(db: Database, *, coder: str | None = None, redact: bool = False, title: str | None = None,
+           quotes: int = 3) -> str:  # fmt: skip
+    from qualcode.export.report import report as build
+    from qualcode.export.report_html import to_html
+
+    return to_html(build(db, coder=coder, redact=redact, title=title, quotes=quotes))

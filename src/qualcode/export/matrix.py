@@ -1,0 +1,201 @@
+"""Code × attribute matrices: how many segments, participants or interviews each code reaches per attribute value.
+
+Counting distinct participants gives the gender-disaggregated view (MAXQDA's "count once per document", NVivo's
+"cases coded"). A segment's value is its speaker's own attribute, else its interview's (as in retrieval), so a person
+interviewed in two case studies counts under each where they were coded. Totals are distinct counts, never sums.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlite_utils import Database
+
+from qualcode.export import segments as coded
+from qualcode.errors import UsageError
+from qualcode.ingest.participants import NOT_RECORDED, attribute_names, participant_values
+from qualcode.export.redact import redactor
+
+FORMAT = "qualcode-matrix/1"
+COUNTS = ("segments", "participants", "interviews")
+PERCENTS = ("row", "column")
+LEVELS = ("code", "criterion")
+TOTAL = "total"
+UNIT_WORDS = {
+    "segments": "coded segments",
+    "participants": "distinct participants",
+    "interviews": "distinct interviews",
+}
+
+
+def matrix(db: Database, by: str, *, coder: str | None = None, count: str = "participants",
+           percent: str | None = None, level: str = "code", redact: bool = False) -> dict:  # fmt: skip
+    """CODER's codes (or criteria) × the values of BY, counting COUNT; optional row or column percentages."""
+    if count not in COUNTS:
+        raise UsageError(f"--count must be one of {', '.join(COUNTS)}")
+    if percent is not None and percent not in PERCENTS:
+        raise UsageError(f"--percent must be one of {', '.join(PERCENTS)}")
+    if level not in LEVELS:
+        raise UsageError(f"--level must be one of {', '.join(LEVELS)}")
+    attribute = coded.check_attribute(db, by)
+    coder = coded.choose_coder(db, coder)
+    data = coded.load(db, coder)
+    return build(db, data, attribute, count=count, percent=percent, level=level, redact=redactor(db, redact))
+
+
+def unit(segment: dict, count: str):
+    return {"segments": segment["coding"], "participants": segment["participant"],
+            "interviews": segment["interview"]}[count]  # fmt: skip
+
+
+def build(db: Database, data: dict, attribute: str, *, count: str = "participants", percent: str | None = None,
+          level: str = "code", redact=None) -> dict:  # fmt: skip
+    """The matrix from already loaded segments (the report reuses them)."""
+    redact = redact or (lambda s: s)
+    if level == "code":
+        labels = [(c["path"], c["depth"]) for c in data["codes"] if c["codable"]]
+    else:
+        labels = [(c["path"], 0) for c in data["codes"] if c["parent_id"] is None]
+    cells: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for s in data["segments"]:
+        if s["role"] == "participant":
+            row = s["code"] if level == "code" else s["criterion"]
+            cells[row][coded.value(s, attribute)].add(unit(s, count))
+    base = study_base(db, attribute, count)
+    columns = coded.value_order(attribute, {v for r in cells.values() for v in r} | set(base or {}))
+    rows = []
+    for label, depth in labels:
+        by_value = cells.get(label, {})
+        units = set().union(*by_value.values()) if by_value else set()
+        rows.append(_row(label, depth, {v: len(by_value.get(v, ())) for v in columns}, len(units)))
+    col_units = {v: set().union(*(cells[r].get(v, set()) for r in cells)) for v in columns}
+    every = set().union(*col_units.values()) if col_units else set()
+    totals = _row(TOTAL, 0, {v: len(col_units[v]) for v in columns}, len(every))
+    for r in [*rows, totals]:
+        r["percent"] = _percent(r, totals, columns, percent)
+
+    def relabel(r: dict) -> dict:
+        # Attribute values can hold names (an organisation, a village): --redact reaches them too.
+        return {**r, "cells": {redact(k): n for k, n in r["cells"].items()},
+                "percent": {redact(k): p for k, p in r["percent"].items()} if r["percent"] else None}  # fmt: skip
+
+    return {
+        "format": FORMAT,
+        "coder": data["coder"],
+        "by": attribute,
+        "count": count,
+        "level": level,
+        "percent": percent,
+        "columns": [redact(v) for v in columns],
+        "rows": [relabel(r) for r in rows],
+        "totals": relabel(totals),
+        "base": {redact(v): base.get(v, 0) for v in columns} if base is not None else None,
+        "interviewer_segments": data["interviewer_segments"],
+        "note": note(attribute, count, percent, level, sums_equal(rows, totals, columns)),
+    }
+
+
+def _row(label: str, depth: int, cells: dict[str, int], total: int) -> dict:
+    return {"code": label, "depth": depth, "cells": cells, "total": total}
+
+
+def _percent(r: dict, totals: dict, columns: list[str], percent: str | None) -> dict | None:
+    if percent is None:
+        return None
+
+    def share(n: int, d: int) -> float | None:
+        return round(100 * n / d, 1) if d else None
+
+    if percent == "row":
+        out = {v: share(r["cells"][v], r["total"]) for v in columns}
+        out[TOTAL] = share(r["total"], r["total"])
+    else:
+        out = {v: share(r["cells"][v], totals["cells"][v]) for v in columns}
+        out[TOTAL] = share(r["total"], totals["total"])
+    return out
+
+
+def sums_equal(rows: list[dict], totals: dict, columns: list[str]) -> dict[str, bool]:
+    """Whether the cells add up to the totals: per row (each unit has one value) and per column (one code each)."""
+    rows_ok = all(sum(r["cells"].values()) == r["total"] for r in [*rows, totals])
+    cols_ok = all(sum(r["cells"][v] for r in rows) == totals["cells"][v] for v in columns)
+    return {"rows": rows_ok, "columns": cols_ok}
+
+
+def study_base(db: Database, attribute: str, count: str) -> dict[str, int] | None:
+    """How many participants (or interviews) the study has per value: what a cell can be read against."""
+    if count == "segments":
+        return None
+    groups: dict[str, set] = defaultdict(set)
+    if count == "participants":
+        values = participant_values(db, attribute)
+        for (pid,) in db.execute("SELECT id FROM participants"):
+            for v in values.get(pid) or {NOT_RECORDED}:
+                groups[v].add(pid)
+    elif attribute == "gender" or attribute in attribute_names(db)["participant"]:
+        people = participant_values(db, attribute)
+        for iid, pid in db.execute("SELECT interview_id, participant_id FROM interview_participants"):
+            for v in people.get(pid) or {NOT_RECORDED}:
+                groups[v].add(iid)
+    else:
+        from qualcode.ingest.interviews import interview_attributes
+
+        iattrs = interview_attributes(db)
+        for (iid,) in db.execute("SELECT id FROM interviews"):
+            groups[iattrs.get(iid, {}).get(attribute) or NOT_RECORDED].add(iid)
+    return {v: len(groups[v]) for v in groups}
+
+
+def note(attribute: str, count: str, percent: str | None, level: str, sums: dict[str, bool]) -> str:
+    parts = [f"Cells count {UNIT_WORDS[count]} coded by the code, by {attribute} (the speaker's own value, else the "
+             "interview's). Only participants' turns count."]  # fmt: skip
+    if count == "segments":
+        parts.append("Each segment has one code and one value, so totals are also the sums of their cells.")
+    else:
+        why = []
+        if not sums["columns"]:
+            why.append("one coded with several codes counts once in a column total")
+        if not sums["rows"]:
+            why.append(f"one under several {attribute} values counts once in a row total")
+        parts.append(
+            f"Totals are distinct {count} too, not sums of the cells"
+            + (f": {'; '.join(why)}." if why else ".")
+        )
+    if percent == "row":
+        parts.append("Percentages are shares of the row total; "
+                     + ("each row adds up to 100%." if sums["rows"] else
+                        "rows can add up to more than 100% because a unit can fall under several values."))  # fmt: skip
+    elif percent == "column":
+        parts.append("Percentages are shares of the column total; "
+                     + ("each column adds up to 100%." if sums["columns"] else
+                        "columns add up to more than 100% because a unit can be coded with several codes."))  # fmt: skip
+    if level == "code":
+        parts.append(
+            "A parent code's row counts codings of the parent itself; --level criterion pools each branch."
+        )
+    return " ".join(parts)
+
+
+def display(data: dict, *, numbers_only: bool = False, indent: bool = True) -> tuple[list[dict], list[str]]:
+    """Rows for a table, CSV or Markdown: counts, or with --percent 'p% (n)' (or just p with NUMBERS_ONLY)."""
+    columns = [*data["columns"], TOTAL]
+    head = "criterion" if data["level"] == "criterion" else "code"
+    out = []
+    for r in [*data["rows"], data["totals"]]:
+        total_row = r is data["totals"]
+        name = r["code"]
+        if indent and data["level"] == "code" and not total_row:
+            name = "  " * r["depth"] + r["code"].rsplit("/", 1)[-1]
+        row = {head: f"{name} (distinct)" if total_row and data["count"] != "segments" else name}
+        for v in columns:
+            n = r["total"] if v == TOTAL else r["cells"][v]
+            if data["percent"]:
+                p = r["percent"][v]
+                row[v] = p if numbers_only else ("–" if p is None else f"{p:.1f}% ({n})")
+            else:
+                row[v] = n
+        out.append(row)
+    if data["base"] is not None:
+        label = "participants in the study" if data["count"] == "participants" else "interviews in the study"
+        out.append({head: label, **{v: data["base"].get(v, 0) for v in data["columns"]}, TOTAL: None})
+    return out, [head, *columns]

@@ -1,0 +1,111 @@
+"""What every export starts from: whose codings to report, and every coded segment with who said it.
+
+A segment is one live coding anchored in a turn: one code on one span. Two codes on the same span are two segments,
+so segments split cleanly between codes and between criteria (MAXQDA's "coded segments"). "No code" decisions are
+not segments; orphaned codings (lost in an edited transcript) have no speaker and are only counted.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from qualcode.codebook import core as codebook
+from qualcode.coding import retrieval
+from qualcode.errors import NotFoundError, UsageError
+from qualcode.ingest.participants import NOT_RECORDED, attribute_names
+
+CONSENSUS = "consensus"
+CASE_STUDY = "case_study"
+STAKEHOLDER = "stakeholder_group"
+
+
+def coders(db: Database) -> list[str]:
+    return [r[0] for r in db.execute("SELECT name FROM coders ORDER BY name")]
+
+
+def choose_coder(db: Database, coder: str | None) -> str:
+    """CODER if given; else "consensus" if that coder exists; else the only coder; else a usage error naming them.
+
+    Exports report one coder's codings: pooling two coders would count a disagreement as two findings.
+    """
+    known = coders(db)
+    if coder:
+        coder = coder.strip()
+        if coder not in known:
+            raise NotFoundError(
+                f"no coder {coder!r} in this project (coders: {', '.join(known) or 'none yet'})"
+            )
+        return coder
+    if not known:
+        raise NotFoundError(
+            "the project has no codings yet: import or apply some first (qualcode codings import)"
+        )
+    if CONSENSUS in known:
+        return CONSENSUS
+    if len(known) == 1:
+        return known[0]
+    raise UsageError(
+        f"the project has {len(known)} coders and none is named {CONSENSUS!r}: which coder's codings? "
+        f"Give --coder {' or --coder '.join(known)}"
+    )
+
+
+def load(db: Database, coder: str) -> dict:
+    """CODER's segments in tree order of their criteria, then transcript order, each with its code's row.
+
+    {"coder", "codes" (tree order), "segments", "orphaned", "interviewer_segments"}. Every segment carries
+    "code_row" (the code's dict from codebook.codes), "criterion", "role" and both attribute levels.
+    """
+    codebook.require_codebook(db)
+    all_codes = codebook.codes(db)
+    by_path = {c["path"]: c for c in all_codes}
+    out, orphaned = [], 0
+    for root in (c for c in all_codes if c["parent_id"] is None):
+        data = retrieval.segments(db, root["key"], coder=coder)
+        orphaned += data["orphaned"]
+        for s in data["segments"]:
+            row = by_path[s["code"]]
+            s.update(
+                code_row=row,
+                criterion=row["criterion"],
+                role="participant" if s["participant"] else "interviewer",
+            )
+            out.append(s)
+    return {
+        "coder": coder,
+        "codes": all_codes,
+        "segments": out,
+        "orphaned": orphaned,
+        "interviewer_segments": sum(s["role"] == "interviewer" for s in out),
+    }
+
+
+def check_attribute(db: Database, name: str) -> str:
+    """NAME as the project spells it (gender, or a participant or interview attribute); unknown names list the known."""
+    if name.casefold() == "gender":
+        return "gender"
+    known = attribute_names(db)
+    spelt = {n.casefold(): n for n in [*known["interview"], *known["participant"]]}
+    if name.casefold() not in spelt:
+        listing = ", ".join(sorted({"gender", *spelt.values()}))
+        raise NotFoundError(f"no attribute {name!r} in this project (known: {listing})")
+    return spelt[name.casefold()]
+
+
+def value(segment: dict, attribute: str) -> str:
+    """The segment's value of ATTRIBUTE: the speaker's own value wins over the interview's, as in retrieval."""
+    if attribute == "gender":
+        return segment["gender"] or NOT_RECORDED
+    v = segment["participant_attributes"].get(attribute)
+    if v is None:
+        v = segment["interview_attributes"].get(attribute)
+    return v if v not in (None, "") else NOT_RECORDED
+
+
+def value_order(attribute: str, values) -> list[str]:
+    from qualcode.ingest.participants import gender_order
+
+    values = set(values)
+    if attribute == "gender":
+        return gender_order(values)
+    return sorted(values, key=lambda v: (v == NOT_RECORDED, v.casefold()))

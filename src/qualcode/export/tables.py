@@ -1,0 +1,118 @@
+"""Flat exports for spreadsheets and statistics software: every coded segment, and the participant list with counts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlite_utils import Database
+
+from qualcode.export import segments as coded
+from qualcode.ingest.participants import attribute_names, counts, listing
+from qualcode.export.redact import Redactor, redactor
+
+SEGMENT_COLUMNS = ["code", "criterion", "coder", "interview", "turn", "start", "end", "speaker", "role",
+                   "participant", "gender", "text", "memo"]  # fmt: skip
+PARTICIPANT_COLUMNS = ["id", "speaker", "name", "gender", "interviews"]
+BREAKDOWNS = (coded.STAKEHOLDER, coded.CASE_STUDY)
+
+
+def segments(db: Database, *, coder: str | None = None, redact: bool = False) -> dict:
+    """One row per coded segment of CODER, in criterion then transcript order.
+
+    start and end are offsets within the turn (code points, end exclusive). Attribute columns are named
+    interview.NAME and participant.NAME, one per attribute in the project, so the two levels never collide.
+    """
+    coder = coded.choose_coder(db, coder)
+    data = coded.load(db, coder)
+    r = redactor(db, redact)
+    known = attribute_names(db)
+    columns = [*SEGMENT_COLUMNS, *(f"interview.{n}" for n in known["interview"]),
+               *(f"participant.{n}" for n in known["participant"])]  # fmt: skip
+    rows = []
+    for s in data["segments"]:
+        row = {
+            "code": s["code"], "criterion": s["criterion"], "coder": s["coder"], "interview": s["interview"],
+            "turn": s["turn"], "start": s["start"], "end": s["end"], "speaker": r.speaker(s["speaker"], s["participant"]),
+            "role": s["role"], "participant": r.participant(s["participant"]), "gender": s["gender"],
+            "text": r(s["text"]), "memo": r(s["memo"]),
+            "interview_attributes": {k: r(v) for k, v in s["interview_attributes"].items()},
+            "participant_attributes": {k: r(v) for k, v in s["participant_attributes"].items()},
+        }  # fmt: skip
+        rows.append(row)
+    return {"coder": coder, "redacted": r.enabled, "columns": columns, "segments": rows,
+            "orphaned": data["orphaned"]}  # fmt: skip
+
+
+def flat(row: dict) -> dict:
+    """A segment row with one column per attribute, for CSV and spreadsheets."""
+    out = {k: v for k, v in row.items() if not k.endswith("_attributes")}
+    out.update({f"interview.{k}": v for k, v in row["interview_attributes"].items()})
+    out.update({f"participant.{k}": v for k, v in row["participant_attributes"].items()})
+    return out
+
+
+def _labels(db: Database) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for pid, label in db.execute(
+        "SELECT DISTINCT participant_id, label FROM speakers WHERE participant_id IS NOT NULL ORDER BY label"
+    ):
+        out[pid].append(label)
+    return out
+
+
+def participants(db: Database, *, coder: str | None = None, redact: bool = False) -> dict:
+    """The participant list and gender-disaggregated counts overall, by stakeholder group and by case study.
+
+    With CODER, each participant also has the number of segments that coder coded in their turns.
+    """
+    r: Redactor = redactor(db, redact)
+    coded_by = None
+    if coder:
+        coder = coded.choose_coder(db, coder)
+        coded_by = defaultdict(int)
+        for s in coded.load(db, coder)["segments"]:
+            if s["participant"]:
+                coded_by[s["participant"]] += 1
+    labels = _labels(db)
+    known = attribute_names(db)
+    people = []
+    for p in listing(db):
+        pid = p["id"]
+        row = {
+            "id": r.participant(pid),
+            "speaker": r.participant(pid) if r.enabled else " | ".join(labels.get(pid, [])),
+            "name": r.participant(pid) if r.enabled and p["name"] else p["name"],
+            "gender": p["gender"],
+            "interviews": p["interviews"],
+            "attributes": {k: r(v) for k, v in p["attributes"].items()},
+        }
+        if coded_by is not None:
+            row["segments"] = coded_by.get(pid, 0)
+        people.append(row)
+    people.sort(key=lambda row: row["id"])
+    breakdowns = {}
+    names = {*known["participant"], *known["interview"]}
+    for attr in BREAKDOWNS:
+        if attr in names:
+            by = counts(db, attr)["by"]
+            breakdowns[attr] = [{**row, "value": r(row["value"])} for row in by["rows"]]
+    overall = counts(db)
+    columns = [*PARTICIPANT_COLUMNS, *(["segments"] if coded_by is not None else []), *known["participant"]]
+    return {"coder": coder, "redacted": r.enabled, "columns": columns, "participants": people,
+            "counts": {"total": overall["total"], "by_gender": overall["by_gender"], "by": breakdowns}}  # fmt: skip
+
+
+def participant_rows(data: dict) -> list[dict]:
+    return [
+        {**{k: v for k, v in p.items() if k != "attributes"}, **p["attributes"]} for p in data["participants"]
+    ]
+
+
+def count_rows(data: dict, attr: str | None) -> tuple[list[dict], list[str]]:
+    """Gender-disaggregated counts: overall (ATTR None) or one row per value of ATTR, with an 'all' row."""
+    c = data["counts"]
+    genders = list(c["by_gender"])
+    label = attr or "participants"
+    rows = [{label: row["value"], "total": row["total"], **row["by_gender"]} for row in c["by"].get(attr, [])]
+    rows.append({label: "all", "total": c["total"], **c["by_gender"]})
+    return rows, [label, "total", *genders]

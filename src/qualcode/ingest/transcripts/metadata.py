@@ -1,0 +1,134 @@
+"""Interview metadata from YAML front matter or a sidecar NAME.yml: the same keys in both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qualcode.text import yamlfile
+from qualcode.errors import InputError
+from qualcode.ingest.transcripts.types import Interviewer, Metadata, Participant
+
+TOP_KEYS = {"interview", "title", "date", "language", "attributes", "interviewers", "participants"}
+PERSON_KEYS = {"id", "speaker", "gender", "name"}
+
+
+def split_front_matter(text: str) -> tuple[str | None, str, int]:
+    """Return (yaml, body, body_first_line). yaml is None when the text has no front matter."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return None, text, 1
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1 :]), i + 2
+    return "", text, 1  # an opening line with no closing one: reported by the caller
+
+
+def parse(data: Any, path: str | Path) -> Metadata:
+    """Validate the mapping read from front matter or a sidecar and build Metadata."""
+    if data is None:
+        data = yamlfile.LineMap()
+    if not isinstance(data, dict):
+        raise InputError(
+            "front matter must be a mapping of keys such as interview:, participants:", path=path
+        )
+    unknown = sorted(set(map(str, data)) - TOP_KEYS)
+    if unknown:
+        line = data.line_of(unknown[0]) if isinstance(data, yamlfile.LineMap) else None
+        raise InputError(
+            f"unknown key {unknown[0]!r} in front matter (allowed: {', '.join(sorted(TOP_KEYS))}; "
+            "put other facts under attributes:)",
+            path=path,
+            line=line,
+        )
+    meta = Metadata(
+        interview=_text(data, "interview", path),
+        title=_text(data, "title", path),
+        date=_text(data, "date", path),
+        language=_text(data, "language", path),
+    )
+    attrs = data.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        raise InputError("attributes: must be a mapping", path=path, line=_line(data, "attributes"))
+    meta.attributes = {str(k): yamlfile.scalar(v) for k, v in attrs.items() if v is not None}
+    meta.interviewers = [_interviewer(x, data, path) for x in _list(data, "interviewers", path)]
+    meta.participants = [_participant(x, data, path) for x in _list(data, "participants", path)]
+    seen: dict[str, str] = {}
+    for person in [*meta.interviewers, *meta.participants]:
+        if person.speaker in seen:
+            raise InputError(
+                f"speaker label {person.speaker!r} is used by both {seen[person.speaker]} and {person.id}",
+                path=path,
+                line=_line(data, "participants"),
+            )
+        seen[person.speaker] = person.id
+    ids = [p.id for p in meta.participants]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise InputError(
+            f"participant {sorted(dup)[0]} is listed twice", path=path, line=_line(data, "participants")
+        )
+    return meta
+
+
+def _line(data: Any, key: str) -> int | None:
+    return data.line_of(key) if isinstance(data, yamlfile.LineMap) else None
+
+
+def _text(data: dict, key: str, path) -> str | None:
+    value = data.get(key)
+    if isinstance(value, dict | list):
+        raise InputError(f"{key}: must be a single value", path=path, line=_line(data, key))
+    return yamlfile.scalar(value)
+
+
+def _list(data: dict, key: str, path) -> list:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise InputError(f"{key}: must be a list", path=path, line=_line(data, key))
+    return value
+
+
+def _interviewer(item: Any, parent: dict, path) -> Interviewer:
+    if isinstance(item, str | int):
+        return Interviewer(id=str(item), speaker=str(item))
+    if not isinstance(item, dict) or item.get("id") in (None, ""):
+        raise InputError("each interviewer needs an id", path=path, line=_line(parent, "interviewers"))
+    extra = sorted(set(map(str, item)) - {"id", "speaker", "name"})
+    if extra:
+        raise InputError(
+            f"unknown key {extra[0]!r} for an interviewer", path=path, line=_line(item, extra[0])
+        )
+    iid = str(item["id"])
+    return Interviewer(
+        id=iid, speaker=str(item.get("speaker") or iid), name=yamlfile.scalar(item.get("name"))
+    )
+
+
+def _participant(item: Any, parent: dict, path) -> Participant:
+    if isinstance(item, str | int):
+        return Participant(id=str(item), speaker=str(item))
+    if not isinstance(item, dict):
+        raise InputError(
+            "each participant must be a mapping with an id", path=path, line=_line(parent, "participants")
+        )
+    line = item.line if isinstance(item, yamlfile.LineMap) else None
+    if item.get("id") in (None, ""):
+        raise InputError("participant without an id", path=path, line=line)
+    pid = str(item["id"])
+    attrs = {}
+    for k, v in item.items():
+        if str(k) in PERSON_KEYS or v is None:
+            continue
+        if isinstance(v, dict | list):
+            raise InputError(
+                f"participant {pid}: {k} must be a single value", path=path, line=_line(item, str(k))
+            )
+        attrs[str(k)] = yamlfile.scalar(v)
+    return Participant(
+        id=pid,
+        speaker=str(item.get("speaker") or pid),
+        gender=yamlfile.scalar(item.get("gender")),
+        name=yamlfile.scalar(item.get("name")),
+        attributes=attrs,
+    )

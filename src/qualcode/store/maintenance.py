@@ -1,0 +1,204 @@
+"""Looking after the project file: a consistent backup while others work, and a check of what the project holds."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from qualcode.store.db import db_file
+from qualcode.errors import ConflictError, NotFoundError, QualcodeError, UsageError
+
+EXAMPLES = 5  # problems shown per check; the count is always complete
+
+
+# --- backup --------------------------------------------------------------------------------------------------------
+
+
+def backup(db: Database, dest: Path, *, force: bool = False) -> dict:
+    """Copy the project into DEST with SQLite's online backup API: a consistent snapshot even while other processes
+    write, since the copy is made in one step under one read transaction (WAL lets the writers go on meanwhile)."""
+    source = db_file(db)
+    if dest.exists():
+        if source and os.path.samefile(source, dest):
+            raise UsageError("the backup cannot be the project file itself")
+        if not force:
+            raise ConflictError(f"{dest} already exists; choose another name, or overwrite it with --force")
+        if dest.is_dir():
+            raise UsageError(f"{dest} is a folder; name the backup file")
+    if not dest.parent.is_dir():
+        raise NotFoundError(f"folder {dest.parent} does not exist")
+    # Written beside DEST under another name and renamed at the end, so DEST is never a half-written file.
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        target = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db.conn.backup(target)
+            # One self-contained file (no -wal beside it) that can be copied or mailed as it is.
+            target.execute("PRAGMA journal_mode = DELETE")
+            integrity = target.execute("PRAGMA integrity_check").fetchone()[0]
+            counts = _counts(target)
+        finally:
+            target.close()
+        os.replace(tmp, dest)
+    except (OSError, sqlite3.Error) as e:
+        raise QualcodeError(f"backup failed: {e}", path=dest) from e
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return {"file": str(dest), "bytes": dest.stat().st_size, "integrity": integrity, **counts}
+
+
+def _counts(conn: sqlite3.Connection) -> dict:
+    queries = {
+        "interviews": "SELECT count(*) FROM interviews",
+        "turns": "SELECT count(*) FROM turns",
+        "codes": "SELECT count(*) FROM codes",
+        "coders": "SELECT count(*) FROM coders",
+        "codings": "SELECT count(*) FROM codings WHERE deleted_at IS NULL",
+        "retired codings": "SELECT count(*) FROM codings WHERE deleted_at IS NOT NULL",
+    }
+    return {k: conn.execute(q).fetchone()[0] for k, q in queries.items()}
+
+
+# --- check ---------------------------------------------------------------------------------------------------------
+
+
+def check(db: Database) -> list[dict]:
+    """Every check in order, each as {check, what, problems, examples}. Reads only."""
+    texts = dict(db.execute("SELECT id, text FROM interviews").fetchall())
+    out = []
+    for name, what, fn in _CHECKS:
+        try:
+            found = fn(db, texts)
+        except sqlite3.DatabaseError as e:
+            found = [str(e)]
+        out.append({"check": name, "what": what, "problems": len(found), "examples": found[:EXAMPLES]})
+    return out
+
+
+def _integrity(db: Database, texts: dict) -> list[str]:
+    rows = [r[0] for r in db.execute("PRAGMA integrity_check")]
+    return [] if rows == ["ok"] else rows
+
+
+def _foreign_keys(db: Database, texts: dict) -> list[str]:
+    return [
+        f"{table} row {rowid} refers to a missing {parent} row"
+        for table, rowid, parent, _ in db.execute("PRAGMA foreign_key_check")
+    ]
+
+
+def _orphaned(db: Database, texts: dict) -> list[str]:
+    rows = db.execute(
+        """SELECT id, interview_id, coder, quote FROM codings WHERE deleted_at IS NULL AND status = 'orphaned'
+           ORDER BY interview_id, id"""
+    )
+    return [f"coding {cid} ({iid}, {coder}): {_short(quote)!r}" for cid, iid, coder, quote in rows]
+
+
+def _code_missing(db: Database, texts: dict) -> list[str]:
+    rows = db.execute(
+        """SELECT c.id, c.interview_id, c.coder, c.code_id FROM codings c
+           WHERE c.deleted_at IS NULL AND c.code_id IS NOT NULL AND c.code_id NOT IN (SELECT id FROM codes)
+           ORDER BY c.id"""
+    )
+    return [
+        f"coding {cid} ({iid}, {coder}): code id {code} is not in the codebook"
+        for cid, iid, coder, code in rows
+    ]
+
+
+def _turn_missing(db: Database, texts: dict) -> list[str]:
+    # An anchored ('ok') coding needs its turn, in its own interview; orphaned ones are the check above.
+    rows = db.execute(
+        """SELECT c.id, c.interview_id, c.coder, c.turn_id, t.interview_id FROM codings c
+           LEFT JOIN turns t ON t.id = c.turn_id
+           WHERE c.deleted_at IS NULL AND c.status = 'ok' AND (t.id IS NULL OR t.interview_id != c.interview_id)
+           ORDER BY c.id"""
+    )
+    out = []
+    for cid, iid, coder, turn_id, turn_interview in rows:
+        why = (
+            "has no turn" if turn_id is None
+            else f"turn {turn_id} is missing" if turn_interview is None
+            else f"turn {turn_id} belongs to {turn_interview}"
+        )  # fmt: skip
+        out.append(f"coding {cid} ({iid}, {coder}): {why}")
+    return out
+
+
+def _quotes(db: Database, texts: dict) -> list[str]:
+    # Retired codings too: undo revives them, and they must come back on the right words.
+    out = []
+    for cid, iid, a, b, quote in db.execute(
+        "SELECT id, interview_id, start, end, quote FROM codings WHERE turn_id IS NOT NULL ORDER BY id"
+    ):
+        text = texts.get(iid)
+        if text is not None and text[a:b] != quote:
+            out.append(f"coding {cid} ({iid} {a}-{b}): quote {_short(quote)!r}, text {_short(text[a:b])!r}")
+    return out
+
+
+def _turn_offsets(db: Database, texts: dict) -> list[str]:
+    out = []
+    for iid, idx, a, b, text in db.execute(
+        "SELECT interview_id, idx, start, end, text FROM turns ORDER BY interview_id, idx"
+    ):
+        stored = texts.get(iid)
+        if stored is not None and stored[a:b] != text:
+            out.append(
+                f"{iid} turn {idx} ({a}-{b}): turn {_short(text)!r}, interview {_short(stored[a:b])!r}"
+            )
+    return out
+
+
+def _sentences(db: Database, texts: dict) -> list[str]:
+    rows = db.execute(
+        """SELECT t.interview_id, t.idx, s.idx, s.start, s.end, t.start, t.end FROM sentences s
+           JOIN turns t ON t.id = s.turn_id
+           WHERE s.start < t.start OR s.end > t.end OR s.start >= s.end ORDER BY t.interview_id, t.idx, s.idx"""
+    )
+    return [
+        f"{iid} turn {tidx} sentence {sidx} ({a}-{b}) is not inside its turn ({ta}-{tb})"
+        for iid, tidx, sidx, a, b, ta, tb in rows
+    ]
+
+
+def _search_index(db: Database, texts: dict) -> list[str]:
+    # FTS5's check is an INSERT; rank 1 also compares the index with the turns. It runs inside a savepoint that is
+    # rolled back, so the check never commits anything.
+    conn = db.conn
+    conn.execute("SAVEPOINT qc_check")
+    try:
+        conn.execute("INSERT INTO turns_fts(turns_fts, rank) VALUES ('integrity-check', 1)")
+    except sqlite3.DatabaseError as e:
+        return [f"the search index is out of step with the turns ({e}); rebuild it with "
+                "\"INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')\""]  # fmt: skip
+    finally:
+        conn.execute("ROLLBACK TO qc_check")
+        conn.execute("RELEASE qc_check")
+    return []
+
+
+def _short(text: str | None, n: int = 40) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+_CHECKS: list[tuple[str, str, Callable[[Database, dict], list[str]]]] = [
+    ("integrity", "SQLite's integrity_check: pages, records and indexes", _integrity),
+    ("foreign keys", "rows that point at rows which do not exist", _foreign_keys),
+    ("orphaned codings", "live codings not found again in an edited transcript", _orphaned),
+    ("codes", "live codings whose code left the codebook", _code_missing),
+    ("turns", "live codings whose turn is missing", _turn_missing),
+    ("quotes", "codings whose quote is not the text at their offsets", _quotes),
+    ("turn offsets", "turns whose text is not the interview text at their offsets", _turn_offsets),
+    ("sentences", "sentences outside their turn", _sentences),
+    ("search index", "the full-text index in step with the turns", _search_index),
+]

@@ -1,0 +1,46 @@
+"""Suggestions written out, one row per suggestion, as a coder would see them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from sqlite_utils import Database
+
+from qualcode.codebook import core as codebook
+
+COLUMNS = ["interview", "turn", "unit", "start", "end", "code", "score", "source", "evidence"]
+
+
+def rows(db: Database, *, everything: bool = False, min_score: float | None = None):
+    """Shown suggestions (score at or above the code's threshold, or else MIN_SCORE, else the codebook's min_score),
+    or every stored pair; offsets relative to the turn."""
+    settings = codebook.require_codebook(db)
+    paths = {c["id"]: c["path"] for c in codebook.codes(db)}
+    sql = """SELECT s.interview_id, t.idx, s.unit, s.start - t.start, s.end - t.start, s.code_id, s.score, s.source,
+                    s.evidence, t.start
+             FROM suggestions s JOIN turns t ON t.id = s.turn_id JOIN codes c ON c.id = s.code_id"""
+    params: list = []
+    if not everything:
+        sql += " WHERE s.score >= coalesce(c.threshold, ?)"
+        params.append(settings["min_score"] if min_score is None else min_score)
+    sql += " ORDER BY s.interview_id, t.idx, s.unit DESC, s.start, c.position"
+    for iid, idx, unit, a, b, code_id, score, source, evidence, offset in db.execute(sql, params):
+        ev = [dict(e, start=e["start"] - offset, end=e["end"] - offset) for e in json.loads(evidence)]
+        yield {"interview": iid, "turn": idx, "unit": unit, "start": a, "end": b, "code": paths[code_id],
+               "score": score, "source": source, "evidence": ev}  # fmt: skip
+
+
+def export(db: Database, fmt: str = "jsonl", *, everything: bool = False, min_score: float | None = None) -> str:
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                       for r in rows(db, everything=everything, min_score=min_score))  # fmt: skip
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for r in rows(db, everything=everything, min_score=min_score):
+        evidence = "; ".join(f"{e['text']} [{e['start']}:{e['end']}] ({e['pattern']})" for e in r["evidence"])
+        w.writerow([r["interview"], r["turn"], r["unit"], r["start"], r["end"], r["code"], r["score"], r["source"],
+                    evidence])  # fmt: skip
+    return buf.getvalue()
