@@ -221,7 +221,7 @@ def prepare_import_baselines(db: Path, folder: Path) -> None:
 
 
 def prepare_suggest_baselines(db: Path, folder: Path) -> None:
-    from qualcode.codebook import core as codebook
+    from qualcode.codebook.tree import require_settings
     from qualcode.store.db import open_project
 
     project = open_project(db)
@@ -229,8 +229,8 @@ def prepare_suggest_baselines(db: Path, folder: Path) -> None:
         "SELECT t.text FROM turns t JOIN speakers s ON s.id = t.speaker_id WHERE s.participant_id IS NOT NULL "
         "ORDER BY t.id")]  # fmt: skip
     spec = {
-        "language": codebook.settings(project)["language"],
-        "codes": codebook.codes(project),
+        "language": require_settings(project).language,
+        "codes": [dict(r) for r in project.query("SELECT * FROM codes ORDER BY position, id")],
         "texts": texts,
     }
     (folder / "suggest_input.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -267,14 +267,15 @@ def prepare_alpha(db: Path, folder: Path) -> dict[str, str]:
     """
     import numpy as np
 
-    from qualcode.codebook import core as codebook
+    from qualcode.codebook.tree import CodeTree
     from qualcode.store.db import open_project
 
     project = open_project(db)
-    codes = codebook.codes(project)
+    codes = [{"id": c.id, "parent_id": c.parent_id, "path": c.path, "codable": c.codable, "exclusive": c.exclusive,
+              "value": c.value, "name": c.name} for c in CodeTree.load(project)]  # fmt: skip
     live: dict[tuple[str, int], set[int | None]] = {}
     for coder, turn, code in project.execute(
-        f"SELECT coder, turn_id, code_id FROM codings WHERE deleted_at IS NULL AND coder IN ({', '.join('?' * len(CODERS))})",
+        f"SELECT coder, turn_id, code_id FROM live_codings WHERE coder IN ({', '.join('?' * len(CODERS))})",
         list(CODERS),
     ):
         live.setdefault((coder, turn), set()).add(code)

@@ -45,14 +45,16 @@ def sqlite_bulk(d: Path) -> dict:
 
 def pipeline(d: Path, *, model: bool = False) -> dict:
     """qualcode.text.nlp.build + compile_patterns over the scored turns with nlp.pipe, and the textcat when asked."""
+    from qualcode.codebook.patterns import compile_patterns
+    from qualcode.codebook.tree import CodeTree
+    from qualcode.suggest.features import feature_marks, features
     from qualcode.text import nlp as qnlp
-    from qualcode.suggest.classifier import feature_marks, features
 
     spec = json.loads((d / "suggest_input.json").read_text(encoding="utf-8"))
-    texts, codes = spec["texts"], spec["codes"]
+    texts, tree = spec["texts"], CodeTree.from_rows(spec["codes"])
     pipe = qnlp.build(spec["language"])
-    matchers = qnlp.compile_patterns(pipe, [c for c in codes if c["codable"]])
-    marks = feature_marks(codes)
+    matchers = compile_patterns(pipe, tree.codable())
+    marks = feature_marks(tree)
     textcat = None
     if model:
         from spacy.util import load_model_from_config

@@ -9,7 +9,25 @@ from itertools import combinations, permutations
 
 import pytest
 
-from qualcode.agreement.stats import FEWER_THAN_TWO_CODERS, KRIPPENDORFF_CONVENTION, LANDIS_KOCH_CONVENTION, NO_SHARED_UNIT, PairTable, TwoByTwo, alpha_band, char_counts, coder_value_counts, cohen_kappa, fleiss_kappa, kappa_band, krippendorff_alpha, merge_spans, percent_agreement, positive_agreement, two_by_two
+from qualcode.agreement.stats import (
+    FEWER_THAN_TWO_CODERS,
+    KRIPPENDORFF_CONVENTION,
+    LANDIS_KOCH_CONVENTION,
+    NO_SHARED_UNIT,
+    PairTable,
+    TwoByTwo,
+    alpha_band,
+    char_counts,
+    coder_value_counts,
+    cohen_kappa,
+    fleiss_kappa,
+    kappa_band,
+    krippendorff_alpha,
+    merge_spans,
+    percent_agreement,
+    positive_agreement,
+    two_by_two,
+)
 from qualcode.errors import InputError, UsageError
 
 N = None

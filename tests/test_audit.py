@@ -546,7 +546,7 @@ def test_bad_arguments(cli, tmp_path):
     assert "at least two coders" in cli("audit", "--coders", "A", expect=2).stderr
     assert "named twice" in cli("audit", "--coders", "A,A", expect=2).stderr
     assert (
-        "no coder 'Zed' in the project (coders: A, B)" in cli("audit", "--coders", "A,Zed", expect=1).stderr
+        "no coder 'Zed' in this project (coders: A, B)" in cli("audit", "--coders", "A,Zed", expect=1).stderr
     )
     assert "no interview 'NOPE'" in cli("audit", "--coders", "A,B", "--interview", "NOPE", expect=1).stderr
     assert "no code 'Nope'" in cli("audit", "--coders", "A,B", "--code", "Nope", expect=1).stderr

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from qualcode.coding import merge as merge_module
-from qualcode.store.db import open_project
 from qualcode.errors import QualcodeError
+from qualcode.store.db import open_project
 from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db, dump, query, write
 
 # The interviews the shipped coding files cover.

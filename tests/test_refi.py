@@ -289,13 +289,13 @@ def test_export_for_one_coder_and_unknown_coder(cli, tmp_path):
     assert f"wrote {out}: 2 sources, 6 codes, 2 codings, 1 users, 2 cases" in flat(r.stderr)
     assert "'no code'" not in flat(r.stderr)
     r = cli("export", "qdpx", tmp_path / "x.qdpx", "--coder", "zoe", expect=1)
-    assert "Error: no coder 'zoe' in the project (coders: ana, bo)" in flat(r.stderr)
+    assert "Error: no coder 'zoe' in this project (coders: ana, bo)" in flat(r.stderr)
     assert not (tmp_path / "x.qdpx").exists()
 
 
 def test_redaction_hook_keeps_offsets_exact(cli, db_path, tmp_path):
-    from qualcode.store.db import open_project
     from qualcode.refi.project import export_qdpx
+    from qualcode.store.db import open_project
 
     coded_project(cli, tmp_path)
     out = tmp_path / "redacted.qdpx"

@@ -7,11 +7,11 @@ import os
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
-from qualcode.coding import screens
-from qualcode.coding import session
+from qualcode.coding import screens, session
 from qualcode.store.db import open_project
 from tests.conftest import ROOT
 from tests.session_helpers import code_id, live, names, participant_turns, project, query, suggest
@@ -341,21 +341,19 @@ def test_a_short_turn_before_brings_the_one_before_it(cli, db_path, turns):
 
 
 def test_search_prefers_names_over_parent_paths():
+    def code(name, path, key, codable=True):
+        return SimpleNamespace(name=name, path=path, key=key, codable=codable)
+
     codes = [
-        {"name": "Coherence", "path": "Coherence", "key": "coherence", "codable": True},
-        {
-            "name": "UN partnerships",
-            "path": "Coherence/UN partnerships",
-            "key": "coherence.un",
-            "codable": True,
-        },
-        {"name": "COVID-19", "path": "Relevance/COVID-19", "key": "relevance.covid", "codable": True},
-        {"name": "Relevance", "path": "Relevance", "key": "relevance", "codable": False},
+        code("Coherence", "Coherence", "coherence"),
+        code("UN partnerships", "Coherence/UN partnerships", "coherence.un"),
+        code("COVID-19", "Relevance/COVID-19", "relevance.covid"),
+        code("Relevance", "Relevance", "relevance", codable=False),
     ]
-    assert [c["name"] for c in screens.search(codes, "co")] == ["Coherence", "COVID-19"]
-    assert [c["name"] for c in screens.search(codes, "coherence/")] == ["Coherence"]  # exact path wins
-    assert [c["name"] for c in screens.search(codes, "coherence/u")] == ["UN partnerships"]
-    assert [c["name"] for c in screens.search(codes, "partner")] == ["UN partnerships"]  # a word of the name
+    assert [c.name for c in screens.search(codes, "co")] == ["Coherence", "COVID-19"]
+    assert [c.name for c in screens.search(codes, "coherence/")] == ["Coherence"]  # exact path wins
+    assert [c.name for c in screens.search(codes, "coherence/u")] == ["UN partnerships"]
+    assert [c.name for c in screens.search(codes, "partner")] == ["UN partnerships"]  # a word of the name
     assert screens.search(codes, "relev") == [
         codes[2]
     ]  # the folder is not codable; its child is found by path

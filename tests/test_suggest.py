@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
+from qualcode.codebook import patterns as pats
+from qualcode.codebook.parse import parse
 from qualcode.text import nlp
-from qualcode.codebook.core import parse
 from tests.conftest import CODEBOOK, CODINGS, CORPUS, write
 from tests.conftest import query as q
 
@@ -33,8 +35,8 @@ codes:
 
 def test_lemmas_are_lowercased_so_capitalised_inflections_match():
     pipe = nlp.build("en")
-    codes = [{"id": 1, "path": "X", "patterns": [{"phrase": "recruitment fee", "weight": 0.6}]}]
-    m = nlp.compile_patterns(pipe, codes)
+    codes = [SimpleNamespace(id=1, path="X", patterns=[{"phrase": "recruitment fee", "weight": 0.6}])]
+    m = pats.compile_patterns(pipe, codes)
     found = m.find(pipe("Recruitment Fees were paid. RECRUITMENT FEES again."))
     assert [(x.text, x.start, x.end) for x in found] == [("Recruitment Fees", 0, 16), ("RECRUITMENT FEES", 28, 44)]
 
@@ -43,14 +45,14 @@ def test_expanded_token_patterns_match_exactly_what_spacys_matcher_matches():
     from spacy.matcher import Matcher
 
     spec = parse(CODEBOOK)
-    codes = [{"id": i, "path": p, "patterns": c.patterns} for i, (p, _, c) in enumerate(spec.walk())]
+    codes = [SimpleNamespace(id=i, path=p, patterns=c.patterns) for i, (p, _, c) in enumerate(spec.walk())]
     pipe = nlp.build("en")
-    ours = nlp.compile_patterns(pipe, codes)
+    ours = pats.compile_patterns(pipe, codes)
     plain = Matcher(pipe.vocab)
     for c in codes:
-        for idx, p in enumerate(c["patterns"]):
+        for idx, p in enumerate(c.patterns):
             if "tokens" in p:
-                plain.add(f"{c['id']}:{idx}", [[nlp._lower_lemma(t) for t in p["tokens"]]])
+                plain.add(f"{c.id}:{idx}", [[pats._lower_lemma(t) for t in p["tokens"]]])
     assert len(ours.expanded) > 300  # most patterns are expanded, so the comparison means something
     texts = [f.read_text(encoding="utf-8").split("---", 2)[2] for f in sorted(CORPUS.glob("INT-*.md"))[:12]]
     total = 0
@@ -63,11 +65,11 @@ def test_expanded_token_patterns_match_exactly_what_spacys_matcher_matches():
 
 
 def test_noisy_or_and_pattern_scores_count_each_pattern_once():
-    assert nlp.noisy_or([0.6]) == pytest.approx(0.6)
-    assert nlp.noisy_or([0.6, 0.6]) == pytest.approx(0.84)
-    m = [nlp.Match(1, 0, "a", 0.6, 0, 3, "abc"), nlp.Match(1, 0, "a", 0.6, 10, 13, "abc"),
-         nlp.Match(1, 1, "b", 0.5, 20, 22, "de")]  # fmt: skip
-    score, evidence = nlp.pattern_scores(m)[1]
+    assert pats.noisy_or([0.6]) == pytest.approx(0.6)
+    assert pats.noisy_or([0.6, 0.6]) == pytest.approx(0.84)
+    m = [pats.Match(1, 0, "a", 0.6, 0, 3, "abc"), pats.Match(1, 0, "a", 0.6, 10, 13, "abc"),
+         pats.Match(1, 1, "b", 0.5, 20, 22, "de")]  # fmt: skip
+    score, evidence = pats.pattern_scores(m)[1]
     assert score == pytest.approx(0.8) and len(evidence) == 3
 
 
@@ -177,9 +179,9 @@ def test_training_is_deterministic_and_feeds_suggestions(shipped):
 
 @pytest.mark.slow
 def test_evaluate_folds_never_share_an_interview(shipped):
-    from qualcode.suggest import evaluate
-    from qualcode.suggest import classifier as model
     from qualcode.store.db import open_project
+    from qualcode.suggest import classifier as model
+    from qualcode.suggest import evaluate
 
     cli, _ = shipped
     db = open_project(cli.db_path)

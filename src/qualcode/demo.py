@@ -64,13 +64,14 @@ def fresh_project(folder: Path):
 def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
     """Do the whole job; yields a line per step (for progress), then the Outcome."""
     from qualcode.agreement import audit
-    from qualcode.codebook import core as codebook
+    from qualcode.codebook.store import load as load_codebook
     from qualcode.coding import files as codings_io
     from qualcode.export import files as export_files
-    from qualcode.suggest import classifier as model
     from qualcode.ingest import participants
-    from qualcode.suggest import score as suggest
     from qualcode.ingest.importer import import_paths
+    from qualcode.store.queries import coders as project_coders
+    from qualcode.suggest import classifier
+    from qualcode.suggest.run import suggest
 
     db = fresh_project(folder)
     out = Outcome(folder)
@@ -79,19 +80,16 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
     if failed:
         raise QualcodeError(f"{len(failed)} transcript(s) failed to import; first: {failed[0].message}")
     yield f"imported {len(results)} transcripts"
-    codebook.load(db, sources.codebook)
+    load_codebook(db, sources.codebook)
     yield f"loaded the codebook {sources.codebook.name}"
     for f in sources.codings:
         r = codings_io.import_file(db, f)
         yield f"imported {r['rows']} coding rows from {f.name}"
-    trained = model.train(db, REPORTING_CODER)
+    trained = classifier.train(db, REPORTING_CODER)
     yield f"trained the text classifier on {trained['examples']} turns decided by {REPORTING_CODER}"
-    scorer = suggest.make_scorer(db)
-    report = suggest.SuggestReport()
-    for _ in suggest.run(db, scorer, report=report):
-        pass
+    report = suggest(db)
     yield f"scored {report.turns} turns: {report.shown} suggestions shown to coders"
-    coders = sorted({r[0] for r in db.execute("SELECT DISTINCT coder FROM codings WHERE deleted_at IS NULL")})
+    coders = project_coders(db, with_codings=True)
     agreement = audit.audit(db, coders) if len(coders) >= 2 else None
     yield "audited the coders' agreement" if agreement else "one coder only: no agreement audit"
     write = _writer(out)
@@ -126,23 +124,14 @@ def _writer(out: Outcome):
 
 
 def _overview(db, people: dict, agreement: dict | None, coder: str | None) -> dict:
-    from qualcode.codebook import core as codebook
+    from qualcode.codebook.tree import CodeTree
 
-    codes = codebook.codes(db)
-    by_id = {c["id"]: c for c in codes}
-
-    def top(cid: int) -> dict:
-        c = by_id[cid]
-        while c["parent_id"] is not None:
-            c = by_id[c["parent_id"]]
-        return c
-
+    tree = CodeTree.load(db)
     turns: dict[str, set] = {}
     for turn_id, code_id in db.execute(
-        "SELECT turn_id, code_id FROM codings WHERE coder = ? AND deleted_at IS NULL AND code_id IS NOT NULL",
-        [coder],
+        "SELECT turn_id, code_id FROM live_codings WHERE coder = ? AND code_id IS NOT NULL", [coder]
     ):
-        turns.setdefault(top(code_id)["name"], set()).add(turn_id)
+        turns.setdefault(tree[code_id].criterion, set()).add(turn_id)
     criteria = sorted(((name, len(t)) for name, t in turns.items()), key=lambda x: -x[1])
     agree = []
     if agreement:

@@ -32,10 +32,27 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from qualcode.agreement import stats as agreement
-from qualcode.codebook import core as codebook
+from qualcode.agreement.rows import (
+    NONE,
+    POSITIVE_IS_PER_CATEGORY,
+    binary_notes,
+    choice,
+    confusion,
+    conventions,
+    count,
+    exclusive_notes,
+    exclusive_values,
+    names,
+    row,
+    statistics,
+    sum_tables,
+    two_by_two_counts,
+    value_order,
+)
 from qualcode.agreement.stats import Stat, TwoByTwo
-from qualcode.agreement.rows import NONE, POSITIVE_IS_PER_CATEGORY, binary_notes, choice, confusion, conventions, count, exclusive_notes, exclusive_values, names, row, statistics, sum_tables, two_by_two_counts, value_order
-from qualcode.errors import NotFoundError, UsageError
+from qualcode.codebook.tree import Code, CodeTree, require_settings
+from qualcode.errors import UsageError
+from qualcode.store.queries import require_coders
 
 UNITS = ("turn", "sentence", "character", "interview")
 LEVELS = ("code", "criterion", "all")
@@ -95,7 +112,7 @@ def audit(db: Database, coders: Sequence[str], *, unit: str = "turn", code: str 
             f"--unit character compares exactly two coders, as NVivo's coding comparison does (got {len(coders)}); "
             "use --unit sentence or turn for more coders"
         )
-    codebook.require_codebook(db)
+    require_settings(db)
     selection = select(db, code)
     interviews = _check_interviews(db, interviews)
     data = load(db, coders, interviews, spans=unit in ("sentence", "character"))
@@ -107,12 +124,12 @@ def audit(db: Database, coders: Sequence[str], *, unit: str = "turn", code: str 
         measure = SetUnits(db, data, unit)
     rows: list[dict] = []
     if level in ("code", "all"):
-        rows += [measure.binary_row("code", c, frozenset([c["id"]])) for c in selection.codes]
+        rows += [measure.binary_row("code", c, frozenset([c.id])) for c in selection.codes]
         rows += [measure.exclusive_row(parent, children, metric) for parent, children in selection.exclusive]
     if level in ("criterion", "all"):
         rows += [measure.binary_row("criterion", c, ids) for c, ids in selection.branches]
     if level == "all":
-        rows.append(measure.overall_row([frozenset([c["id"]]) for c in selection.codes]))
+        rows.append(measure.overall_row([frozenset([c.id]) for c in selection.codes]))
     if not data.turns:
         # The statistics would each give their own 0/0 reason; the one cause is that nothing is in scope.
         for r in rows:
@@ -145,11 +162,7 @@ def _check_coders(db: Database, coders: Sequence[str]) -> list[str]:
         raise UsageError(f"coder {duplicates[0]!r} is named twice in --coders")
     if len(names) < 2:
         raise UsageError("name at least two coders to compare: --coders A,B")
-    known = [r[0] for r in db.execute("SELECT name FROM coders ORDER BY name")]
-    for name in names:
-        if name not in known:
-            listing = ", ".join(known) if known else "none yet: import codings first"
-            raise NotFoundError(f"no coder {name!r} in the project (coders: {listing})")
+    require_coders(db, names)
     return names
 
 
@@ -164,26 +177,23 @@ def _check_interviews(db: Database, interviews: Sequence[str] | None) -> list[st
 
 def select(db: Database, code: str | None) -> Selection:
     """The codes, branches and exclusive parents to report, for the whole codebook or one code's subtree."""
-    codes = codebook.codes(db)
-    by_parent: dict[int | None, list[dict]] = defaultdict(list)
-    for c in codes:
-        by_parent[c["parent_id"]].append(c)
+    tree = CodeTree.load(db)
 
-    def subtree(c: dict) -> frozenset[int]:
-        return frozenset([c["id"]]).union(*(subtree(k) for k in by_parent[c["id"]]))
+    def subtree(c: Code) -> frozenset[int]:
+        return frozenset(tree.subtree_ids(c.id))
 
     if code is None:
-        chosen, roots = codes, by_parent[None]
+        chosen, roots = list(tree), tree.roots()
     else:
-        root = codebook.resolve(db, code)
+        root = tree.resolve(code)
         ids = subtree(root)
-        chosen = [c for c in codes if c["id"] in ids]
-        roots = [root] if by_parent[root["id"]] else []
+        chosen = [c for c in tree if c.id in ids]
+        roots = [root] if tree.children(root.id) else []
     return Selection(
-        codes=[c for c in chosen if c["codable"]],
+        codes=[c for c in chosen if c.codable],
         branches=[(c, subtree(c)) for c in roots],
-        exclusive=[(c, [(k, subtree(k)) for k in by_parent[c["id"]]]) for c in chosen if c["exclusive"]],
-        code_path=None if code is None else root["path"],
+        exclusive=[(c, [(k, subtree(k)) for k in tree.children(c.id)]) for c in chosen if c.exclusive],
+        code_path=None if code is None else root.path,
     )
 
 
@@ -210,8 +220,8 @@ def load(db: Database, coders: list[str], interviews: list[str], *, spans: bool 
     columns = "c.code_id, c.start, c.end" if spans else "c.code_id, NULL, NULL"
     same: dict[int | None, tuple[int | None, None, None]] = {}
     for coder, turn_id, code_id, start, end in db.execute(
-        f"""SELECT c.coder, c.turn_id, {columns} FROM codings c JOIN turns t ON t.id = c.turn_id
-            WHERE c.deleted_at IS NULL AND c.coder IN ({marks}){where}""",
+        f"""SELECT c.coder, c.turn_id, {columns} FROM live_codings c JOIN turns t ON t.id = c.turn_id
+            WHERE c.coder IN ({marks}){where}""",
         params,
     ):
         who[turn_id] = who.get(turn_id, 0) | bit[coder]
@@ -479,7 +489,7 @@ class SetUnits(Units):
                 agreement.percent_agreement(nominal), POSITIVE_IS_PER_CATEGORY, agreement.cohen_kappa(nominal), alpha,
                 agreement.fleiss_kappa(nominal), metric,
             )  # fmt: skip
-        counts = self._value_counts(nominal, [c["name"] for c, _ in children])
+        counts = self._value_counts(nominal, [c.name for c, _ in children])
         if len(self.data.coders) == 2:
             counts["confusion"] = confusion(nominal, counts["values"])
         return row(

@@ -11,9 +11,21 @@ from collections import Counter, defaultdict
 
 from sqlite_utils import Database
 
-from qualcode.agreement.stats import PairTable, Stat, TwoByTwo, char_counts
 from qualcode.agreement.audit import Data, Turn, Units
-from qualcode.agreement.rows import NONE, POSITIVE_IS_PER_CATEGORY, binary_notes, exclusive_notes, exclusive_values, pair_counts, row, statistics, sum_tables, two_by_two_counts, value_order
+from qualcode.agreement.rows import (
+    NONE,
+    POSITIVE_IS_PER_CATEGORY,
+    binary_notes,
+    exclusive_notes,
+    exclusive_values,
+    pair_counts,
+    row,
+    statistics,
+    sum_tables,
+    two_by_two_counts,
+    value_order,
+)
+from qualcode.agreement.stats import PairTable, Stat, TwoByTwo, char_counts
 
 Span = tuple[int, int]
 
@@ -96,7 +108,7 @@ class CharacterUnit(Units):
                     no_child += width * sum(not h for h in hits)
                     if all(len(h) == 1 for h in hits):
                         numeric[iid][hits[0][0], hits[1][0]] += width
-        order = [c["name"] for c, _ in children]
+        order = [c.name for c, _ in children]
 
         def stats(nom: Counter, num: Counter) -> dict:
             table = PairTable(nom)
@@ -125,7 +137,7 @@ class CharacterUnit(Units):
     def _segments(self, t: Turn, children: list[tuple[dict, frozenset[int]]]):
         """(width, [children covering it, per coder]) for each stretch of the turn where nobody's coding changes."""
         spans = {
-            coder: [(c["name"], a, b) for c, ids in children for a, b in self._coded(coder, t, ids)]
+            coder: [(c.name, a, b) for c, ids in children for a, b in self._coded(coder, t, ids)]
             for coder in self.data.coders
         }
         cuts = sorted({0, t.length, *(x for s in spans.values() for _, a, b in s for x in (a, b))})

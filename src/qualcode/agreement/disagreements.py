@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
-from qualcode.errors import NotFoundError, UsageError
+from qualcode.codebook.tree import CodeTree
 from qualcode.coding.session import interview_clause
+from qualcode.errors import UsageError
+from qualcode.store.queries import require_coders
 
 Coding = tuple[int | None, int, int, str | None]  # code id (None = "no code"), start, end, memo
 
@@ -39,24 +40,21 @@ def coders_pair(db: Database, coders: list[str]) -> tuple[str, str]:
     """Two distinct coders who exist; the error lists the ones that do."""
     if len(coders) != 2 or coders[0] == coders[1]:
         raise UsageError("--coders takes two different coder names, e.g. --coders ana,ben")
-    known = [r[0] for r in db.execute("SELECT name FROM coders ORDER BY name")]
-    for c in coders:
-        if c not in known:
-            listing = ", ".join(known) if known else "none yet"
-            raise NotFoundError(f"no coder {c!r} in this project (coders: {listing})")
+    require_coders(db, coders)
     return coders[0], coders[1]
 
 
 def compare(db: Database, a: str, b: str, *, code: str | None = None,
             interview_ids: list[str] | tuple[str, ...] = ()) -> list[Disagreement]:  # fmt: skip
     """Every turn where A and B differ (on CODE's subtree, if given), in document order."""
-    sub = set(codebook.subtree_ids(db, codebook.resolve(db, code)["id"])) if code else None
+    tree = CodeTree.load(db)
+    sub = set(tree.subtree_ids(tree.resolve(code).id)) if code else None
     where, params = interview_clause(db, interview_ids, "c.interview_id")
     turns: dict[int, Disagreement] = {}
     for turn_id, iid, idx, coder, code_id, start, end, memo in db.execute(
         f"""SELECT c.turn_id, t.interview_id, t.idx, c.coder, c.code_id, c.start, c.end, c.memo
-            FROM codings c JOIN turns t ON t.id = c.turn_id
-            WHERE c.deleted_at IS NULL AND c.coder IN (?, ?){where} ORDER BY c.id""",
+            FROM live_codings c JOIN turns t ON t.id = c.turn_id
+            WHERE c.coder IN (?, ?){where} ORDER BY c.id""",
         [a, b, *params],
     ):
         d = turns.setdefault(turn_id, Disagreement(turn_id, iid, idx))
@@ -77,7 +75,7 @@ def listing(db: Database, a: str, b: str, *, code: str | None = None,
             interview_ids: list[str] | tuple[str, ...] = ()) -> list[dict]:  # fmt: skip
     """compare() as rows for a table: interview, turn, speaker, text, each coder's code paths and memos."""
     found = compare(db, a, b, code=code, interview_ids=interview_ids)
-    paths = {c["id"]: c["path"] for c in codebook.codes(db)}
+    paths = {c.id: c.path for c in CodeTree.load(db)}
     detail: dict[int, tuple[str, str]] = {}
     ids = [d.turn_id for d in found]
     for i in range(0, len(ids), 500):

@@ -11,9 +11,9 @@ import re
 from sqlite_utils import Database
 
 from qualcode.agreement.disagreements import Coding
-from qualcode.errors import UsageError
 from qualcode.coding.screens import live_codings
 from qualcode.coding.session import Checklist, Cursor, Item, Reply
+from qualcode.errors import UsageError
 
 Pair = tuple[int, int, int]
 

@@ -97,8 +97,8 @@ def pair_counts(table: PairTable, coders: list[str], values: list) -> dict:
 def row(level: str, code: dict | None, units: int, counts: dict, stats: dict, notes: list[str]) -> dict:
     return {
         "level": level,
-        "code": code["path"] if code else None,
-        "key": code["key"] if code else None,
+        "code": code.path if code else None,
+        "key": code.key if code else None,
         "units": units,
         "counts": counts,
         "statistics": stats,
@@ -112,18 +112,18 @@ def exclusive_values(
     """The children's `value:` numbers for ordinal or interval α, or the reason α cannot use them."""
     if metric == "nominal":
         return None, None
-    missing = [c["name"] for c, _ in children if c["value"] is None]
+    missing = [c.name for c, _ in children if c.value is None]
     if missing:
         verb = "has" if len(missing) == 1 else "have"
         return (
             None,
             f"{metric} α needs a number for every child: {names(missing)} {verb} no value: in the codebook",
         )
-    return {c["name"]: c["value"] for c, _ in children}, None
+    return {c.name: c.value for c, _ in children}, None
 
 
 def choice(applied: frozenset[int], children: list[tuple[dict, frozenset[int]]]) -> list[str]:
-    return [c["name"] for c, ids in children if not ids.isdisjoint(applied)]
+    return [c.name for c, ids in children if not ids.isdisjoint(applied)]
 
 
 def value_order(seen: Iterable, children: list[str]) -> list:

@@ -13,9 +13,9 @@ import typer
 from typer.core import TyperGroup
 
 from qualcode import __version__
-from qualcode.output import render
 from qualcode.cli._common import State
 from qualcode.errors import QualcodeError
+from qualcode.output import render
 
 
 class QualcodeGroup(TyperGroup):

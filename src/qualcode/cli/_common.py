@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 import typer
 
-from qualcode.output import render
 from qualcode.errors import UsageError
+from qualcode.output import render
 
 T = TypeVar("T")
 
@@ -71,6 +72,25 @@ def progress(ctx: typer.Context, items: Iterable[T], total: int, label: str) -> 
         for item in items:
             yield item
             bar.advance(task)
+
+
+@contextlib.contextmanager
+def progress_bar(ctx: typer.Context, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr driven by the library's progress(done, total) callback; only for a person watching
+    a terminal."""
+    if state(ctx).quiet or not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=render.err,
+                  transient=True) as bar:  # fmt: skip
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
 
 
 def require_coder(coder: str | None) -> str:

@@ -93,9 +93,9 @@ def checklist(sess: CodingSession | ReviewSession, *, detail: bool = True) -> Ta
         grid.add_column(no_wrap=True, overflow="ellipsis")
     for n, item in enumerate(sess.items, 1):
         c = item.code
-        mark = "[✓]" if c["id"] in sess.checked else "[ ]"
+        mark = "[✓]" if c.id in sess.checked else "[ ]"
         cells = [Text(f"{n:>2}" if n <= MAX_NUMBERED else "  "), Text(mark, style="green bold" if "✓" in mark else ""),
-                 Text.assemble(("■ ", c["colour"] or ""), c["path"])]  # fmt: skip
+                 Text.assemble(("■ ", sess.colours[c.id] or ""), c.path)]  # fmt: skip
         if detail:
             s = item.suggestion
             cells.append(Text(f"{s.score:.2f} {s.source}" if s else ("yours" if item.applied else "added"),
@@ -139,8 +139,8 @@ def review_codes(sess: ReviewSession) -> list[RenderableType]:
     )
     mine = {c[0] for c in sess.previous if c[0] is not None}
     for item in sess.items:
-        cid = item.code["id"]
-        row = [Text.assemble(("■ ", item.code["colour"] or ""), item.code["path"])]
+        cid = item.code.id
+        row = [Text.assemble(("■ ", sess.colours[cid] or ""), item.code.path)]
         row += [Text("✓" if cid in sess.codes_of(w) else "·", style="green" if cid in sess.codes_of(w) else "dim")
                 for w in (sess.a, sess.b)]  # fmt: skip
         row.append(Text("✓" if cid in mine else ("·" if sess.previous else "")))
@@ -188,7 +188,7 @@ def screen(sess: Cursor) -> Group:
     if isinstance(sess, CodingSession):
         for item in sess.items:
             if item.suggestion:
-                highlight += [(a, b, item.code["colour"] or "") for a, b in item.suggestion.evidence]
+                highlight += [(a, b, sess.colours[item.code.id] or "") for a, b in item.suggestion.evidence]
     return Group(*context(sess, highlight), Text(""), *codes_part(sess), Text(""), *footer(sess))
 
 
@@ -205,7 +205,7 @@ def sentences(sess: Cursor) -> Table:
 def choices(sess: Cursor) -> Table:
     grid = Table.grid(padding=(0, 1))
     for n, c in enumerate(sess.choices, 1):
-        grid.add_row(Text(str(n), style="bold"), Text.assemble(("■ ", c["colour"] or ""), c["path"]))
+        grid.add_row(Text(str(n), style="bold"), Text.assemble(("■ ", sess.colours[c.id] or ""), c.path))
     return grid
 
 

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.output import render
 from qualcode.cli._common import FormatOpt, open_db, split_csv
+from qualcode.output import render
 
 
 def audit(

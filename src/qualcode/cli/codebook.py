@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.output import render
 from qualcode.cli._common import info, open_db, warn, write_output
+from qualcode.output import render
 
 codebook_app = typer.Typer(help="Load, show, export and import the codebook.", no_args_is_help=True)
 
@@ -32,7 +32,7 @@ def load(
 
     Example: `qualcode codebook load codebooks/dac.yml`
     """
-    from qualcode.codebook.core import load as load_codebook
+    from qualcode.codebook.store import load as load_codebook
 
     report = load_codebook(open_db(ctx, create=True), file, move_to=move_to, delete_codings=delete_codings)
     n = sum(1 for _ in _walk_report(report))

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.output import render
 from qualcode.cli._common import CoderOpt, FormatOpt, info, open_db, require_coder, write_output
+from qualcode.output import render
 
 codings_app = typer.Typer(
     help="Coding files (interview,turn,code,coder,memo) in and out.", no_args_is_help=True

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from qualcode.output import render
 from qualcode.cli._common import info
+from qualcode.output import render
 
 
 def demo(

@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.output import render
 from qualcode.cli._common import info, open_db, warn, write_output
+from qualcode.output import render
 
 OutputOpt = Annotated[
     Path | None,

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from qualcode.output import render
 from qualcode.cli._common import FormatOpt, open_db, warn
+from qualcode.output import render
 
 
 def merge(

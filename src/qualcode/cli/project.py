@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from qualcode.output import render
 from qualcode.cli._common import FormatOpt, info, open_db, progress, warn
 from qualcode.errors import UsageError
+from qualcode.output import render
 
 TABLE_LIMIT = 200
 

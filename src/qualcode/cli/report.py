@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from qualcode.output import render
 from qualcode.cli._common import info, open_db, write_output
 from qualcode.cli.exports import ExportCoderOpt, RedactOpt
+from qualcode.output import render
 
 
 def report(

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.output import render
 from qualcode.cli._common import CoderOpt, FormatOpt, info, open_db, require_coder, warn
+from qualcode.output import render
 
 WhereOpt = Annotated[
     list[str] | None,

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.output import render
 from qualcode.cli._common import CoderOpt, FormatOpt, info, open_db, require_coder, split_csv
 from qualcode.cli.codebook import code_app
+from qualcode.output import render
 
 InterviewOpt = Annotated[
     list[str] | None, typer.Option("--interview", "-i", help="Only this interview (repeatable).")
@@ -52,8 +52,8 @@ def code(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from qualcode.coding import session
     from qualcode.cli import _screen as session_ui
+    from qualcode.coding import session
 
     name = require_coder(coder)
     db = open_db(ctx)
@@ -84,8 +84,8 @@ def review(
     Example: `qualcode review --coders ana,ben --as consensus --code Efficiency`
     """
     from qualcode.agreement import disagreements
-    from qualcode.cli import _screen as session_ui
     from qualcode.agreement.review import ReviewSession
+    from qualcode.cli import _screen as session_ui
 
     db = open_db(ctx)
     a, b = disagreements.coders_pair(db, split_csv(coders))

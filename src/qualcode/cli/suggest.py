@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 import typer
 
+from qualcode.cli._common import FormatOpt, info, open_db, progress_bar, require_coder, write_output
 from qualcode.output import render
-from qualcode.cli._common import FormatOpt, info, open_db, progress, require_coder, write_output
 
 
 def suggest(
@@ -52,30 +52,17 @@ def suggest(
     if evaluate:
         _evaluate(ctx, require_coder(coder), folds, fmt)
         return
-    from qualcode.suggest import score as engine
+    from qualcode.suggest.run import suggest as run
 
-    db = open_db(ctx)
-    scorer = engine.make_scorer(db, model_name=model, code=code, use_model=not no_model)
-    _, todo, fresh = engine.plan(db, scorer, interviews=interview, partial=bool(code), all_turns=all_turns)
-    report = engine.SuggestReport(up_to_date=fresh)
-    for note in scorer.matchers.skipped:
+    with progress_bar(ctx, "scoring turns") as advance:
+        report = run(open_db(ctx), model_name=model, code=code, use_model=not no_model, interviews=interview,
+                     all_turns=all_turns, progress=advance)  # fmt: skip
+    for note in report.skipped_patterns:
         info(ctx, f"skipped pattern: {note}")
-    steps = engine.run(
-        db, scorer, interviews=interview, partial=bool(code), all_turns=all_turns, report=report
-    )
-    bar = progress(ctx, _expand(steps), todo, "scoring turns")
-    for _ in bar:
-        pass
     record = {"turns scored": report.turns, "already up to date": report.up_to_date,
               "suggestions stored": report.stored, "unchanged kept": report.kept, "shown to coders": report.shown,
               "model": report.model_version or "none (patterns only)", "codebook": report.codebook_hash}  # fmt: skip
     render.emit_record(fmt, record, title="Suggestions")
-
-
-def _expand(steps):
-    """Turn per-batch counts into one item per turn, for the progress bar."""
-    for n in steps:
-        yield from range(n)
 
 
 def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:

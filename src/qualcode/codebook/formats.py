@@ -3,45 +3,42 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 
 import yaml
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
+from qualcode.codebook.parse import DEFAULT_WEIGHT
+from qualcode.codebook.tree import CodeTree
 
 
 def tree(db: Database) -> dict:
     """Settings and nested codes with the number of live codings and shown suggestions per code."""
-    settings = codebook.require_codebook(db)
+    tree = CodeTree.load(db, require=True)
     codings = Counter(
-        dict(
-            db.execute(
-                "SELECT code_id, count(*) FROM codings WHERE deleted_at IS NULL AND code_id IS NOT NULL "
-                "GROUP BY code_id"
-            ).fetchall()
-        )  # fmt: skip
+        dict(db.execute("SELECT code_id, count(*) FROM live_codings WHERE code_id IS NOT NULL GROUP BY code_id"))
     )
-    suggestions = Counter(dict(db.execute(
-        """SELECT s.code_id, count(*) FROM suggestions s JOIN codes c ON c.id = s.code_id
-           WHERE s.score >= coalesce(c.threshold, ?) GROUP BY s.code_id""", [settings["min_score"]]).fetchall()))  # fmt: skip
+    suggestions = Counter(
+        dict(db.execute(f"SELECT code_id, count(*) FROM suggestions s WHERE {tree.shown_sql(db, 's')} GROUP BY code_id"))
+    )
     nodes: dict[int, dict] = {}
     roots: list[dict] = []
-    for c in codebook.codes(db):
+    for c in tree:
         node = {
-            "key": c["key"], "name": c["name"], "path": c["path"], "colour": c["colour"], "codable": c["codable"],
-            "exclusive": c["exclusive"], "value": c["value"], "threshold": c["threshold"],
-            "definition": c["definition"], "include": c["include"], "exclude": c["exclude"],
-            "examples": c["examples"], "patterns": c["patterns"],
-            "codings": codings[c["id"]], "suggestions": suggestions[c["id"]], "children": [],
+            "key": c.key, "name": c.name, "path": c.path, "colour": c.colour, "codable": c.codable,
+            "exclusive": c.exclusive, "value": c.value, "threshold": c.threshold,
+            "definition": c.definition, "include": c.include, "exclude": c.exclude,
+            "examples": list(c.examples), "patterns": list(c.patterns),
+            "codings": codings[c.id], "suggestions": suggestions[c.id], "children": [],
         }  # fmt: skip
-        nodes[c["id"]] = node
-        (nodes[c["parent_id"]]["children"] if c["parent_id"] else roots).append(node)
-    return {**settings, "codes": roots}
+        nodes[c.id] = node
+        (nodes[c.parent_id]["children"] if c.parent_id else roots).append(node)
+    return {**asdict(tree.settings), "codes": roots}
 
 
 def _pattern_out(p: dict):
     body = p["phrase"] if "phrase" in p else p["tokens"]
-    if p.get("weight", codebook.DEFAULT_WEIGHT) != codebook.DEFAULT_WEIGHT:
+    if p.get("weight", DEFAULT_WEIGHT) != DEFAULT_WEIGHT:
         return {"phrase" if "phrase" in p else "tokens": body, "weight": p["weight"]}
     return body
 

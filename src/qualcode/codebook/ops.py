@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
-from qualcode.codebook.core import _move_codings
-from qualcode.store.db import transaction
+from qualcode.codebook.store import move_codings
+from qualcode.codebook.tree import CodeTree
 from qualcode.errors import ConflictError, UsageError
+from qualcode.store.db import transaction
 
 
 def _sibling_clash(db: Database, parent_id: int | None, name: str, exclude: int) -> bool:
@@ -26,52 +26,54 @@ def rename(db: Database, old: str, new: str) -> dict:
             "the new name must be non-empty and without '/' (to move a code use 'qualcode code move')"
         )
     with transaction(db):
-        code = codebook.resolve(db, old)
-        if _sibling_clash(db, code["parent_id"], new, code["id"]):
-            raise ConflictError(f"a sibling of {code['path']!r} is already called {new!r}")
-        db.execute("UPDATE codes SET name = ? WHERE id = ?", [new, code["id"]])
-    return {"from": code["path"], "to": codebook.paths(db)[code["key"]]}
+        code = CodeTree.load(db).resolve(old)
+        if _sibling_clash(db, code.parent_id, new, code.id):
+            raise ConflictError(f"a sibling of {code.path!r} is already called {new!r}")
+        db.execute("UPDATE codes SET name = ? WHERE id = ?", [new, code.id])
+    return {"from": code.path, "to": CodeTree.load(db)[code.id].path}
 
 
 def merge(db: Database, source: str, into: str) -> dict:
     """Codings of SOURCE go to INTO (duplicates retired), its children move under INTO, then SOURCE goes."""
     with transaction(db):
-        a = codebook.resolve(db, source)
-        b = codebook.resolve(db, into, codable=True)
-        if a["id"] == b["id"]:
+        tree = CodeTree.load(db)
+        a = tree.resolve(source)
+        b = tree.resolve(into, codable=True)
+        if a.id == b.id:
             raise UsageError("cannot merge a code into itself")
-        if b["id"] in codebook.subtree_ids(db, a["id"]):
-            raise UsageError(f"cannot merge {a['path']!r} into its own descendant {b['path']!r}")
-        moved = _move_codings(db, a["id"], b["id"])
-        children = db.execute("SELECT id, name FROM codes WHERE parent_id = ?", [a["id"]]).fetchall()
+        if b.id in tree.subtree_ids(a.id):
+            raise UsageError(f"cannot merge {a.path!r} into its own descendant {b.path!r}")
+        moved = move_codings(db, a.id, b.id)
+        children = db.execute("SELECT id, name FROM codes WHERE parent_id = ?", [a.id]).fetchall()
         for cid, name in children:
-            if _sibling_clash(db, b["id"], name, cid):
-                raise ConflictError(f"{b['path']!r} already has a child called {name!r}; rename one first")
-            db.execute("UPDATE codes SET parent_id = ? WHERE id = ?", [b["id"], cid])
-        db.execute("DELETE FROM suggestions WHERE code_id = ?", [a["id"]])
+            if _sibling_clash(db, b.id, name, cid):
+                raise ConflictError(f"{b.path!r} already has a child called {name!r}; rename one first")
+            db.execute("UPDATE codes SET parent_id = ? WHERE id = ?", [b.id, cid])
+        db.execute("DELETE FROM suggestions WHERE code_id = ?", [a.id])
         # Retired (historical) codings keep pointing at INTO so the code row can go.
-        db.execute("UPDATE codings SET code_id = ? WHERE code_id = ?", [b["id"], a["id"]])
-        db.execute("DELETE FROM codes WHERE id = ?", [a["id"]])
-    return {"from": a["path"], "into": b["path"], "codings": moved, "children": len(children)}
+        db.execute("UPDATE codings SET code_id = ? WHERE code_id = ?", [b.id, a.id])
+        db.execute("DELETE FROM codes WHERE id = ?", [a.id])
+    return {"from": a.path, "into": b.path, "codings": moved, "children": len(children)}
 
 
 def move(db: Database, code_name: str, parent: str | None) -> dict:
     with transaction(db):
-        code = codebook.resolve(db, code_name)
+        tree = CodeTree.load(db)
+        code = tree.resolve(code_name)
         parent_id = None
         if parent:
-            p = codebook.resolve(db, parent)
-            if p["id"] in codebook.subtree_ids(db, code["id"]):
-                raise UsageError(f"cannot move {code['path']!r} under itself or its descendant {p['path']!r}")
-            parent_id = p["id"]
-        if _sibling_clash(db, parent_id, code["name"], code["id"]):
-            raise ConflictError(f"the new parent already has a child called {code['name']!r}")
-        db.execute("UPDATE codes SET parent_id = ? WHERE id = ?", [parent_id, code["id"]])
-        _renumber(db)
-    return {"from": code["path"], "to": codebook.paths(db)[code["key"]]}
+            p = tree.resolve(parent)
+            if p.id in tree.subtree_ids(code.id):
+                raise UsageError(f"cannot move {code.path!r} under itself or its descendant {p.path!r}")
+            parent_id = p.id
+        if _sibling_clash(db, parent_id, code.name, code.id):
+            raise ConflictError(f"the new parent already has a child called {code.name!r}")
+        db.execute("UPDATE codes SET parent_id = ? WHERE id = ?", [parent_id, code.id])
+        renumber(db)
+    return {"from": code.path, "to": CodeTree.load(db)[code.id].path}
 
 
-def _renumber(db: Database) -> None:
+def renumber(db: Database) -> None:
     """Keep `position` in tree order after the tree changed shape."""
-    for pos, c in enumerate(codebook.codes(db)):
-        db.execute("UPDATE codes SET position = ? WHERE id = ?", [pos, c["id"]])
+    for pos, c in enumerate(CodeTree.load(db)):
+        db.execute("UPDATE codes SET position = ? WHERE id = ?", [pos, c.id])

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
-from qualcode.store.db import now, transaction
+from qualcode.codebook.tree import CodeTree
 from qualcode.errors import NotFoundError, UsageError
+from qualcode.store.db import now, transaction
 
 ORIGINS = ("manual", "suggestion", "search", "imported", "review", "merge", "refi")
 
@@ -93,8 +93,7 @@ def _insert(db: Database, t: TurnRef, code_id: int | None, coder: str, a: int, b
     """
     assert origin in ORIGINS
     exists = db.execute(
-        """SELECT id FROM codings WHERE turn_id = ? AND coder = ? AND code_id IS ? AND start = ? AND end = ?
-           AND deleted_at IS NULL""",
+        "SELECT id FROM live_codings WHERE turn_id = ? AND coder = ? AND code_id IS ? AND start = ? AND end = ?",
         [t.id, coder, code_id, a, b],
     ).fetchone()
     if exists:
@@ -113,7 +112,7 @@ def _insert(db: Database, t: TurnRef, code_id: int | None, coder: str, a: int, b
 
 def _retire(db: Database, where: str, params: list, batch_id: int) -> int:
     cur = db.execute(
-        f"UPDATE codings SET deleted_at = ?, deleted_batch_id = ? WHERE deleted_at IS NULL AND {where}",
+        f"UPDATE codings SET deleted_at = ?, deleted_batch_id = ? WHERE id IN (SELECT id FROM live_codings WHERE {where})",
         [now(), batch_id, *params],
     )
     return cur.rowcount
@@ -155,7 +154,7 @@ def decide(db: Database, t: TurnRef, coder: str, code_ids: list[int], *, memo: s
         live = {
             (code_id, a, b): (cid, old_memo)
             for cid, code_id, a, b, old_memo in db.execute(
-                "SELECT id, code_id, start, end, memo FROM codings WHERE turn_id = ? AND coder = ? AND deleted_at IS NULL",
+                "SELECT id, code_id, start, end, memo FROM live_codings WHERE turn_id = ? AND coder = ?",
                 [t.id, coder],
             ).fetchall()
         }
@@ -179,7 +178,8 @@ def apply(db: Database, interview_id: str, idx: int, code_names: list[str], code
     with transaction(db):  # the coder too: an apply that fails must not leave a new coder behind
         coder = ensure_coder(db, coder)
         t = turn(db, interview_id, idx)
-        ids = [codebook.resolve(db, n, codable=True)["id"] for n in code_names]
+        tree = CodeTree.load(db)
+        ids = [tree.resolve(n, codable=True).id for n in code_names]
         a, b = span(t, start, end)
         batch = new_batch(
             db, coder, "apply", description=f"{interview_id} turn {idx}: {', '.join(code_names)}"
@@ -193,7 +193,8 @@ def unapply(db: Database, interview_id: str, idx: int, code_names: list[str], co
     """Remove codes from a turn (all of this coder's spans of them, or exactly --start/--end). Soft, undoable."""
     with transaction(db):
         t = turn(db, interview_id, idx)
-        ids = [codebook.resolve(db, n)["id"] for n in code_names]
+        tree = CodeTree.load(db)
+        ids = [tree.resolve(n).id for n in code_names]
         batch = new_batch(
             db, coder, "unapply", description=f"{interview_id} turn {idx}: {', '.join(code_names)}"
         )
@@ -271,7 +272,3 @@ def history(
     keys = ["batch", "time", "coder", "kind", "description", "session", "undone_at", "added", "removed"]
     return [dict(zip(keys, r, strict=True)) for r in db.execute(sql, params)]
 
-
-def coders(db: Database) -> list[str]:
-    return [r[0] for r in db.execute(
-        "SELECT DISTINCT coder FROM codings WHERE deleted_at IS NULL ORDER BY coder")]  # fmt: skip

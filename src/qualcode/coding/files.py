@@ -16,10 +16,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
+from qualcode.codebook.tree import CodeTree
 from qualcode.coding.codings import add_codes, ensure_coder, new_batch, span, turn
-from qualcode.store.db import transaction
 from qualcode.errors import InputError, QualcodeError
+from qualcode.store.db import transaction
 
 COLUMNS = ["interview", "turn", "code", "coder", "memo"]
 
@@ -65,12 +65,12 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
 def import_file(db: Database, path: Path) -> dict:
     """Load a codings file in one transaction. Unknown interview, turn or code → error naming the row."""
     rows = read_rows(path)
-    codebook.require_codebook(db)
+    tree = CodeTree.load(db, require=True)
     report = {"file": str(path), "rows": len(rows), "added": 0, "already": 0, "no_code": 0, "coders": []}
     seen_codes: dict[tuple, set] = defaultdict(set)
     with transaction(db):
         batches: dict[str, int] = {}
-        cache: dict[str, dict] = {}
+        cache: dict[str, int] = {}
         for line, row in rows:
             try:
                 iid = (row.get("interview") or "").strip()
@@ -86,8 +86,8 @@ def import_file(db: Database, path: Path) -> dict:
                 a, b = span(t, _offset(row, "start"), _offset(row, "end"))
                 if name:
                     if name not in cache:
-                        cache[name] = codebook.resolve(db, name, codable=True)
-                    code_ids = [cache[name]["id"]]
+                        cache[name] = tree.resolve(name, codable=True).id
+                    code_ids = [cache[name]]
                 else:
                     code_ids = []
                 key = (t.id, coder)
@@ -128,7 +128,7 @@ def _offset(row: dict, column: str) -> int | None:
 
 def _no_code(db: Database, t, coder: str, memo: str | None, batch: int) -> int:
     live = db.execute(
-        "SELECT count(*) FROM codings WHERE turn_id = ? AND coder = ? AND code_id IS NOT NULL AND deleted_at IS NULL",
+        "SELECT count(*) FROM live_codings WHERE turn_id = ? AND coder = ? AND code_id IS NOT NULL",
         [t.id, coder],
     ).fetchone()[0]
     if live:
@@ -143,10 +143,10 @@ def _no_code(db: Database, t, coder: str, memo: str | None, batch: int) -> int:
 
 def export_rows(db: Database, coder: str | None = None) -> tuple[list[dict], list[str]]:
     """Live codings in canonical order; start/end columns only when some coding is narrower than its turn."""
-    paths = {c["id"]: (c["path"], c["position"]) for c in codebook.codes(db)}
+    paths = {c.id: (c.path, c.position) for c in CodeTree.load(db)}
     sql = """SELECT c.interview_id, t.idx, c.code_id, c.coder, c.memo, c.start - t.start, c.end - t.start,
                     t.end - t.start
-             FROM codings c JOIN turns t ON t.id = c.turn_id WHERE c.deleted_at IS NULL"""
+             FROM live_codings c JOIN turns t ON t.id = c.turn_id WHERE 1"""
     params = []
     if coder:
         sql += " AND c.coder = ?"

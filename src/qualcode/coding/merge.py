@@ -52,11 +52,12 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
-from qualcode.ingest import reanchor
-from qualcode.codebook.ops import _renumber
-from qualcode.store.db import BUSY_TIMEOUT_MS, db_file, migration_status, now, transaction
+from qualcode.codebook.ops import renumber
+from qualcode.codebook.tree import CodeTree
+from qualcode.codebook.tree import settings as codebook_settings
 from qualcode.errors import NotFoundError, QualcodeError, UsageError
+from qualcode.ingest import reanchor
+from qualcode.store.db import BUSY_TIMEOUT_MS, db_file, migration_status, now, transaction
 
 TABLES = {"_sqlite_migrations", "interviews", "turns", "codes", "coders", "codings", "codebook"}
 CODE_COLUMNS = ("key", "name", "colour", "definition", "include", "exclude", "examples", "codable", "exclusive",
@@ -163,7 +164,7 @@ def _read(conn: sqlite3.Connection) -> Other:
     return Other(
         interviews=interviews,
         turns=dict(turns),
-        codes=codebook.tree(rows),
+        codes=_with_paths(rows),
         codebook=dict(cb) if cb else None,
         coders={r["name"]: dict(r) for r in conn.execute("SELECT name, guid, created_at FROM coders")},
         codings=[
@@ -227,7 +228,7 @@ class _Merge:
 
     def run(self) -> None:
         code_map = self._codes()
-        self.paths = {c["id"]: c["path"] for c in codebook.codes(self.db)}
+        self.paths = {c.id: c.path for c in CodeTree.load(self.db)}
         placed = self._place(code_map)
         self.here = {r["guid"]: r for r in self.db.query(
             "SELECT id, guid, turn_id, code_id, start, end, memo, deleted_at FROM codings")}  # fmt: skip
@@ -248,12 +249,12 @@ class _Merge:
 
     def _codes(self) -> dict[int, int | None]:
         """OTHER's code id → the code here (None: unknown here, and not created)."""
-        here = codebook.codes(self.db)
-        exact = {c["path"]: c["id"] for c in here}
+        here = CodeTree.load(self.db)
+        exact = {c.path: c.id for c in here}
         folded: dict[str, list[int]] = defaultdict(list)
         for c in here:
-            folded[c["path"].casefold()].append(c["id"])
-        by_key = {c["key"]: c["id"] for c in here}
+            folded[c.path.casefold()].append(c.id)
+        by_key = {c.key: c.id for c in here}
         live: dict[int, int] = defaultdict(int)
         for c in self.other.codings:
             if c["code_id"] is not None and c["deleted_at"] is None:
@@ -284,14 +285,16 @@ class _Merge:
         return self.db["codes"].insert(row).last_pk
 
     def _record_codebook(self, created: list[str]) -> None:
-        _renumber(self.db)
-        cb = codebook.settings(self.db)
-        if cb is None and self.other.codebook:
+        renumber(self.db)
+        current = codebook_settings(self.db)
+        h = current.hash if current else ""
+        if current is None and self.other.codebook:
             # A project that had no codebook takes OTHER's settings along with its codes.
             cb = {k: self.other.codebook[k] for k in ("name", "version", "language", "min_score", "hash")}
             self.db["codebook"].insert({"id": 1, **cb, "source_file": self.path.name, "loaded_at": now()})
+            h = cb["hash"]
         self.db["codebook_loads"].insert(
-            {"source_file": str(self.path), "hash": cb["hash"] if cb else "", "loaded_at": now(),
+            {"source_file": str(self.path), "hash": h, "loaded_at": now(),
              "report": json.dumps({"merge": str(self.path), "added": created}, ensure_ascii=False)}
         )  # fmt: skip
 
@@ -532,3 +535,10 @@ def _live(rows: dict[str, dict]) -> dict[tuple, dict]:
 def _order(key: tuple) -> tuple:
     code, a, b = key
     return a, b, code or 0
+
+
+def _with_paths(rows: list[dict]) -> list[dict]:
+    """OTHER's code rows in tree order, each with its path (the key codes are matched by)."""
+    tree = CodeTree.from_rows(rows)
+    by_id = {r["id"]: r for r in rows}
+    return [{**by_id[c.id], "path": c.path} for c in tree]

@@ -16,12 +16,13 @@ from itertools import combinations
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
-from qualcode.ingest import interviews
+from qualcode.codebook.tree import Code, CodeTree
 from qualcode.coding.codings import add_codes, ensure_coder, new_batch, turn_by_id
-from qualcode.store.db import transaction
 from qualcode.errors import NotFoundError, UsageError
+from qualcode.ingest import interviews
 from qualcode.ingest.participants import attribute_names, normalise_gender
+from qualcode.store.db import transaction
+from qualcode.store.queries import require_coders
 
 SNIPPET_TOKENS = 16
 LEVELS = ("code", "criterion")
@@ -104,12 +105,6 @@ def _context(db: Database, turn_ids) -> dict[int, dict]:
     return out
 
 
-def _require_coder(db: Database, coder: str) -> None:
-    if not db.execute("SELECT 1 FROM coders WHERE name = ?", [coder]).fetchone():
-        known = [r[0] for r in db.execute("SELECT name FROM coders ORDER BY name")]
-        raise NotFoundError(f"no coder {coder!r} in this project (coders: {', '.join(known) or 'none yet'})")
-
-
 # --- segments ------------------------------------------------------------------------------------------------------
 
 
@@ -119,11 +114,11 @@ def segments(db: Database, code: str, *, coder: str | None = None, filters: Filt
 
     Orphaned codings (not anchored in the current text) have no turn to show; they are counted, not listed.
     """
-    target = codebook.resolve(db, code)
+    tree = CodeTree.load(db)
+    target = tree.resolve(code)
     if coder:
-        _require_coder(db, coder)
-    ids = codebook.subtree_ids(db, target["id"]) if subcodes else [target["id"]]
-    meta = {c["id"]: c for c in codebook.codes(db)}
+        require_coders(db, [coder])
+    ids = tree.subtree_ids(target.id) if subcodes else [target.id]
     where, params = _filter_sql(db, filters)
     if coder:
         where += " AND c.coder = ?"
@@ -131,9 +126,9 @@ def segments(db: Database, code: str, *, coder: str | None = None, filters: Filt
     rows = db.execute(
         f"""SELECT c.id, c.turn_id, c.code_id, c.coder, c.memo, c.start - t.start, c.end - t.start,
                    substr(i.text, c.start + 1, c.end - c.start)
-            FROM codings c JOIN turns t ON t.id = c.turn_id JOIN interviews i ON i.id = c.interview_id
+            FROM live_codings c JOIN turns t ON t.id = c.turn_id JOIN interviews i ON i.id = c.interview_id
             JOIN speakers s ON s.id = t.speaker_id LEFT JOIN participants p ON p.id = s.participant_id
-            WHERE c.deleted_at IS NULL AND c.code_id IN (SELECT value FROM json_each(?)) {where}""",
+            WHERE c.code_id IN (SELECT value FROM json_each(?)) {where}""",
         [_ids_param(ids), *params],
     ).fetchall()
     ctx = _context(db, {r[1] for r in rows})
@@ -141,11 +136,11 @@ def segments(db: Database, code: str, *, coder: str | None = None, filters: Filt
     for cid, tid, code_id, who, memo, a, b, text in rows:
         row = dict(ctx[tid])
         row.pop("turn_text")
-        order = (row["interview"], row["turn"], a, meta[code_id]["position"], who)
-        out.append({**row, "code": meta[code_id]["path"], "coder": who, "memo": memo, "start": a, "end": b,
+        order = (row["interview"], row["turn"], a, tree[code_id].position, who)
+        out.append({**row, "code": tree[code_id].path, "coder": who, "memo": memo, "start": a, "end": b,
                     "text": text, "coding": cid, "_sort": order})  # fmt: skip
     out.sort(key=lambda r: r.pop("_sort"))
-    orphan_sql = "SELECT count(*) FROM codings WHERE deleted_at IS NULL AND turn_id IS NULL AND code_id IN " \
+    orphan_sql = "SELECT count(*) FROM live_codings WHERE turn_id IS NULL AND code_id IN " \
                  "(SELECT value FROM json_each(?))"  # fmt: skip
     orphan_params: list = [_ids_param(ids)]
     if coder:
@@ -155,8 +150,8 @@ def segments(db: Database, code: str, *, coder: str | None = None, filters: Filt
         orphan_sql += " AND interview_id IN (SELECT value FROM json_each(?))"
         orphan_params.append(_ids_param(filters.interviews))
     return {
-        "code": target["path"],
-        "codes": [meta[i]["path"] for i in ids],
+        "code": target.path,
+        "codes": [tree[i].path for i in ids],
         "subcodes": subcodes,
         "segments": out,
         "orphaned": db.execute(orphan_sql, orphan_params).fetchone()[0],
@@ -189,7 +184,7 @@ def search(db: Database, query: str, *, filters: Filters | None = None, limit: i
     if code_as:
         if not coder:
             raise UsageError("--code-as needs --coder NAME (or QUALCODE_CODER)")
-        code = codebook.resolve(db, code_as, codable=True)
+        code = CodeTree.load(db).resolve(code_as, codable=True)
     where, params = _filter_sql(db, filters)
     if not all_turns:
         where += " AND s.participant_id IS NOT NULL"
@@ -220,20 +215,20 @@ def search(db: Database, query: str, *, filters: Filters | None = None, limit: i
     return result
 
 
-def _code_hits(db: Database, turn_ids: list[int], code: dict, coder: str, query: str) -> dict:
-    report = {"code": code["path"], "coder": coder, "batch": None, "turns": len(turn_ids), "added": 0,
+def _code_hits(db: Database, turn_ids: list[int], code: Code, coder: str, query: str) -> dict:
+    report = {"code": code.path, "coder": coder, "batch": None, "turns": len(turn_ids), "added": 0,
               "already": 0, "no_code_withdrawn": 0}  # fmt: skip
     with transaction(db):
         coder = ensure_coder(db, coder)
-        batch = new_batch(db, coder, "search", description=f"search {query!r} → {code['path']}")
+        batch = new_batch(db, coder, "search", description=f"search {query!r} → {code.path}")
         for tid in turn_ids:
             t = turn_by_id(db, tid)
             report["no_code_withdrawn"] += db.execute(
-                "SELECT count(*) FROM codings WHERE turn_id = ? AND coder = ? AND code_id IS NULL AND deleted_at IS NULL",
+                "SELECT count(*) FROM live_codings WHERE turn_id = ? AND coder = ? AND code_id IS NULL",
                 [tid, coder],
             ).fetchone()[0]
             n = add_codes(
-                db, t, [code["id"]], coder, a=t.start, b=t.end, memo=None, origin="search", batch_id=batch
+                db, t, [code.id], coder, a=t.start, b=t.end, memo=None, origin="search", batch_id=batch
             )
             report["added" if n else "already"] += 1
         if report["added"] or report["no_code_withdrawn"]:
@@ -255,14 +250,12 @@ def cooccurrence(db: Database, *, coder: str | None = None, level: str = "code")
     """
     if level not in LEVELS:
         raise UsageError(f"--level must be one of {', '.join(LEVELS)}")
-    codebook.require_codebook(db)
+    tree = CodeTree.load(db, require=True)
     if coder:
-        _require_coder(db, coder)
-    all_codes = codebook.codes(db)
-    label = {c["id"]: c["path"] if level == "code" else c["criterion"] for c in all_codes}
-    order = list(dict.fromkeys(label[c["id"]] for c in all_codes))
-    sql = """SELECT coder, turn_id, code_id FROM codings
-             WHERE deleted_at IS NULL AND code_id IS NOT NULL AND turn_id IS NOT NULL"""
+        require_coders(db, [coder])
+    label = {c.id: c.path if level == "code" else c.criterion for c in tree}
+    order = list(dict.fromkeys(label.values()))
+    sql = "SELECT coder, turn_id, code_id FROM live_codings WHERE code_id IS NOT NULL AND turn_id IS NOT NULL"
     params = []
     if coder:
         sql += " AND coder = ?"
@@ -306,16 +299,14 @@ def accept_suggestions(db: Database, coder: str, min_score: float, *, code: str 
     """
     if not 0 <= min_score <= 1:
         raise UsageError(f"--min-score must be between 0 and 1, got {min_score}")
-    codebook.require_codebook(db)
-    meta = {c["id"]: c for c in codebook.codes(db)}
-    sql = """SELECT s.turn_id, s.code_id, max(s.score) FROM suggestions s
-             JOIN codes k ON k.id = s.code_id JOIN turns t ON t.id = s.turn_id, codebook cb
-             WHERE s.unit = 'turn' AND s.score >= coalesce(k.threshold, cb.min_score) AND s.score >= ?
-                   AND k.codable = 1"""
+    tree = CodeTree.load(db, require=True)
+    sql = f"""SELECT s.turn_id, s.code_id, max(s.score) FROM suggestions s
+              JOIN codes k ON k.id = s.code_id JOIN turns t ON t.id = s.turn_id
+              WHERE s.unit = 'turn' AND {tree.shown_sql(db, "s")} AND s.score >= ? AND k.codable = 1"""
     params: list = [min_score]
     if code:
         sql += " AND s.code_id IN (SELECT value FROM json_each(?))"
-        params.append(_ids_param(codebook.subtree_ids(db, codebook.resolve(db, code)["id"])))
+        params.append(_ids_param(tree.subtree_ids(tree.resolve(code).id)))
     for iid in interview_ids or []:
         interviews.require(db, iid)
     if interview_ids:
@@ -331,7 +322,7 @@ def accept_suggestions(db: Database, coder: str, min_score: float, *, code: str 
         for tid, cid, score in db.execute(sql, params).fetchall():
             by_turn[tid][cid] = score
         decided = {r[0] for r in db.execute(
-            "SELECT DISTINCT turn_id FROM codings WHERE coder = ? AND deleted_at IS NULL AND turn_id IS NOT NULL",
+            "SELECT DISTINCT turn_id FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL",
             [coder])}  # fmt: skip
         todo = {tid: s for tid, s in by_turn.items() if tid not in decided}
         report["skipped_turns"] = len(by_turn) - len(todo)
@@ -347,6 +338,6 @@ def accept_suggestions(db: Database, coder: str, min_score: float, *, code: str 
                 counts[cid] += add_codes(db, t, [cid], coder, a=t.start, b=t.end, memo=None, origin="suggestion",
                                          batch_id=batch, scores=scores)  # fmt: skip
         report.update(batch=batch, turns=len(todo), codings=sum(counts.values()))
-        ordered = sorted(counts, key=lambda cid: meta[cid]["position"])
-        report["by_code"] = {meta[cid]["path"]: counts[cid] for cid in ordered}
+        ordered = sorted(counts, key=lambda cid: tree[cid].position)
+        report["by_code"] = {tree[cid].path: counts[cid] for cid in ordered}
     return report

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from qualcode.codebook.tree import Code
 from qualcode.coding.codings import TurnRef
 from qualcode.errors import QualcodeError, UsageError
 
@@ -112,7 +114,7 @@ def suggestions(db: Database, t: TurnRef, thresholds: dict[int, float]) -> list[
 
 def live_codings(db: Database, turn_id: int, coder: str) -> list[tuple[int | None, int, int, str | None]]:
     return db.execute(
-        "SELECT code_id, start, end, memo FROM codings WHERE turn_id = ? AND coder = ? AND deleted_at IS NULL ORDER BY id",
+        "SELECT code_id, start, end, memo FROM live_codings WHERE turn_id = ? AND coder = ? ORDER BY id",
         [turn_id, coder],
     ).fetchall()
 
@@ -133,20 +135,17 @@ def sentence_numbers(text: str, count: int) -> list[int]:
     return sorted(out)
 
 
-def search(codes: list[dict], prefix: str) -> list[dict]:
+def search(codes: Iterable[Code], prefix: str) -> list[Code]:
     """Codable codes whose name starts with PREFIX (or path, when it has a '/'); failing that, a word of the path.
 
     Names come first so that "co" offers COVID-19 adaptation and Constituent needs, not every child of Coherence.
     """
     p = prefix.strip().strip("/").casefold()
-    codable = [c for c in codes if c["codable"]]
-    exact = [c for c in codable if p in (c["name"].casefold(), c["path"].casefold(), c["key"].casefold())]
+    codable = [c for c in codes if c.codable]
+    exact = [c for c in codable if p in (c.name.casefold(), c.path.casefold(), c.key.casefold())]
     if exact:
         return exact
-    field = "path" if "/" in p else "name"
-    hits = [c for c in codable if c[field].casefold().startswith(p)]
+    hits = [c for c in codable if (c.path if "/" in p else c.name).casefold().startswith(p)]
     if not hits:
-        hits = [
-            c for c in codable if any(w.startswith(p) for w in re.split(r"[\s/\-_.,]+", c["path"].casefold()))
-        ]
+        hits = [c for c in codable if any(w.startswith(p) for w in re.split(r"[\s/\-_.,]+", c.path.casefold()))]
     return hits

@@ -15,11 +15,19 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
+from qualcode.codebook.tree import Code, CodeTree, require_settings
 from qualcode.coding import codings as coding
-from qualcode.ingest import interviews
+from qualcode.coding.screens import (
+    Context,
+    Contexts,
+    Suggestion,
+    live_codings,
+    search,
+    sentence_numbers,
+    suggestions,
+)
 from qualcode.errors import QualcodeError, UsageError
-from qualcode.coding.screens import Context, Contexts, Suggestion, live_codings, search, sentence_numbers, suggestions
+from qualcode.ingest import interviews
 
 MAX_NUMBERED = 9
 ORDERS = ("document", "uncertain")
@@ -31,7 +39,7 @@ def min_score(db: Database, override: float | None = None) -> float:
         if not 0 <= override <= 1:
             raise UsageError(f"--min-score must be between 0 and 1, got {override}")
         return override
-    return codebook.require_codebook(db)["min_score"]
+    return require_settings(db).min_score
 
 
 def interview_clause(db: Database, ids: list[str] | tuple[str, ...], column: str) -> tuple[str, list]:
@@ -63,16 +71,15 @@ def scope(db: Database, coder: str, *, interview_ids: list[str] | tuple[str, ...
     params += more
     sub: list[int] = []
     if code:
-        sub = codebook.subtree_ids(db, codebook.resolve(db, code)["id"])
+        tree = CodeTree.load(db)
+        sub = tree.subtree_ids(tree.resolve(code).id)
         marks = ", ".join("?" for _ in sub)
-        sql += f""" AND (t.id IN (SELECT sg.turn_id FROM suggestions sg JOIN codes c ON c.id = sg.code_id
-                                  WHERE sg.code_id IN ({marks}) AND sg.unit = 'turn'
-                                  AND sg.score >= coalesce(c.threshold, ?))
-                    OR t.id IN (SELECT turn_id FROM codings WHERE coder = ? AND code_id IN ({marks})
-                                AND deleted_at IS NULL))"""
-        params += [*sub, floor, coder, *sub]
+        sql += f""" AND (t.id IN (SELECT sg.turn_id FROM suggestions sg WHERE sg.code_id IN ({marks})
+                                  AND sg.unit = 'turn' AND {tree.shown_sql(db, "sg", default=floor)})
+                    OR t.id IN (SELECT turn_id FROM live_codings WHERE coder = ? AND code_id IN ({marks})))"""
+        params += [*sub, coder, *sub]
     if uncoded:
-        sql += " AND NOT EXISTS (SELECT 1 FROM codings k WHERE k.turn_id = t.id AND k.coder = ? AND k.deleted_at IS NULL)"
+        sql += " AND NOT EXISTS (SELECT 1 FROM live_codings k WHERE k.turn_id = t.id AND k.coder = ?)"
         params.append(coder)
     sql += " ORDER BY t.interview_id, t.idx"
     ids = [r[0] for r in db.execute(sql, params)]
@@ -87,9 +94,10 @@ def _by_uncertainty(db: Database, ids: list[int], floor: float, sub: list[int]) 
     Each code is its own yes/no decision, so a turn is as uncertain as its least certain code: a turn with one
     sure suggestion and one borderline one still needs a person. With --code, only that subtree counts.
     """
-    sql = """SELECT sg.turn_id, min(abs(sg.score - coalesce(c.threshold, ?))) FROM suggestions sg
-             JOIN codes c ON c.id = sg.code_id WHERE sg.unit = 'turn'"""
-    params: list = [floor]
+    CodeTree.load(db).shown_sql(db, "sg", default=floor)  # registers qualcode_threshold on the connection
+    sql = """SELECT sg.turn_id, min(abs(sg.score - qualcode_threshold(sg.code_id))) FROM suggestions sg
+             WHERE sg.unit = 'turn'"""
+    params: list = []
     if sub:
         sql += f" AND sg.code_id IN ({', '.join('?' for _ in sub)})"
         params += sub
@@ -101,7 +109,7 @@ def _by_uncertainty(db: Database, ids: list[int], floor: float, sub: list[int]) 
 def decided_turns(db: Database, coder: str) -> set[int]:
     """Turns where CODER has a live coding, "no code" included."""
     return {r[0] for r in db.execute(
-        "SELECT DISTINCT turn_id FROM codings WHERE coder = ? AND deleted_at IS NULL AND turn_id IS NOT NULL",
+        "SELECT DISTINCT turn_id FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL",
         [coder])}  # fmt: skip
 
 
@@ -153,10 +161,9 @@ class Cursor:
         self.counts: Counter = Counter()
         self.done: list[Done] = []
         self.contexts = Contexts(db)
-        self.codes = {c["id"]: c for c in codebook.codes(db)}
-        for c in self.codes.values():  # tree order: a parent's colour is settled before its children's
-            if not c["colour"] and c["parent_id"] is not None:
-                c["colour"] = self.codes[c["parent_id"]]["colour"]
+        self.tree = CodeTree.load(db)
+        self.codes = {c.id: c for c in self.tree}
+        self.colours = {c.id: self.tree.colour(c.id) for c in self.tree}
         self.pending: str | None = None
         self.choices: list[dict] = []
         self.ctx: Context | None = None
@@ -256,7 +263,7 @@ class Cursor:
             return Reply(message="cancelled")
         return self.command(what, text, f"{what} {text}")
 
-    def pick(self, code: dict) -> Reply:
+    def pick(self, code: Code) -> Reply:
         raise NotImplementedError
 
     def _memo(self, text: str) -> Reply:
@@ -273,7 +280,7 @@ class Cursor:
         self.skipped.discard(t.id)
         self.done.append(Done(batch, t.id, outcome, state))
         self.counts[outcome] += 1
-        saved = list(dict.fromkeys(self.codes[p[0]]["path"] for p in pairs))
+        saved = list(dict.fromkeys(self.codes[p[0]].path for p in pairs))
         reply = self.go(self._next_open(self.pos))
         # The screen moves on at once; this line says what was stored on the one just left.
         reply.message = f"saved {t.interview_id} turn {t.idx}: {'; '.join(saved) or 'no code'}"
@@ -321,7 +328,7 @@ class Cursor:
 class Item:
     """One code on the screen: suggested, already applied by this coder, or found with c."""
 
-    code: dict
+    code: Code
     suggestion: Suggestion | None = None
     applied: bool = False
     spans: list[tuple[int, int]] = field(default_factory=list)
@@ -330,17 +337,18 @@ class Item:
 class Checklist:
     """Numbered codes with check marks: digits toggle, c finds any codable code. Coding and review's edit use it."""
 
-    codes: dict[int, dict]
+    tree: CodeTree
+    codes: dict[int, Code]
     items: list[Item]
     checked: set[int]
-    choices: list[dict]
+    choices: list[Code]
     pending: str | None
 
     def toggle_on(self, code_id: int) -> None:
         """Check a code; under an exclusive parent its checked siblings are unchecked."""
-        parent = self.codes[code_id]["parent_id"]
-        if parent is not None and self.codes[parent]["exclusive"]:
-            self.checked -= {c for c in self.checked if self.codes[c]["parent_id"] == parent}
+        parent = self.tree.exclusive_parent(code_id)
+        if parent is not None:
+            self.checked -= {c for c in self.checked if self.codes[c].parent_id == parent.id}
         self.checked.add(code_id)
 
     def toggle(self, digits: str) -> Reply:
@@ -349,7 +357,7 @@ class Checklist:
             n = int(ch)
             if not 1 <= n <= len(numbered):
                 return Reply(message=f"no code numbered {n} on this screen (c finds any code)", show="codes")
-            cid = numbered[n - 1].code["id"]
+            cid = numbered[n - 1].code.id
             if cid in self.checked:
                 self.checked.discard(cid)
             else:
@@ -367,16 +375,16 @@ class Checklist:
         self.pending = "choose"
         return Reply(message=f"{len(hits)} codes match {prefix!r}{more}", show="choices")
 
-    def pick(self, code: dict) -> Reply:
-        if not any(i.code["id"] == code["id"] for i in self.items):
+    def pick(self, code: Code) -> Reply:
+        if not any(i.code.id == code.id for i in self.items):
             self.items.append(Item(code))
-        self.toggle_on(code["id"])
-        n = next(k for k, i in enumerate(self.items, 1) if i.code["id"] == code["id"])
+        self.toggle_on(code.id)
+        n = next(k for k, i in enumerate(self.items, 1) if i.code.id == code.id)
         where = f" as {n}" if n <= MAX_NUMBERED else " (unnumbered: more than 9 codes on this screen)"
-        return Reply(message=f"checked {code['path']}{where}", show="codes")
+        return Reply(message=f"checked {code.path}{where}", show="codes")
 
     def chosen(self) -> list[int]:
-        return [i.code["id"] for i in self.items if i.code["id"] in self.checked]
+        return [i.code.id for i in self.items if i.code.id in self.checked]
 
 
 class CodingSession(Checklist, Cursor):
@@ -394,9 +402,7 @@ class CodingSession(Checklist, Cursor):
         super().__init__(db, coder, turn_ids, session_id=session_id)
 
     def setup(self) -> None:
-        self.thresholds = {
-            cid: c["threshold"] if c["threshold"] is not None else self.floor for cid, c in self.codes.items()
-        }
+        self.thresholds = self.tree.thresholds(default=self.floor)
 
     def prepare(self) -> None:
         t = self.ctx.turn
@@ -404,7 +410,7 @@ class CodingSession(Checklist, Cursor):
         self.items, self.checked, self.narrowed = [], set(), False
         by_code: dict[int, Item] = {}
         for s in suggestions(self.db, t, self.thresholds):
-            if self.codes[s.code_id]["codable"]:
+            if self.codes[s.code_id].codable:
                 by_code[s.code_id] = Item(self.codes[s.code_id], suggestion=s)
         for code_id, a, b, memo in self.previous:
             self.memo = self.memo or memo
@@ -415,7 +421,7 @@ class CodingSession(Checklist, Cursor):
             item.spans.append((a, b))
         self.items = list(by_code.values())
         if self.previous:
-            self.checked = {i.code["id"] for i in self.items if i.applied}
+            self.checked = {i.code.id for i in self.items if i.applied}
             shared = {tuple(i.spans) for i in self.items if i.applied}
             self.spans = list(shared.pop()) if len(shared) == 1 else None
             if self.spans == self.whole():
@@ -423,7 +429,7 @@ class CodingSession(Checklist, Cursor):
         else:
             self.spans = None
             for i in self.items:
-                self.toggle_on(i.code["id"])
+                self.toggle_on(i.code.id)
 
     def other(self, cmd: str, arg: str, text: str) -> Reply:
         if text == "" or cmd == "a":
@@ -460,7 +466,7 @@ class CodingSession(Checklist, Cursor):
 
     def restore(self, state: dict) -> None:
         for cid in state["checked"]:
-            if not any(i.code["id"] == cid for i in self.items):
+            if not any(i.code.id == cid for i in self.items):
                 self.items.append(Item(self.codes[cid]))
         self.checked = set(state["checked"])
         self.memo, self.spans, self.narrowed = state["memo"], state["spans"], state["narrowed"]
@@ -469,12 +475,12 @@ class CodingSession(Checklist, Cursor):
         ids = self.chosen()
         if not ids:
             return self.commit([], outcome="rejected", origin="manual", state=self.state([]))
-        suggested = {i.code["id"]: i.suggestion.score for i in self.items if i.suggestion}
+        suggested = {i.code.id: i.suggestion.score for i in self.items if i.suggestion}
         origin = "suggestion" if all(c in suggested for c in ids) else "manual"
         default = self.spans or self.whole()
         pairs = []
         for item in self.items:
-            cid = item.code["id"]
+            cid = item.code.id
             if cid in self.checked:
                 # A code already applied keeps its own spans unless the coder narrowed the turn on this visit.
                 spans = item.spans if item.applied and not self.narrowed else default

@@ -6,8 +6,8 @@ import io
 
 from sqlite_utils import Database
 
-from qualcode.output import render
 from qualcode.errors import UsageError
+from qualcode.output import render
 
 
 def write(path, content: str | bytes) -> None:

@@ -11,10 +11,10 @@ from collections import defaultdict
 
 from sqlite_utils import Database
 
-from qualcode.export import segments as coded
 from qualcode.errors import UsageError
-from qualcode.ingest.participants import NOT_RECORDED, attribute_names, participant_values
+from qualcode.export import segments as coded
 from qualcode.export.redact import redactor
+from qualcode.ingest.participants import NOT_RECORDED, attribute_names, participant_values
 
 FORMAT = "qualcode-matrix/1"
 COUNTS = ("segments", "participants", "interviews")
@@ -53,9 +53,9 @@ def build(db: Database, data: dict, attribute: str, *, count: str = "participant
     """The matrix from already loaded segments (the report reuses them)."""
     redact = redact or (lambda s: s)
     if level == "code":
-        labels = [(c["path"], c["depth"]) for c in data["codes"] if c["codable"]]
+        labels = [(c.path, c.depth) for c in data["tree"] if c.codable]
     else:
-        labels = [(c["path"], 0) for c in data["codes"] if c["parent_id"] is None]
+        labels = [(c.path, 0) for c in data["tree"].roots()]
     cells: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for s in data["segments"]:
         if s["role"] == "participant":

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from qualcode.store.db import now, transaction
 from qualcode.errors import NotFoundError, UsageError
+from qualcode.store.db import now, transaction
 
 NAME = "[name]"
 TITLES = (

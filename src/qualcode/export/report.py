@@ -7,15 +7,17 @@ Every figure comes from the same loaded segments as the exports (coded.load), so
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
-from qualcode.export import segments as coded
-from qualcode.export import matrix
-from qualcode.export import summary
+from qualcode.codebook.tree import Code, require_settings
 from qualcode.errors import NotFoundError
-from qualcode.ingest.participants import counts as participant_counts
+from qualcode.export import matrix, summary
+from qualcode.export import segments as coded
 from qualcode.export.redact import redactor
+from qualcode.ingest.participants import counts as participant_counts
+from qualcode.store.queries import coders as project_coders
 
 FORMAT = "qualcode-report/1"
 
@@ -26,7 +28,7 @@ def report(db: Database, *, coder: str | None = None, redact: bool = False, titl
     coder = coded.choose_coder(db, coder)
     data = coded.load(db, coder)
     r = redactor(db, redact)
-    settings = codebook.require_codebook(db)
+    settings = require_settings(db)
     people = participant_counts(db)
     by = {}
     for attr in (coded.STAKEHOLDER, coded.CASE_STUDY):
@@ -41,13 +43,13 @@ def report(db: Database, *, coder: str | None = None, redact: bool = False, titl
     interviews = db.execute("SELECT count(*) FROM interviews").fetchone()[0]
     return {
         "format": FORMAT,
-        "title": title or f"{settings['name']}: qualitative findings",
+        "title": title or f"{settings.name}: qualitative findings",
         "coder": coder,
         "redacted": r.enabled,
         "codebook": {
-            "name": settings["name"],
-            "version": settings["version"],
-            "codes": _codebook(data["codes"]),
+            "name": settings.name,
+            "version": settings.version,
+            "codes": _codebook(data["tree"]),
         },
         "overview": {
             "interviews": interviews,
@@ -66,10 +68,10 @@ def report(db: Database, *, coder: str | None = None, redact: bool = False, titl
     }
 
 
-def _codebook(codes: list[dict]) -> list[dict]:
-    return [{"path": c["path"], "name": c["name"], "depth": c["depth"], "colour": c["colour"],
-             "definition": " ".join((c["definition"] or "").split()) or None, "codable": c["codable"],
-             "exclusive": c["exclusive"]} for c in codes]  # fmt: skip
+def _codebook(codes: Iterable[Code]) -> list[dict]:
+    return [{"path": c.path, "name": c.name, "depth": c.depth, "colour": c.colour,
+             "definition": " ".join((c.definition or "").split()) or None, "codable": c.codable,
+             "exclusive": c.exclusive} for c in codes]  # fmt: skip
 
 
 def frequencies(data: dict, genders: list[str]) -> list[dict]:
@@ -79,21 +81,19 @@ def frequencies(data: dict, genders: list[str]) -> list[dict]:
         if s["role"] == "participant":
             people.setdefault(s["code"], {}).setdefault(s["gender"], set()).add(s["participant"])
     out = []
-    for root in (c for c in data["codes"] if c["parent_id"] is None):
+    for root in data["tree"].roots():
         rows = []
-        for c in data["codes"]:
-            if c["criterion"] != root["name"] or not c["codable"]:
+        for c in data["tree"]:
+            if c.criterion_id != root.id or not c.codable:
                 continue
             # Below the first level the path within the criterion keeps two children of different parents apart.
-            own = c["id"] == root["id"]
-            label = (
-                f"{c['name']} (criterion itself)" if own else c["path"].split("/", 1)[1].replace("/", " › ")
-            )
-            got = people.get(c["path"], {})
-            rows.append({"code": c["path"], "label": label,
+            own = c.id == root.id
+            label = f"{c.name} (criterion itself)" if own else c.path.split("/", 1)[1].replace("/", " › ")
+            got = people.get(c.path, {})
+            rows.append({"code": c.path, "label": label,
                          "by_gender": {g: len(got.get(g, ())) for g in genders}})  # fmt: skip
         if rows:
-            out.append({"criterion": root["name"], "genders": genders, "codes": rows})
+            out.append({"criterion": root.name, "genders": genders, "codes": rows})
     return out
 
 
@@ -104,7 +104,7 @@ def _heatmap(db: Database, data: dict, r) -> dict | None:
     except NotFoundError:
         return None
     m = matrix.build(db, data, attribute, count="participants", level="code", redact=r)
-    criteria = {c["path"]: c["criterion"] for c in data["codes"]}
+    criteria = {c.path: c.criterion for c in data["tree"]}
     rows = []
     for row in m["rows"]:
         rows.append({"code": row["code"], "criterion": criteria[row["code"]], "name": row["code"].rsplit("/", 1)[-1],
@@ -127,7 +127,7 @@ def agreement(db: Database) -> dict | None:
     from qualcode.agreement.audit import audit
 
     original = {r[0] for r in db.execute("SELECT DISTINCT coder FROM codings WHERE origin != 'review'")}
-    coders = [c for c in coded.coders(db) if c != coded.CONSENSUS and c in original]
+    coders = [c for c in project_coders(db, with_codings=True) if c != coded.CONSENSUS and c in original]
     if len(coders) < 2:
         return None
     data = audit(db, coders, unit="turn", level="all")

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
+from qualcode.codebook.tree import CodeTree
 from qualcode.coding import retrieval
 from qualcode.errors import NotFoundError, UsageError
 from qualcode.ingest.participants import NOT_RECORDED, attribute_names
+from qualcode.store.queries import coders, require_coders
 
 CONSENSUS = "consensus"
 CASE_STUDY = "case_study"
 STAKEHOLDER = "stakeholder_group"
-
-
-def coders(db: Database) -> list[str]:
-    return [r[0] for r in db.execute("SELECT name FROM coders ORDER BY name")]
 
 
 def choose_coder(db: Database, coder: str | None) -> str:
@@ -28,13 +25,10 @@ def choose_coder(db: Database, coder: str | None) -> str:
 
     Exports report one coder's codings: pooling two coders would count a disagreement as two findings.
     """
-    known = coders(db)
+    known = coders(db, with_codings=True)  # a coder whose every coding was undone has nothing to report
     if coder:
         coder = coder.strip()
-        if coder not in known:
-            raise NotFoundError(
-                f"no coder {coder!r} in this project (coders: {', '.join(known) or 'none yet'})"
-            )
+        require_coders(db, [coder])
         return coder
     if not known:
         raise NotFoundError(
@@ -53,27 +47,26 @@ def choose_coder(db: Database, coder: str | None) -> str:
 def load(db: Database, coder: str) -> dict:
     """CODER's segments in tree order of their criteria, then transcript order, each with its code's row.
 
-    {"coder", "codes" (tree order), "segments", "orphaned", "interviewer_segments"}. Every segment carries
-    "code_row" (the code's dict from codebook.codes), "criterion", "role" and both attribute levels.
+    {"coder", "tree" (the CodeTree), "segments", "orphaned", "interviewer_segments"}. Every segment carries
+    "code_id", "criterion", "role" and both attribute levels.
     """
-    codebook.require_codebook(db)
-    all_codes = codebook.codes(db)
-    by_path = {c["path"]: c for c in all_codes}
+    tree = CodeTree.load(db, require=True)
+    by_path = tree.by_path()
     out, orphaned = [], 0
-    for root in (c for c in all_codes if c["parent_id"] is None):
-        data = retrieval.segments(db, root["key"], coder=coder)
+    for root in tree.roots():
+        data = retrieval.segments(db, root.key, coder=coder)
         orphaned += data["orphaned"]
         for s in data["segments"]:
-            row = by_path[s["code"]]
+            code = by_path[s["code"]]
             s.update(
-                code_row=row,
-                criterion=row["criterion"],
+                code_id=code.id,
+                criterion=code.criterion,
                 role="participant" if s["participant"] else "interviewer",
             )
             out.append(s)
     return {
         "coder": coder,
-        "codes": all_codes,
+        "tree": tree,
         "segments": out,
         "orphaned": orphaned,
         "interviewer_segments": sum(s["role"] == "interviewer" for s in out),

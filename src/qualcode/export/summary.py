@@ -21,11 +21,12 @@ from statistics import median
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
-from qualcode.export import segments as coded
+from qualcode.codebook.tree import Code
+from qualcode.codebook.tree import settings as codebook_settings
 from qualcode.errors import UsageError
-from qualcode.ingest.participants import counts as participant_counts
+from qualcode.export import segments as coded
 from qualcode.export.redact import Redactor, redactor
+from qualcode.ingest.participants import counts as participant_counts
 
 FORMAT = "qualcode-summary/1"
 SPREAD = (coded.CASE_STUDY, coded.STAKEHOLDER)
@@ -52,25 +53,26 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
     by_code: dict[int, list[dict]] = defaultdict(list)
     by_criterion: dict[str, list[dict]] = defaultdict(list)
     for s in segs:
-        by_code[s["code_row"]["id"]].append(s)
+        by_code[s["code_id"]].append(s)
         by_criterion[s["criterion"]].append(s)
     sections = []
-    for root in (c for c in data["codes"] if c["parent_id"] is None):
+    tree = data["tree"]
+    for root in tree.roots():
         entries = []
-        for c in data["codes"]:
-            if c["criterion"] != root["name"] or (c["id"] == root["id"] and not by_code[c["id"]]):
+        for c in tree:
+            if c.criterion_id != root.id or (c.id == root.id and not by_code[c.id]):
                 continue
-            entries.append(entry("code", c, by_code[c["id"]], genders, spread, quotes, r, memos=True))
+            entries.append(entry("code", c, by_code[c.id], genders, spread, quotes, r, memos=True))
         sections.append({
-            "criterion": entry("criterion", root, by_criterion[root["name"]], genders, spread, quotes, r),
+            "criterion": entry("criterion", root, by_criterion[root.name], genders, spread, quotes, r),
             "codes": entries,
         })  # fmt: skip
     interviews_total = db.execute("SELECT count(*) FROM interviews").fetchone()[0]
     pooled = _stats(segs, genders, [])
-    settings = codebook.settings(db) or {}
+    settings = codebook_settings(db)
     return {
         "format": FORMAT,
-        "codebook": {"name": settings.get("name"), "version": settings.get("version")},
+        "codebook": {"name": settings and settings.name, "version": settings and settings.version},
         "coder": data["coder"],
         "redacted": r.enabled,
         "quotes_per_code": quotes,
@@ -136,18 +138,18 @@ def _stats(segs: list[dict], genders: list[str], spread: list[str]) -> dict:
     return out
 
 
-def entry(level: str, code: dict, segs: list[dict], genders: list[str], spread: list[str], quotes: int,
+def entry(level: str, code: Code, segs: list[dict], genders: list[str], spread: list[str], quotes: int,
           r: Redactor, *, memos: bool = False) -> dict:  # fmt: skip
     stats = _stats(segs, genders, spread)
     return {
         "level": level,
-        "code": code["path"],
-        "name": code["name"],
-        "key": code["key"],
-        "depth": 0 if level == "criterion" else code["depth"],
-        "codable": code["codable"],
-        "colour": code["colour"],
-        "definition": code["definition"],
+        "code": code.path,
+        "name": code.name,
+        "key": code.key,
+        "depth": 0 if level == "criterion" else code.depth,
+        "codable": code.codable,
+        "colour": code.colour,
+        "definition": code.definition,
         **stats,
         "quotes": [quote(s, r) for s in choose_quotes(segs, quotes)],
         "memos": [

@@ -7,8 +7,8 @@ from collections import defaultdict
 from sqlite_utils import Database
 
 from qualcode.export import segments as coded
-from qualcode.ingest.participants import attribute_names, counts, listing
 from qualcode.export.redact import Redactor, redactor
+from qualcode.ingest.participants import attribute_names, counts, listing
 
 SEGMENT_COLUMNS = ["code", "criterion", "coder", "interview", "turn", "start", "end", "speaker", "role",
                    "participant", "gender", "text", "memo"]  # fmt: skip

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode.ingest import reanchor
-from qualcode.text import yamlfile
-from qualcode.store.db import now, transaction
 from qualcode.errors import ConflictError, InputError, QualcodeError, UsageError
+from qualcode.ingest import reanchor
 from qualcode.ingest.participants import NOT_RECORDED, normalise_gender
 from qualcode.ingest.transcripts import EXTENSIONS, Transcript, Turn, metadata, parse_file, source
 from qualcode.ingest.transcripts.labels import INTERVIEWER, key
+from qualcode.store.db import now, transaction
+from qualcode.text import yamlfile
 
 WORD = re.compile(r"\w+(?:['’]\w+)*")
 ASCII_WORD = re.compile(rb"\w+(?:'\w+)*")  # the same words in ASCII text: a bytes pattern is a quarter faster

@@ -36,7 +36,7 @@ from difflib import SequenceMatcher
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
+from qualcode.codebook.tree import CodeTree
 
 MIN_SIMILARITY = 0.8  # accept a fuzzy anchor at or above this ratio
 ALIGN_SIMILARITY = 0.6  # pair a changed old turn with a new one: steers the search, never anchors alone
@@ -378,9 +378,9 @@ def _trim(q: str, region: str, a: int, b: int, a_max: int, b_min: int) -> tuple[
 
 def orphans(db: Database, interview_ids: list[str] | None = None) -> list[dict]:
     """Live codings not anchored in the current text, with the quote they had."""
-    paths = {c["id"]: c["path"] for c in codebook.codes(db)}
-    sql = """SELECT id, interview_id, coder, code_id, quote, memo, origin, start, end, created_at FROM codings
-             WHERE deleted_at IS NULL AND status = 'orphaned'"""
+    paths = {c.id: c.path for c in CodeTree.load(db)}
+    sql = """SELECT id, interview_id, coder, code_id, quote, memo, origin, start, end, created_at FROM live_codings
+             WHERE status = 'orphaned'"""
     params: list = []
     if interview_ids:
         sql += f" AND interview_id IN ({', '.join('?' * len(interview_ids))})"

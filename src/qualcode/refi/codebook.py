@@ -15,12 +15,13 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
-from qualcode.codebook.core import CodebookSpec, CodeSpec, LoadReport
-from qualcode.store.db import transaction
+from qualcode.codebook.parse import CodebookSpec, CodeSpec, slug
+from qualcode.codebook.store import LoadReport, store
+from qualcode.codebook.tree import DEFAULT_MIN_SCORE, Code, CodeTree, require_settings, settings
 from qualcode.errors import InputError, UsageError
 from qualcode.refi import xml
 from qualcode.refi.xml import NS_CODEBOOK
+from qualcode.store.db import transaction
 
 MAX_BYTES = 20 * 1024 * 1024
 _DESCRIPTION = re.compile(
@@ -50,45 +51,42 @@ class RefiCode:
 # --- writing ---------------------------------------------------------------------------------------------------------
 
 
-def description(code: dict) -> str | None:
+def description(code: Code) -> str | None:
     """Definition, include, exclude and examples as the one readable text REFI has room for."""
-    parts = [code["definition"]] if code["definition"] else []
-    if code["include"]:
-        parts.append(f"Include: {code['include']}")
-    if code["exclude"]:
-        parts.append(f"Exclude: {code['exclude']}")
-    if code["examples"]:
-        parts.append("Examples:\n" + "\n".join(f"- {' '.join(e.split())}" for e in code["examples"]))
+    parts = [code.definition] if code.definition else []
+    if code.include:
+        parts.append(f"Include: {code.include}")
+    if code.exclude:
+        parts.append(f"Exclude: {code.exclude}")
+    if code.examples:
+        parts.append("Examples:\n" + "\n".join(f"- {' '.join(e.split())}" for e in code.examples))
     text = "\n\n".join(parts)
     return text if text.strip() else None
 
 
 def add_codes(parent: ET.Element, db: Database) -> int:
     """Nested <Code> elements for the whole tree under PARENT (a <Codes> element); returns how many."""
-    rows = codebook.codes(db)
-    by_parent: dict[int | None, list[dict]] = {}
-    for r in rows:
-        by_parent.setdefault(r["parent_id"], []).append(r)
+    tree = CodeTree.load(db)
 
     def add(under: ET.Element, parent_id: int | None) -> None:
-        for c in by_parent.get(parent_id, []):
-            colour = c["colour"] if c["colour"] and xml.RGB.match(c["colour"]) else None
-            el = xml.element(under, "Code", {"guid": c["guid"], "name": c["name"],
-                                             "isCodable": "true" if c["codable"] else "false", "color": colour})  # fmt: skip
+        for c in tree.children(parent_id):
+            colour = c.colour if c.colour and xml.RGB.match(c.colour) else None
+            el = xml.element(under, "Code", {"guid": c.guid, "name": c.name,
+                                             "isCodable": "true" if c.codable else "false", "color": colour})  # fmt: skip
             text = description(c)
             if text:
                 xml.element(el, "Description", text=text)
-            add(el, c["id"])
+            add(el, c.id)
 
     add(parent, None)
-    return len(rows)
+    return len(tree)
 
 
 def to_qdc(db: Database) -> str:
     """The current codebook as a REFI-QDA Codebook 1.0 document."""
     from qualcode import __version__
 
-    codebook.require_codebook(db)
+    require_settings(db)
     root = xml.element(None, "CodeBook", {"xmlns": NS_CODEBOOK, "origin": f"qualcode {__version__}"})
     add_codes(xml.element(root, "Codes"), db)
     return xml.serialise(root)
@@ -151,14 +149,14 @@ def split_description(text: str | None) -> tuple[str | None, str | None, str | N
 
 def to_spec(db: Database, codes: list[RefiCode], *, name: str, source: str) -> CodebookSpec:
     """A CodebookSpec for codebook.store: stored codes (same GUID) keep their key and what REFI cannot carry."""
-    stored = {r["guid"].upper(): r for r in codebook.codes(db)}
-    reserved = {stored[g]["key"] for _, c in _walk(codes) if (g := c.guid) in stored}
+    stored = CodeTree.load(db).by_guid()
+    reserved = {stored[g].key for _, c in _walk(codes) if (g := c.guid) in stored}
     used: set[str] = set(reserved)
 
     def key_for(code: RefiCode, parent_key: str | None) -> str:
         if code.guid in stored:
-            return stored[code.guid]["key"]
-        base = f"{parent_key}.{codebook.slug(code.name)}" if parent_key else codebook.slug(code.name)
+            return stored[code.guid].key
+        base = f"{parent_key}.{slug(code.name)}" if parent_key else slug(code.name)
         key, n = base, 2
         while key in used:
             key, n = f"{base}-{n}", n + 1
@@ -173,17 +171,17 @@ def to_spec(db: Database, codes: list[RefiCode], *, name: str, source: str) -> C
         out.children = [spec(c, key) for c in code.children]
         old = stored.get(code.guid)
         if old:
-            out.patterns, out.value, out.threshold = old["patterns"], old["value"], old["threshold"]
-            out.exclusive = old["exclusive"] and len(out.children) >= 2
-            out.examples = out.examples or old["examples"]
+            out.patterns, out.value, out.threshold = list(old.patterns), old.value, old.threshold
+            out.exclusive = old.exclusive and len(out.children) >= 2
+            out.examples = out.examples or list(old.examples)
         return out
 
-    settings = codebook.settings(db) or {}
+    current = settings(db)
     return CodebookSpec(
-        name=settings.get("name") or name,
-        version=settings.get("version"),
-        language=settings.get("language") or "en",
-        min_score=codebook.DEFAULT_MIN_SCORE if settings.get("min_score") is None else settings["min_score"],
+        name=current.name if current else name,
+        version=current.version if current else None,
+        language=current.language if current else "en",
+        min_score=current.min_score if current else DEFAULT_MIN_SCORE,
         codes=[spec(c, None) for c in codes],
         source=source,
     )
@@ -212,7 +210,7 @@ def import_qdc(
     if not codes:
         raise InputError("the codebook has no codes", path=path)
     with transaction(db):
-        report = codebook.store(db, to_spec(db, codes, name=path.stem, source=str(path)), move_to=move_to,
+        report = store(db, to_spec(db, codes, name=path.stem, source=str(path)), move_to=move_to,
                                 delete_codings=delete_codings)  # fmt: skip
     report.notes = notes
     return report

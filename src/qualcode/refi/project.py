@@ -25,18 +25,21 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
-from qualcode.ingest import importer
+from qualcode.codebook.store import store as store_codebook
+from qualcode.codebook.tree import CodeTree
+from qualcode.codebook.tree import settings as codebook_settings
 from qualcode.coding.codings import TurnRef, _insert, new_batch
-from qualcode.store.db import now, project_value, transaction
-from qualcode.errors import ConflictError, InputError, NotFoundError, QualcodeError
+from qualcode.errors import ConflictError, InputError, QualcodeError
+from qualcode.ingest import importer
 from qualcode.ingest.participants import NOT_RECORDED, normalise_gender
+from qualcode.ingest.transcripts import Metadata, Participant, Transcript, Turn
 from qualcode.refi import qde, xml
 from qualcode.refi import text as textmod
 from qualcode.refi.archive import Archive
 from qualcode.refi.codebook import add_codes, to_spec
 from qualcode.refi.xml import NS_PROJECT
-from qualcode.ingest.transcripts import Metadata, Participant, Transcript, Turn
+from qualcode.store.db import now, project_value, transaction
+from qualcode.store.queries import require_coders
 
 Redact = Callable[[str], str]
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same project exports to the same bytes
@@ -86,9 +89,8 @@ def _build(
         return str(uuid.uuid5(NAMESPACE, f"{kind}:{key}")).upper()
 
     users = {r[0]: r[1] for r in db.execute("SELECT name, guid FROM coders ORDER BY name")}
-    if coder is not None and coder not in users:
-        raise NotFoundError(f"no coder {coder!r} in the project (coders: {', '.join(users) or 'none'})")
     if coder is not None:
+        require_coders(db, [coder])
         users = {coder: users[coder]}
     root = xml.element(None, "Project", {
         "xmlns": NS_PROJECT, "name": name, "origin": f"qualcode {__version__}",
@@ -180,8 +182,8 @@ def _cases(db: Database, root, variables: dict[str, str], redact: Redact) -> int
 
 def _sources(db: Database, root, variables, users, coder, redact, derived, notes, report) -> list:
     sql = """SELECT c.guid, c.interview_id, c.start, c.end, c.quote, c.memo, c.created_at, c.coder, c.status,
-                    k.guid AS code FROM codings c LEFT JOIN codes k ON k.id = c.code_id
-             WHERE c.deleted_at IS NULL""" + (" AND c.coder = ?" if coder else "")
+                    k.guid AS code FROM live_codings c LEFT JOIN codes k ON k.id = c.code_id
+             WHERE 1""" + (" AND c.coder = ?" if coder else "")
     codings = defaultdict(list)
     for c in db.query(sql + " ORDER BY c.interview_id, c.start, c.end, c.id", [coder] if coder else []):
         if c["code"] is None:
@@ -312,23 +314,23 @@ def _codes(db: Database, project: qde.Project, path: Path, report: ImportReport)
     used = {c.code: (s, sel) for s in project.sources for sel in s.selections for c in sel.codings}
     in_file = dict(_walk(project.codes))
     by_guid = {c.guid: p for p, c in in_file.items()}
-    stored = {r["guid"].upper(): r for r in codebook.codes(db)}
+    stored = CodeTree.load(db).by_guid()
     for guid, (s, sel) in used.items():
         if guid not in by_guid and guid not in stored:
             raise InputError(f"a <Coding> in <PlainTextSelection guid={sel.guid!r}> of source {s.name!r} refers to "
                              f"code {guid}, which is not in the file's <CodeBook>", path=path)  # fmt: skip
-    if codebook.settings(db) is None:
+    if codebook_settings(db) is None:
         if project.codes:
-            load = codebook.store(db, to_spec(db, project.codes, name=project.name, source=str(path)))
+            load = store_codebook(db, to_spec(db, project.codes, name=project.name, source=str(path)))
             report.codes_added = len(load.added)
-        return {r["guid"].upper(): r["id"] for r in codebook.codes(db)}
-    by_path = {r["path"].casefold(): r for r in stored.values()}
-    ids = {g: r["id"] for g, r in stored.items()}
+        return {g: c.id for g, c in CodeTree.load(db).by_guid().items()}
+    by_path = {c.path.casefold(): c for c in stored.values()}
+    ids = {g: c.id for g, c in stored.items()}
     unknown = []
     for p, c in in_file.items():
         row = stored.get(c.guid) or by_path.get(p.casefold())
         if row:
-            ids[c.guid] = row["id"]
+            ids[c.guid] = row.id
         else:
             unknown.append(p)
     blocking = sorted(by_guid[g] for g in used if g not in ids)

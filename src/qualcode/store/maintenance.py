@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode.store.db import db_file
 from qualcode.errors import ConflictError, NotFoundError, QualcodeError, UsageError
+from qualcode.store.db import db_file
 
 EXAMPLES = 5  # problems shown per check; the count is always complete
 
@@ -60,7 +60,7 @@ def _counts(conn: sqlite3.Connection) -> dict:
         "turns": "SELECT count(*) FROM turns",
         "codes": "SELECT count(*) FROM codes",
         "coders": "SELECT count(*) FROM coders",
-        "codings": "SELECT count(*) FROM codings WHERE deleted_at IS NULL",
+        "codings": "SELECT count(*) FROM live_codings",
         "retired codings": "SELECT count(*) FROM codings WHERE deleted_at IS NOT NULL",
     }
     return {k: conn.execute(q).fetchone()[0] for k, q in queries.items()}
@@ -96,7 +96,7 @@ def _foreign_keys(db: Database, texts: dict) -> list[str]:
 
 def _orphaned(db: Database, texts: dict) -> list[str]:
     rows = db.execute(
-        """SELECT id, interview_id, coder, quote FROM codings WHERE deleted_at IS NULL AND status = 'orphaned'
+        """SELECT id, interview_id, coder, quote FROM live_codings WHERE status = 'orphaned'
            ORDER BY interview_id, id"""
     )
     return [f"coding {cid} ({iid}, {coder}): {_short(quote)!r}" for cid, iid, coder, quote in rows]
@@ -104,8 +104,8 @@ def _orphaned(db: Database, texts: dict) -> list[str]:
 
 def _code_missing(db: Database, texts: dict) -> list[str]:
     rows = db.execute(
-        """SELECT c.id, c.interview_id, c.coder, c.code_id FROM codings c
-           WHERE c.deleted_at IS NULL AND c.code_id IS NOT NULL AND c.code_id NOT IN (SELECT id FROM codes)
+        """SELECT c.id, c.interview_id, c.coder, c.code_id FROM live_codings c
+           WHERE c.code_id IS NOT NULL AND c.code_id NOT IN (SELECT id FROM codes)
            ORDER BY c.id"""
     )
     return [
@@ -117,9 +117,9 @@ def _code_missing(db: Database, texts: dict) -> list[str]:
 def _turn_missing(db: Database, texts: dict) -> list[str]:
     # An anchored ('ok') coding needs its turn, in its own interview; orphaned ones are the check above.
     rows = db.execute(
-        """SELECT c.id, c.interview_id, c.coder, c.turn_id, t.interview_id FROM codings c
+        """SELECT c.id, c.interview_id, c.coder, c.turn_id, t.interview_id FROM live_codings c
            LEFT JOIN turns t ON t.id = c.turn_id
-           WHERE c.deleted_at IS NULL AND c.status = 'ok' AND (t.id IS NULL OR t.interview_id != c.interview_id)
+           WHERE c.status = 'ok' AND (t.id IS NULL OR t.interview_id != c.interview_id)
            ORDER BY c.id"""
     )
     out = []

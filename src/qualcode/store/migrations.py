@@ -330,3 +330,10 @@ def m008_search_index_at_commit(db: Database) -> None:
     # connection now lists the turns it inserts in a temporary table and indexes them before COMMIT (db.py); the
     # delete and update triggers stay, since they are rare and must see the old text.
     db.execute("DROP TRIGGER IF EXISTS turns_ai")
+
+
+@migrations()
+def m009_live_codings(db: Database) -> None:
+    """The one definition of a live coding: not retired by undo, removal or review."""
+    # Every query that reads current codings reads this view; writes go to `codings` itself.
+    db.execute("CREATE VIEW live_codings AS SELECT * FROM codings WHERE deleted_at IS NULL")

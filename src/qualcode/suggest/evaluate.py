@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
-from qualcode.suggest import classifier as model
-from qualcode.suggest import score as suggest
+from qualcode.codebook.tree import CodeTree
 from qualcode.errors import UsageError
+from qualcode.suggest import classifier as model
+from qualcode.suggest.models import DECISION_THRESHOLD, LoadedModel
+from qualcode.suggest.score import Scorer
 
 VARIANTS = ("patterns", "model", "combined")
 
@@ -50,31 +51,26 @@ def folds_by_interview(data: list[model.Example], k: int, seed: int) -> list[lis
 
 def evaluate(db: Database, coder: str, *, k: int = 4, seed: int = model.SEED) -> dict:
     """Precision, recall and F1 per code and per criterion, micro and macro, for each variant."""
-    settings = codebook.require_codebook(db)
-    codes = codebook.codes(db)
-    by_id = {c["id"]: c for c in codes}
+    tree = CodeTree.load(db, require=True)
     data = model.examples(db, coder)
     if not data:
         raise UsageError(f"coder {coder!r} has no decided turns to evaluate against")
     folds = folds_by_interview(data, k, seed)
-    thresholds = {
-        c["id"]: c["threshold"] if c["threshold"] is not None else settings["min_score"] for c in codes
-    }
-    top = {c["id"]: _top(c, by_id) for c in codes}
-    criteria = [c for c in codes if c["depth"] == 0]
-    code_counts = {v: {c["id"]: Counts() for c in codes if c["codable"] and c["depth"] > 0} for v in VARIANTS}
-    crit_counts = {v: {c["id"]: Counts() for c in criteria} for v in VARIANTS}
-    patterns_only = suggest.make_scorer(db, use_model=False)
+    thresholds = tree.thresholds()
+    top = {c.id: c.criterion_id for c in tree}
+    code_counts = {v: {c.id: Counts() for c in tree if c.codable and c.depth > 0} for v in VARIANTS}
+    crit_counts = {v: {c.id: Counts() for c in tree.roots()} for v in VARIANTS}
+    patterns_only = Scorer.build(db, use_model=False)
     featured = {ex.turn_id: ex for ex in model.featurize(db, data)}
     for fold in folds:
         held = set(fold)
         train = [ex for ex in data if ex.interview_id not in held]
         test = [ex for ex in data if ex.interview_id in held]
-        plan = model.label_plan(codes, train)
+        plan = model.label_plan(tree, train)
         for info in plan.values():
-            info["threshold"] = model.DECISION_THRESHOLD
-        tc = model.train_pipeline(settings["language"], plan, codes, [featured[ex.turn_id] for ex in train])
-        scorer = suggest.make_scorer(db, trained=model.LoadedModel("cv", coder, plan, tc))
+            info["threshold"] = DECISION_THRESHOLD
+        tc = model.train_pipeline(tree.language, plan, tree, [featured[ex.turn_id] for ex in train])
+        scorer = Scorer.build(db, trained=LoadedModel("cv", coder, plan, tc))
         scored = list(scorer.score([ex.text for ex in test]))
         pattern_scored = list(patterns_only.score([ex.text for ex in test]))
         for ex, (turn, _), (pturn, _) in zip(test, scored, pattern_scored, strict=True):
@@ -83,7 +79,7 @@ def evaluate(db: Database, coder: str, *, k: int = 4, seed: int = model.SEED) ->
             for variant in VARIANTS:
                 predicted = set()
                 for cid in thresholds:
-                    if not by_id[cid]["codable"]:
+                    if not tree[cid].codable:
                         continue
                     r = (pturn if variant == "patterns" else turn).get(cid)
                     if r is None:
@@ -108,8 +104,8 @@ def evaluate(db: Database, coder: str, *, k: int = 4, seed: int = model.SEED) ->
         "interviews": len({ex.interview_id for ex in data}),
         "variants": {
             v: {
-                "code": _summary(code_counts[v], by_id),
-                "criterion": _summary(crit_counts[v], by_id, averaged=lambda c: by_id[c]["codable"]),
+                "code": _summary(code_counts[v], tree),
+                "criterion": _summary(crit_counts[v], tree, averaged=lambda c: tree[c].codable),
             }
             for v in VARIANTS
         },
@@ -118,14 +114,8 @@ def evaluate(db: Database, coder: str, *, k: int = 4, seed: int = model.SEED) ->
     }
 
 
-def _top(code: dict, by_id: dict) -> int:
-    while code["parent_id"] is not None:
-        code = by_id[code["parent_id"]]
-    return code["id"]
-
-
-def _summary(counts: dict[int, Counts], by_id: dict, averaged=lambda cid: True) -> dict:
-    rows = [{"code": by_id[cid]["path"], "averaged": averaged(cid), **c.prf()} for cid, c in counts.items()]
+def _summary(counts: dict[int, Counts], tree: CodeTree, averaged=lambda cid: True) -> dict:
+    rows = [{"code": tree[cid].path, "averaged": averaged(cid), **c.prf()} for cid, c in counts.items()]
     kept = [c for cid, c in counts.items() if averaged(cid)]
     total = Counts(sum(c.tp for c in kept), sum(c.fp for c in kept), sum(c.fn for c in kept))
     f1s = [r["f1"] for r in rows if r["averaged"] and r["support"] and r["f1"] is not None]

@@ -8,7 +8,7 @@ import json
 
 from sqlite_utils import Database
 
-from qualcode.codebook import core as codebook
+from qualcode.codebook.tree import CodeTree
 
 COLUMNS = ["interview", "turn", "unit", "start", "end", "code", "score", "source", "evidence"]
 
@@ -16,19 +16,16 @@ COLUMNS = ["interview", "turn", "unit", "start", "end", "code", "score", "source
 def rows(db: Database, *, everything: bool = False, min_score: float | None = None):
     """Shown suggestions (score at or above the code's threshold, or else MIN_SCORE, else the codebook's min_score),
     or every stored pair; offsets relative to the turn."""
-    settings = codebook.require_codebook(db)
-    paths = {c["id"]: c["path"] for c in codebook.codes(db)}
+    tree = CodeTree.load(db, require=True)
     sql = """SELECT s.interview_id, t.idx, s.unit, s.start - t.start, s.end - t.start, s.code_id, s.score, s.source,
                     s.evidence, t.start
              FROM suggestions s JOIN turns t ON t.id = s.turn_id JOIN codes c ON c.id = s.code_id"""
-    params: list = []
     if not everything:
-        sql += " WHERE s.score >= coalesce(c.threshold, ?)"
-        params.append(settings["min_score"] if min_score is None else min_score)
+        sql += " WHERE " + tree.shown_sql(db, "s", default=min_score)
     sql += " ORDER BY s.interview_id, t.idx, s.unit DESC, s.start, c.position"
-    for iid, idx, unit, a, b, code_id, score, source, evidence, offset in db.execute(sql, params):
+    for iid, idx, unit, a, b, code_id, score, source, evidence, offset in db.execute(sql):
         ev = [dict(e, start=e["start"] - offset, end=e["end"] - offset) for e in json.loads(evidence)]
-        yield {"interview": iid, "turn": idx, "unit": unit, "start": a, "end": b, "code": paths[code_id],
+        yield {"interview": iid, "turn": idx, "unit": unit, "start": a, "end": b, "code": tree[code_id].path,
                "score": score, "source": source, "evidence": ev}  # fmt: skip
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qualcode.text import yamlfile
 from qualcode.errors import InputError
 from qualcode.ingest.transcripts import labels, metadata
 from qualcode.ingest.transcripts.types import Transcript
+from qualcode.text import yamlfile
 
 
 def has_front_matter(text: str) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qualcode.text import yamlfile
 from qualcode.errors import InputError
 from qualcode.ingest.transcripts.types import Interviewer, Metadata, Participant
+from qualcode.text import yamlfile
 
 TOP_KEYS = {"interview", "title", "date", "language", "attributes", "interviewers", "participants"}
 PERSON_KEYS = {"id", "speaker", "gender", "name"}

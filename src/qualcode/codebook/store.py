@@ -1,0 +1,185 @@
+"""Making a codebook the project's own: changes applied in place by each code's stable key, so renamed and moved
+codes keep every coding, and a code with codings is never removed without saying where they go."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from qualcode.codebook.parse import CodebookSpec, parse, pattern_hash, spec_hash
+from qualcode.codebook.tree import CodeTree
+from qualcode.errors import ConflictError, NotFoundError, UsageError
+from qualcode.store.db import now, transaction
+
+
+@dataclass
+class LoadReport:
+    codebook: str
+    added: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    codings_moved: int = 0
+    codings_deleted: int = 0
+    unchanged: bool = False
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what an import had to adapt (REFI-QDA names, colours)
+
+
+def load(db: Database, path: Path, *, move_to: str | None = None, delete_codings: bool = False) -> LoadReport:
+    """Validate PATH and make it the project's codebook, in one transaction."""
+    if move_to and delete_codings:
+        raise UsageError("choose either --move-to or --delete-codings")
+    from qualcode.codebook.patterns import lint
+
+    spec = parse(path)
+    warnings = lint(spec.language, [(p, c.patterns) for p, _, c in spec.walk()])
+    with transaction(db):
+        report = store(db, spec, move_to=move_to, delete_codings=delete_codings)
+    report.warnings = warnings
+    return report
+
+
+def store(
+    db: Database, spec: CodebookSpec, *, move_to: str | None = None, delete_codings: bool = False
+) -> LoadReport:
+    report = LoadReport(codebook=spec.name)
+    old_paths = {c.key: c.path for c in CodeTree.load(db)}
+    old = {r["key"]: r for r in db.query("SELECT * FROM codes")}
+    new_keys = {c.key for _, _, c in spec.walk()}
+    by_path = {v: k for k, v in old_paths.items()}
+    # A code whose key is not in the new file but whose path is, is the same code (e.g. imported from .qdc).
+    rekey = {}
+    for p, _, c in spec.walk():
+        if c.key not in old and p in by_path and by_path[p] not in new_keys:
+            rekey[by_path[p]] = c.key
+    for old_key, new_key in rekey.items():
+        db.execute("UPDATE codes SET key = ? WHERE key = ?", [new_key, old_key])
+        old[new_key] = old.pop(old_key)
+        old_paths[new_key] = old_paths.pop(old_key)
+    removed = [k for k in old if k not in new_keys]
+    target_id = None
+    if removed:
+        used = {
+            k: n
+            for k in removed
+            if (
+                n := db.execute(
+                    "SELECT count(*) FROM live_codings WHERE code_id = ?", [old[k]["id"]]
+                ).fetchone()[0]
+            )  # fmt: skip
+        }
+        if used and not (move_to or delete_codings):
+            listing = ", ".join(f"{old_paths[k]} ({n} codings)" for k, n in used.items())
+            raise ConflictError(
+                f"the new codebook removes codes that have codings: {listing}; say where they go with "
+                "--move-to CODE, or delete them with --delete-codings",
+                path=spec.source,
+            )
+        if used and move_to:
+            target_path = _match_new_path(spec, move_to)
+            target_key = next(c.key for p, _, c in spec.walk() if p == target_path)
+            if target_key in removed:
+                raise UsageError(f"--move-to {move_to}: that code is being removed too")
+            target_id = target_key  # resolved to an id once it is stored
+    # Upsert in tree order so parents exist before children.
+    ids: dict[str, int] = {}
+    for position, (p, parent_path, c) in enumerate(spec.walk()):
+        parent_key = (
+            next((x.key for q, _, x in spec.walk() if q == parent_path), None) if parent_path else None
+        )
+        row = {
+            "key": c.key, "name": c.name, "parent_id": ids.get(parent_key) if parent_key else None,
+            "position": position, "colour": c.colour, "definition": c.definition, "include": c.include,
+            "exclude": c.exclude, "examples": json.dumps(c.examples, ensure_ascii=False), "codable": int(c.codable),
+            "exclusive": int(c.exclusive), "value": c.value, "threshold": c.threshold,
+            "patterns": json.dumps(c.patterns, ensure_ascii=False),
+            "pattern_hash": pattern_hash(spec.language, c.patterns),
+        }  # fmt: skip
+        if c.key in old:
+            prev = old[c.key]
+            ids[c.key] = prev["id"]
+            # Park the name first: a swap of two siblings' names would otherwise trip the unique index.
+            db.execute("UPDATE codes SET name = ? WHERE id = ?", [f"\x00{prev['id']}", prev["id"]])
+            db["codes"].update(prev["id"], row)
+            if prev["name"] != c.name:
+                report.renamed.append((old_paths[c.key], p))
+            elif old_paths[c.key] != p:
+                report.moved.append((old_paths[c.key], p))
+            elif any(str(prev[k]) != str(row[k]) for k in row if k not in ("position", "parent_id")):
+                report.updated.append(p)
+        else:
+            row["guid"] = c.guid or str(uuid.uuid4()).upper()
+            ids[c.key] = db["codes"].insert(row).last_pk
+            report.added.append(p)
+    for k in removed:
+        code_id = old[k]["id"]
+        n = db.execute(
+            "SELECT count(*) FROM live_codings WHERE code_id = ?", [code_id]
+        ).fetchone()[0]
+        if n and target_id:
+            report.codings_moved += move_codings(db, code_id, ids[target_id])
+        elif n and delete_codings:
+            db.execute(
+                "UPDATE codings SET deleted_at = ? WHERE id IN (SELECT id FROM live_codings WHERE code_id = ?)",
+                [now(), code_id],
+            )
+            report.codings_deleted += n
+        # Deleted codings keep their history row but lose the code (the code row goes).
+        db.execute("UPDATE codings SET code_id = NULL, memo = coalesce(memo, '') || ? WHERE code_id = ?",
+                   [f" [code removed: {old_paths[k]}]", code_id])  # fmt: skip
+        db.execute("DELETE FROM suggestions WHERE code_id = ?", [code_id])
+        report.removed.append(old_paths[k])
+    for k in removed:  # detach first: a removed parent may go before its removed children
+        db.execute("UPDATE codes SET parent_id = NULL WHERE key = ?", [k])
+    for k in removed:
+        db.execute("DELETE FROM codes WHERE key = ?", [k])
+    h = spec_hash(spec)
+    prev = db.execute("SELECT hash FROM codebook WHERE id = 1").fetchone()
+    report.unchanged = bool(prev and prev[0] == h and not (report.added or report.renamed or report.moved))
+    db["codebook"].upsert(
+        {"id": 1, "name": spec.name, "version": spec.version, "language": spec.language, "min_score": spec.min_score,
+         "hash": h, "source_file": Path(spec.source).name, "loaded_at": now()},
+        pk="id",
+    )  # fmt: skip
+    db["codebook_loads"].insert(
+        {"source_file": spec.source, "hash": h, "loaded_at": now(), "report": json.dumps(report.__dict__)}
+    )
+    return report
+
+
+def _match_new_path(spec: CodebookSpec, name: str) -> str:
+    options = [p for p, _, _ in spec.walk()]
+    for p in options:
+        if p.casefold() == name.casefold():
+            return p
+    matches = [p for p in options if p.rsplit("/", 1)[-1].casefold() == name.casefold()]
+    if len(matches) == 1:
+        return matches[0]
+    raise NotFoundError(f"--move-to {name}: no such code in the new codebook")
+
+
+def move_codings(db: Database, from_id: int, to_id: int) -> int:
+    """Re-point live codings; where the target already codes the same span for that coder, retire the duplicate."""
+    n = 0
+    rows = db.execute(
+        "SELECT id, turn_id, coder, start, end FROM live_codings WHERE code_id = ?",
+        [from_id],
+    ).fetchall()
+    for cid, turn_id, coder, start, end in rows:
+        dup = db.execute(
+            """SELECT 1 FROM live_codings WHERE code_id = ? AND turn_id IS ? AND coder = ? AND start = ? AND end = ?
+              """,
+            [to_id, turn_id, coder, start, end],
+        ).fetchone()
+        if dup:
+            db.execute("UPDATE codings SET deleted_at = ? WHERE id = ?", [now(), cid])
+        else:
+            db.execute("UPDATE codings SET code_id = ? WHERE id = ?", [to_id, cid])
+        n += 1
+    return n

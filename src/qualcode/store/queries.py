@@ -1,0 +1,28 @@
+"""Questions about the project that several packages ask, answered once.
+
+Live codings are the view `live_codings` (migration m009): codings not retired by undo, removal or review. Read
+current codings from it, never from `codings` with a condition of your own.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from qualcode.errors import NotFoundError
+
+
+def coders(db: Database, *, with_codings: bool = False) -> list[str]:
+    """The project's coders: everyone who has coded in it (registered with their first coding, kept after undo);
+    with WITH_CODINGS, only those with a live coding now (a decision of "no code" counts)."""
+    if with_codings:
+        return [r[0] for r in db.execute("SELECT DISTINCT coder FROM live_codings ORDER BY coder")]
+    return [r[0] for r in db.execute("SELECT name FROM coders ORDER BY name")]
+
+
+def require_coders(db: Database, names: list[str]) -> None:
+    """Every name is a coder of the project; the error lists the coders there are."""
+    known = coders(db)
+    missing = [n for n in names if n not in known]
+    if missing:
+        listed = ", ".join(known) if known else "none yet"
+        raise NotFoundError(f"no coder {missing[0]!r} in this project (coders: {listed})")
