@@ -40,8 +40,13 @@ SESSION_STEPS = 300
 
 sys.path.insert(0, str(SRC))
 
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])),
-       "NO_COLOR": "1", "COLUMNS": "120", "TERM": "dumb"}  # fmt: skip
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])),
+    "NO_COLOR": "1",
+    "COLUMNS": "120",
+    "TERM": "dumb",
+}
 
 
 # --- running and measuring subprocesses --------------------------------------------------------------------------
@@ -59,8 +64,9 @@ class Spawner:
     """benchmarks/spawn.py, started while this process is small: it runs each command and reports on it alone."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "spawn.py")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=ENV)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "spawn.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV
+        )
 
     def __call__(self, args: list[str], out: Path, err: Path) -> dict:
         job = {"args": args, "env": ENV, "cwd": str(ROOT), "stdout": str(out), "stderr": str(err)}
@@ -208,13 +214,22 @@ def prepare_import_baselines(db: Path, folder: Path) -> None:
     texts = [r[0] for r in c.execute("SELECT text FROM turns ORDER BY id")]
     (folder / "turn_texts.json").write_text(json.dumps(texts), encoding="utf-8")
     rows = {
-        "interviews": [dict(r) for r in c.execute(
-            "SELECT id, title, date, language, source_file, format, source_hash, text_hash, text, imported_at, guid "
-            "FROM interviews")],
-        "turns": [dict(r) for r in c.execute(
-            "SELECT id, interview_id, idx, speaker_id, start, end, start_s, end_s, text, words FROM turns")],
+        "interviews": [
+            dict(r)
+            for r in c.execute(
+                "SELECT id, title, date, language, source_file, format, source_hash, text_hash, text, imported_at, "
+                "guid "
+                "FROM interviews"
+            )
+        ],
+        "turns": [
+            dict(r)
+            for r in c.execute(
+                "SELECT id, interview_id, idx, speaker_id, start, end, start_s, end_s, text, words FROM turns"
+            )
+        ],
         "sentences": [dict(r) for r in c.execute("SELECT id, turn_id, idx, start, end FROM sentences")],
-    }  # fmt: skip
+    }
     c.close()
     with open(folder / "rows.pickle", "wb") as f:
         pickle.dump(rows, f)
@@ -225,9 +240,13 @@ def prepare_suggest_baselines(db: Path, folder: Path) -> None:
     from qualcode.store.db import open_project
 
     project = open_project(db)
-    texts = [r[0] for r in project.execute(
-        "SELECT t.text FROM turns t JOIN speakers s ON s.id = t.speaker_id WHERE s.participant_id IS NOT NULL "
-        "ORDER BY t.id")]  # fmt: skip
+    texts = [
+        r[0]
+        for r in project.execute(
+            "SELECT t.text FROM turns t JOIN speakers s ON s.id = t.speaker_id WHERE s.participant_id IS NOT NULL "
+            "ORDER BY t.id"
+        )
+    ]
     spec = {
         "language": require_settings(project).language,
         "codes": [dict(r) for r in project.query("SELECT * FROM codes ORDER BY position, id")],
@@ -252,9 +271,7 @@ def copy_model(src: Path, dst: Path) -> None:
     c = sqlite3.connect(dst)
     with c:
         c.execute("UPDATE models SET active = 0")
-        c.execute(
-            f"INSERT INTO models ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
-        )
+        c.execute(f"INSERT INTO models ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
     c.close()
 
 
@@ -271,8 +288,18 @@ def prepare_alpha(db: Path, folder: Path) -> dict[str, str]:
     from qualcode.store.db import open_project
 
     project = open_project(db)
-    codes = [{"id": c.id, "parent_id": c.parent_id, "path": c.path, "codable": c.codable, "exclusive": c.exclusive,
-              "value": c.value, "name": c.name} for c in CodeTree.load(project)]  # fmt: skip
+    codes = [
+        {
+            "id": c.id,
+            "parent_id": c.parent_id,
+            "path": c.path,
+            "codable": c.codable,
+            "exclusive": c.exclusive,
+            "value": c.value,
+            "name": c.name,
+        }
+        for c in CodeTree.load(project)
+    ]
     live: dict[tuple[str, int], set[int | None]] = {}
     for coder, turn, code in project.execute(
         f"SELECT coder, turn_id, code_id FROM live_codings WHERE coder IN ({', '.join('?' * len(CODERS))})",
@@ -281,9 +308,7 @@ def prepare_alpha(db: Path, folder: Path) -> dict[str, str]:
         live.setdefault((coder, turn), set()).add(code)
     project.conn.close()
     turns = sorted(
-        {t for (_, t) in live}
-        & {t for (c, t) in live if c == CODERS[1]}
-        & {t for (c, t) in live if c == CODERS[0]}
+        {t for (_, t) in live} & {t for (c, t) in live if c == CODERS[1]} & {t for (c, t) in live if c == CODERS[0]}
     )
     children: dict[int | None, list[dict]] = {}
     for c in codes:
@@ -306,8 +331,9 @@ def prepare_alpha(db: Path, folder: Path) -> dict[str, str]:
     for c in codes:
         if c["exclusive"]:
             kids = [(k["name"], subtree(k)) for k in children.get(c["id"], [])]
-            labels = [["+".join(n for n, ids in kids if live[coder, t] & ids) or "(none)" for t in turns]
-                      for coder in CODERS]  # fmt: skip
+            labels = [
+                ["+".join(n for n, ids in kids if live[coder, t] & ids) or "(none)" for t in turns] for coder in CODERS
+            ]
             index = {v: float(i) for i, v in enumerate(dict.fromkeys(v for row in labels for v in row))}
             matrices[f"m{len(matrices)}"] = np.array([[index[v] for v in row] for row in labels])
             names[f"m{len(names)}"] = f"exclusive:{c['path']}"
@@ -323,10 +349,7 @@ def prepare_alpha(db: Path, folder: Path) -> dict[str, str]:
 
 def audit_alphas(audit_json: str) -> dict[str, float | None]:
     data = json.loads(audit_json)
-    return {
-        f"{r['level']}:{r['code'] or ''}": r["statistics"]["krippendorff_alpha"]["value"]
-        for r in data["rows"]
-    }
+    return {f"{r['level']}:{r['code'] or ''}": r["statistics"]["krippendorff_alpha"]["value"] for r in data["rows"]}
 
 
 # --- one scale ---------------------------------------------------------------------------------------------------
@@ -359,8 +382,11 @@ def bench_scale(n: int, base: Path, repeats: int, model_from: Path | None) -> Sc
     measure(s.m, [imp], 1)
     s.words_all = words(db, participants_only=False)
     prepare_import_baselines(db, d)
-    measure(s.m, [("tokenizer", lambda: task("tokenizer", d), None),
-                  ("sqlite_bulk", lambda: task("sqlite_bulk", d), None), imp], repeats)  # fmt: skip
+    measure(
+        s.m,
+        [("tokenizer", lambda: task("tokenizer", d), None), ("sqlite_bulk", lambda: task("sqlite_bulk", d), None), imp],
+        repeats,
+    )
 
     s.setup["codebook load"] = run(qualcode(db, "codebook", "load", str(CODEBOOK)), "codebook load").wall
     copy_db(db, fresh)
@@ -368,37 +394,46 @@ def bench_scale(n: int, base: Path, repeats: int, model_from: Path | None) -> Sc
     prepare_suggest_baselines(db, d)
 
     # suggest, patterns only: each run on a copy of the imported project
-    measure(s.m, [("suggest", lambda: qualcode(db, "suggest", "--no-model"), lambda: copy_db(fresh, db)),
-                  ("pipeline", lambda: task("pipeline", d), None)], repeats)  # fmt: skip
+    measure(
+        s.m,
+        [
+            ("suggest", lambda: qualcode(db, "suggest", "--no-model"), lambda: copy_db(fresh, db)),
+            ("pipeline", lambda: task("pipeline", d), None),
+        ],
+        repeats,
+    )
 
     # codings for the audit, the exports and the session
     files = [CODINGS / f"{c}.csv" for c in CODERS] if n == 1 else build_codings(ids, d)
     for f in files:
-        s.setup[f"codings import {f.stem}"] = run(
-            qualcode(db, "codings", "import", str(f)), "codings import"
-        ).wall
+        s.setup[f"codings import {f.stem}"] = run(qualcode(db, "codings", "import", str(f)), "codings import").wall
 
     # suggest with a model trained on the shipped coder-a.csv (at 1×; the same model is copied to N×)
     if model_from is None:
         copy_db(fresh, db_model)
         run(qualcode(db_model, "codings", "import", str(CODINGS / "coder-a.csv")), "codings import")
-        s.setup["train --coder coder-a"] = run(
-            qualcode(db_model, "train", "--coder", "coder-a"), "train"
-        ).wall
+        s.setup["train --coder coder-a"] = run(qualcode(db_model, "train", "--coder", "coder-a"), "train").wall
         model_from = d / "model-trained.db"
         copy_db(db_model, model_from)
     export_model(model_from, d)
     model_start = d / "model-start.db"
     copy_db(fresh, model_start)
     copy_model(model_from, model_start)
-    measure(s.m, [("suggest_model", lambda: qualcode(db_model, "suggest"), lambda: copy_db(model_start, db_model)),
-                  ("pipeline_model", lambda: task("pipeline_model", d), None)], repeats)  # fmt: skip
+    measure(
+        s.m,
+        [
+            ("suggest_model", lambda: qualcode(db_model, "suggest"), lambda: copy_db(model_start, db_model)),
+            ("pipeline_model", lambda: task("pipeline_model", d), None),
+        ],
+        repeats,
+    )
 
     # audit against the package's α on the same matrices
     audit_args = ["audit", "--coders", ",".join(CODERS)]
     names = prepare_alpha(db, d)
-    measure(s.m, [("audit", lambda: qualcode(db, *audit_args), None), ("alpha", lambda: task("alpha", d), None)],
-            repeats)  # fmt: skip
+    measure(
+        s.m, [("audit", lambda: qualcode(db, *audit_args), None), ("alpha", lambda: task("alpha", d), None)], repeats
+    )
     ours = audit_alphas(run(qualcode(db, *audit_args, "--format", "json"), "audit json").stdout)
     theirs = json.loads(s.m["alpha"].runs[-1].stdout)
     worst = max(abs((ours[k] or 0) - v) for k, v in theirs.items())
@@ -407,9 +442,18 @@ def bench_scale(n: int, base: Path, repeats: int, model_from: Path | None) -> Sc
     if worst > 1e-9:
         raise SystemExit(f"audit and the krippendorff package disagree on α by {worst}")
 
-    measure(s.m, [("summary", lambda: qualcode(db, "export", "summary", "--coder", CODERS[0], "-o", str(d / "summary.md")), None),
-                  ("report", lambda: qualcode(db, "report", "--coder", CODERS[0], "-o", str(d / "report.html")), None)],
-            repeats)  # fmt: skip
+    measure(
+        s.m,
+        [
+            (
+                "summary",
+                lambda: qualcode(db, "export", "summary", "--coder", CODERS[0], "-o", str(d / "summary.md")),
+                None,
+            ),
+            ("report", lambda: qualcode(db, "report", "--coder", CODERS[0], "-o", str(d / "report.html")), None),
+        ],
+        repeats,
+    )
 
     # the coding session, last: its decisions add a coder
     (d / "session.json").write_text(json.dumps({"db": str(db), "coder": "bench", "steps": SESSION_STEPS}))
@@ -434,42 +478,101 @@ def rows(one: Scale, big: Scale, help_runs: list[float]) -> list[list[str]]:
         a, b = wps(one, key, getattr(one, words_attr)), wps(big, key, getattr(big, words_attr))
         base = wps(big, base_key, getattr(big, words_attr))
         r = b / base
-        return [name, f"{a:,.0f} w/s ({one.m[key].wall:.1f} s)", f"{b:,.0f} w/s ({big.m[key].wall:.1f} s)",
-                f"{base_label}: {base:,.0f} w/s ({big.m[base_key].wall:.1f} s)", f"{r:.2f}×", f"≥ {target}×",
-                "pass" if r >= target else "FAIL"]  # fmt: skip
+        return [
+            name,
+            f"{a:,.0f} w/s ({one.m[key].wall:.1f} s)",
+            f"{b:,.0f} w/s ({big.m[key].wall:.1f} s)",
+            f"{base_label}: {base:,.0f} w/s ({big.m[base_key].wall:.1f} s)",
+            f"{r:.2f}×",
+            f"≥ {target}×",
+            "pass" if r >= target else "FAIL",
+        ]
 
     help_s = statistics.median(help_runs)
-    out = [["`qualcode --help` (wall, median of 20)", f"{help_s * 1000:.0f} ms", "same", "—", "—", "≤ 250 ms",
-            "pass" if help_s <= 0.25 else "FAIL"]]  # fmt: skip
+    out = [
+        [
+            "`qualcode --help` (wall, median of 20)",
+            f"{help_s * 1000:.0f} ms",
+            "same",
+            "—",
+            "—",
+            "≤ 250 ms",
+            "pass" if help_s <= 0.25 else "FAIL",
+        ]
+    ]
     out.append(ratio_row("import", "import", "tokenizer", "words_all", 0.3, "", "spaCy tokenizer"))
     base = wps(big, "sqlite_bulk", big.words_all)
-    out.append(["import vs sqlite-utils insert_all", "", "",
-                f"insert_all: {base:,.0f} w/s ({big.m['sqlite_bulk'].wall:.1f} s)",
-                f"{wps(big, 'import', big.words_all) / base:.2f}×", "(second baseline)", "—"])  # fmt: skip
+    out.append(
+        [
+            "import vs sqlite-utils insert_all",
+            "",
+            "",
+            f"insert_all: {base:,.0f} w/s ({big.m['sqlite_bulk'].wall:.1f} s)",
+            f"{wps(big, 'import', big.words_all) / base:.2f}×",
+            "(second baseline)",
+            "—",
+        ]
+    )
+    out.append(
+        ratio_row("suggest, patterns only", "suggest", "pipeline", "words_scored", 0.7, "", "build+patterns pipe")
+    )
     out.append(
         ratio_row(
-            "suggest, patterns only", "suggest", "pipeline", "words_scored", 0.7, "", "build+patterns pipe"
+            "suggest, with the trained model",
+            "suggest_model",
+            "pipeline_model",
+            "words_scored",
+            0.7,
+            "",
+            "pipe+patterns+textcat",
         )
     )
-    out.append(ratio_row("suggest, with the trained model", "suggest_model", "pipeline_model", "words_scored", 0.7, "",
-                         "pipe+patterns+textcat"))  # fmt: skip
     a, b, base = one.m["audit"].wall, big.m["audit"].wall, big.m["alpha"].wall
-    out.append(["audit --coders coder-a,coder-b", f"{a:.2f} s", f"{b:.2f} s", f"krippendorff α: {base:.2f} s",
-                f"{b / base:.2f}×", "≤ 2×", "pass" if b / base <= 2 else "FAIL"])  # fmt: skip
+    out.append(
+        [
+            "audit --coders coder-a,coder-b",
+            f"{a:.2f} s",
+            f"{b:.2f} s",
+            f"krippendorff α: {base:.2f} s",
+            f"{b / base:.2f}×",
+            "≤ 2×",
+            "pass" if b / base <= 2 else "FAIL",
+        ]
+    )
     for key, name in (("summary", "export summary"), ("report", "report -o")):
-        out.append(
-            [name, f"{one.m[key].wall:.2f} s", f"{big.m[key].wall:.2f} s", "none (times only)", "—", "—", "—"]
-        )
+        out.append([name, f"{one.m[key].wall:.2f} s", f"{big.m[key].wall:.2f} s", "none (times only)", "—", "—", "—"])
     for step in ("n", "a"):
         for q, label in ((0.5, "median"), (0.95, "p95")):
             v1, vN = pct(one.session[step], q) * 1000, pct(big.session[step], q) * 1000
-            out.append([f"session `{step}` latency, {label}", f"{v1:.1f} ms", f"{vN:.1f} ms", "—", "—", "≤ 50 ms",
-                        "pass" if vN <= 50 else "FAIL"])  # fmt: skip
-    for key, name in (("import", "import"), ("suggest", "suggest, patterns"), ("suggest_model", "suggest, model"),
-                      ("audit", "audit")):  # fmt: skip
+            out.append(
+                [
+                    f"session `{step}` latency, {label}",
+                    f"{v1:.1f} ms",
+                    f"{vN:.1f} ms",
+                    "—",
+                    "—",
+                    "≤ 50 ms",
+                    "pass" if vN <= 50 else "FAIL",
+                ]
+            )
+    for key, name in (
+        ("import", "import"),
+        ("suggest", "suggest, patterns"),
+        ("suggest_model", "suggest, model"),
+        ("audit", "audit"),
+    ):
         a, b = one.m[key].peak_mb, big.m[key].peak_mb
-        out.append([f"peak memory: {name}", f"{a:.0f} MB", f"{b:.0f} MB", "—", f"{b / a:.2f}×", "≤ 2×",
-                    "pass" if b / a <= 2 else "FAIL"])  # fmt: skip
+        out.append(
+            [
+                f"peak memory: {name}",
+                f"{a:.0f} MB",
+                f"{b:.0f} MB",
+                "—",
+                f"{b / a:.2f}×",
+                "≤ 2×",
+                "pass" if b / a <= 2 else "FAIL",
+            ]
+        )
     return out
 
 
@@ -486,32 +589,47 @@ def markdown(table: list[list[str]], n: int) -> str:
 def machine() -> str:
     import spacy
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor() or "unknown")  # fmt: skip
-    mem = next((int(ln.split()[1]) // 1024 // 1024 for ln in Path("/proc/meminfo").read_text().splitlines()
-                if ln.startswith("MemTotal")), 0)  # fmt: skip
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    mem = next(
+        (
+            int(ln.split()[1]) // 1024 // 1024
+            for ln in Path("/proc/meminfo").read_text().splitlines()
+            if ln.startswith("MemTotal")
+        ),
+        0,
+    )
     load = os.getloadavg()
-    return (f"{os.cpu_count()} cores ({cpu}), {mem} GiB, {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}, spaCy {spacy.__version__}, SQLite {sqlite3.sqlite_version}; "
-            f"load average at the start {load[0]:.2f}")  # fmt: skip
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem} GiB, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, spaCy {spacy.__version__}, SQLite {sqlite3.sqlite_version}; "
+        f"load average at the start {load[0]:.2f}"
+    )
 
 
 def details(one: Scale, big: Scale) -> str:
-    pairs = (
-        ("import", "tokenizer"),
-        ("suggest", "pipeline"),
-        ("suggest_model", "pipeline_model"),
-        ("audit", "alpha"),
-    )
+    pairs = (("import", "tokenizer"), ("suggest", "pipeline"), ("suggest_model", "pipeline_model"), ("audit", "alpha"))
     lines = [
         f"- the same ratios on CPU time (user + system) instead of wall time, {big.n}×: "
-        + "; ".join(f"{a} / {b} {big.m[b].cpu / big.m[a].cpu:.2f}×" if a != "audit" else
-                    f"audit / α {big.m[a].cpu / big.m[b].cpu:.2f}×" for a, b in pairs)
-    ]  # fmt: skip
+        + "; ".join(
+            f"{a} / {b} {big.m[b].cpu / big.m[a].cpu:.2f}×"
+            if a != "audit"
+            else f"audit / α {big.m[a].cpu / big.m[b].cpu:.2f}×"
+            for a, b in pairs
+        )
+    ]
     for s in (one, big):
-        lines.append(f"- {s.n}×: {s.words_all:,} words in all turns (import), {s.words_scored:,} in participants' "
-                     f"turns (suggest); session scope {s.session['scope']:,} turns, opened in "
-                     f"{s.session['start'] * 1000:.0f} ms")  # fmt: skip
+        lines.append(
+            f"- {s.n}×: {s.words_all:,} words in all turns (import), {s.words_scored:,} in participants' "
+            f"turns (suggest); session scope {s.session['scope']:,} turns, opened in "
+            f"{s.session['start'] * 1000:.0f} ms"
+        )
         lines.append("  - wall (spread; CPU): " + "; ".join(f"{k} {m.spread}" for k, m in s.m.items()))
         lines.append("  - setup (not targets): " + "; ".join(f"{k} {v:.1f} s" for k, v in s.setup.items()))
         lines.append(f"  - α check: {s.alpha_check}")
@@ -525,10 +643,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="scale 10, for a fast check")
     ap.add_argument("--repeats", type=int, default=3, help="runs per measurement (default 3)")
     ap.add_argument(
-        "--once-over",
-        type=float,
-        default=LONG,
-        help=f"run only once what takes longer (default {LONG:.0f} s)",
+        "--once-over", type=float, default=LONG, help=f"run only once what takes longer (default {LONG:.0f} s)"
     )
     ap.add_argument("--keep", type=Path, help="build and keep the projects in this folder")
     ap.add_argument("--no-write", action="store_true", help="print the table only; leave results.md alone")

@@ -16,13 +16,11 @@ for line in sys.stdin:
     job = json.loads(line)
     with open(job["stdout"], "wb") as out, open(job["stderr"], "wb") as err:
         t0 = time.perf_counter()
-        p = subprocess.Popen(job["args"], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=job["env"],
-                             cwd=job["cwd"])  # fmt: skip
+        p = subprocess.Popen(
+            job["args"], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=job["env"], cwd=job["cwd"]
+        )
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
-    print(
-        json.dumps({"wall": wall, "cpu": cpu, "maxrss_kb": usage.ru_maxrss, "returncode": p.returncode}),
-        flush=True,
-    )
+    print(json.dumps({"wall": wall, "cpu": cpu, "maxrss_kb": usage.ru_maxrss, "returncode": p.returncode}), flush=True)

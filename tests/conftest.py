@@ -18,12 +18,7 @@ CORPUS = ROOT / "transcripts"
 CODEBOOK = ROOT / "codebooks" / "dac.yml"
 CODINGS = ROOT / "codings"
 
-needs_samples = pytest.mark.skipif(
-    not (SAMPLES / "transcripts").is_dir(), reason="../shared/samples not present"
-)
-needs_schemas = pytest.mark.skipif(
-    not (SHARED / "refi-qda").is_dir(), reason="../shared/refi-qda not present"
-)
+needs_samples = pytest.mark.skipif(not (SAMPLES / "transcripts").is_dir(), reason="../shared/samples not present")
 
 
 @pytest.fixture(autouse=True)

@@ -56,25 +56,31 @@ def code_id(db_path: Path, name: str) -> int:
     return query(db_path, "SELECT id FROM codes WHERE name = ?", [name])[0][0]
 
 
-def suggest(
-    db_path: Path, turn: dict, code: str, score: float, words=(), *, source="pattern", unit="turn"
-) -> None:
+def suggest(db_path: Path, turn: dict, code: str, score: float, words=(), *, source="pattern", unit="turn") -> None:
     """One suggestion row as the engine writes it: absolute offsets, evidence found in the turn text."""
     evidence = []
     for w in words:
         at = turn["text"].index(w)
-        evidence.append(
-            {"start": turn["start"] + at, "end": turn["start"] + at + len(w), "text": w, "pattern": w}
-        )
+        evidence.append({"start": turn["start"] + at, "end": turn["start"] + at + len(w), "text": w, "pattern": w})
     conn = sqlite3.connect(db_path)
     with conn:
         conn.execute(
             """INSERT INTO suggestions (interview_id, turn_id, code_id, unit, start, end, score, pattern_score,
                model_score, source, evidence, pattern_hash, model_version, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 'h', NULL, '2026-01-01T00:00:00Z')""",
-            [turn["interview"], turn["id"], code_id(db_path, code), unit, turn["start"], turn["end"], score, score,
-             source, json.dumps(evidence)],
-        )  # fmt: skip
+            [
+                turn["interview"],
+                turn["id"],
+                code_id(db_path, code),
+                unit,
+                turn["start"],
+                turn["end"],
+                score,
+                score,
+                source,
+                json.dumps(evidence),
+            ],
+        )
     conn.close()
 
 

@@ -65,8 +65,16 @@ def codebook() -> list[dict]:
     def walk(codes, parent, depth, criterion):
         for c in codes:
             path = f"{parent}/{c['name']}" if parent else c["name"]
-            out.append({"path": path, "name": c["name"], "depth": depth, "criterion": criterion or c["name"],
-                        "codable": c.get("codable", True), "definition": c.get("definition")})  # fmt: skip
+            out.append(
+                {
+                    "path": path,
+                    "name": c["name"],
+                    "depth": depth,
+                    "criterion": criterion or c["name"],
+                    "codable": c.get("codable", True),
+                    "definition": c.get("definition"),
+                }
+            )
             walk(c.get("children") or [], path, depth + 1, criterion or c["name"])
 
     walk(data["codes"], None, 0, None)
@@ -91,13 +99,21 @@ def evidence(coder: str) -> list[dict]:
             if person is None:
                 continue
             attrs = t["meta"].get("attributes", {})
-            out.append({
-                "interview": row["interview"], "turn": int(row["turn"]), "code": row["code"],
-                "criterion": row["code"].split("/")[0], "memo": row["memo"], "participant": person["id"],
-                "speaker": label, "gender": person["gender"], "text": text,
-                "case_study": attrs.get("case_study"),
-                "stakeholder_group": person.get("stakeholder_group", attrs.get("stakeholder_group")),
-            })  # fmt: skip
+            out.append(
+                {
+                    "interview": row["interview"],
+                    "turn": int(row["turn"]),
+                    "code": row["code"],
+                    "criterion": row["code"].split("/")[0],
+                    "memo": row["memo"],
+                    "participant": person["id"],
+                    "speaker": label,
+                    "gender": person["gender"],
+                    "text": text,
+                    "case_study": attrs.get("case_study"),
+                    "stakeholder_group": person.get("stakeholder_group", attrs.get("stakeholder_group")),
+                }
+            )
     return out
 
 

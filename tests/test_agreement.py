@@ -209,9 +209,7 @@ def test_binary_two_coders_against_hand_formulas(seed):
 
     assert cohen_kappa(matrix).value == pytest.approx(kappa_by_hand(a, b))
     assert two_by_two(matrix).kappa().value == pytest.approx(kappa_by_hand(a, b))
-    assert percent_agreement(matrix).value == pytest.approx(
-        sum(x == y for x, y in zip(a, b, strict=True)) / 120
-    )
+    assert percent_agreement(matrix).value == pytest.approx(sum(x == y for x, y in zip(a, b, strict=True)) / 120)
 
     # Two coders, binary, nothing missing: coincidence matrix o_cc = 2·(units both c), o_01 = o_10 = disagreements.
     o = {(c, k): 0 for c in (0, 1) for k in (0, 1)}
@@ -264,11 +262,7 @@ def test_many_coder_agreement_definitions(seed):
 
 
 def test_many_coder_percent_and_positive_agreement_small_example():
-    matrix = [
-        [1, 1, 1, 0],
-        [1, 1, 0, 0],
-        [1, 0, 0, 0],
-    ]
+    matrix = [[1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0]]
     # Unit shares of agreeing pairs: 3/3, 1/3, 1/3, 3/3.
     assert percent_agreement(matrix).value == pytest.approx((1 + 1 / 3 + 1 / 3 + 1) / 4)
     # Pairs with a positive: unit 1 three pairs all positive, unit 2 one of two, unit 3 none of two.
@@ -320,9 +314,7 @@ def test_pair_table_degenerate_cases():
     assert PairTable({}).alpha().reason == "nothing to compare: no units"
     same = PairTable({(0, 0): 40, (1, 1): 0})
     for stat in (same.kappa(), same.fleiss(), same.alpha()):
-        assert stat.value is None and stat.reason.startswith(
-            "no variation: every unit has the same value (0)"
-        )
+        assert stat.value is None and stat.reason.startswith("no variation: every unit has the same value (0)")
     assert same.percent_agreement().value == 1.0
     with pytest.raises(UsageError, match="needs numbers"):
         PairTable({("low", "high"): 1}).alpha("interval")
@@ -442,9 +434,15 @@ def test_merge_spans():
 
 @pytest.mark.parametrize(
     ("value", "label"),
-    [(1.0, "reliable"), (0.800, "reliable"), (0.7999, "tentative conclusions only"),
-     (0.667, "tentative conclusions only"), (0.6669, "unreliable"), (-0.2, "unreliable")],
-)  # fmt: skip
+    [
+        (1.0, "reliable"),
+        (0.800, "reliable"),
+        (0.7999, "tentative conclusions only"),
+        (0.667, "tentative conclusions only"),
+        (0.6669, "unreliable"),
+        (-0.2, "unreliable"),
+    ],
+)
 def test_alpha_band(value, label):
     band = alpha_band(value)
     assert band.label == label
@@ -453,10 +451,20 @@ def test_alpha_band(value, label):
 
 @pytest.mark.parametrize(
     ("value", "label"),
-    [(-0.01, "poor"), (0.0, "slight"), (0.20, "slight"), (0.205, "fair"), (0.40, "fair"), (0.41, "moderate"),
-     (0.60, "moderate"), (0.61, "substantial"), (0.80, "substantial"), (0.81, "almost perfect"),
-     (1.0, "almost perfect")],
-)  # fmt: skip
+    [
+        (-0.01, "poor"),
+        (0.0, "slight"),
+        (0.20, "slight"),
+        (0.205, "fair"),
+        (0.40, "fair"),
+        (0.41, "moderate"),
+        (0.60, "moderate"),
+        (0.61, "substantial"),
+        (0.80, "substantial"),
+        (0.81, "almost perfect"),
+        (1.0, "almost perfect"),
+    ],
+)
 def test_kappa_band(value, label):
     band = kappa_band(value)
     assert band.label == label

@@ -177,9 +177,7 @@ def test_fleiss_kappa_on_the_published_fourteen_rater_table(cli, tmp_path):
     for subject, counts in enumerate(FLEISS_COUNTS):
         categories = [k for k, n in enumerate(counts, start=1) for _ in range(n)]
         for rater, k in zip(raters, categories, strict=True):
-            rows.append(
-                {"interview": "GEN-F", "turn": answer_turn(subject), "code": f"Category/c{k}", "coder": rater}
-            )
+            rows.append({"interview": "GEN-F", "turn": answer_turn(subject), "code": f"Category/c{k}", "coder": rater})
     import_codings(cli, tmp_path, rows)
 
     data = audit(cli, "--coders", ",".join(raters), "--level", "code")
@@ -187,13 +185,7 @@ def test_fleiss_kappa_on_the_published_fourteen_rater_table(cli, tmp_path):
     assert r3(category, "fleiss_kappa") == 0.210
     assert category["statistics"]["fleiss_kappa"]["band"]["label"] == "fair"
     assert data["scope"]["turns_by_all"] == 10
-    assert category["counts"]["coders"]["r14"] == {
-        "c1": 0,
-        "c2": 1,
-        "c3": 0,
-        "c4": 3,
-        "c5": 6,
-    }  # the last rater slot
+    assert category["counts"]["coders"]["r14"] == {"c1": 0, "c2": 1, "c3": 0, "c4": 3, "c5": 6}  # the last rater slot
 
 
 def test_nvivo_character_example_on_a_turn_of_exactly_1000_characters(cli, tmp_path):
@@ -335,9 +327,7 @@ def test_a_turn_decided_by_one_coder_is_missing_not_a_disagreement(cli, tmp_path
 
 
 def test_sentence_unit_counts_any_overlap_and_interview_unit_counts_presence(cli, tmp_path):
-    gen = transcript(
-        tmp_path, "GEN-U", ["First sentence here. Second one follows. And a third.", "Another answer."]
-    )
+    gen = transcript(tmp_path, "GEN-U", ["First sentence here. Second one follows. And a third.", "Another answer."])
     project(cli, tmp_path, "codebook: one\ncodes:\n  - name: Theme\n", gen)
     t0, t1 = answer_turn(0), answer_turn(1)
     rows = [
@@ -353,13 +343,7 @@ def test_sentence_unit_counts_any_overlap_and_interview_unit_counts_presence(cli
     turn = row(audit(cli, "--coders", "A,B"), "code", "Theme")
     assert turn["counts"] == {"table": "2x2", "both": 1, "a_only": 0, "b_only": 1, "neither": 0}
     data = audit(cli, "--coders", "A,B", "--unit", "interview")
-    assert row(data, "code", "Theme")["counts"] == {
-        "table": "2x2",
-        "both": 1,
-        "a_only": 0,
-        "b_only": 0,
-        "neither": 0,
-    }
+    assert row(data, "code", "Theme")["counts"] == {"table": "2x2", "both": 1, "a_only": 0, "b_only": 0, "neither": 0}
     assert data["scope"]["units"] == 1 and "code exists in the document" in data["scope"]["unit_text"]
     chars = row(audit(cli, "--coders", "A,B", "--unit", "character"), "code", "Theme")
     assert chars["counts"] == {"table": "2x2", "both": 5, "a_only": 17, "b_only": 15, "neither": 53 - 22}
@@ -375,9 +359,13 @@ def test_exclusive_parent_none_several_children_and_metrics(cli, tmp_path):
         for i, v in enumerate(values):
             for child in (v or "").split("+"):
                 rows.append(
-                    {"interview": "GEN-E", "turn": answer_turn(i), "coder": coder,
-                     "code": f"Assessment/{child}" if child else ""}
-                )  # fmt: skip
+                    {
+                        "interview": "GEN-E",
+                        "turn": answer_turn(i),
+                        "coder": coder,
+                        "code": f"Assessment/{child}" if child else "",
+                    }
+                )
     import_codings(cli, tmp_path, rows)
 
     data = audit(cli, "--coders", "A,B", "--code", "Assessment")
@@ -405,8 +393,10 @@ def test_exclusive_parent_none_several_children_and_metrics(cli, tmp_path):
     assert any("with no child are missing for interval α" in note for note in interval["notes"])
     # Each child is also a binary code of its own, and the parent is a criterion.
     assert [r["code"] for r in data["rows"] if r["level"] == "code"] == [
-        "Assessment/Positive", "Assessment/Mixed", "Assessment/Negative"
-    ]  # fmt: skip
+        "Assessment/Positive",
+        "Assessment/Mixed",
+        "Assessment/Negative",
+    ]
     assert [r["code"] for r in data["rows"] if r["level"] == "criterion"] == ["Assessment"]
 
     # A child without value: ordinal α is explained, not a crash.
@@ -424,18 +414,18 @@ def test_levels_code_option_and_overall(cli, tmp_path):
     rows = [
         {"interview": "GEN-L", "turn": answer_turn(i), "code": code, "coder": coder}
         for i in range(6)
-        for coder, code in (
-            ("A", "Relevance/Needs" if i % 2 else "Efficiency/Delays"),
-            ("B", "Relevance/Needs"),
-        )
+        for coder, code in (("A", "Relevance/Needs" if i % 2 else "Efficiency/Delays"), ("B", "Relevance/Needs"))
     ]
     import_codings(cli, tmp_path, rows)
     data = audit(cli, "--coders", "A,B")
     levels = Counter(r["level"] for r in data["rows"])
     assert levels == {"code": 8, "exclusive": 1, "criterion": 4, "overall": 1}
     assert [r["code"] for r in data["rows"] if r["level"] == "criterion"] == [
-        "Relevance", "Efficiency", "Unused", "Assessment"
-    ]  # fmt: skip
+        "Relevance",
+        "Efficiency",
+        "Unused",
+        "Assessment",
+    ]
     assert row(data, "overall")["units"] == 8 * 6
     assert "every (turn, code) pair is one binary item" in data["overall"]
 
@@ -447,9 +437,11 @@ def test_levels_code_option_and_overall(cli, tmp_path):
     relevance = audit(cli, "--coders", "A,B", "--code", "Relevance")
     assert relevance["code"] == "Relevance"
     assert [(r["level"], r["code"]) for r in relevance["rows"]] == [
-        ("code", "Relevance/Needs"), ("code", "Relevance/COVID-19 adaptation"), ("criterion", "Relevance"),
+        ("code", "Relevance/Needs"),
+        ("code", "Relevance/COVID-19 adaptation"),
+        ("criterion", "Relevance"),
         ("overall", None),
-    ]  # fmt: skip
+    ]
     pooled = row(relevance, "criterion", "Relevance")
     assert pooled["counts"] == {"table": "2x2", "both": 3, "a_only": 0, "b_only": 3, "neither": 0}
     leaf = audit(cli, "--coders", "A,B", "--code", "Needs")
@@ -464,11 +456,11 @@ def test_levels_code_option_and_overall(cli, tmp_path):
 def test_more_than_two_coders_keep_turns_decided_by_two(cli, tmp_path):
     gen = transcript(tmp_path, "GEN-M", [f"Answer {i}." for i in range(3)])
     project(cli, tmp_path, "codebook: one\ncodes:\n  - name: Theme\n", gen)
-    rows = [
-        {"interview": "GEN-M", "turn": answer_turn(0), "code": "Theme", "coder": c} for c in ("A", "B", "C")
-    ] + [
-        {"interview": "GEN-M", "turn": answer_turn(1), "code": "", "coder": c} for c in ("A", "B")
-    ] + [{"interview": "GEN-M", "turn": answer_turn(2), "code": "Theme", "coder": "C"}]  # fmt: skip
+    rows = (
+        [{"interview": "GEN-M", "turn": answer_turn(0), "code": "Theme", "coder": c} for c in ("A", "B", "C")]
+        + [{"interview": "GEN-M", "turn": answer_turn(1), "code": "", "coder": c} for c in ("A", "B")]
+        + [{"interview": "GEN-M", "turn": answer_turn(2), "code": "Theme", "coder": "C"}]
+    )
     import_codings(cli, tmp_path, rows)
     data = audit(cli, "--coders", "A,B,C")
     theme = row(data, "code", "Theme")
@@ -501,10 +493,7 @@ def test_degenerate_codes_are_explained_not_crashed(cli, tmp_path):
     assert value(unused, "percent_agreement") == 1.0
     kappa = unused["statistics"]["cohen_kappa"]
     assert kappa["value"] is None and kappa["band"] is None
-    assert (
-        kappa["reason"]
-        == "no variation: neither coder applied the code, so chance agreement is 1 and κ is 0/0"
-    )
+    assert kappa["reason"] == "no variation: neither coder applied the code, so chance agreement is 1 and κ is 0/0"
     assert unused["statistics"]["krippendorff_alpha"]["reason"].startswith("no variation")
     assert "positive agreement is 0/0" in unused["statistics"]["positive_agreement"]["reason"]
 
@@ -545,9 +534,7 @@ def test_bad_arguments(cli, tmp_path):
     import_codings(cli, tmp_path, rows)
     assert "at least two coders" in cli("audit", "--coders", "A", expect=2).stderr
     assert "named twice" in cli("audit", "--coders", "A,A", expect=2).stderr
-    assert (
-        "no coder 'Zed' in this project (coders: A, B)" in cli("audit", "--coders", "A,Zed", expect=1).stderr
-    )
+    assert "no coder 'Zed' in this project (coders: A, B)" in cli("audit", "--coders", "A,Zed", expect=1).stderr
     assert "no interview 'NOPE'" in cli("audit", "--coders", "A,B", "--interview", "NOPE", expect=1).stderr
     assert "no code 'Nope'" in cli("audit", "--coders", "A,B", "--code", "Nope", expect=1).stderr
     assert "Traceback" not in cli("audit", "--coders", "A,B", "--unit", "word", expect=2).output

@@ -166,9 +166,7 @@ def bom_crlf_stored(db: Path) -> None:
     assert all(text[a:b] == t for a, b, t in turns)
 
 
-def db_file(
-    content: bytes | None = None, *, folder: bool = False, foreign: bool = False, command=("interviews",)
-):
+def db_file(content: bytes | None = None, *, folder: bool = False, foreign: bool = False, command=("interviews",)):
     """--db pointing at something that is not a project; the message names it."""
 
     def make(d: Path):
@@ -200,59 +198,125 @@ CASES = [
     # --- import ----------------------------------------------------------------------------------------------------
     Case("import-empty", imp("empty.md", b""), "{f}: file is empty"),
     Case("import-binary", imp("binary.txt", b"\x00\x01\x02PK\x03\x04"), "{f}: binary file, not a text transcript"),
-    Case("import-invalid-utf8", imp("latin1.md", fm().replace("Thank you", "Merci, caf\xe9").encode("latin-1")),
-         "{f}:9: not valid utf-8 at byte 123 (line 9); name the file's encoding with --encoding"),
-    Case("import-bom-crlf", imp("bom.md", b"\xef\xbb\xbf" + fm("INT-91").replace("\n", "\r\n").encode()), "",
-         code=0, check=bom_crlf_stored),
+    Case(
+        "import-invalid-utf8",
+        imp("latin1.md", fm().replace("Thank you", "Merci, caf\xe9").encode("latin-1")),
+        "{f}:9: not valid utf-8 at byte 123 (line 9); name the file's encoding with --encoding",
+    ),
+    Case(
+        "import-bom-crlf",
+        imp("bom.md", b"\xef\xbb\xbf" + fm("INT-91").replace("\n", "\r\n").encode()),
+        "",
+        code=0,
+        check=bom_crlf_stored,
+    ),
     Case("import-50mb", big, "{f}: file is 50.0 MB; transcripts over 20 MB are refused"),
-    Case("import-vtt-bad-arrow", imp("a.vtt", VTT.format(cue="00:00:05.000 -> 00:00:08.000")),
-         "{f}:6: malformed WebVTT cue timings '00:00:05.000 -> 00:00:08.000'"),
-    Case("import-vtt-bad-time", imp("a.vtt", VTT.format(cue="00:00:75.000 --> 00:00:78.000")),
-         "{f}:6: invalid WebVTT timestamp '00:00:75.000'"),
-    Case("import-vtt-no-end", imp("a.vtt", VTT.format(cue="00:00:05.000 -->")),
-         "{f}:6: malformed WebVTT cue timings '00:00:05.000 -->'"),
-    Case("import-vtt-backwards", imp("a.vtt", VTT.format(cue="00:00:08.000 --> 00:00:05.000")),
-         "{f}:6: cue ends (00:00:05.000) before it starts (00:00:08.000)"),
+    Case(
+        "import-vtt-bad-arrow",
+        imp("a.vtt", VTT.format(cue="00:00:05.000 -> 00:00:08.000")),
+        "{f}:6: malformed WebVTT cue timings '00:00:05.000 -> 00:00:08.000'",
+    ),
+    Case(
+        "import-vtt-bad-time",
+        imp("a.vtt", VTT.format(cue="00:00:75.000 --> 00:00:78.000")),
+        "{f}:6: invalid WebVTT timestamp '00:00:75.000'",
+    ),
+    Case(
+        "import-vtt-no-end",
+        imp("a.vtt", VTT.format(cue="00:00:05.000 -->")),
+        "{f}:6: malformed WebVTT cue timings '00:00:05.000 -->'",
+    ),
+    Case(
+        "import-vtt-backwards",
+        imp("a.vtt", VTT.format(cue="00:00:08.000 --> 00:00:05.000")),
+        "{f}:6: cue ends (00:00:05.000) before it starts (00:00:08.000)",
+    ),
     Case("import-vtt-no-cues", imp("a.vtt", "WEBVTT\n\nNOTE only a note\n"), "{f}: no cues"),
-    Case("import-vtt-no-header", imp("a.vtt", "00:00:01.000 --> 00:00:04.000\nhi\n"),
-         "{f}:1: not a WebVTT file: the first line must be 'WEBVTT'"),
-    Case("import-srt-bad-timing", imp("a.srt", SRT.format(cue="00:00:05,000 --> garbage")),
-         "{f}:6: malformed SRT timings '00:00:05,000 --> garbage'"),
+    Case(
+        "import-vtt-no-header",
+        imp("a.vtt", "00:00:01.000 --> 00:00:04.000\nhi\n"),
+        "{f}:1: not a WebVTT file: the first line must be 'WEBVTT'",
+    ),
+    Case(
+        "import-srt-bad-timing",
+        imp("a.srt", SRT.format(cue="00:00:05,000 --> garbage")),
+        "{f}:6: malformed SRT timings '00:00:05,000 --> garbage'",
+    ),
     Case("import-srt-not-srt", imp("a.srt", "hello world\nthis is not srt\n"), "{f}:1: not a SubRip file"),
     Case("import-yaml-syntax", imp("a.md", fm().replace("[EV1]", "[EV1")), "{f}:7: invalid YAML: expected ',' or ']'"),
-    Case("import-front-matter-unclosed", imp("a.md", "---\ninterview: X\n"),
-         "{f}:1: front matter opened with '---' but never closed"),
+    Case(
+        "import-front-matter-unclosed",
+        imp("a.md", "---\ninterview: X\n"),
+        "{f}:1: front matter opened with '---' but never closed",
+    ),
     Case("import-front-matter-list", imp("a.md", "---\n- a\n- b\n---\nA: hi\n"), "{f}: front matter must be a mapping"),
-    Case("import-yaml-bomb", imp("a.md", fm().replace("interviewers: [EV1]\n", "interviewers: [EV1]\nattributes:\n"
-                                                      + "".join(f"  {x}\n" for x in BOMB))),
-         "{f}: invalid YAML: the document's aliases (*name) expand it to more than 200,000 values"),
-    Case("import-yaml-too-deep", imp("a.md", fm().replace("[EV1]", "[EV1]\nattributes: {k: " + "[" * 5000 + "]" * 5000 + "}")),
-         "{f}: invalid YAML: lists or mappings nested too deeply"),
+    Case(
+        "import-yaml-bomb",
+        imp(
+            "a.md",
+            fm().replace(
+                "interviewers: [EV1]\n", "interviewers: [EV1]\nattributes:\n" + "".join(f"  {x}\n" for x in BOMB)
+            ),
+        ),
+        "{f}: invalid YAML: the document's aliases (*name) expand it to more than 200,000 values",
+    ),
+    Case(
+        "import-yaml-too-deep",
+        imp("a.md", fm().replace("[EV1]", "[EV1]\nattributes: {k: " + "[" * 5000 + "]" * 5000 + "}")),
+        "{f}: invalid YAML: lists or mappings nested too deeply",
+    ),
     Case("import-sidecar-invalid-utf8", sidecar, "{f}:2: not valid utf-8 at byte 24 (line 2)"),
-    Case("import-duplicate-ids", duplicates,
-         "{f}: duplicate interview id INT-90: also in {d}/in/a.md in this import; none of the files claiming it"),
-    Case("import-conflicting-participant", imp("a.md", fm("INT-90", "P005", "man")),
-         "{f}: participant P005 has gender 'man' here but 'woman' in INT-05.md"),
-    Case("import-changed-without-replace", imp("INT-05.md", (CORPUS / "INT-05.md").read_text().replace("Hello", "Hi", 1)),
-         "{f}: interview INT-05 already exists (from INT-05.md) with different content; use --replace"),
+    Case(
+        "import-duplicate-ids",
+        duplicates,
+        "{f}: duplicate interview id INT-90: also in {d}/in/a.md in this import; none of the files claiming it",
+    ),
+    Case(
+        "import-conflicting-participant",
+        imp("a.md", fm("INT-90", "P005", "man")),
+        "{f}: participant P005 has gender 'man' here but 'woman' in INT-05.md",
+    ),
+    Case(
+        "import-changed-without-replace",
+        imp("INT-05.md", (CORPUS / "INT-05.md").read_text().replace("Hello", "Hi", 1)),
+        "{f}: interview INT-05 already exists (from INT-05.md) with different content; use --replace",
+    ),
     Case("import-unknown-speaker", imp("a.md", fm() + "\nMr X: who am I?\n"), "{f}:13: unknown speaker label 'Mr X'"),
     Case("import-unknown-extension", imp("notes.pdf", b"%PDF-1.4"), "{f}: unknown extension '.pdf'"),
     Case("import-no-text", imp("blank.txt", "\ufeff\u00a0\n"), "{f}: file has no text"),
-    Case("import-docx-not-zip", imp("a.docx", b"PK\x03\x04garbage"), "{f}: not a .docx document: the file is not a zip"),
+    Case(
+        "import-docx-not-zip", imp("a.docx", b"PK\x03\x04garbage"), "{f}: not a .docx document: the file is not a zip"
+    ),
     Case("import-fifo", fifo, "{f}: not a regular file"),
-    Case("import-unknown-encoding", imp("a.md", fm(), "--encoding", "bogus"),
-         "--encoding: unknown encoding 'bogus'", code=2),
+    Case(
+        "import-unknown-encoding",
+        imp("a.md", fm(), "--encoding", "bogus"),
+        "--encoding: unknown encoding 'bogus'",
+        code=2,
+    ),
     Case("import-missing-path", lambda d: cmd("import", d / "nowhere.md"), "no such file or folder", code=2),
     # --- codebook ----------------------------------------------------------------------------------------------------
-    Case("codebook-duplicate-name", cbl(CB.replace("name: B", "name: A")),
-         "{f}:5: duplicate code name 'A' at the top level (first on line 3)"),
+    Case(
+        "codebook-duplicate-name",
+        cbl(CB.replace("name: B", "name: A")),
+        "{f}:5: duplicate code name 'A' at the top level (first on line 3)",
+    ),
     Case("codebook-unknown-key", cbl(CB.replace("colour:", "color_:")), "{f}:4: unknown key 'color_' in a code"),
-    Case("codebook-unknown-attribute", cbl(CB + "    patterns: [[{LEMMA: need, POSS: x}]]\n"),
-         "{f}:6: code 'B': invalid token pattern (unknown attribute POSS)"),
-    Case("codebook-bad-regex", cbl(CB + '    patterns: [[{LOWER: {REGEX: "(("}}]]\n'),
-         "{f}:6: code 'B': invalid token pattern (bad regular expression: missing ), unterminated subpattern"),
-    Case("codebook-bad-operator", cbl(CB + '    patterns: [[{LOWER: a, OP: "{2,1}"}]]\n'),
-         "{f}:6: code 'B': invalid token pattern ([E011] Unknown operator: '{{2,1}}'"),
+    Case(
+        "codebook-unknown-attribute",
+        cbl(CB + "    patterns: [[{LEMMA: need, POSS: x}]]\n"),
+        "{f}:6: code 'B': invalid token pattern (unknown attribute POSS)",
+    ),
+    Case(
+        "codebook-bad-regex",
+        cbl(CB + '    patterns: [[{LOWER: {REGEX: "(("}}]]\n'),
+        "{f}:6: code 'B': invalid token pattern (bad regular expression: missing ), unterminated subpattern",
+    ),
+    Case(
+        "codebook-bad-operator",
+        cbl(CB + '    patterns: [[{LOWER: a, OP: "{2,1}"}]]\n'),
+        "{f}:6: code 'B': invalid token pattern ([E011] Unknown operator: '{{2,1}}'",
+    ),
     Case("codebook-unknown-colour", cbl(CB.replace("steelblue", "steelblu")), "{f}:4: unknown colour 'steelblu'"),
     Case("codebook-empty-name", cbl(CB.replace("name: B", "name: ''")), "{f}:5: code without a name"),
     Case("codebook-yaml-syntax", cbl(CB.replace("codes:", "codes: [")), "{f}:3: invalid YAML"),
@@ -261,77 +325,167 @@ CASES = [
     Case("codebook-invalid-utf8", cbl(CB.encode() + b"  - name: caf\xe9\n"), "{f}:6: not valid UTF-8 at byte"),
     Case("codebook-folder", lambda d: cmd("codebook", "load", d, f=d), "{f}: cannot read codebook: Is a directory"),
     # --- codings import --------------------------------------------------------------------------------------------
-    Case("codings-unknown-interview", cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-99,1,Relevance,zed,\n"),
-         "{f}:3: no interview 'INT-99'"),
-    Case("codings-unknown-turn", cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,999,Relevance,zed,\n"),
-         "{f}:3: interview INT-05 has no turn 999 (turns are numbered 0 to"),
-    Case("codings-unknown-code", cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,3,Relevanse,zed,\n"),
-         "{f}:3: no code 'Relevanse' in the codebook (did you mean Relevance?)"),
-    Case("codings-folder-code", cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,3,Assessment,zed,\n"),
-         "{f}:3: code 'Assessment' is a folder (codable: false) and cannot be applied"),
-    Case("codings-bad-turn", cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,three,Relevance,zed,\n"),
-         "{f}:3: turn must be a whole number, got 'three'"),
+    Case(
+        "codings-unknown-interview",
+        cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-99,1,Relevance,zed,\n"),
+        "{f}:3: no interview 'INT-99'",
+    ),
+    Case(
+        "codings-unknown-turn",
+        cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,999,Relevance,zed,\n"),
+        "{f}:3: interview INT-05 has no turn 999 (turns are numbered 0 to",
+    ),
+    Case(
+        "codings-unknown-code",
+        cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,3,Relevanse,zed,\n"),
+        "{f}:3: no code 'Relevanse' in the codebook (did you mean Relevance?)",
+    ),
+    Case(
+        "codings-folder-code",
+        cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,3,Assessment,zed,\n"),
+        "{f}:3: code 'Assessment' is a folder (codable: false) and cannot be applied",
+    ),
+    Case(
+        "codings-bad-turn",
+        cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,three,Relevance,zed,\n"),
+        "{f}:3: turn must be a whole number, got 'three'",
+    ),
     Case("codings-negative-turn", cod(f"{HEAD}\nINT-05,-1,Relevance,zed,\n"), "{f}:2: interview INT-05 has no turn -1"),
-    Case("codings-missing-columns", cod("interview,turn,coder\nINT-05,1,zed\n"),
-         "{f}:1: missing column(s) code; expected interview,turn,code,coder,memo"),
-    Case("codings-code-and-empty-code", cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,1,,zed,\n"),
-         "{f}:3: INT-05 turn 1 has both codes and an empty code for zed"),
-    Case("codings-no-code-over-codes", cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,5,,coder-a,\n"),
-         "{f}:3: INT-05 turn 5 already has codes from coder-a; cannot record 'no code'"),
-    Case("codings-bad-start", cod(f"{HEAD},start,end\nINT-05,1,Relevance,zed,,5,x\n"),
-         "{f}:2: end must be a whole number (an offset in the turn's text), got 'x'"),
+    Case(
+        "codings-missing-columns",
+        cod("interview,turn,coder\nINT-05,1,zed\n"),
+        "{f}:1: missing column(s) code; expected interview,turn,code,coder,memo",
+    ),
+    Case(
+        "codings-code-and-empty-code",
+        cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,1,,zed,\n"),
+        "{f}:3: INT-05 turn 1 has both codes and an empty code for zed",
+    ),
+    Case(
+        "codings-no-code-over-codes",
+        cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,5,,coder-a,\n"),
+        "{f}:3: INT-05 turn 5 already has codes from coder-a; cannot record 'no code'",
+    ),
+    Case(
+        "codings-bad-start",
+        cod(f"{HEAD},start,end\nINT-05,1,Relevance,zed,,5,x\n"),
+        "{f}:2: end must be a whole number (an offset in the turn's text), got 'x'",
+    ),
     Case("codings-more-fields", cod(f"{HEAD}\nINT-05,1,Relevance,zed,,extra\n"), "{f}:2: more fields than columns"),
-    Case("codings-huge-field", cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,3,Relevance,zed,{'x' * 200_000}\n"),
-         "{f}:3: not readable as CSV: field larger than field limit"),
+    Case(
+        "codings-huge-field",
+        cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,3,Relevance,zed,{'x' * 200_000}\n"),
+        "{f}:3: not readable as CSV: field larger than field limit",
+    ),
     Case("codings-no-rows", cod(f"{HEAD}\n"), "{f}: no rows"),
-    Case("codings-json-too-deep", cod("[" * 100_000 + "]" * 100_000, "codings.json"),
-         "{f}: invalid JSON: lists or objects nested too deeply"),
+    Case(
+        "codings-json-too-deep",
+        cod("[" * 100_000 + "]" * 100_000, "codings.json"),
+        "{f}: invalid JSON: lists or objects nested too deeply",
+    ),
     Case("codings-json-syntax", cod('[{"interview": "INT-05",\n "turn": }]', "codings.json"), "{f}:2: invalid JSON"),
     # --- import-qdpx -----------------------------------------------------------------------------------------------
-    Case("qdpx-zip-slip", qd(lambda p: qdpx(p, qde(), {"../evil.txt": b"x"})),
-         "{f}: archive member '../evil.txt' points outside the archive (zip-slip): refused"),
-    Case("qdpx-zip-bomb", qd(lambda p: qdpx(p, qde(), {"sources/big.txt": b"\0" * (2 * 1024 * 1024)})),
-         "{f}: zip bomb: 'sources/big.txt' unpacks to 2 MB from"),
+    Case(
+        "qdpx-zip-slip",
+        qd(lambda p: qdpx(p, qde(), {"../evil.txt": b"x"})),
+        "{f}: archive member '../evil.txt' points outside the archive (zip-slip): refused",
+    ),
+    Case(
+        "qdpx-zip-bomb",
+        qd(lambda p: qdpx(p, qde(), {"sources/big.txt": b"\0" * (2 * 1024 * 1024)})),
+        "{f}: zip bomb: 'sources/big.txt' unpacks to 2 MB from",
+    ),
     Case("qdpx-xxe", qd(lambda p: qdpx(p, XXE)), "{f}:project.qde: XML with a DTD or entities is refused (XXE)"),
     Case("qdpx-no-project-qde", qd(lambda p: qdpx(p, None, TEXT)), "{f}: no project.qde in the archive"),
-    Case("qdpx-dangling-coderef", qd(lambda p: qdpx(p, qde(source(14, 22, coding='<CodeRef targetGUID="AAAAAAAA-0000-0000-0000-000000000000"/>')), TEXT)),
-         "{f}: a <Coding> in <PlainTextSelection guid='11111111-2222-3333-4444-555555555555'> of source 'Interview A' "
-         "refers to code AAAAAAAA-0000-0000-0000-000000000000, which is not in the file's <CodeBook>"),
-    Case("qdpx-dangling-noteref", qd(lambda p: qdpx(p, qde(source(14, 22, extra='<NoteRef targetGUID="BBBBBBBB-0000-0000-0000-000000000000"/>')), TEXT)),
-         "{f}:project.qde: <PlainTextSelection guid='11111111-2222-3333-4444-555555555555'> in <TextSource "
-         "name='Interview A'> has a NoteRef to BBBBBBBB-0000-0000-0000-000000000000, which is not among the file's <Notes>"),
-    Case("qdpx-not-a-zip", qd(lambda p: write(p, "hello")), "{f}: not a REFI-QDA project: a .qdpx file is a zip archive"),
+    Case(
+        "qdpx-dangling-coderef",
+        qd(
+            lambda p: qdpx(
+                p, qde(source(14, 22, coding='<CodeRef targetGUID="AAAAAAAA-0000-0000-0000-000000000000"/>')), TEXT
+            )
+        ),
+        "{f}: a <Coding> in <PlainTextSelection guid='11111111-2222-3333-4444-555555555555'> of source 'Interview A' "
+        "refers to code AAAAAAAA-0000-0000-0000-000000000000, which is not in the file's <CodeBook>",
+    ),
+    Case(
+        "qdpx-dangling-noteref",
+        qd(
+            lambda p: qdpx(
+                p, qde(source(14, 22, extra='<NoteRef targetGUID="BBBBBBBB-0000-0000-0000-000000000000"/>')), TEXT
+            )
+        ),
+        "{f}:project.qde: <PlainTextSelection guid='11111111-2222-3333-4444-555555555555'> in <TextSource "
+        "name='Interview A'> has a NoteRef to BBBBBBBB-0000-0000-0000-000000000000, which is not among the file's "
+        "<Notes>",
+    ),
+    Case(
+        "qdpx-not-a-zip", qd(lambda p: write(p, "hello")), "{f}: not a REFI-QDA project: a .qdpx file is a zip archive"
+    ),
     # --- other commands --------------------------------------------------------------------------------------------
-    Case("apply-missing-turn", lambda d: cmd("apply", "INT-05", 999, "Relevance", "--coder", "newcomer"),
-         "interview INT-05 has no turn 999"),
-    Case("apply-missing-interview", lambda d: cmd("apply", "INT-99", 1, "Relevance", "--coder", "newcomer"),
-         "no interview 'INT-99'"),
-    Case("apply-folder-code", lambda d: cmd("apply", "INT-05", 1, "Assessment", "--coder", "newcomer"),
-         "code 'Assessment' is a folder (codable: false) and cannot be applied", code=2),
-    Case("apply-bad-span", lambda d: cmd("apply", "INT-05", 1, "Relevance", "--coder", "newcomer", "--start", 5, "--end", 2),
-         "--start/--end must satisfy 0 <= start < end", code=2),
+    Case(
+        "apply-missing-turn",
+        lambda d: cmd("apply", "INT-05", 999, "Relevance", "--coder", "newcomer"),
+        "interview INT-05 has no turn 999",
+    ),
+    Case(
+        "apply-missing-interview",
+        lambda d: cmd("apply", "INT-99", 1, "Relevance", "--coder", "newcomer"),
+        "no interview 'INT-99'",
+    ),
+    Case(
+        "apply-folder-code",
+        lambda d: cmd("apply", "INT-05", 1, "Assessment", "--coder", "newcomer"),
+        "code 'Assessment' is a folder (codable: false) and cannot be applied",
+        code=2,
+    ),
+    Case(
+        "apply-bad-span",
+        lambda d: cmd("apply", "INT-05", 1, "Relevance", "--coder", "newcomer", "--start", 5, "--end", 2),
+        "--start/--end must satisfy 0 <= start < end",
+        code=2,
+    ),
     Case("undo-nothing", lambda d: cmd("undo", "--coder", "newcomer"), "newcomer has nothing to undo"),
     Case("undo-unknown-batch", lambda d: cmd("undo", "--coder", "coder-a", "--batch", 9999), "no batch 9999"),
-    Case("audit-one-coder", lambda d: cmd("audit", "--coders", "coder-a"),
-         "name at least two coders to compare: --coders A,B", code=2),
-    Case("export-several-coders", lambda d: cmd("export", "summary"),
-         "the project has 2 coders and none is named 'consensus': which coder's codings?", code=2),
-    Case("history-bad-since", lambda d: cmd("history", "--since", "last week"),
-         "--since expects a date such as 2026-11-01, got 'last week'", code=2),
+    Case(
+        "audit-one-coder",
+        lambda d: cmd("audit", "--coders", "coder-a"),
+        "name at least two coders to compare: --coders A,B",
+        code=2,
+    ),
+    Case(
+        "export-several-coders",
+        lambda d: cmd("export", "summary"),
+        "the project has 2 coders and none is named 'consensus': which coder's codings?",
+        code=2,
+    ),
+    Case(
+        "history-bad-since",
+        lambda d: cmd("history", "--since", "last week"),
+        "--since expects a date such as 2026-11-01, got 'last week'",
+        code=2,
+    ),
     Case("search-bad-query", lambda d: cmd("search", '"unclosed'), "cannot read the search query", code=2),
-    Case("code-unknown-interview", lambda d: cmd("code", "--coder", "newcomer", "-i", "INT-99"), "no interview 'INT-99'"),
+    Case(
+        "code-unknown-interview", lambda d: cmd("code", "--coder", "newcomer", "-i", "INT-99"), "no interview 'INT-99'"
+    ),
     Case("suggest-no-codebook", lambda d: cmd("suggest"), "the project has no codebook yet", project="plain"),
     Case("db-text-file", db_file(b"hello world\n"), "{f}: not a qualcode project (file is not a database)"),
     Case("db-folder", db_file(folder=True), "{f}: is a folder, not a project file"),
-    Case("db-foreign-sqlite", db_file(foreign=True, command=("import", CORPUS / "INT-01.md")),
-         "{f}: not a qualcode project: an SQLite database of something else (tables foo)"),
-    Case("db-read-only", lambda d: cmd("apply", "INT-05", 1, "Relevance", "--coder", "newcomer"),
-         "{f}: database: attempt to write a readonly database (the project file or its folder is read-only",
-         readonly=True),
+    Case(
+        "db-foreign-sqlite",
+        db_file(foreign=True, command=("import", CORPUS / "INT-01.md")),
+        "{f}: not a qualcode project: an SQLite database of something else (tables foo)",
+    ),
+    Case(
+        "db-read-only",
+        lambda d: cmd("apply", "INT-05", 1, "Relevance", "--coder", "newcomer"),
+        "{f}: database: attempt to write a readonly database (the project file or its folder is read-only",
+        readonly=True,
+    ),
     Case("merge-text-file", merge_of(b"hello world\n"), "{f}: not a qualcode project"),
     Case("merge-foreign-sqlite", merge_of(foreign=True), "{f}: not a qualcode project"),
     Case("merge-itself", lambda d: cmd("merge", d.parent / "test.db"), "cannot merge a project into itself", code=2),
-]  # fmt: skip
+]
 
 
 def flat(text: str) -> str:
@@ -350,8 +504,13 @@ def run_readonly(db: Path, args: list) -> tuple[int, str, str]:
         if probe.returncode != 0:
             pytest.skip("running as root without a way to drop write access to a read-only file")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    p = subprocess.run([*prefix, sys.executable, "-m", "qualcode", "--db", str(db), *map(str, args)],
-                       capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    p = subprocess.run(
+        [*prefix, sys.executable, "-m", "qualcode", "--db", str(db), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     return p.returncode, p.stdout, p.stderr
 
 
@@ -390,7 +549,7 @@ def test_a_stored_pattern_spacy_cannot_compile_is_named_not_a_traceback(cli, db_
     cli("codebook", "load", write(tmp_path / "cb.yml", CB))
     conn = sqlite3.connect(db_path)
     conn.execute("""UPDATE codes SET patterns = '[{"tokens": [{"LOWER": {"REGEX": "(("}}], "weight": 0.6}]'
-                    WHERE name = 'B'""")  # fmt: skip
+                    WHERE name = 'B'""")
     conn.commit()
     conn.close()
     before = dump(db_path)

@@ -60,9 +60,14 @@ def paths(cli):
 def test_load_reports_and_show_counts(cli, project):
     cli("apply", "INT-01", "3", "Needs", "Funding", "--coder", "ana")
     assert paths(cli) == {
-        "Relevance": 0, "Relevance/Needs": 1, "Efficiency": 0, "Efficiency/Funding": 1, "Assessment": 0,
-        "Assessment/Positive": 0, "Assessment/Negative": 0,
-    }  # fmt: skip
+        "Relevance": 0,
+        "Relevance/Needs": 1,
+        "Efficiency": 0,
+        "Efficiency/Funding": 1,
+        "Assessment": 0,
+        "Assessment/Positive": 0,
+        "Assessment/Negative": 0,
+    }
     tree = cli("codebook", "show").stdout
     assert "Needs  1 codings, 0 suggestions" in tree and "Assessment (folder) (exclusive)" in tree
     md = cli("codebook", "show", "--format", "md").stdout
@@ -84,7 +89,8 @@ def test_reload_renames_by_key_and_keeps_codings(cli, project, tmp_path):
 def test_removing_a_code_with_codings_needs_a_decision(cli, db_path, project, tmp_path):
     cli("apply", "INT-01", "3", "Needs", "--coder", "ana")
     without = CB.replace(
-        "    children:\n      - key: rel.needs\n        name: Needs\n        patterns: [{phrase: constituent need, weight: 0.8}]\n",
+        "    children:\n      - key: rel.needs\n        name: Needs\n        patterns: [{phrase: constituent need, "
+        "weight: 0.8}]\n",
         "",
     )
     f = write(tmp_path / "cb3.yml", without)
@@ -100,7 +106,8 @@ def test_removing_a_code_with_codings_needs_a_decision(cli, db_path, project, tm
 def test_delete_codings_is_reported(cli, project, tmp_path):
     cli("apply", "INT-01", "3", "Funding", "--coder", "ana")
     without = CB.replace(
-        "    children:\n      - key: eff.funding\n        name: Funding\n        patterns: [[{LEMMA: money}, {LOWER: late}]]\n",
+        "    children:\n      - key: eff.funding\n        name: Funding\n        patterns: [[{LEMMA: money}, {LOWER: "
+        "late}]]\n",
         "",
     )
     r = cli("codebook", "load", write(tmp_path / "cb4.yml", without), "--delete-codings")
@@ -109,17 +116,37 @@ def test_delete_codings_is_reported(cli, project, tmp_path):
 
 
 BAD = [
-    ("dup", CB.replace("name: Funding", "name: funding\n      - name: Funding"), ":21:", "duplicate code name 'Funding' under 'Efficiency' (first on line 19)"),
+    (
+        "dup",
+        CB.replace("name: Funding", "name: funding\n      - name: Funding"),
+        ":21:",
+        "duplicate code name 'Funding' under 'Efficiency' (first on line 19)",
+    ),
     ("unknown-key", CB.replace("definition: Fit", "defintion: Fit"), ":7:", "unknown key 'defintion' in a code"),
-    ("bad-pattern", CB.replace("{LEMMA: need}", "{LEMMA: need, POSS: x}"), ":10:", "invalid token pattern (unknown attribute POSS)"),
-    ("bool-value", CB.replace("{LEMMA: need}", "{LOWER: {IN: [yes, no]}}"), ":10:", "token pattern value True under LOWER is not text"),
+    (
+        "bad-pattern",
+        CB.replace("{LEMMA: need}", "{LEMMA: need, POSS: x}"),
+        ":10:",
+        "invalid token pattern (unknown attribute POSS)",
+    ),
+    (
+        "bool-value",
+        CB.replace("{LEMMA: need}", "{LOWER: {IN: [yes, no]}}"),
+        ":10:",
+        "token pattern value True under LOWER is not text",
+    ),
     ("empty-name", CB.replace("name: Funding", "name: ''"), ":19:", "code without a name"),
     ("colour", CB.replace("steelblue", "steelblu"), ":6:", "unknown colour 'steelblu'"),
     ("weight", CB.replace("weight: 0.8", "weight: 2"), ":14:", "pattern weight must be between 0 and 1, got 2"),
     ("slash", CB.replace("name: Funding", "name: Funding/Money"), ":19:", "contains '/'"),
     ("yaml", CB.replace("codes:", "codes: [\n"), ":", "invalid YAML"),
-    ("exclusive-one-child", CB.replace("      - {key: assessment.negative, name: Negative, value: 1}\n", ""), ":22:", "exclusive but has fewer than two children"),
-]  # fmt: skip
+    (
+        "exclusive-one-child",
+        CB.replace("      - {key: assessment.negative, name: Negative, value: 1}\n", ""),
+        ":22:",
+        "exclusive but has fewer than two children",
+    ),
+]
 
 
 @pytest.mark.parametrize(("name", "text", "where", "message"), BAD, ids=[b[0] for b in BAD])
@@ -151,27 +178,35 @@ def test_shipped_codebook_loads_without_warnings(cli):
     assert "warning" not in r.stderr
     data = json.loads(cli("codebook", "show", "--format", "json").stdout)
     top = [c["name"] for c in data["codes"]]
-    assert top == ["Relevance", "Coherence", "Effectiveness", "Efficiency", "Impact", "Sustainability",
-                   "Cross-cutting themes", "Assessment"]  # fmt: skip
+    assert top == [
+        "Relevance",
+        "Coherence",
+        "Effectiveness",
+        "Efficiency",
+        "Impact",
+        "Sustainability",
+        "Cross-cutting themes",
+        "Assessment",
+    ]
     for c in data["codes"][:6]:
         assert c["codable"] and not c["exclusive"] and 2 <= len(c["children"]) <= 4
         for node in [c, *c["children"]]:
             assert node["definition"] and node["include"] and node["exclude"] and node["colour"]
             assert node["patterns"], node["path"]
     assert [c["name"] for c in data["codes"][6]["children"]] == [
-        "Gender equality", "Disability inclusion", "Social dialogue", "International labour standards",
+        "Gender equality",
+        "Disability inclusion",
+        "Social dialogue",
+        "International labour standards",
         "Environmental sustainability",
-    ]  # fmt: skip
+    ]
     assert data["codes"][7]["exclusive"] and [c["value"] for c in data["codes"][7]["children"]] == [3, 2, 1]
 
 
 def test_pattern_lint_warns_about_patterns_that_never_match(cli, tmp_path):
     text = CB.replace("[{LEMMA: need}]", "[{LEMMA: paid}, {LOWER: follow-up}]")
     r = cli("codebook", "load", write(tmp_path / "lint.yml", text))
-    assert (
-        "Relevance: pattern 2: LEMMA 'paid' never matches: the lookup table lemmatises 'paid' to 'pay'"
-        in r.stderr
-    )
+    assert "Relevance: pattern 2: LEMMA 'paid' never matches: the lookup table lemmatises 'paid' to 'pay'" in r.stderr
     assert "LOWER 'follow-up' is split into several tokens" in r.stderr
 
 
@@ -186,8 +221,12 @@ def test_rename_merge_move_keep_codings(cli, project):
     p = paths(cli)
     assert "Relevance/Funding" not in p and p["Relevance/Constituent needs"] == 2 and p["Relevance"] == 1
     rows = cli("codings", "export").stdout.splitlines()
-    assert rows == ["interview,turn,code,coder,memo", "INT-01,3,Relevance/Constituent needs,ana,",
-                    "INT-01,5,Relevance,ana,", "INT-01,5,Relevance/Constituent needs,ana,"]  # fmt: skip
+    assert rows == [
+        "interview,turn,code,coder,memo",
+        "INT-01,3,Relevance/Constituent needs,ana,",
+        "INT-01,5,Relevance,ana,",
+        "INT-01,5,Relevance/Constituent needs,ana,",
+    ]
     r = cli("code", "move", "Relevance", "--parent", "Relevance/Constituent needs", expect=2)
     assert "under itself or its descendant" in r.stderr
     r = cli("code", "rename", "Efficiency", "Relevance", expect=1)

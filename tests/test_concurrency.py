@@ -25,11 +25,7 @@ from qualcode.store.db import open_project
 from tests.conftest import CODEBOOK, CORPUS, ROOT, Cli, query
 
 INTERVIEWS = ("INT-05", "INT-07", "INT-08", "INT-10", "INT-11", "INT-15", "INT-16", "INT-24")
-CODES = (
-    "Efficiency/Funding and timeliness",
-    "Relevance/COVID-19 adaptation",
-    "Impact/Changes for migrant workers",
-)
+CODES = ("Efficiency/Funding and timeliness", "Relevance/COVID-19 adaptation", "Impact/Changes for migrant workers")
 PER_WRITER = 300
 
 # Waits for the starting signal, then applies its plan one coding at a time, each its own transaction.
@@ -62,13 +58,12 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
     turns = query(db, "SELECT interview_id, idx FROM turns ORDER BY interview_id, idx")
     pairs = [(iid, idx, code) for iid, idx in turns for code in CODES]
     assert len(pairs) >= 2 * PER_WRITER
-    plans = {
-        "lib-a": pairs[:PER_WRITER],
-        "lib-b": pairs[-PER_WRITER:],
-        "csv-c": pairs[PER_WRITER // 2 :][:PER_WRITER],
-    }
-    participant = query(db, """SELECT t.interview_id, t.idx FROM turns t JOIN speakers s ON s.id = t.speaker_id
-                              WHERE s.participant_id IS NOT NULL ORDER BY t.interview_id, t.idx""")  # fmt: skip
+    plans = {"lib-a": pairs[:PER_WRITER], "lib-b": pairs[-PER_WRITER:], "csv-c": pairs[PER_WRITER // 2 :][:PER_WRITER]}
+    participant = query(
+        db,
+        """SELECT t.interview_id, t.idx FROM turns t JOIN speakers s ON s.id = t.speaker_id
+                              WHERE s.participant_id IS NOT NULL ORDER BY t.interview_id, t.idx""",
+    )
 
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     go = tmp_path / "go"
@@ -76,8 +71,13 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
     for coder in ("lib-a", "lib-b"):
         plan = tmp_path / f"{coder}.json"
         plan.write_text(json.dumps(plans[coder]))
-        procs[coder] = subprocess.Popen([sys.executable, "-c", APPLIER, str(db), coder, str(plan), str(go)],
-                                        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        procs[coder] = subprocess.Popen(
+            [sys.executable, "-c", APPLIER, str(db), coder, str(plan), str(go)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     chunks = []
     for n in range(0, PER_WRITER, 50):
         chunk = tmp_path / f"csv-c-{n // 50}.csv"
@@ -91,12 +91,18 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
     keys = tmp_path / "ses-d.keys"
     keys.write_text("x\n" * len(participant) + "q\n")
     start = time.monotonic()
-    procs["csv-c"] = subprocess.Popen(["sh", "-c", loop], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True)  # fmt: skip
+    procs["csv-c"] = subprocess.Popen(
+        ["sh", "-c", loop], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     with open(keys) as stdin:
-        procs["ses-d"] = subprocess.Popen([sys.executable, "-m", "qualcode", "--db", str(db), "-q", "code",
-                                           "--coder", "ses-d"], stdin=stdin, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, env=env, text=True)  # fmt: skip
+        procs["ses-d"] = subprocess.Popen(
+            [sys.executable, "-m", "qualcode", "--db", str(db), "-q", "code", "--coder", "ses-d"],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
     # The library loops start once both command-line writers have written: all four are then writing at once.
     while len(query(db, "SELECT DISTINCT coder FROM batches WHERE coder IN ('csv-c', 'ses-d')")) < 2:
         assert all(procs[c].poll() is None for c in ("csv-c", "ses-d")), "a writer ended before it wrote"
@@ -112,12 +118,18 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
 
     for coder in ("lib-a", "lib-b", "csv-c"):
         assert live(cli, coder) == set(plans[coder]), coder
-    decided = query(db, """SELECT c.interview_id, t.idx, c.code_id FROM codings c JOIN turns t ON t.id = c.turn_id
-                          WHERE c.coder = 'ses-d' AND c.deleted_at IS NULL ORDER BY 1, 2""")  # fmt: skip
+    decided = query(
+        db,
+        """SELECT c.interview_id, t.idx, c.code_id FROM codings c JOIN turns t ON t.id = c.turn_id
+                          WHERE c.coder = 'ses-d' AND c.deleted_at IS NULL ORDER BY 1, 2""",
+    )
     assert decided == [(iid, idx, None) for iid, idx in participant]
     assert query(db, "SELECT coder, count(*) FROM batches GROUP BY coder ORDER BY coder") == [
-        ("csv-c", len(chunks)), ("lib-a", PER_WRITER), ("lib-b", PER_WRITER), ("ses-d", len(participant))
-    ]  # fmt: skip
+        ("csv-c", len(chunks)),
+        ("lib-a", PER_WRITER),
+        ("lib-b", PER_WRITER),
+        ("ses-d", len(participant)),
+    ]
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
     project = open_project(db)
     try:
@@ -133,9 +145,13 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
     switches = sum(x != y for x, y in itertools.pairwise(order))
     longest = {}  # the longest pause between one writer's consecutive batches: mostly waiting for the lock
     for coder in procs:
-        times = [dt.datetime.fromisoformat(t[:-1]) for (t,) in query(
-            db, "SELECT created_at FROM batches WHERE coder = ? ORDER BY id", [coder])]  # fmt: skip
+        times = [
+            dt.datetime.fromisoformat(t[:-1])
+            for (t,) in query(db, "SELECT created_at FROM batches WHERE coder = ? ORDER BY id", [coder])
+        ]
         longest[coder] = max((b - a).total_seconds() for a, b in itertools.pairwise(times))
-    print(f"\nfinished after (s): {', '.join(f'{c} {t:.1f}' for c, t in ends.items())}; {switches} changes of "
-          f"coder in {len(order)} batches; longest pause (s): "
-          f"{', '.join(f'{c} {t:.2f}' for c, t in longest.items())}")  # fmt: skip
+    print(
+        f"\nfinished after (s): {', '.join(f'{c} {t:.1f}' for c, t in ends.items())}; {switches} changes of "
+        f"coder in {len(order)} batches; longest pause (s): "
+        f"{', '.join(f'{c} {t:.2f}' for c, t in longest.items())}"
+    )

@@ -69,10 +69,16 @@ def test_metadata_is_complete():
             assert p["gender"] in ("woman", "man") and p["stakeholder_group"] and p["role"], (f.name, p["id"])
             assert p.get("organisation_type"), (f.name, p["id"])
     assert set(cases) == {
-        "Global", "Ethiopia", "Thailand", "Tunisia", "Regional Conference on Migration", "FMM West Africa",
-        "Fair recruitment: Philippines–Hong Kong", "Fair recruitment: Nepal–Jordan",
+        "Global",
+        "Ethiopia",
+        "Thailand",
+        "Tunisia",
+        "Regional Conference on Migration",
+        "FMM West Africa",
+        "Fair recruitment: Philippines–Hong Kong",
+        "Fair recruitment: Nepal–Jordan",
         "Fair recruitment: Guatemala–Mexico",
-    }  # fmt: skip
+    }
     assert 2 <= len(interviewers) <= 4
     participant_ids = {p["id"] for f in FILES for p in parts(f)[0]["participants"]}
     assert not interviewers & participant_ids  # the evaluation team are not participants
@@ -101,11 +107,15 @@ def test_every_turn_speaker_resolves(project):
     from qualcode.store.db import open_project
 
     db = open_project(project.db_path)
-    unresolved = db.execute("SELECT count(*) FROM turns t LEFT JOIN speakers s ON s.id = t.speaker_id "
-                            "WHERE s.id IS NULL OR (s.participant_id IS NULL AND s.interviewer_id IS NULL)").fetchone()  # fmt: skip
+    unresolved = db.execute(
+        "SELECT count(*) FROM turns t LEFT JOIN speakers s ON s.id = t.speaker_id "
+        "WHERE s.id IS NULL OR (s.participant_id IS NULL AND s.interviewer_id IS NULL)"
+    ).fetchone()
     assert unresolved == (0,)
     # Only declared people speak: every speaker is a participant or interviewer named in the front matter.
-    declared = {(parts(f)[0]["interview"], p.get("speaker", p["id"])) for f in FILES for p in parts(f)[0]["participants"]}
+    declared = {
+        (parts(f)[0]["interview"], p.get("speaker", p["id"])) for f in FILES for p in parts(f)[0]["participants"]
+    }
     declared |= {(parts(f)[0]["interview"], i) for f in FILES for i in parts(f)[0]["interviewers"]}
     spoken = set(db.execute("SELECT interview_id, label FROM speakers").fetchall())
     assert spoken == declared
@@ -132,10 +142,13 @@ def test_both_coders_decided_every_participant_turn_of_the_same_16_interviews(pr
     interviews = {i for i, _ in decided["coder-a"]}
     assert len(interviews) == 16
     db = open_project(project.db_path)
-    participant_turns = set(db.execute(
-        f"""SELECT t.interview_id, t.idx FROM turns t JOIN speakers s ON s.id = t.speaker_id
-            WHERE s.participant_id IS NOT NULL AND t.interview_id IN ({','.join('?' * len(interviews))})""",
-        sorted(interviews)).fetchall())  # fmt: skip
+    participant_turns = set(
+        db.execute(
+            f"""SELECT t.interview_id, t.idx FROM turns t JOIN speakers s ON s.id = t.speaker_id
+            WHERE s.participant_id IS NOT NULL AND t.interview_id IN ({",".join("?" * len(interviews))})""",
+            sorted(interviews),
+        ).fetchall()
+    )
     assert decided["coder-a"] == participant_turns
     cases = {parts(CORPUS / f"{i}.md")[0]["attributes"]["case_study"] for i in interviews}
     assert len(cases) == 9  # spread over every case study

@@ -9,7 +9,8 @@ a kill leaves uncommitted frames for recovery to throw away (counted from the WA
 
 Each seed picks a transaction of an uninterrupted reference run and an offset after it begins: "anywhere" spreads
 the kill over the whole gap until the next one begins (mostly between transactions for suggest, which scores
-before it writes), "inside" keeps it within half the shortest transaction of the reference run. After every kill: SQLite's integrity
+before it writes), "inside" keeps it within half the shortest transaction of the reference run. After every kill:
+SQLite's integrity
 check and `qualcode check` are clean, nothing is half there (every interview, or every scored turn, is exactly
 what the uninterrupted run made), and running the same command again finishes the work and says so.
 """
@@ -91,8 +92,12 @@ def hook(tmp_path_factory) -> Path:
 
 def spawn(hook: Path, db: Path, log: Path, *args) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": f"{hook}{os.pathsep}{ROOT / 'src'}", "QUALCODE_TX_LOG": str(log)}
-    return subprocess.Popen([sys.executable, "-m", "qualcode", "--db", str(db), "-q", *map(str, args)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "qualcode", "--db", str(db), "-q", *map(str, args)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def events(log: Path) -> list[tuple[float, str]]:
@@ -159,10 +164,14 @@ def kill(proc: subprocess.Popen, db: Path, log: Path, rng: random.Random, mode: 
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     ev = events(log)
-    return {"target": target, "offset_ms": round(offset * 1000, 1), "killed": not finished,
-            "committed": sum(e == "commit" for _, e in ev),
-            "mid_transaction": not finished and bool(ev) and ev[-1][1] == "begin",
-            "wal_frames_discarded": uncommitted_frames(db)}  # fmt: skip
+    return {
+        "target": target,
+        "offset_ms": round(offset * 1000, 1),
+        "killed": not finished,
+        "committed": sum(e == "commit" for _, e in ev),
+        "mid_transaction": not finished and bool(ev) and ev[-1][1] == "begin",
+        "wal_frames_discarded": uncommitted_frames(db),
+    }
 
 
 def sound(db: Path) -> None:
@@ -198,8 +207,11 @@ def interviews(db: Path) -> dict[str, tuple]:
     if not db.exists() or not query(db, "SELECT 1 FROM sqlite_master WHERE name = 'interviews'"):
         return {}
     out = {}
-    rows = query(db, "SELECT id, title, date, language, source_file, format, source_hash, text_hash, text "
-                     "FROM interviews ORDER BY id")  # fmt: skip
+    rows = query(
+        db,
+        "SELECT id, title, date, language, source_file, format, source_hash, text_hash, text "
+        "FROM interviews ORDER BY id",
+    )
     for iid, *row in rows:
         text, turns = row[-1], query(db, TURNS, [iid])
         assert turns, f"{iid} has no turns"

@@ -18,8 +18,17 @@ def test_demo_runs_the_whole_workflow(cli, tmp_path, monkeypatch):
     r = cli("demo", "--out", out)
     assert "Participants: 108 (65 woman, 43 man)." in r.stdout
     assert "Scope: 386 turns in 16 interviews decided by coder-a and coder-b" in r.stdout
-    for name in ("summary.md", "summary.xlsx", "matrix-gender.csv", "matrix-case-study.csv", "participants.xlsx",
-                 "segments.csv", "report.html", "audit.md", "audit.json"):  # fmt: skip
+    for name in (
+        "summary.md",
+        "summary.xlsx",
+        "matrix-gender.csv",
+        "matrix-case-study.csv",
+        "participants.xlsx",
+        "segments.csv",
+        "report.html",
+        "audit.md",
+        "audit.json",
+    ):
         assert (out / name).stat().st_size > 0, name
     audit = json.loads((out / "audit.json").read_text())
     overall = next(x for x in audit["rows"] if x["level"] == "overall")
@@ -45,6 +54,16 @@ def test_demo_runs_the_whole_workflow(cli, tmp_path, monkeypatch):
 def test_demo_names_the_missing_material(cli, tmp_path):
     r = cli("demo", "--out", tmp_path / "d", expect=1)
     assert "run 'qualcode demo' from the qualcode repository folder" in r.stderr
-    r = cli("demo", "--out", tmp_path / "d", "--transcripts", CORPUS, "--codebook", CODEBOOK, "--codings",
-            tmp_path, expect=1)  # fmt: skip
+    r = cli(
+        "demo",
+        "--out",
+        tmp_path / "d",
+        "--transcripts",
+        CORPUS,
+        "--codebook",
+        CODEBOOK,
+        "--codings",
+        tmp_path,
+        expect=1,
+    )
     assert f"no coding files (*.csv) in {tmp_path}" in r.stderr

@@ -25,11 +25,13 @@ def test_every_command_has_help_with_an_example(path):
 
 def test_generated_docs_are_up_to_date():
     files = [str(ROOT / "README.md"), str(ROOT / "docs" / "commands.md"), str(ROOT / "docs" / "schema.md")]
-    result = subprocess.run([sys.executable, "-m", "cogapp", "--check", *files], capture_output=True, text=True,
-                            cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "cogapp", "--check", *files], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, (
         "generated documentation is stale; run: python -m cogapp -r README.md docs/commands.md docs/schema.md\n"
-        + result.stdout + result.stderr
+        + result.stdout
+        + result.stderr
     )
 
 
@@ -43,10 +45,12 @@ def test_readme_has_the_two_setup_commands_and_ci_runs_the_second():
 
 
 def test_help_does_not_import_spacy():
-    code = ("import sys\nfrom qualcode.cli import main\nsys.argv = ['qualcode', '--help']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('spacy', 'openpyxl', 'lxml', 'krippendorff', 'numpy') if m in sys.modules]\n"
-            "print('HEAVY', heavy)\n")  # fmt: skip
+    code = (
+        "import sys\nfrom qualcode.cli import main\nsys.argv = ['qualcode', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('spacy', 'openpyxl', 'lxml', 'krippendorff', 'numpy') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "HEAVY []" in out
 

@@ -95,14 +95,20 @@ def test_quotes_come_from_the_codes_segments_spread_across_interviews_and_speake
             coded[key][r["interview"], r["turn"]] = r
     with_quotes = 0
     for e in entries(summary):
-        mine = coded[e["code"]] if e["level"] == "criterion" else {
-            k: r for k, r in coded[e["code"]].items() if r["code"] == e["code"]}  # fmt: skip
+        mine = (
+            coded[e["code"]]
+            if e["level"] == "criterion"
+            else {k: r for k, r in coded[e["code"]].items() if r["code"] == e["code"]}
+        )
         assert len(e["quotes"]) == min(3, len(mine)), e["code"]
         for q in e["quotes"]:
             source = mine[q["interview"], q["turn"]]
             assert q["text"] == " ".join(source["text"].split())
             assert (q["participant"], q["speaker"], q["gender"]) == (
-                source["participant"], source["speaker"], source["gender"])  # fmt: skip
+                source["participant"],
+                source["speaker"],
+                source["gender"],
+            )
         interviews = {r["interview"] for r in mine.values()}
         speakers = {r["participant"] for r in mine.values()}
         quoted = [q["interview"] for q in e["quotes"]]
@@ -146,9 +152,7 @@ def test_summary_markdown_reads_as_an_annex(project, summary):
 
 
 def test_summary_csv_and_xlsx(project, summary, tmp_path):
-    rows = list(
-        csv.DictReader(io.StringIO(project("export", "summary", "--coder", CODER, "-f", "csv").stdout))
-    )
+    rows = list(csv.DictReader(io.StringIO(project("export", "summary", "--coder", CODER, "-f", "csv").stdout)))
     assert [r["code"] for r in rows] == [e["code"] for e in entries(summary)]
     relevance = rows[0]
     assert (
@@ -182,8 +186,7 @@ def test_xlsx_needs_a_file(project):
 
 
 def test_two_coders_and_no_consensus_is_a_usage_error_naming_them(project):
-    for command in (["export", "summary"], ["export", "matrix", "--by", "gender"], ["export", "segments"],
-                    ["report"]):  # fmt: skip
+    for command in (["export", "summary"], ["export", "matrix", "--by", "gender"], ["export", "segments"], ["report"]):
         r = project(*command, expect=2)
         assert "coder-a" in r.stderr and "coder-b" in r.stderr and "--coder" in r.stderr
 
@@ -206,18 +209,21 @@ def small(cli, tmp_path):
 
 
 def test_the_only_coder_is_the_default(small, tmp_path):
-    small(
-        "codings",
-        "import",
-        write(tmp_path / "a.csv", "interview,turn,code,coder,memo\nINT-07,4,Impact,ana,\n"),
-    )
+    small("codings", "import", write(tmp_path / "a.csv", "interview,turn,code,coder,memo\nINT-07,4,Impact,ana,\n"))
     data = json.loads(small("export", "summary", "-f", "json").stdout)
     assert data["coder"] == "ana" and data["totals"]["segments"] == 1
 
 
 def test_consensus_is_the_default_among_several_coders(small, tmp_path):
-    small("codings", "import", write(tmp_path / "a.csv", "interview,turn,code,coder,memo\n"
-                                     "INT-07,4,Impact,ana,\nINT-07,6,Impact,ben,\nINT-07,8,Relevance/Data,consensus,\n"))  # fmt: skip
+    small(
+        "codings",
+        "import",
+        write(
+            tmp_path / "a.csv",
+            "interview,turn,code,coder,memo\n"
+            "INT-07,4,Impact,ana,\nINT-07,6,Impact,ben,\nINT-07,8,Relevance/Data,consensus,\n",
+        ),
+    )
     data = json.loads(small("export", "summary", "-f", "json").stdout)
     assert data["coder"] == "consensus"
     assert [e["code"] for e in data["sections"][0]["codes"]] == ["Relevance/Data"]
@@ -287,9 +293,7 @@ def test_matrix_percentages_add_up_where_units_split(project):
     for v in by_col["columns"]:
         if by_col["totals"]["cells"][v]:
             # Each share is rounded to 0.1, so the sum may be off by 0.05 per row.
-            assert sum(r["percent"][v] for r in by_col["rows"]) == pytest.approx(
-                100, abs=0.05 * len(by_col["rows"])
-            )
+            assert sum(r["percent"][v] for r in by_col["rows"]) == pytest.approx(100, abs=0.05 * len(by_col["rows"]))
     assert "each column adds up to 100%" in by_col["note"]
     people = matrix(project, "--by", "gender", "--percent", "column")
     assert sum(r["percent"]["woman"] for r in people["rows"]) > 100
@@ -299,8 +303,15 @@ def test_matrix_percentages_add_up_where_units_split(project):
 def test_matrix_table_csv_md_and_xlsx(project, tmp_path):
     table = project("export", "matrix", "--coder", CODER, "--by", "gender", "--level", "criterion").stdout
     assert "total (distinct)" in table and "participants in the study" in table and "not sums" in table
-    csv_rows = list(csv.DictReader(io.StringIO(project(
-        "export", "matrix", "--coder", CODER, "--by", "gender", "--level", "criterion", "-f", "csv").stdout)))  # fmt: skip
+    csv_rows = list(
+        csv.DictReader(
+            io.StringIO(
+                project(
+                    "export", "matrix", "--coder", CODER, "--by", "gender", "--level", "criterion", "-f", "csv"
+                ).stdout
+            )
+        )
+    )
     assert [r["criterion"] for r in csv_rows][-2:] == ["total (distinct)", "participants in the study"]
     assert csv_rows[-1]["woman"] == "65"
     md = project("export", "matrix", "--coder", CODER, "--by", "stakeholder_group", "-f", "md").stdout
@@ -308,8 +319,22 @@ def test_matrix_table_csv_md_and_xlsx(project, tmp_path):
     from openpyxl import load_workbook
 
     out = tmp_path / "m.xlsx"
-    project("export", "matrix", "--coder", CODER, "--by", "gender", "--level", "criterion", "--percent", "row",
-            "-f", "xlsx", "-o", out)  # fmt: skip
+    project(
+        "export",
+        "matrix",
+        "--coder",
+        CODER,
+        "--by",
+        "gender",
+        "--level",
+        "criterion",
+        "--percent",
+        "row",
+        "-f",
+        "xlsx",
+        "-o",
+        out,
+    )
     ws = load_workbook(out)["Matrix"]
     assert [c.value for c in ws[1]] == ["criterion", "woman", "man", "total"]
     assert ws["A2"].value == "Relevance" and ws["D2"].value == 100 and ws.freeze_panes == "A2"
@@ -330,12 +355,23 @@ def test_segments_export_one_row_per_coded_segment(project, tmp_path):
     expected = shipped.evidence(CODER)
     assert len(rows) == len(expected)  # no coding of an interviewer's turn in the shipped codings
     header = next(csv.reader(io.StringIO(text)))
-    assert header[:13] == ["code", "criterion", "coder", "interview", "turn", "start", "end", "speaker", "role",
-                           "participant", "gender", "text", "memo"]  # fmt: skip
+    assert header[:13] == [
+        "code",
+        "criterion",
+        "coder",
+        "interview",
+        "turn",
+        "start",
+        "end",
+        "speaker",
+        "role",
+        "participant",
+        "gender",
+        "text",
+        "memo",
+    ]
     assert (
-        "interview.case_study" in header
-        and "participant.stakeholder_group" in header
-        and "participant.role" in header
+        "interview.case_study" in header and "participant.stakeholder_group" in header and "participant.role" in header
     )
     got = {(r["interview"], int(r["turn"]), r["code"]) for r in rows}
     assert got == {(e["interview"], e["turn"], e["code"]) for e in expected}
@@ -441,17 +477,20 @@ def test_plain_exports_do_hold_names(project):
     assert "Kathmandu" in found and "Bangkok" in found and len(found) > 10
 
 
-@pytest.mark.parametrize("command", [
-    ["export", "summary", "--coder", CODER, "--quotes", "50"],
-    ["export", "summary", "--coder", CODER, "--quotes", "50", "-f", "json"],
-    ["export", "summary", "--coder", CODER, "--quotes", "50", "-f", "csv"],
-    ["export", "segments", "--coder", CODER],
-    ["export", "segments", "--coder", CODER, "-f", "json"],
-    ["export", "participants"],
-    ["export", "participants", "-f", "json"],
-    ["export", "matrix", "--coder", CODER, "--by", "gender", "-f", "json"],
-    ["report", "--coder", CODER],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "summary", "--coder", CODER, "--quotes", "50"],
+        ["export", "summary", "--coder", CODER, "--quotes", "50", "-f", "json"],
+        ["export", "summary", "--coder", CODER, "--quotes", "50", "-f", "csv"],
+        ["export", "segments", "--coder", CODER],
+        ["export", "segments", "--coder", CODER, "-f", "json"],
+        ["export", "participants"],
+        ["export", "participants", "-f", "json"],
+        ["export", "matrix", "--coder", CODER, "--by", "gender", "-f", "json"],
+        ["report", "--coder", CODER],
+    ],
+)
 def test_redact_removes_every_name(redacting, command):
     text = redacting(*command, "--redact").stdout
     assert leaks(text) == []
@@ -464,9 +503,7 @@ def test_redacted_quotes_name_the_pseudonym(redacting):
     quotes = [q for e in entries(data) for q in e["quotes"]]
     assert all(q["speaker"] == q["participant"] and re.fullmatch(r"P\d{3}", q["participant"]) for q in quotes)
     plain = json.loads(redacting("export", "segments", "--coder", CODER, "-f", "json").stdout)["segments"]
-    red = json.loads(redacting("export", "segments", "--coder", CODER, "-f", "json", "--redact").stdout)[
-        "segments"
-    ]
+    red = json.loads(redacting("export", "segments", "--coder", CODER, "-f", "json", "--redact").stdout)["segments"]
     changed = [(a["text"], b["text"]) for a, b in zip(plain, red, strict=True) if a["text"] != b["text"]]
     assert changed
     for before, after in changed:
@@ -487,14 +524,16 @@ def test_qdpx_redact(redacting, tmp_path):
 
 def test_redact_matches_whole_words_and_participant_ids_holding_names(cli, tmp_path):
     # Plain text without metadata: the speaker becomes participant "INT-90:Tamsin", an id that names her.
-    cli("import", write(tmp_path / "INT-90.txt", "EV9: Hello Tamsin, and thanks. Did Mr Okoro come?\n\n"
-                        "Tamsin: Yes. Tamsinova came too, and TAMSIN is me. Okoro's team met in Tema.\n"))  # fmt: skip
-    cli("codebook", "load", write(tmp_path / "cb.yml", SMALL_CODEBOOK))
     cli(
-        "codings",
         "import",
-        write(tmp_path / "c.csv", "interview,turn,code,coder,memo\nINT-90,1,Impact,ana,Tema\n"),
+        write(
+            tmp_path / "INT-90.txt",
+            "EV9: Hello Tamsin, and thanks. Did Mr Okoro come?\n\n"
+            "Tamsin: Yes. Tamsinova came too, and TAMSIN is me. Okoro's team met in Tema.\n",
+        ),
     )
+    cli("codebook", "load", write(tmp_path / "cb.yml", SMALL_CODEBOOK))
+    cli("codings", "import", write(tmp_path / "c.csv", "interview,turn,code,coder,memo\nINT-90,1,Impact,ana,Tema\n"))
     cli("redact", "add", "okoro", "Tema")
     seg = json.loads(cli("export", "segments", "-f", "json", "--redact").stdout)["segments"][0]
     assert seg["participant"] == seg["speaker"] == "ANON-001"

@@ -40,18 +40,23 @@ EV1: Thanks.
 """
 
 
-
-
 def test_front_matter_import_stores_turns_with_exact_offsets(cli, db_path, tmp_path):
     f = write(tmp_path / "in" / "int07.md", FM)
     r = cli("import", f, "--format", "json")
     [res] = json.loads(r.stdout)
     assert (res["interview"], res["format"], res["turns"], res["speakers"], res["status"]) == (
-        "INT-07", "qualcode-md", 4, 3, "imported"
-    )  # fmt: skip
+        "INT-07",
+        "qualcode-md",
+        4,
+        3,
+        "imported",
+    )
     [(text,)] = rows(db_path, "SELECT text FROM interviews")
-    turns = rows(db_path, "SELECT t.idx, s.label, t.start, t.end, t.text FROM turns t JOIN speakers s "
-                          "ON s.id = t.speaker_id ORDER BY idx")  # fmt: skip
+    turns = rows(
+        db_path,
+        "SELECT t.idx, s.label, t.start, t.end, t.text FROM turns t JOIN speakers s "
+        "ON s.id = t.speaker_id ORDER BY idx",
+    )
     assert [(i, lab) for i, lab, *_ in turns] == [(0, "EV1"), (1, "Ms Sharma"), (2, "P018"), (3, "EV1")]
     for _, _, start, end, ttext in turns:
         assert text[start:end] == ttext
@@ -61,39 +66,32 @@ def test_front_matter_import_stores_turns_with_exact_offsets(cli, db_path, tmp_p
         "A second paragraph from the same speaker.\nIt continues here."
     )
     assert turns[2][4] == "I agree with her. Note: this colon is not a label."
-    sents = rows(
-        db_path, "SELECT s.start, s.end FROM sentences s JOIN turns t ON t.id = s.turn_id WHERE t.idx = 1"
-    )
+    sents = rows(db_path, "SELECT s.start, s.end FROM sentences s JOIN turns t ON t.id = s.turn_id WHERE t.idx = 1")
     assert [text[a:b] for a, b in sents] == [
-        "Yes.", "The money came late: we were three people for four countries.",
-        "A second paragraph from the same speaker.", "It continues here.",
-    ]  # fmt: skip
+        "Yes.",
+        "The money came late: we were three people for four countries.",
+        "A second paragraph from the same speaker.",
+        "It continues here.",
+    ]
     people = rows(db_path, "SELECT id, name, gender FROM participants ORDER BY id")
     assert people == [("P017", "Ms Sharma", "woman"), ("P018", None, "man")]
-    assert rows(db_path, "SELECT name, value FROM participant_attributes WHERE participant_id='P017' ORDER BY name") == [
-        ("organisation", "Ministry of Labour"), ("stakeholder_group", "Government")
-    ]  # fmt: skip
+    assert rows(
+        db_path, "SELECT name, value FROM participant_attributes WHERE participant_id='P017' ORDER BY name"
+    ) == [("organisation", "Ministry of Labour"), ("stakeholder_group", "Government")]
     assert rows(db_path, "SELECT interviewer_id FROM interview_interviewers") == [("EV1",)]
-    assert rows(db_path, "SELECT date, title FROM interviews") == [
-        ("2021-02-15", "Ministry of Labour, Nepal")
-    ]
+    assert rows(db_path, "SELECT date, title FROM interviews") == [("2021-02-15", "Ministry of Labour, Nepal")]
 
 
 def test_participants_json_counts_come_from_the_data(cli, tmp_path):
     write(tmp_path / "a.md", FM)
-    write(
-        tmp_path / "b.md",
-        FM.replace("INT-07", "INT-08").replace("P018", "P019").replace("gender: M", "gender: f"),
-    )
+    write(tmp_path / "b.md", FM.replace("INT-07", "INT-08").replace("P018", "P019").replace("gender: M", "gender: f"))
     cli("import", tmp_path / "a.md", tmp_path / "b.md")
     data = json.loads(cli("participants", "--format", "json").stdout)
     assert data == {"total": 3, "by_gender": {"woman": 2, "man": 1}}
     data = json.loads(cli("participants", "--by", "case_study", "--format", "json").stdout)
     assert data["by"] == {
         "attribute": "case_study",
-        "rows": [
-            {"value": "Fair recruitment: Nepal–Jordan", "total": 3, "by_gender": {"woman": 2, "man": 1}}
-        ],
+        "rows": [{"value": "Fair recruitment: Nepal–Jordan", "total": 3, "by_gender": {"woman": 2, "man": 1}}],
     }
     r = cli("participants", "--by", "nonexistent", expect=1)
     assert "no attribute 'nonexistent'" in r.stderr
@@ -145,13 +143,24 @@ BAD = [
     ("noclose.md", b"---\ninterview: X\n", "noclose.md:1: front matter opened with '---' but never closed"),
     ("yaml.md", b"---\ninterview: [unclosed\n---\nA: b\n", "yaml.md:2: invalid YAML"),
     ("noid.md", b"---\ntitle: x\nparticipants: [A]\n---\nA: hi\n", "noid.md:1: front matter has no 'interview:' id"),
-    ("unknownkey.md", b"---\ninterview: X\nparticipant: [A]\n---\nA: hi\n", "unknownkey.md:3: unknown key 'participant'"),
-    ("nolabel.md", b"---\ninterview: X\nparticipants: [A]\n---\nhello there\n", "nolabel.md:5: text before the first speaker"),
+    (
+        "unknownkey.md",
+        b"---\ninterview: X\nparticipant: [A]\n---\nA: hi\n",
+        "unknownkey.md:3: unknown key 'participant'",
+    ),
+    (
+        "nolabel.md",
+        b"---\ninterview: X\nparticipants: [A]\n---\nhello there\n",
+        "nolabel.md:5: text before the first speaker",
+    ),
     ("noturns.md", b"---\ninterview: X\nparticipants: [A]\n---\n\n", "noturns.md:5: no speaker turns"),
     ("notes.pdf", b"%PDF-1.4", "notes.pdf: unknown extension '.pdf'"),
-    ("dupspeaker.md", b"---\ninterview: X\nparticipants: [{id: A}, {id: B, speaker: A}]\n---\nA: hi\n",
-     "speaker label 'A' is used by both A and B"),
-]  # fmt: skip
+    (
+        "dupspeaker.md",
+        b"---\ninterview: X\nparticipants: [{id: A}, {id: B, speaker: A}]\n---\nA: hi\n",
+        "speaker label 'A' is used by both A and B",
+    ),
+]
 
 
 @pytest.mark.parametrize(("name", "content", "message"), BAD, ids=[b[0] for b in BAD])
@@ -178,9 +187,7 @@ def test_encoding_option_and_bom_crlf_are_accepted(cli, db_path, tmp_path):
     cli("import", bom)
     [(text,)] = rows(db_path, "SELECT text FROM interviews WHERE id = 'INT-11'")
     assert "\r" not in text and "\ufeff" not in text
-    for start, end, ttext in rows(
-        db_path, "SELECT start, end, text FROM turns WHERE interview_id = 'INT-11'"
-    ):
+    for start, end, ttext in rows(db_path, "SELECT start, end, text FROM turns WHERE interview_id = 'INT-11'"):
         assert text[start:end] == ttext
 
 

@@ -112,8 +112,9 @@ def test_backup_is_a_complete_project_and_is_not_overwritten_without_force(proje
 def test_backup_while_another_process_writes_is_consistent(project, tmp_path):
     stop, ready = tmp_path / "stop", tmp_path / "ready"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(project.db_path), str(stop), str(ready)], env=env,
-                              stderr=subprocess.PIPE)  # fmt: skip
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(project.db_path), str(stop), str(ready)], env=env, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while not ready.exists():
@@ -138,8 +139,14 @@ def test_backup_while_another_process_writes_is_consistent(project, tmp_path):
     # Each backup is a moment of the project: every writer batch there is complete, never half-applied.
     for i in range(3):
         out = tmp_path / f"during-{i}.db"
-        assert count(out, "SELECT count(*) FROM batches b WHERE coder = 'writer' AND NOT EXISTS "
-                          "(SELECT 1 FROM codings c WHERE c.batch_id = b.id OR c.deleted_batch_id = b.id)") == 0  # fmt: skip
+        assert (
+            count(
+                out,
+                "SELECT count(*) FROM batches b WHERE coder = 'writer' AND NOT EXISTS "
+                "(SELECT 1 FROM codings c WHERE c.batch_id = b.id OR c.deleted_batch_id = b.id)",
+            )
+            == 0
+        )
 
 
 # --- check ---------------------------------------------------------------------------------------------------------
@@ -156,33 +163,35 @@ TURN = "(SELECT turn_id FROM codings WHERE memo = 'fees')"
 
 DAMAGE = {
     "integrity": (
-        ["PRAGMA writable_schema = ON",
-         "UPDATE sqlite_master SET sql = replace(sql, '(coder, turn_id)', '(turn_id, coder)') "
-         "WHERE name = 'idx_codings_coder'"],
-        {"integrity"}, "missing from index idx_codings_coder",
+        [
+            "PRAGMA writable_schema = ON",
+            "UPDATE sqlite_master SET sql = replace(sql, '(coder, turn_id)', '(turn_id, coder)') "
+            "WHERE name = 'idx_codings_coder'",
+        ],
+        {"integrity"},
+        "missing from index idx_codings_coder",
     ),
     "foreign keys": ([f"UPDATE codings SET coder = 'ghost' WHERE id = {CODING}"], {"foreign keys"}, "codings row"),
     "orphaned": (
         [f"UPDATE codings SET status = 'orphaned', turn_id = NULL WHERE id = {CODING}"],
-        {"orphaned codings"}, "(INT-05, ana)",
+        {"orphaned codings"},
+        "(INT-05, ana)",
     ),
-    "code removed": (
-        ["DELETE FROM codes WHERE name = 'Impact'"], {"codes", "foreign keys"}, "is not in the codebook",
-    ),
-    "turn removed": (
-        [f"DELETE FROM turns WHERE id = {TURN}"], {"turns", "foreign keys"}, "is missing",
-    ),
+    "code removed": (["DELETE FROM codes WHERE name = 'Impact'"], {"codes", "foreign keys"}, "is not in the codebook"),
+    "turn removed": ([f"DELETE FROM turns WHERE id = {TURN}"], {"turns", "foreign keys"}, "is missing"),
     "quote": ([f"UPDATE codings SET quote = 'something else' WHERE id = {CODING}"], {"quotes"}, "something else"),
     "turn text": (["UPDATE turns SET text = text || ' (edited)' WHERE idx = 3"], {"turn offsets"}, "INT-05 turn 3"),
     "sentence": (
         ["UPDATE sentences SET end = end + 5000 WHERE id = (SELECT min(id) FROM sentences)"],
-        {"sentences"}, "is not inside its turn",
+        {"sentences"},
+        "is not inside its turn",
     ),
     "search index": (
         ["INSERT INTO turns_fts(turns_fts, rowid, text) SELECT 'delete', id, text FROM turns WHERE idx = 5"],
-        {"search index"}, "out of step",
+        {"search index"},
+        "out of step",
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("damage", DAMAGE)

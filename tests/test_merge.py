@@ -32,15 +32,16 @@ codes:
 
 def live(db_path: Path) -> set[tuple]:
     """(interview, turn, code path or None, span in the turn or None for the whole turn, coder) of live codings."""
-    out = query(db_path, """
+    out = query(
+        db_path,
+        """
         WITH RECURSIVE p(id, path) AS (SELECT id, name FROM codes WHERE parent_id IS NULL
             UNION ALL SELECT c.id, p.path || '/' || c.name FROM codes c JOIN p ON c.parent_id = p.id)
         SELECT c.interview_id, t.idx, p.path, c.start - t.start, c.end - t.start, t.end - t.start, c.coder
         FROM codings c JOIN turns t ON t.id = c.turn_id LEFT JOIN p ON p.id = c.code_id
-        WHERE c.deleted_at IS NULL""")  # fmt: skip
-    return {
-        (iid, idx, code, None if (a, b) == (0, n) else (a, b), who) for iid, idx, code, a, b, n, who in out
-    }
+        WHERE c.deleted_at IS NULL""",
+    )
+    return {(iid, idx, code, None if (a, b) == (0, n) else (a, b), who) for iid, idx, code, a, b, n, who in out}
 
 
 def decisions(db_path: Path) -> set[tuple]:
@@ -101,7 +102,7 @@ def test_two_coders_merged_give_the_same_audit_as_one_project(corpus, tmp_path):
 
     def coder_a(cli):
         cli("codings", "import", CODINGS / "coder-a.csv")
-        cli("apply", "INT-05", 1, "Relevance", "--coder", "coder-a", "--start", 0, "--end", 20, "--memo", "x")  # fmt: skip
+        cli("apply", "INT-05", 1, "Relevance", "--coder", "coder-a", "--start", 0, "--end", 20, "--memo", "x")
         cli("apply", "INT-07", 2, "Efficiency", "--coder", "coder-a")
         cli("undo", "--coder", "coder-a")  # history: a retired coding
 
@@ -129,9 +130,7 @@ def test_two_coders_merged_give_the_same_audit_as_one_project(corpus, tmp_path):
     assert query(team.db_path, "SELECT guid FROM coders WHERE name = 'coder-a'") == query(
         a.db_path, "SELECT guid FROM coders WHERE name = 'coder-a'"
     )
-    fields = (
-        "SELECT guid, created_at, memo, origin, deleted_at FROM codings WHERE coder = 'coder-a' ORDER BY 1"
-    )
+    fields = "SELECT guid, created_at, memo, origin, deleted_at FROM codings WHERE coder = 'coder-a' ORDER BY 1"
     assert query(team.db_path, fields) == query(a.db_path, fields)
 
     # Merging again changes nothing; the coders' projects were never touched.
@@ -152,13 +151,23 @@ def test_the_same_coder_deciding_a_turn_differently_is_a_conflict(small):
     ana("apply", "INT-05", 9, "Impact", "--coder", "ana")  # not decided here: taken
     ana("apply", "INT-05", 5, "Impact", "--coder", "ben")  # another coder: taken
     r = merge(here, ana.db_path)
-    assert r["conflicts"] == [{"interview": "INT-05", "turn": 5, "coder": "ana", "kind": "decision",
-                               "here": "Efficiency", "there": "Effectiveness"}]  # fmt: skip
+    assert r["conflicts"] == [
+        {
+            "interview": "INT-05",
+            "turn": 5,
+            "coder": "ana",
+            "kind": "decision",
+            "here": "Efficiency",
+            "there": "Effectiveness",
+        }
+    ]
     assert r["codings"] | {"already": 1, "added": 2, "conflicting": 1} == r["codings"]
     assert live(here.db_path) == {
-        ("INT-05", 5, "Efficiency", None, "ana"), ("INT-05", 7, "Relevance/Needs", None, "ana"),
-        ("INT-05", 9, "Impact", None, "ana"), ("INT-05", 5, "Impact", None, "ben"),
-    }  # fmt: skip
+        ("INT-05", 5, "Efficiency", None, "ana"),
+        ("INT-05", 7, "Relevance/Needs", None, "ana"),
+        ("INT-05", 9, "Impact", None, "ana"),
+        ("INT-05", 5, "Impact", None, "ben"),
+    }
     table = here("merge", ana.db_path).stdout
     assert "Conflicts: this project's version was kept" in table and "Effectiveness" in table
 
@@ -188,9 +197,7 @@ def test_copies_take_the_newer_decision_and_undo_takes_a_merge_back(small, tmp_p
     assert decisions(here.db_path) == {(5, "Efficiency")}
     # Undoing the merge is a change here too: merging again reports the difference instead of overriding it.
     r = merge(here, laptop.db_path)
-    assert [(c["turn"], c["here"], c["there"]) for c in r["conflicts"]] == [
-        (5, "Efficiency", "Effectiveness")
-    ]
+    assert [(c["turn"], c["here"], c["there"]) for c in r["conflicts"]] == [(5, "Efficiency", "Effectiveness")]
     assert r["codings"]["added"] == 0 and decisions(here.db_path) == {(5, "Efficiency")}
 
 
@@ -221,8 +228,10 @@ def test_codes_unknown_here_are_skipped_then_created_with_add_codes(small, tmp_p
     ana("unapply", "INT-05", 9, "Surprises", "--coder", "ana")  # history on an unknown code
 
     r = merge(here, ana.db_path)
-    assert r["codes_unknown"] == [{"code": "Surprises", "codings": 0},
-                                  {"code": "Surprises/Unexpected effects", "codings": 1}]  # fmt: skip
+    assert r["codes_unknown"] == [
+        {"code": "Surprises", "codings": 0},
+        {"code": "Surprises/Unexpected effects", "codings": 1},
+    ]
     assert r["codes_created"] == [] and "--add-codes" in r["stderr"]
     # Turn 5's decision is taken whole or not at all.
     assert r["codings"] | {"unknown_code": 3, "added": 1} == r["codings"]
@@ -232,16 +241,20 @@ def test_codes_unknown_here_are_skipped_then_created_with_add_codes(small, tmp_p
     assert r["codes_created"] == ["Surprises", "Surprises/Unexpected effects"]
     assert r["codings"] | {"added": 2, "already": 1, "history": 1} == r["codings"]
     assert live(here.db_path) == live(ana.db_path)
-    assert query(here.db_path, """SELECT c.key, p.key FROM codes c JOIN codes p ON p.id = c.parent_id
-                                 WHERE c.name = 'Unexpected effects'""") == [("surprises.unexpected-effects", "surprises")]  # fmt: skip
+    assert query(
+        here.db_path,
+        """SELECT c.key, p.key FROM codes c JOIN codes p ON p.id = c.parent_id
+                                 WHERE c.name = 'Unexpected effects'""",
+    ) == [("surprises.unexpected-effects", "surprises")]
     assert "└── ■ Surprises  0 codings" in here("codebook", "show").stdout
 
 
 def test_an_edited_transcript_is_matched_by_id_and_codings_follow_their_quotes(small, small_base, tmp_path):
     here, _, _ = small
     original = (CORPUS / "INT-05.md").read_text(encoding="utf-8")
-    edited = original.replace("That part was really useful, ma'am, I will say it.",
-                              "That part was truly useful, ma'am, I must say.")  # fmt: skip
+    edited = original.replace(
+        "That part was really useful, ma'am, I will say it.", "That part was truly useful, ma'am, I must say."
+    )
     edited += (
         "\nEV3: One more thing before you go?\n\nMaricel Lim: The consulate hotline in Admiralty never "
         "picked up when we rang at night about a runaway worker.\n"
@@ -271,15 +284,29 @@ def test_an_edited_transcript_is_matched_by_id_and_codings_follow_their_quotes(s
 
 def test_memos_fill_gaps_and_differences_are_reported(small):
     here, ana, _ = small
-    here("codings", "import", write(Path("a.csv"), "interview,turn,code,coder,memo\nINT-05,5,Efficiency,ana,\n"
-                                    "INT-05,7,Impact,ana,mine\n"))  # fmt: skip
-    ana("codings", "import", write(Path("b.csv"), "interview,turn,code,coder,memo\nINT-05,5,Efficiency,ana,late\n"
-                                   "INT-05,7,Impact,ana,theirs\n"))  # fmt: skip
+    here(
+        "codings",
+        "import",
+        write(Path("a.csv"), "interview,turn,code,coder,memo\nINT-05,5,Efficiency,ana,\nINT-05,7,Impact,ana,mine\n"),
+    )
+    ana(
+        "codings",
+        "import",
+        write(
+            Path("b.csv"), "interview,turn,code,coder,memo\nINT-05,5,Efficiency,ana,late\nINT-05,7,Impact,ana,theirs\n"
+        ),
+    )
     r = merge(here, ana.db_path)
     assert r["memos_added"] == 1
     [conflict] = r["conflicts"]
-    assert conflict == {"interview": "INT-05", "turn": 7, "coder": "ana", "kind": "memo", "here": "mine",
-                        "there": "theirs"}  # fmt: skip
+    assert conflict == {
+        "interview": "INT-05",
+        "turn": 7,
+        "coder": "ana",
+        "kind": "memo",
+        "here": "mine",
+        "there": "theirs",
+    }
     assert query(here.db_path, "SELECT memo FROM codings ORDER BY start") == [("late",), ("mine",)]
 
 
@@ -330,8 +357,10 @@ def test_projects_that_cannot_be_merged_are_refused(small, tmp_path):
     assert "not a qualcode project" in here("merge", other, expect=1).stderr
     future = copy_db(ana.db_path, tmp_path / "future.db")
     with contextlib.closing(sqlite3.connect(future)) as conn, conn:
-        conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-                     "VALUES ('qualcode', 'm999_future', '2031-01-01')")  # fmt: skip
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+            "VALUES ('qualcode', 'm999_future', '2031-01-01')"
+        )
     assert "newer qualcode" in here("merge", future, expect=1).stderr
     assert "no project" in here("merge", tmp_path / "missing.db", expect=1).stderr
     assert "into itself" in here("merge", here.db_path, expect=2).stderr

@@ -36,22 +36,35 @@ def error(tmp_path, name: str, content: str | bytes) -> str:
     return str(e.value).removeprefix(f"{path}")
 
 
-
-
 # ---------------------------------------------------------------- plain text: the label conventions
 
 PLAIN = [
-    ("colon", "Interviewer: How did it start?\nMs Sharma: With a letter.\nIt came late.\n",
-     [("Interviewer", "How did it start?"), ("Ms Sharma", "With a letter.\nIt came late.")]),
-    ("french colon", "Enquêtrice : Bonjour.\nM. Diallo\u00a0: Bonjour\u00a0!\nEnquêtrice\u202f: Merci.\n",
-     [("Enquêtrice", "Bonjour."), ("M. Diallo", "Bonjour !"), ("Enquêtrice", "Merci.")]),
-    ("bracket ids", "[id1] hello, I like the course.\n\n[id2] I am struggling.\n\n[id1] yes, I agree.\n",
-     [("id1", "hello, I like the course."), ("id2", "I am struggling."), ("id1", "yes, I agree.")]),
-    ("bold with times", "**Emma** [0:00] Today we talk.\n\n**Kelly** [1:05]No space here.\n",
-     [("Emma", "Today we talk."), ("Kelly", "No space here.")]),
-    ("dash", "I – How are you?\nR – Fine, thanks.\nI — And work?\n",
-     [("I", "How are you?"), ("R", "Fine, thanks."), ("I", "And work?")]),
-]  # fmt: skip
+    (
+        "colon",
+        "Interviewer: How did it start?\nMs Sharma: With a letter.\nIt came late.\n",
+        [("Interviewer", "How did it start?"), ("Ms Sharma", "With a letter.\nIt came late.")],
+    ),
+    (
+        "french colon",
+        "Enquêtrice : Bonjour.\nM. Diallo\u00a0: Bonjour\u00a0!\nEnquêtrice\u202f: Merci.\n",
+        [("Enquêtrice", "Bonjour."), ("M. Diallo", "Bonjour !"), ("Enquêtrice", "Merci.")],
+    ),
+    (
+        "bracket ids",
+        "[id1] hello, I like the course.\n\n[id2] I am struggling.\n\n[id1] yes, I agree.\n",
+        [("id1", "hello, I like the course."), ("id2", "I am struggling."), ("id1", "yes, I agree.")],
+    ),
+    (
+        "bold with times",
+        "**Emma** [0:00] Today we talk.\n\n**Kelly** [1:05]No space here.\n",
+        [("Emma", "Today we talk."), ("Kelly", "No space here.")],
+    ),
+    (
+        "dash",
+        "I – How are you?\nR – Fine, thanks.\nI — And work?\n",
+        [("I", "How are you?"), ("R", "Fine, thanks."), ("I", "And work?")],
+    ),
+]
 
 
 @pytest.mark.parametrize(("case", "text", "expected"), PLAIN, ids=[p[0] for p in PLAIN])
@@ -72,9 +85,11 @@ def test_inconsistent_spellings_of_one_speaker_merge_with_a_note(tmp_path):
     )
     t = parse(tmp_path, "t.txt", text)
     assert said(t) == [
-        ("Interviewer 1", "Welcome.\n\nShall we start?"), ("Ms X", "Yes."),
-        ("Interviewer 1", "First question."), ("Ms X", "Go on."),
-    ]  # fmt: skip
+        ("Interviewer 1", "Welcome.\n\nShall we start?"),
+        ("Ms X", "Yes."),
+        ("Interviewer 1", "First question."),
+        ("Ms X", "Go on."),
+    ]
     assert "merged speaker spellings 'Interviewer1' into 'Interviewer 1'" in t.notes
 
 
@@ -131,11 +146,7 @@ def test_zoom_vtt_labels_merging_and_times(tmp_path):
         ("Dr. Melissa Ko", "Get this party started. Why are you so dark? Hmm."),
         ("Srijani Ghosh", "So: the camera."),
     ]
-    assert timed(t) == [
-        ("Srijani Ghosh", 0.05, 1.79),
-        ("Dr. Melissa Ko", 2.07, 9.0),
-        ("Srijani Ghosh", 9.71, 11.67),
-    ]
+    assert timed(t) == [("Srijani Ghosh", 0.05, 1.79), ("Dr. Melissa Ko", 2.07, 9.0), ("Srijani Ghosh", 9.71, 11.67)]
     assert [turn.line for turn in t.turns] == [4, 8, 21]  # the cue timings
 
 
@@ -202,22 +213,13 @@ def test_captions_before_the_first_label_are_an_unknown_speaker(tmp_path):
 
 
 def test_lowercase_display_names_count_when_they_recur(tmp_path):
-    cues = [
-        ("maria lopez", "hi there"),
-        ("Dr. Ko", "hello"),
-        ("maria lopez", "bye"),
-        (None, "so the answer: yes"),
-    ]
+    cues = [("maria lopez", "hi there"), ("Dr. Ko", "hello"), ("maria lopez", "bye"), (None, "so the answer: yes")]
     text = "WEBVTT\n" + "".join(
         f"\n00:00:0{i}.000 --> 00:00:0{i}.900\n{f'{who}: ' if who else ''}{what}\n"
         for i, (who, what) in enumerate(cues)
     )
     t = parse(tmp_path, "a.vtt", text)
-    assert said(t) == [
-        ("maria lopez", "hi there"),
-        ("Dr. Ko", "hello"),
-        ("maria lopez", "bye so the answer: yes"),
-    ]
+    assert said(t) == [("maria lopez", "hi there"), ("Dr. Ko", "hello"), ("maria lopez", "bye so the answer: yes")]
 
 
 def test_spellings_of_one_zoom_name_merge(tmp_path):
@@ -231,24 +233,45 @@ def test_spellings_of_one_zoom_name_merge(tmp_path):
 
 
 BAD_VTT = [
-    ("no-header.vtt", "1\n00:00:01.000 --> 00:00:02.000\nA: hi\n",
-     ":1: not a WebVTT file: the first line must be 'WEBVTT'"),
-    ("srt-times.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA: hi\n\n00:00:03,000 --> 00:00:04,000\nB: yo\n",
-     ":6: malformed WebVTT cue timings '00:00:03,000 --> 00:00:04,000': expected a line like "
-     "00:00:01.000 --> 00:00:04.000 after a blank line"),
-    ("no-blank.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA: hi\n00:00:03.000 --> 00:00:04.000\nB: yo\n",
-     ":5: malformed WebVTT cue timings '00:00:03.000 --> 00:00:04.000': expected a line like "
-     "00:00:01.000 --> 00:00:04.000 after a blank line"),
-    ("bad-time.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA: hi\n\n00:00:03.000 --> 00:00:62.000\nB: yo\n",
-     ":6: invalid WebVTT timestamp '00:00:62.000' (expected HH:MM:SS.mmm, minutes and seconds below 60)"),
-    ("outside.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA: hi\n\nsecond paragraph\n",
-     ":6: text outside any cue: 'second paragraph' (a blank line ends a cue; remove it, or give the text "
-     "its own cue timings)"),
-    ("setting.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000 align:sideways\nA: hi\n",
-     ":3: malformed WebVTT: Invalid cue setting 'align:sideways'"),
-    ("music.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n♪♪♪\n",
-     ": no speech in the captions: every cue is empty or has no words"),
-]  # fmt: skip
+    (
+        "no-header.vtt",
+        "1\n00:00:01.000 --> 00:00:02.000\nA: hi\n",
+        ":1: not a WebVTT file: the first line must be 'WEBVTT'",
+    ),
+    (
+        "srt-times.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA: hi\n\n00:00:03,000 --> 00:00:04,000\nB: yo\n",
+        ":6: malformed WebVTT cue timings '00:00:03,000 --> 00:00:04,000': expected a line like "
+        "00:00:01.000 --> 00:00:04.000 after a blank line",
+    ),
+    (
+        "no-blank.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA: hi\n00:00:03.000 --> 00:00:04.000\nB: yo\n",
+        ":5: malformed WebVTT cue timings '00:00:03.000 --> 00:00:04.000': expected a line like "
+        "00:00:01.000 --> 00:00:04.000 after a blank line",
+    ),
+    (
+        "bad-time.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA: hi\n\n00:00:03.000 --> 00:00:62.000\nB: yo\n",
+        ":6: invalid WebVTT timestamp '00:00:62.000' (expected HH:MM:SS.mmm, minutes and seconds below 60)",
+    ),
+    (
+        "outside.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nA: hi\n\nsecond paragraph\n",
+        ":6: text outside any cue: 'second paragraph' (a blank line ends a cue; remove it, or give the text "
+        "its own cue timings)",
+    ),
+    (
+        "setting.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000 align:sideways\nA: hi\n",
+        ":3: malformed WebVTT: Invalid cue setting 'align:sideways'",
+    ),
+    (
+        "music.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n♪♪♪\n",
+        ": no speech in the captions: every cue is empty or has no words",
+    ),
+]
 
 
 @pytest.mark.parametrize(("name", "text", "message"), BAD_VTT, ids=[b[0] for b in BAD_VTT])
@@ -285,16 +308,29 @@ def test_srt_without_speakers_drops_music_and_splits_at_pauses(tmp_path):
 
 
 BAD_SRT = [
-    ("arrow.srt", "1\n00:00:01,000 --> 00:00:04,000\nHello\n\n2\n00:00:05,000 -> 00:00:06,000\nBye\n",
-     ":6: malformed SRT timings '00:00:05,000 -> 00:00:06,000' (expected a line like 00:00:01,000 --> 00:00:04,000)"),
-    ("time.srt", "1\n00:00:01,000 --> 00:00:04,000\nHello\n\n2\n00:00:05,000 --> 00:00:xx,000\nBye\n",
-     ":6: malformed SRT timings '00:00:05,000 --> 00:00:xx,000' (expected a line like 00:00:01,000 --> 00:00:04,000)"),
-    ("number.srt", "1\n00:00:01,000 --> 00:00:04,000\nHello\n\n00:00:05,000 --> 00:00:06,000\nBye\n",
-     ":5: SRT cue timings '00:00:05,000 --> 00:00:06,000' without a cue number on the line before"),
-    ("notsrt.srt", "Just some notes\nabout the talk\nand more\n",
-     ":1: not a SubRip file: it must begin with a cue number, then a line of timings such as "
-     "00:00:01,000 --> 00:00:04,000"),
-]  # fmt: skip
+    (
+        "arrow.srt",
+        "1\n00:00:01,000 --> 00:00:04,000\nHello\n\n2\n00:00:05,000 -> 00:00:06,000\nBye\n",
+        ":6: malformed SRT timings '00:00:05,000 -> 00:00:06,000' (expected a line like 00:00:01,000 --> 00:00:04,000)",
+    ),
+    (
+        "time.srt",
+        "1\n00:00:01,000 --> 00:00:04,000\nHello\n\n2\n00:00:05,000 --> 00:00:xx,000\nBye\n",
+        ":6: malformed SRT timings '00:00:05,000 --> 00:00:xx,000' (expected a line like 00:00:01,000 --> "
+        "00:00:04,000)",
+    ),
+    (
+        "number.srt",
+        "1\n00:00:01,000 --> 00:00:04,000\nHello\n\n00:00:05,000 --> 00:00:06,000\nBye\n",
+        ":5: SRT cue timings '00:00:05,000 --> 00:00:06,000' without a cue number on the line before",
+    ),
+    (
+        "notsrt.srt",
+        "Just some notes\nabout the talk\nand more\n",
+        ":1: not a SubRip file: it must begin with a cue number, then a line of timings such as "
+        "00:00:01,000 --> 00:00:04,000",
+    ),
+]
 
 
 @pytest.mark.parametrize(("name", "text", "message"), BAD_SRT, ids=[b[0] for b in BAD_SRT])
@@ -331,11 +367,7 @@ Transcribed by https://otter.ai
 def test_otter_export(tmp_path):
     t = parse(tmp_path, "ana.txt", OTTER)
     assert t.format == "otter"
-    assert said(t) == [
-        ("Ana Li", "Hello there.\nSecond line.\n\nAnd more."),
-        ("Ben", "Hi."),
-        ("Ana Li", "Bye."),
-    ]
+    assert said(t) == [("Ana Li", "Hello there.\nSecond line.\n\nAnd more."), ("Ben", "Hi."), ("Ana Li", "Bye.")]
     assert timed(t) == [("Ana Li", 0.0, None), ("Ben", 9.0, None), ("Ana Li", 3723.0, None)]
     assert t.notes == [
         "lines 1-6 before the first speaker header are a preamble, not a turn (starting '# Interview with Ana')",
@@ -368,7 +400,7 @@ DISPATCH = [
     ("a.md", "**Emma** [0:00] Hi.\n\n**Kelly** [0:10] Yo.\n", "plain"),
     ("a.txt", "Ana  0:05\nHello.\n\nBen: Hi.\n\nAna: Bye.\n", "plain"),  # one Otter-like header is not Otter
     ("a.md", "---\ninterview: X\nparticipants: [A]\n---\nA: hi\n", "qualcode-md"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "text", "fmt"), DISPATCH)
@@ -393,17 +425,11 @@ def docx_bytes(*paragraphs: str, table: bool = False) -> bytes:
 def test_docx_paragraphs_follow_the_plain_text_rules(tmp_path):
     path = tmp_path / "int.docx"
     path.write_bytes(
-        docx_bytes(
-            "Interviewer: Hello.", "Ms Sharma\u00a0: Bonjour.", "Second line.", "", "Interviewer: Bye."
-        )
+        docx_bytes("Interviewer: Hello.", "Ms Sharma\u00a0: Bonjour.", "Second line.", "", "Interviewer: Bye.")
     )
     t = parse_file(path)
     assert t.format == "docx"
-    assert said(t) == [
-        ("Interviewer", "Hello."),
-        ("Ms Sharma", "Bonjour.\nSecond line."),
-        ("Interviewer", "Bye."),
-    ]
+    assert said(t) == [("Interviewer", "Hello."), ("Ms Sharma", "Bonjour.\nSecond line."), ("Interviewer", "Bye.")]
 
 
 def test_docx_tables_are_reported(tmp_path):
@@ -417,9 +443,7 @@ def _damaged_docx() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
         for item in good.infolist():
-            z.writestr(
-                item, b"<w:document><broken" if item.filename == "word/document.xml" else good.read(item)
-            )
+            z.writestr(item, b"<w:document><broken" if item.filename == "word/document.xml" else good.read(item))
     return out.getvalue()
 
 
@@ -431,16 +455,26 @@ def _zip_without_document() -> bytes:
 
 
 BAD_DOCX = [
-    ("truncated", lambda: docx_bytes("A: hi", "B: ho")[:2000],
-     ": not a .docx document: the file is not a zip archive (damaged, or a .doc saved under another name; "
-     "save it as .docx)"),
-    ("plain text", lambda: b"A: hi\n", ": not a .docx document: the file is not a zip archive (damaged, or a "
-     ".doc saved under another name; save it as .docx)"),
+    (
+        "truncated",
+        lambda: docx_bytes("A: hi", "B: ho")[:2000],
+        ": not a .docx document: the file is not a zip archive (damaged, or a .doc saved under another name; "
+        "save it as .docx)",
+    ),
+    (
+        "plain text",
+        lambda: b"A: hi\n",
+        ": not a .docx document: the file is not a zip archive (damaged, or a "
+        ".doc saved under another name; save it as .docx)",
+    ),
     ("other zip", _zip_without_document, ": not a .docx document: the archive has no word/document.xml"),
-    ("broken xml", _damaged_docx, ": damaged .docx document: Namespace prefix w on document is not defined, "
-     "line 1, column 12 (<string>, line 1)"),
+    (
+        "broken xml",
+        _damaged_docx,
+        ": damaged .docx document: Namespace prefix w on document is not defined, line 1, column 12 (<string>, line 1)",
+    ),
     ("no text", lambda: docx_bytes("", "  "), ": document has no text in its paragraphs"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "make", "message"), BAD_DOCX, ids=[b[0] for b in BAD_DOCX])
@@ -459,7 +493,8 @@ def test_docx_respects_max_bytes(tmp_path):
     with pytest.raises(InputError) as e:
         parse_file(path, max_bytes=100 * 1024)
     assert str(e.value) == (
-        f"{path}: document unpacks to 4 MB; transcripts over 1 MB unpacked are refused (raise the limit with --max-size)"
+        f"{path}: document unpacks to 4 MB; transcripts over 1 MB unpacked are refused (raise the limit with "
+        f"--max-size)"
     )
 
 
@@ -502,45 +537,47 @@ def test_sidecar_gives_a_vtt_file_its_metadata(cli, db_path, tmp_path):
     [res] = json.loads(cli("import", vtt, "--format", "json").stdout)
     assert (res["interview"], res["format"], res["turns"], res["speakers"]) == ("CLASS-01", "vtt", 3, 3)
     assert "metadata from class.yml" in res["notes"]
-    assert rows(db_path, "SELECT id, title, date FROM interviews") == [
-        ("CLASS-01", "Student engagement", "2024-01-24")
-    ]
+    assert rows(db_path, "SELECT id, title, date FROM interviews") == [("CLASS-01", "Student engagement", "2024-01-24")]
     assert rows(db_path, "SELECT name, value FROM interview_attributes") == [("course", "Sociology 101")]
     assert rows(db_path, "SELECT label, participant_id, interviewer_id FROM speakers ORDER BY id") == [
-        ("Dr. Melissa Ko", None, "EV1"), ("Conor Healy", "P001", None), ("Ana Li", "CLASS-01:Ana Li", None),
-    ]  # fmt: skip
+        ("Dr. Melissa Ko", None, "EV1"),
+        ("Conor Healy", "P001", None),
+        ("Ana Li", "CLASS-01:Ana Li", None),
+    ]
     assert rows(db_path, "SELECT id, name, gender FROM participants ORDER BY id") == [
-        ("CLASS-01:Ana Li", "Ana Li", "not recorded"), ("P001", "Conor Healy", "man"),
-    ]  # fmt: skip
+        ("CLASS-01:Ana Li", "Ana Li", "not recorded"),
+        ("P001", "Conor Healy", "man"),
+    ]
     assert rows(db_path, "SELECT participant_id, name, value FROM participant_attributes") == [
         ("P001", "role", "instructor")
     ]
     assert rows(db_path, "SELECT id, name FROM interviewers") == [("EV1", "Melissa Ko")]
     assert rows(db_path, "SELECT idx, start_s, end_s FROM turns ORDER BY idx") == [
-        (0, 1.0, 3.0), (1, 3.5, 5.0), (2, 5.5, 6.0),
-    ]  # fmt: skip
-    assert (
-        "speaker 'Ana Li' has no metadata: participant CLASS-01:Ana Li, gender not recorded" in res["notes"]
-    )
+        (0, 1.0, 3.0),
+        (1, 3.5, 5.0),
+        (2, 5.5, 6.0),
+    ]
+    assert "speaker 'Ana Li' has no metadata: participant CLASS-01:Ana Li, gender not recorded" in res["notes"]
 
 
 def test_speaker_map_and_interviewer_options_on_a_vtt_file(cli, db_path, tmp_path):
     vtt = write(tmp_path / "class.vtt", CLASS_VTT)
     cli("import", vtt, "--speaker-map", "Conor Healy=P900, ana li=P901", "--interviewer", "Dr. Melissa Ko")
     assert rows(db_path, "SELECT label, participant_id, interviewer_id FROM speakers ORDER BY id") == [
-        ("Dr. Melissa Ko", None, "Dr. Melissa Ko"), ("Conor Healy", "P900", None), ("Ana Li", "P901", None),
-    ]  # fmt: skip
+        ("Dr. Melissa Ko", None, "Dr. Melissa Ko"),
+        ("Conor Healy", "P900", None),
+        ("Ana Li", "P901", None),
+    ]
     assert rows(db_path, "SELECT id, gender FROM participants ORDER BY id") == [
-        ("P900", "not recorded"), ("P901", "not recorded"),
-    ]  # fmt: skip
+        ("P900", "not recorded"),
+        ("P901", "not recorded"),
+    ]
 
 
 def test_a_malformed_vtt_file_changes_nothing(cli, db_path, tmp_path):
     cli("import", write(tmp_path / "ok.vtt", CLASS_VTT))
     before = dump(db_path)
-    bad = write(
-        tmp_path / "bad.vtt", CLASS_VTT.replace("00:00:03.500 --> 00:00:05.000", "00:00:03.500 --> 5")
-    )
+    bad = write(tmp_path / "bad.vtt", CLASS_VTT.replace("00:00:03.500 --> 00:00:05.000", "00:00:03.500 --> 5"))
     r = cli("import", bad, expect=1)
     assert f"{bad}:8: malformed WebVTT cue timings '00:00:03.500 --> 5'" in r.stderr
     assert "Traceback" not in r.output

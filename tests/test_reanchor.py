@@ -43,14 +43,18 @@ INT-01,3,,ben,,,
 
 # (memo, turn index, start, end) in the original text; codings are numbered 1-9 in this order.
 BEFORE = [
-    ("whole turn", 9, 1637, 2581), ("first sentence", 9, 1637, 1657), ("reworded", 9, 1963, 2079),
-    ("unchanged", 13, 2701, 3367), ("kuwait", 17, 4311, 4406), ("deleted turn", 19, 4483, 4796),
-    ("merged turn", 20, 4803, 4876), ("later turn", 23, 5170, 5401), (None, 3, 683, 706),
-]  # fmt: skip
+    ("whole turn", 9, 1637, 2581),
+    ("first sentence", 9, 1637, 1657),
+    ("reworded", 9, 1963, 2079),
+    ("unchanged", 13, 2701, 3367),
+    ("kuwait", 17, 4311, 4406),
+    ("deleted turn", 19, 4483, 4796),
+    ("merged turn", 20, 4803, 4876),
+    ("later turn", 23, 5170, 5401),
+    (None, 3, 683, 706),
+]
 
-INSERTED = (
-    "Ayesha: Sorry, one second, there is a courier at the door.\n\nEV2: No problem, take your time.\n\n"
-)
+INSERTED = "Ayesha: Sorry, one second, there is a courier at the door.\n\nEV2: No problem, take your time.\n\n"
 OLD_SENTENCE = (
     "Their statisticians sat down with national statistics offices and got migration questions into labour force "
     "surveys."
@@ -86,14 +90,15 @@ def delete_turn(text: str) -> str:
     return text.replace(DELETED, "").replace("follow that up?\n\nEV2: Sorry", "follow that up?\n\nSorry")
 
 
-
-
 def codings(db_path):
     """(id, turn index or None, start, end, status) for every coding, and a check that quotes match the text."""
-    out = rows(db_path, """SELECT c.id, t.idx, c.start, c.end, c.status,
+    out = rows(
+        db_path,
+        """SELECT c.id, t.idx, c.start, c.end, c.status,
                                   c.status = 'orphaned' OR c.quote = substr(i.text, c.start + 1, c.end - c.start)
                            FROM codings c JOIN interviews i ON i.id = c.interview_id
-                           LEFT JOIN turns t ON t.id = c.turn_id ORDER BY c.id""")  # fmt: skip
+                           LEFT JOIN turns t ON t.id = c.turn_id ORDER BY c.id""",
+    )
     assert all(ok for *_, ok in out), "a live coding's quote must be the text it covers"
     return [r[:5] for r in out]
 
@@ -120,12 +125,20 @@ def replace(cli, f, *edits, expect=0):
 def test_inserted_turns_shift_every_coding_exactly(cli, project, db_path):
     r, res = replace(cli, project, insert_turns)
     assert res["status"] == "replaced"
-    assert res["reanchor"] == {"codings": 9, "exact": 9, "fuzzy": 0, "orphaned": 0, "suggestions_dropped": 0,
-                               "details": []}  # fmt: skip
+    assert res["reanchor"] == {
+        "codings": 9,
+        "exact": 9,
+        "fuzzy": 0,
+        "orphaned": 0,
+        "suggestions_dropped": 0,
+        "details": [],
+    }
     assert r.stderr.strip() == "INT-01: 9 codings re-anchored (9 exact, 0 fuzzy), 0 orphaned"
     n = len(INSERTED)  # 94; two turns, so every later turn index grows by 2
-    expected = [(i, idx + 2, a + n, b + n, "ok") if idx > 4 else (i, idx, a, b, "ok")
-                for i, (_, idx, a, b) in enumerate(BEFORE, 1)]  # fmt: skip
+    expected = [
+        (i, idx + 2, a + n, b + n, "ok") if idx > 4 else (i, idx, a, b, "ok")
+        for i, (_, idx, a, b) in enumerate(BEFORE, 1)
+    ]
     assert codings(db_path) == expected
     assert expected[0] == (1, 11, 1731, 2675, "ok")
     turn_ids = rows(db_path, "SELECT id FROM turns WHERE interview_id = 'INT-01'")
@@ -167,13 +180,26 @@ def test_passage_changed_beyond_recognition_is_kept_as_orphaned(cli, project, db
     shrink = len(KUWAIT) - len("Nobody has told me anything more since then.")  # 51
     got = codings(db_path)
     assert got[4] == (5, None, 4311, 4406, "orphaned")  # turn gone, last offsets and quote kept
-    assert got[5:8] == [(6, 19, 4483 - shrink, 4796 - shrink, "ok"), (7, 20, 4803 - shrink, 4876 - shrink, "ok"),
-                        (8, 23, 5170 - shrink, 5401 - shrink, "ok")]  # fmt: skip
+    assert got[5:8] == [
+        (6, 19, 4483 - shrink, 4796 - shrink, "ok"),
+        (7, 20, 4803 - shrink, 4876 - shrink, "ok"),
+        (8, 23, 5170 - shrink, 5401 - shrink, "ok"),
+    ]
     orphans = json.loads(cli("codings", "orphans", "--format", "json").stdout)
     assert orphans == [
-        {"coding": 5, "interview": "INT-01", "coder": "ana", "code": "Impact", "quote": KUWAIT, "memo": "kuwait",
-         "origin": "imported", "old_start": 4311, "old_end": 4406, "created_at": orphans[0]["created_at"]}
-    ]  # fmt: skip
+        {
+            "coding": 5,
+            "interview": "INT-01",
+            "coder": "ana",
+            "code": "Impact",
+            "quote": KUWAIT,
+            "memo": "kuwait",
+            "origin": "imported",
+            "old_start": 4311,
+            "old_end": 4406,
+            "created_at": orphans[0]["created_at"],
+        }
+    ]
     seg = cli("segments", "--code", "Impact", "--format", "json")
     assert json.loads(seg.stdout)["orphaned"] == 1 and json.loads(seg.stdout)["segments"][0]["turn"] == 19
     assert "1 orphaned codings of these codes are not shown: see 'qualcode codings orphans'" in seg.stderr
@@ -189,7 +215,9 @@ def test_deleted_turn_orphans_its_codings_and_merged_turns_keep_theirs(cli, proj
     assert got[5] == (6, None, 4483, 4796, "orphaned")
     # Old turn 20 ("Sorry, you froze. ...", 73 characters) is now the end of turn 18, which also holds "Is anybody
     # following that up?": a whole-turn coding covers the whole merged turn, 2·73 / (73 + 104) = 0.825 similar.
-    merged = "Is anybody following that up?\n\nSorry, you froze. You said how many joint statements and then I lost you."
+    merged = (
+        "Is anybody following that up?\n\nSorry, you froze. You said how many joint statements and then I lost you."
+    )
     assert got[6] == (7, 18, 4444, 4444 + len(merged), "ok")
     assert rows(db_path, "SELECT quote FROM codings WHERE id = 7") == [(merged,)]
     assert res["reanchor"]["details"][0] == {"coding": 7, "outcome": "fuzzy", "similarity": 0.825, "turn": 18}
@@ -221,9 +249,7 @@ def test_all_edits_at_once(cli, project, db_path):
 def test_replace_is_one_transaction(cli, project, db_path):
     before = dump(db_path)
     # The new version gives P001 another gender: the participant check fails after the codings were set aside.
-    r, _ = replace(
-        cli, project, insert_turns, lambda t: t.replace("gender: woman", "gender: man", 1), expect=1
-    )
+    r, _ = replace(cli, project, insert_turns, lambda t: t.replace("gender: woman", "gender: man", 1), expect=1)
     assert "participant P001 has gender 'man' here but 'woman'" in r.stderr
     assert dump(db_path) == before
 
@@ -234,12 +260,11 @@ def test_suggestions_are_dropped_and_reported(cli, project, db_path):
         tid = conn.execute("SELECT id FROM turns WHERE idx = 9").fetchone()[0]
         conn.execute(
             """INSERT INTO suggestions (interview_id, turn_id, code_id, unit, start, end, score, source, evidence,
-               pattern_hash, created_at) VALUES ('INT-01', ?, 1, 'turn', 1637, 2581, 0.9, 'pattern', '[]', 'h', 'now')""",
+               pattern_hash, created_at)
+               VALUES ('INT-01', ?, 1, 'turn', 1637, 2581, 0.9, 'pattern', '[]', 'h', 'now')""",
             [tid],
         )
-        conn.execute(
-            "INSERT INTO scored_turns (turn_id, codebook_hash, scored_at) VALUES (?, 'h', 'now')", [tid]
-        )
+        conn.execute("INSERT INTO scored_turns (turn_id, codebook_hash, scored_at) VALUES (?, 'h', 'now')", [tid])
     conn.close()
     r, res = replace(cli, project, insert_turns)
     assert r.stderr.strip() == (
@@ -255,8 +280,10 @@ def test_retired_codings_follow_the_text_and_undo_still_works(cli, project, db_p
     [(unapply_batch,)] = rows(db_path, "SELECT max(id) FROM batches WHERE kind = 'unapply'")
     replace(cli, project, insert_turns)
     cli("undo", "--coder", "ana", "--batch", unapply_batch)
-    assert rows(db_path, "SELECT t.idx, c.start, c.end, c.deleted_at FROM codings c JOIN turns t ON t.id = c.turn_id "
-                         "WHERE c.id = 8") == [(25, 5170 + 94, 5401 + 94, None)]  # fmt: skip
+    assert rows(
+        db_path,
+        "SELECT t.idx, c.start, c.end, c.deleted_at FROM codings c JOIN turns t ON t.id = c.turn_id WHERE c.id = 8",
+    ) == [(25, 5170 + 94, 5401 + 94, None)]
     [(import_batch,)] = rows(db_path, "SELECT batch_id FROM codings WHERE id = 1")
     cli("undo", "--coder", "ana", "--batch", import_batch)
     assert rows(db_path, "SELECT count(*) FROM codings WHERE coder = 'ana' AND deleted_at IS NULL") == [(0,)]
@@ -283,10 +310,7 @@ def test_replace_without_codings_says_nothing_more(cli, tmp_path, db_path):
 @pytest.mark.parametrize(
     ("region", "expected"),
     [
-        (
-            "so they said the money came late: we were three people.",
-            "the money came late: we were three people",
-        ),
+        ("so they said the money came late: we were three people.", "the money came late: we were three people"),
         ("The money arrived late, we were three people!", "The money arrived late, we were three people"),
     ],
 )
@@ -297,9 +321,7 @@ def test_best_span_finds_the_closest_wording(region, expected):
 
 def test_similarity_threshold():
     quote = "the money came late: we were three people"
-    assert (
-        reanchor.similarity(quote, "the funds came in two tranches, far too late") < reanchor.MIN_SIMILARITY
-    )
+    assert reanchor.similarity(quote, "the funds came in two tranches, far too late") < reanchor.MIN_SIMILARITY
     assert reanchor.similarity(quote, "the money came late, we were three people") >= reanchor.MIN_SIMILARITY
 
 
@@ -313,5 +335,6 @@ def test_replace_when_the_only_codings_are_retired(cli, tmp_path, db_path):
     write(f, insert_turns(ORIGINAL))
     r = cli("import", f, "--replace", "--format", "json")
     assert (json.loads(r.stdout)[0]["status"], json.loads(r.stdout)[0]["message"]) == ("replaced", "")
-    assert rows(db_path, "SELECT t.idx, c.start, c.deleted_at IS NOT NULL FROM codings c JOIN turns t ON "
-                         "t.id = c.turn_id") == [(11, 1637 + len(INSERTED), 1)]  # fmt: skip
+    assert rows(
+        db_path, "SELECT t.idx, c.start, c.deleted_at IS NOT NULL FROM codings c JOIN turns t ON t.id = c.turn_id"
+    ) == [(11, 1637 + len(INSERTED), 1)]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, SAMPLES, SHARED, Cli, dump, needs_schemas, write
+from qualcode.refi import schemas
+from tests.conftest import CORPUS, SAMPLES, Cli, dump, write
 from tests.conftest import query as rows
 
 REFI = SAMPLES / "refi"
@@ -44,7 +45,8 @@ codes:
 def schema(name: str):
     from lxml import etree
 
-    return etree.XMLSchema(etree.parse(str(SHARED / "refi-qda" / name)))
+    with schemas.path(name).open("rb") as f:
+        return etree.XMLSchema(etree.parse(f))
 
 
 def assert_valid(name: str, data: bytes) -> None:
@@ -59,32 +61,15 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-
-
 def coded_project(cli: Cli, tmp_path: Path) -> None:
     """Two interviews from the corpus, a small codebook, codings by two coders (one partial, with a memo), and a
     'no code' decision."""
     cli("import", CORPUS / "INT-01.md", CORPUS / "INT-02.md")
     cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
     cli("apply", "INT-01", "1", "Relevance/Constituent needs", "--coder", "ana")
-    cli(
-        "apply",
-        "INT-01",
-        "1",
-        "Delays",
-        "--coder",
-        "ana",
-        "--start",
-        "5",
-        "--end",
-        "40",
-        "--memo",
-        "late funds",
-    )
+    cli("apply", "INT-01", "1", "Delays", "--coder", "ana", "--start", "5", "--end", "40", "--memo", "late funds")
     cli("apply", "INT-02", "3", "Funding", "COVID adaptation", "--coder", "bo")
-    cli(
-        "codings", "import", write(tmp_path / "nocode.csv", "interview,turn,code,coder,memo\nINT-02,2,,bo,\n")
-    )
+    cli("codings", "import", write(tmp_path / "nocode.csv", "interview,turn,code,coder,memo\nINT-02,2,,bo,\n"))
 
 
 def selections(qdpx: Path) -> set[tuple]:
@@ -93,17 +78,23 @@ def selections(qdpx: Path) -> set[tuple]:
 
     root = etree.fromstring(zipfile.ZipFile(qdpx).read("project.qde"))
     return {
-        (src.get("guid"), int(sel.get("startPosition")), int(sel.get("endPosition")),
-         coding.find(f"{P}CodeRef").get("targetGUID"), coding.get("creatingUser"), sel.get("guid"))
-        for src in root.iter(f"{P}TextSource") for sel in src.iter(f"{P}PlainTextSelection")
+        (
+            src.get("guid"),
+            int(sel.get("startPosition")),
+            int(sel.get("endPosition")),
+            coding.find(f"{P}CodeRef").get("targetGUID"),
+            coding.get("creatingUser"),
+            sel.get("guid"),
+        )
+        for src in root.iter(f"{P}TextSource")
+        for sel in src.iter(f"{P}PlainTextSelection")
         for coding in sel.iter(f"{P}Coding")
-    }  # fmt: skip
+    }
 
 
 # --- codebooks -------------------------------------------------------------------------------------------------------
 
 
-@needs_schemas
 def test_qdc_export_validates_and_reimports_to_the_same_tree(cli, db_path, tmp_path):
     cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
     qdc = tmp_path / "codes.qdc"
@@ -160,24 +151,23 @@ def test_maxqda_project_imports_with_its_nested_codes_and_sources(cli, db_path, 
     assert "2 sets not imported: qualcode has no sets" in flat(r.stderr)
     assert "10 source(s) have no speaker labels" in flat(r.stderr)
     # Counted in project.qde: 18 top-level codes with 289 children, all codable, each with a colour.
-    assert rows(
-        db_path, "SELECT count(*), sum(parent_id IS NULL), sum(codable), count(colour) FROM codes"
-    ) == [(307, 18, 307, 307)]
-    assert rows(
-        db_path, "SELECT name, colour FROM codes WHERE guid = 'C6C1BE73-B4F4-4C2D-91F1-90B73BFC5C25'"
-    ) == [("THEME - Affinity Spaces (Gee)", "#ef8256")]
-    assert rows(db_path, "SELECT name, guid FROM coders") == [
-        ("johnb", "F3EA8DA1-BB99-411F-8ED4-011170237B6C")
+    assert rows(db_path, "SELECT count(*), sum(parent_id IS NULL), sum(codable), count(colour) FROM codes") == [
+        (307, 18, 307, 307)
     ]
+    assert rows(db_path, "SELECT name, colour FROM codes WHERE guid = 'C6C1BE73-B4F4-4C2D-91F1-90B73BFC5C25'") == [
+        ("THEME - Affinity Spaces (Gee)", "#ef8256")
+    ]
+    assert rows(db_path, "SELECT name, guid FROM coders") == [("johnb", "F3EA8DA1-BB99-411F-8ED4-011170237B6C")]
     archive = zipfile.ZipFile(MAXQDA)
     stored = dict(rows(db_path, "SELECT guid, text FROM interviews"))
     assert len(stored) == 10
     for guid, text in stored.items():
         assert text.encode() == archive.read(f"sources/{guid}.txt")
     [(iid, turns)] = rows(
-        db_path, "SELECT i.id, count(*) FROM interviews i JOIN turns t ON t.interview_id = i.id "
-        "WHERE i.guid = 'C5E4C960-5296-4FDE-8C63-DEABA4E17F92' GROUP BY i.id"
-    )  # fmt: skip
+        db_path,
+        "SELECT i.id, count(*) FROM interviews i JOIN turns t ON t.interview_id = i.id "
+        "WHERE i.guid = 'C5E4C960-5296-4FDE-8C63-DEABA4E17F92' GROUP BY i.id",
+    )
     assert (iid, turns) == ("ICLS 2024 3-10", 21)  # one turn per paragraph: "Abstract:" is not a speaker
     for start, end, text in rows(db_path, "SELECT start, end, text FROM turns WHERE interview_id = ?", [iid]):
         assert stored["C5E4C960-5296-4FDE-8C63-DEABA4E17F92"][start:end] == text
@@ -193,15 +183,11 @@ def test_atlasti_project_imports_users_and_codes(cli, db_path):
         ("ATLAS.ti", "C32A2BD5-537F-4838-8B17-DF9EFBAFDF4B"),
         ("Enric Llagostera", "088B08AC-D5CD-4ADB-8B71-B4F3459C177F"),
     ]
-    paths = [
-        c["path"]
-        for c in json.loads(cli("codebook", "show", "--format", "json").stdout)["codes"][0]["children"]
-    ]
+    paths = [c["path"] for c in json.loads(cli("codebook", "show", "--format", "json").stdout)["codes"][0]["children"]]
     assert paths == ["Commits/2022-05-10T02:05:59Z 19e4dce", "Commits/2022-02-11T10:39:25Z cdbfd92"]
 
 
 @needs_refi_samples
-@needs_schemas
 def test_maxqda_project_exports_again_valid_with_the_same_sources(cli, tmp_path):
     cli("import-qdpx", MAXQDA)
     out = tmp_path / "again.qdpx"
@@ -218,7 +204,6 @@ def test_maxqda_project_exports_again_valid_with_the_same_sources(cli, tmp_path)
 # --- export and round trip -------------------------------------------------------------------------------------------
 
 
-@needs_schemas
 def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_path):
     coded_project(cli, tmp_path)
     first = tmp_path / "one" / "study.qdpx"
@@ -235,9 +220,12 @@ def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_pat
         data = archive.read(f"sources/{guid}.txt")
         assert data == text.encode("utf-8") and not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data
     # Offsets are the stored ones, selection GUIDs are the codings' GUIDs, memos are notes.
-    stored = rows(db_path, """SELECT i.guid, c.start, c.end, k.guid, d.guid, c.guid FROM codings c
+    stored = rows(
+        db_path,
+        """SELECT i.guid, c.start, c.end, k.guid, d.guid, c.guid FROM codings c
                               JOIN interviews i ON i.id = c.interview_id JOIN codes k ON k.id = c.code_id
-                              JOIN coders d ON d.name = c.coder WHERE c.deleted_at IS NULL""")  # fmt: skip
+                              JOIN coders d ON d.name = c.coder WHERE c.deleted_at IS NULL""",
+    )
     assert selections(first) == set(stored) and len(stored) == 4
     assert b"<PlainTextContent>late funds</PlainTextContent>" in qde
 
@@ -262,7 +250,8 @@ def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_pat
         "SELECT id, name, gender, guid FROM participants ORDER BY 1",
         "SELECT * FROM participant_attributes ORDER BY 1, 2",
         "SELECT * FROM interview_attributes ORDER BY 1, 2",
-        "SELECT interview_id, start, end, quote, memo, coder, guid FROM codings WHERE code_id IS NOT NULL ORDER BY guid",
+        "SELECT interview_id, start, end, quote, memo, coder, guid FROM codings WHERE code_id IS NOT NULL ORDER BY "
+        "guid",
     ]
     for sql in same:
         assert rows(other.db_path, sql) == rows(db_path, sql), sql
@@ -275,10 +264,7 @@ def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_pat
     before = dump(db_path)
     r = cli("import-qdpx", first)
     assert "0 sources, 6 codes, 0 codings" in r.stdout
-    assert (
-        "2 sources were already in the project" in r.stdout
-        and "4 codings were already in the project" in r.stdout
-    )
+    assert "2 sources were already in the project" in r.stdout and "4 codings were already in the project" in r.stdout
     assert dump(db_path) == before
 
 
@@ -299,9 +285,7 @@ def test_redaction_hook_keeps_offsets_exact(cli, db_path, tmp_path):
 
     coded_project(cli, tmp_path)
     out = tmp_path / "redacted.qdpx"
-    export_qdpx(
-        open_project(db_path), out, redact=lambda s: s.replace("Ayesha", "[name]").replace("ILO", "[org]")
-    )
+    export_qdpx(open_project(db_path), out, redact=lambda s: s.replace("Ayesha", "[name]").replace("ILO", "[org]"))
     archive = zipfile.ZipFile(out)
     quotes = {guid: q for guid, q in rows(db_path, "SELECT guid, quote FROM codings")}
     for source, start, end, *_, guid in selections(out):
@@ -350,22 +334,22 @@ def test_nvivo_utf16_offsets_are_converted_to_code_points(cli, db_path, tmp_path
     text = "Interviewer: How was it? \U0001f600\U0001f600\n\nRespondent: I was so happy that day.\n"
     start = text.index("so happy")
     utf16 = start + 2  # two emoji before the span, each two UTF-16 code units
-    f = qdpx(tmp_path / "nvivo.qdpx", qde(source(utf16, utf16 + len("so happy")), origin="NVivo 14"),
-             {f"Sources/{SOURCE_GUID}.txt": text.encode()})  # fmt: skip
+    f = qdpx(
+        tmp_path / "nvivo.qdpx",
+        qde(source(utf16, utf16 + len("so happy")), origin="NVivo 14"),
+        {f"Sources/{SOURCE_GUID}.txt": text.encode()},
+    )
     r = cli("import-qdpx", f)
     assert "1 sources, 1 codes, 1 codings, 1 users, 0 cases." in r.stdout
     assert "  converted the offsets of 1 selection(s) from UTF-16 code units to code points" in r.stdout
-    assert (
-        "'Interview A': offsets of 1 selection(s) converted from UTF-16 code units to code points (NVivo 14)"
-        in (flat(r.stderr))
+    assert "'Interview A': offsets of 1 selection(s) converted from UTF-16 code units to code points (NVivo 14)" in (
+        flat(r.stderr)
     )
     assert rows(db_path, "SELECT start, end, quote, coder, origin, created_at FROM codings") == [
         (start, start + 8, "so happy", "nora", "refi", "2024-05-01T10:00:00Z")
     ]
     # A labelled transcript keeps its labels in the text and becomes speaker turns; the coding is in turn 1.
-    assert rows(
-        db_path, "SELECT t.idx, s.label, t.text FROM turns t JOIN speakers s ON s.id = t.speaker_id"
-    ) == [
+    assert rows(db_path, "SELECT t.idx, s.label, t.text FROM turns t JOIN speakers s ON s.id = t.speaker_id") == [
         (0, "Interviewer", "How was it? \U0001f600\U0001f600"),
         (1, "Respondent", "I was so happy that day."),
     ]
@@ -375,8 +359,11 @@ def test_nvivo_utf16_offsets_are_converted_to_code_points(cli, db_path, tmp_path
 def test_crlf_and_decomposed_text_is_normalised_and_offsets_follow(cli, db_path, tmp_path):
     raw = "Cafe\u0301 talk.\r\nThe coded words.\r\n"
     start = raw.index("coded")
-    f = qdpx(tmp_path / "crlf.qdpx", qde(source(start, start + len("coded words"))),
-             {f"sources/{SOURCE_GUID}.txt": b"\xef\xbb\xbf" + raw.encode()})  # fmt: skip
+    f = qdpx(
+        tmp_path / "crlf.qdpx",
+        qde(source(start, start + len("coded words"))),
+        {f"sources/{SOURCE_GUID}.txt": b"\xef\xbb\xbf" + raw.encode()},
+    )
     cli("import-qdpx", f)
     [(text,)] = rows(db_path, "SELECT text FROM interviews")
     assert text == "Caf\u00e9 talk.\nThe coded words.\n"
@@ -400,35 +387,61 @@ XXE = b"""<?xml version="1.0"?>
 <Project xmlns="urn:QDA-XML:project:1.0" name="&secret;"/>
 """
 BAD = [
-    ("zip-slip", lambda p: qdpx(p, qde(), {"../evil.txt": b"x"}),
-     "archive member '../evil.txt' points outside the archive (zip-slip): refused"),
-    ("absolute", lambda p: qdpx(p, qde(), {"/etc/evil.txt": b"x"}),
-     "archive member '/etc/evil.txt' points outside the archive (zip-slip): refused"),
-    ("ratio", lambda p: qdpx(p, qde(), {"sources/big.txt": b"\0" * (2 * 1024 * 1024)}),
-     "zip bomb: 'sources/big.txt' unpacks to 2 MB from"),
+    (
+        "zip-slip",
+        lambda p: qdpx(p, qde(), {"../evil.txt": b"x"}),
+        "archive member '../evil.txt' points outside the archive (zip-slip): refused",
+    ),
+    (
+        "absolute",
+        lambda p: qdpx(p, qde(), {"/etc/evil.txt": b"x"}),
+        "archive member '/etc/evil.txt' points outside the archive (zip-slip): refused",
+    ),
+    (
+        "ratio",
+        lambda p: qdpx(p, qde(), {"sources/big.txt": b"\0" * (2 * 1024 * 1024)}),
+        "zip bomb: 'sources/big.txt' unpacks to 2 MB from",
+    ),
     ("xxe", lambda p: qdpx(p, XXE), "project.qde: XML with a DTD or entities is refused (XXE)"),
     ("no-qde", lambda p: qdpx(p, None, TEXT), "no project.qde in the archive"),
     ("not-zip", lambda p: write(p, "hello"), "not a REFI-QDA project: a .qdpx file is a zip archive"),
     ("not-xml", lambda p: qdpx(p, "<Project"), "project.qde:1: not well-formed XML"),
-    ("dangling-coderef", lambda p: qdpx(p, qde(source(14, 22, coding='<CodeRef targetGUID="AAAAAAAA-0000-0000-0000-000000000000"/>')), TEXT),
-     "a <Coding> in <PlainTextSelection guid='11111111-2222-3333-4444-555555555555'> of source 'Interview A' refers "
-     "to code AAAAAAAA-0000-0000-0000-000000000000, which is not in the file's <CodeBook>"),
-    ("missing-text", lambda p: qdpx(p, qde(source(14, 22))),
-     f"<TextSource name='Interview A'>: its text 'internal://{SOURCE_GUID.lower()}.txt' is not in the archive"),
-    ("out-of-range", lambda p: qdpx(p, qde(source(14, 999)), TEXT),
-     "<PlainTextSelection guid='11111111-2222-3333-4444-555555555555'> in <TextSource name='Interview A'>: "
-     "startPosition 14 and endPosition 999 do not fit its text (37 characters)"),
-    ("dangling-noteref", lambda p: qdpx(p, qde(source(14, 22, extra='<NoteRef targetGUID="BBBBBBBB-0000-0000-0000-000000000000"/>')), TEXT),
-     "has a NoteRef to BBBBBBBB-0000-0000-0000-000000000000, which is not among the file's <Notes>"),
-    ("bad-guid", lambda p: qdpx(p, qde(codes='<Code guid="nope" name="Joy" isCodable="true"/>')),
-     "<Code name='Joy'> has guid 'nope', which is not a GUID"),
-]  # fmt: skip
+    (
+        "dangling-coderef",
+        lambda p: qdpx(
+            p, qde(source(14, 22, coding='<CodeRef targetGUID="AAAAAAAA-0000-0000-0000-000000000000"/>')), TEXT
+        ),
+        "a <Coding> in <PlainTextSelection guid='11111111-2222-3333-4444-555555555555'> of source 'Interview A' refers "
+        "to code AAAAAAAA-0000-0000-0000-000000000000, which is not in the file's <CodeBook>",
+    ),
+    (
+        "missing-text",
+        lambda p: qdpx(p, qde(source(14, 22))),
+        f"<TextSource name='Interview A'>: its text 'internal://{SOURCE_GUID.lower()}.txt' is not in the archive",
+    ),
+    (
+        "out-of-range",
+        lambda p: qdpx(p, qde(source(14, 999)), TEXT),
+        "<PlainTextSelection guid='11111111-2222-3333-4444-555555555555'> in <TextSource name='Interview A'>: "
+        "startPosition 14 and endPosition 999 do not fit its text (37 characters)",
+    ),
+    (
+        "dangling-noteref",
+        lambda p: qdpx(
+            p, qde(source(14, 22, extra='<NoteRef targetGUID="BBBBBBBB-0000-0000-0000-000000000000"/>')), TEXT
+        ),
+        "has a NoteRef to BBBBBBBB-0000-0000-0000-000000000000, which is not among the file's <Notes>",
+    ),
+    (
+        "bad-guid",
+        lambda p: qdpx(p, qde(codes='<Code guid="nope" name="Joy" isCodable="true"/>')),
+        "<Code name='Joy'> has guid 'nope', which is not a GUID",
+    ),
+]
 
 
 @pytest.mark.parametrize(("name", "make", "message"), BAD, ids=[b[0] for b in BAD])
-def test_untrusted_or_broken_archives_are_refused_and_change_nothing(
-    cli, db_path, tmp_path, name, make, message
-):
+def test_untrusted_or_broken_archives_are_refused_and_change_nothing(cli, db_path, tmp_path, name, make, message):
     cli("import", write(tmp_path / "int07.md", FM))
     before = dump(db_path)
     f = make(tmp_path / f"{name}.qdpx")
@@ -446,9 +459,7 @@ def test_zip_bomb_over_the_total_limit(cli, db_path, tmp_path, monkeypatch):
     cli("import", write(tmp_path / "int07.md", FM))
     before = dump(db_path)
     f = qdpx(
-        tmp_path / "bomb.qdpx",
-        qde(),
-        {"sources/a.txt": b"a" * (600 * 1024), "sources/b.txt": b"b" * (600 * 1024)},
+        tmp_path / "bomb.qdpx", qde(), {"sources/a.txt": b"a" * (600 * 1024), "sources/b.txt": b"b" * (600 * 1024)}
     )
     r = cli("import-qdpx", f, expect=1)
     assert f"Error: {f}: zip bomb: the archive unpacks to more than the 1 MB limit" in flat(r.stderr)
@@ -477,9 +488,8 @@ def test_a_project_with_a_codebook_keeps_it_and_matches_codes_by_path(cli, db_pa
     f = qdpx(tmp_path / "paths.qdpx", qde(source(18, 26), codes=codes), TEXT)
     r = cli("import-qdpx", f)
     assert "1 sources, 3 codes, 1 codings, 1 users, 0 cases." in r.stdout
-    assert (
-        "1 code(s) in the file are not in the project's codebook and no coding uses them; not imported: Unused"
-        in (flat(r.stderr))
+    assert "1 code(s) in the file are not in the project's codebook and no coding uses them; not imported: Unused" in (
+        flat(r.stderr)
     )
     assert rows(db_path, "SELECT k.key, c.quote FROM codings c JOIN codes k ON k.id = c.code_id") == [
         ("relevance.constituent-needs", "so happy")

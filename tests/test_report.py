@@ -22,17 +22,7 @@ from tests import shipped
 from tests.conftest import CORPUS, ROOT, write
 
 CODER = "coder-a"
-URL_ATTRIBUTES = (
-    "src",
-    "href",
-    "xlink:href",
-    "action",
-    "data",
-    "poster",
-    "srcset",
-    "formaction",
-    "background",
-)
+URL_ATTRIBUTES = ("src", "href", "xlink:href", "action", "data", "poster", "srcset", "formaction", "background")
 
 
 @pytest.fixture(scope="module")
@@ -105,14 +95,11 @@ def test_overview_tables_by_stakeholder_group_and_case_study(doc):
             cases[attrs["case_study"]][p["gender"]].add(pid)
     by_group = table_rows(tables[0])
     assert by_group.pop("All participants") == ["108", "65", "43"]
-    assert by_group == {
-        g: [str(c["woman"] + c["man"]), str(c["woman"]), str(c["man"])] for g, c in groups.items()
-    }
+    assert by_group == {g: [str(c["woman"] + c["man"]), str(c["woman"]), str(c["man"])] for g, c in groups.items()}
     by_case = table_rows(tables[1])
     by_case.pop("All participants")
     assert by_case == {
-        k: [str(len(c["woman"]) + len(c["man"])), str(len(c["woman"])), str(len(c["man"]))]
-        for k, c in cases.items()
+        k: [str(len(c["woman"]) + len(c["man"])), str(len(c["woman"])), str(len(c["man"]))] for k, c in cases.items()
     }
 
 
@@ -140,9 +127,7 @@ def test_a_bar_chart_per_criterion_with_a_bar_per_code_and_gender(doc):
 
 def test_heat_map_of_codes_by_case_study(doc):
     (svg,) = doc.xpath('//section[@id="case-studies"]//svg')
-    cases = sorted(
-        {t["meta"]["attributes"]["case_study"] for t in shipped.transcripts().values()}, key=str.casefold
-    )
+    cases = sorted({t["meta"]["attributes"]["case_study"] for t in shipped.transcripts().values()}, key=str.casefold)
     codes = [c["path"] for c in shipped.codebook() if c["codable"]]
     cells = svg.xpath('.//rect[@class="cell"]')
     assert len(cells) == len(codes) * len(cases) == 34 * 9
@@ -150,9 +135,7 @@ def test_heat_map_of_codes_by_case_study(doc):
     expected = []
     for code in codes:
         for case in cases:
-            expected.append(
-                len({r["participant"] for r in rows if r["code"] == code and r["case_study"] == case})
-            )
+            expected.append(len({r["participant"] for r in rows if r["code"] == code and r["case_study"] == case}))
     assert [int(c.get("data-value")) for c in cells] == expected
 
 
@@ -171,9 +154,13 @@ def test_document_structure_is_accessible(doc):
     assert doc.get("lang") == "en"
     assert doc.xpath("//head/title")[0].text_content() == doc.xpath("//h1")[0].text_content()
     assert [h.text_content() for h in doc.xpath("//main/section/h2")] == [
-        "1. Study overview", "2. Codebook", "3. Code frequencies by gender", "4. Codes by case study",
-        "5. Coding consistency", "6. Theme summaries",
-    ]  # fmt: skip
+        "1. Study overview",
+        "2. Codebook",
+        "3. Code frequencies by gender",
+        "4. Codes by case study",
+        "5. Coding consistency",
+        "6. Theme summaries",
+    ]
     for table in doc.xpath("//table"):
         assert table.xpath("./caption")
         assert all(th.get("scope") in ("col", "row") for th in table.xpath(".//th"))
@@ -199,20 +186,20 @@ def test_codebook_tree_with_definitions(doc):
 
 
 def test_agreement_shows_the_audit_per_criterion(project, doc):
-    audit = json.loads(
-        project("audit", "--coders", "coder-a,coder-b", "--level", "all", "--format", "json").stdout
-    )
+    audit = json.loads(project("audit", "--coders", "coder-a,coder-b", "--level", "all", "--format", "json").stdout)
     rows = table_rows(doc.xpath('//section[@id="agreement"]//table')[0])
-    expected = {
-        r["code"] or "All codes (overall)": r for r in audit["rows"] if r["level"] in ("criterion", "overall")
-    }
+    expected = {r["code"] or "All codes (overall)": r for r in audit["rows"] if r["level"] in ("criterion", "overall")}
     assert list(rows) == list(expected)
     for name, cells in rows.items():
         stats = expected[name]["statistics"]
         kappa, alpha = stats["cohen_kappa"], stats["krippendorff_alpha"]
         assert cells[0] == f"{expected[name]['units']:,}"
-        assert cells[2:6] == [f"{kappa['value']:.2f}", kappa["band"]["label"], f"{alpha['value']:.2f}",
-                              alpha["band"]["label"]]  # fmt: skip
+        assert cells[2:6] == [
+            f"{kappa['value']:.2f}",
+            kappa["band"]["label"],
+            f"{alpha['value']:.2f}",
+            alpha["band"]["label"],
+        ]
     text = doc.xpath('//section[@id="agreement"]')[0].text_content()
     assert "Landis" in text and "Krippendorff" in text and audit["scope"]["text"] in text
 
@@ -228,11 +215,7 @@ def test_theme_summaries_carry_the_quotes(project, doc):
 def test_report_for_one_coder_says_why_there_is_no_agreement(cli, tmp_path):
     cli("import", CORPUS / "INT-07.md")
     cli("codebook", "load", write(tmp_path / "cb.yml", "codebook: Small\ncodes:\n  - name: Impact\n"))
-    cli(
-        "codings",
-        "import",
-        write(tmp_path / "c.csv", "interview,turn,code,coder,memo\nINT-07,4,Impact,ana,\n"),
-    )
+    cli("codings", "import", write(tmp_path / "c.csv", "interview,turn,code,coder,memo\nINT-07,4,Impact,ana,\n"))
     html = cli("report", "--title", "Small <study> & co").stdout
     doc = lxml.html.fromstring(html)
     assert doc.xpath("//head/title")[0].text_content() == "Small <study> & co"
@@ -244,16 +227,23 @@ def test_report_for_one_coder_says_why_there_is_no_agreement(cli, tmp_path):
 
 
 def test_charts_escape_text_and_stay_well_formed_xml():
-    svg = charts.grouped_bars("c<1>", ['Data & "stats" <b>', "x"], ["Women", "Men & others"], [[3, 0], [1, 7]],
-                              title="T & <t>", desc='D "quoted"')  # fmt: skip
+    svg = charts.grouped_bars(
+        "c<1>",
+        ['Data & "stats" <b>', "x"],
+        ["Women", "Men & others"],
+        [[3, 0], [1, 7]],
+        title="T & <t>",
+        desc='D "quoted"',
+    )
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     assert root.find(f"{ns}title").text == "T & <t>"
     assert len(root.findall(f".//{ns}rect[@class='bar']")) == 4
     labels = ["".join(t.itertext()) for t in root.iter(f"{ns}text")]
     assert 'Data & "stats" <b>' in labels and "Men & others" in labels
-    heat = charts.heatmap("h", [("Crit & co", True), ("<code>", False)], ["A&B", "C"], [None, [0, 5]],
-                          title="H", desc="d")  # fmt: skip
+    heat = charts.heatmap(
+        "h", [("Crit & co", True), ("<code>", False)], ["A&B", "C"], [None, [0, 5]], title="H", desc="d"
+    )
     root = ET.fromstring(heat)
     cells = root.findall(f".//{ns}rect[@class='cell']")
     assert [c.get("data-value") for c in cells] == ["0", "5"]
@@ -266,8 +256,10 @@ def test_axis_ends_on_a_round_number(value, top):
 
 
 def test_long_labels_wrap_to_two_lines():
-    assert charts.wrap("Added value of tripartism and the ILO mandate") == ["Added value of tripartism and the",
-                                                                              "ILO mandate"]  # fmt: skip
+    assert charts.wrap("Added value of tripartism and the ILO mandate") == [
+        "Added value of tripartism and the",
+        "ILO mandate",
+    ]
     assert charts.wrap("word " * 30)[-1].endswith("…")
 
 
@@ -281,14 +273,19 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_chromium_renders_the_report_to_pdf_and_png(project, tmp_path):
     out = tmp_path / "report.html"
     project("report", "--coder", CODER, "-o", out)
-    subprocess.run(["bash", str(ROOT / "scripts" / "check_report.sh"), str(out), str(tmp_path)], check=True,
-                   timeout=300, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "check_report.sh"), str(out), str(tmp_path)],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
     pdf, png = (tmp_path / "report.pdf").read_bytes(), (tmp_path / "report.png").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 100_000
     assert png.startswith(b"\x89PNG") and len(png) > 50_000
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True,
-                              check=True).stdout  # fmt: skip
+        text = subprocess.run(
+            ["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert "108" in text and "6. Theme summaries" in text and "Figure 2." in text
 
 

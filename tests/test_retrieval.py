@@ -68,8 +68,6 @@ Ana: A tranche arrived in May, then the second tranche arrived in the autumn.
 """
 
 
-
-
 def turn_text(db_path, iid, idx):
     return rows(db_path, "SELECT text FROM turns WHERE interview_id = ? AND idx = ?", [iid, idx])[0][0]
 
@@ -102,9 +100,13 @@ def test_segments_include_the_subtree_with_each_rows_code_path(project, db_path)
     ]
     hatem = data["segments"][2]
     assert {k: hatem[k] for k in ("speaker", "participant", "gender", "stakeholder_group", "memo", "start")} == {
-        "speaker": "Hatem", "participant": "P004", "gender": "man", "stakeholder_group": "Employers' organisation",
-        "memo": "survey late", "start": 0,
-    }  # fmt: skip
+        "speaker": "Hatem",
+        "participant": "P004",
+        "gender": "man",
+        "stakeholder_group": "Employers' organisation",
+        "memo": "survey late",
+        "start": 0,
+    }
     assert hatem["text"] == turn_text(db_path, "INT-04", 11) and hatem["end"] == len(hatem["text"])
     assert hatem["participant_attributes"]["role"] == "Economic adviser"
     assert hatem["interview_attributes"]["case_study"] == "Tunisia"
@@ -117,8 +119,12 @@ def test_segments_where_filters_are_anded_and_normalised(project):
         args = [a for p in pairs for a in ("--where", p)]
         return seg(project("segments", "--code", "Relevance", *args, "--format", "json"))
 
-    women = [("INT-01", 9, "Relevance", "ana"), ("INT-01", 9, "Relevance/Data and statistics", "ana"),
-             ("INT-07", 38, "Relevance/Gender", "ana"), ("INT-07", 40, "Relevance/Gender", "ana")]  # fmt: skip
+    women = [
+        ("INT-01", 9, "Relevance", "ana"),
+        ("INT-01", 9, "Relevance/Data and statistics", "ana"),
+        ("INT-07", 38, "Relevance/Gender", "ana"),
+        ("INT-07", 40, "Relevance/Gender", "ana"),
+    ]
     assert where("gender=woman") == women
     assert where("gender=F") == women  # normalised like the import
     assert where("gender=male") == [("INT-04", 11, "Relevance/Data and statistics", "ana")]
@@ -161,8 +167,10 @@ def test_segments_table_and_csv(project):
         "mode,organisation,organisation_type,region,role"
     )
     assert lines[2].startswith("INT-07,36,Mahlet,P008,woman,Civil society,Efficiency/Funding,ana,0,102,")
-    assert lines[2].endswith(",seven weeks,Ethiopia,video call,Returnee reintegration organisation,"
-                             "Returnee support NGO,Africa,Programme manager")  # fmt: skip
+    assert lines[2].endswith(
+        ",seven weeks,Ethiopia,video call,Returnee reintegration organisation,"
+        "Returnee support NGO,Africa,Programme manager"
+    )
 
 
 # --- search --------------------------------------------------------------------------------------------------------
@@ -175,8 +183,10 @@ def test_search_ranks_by_bm25_and_highlights(cli, tmp_path):
     assert data["total"] == 3
     # Same length, more occurrences ranks higher; the interviewer's turn is left out by default.
     assert [(h["rank"], h["turn"], h["speaker"], h["gender"]) for h in data["hits"]] == [
-        (1, 2, "Ben", "man"), (2, 3, "Ana", "woman"), (3, 1, "Ana", "woman")
-    ]  # fmt: skip
+        (1, 2, "Ben", "man"),
+        (2, 3, "Ana", "woman"),
+        (3, 1, "Ana", "woman"),
+    ]
     scores = [h["score"] for h in data["hits"]]
     assert scores == sorted(scores, reverse=True) and scores[-1] > 0
     assert data["hits"][0]["snippet"] == (
@@ -211,43 +221,45 @@ def test_search_phrases_stemming_and_filters(project):
     assert hits("broker*", "--interview", "INT-01") == []
     # Stemming: "evaluation" finds "evaluating" too. (A prefix* is matched against stems, so "evaluat*" finds
     # nothing: the stem is "evalu".)
-    assert hits("evaluation", "--all-turns", "--where", "case_study=Tunisia") == [
-        ("INT-04", 21),
-        ("INT-04", 2),
-    ]
+    assert hits("evaluation", "--all-turns", "--where", "case_study=Tunisia") == [("INT-04", 21), ("INT-04", 2)]
 
 
 @pytest.mark.parametrize(
     ("query", "detail"),
-    [
-        ("foo AND", 'fts5: syntax error near ""'),
-        ("Note: x", "no such column: Note"),
-        ('"open', "unterminated string"),
-    ],
+    [("foo AND", 'fts5: syntax error near ""'), ("Note: x", "no such column: Note"), ('"open', "unterminated string")],
 )
 def test_search_syntax_errors_are_one_line(project, db_path, query, detail):
     before = dump(db_path)
     r = project("search", query, expect=2)
-    assert r.stderr.startswith(
-        f"Error: cannot read the search query {query!r} ({detail}); the query is FTS5 syntax"
-    )
+    assert r.stderr.startswith(f"Error: cannot read the search query {query!r} ({detail}); the query is FTS5 syntax")
     assert "Traceback" not in r.output
     assert dump(db_path) == before
 
 
 def test_search_code_as_codes_every_hit_as_one_undoable_batch(project, db_path):
-    r = project("search", "broker*", "--where", "gender=man", "--code-as", "Impact", "--coder", "carol",
-                "--format", "json")  # fmt: skip
+    r = project(
+        "search", "broker*", "--where", "gender=man", "--code-as", "Impact", "--coder", "carol", "--format", "json"
+    )
     data = json.loads(r.stdout)
     [batch] = rows(db_path, "SELECT id FROM batches WHERE coder = 'carol'")[0]
-    assert data["coded"] == {"code": "Impact", "coder": "carol", "batch": batch, "turns": 3, "added": 3,
-                             "already": 0, "no_code_withdrawn": 0}  # fmt: skip
+    assert data["coded"] == {
+        "code": "Impact",
+        "coder": "carol",
+        "batch": batch,
+        "turns": 3,
+        "added": 3,
+        "already": 0,
+        "no_code_withdrawn": 0,
+    }
     assert r.stderr.strip().replace("\n", " ") == (
         f"batch {batch}: 3 turns coded Impact for carol (3 new, 0 already coded); "
         f"undo with: qualcode undo --coder carol --batch {batch}"
     )
-    coded = rows(db_path, """SELECT t.idx, c.origin, c.start = t.start AND c.end = t.end FROM codings c
-                             JOIN turns t ON t.id = c.turn_id WHERE c.coder = 'carol' ORDER BY t.idx""")  # fmt: skip
+    coded = rows(
+        db_path,
+        """SELECT t.idx, c.origin, c.start = t.start AND c.end = t.end FROM codings c
+                             JOIN turns t ON t.id = c.turn_id WHERE c.coder = 'carol' ORDER BY t.idx""",
+    )
     assert coded == [(11, "search", 1), (26, "search", 1), (28, "search", 1)]
     assert rows(db_path, "SELECT kind FROM batches WHERE id = ?", [batch]) == [("search",)]
     again = project("search", "broker*", "--where", "gender=man", "--code-as", "Impact", "--coder", "carol")
@@ -258,11 +270,25 @@ def test_search_code_as_codes_every_hit_as_one_undoable_batch(project, db_path):
 
 
 def test_search_code_as_withdraws_no_code_decisions_within_the_batch(project, db_path):
-    r = project("search", "evaluators", "--all-turns", "--interview", "INT-07", "--code-as", "Impact",
-                "--coder", "ben", "--format", "json")  # fmt: skip
+    r = project(
+        "search",
+        "evaluators",
+        "--all-turns",
+        "--interview",
+        "INT-07",
+        "--code-as",
+        "Impact",
+        "--coder",
+        "ben",
+        "--format",
+        "json",
+    )
     coded = json.loads(r.stdout)["coded"]
     assert (coded["turns"], coded["added"], coded["no_code_withdrawn"]) == (1, 1, 1)
-    live = "SELECT code_id IS NULL FROM codings c JOIN turns t ON t.id = c.turn_id WHERE c.coder = 'ben' AND t.idx = 3 AND t.interview_id = 'INT-07' AND c.deleted_at IS NULL"
+    live = (
+        "SELECT code_id IS NULL FROM codings c JOIN turns t ON t.id = c.turn_id "
+        "WHERE c.coder = 'ben' AND t.idx = 3 AND t.interview_id = 'INT-07' AND c.deleted_at IS NULL"
+    )
     assert rows(db_path, live) == [(0,)]
     project("undo", "--coder", "ben", "--batch", coded["batch"])
     assert rows(db_path, live) == [(1,)]  # the "no code" decision is back
@@ -293,8 +319,14 @@ def test_cooccurrence_for_one_coder_by_hand(project):
     ]
     assert data["units"] == 8  # ana's coded turns; the "no code" decision on 07-47 is not one
     labels = data["labels"]
-    assert labels == ["Relevance", "Relevance/Data and statistics", "Relevance/Gender", "Efficiency",
-                      "Efficiency/Funding", "Impact"]  # fmt: skip
+    assert labels == [
+        "Relevance",
+        "Relevance/Data and statistics",
+        "Relevance/Gender",
+        "Efficiency",
+        "Efficiency/Funding",
+        "Impact",
+    ]
     assert [data["matrix"][i][i] for i in range(6)] == [1, 2, 2, 3, 2, 3]
     i, j = labels.index("Relevance/Gender"), labels.index("Impact")
     assert data["matrix"][i][j] == data["matrix"][j][i] == 2 and data["jaccard"][i][j] == 2 / 3
@@ -303,9 +335,7 @@ def test_cooccurrence_for_one_coder_by_hand(project):
 
 
 def test_cooccurrence_by_criterion_and_across_coders(project):
-    data = json.loads(
-        project("cooccurrence", "--coder", "ana", "--level", "criterion", "--format", "json").stdout
-    )
+    data = json.loads(project("cooccurrence", "--coder", "ana", "--level", "criterion", "--format", "json").stdout)
     # Relevance {01-9, 04-11, 07-38, 07-40}; Efficiency {01-13, 04-11, 07-34, 07-36}; Impact {07-38, 07-40, 07-45}
     assert [(p["a"], p["b"], p["both"], p["either"], p["jaccard"]) for p in data["pairs"]] == [
         ("Relevance", "Impact", 2, 5, 2 / 5),
@@ -361,30 +391,41 @@ def test_accept_suggestions_one_batch_skipping_decided_turns(suggested, db_path)
     r = suggested("accept-suggestions", "--coder", "ana", "--min-score", "0.8", "--format", "json")
     data = json.loads(r.stdout)
     batch = data["batch"]
-    assert data == {"coder": "ana", "min_score": 0.8, "batch": batch, "turns": 2, "codings": 3, "skipped_turns": 2,
-                    "by_code": {"Efficiency": 1, "Efficiency/Funding": 1, "Impact": 1}}  # fmt: skip
+    assert data == {
+        "coder": "ana",
+        "min_score": 0.8,
+        "batch": batch,
+        "turns": 2,
+        "codings": 3,
+        "skipped_turns": 2,
+        "by_code": {"Efficiency": 1, "Efficiency/Funding": 1, "Impact": 1},
+    }
     assert r.stderr.replace("\n", " ").split("ana; ")[0] == f"batch {batch}: 2 turns, 3 codings accepted for "
     assert "2 turns skipped: already decided by ana" in r.stderr
-    got = rows(db_path, """SELECT t.idx, k.name, c.origin, c.suggestion_score, c.start = t.start AND c.end = t.end
+    got = rows(
+        db_path,
+        """SELECT t.idx, k.name, c.origin, c.suggestion_score, c.start = t.start AND c.end = t.end
                            FROM codings c JOIN turns t ON t.id = c.turn_id JOIN codes k ON k.id = c.code_id
-                           WHERE c.batch_id = ? ORDER BY t.idx, k.name""", [batch])  # fmt: skip
-    assert got == [(31, "Efficiency", "suggestion", 0.9, 1), (31, "Impact", "suggestion", 0.85, 1),
-                   (33, "Funding", "suggestion", 0.95, 1)]  # fmt: skip
+                           WHERE c.batch_id = ? ORDER BY t.idx, k.name""",
+        [batch],
+    )
+    assert got == [
+        (31, "Efficiency", "suggestion", 0.9, 1),
+        (31, "Impact", "suggestion", 0.85, 1),
+        (33, "Funding", "suggestion", 0.95, 1),
+    ]
     again = suggested("accept-suggestions", "--coder", "ana", "--min-score", "0.8", "--format", "json")
     assert json.loads(again.stdout)["skipped_turns"] == 4 and json.loads(again.stdout)["batch"] is None
     suggested("undo", "--coder", "ana", "--batch", batch)
-    assert rows(
-        db_path, "SELECT count(*) FROM codings WHERE batch_id = ? AND deleted_at IS NULL", [batch]
-    ) == [(0,)]
+    assert rows(db_path, "SELECT count(*) FROM codings WHERE batch_id = ? AND deleted_at IS NULL", [batch]) == [(0,)]
 
 
 def test_accept_suggestions_filters_and_errors(suggested, db_path):
-    r = suggested("accept-suggestions", "--coder", "ana", "--min-score", "0.8", "--code", "Efficiency",
-                  "--format", "json")  # fmt: skip
+    r = suggested(
+        "accept-suggestions", "--coder", "ana", "--min-score", "0.8", "--code", "Efficiency", "--format", "json"
+    )
     data = json.loads(r.stdout)
-    assert (data["turns"], data["by_code"], data["skipped_turns"]) == (
-        2, {"Efficiency": 1, "Efficiency/Funding": 1}, 1
-    )  # fmt: skip
+    assert (data["turns"], data["by_code"], data["skipped_turns"]) == (2, {"Efficiency": 1, "Efficiency/Funding": 1}, 1)
     before = dump(db_path)
     r = suggested("accept-suggestions", "--coder", "ben", "--min-score", "0.5", "--interview", "INT-01")
     assert "nothing to accept: no undecided turn has a shown suggestion scoring >= 0.5" in r.stderr

@@ -51,9 +51,7 @@ def test_disagreements_lists_turns_that_differ(cli, db_path, coded):
         (str(t[3]["idx"]), "(no code)", "Efficiency/Staffing")
     ]
     r = cli("disagreements", "--coders", "ana,ben", "--format", "md")
-    assert r.stdout.startswith(
-        "| interview | turn | speaker | text | ana_codes | ben_codes | ana_memo | ben_memo |"
-    )
+    assert r.stdout.startswith("| interview | turn | speaker | text | ana_codes | ben_codes | ana_memo | ben_memo |")
     r = cli("disagreements", "--coders", "ana,ben", "--interview", "INT-02")
     assert "0 turns where ana and ben differ" in r.stdout
 
@@ -86,14 +84,10 @@ def test_review_keeps_either_version_both_or_neither(cli, db_path, coded):
 def test_review_copies_spans_and_resumes(cli, db_path, coded):
     t = coded
     cli("review", "--coders", "ana,ben", "--as", "team", input="s\ns\ns\n2\n")
-    sentence = query(db_path, "SELECT start, end FROM sentences WHERE turn_id = ? AND idx = 0", [t[4]["id"]])[
-        0
-    ]
+    sentence = query(db_path, "SELECT start, end FROM sentences WHERE turn_id = ? AND idx = 0", [t[4]["id"]])[0]
     assert live(db_path, "team", t[4]) == [(t[4]["idx"], "COVID-19 adaptation", *sentence, None, "review")]
     r = cli("review", "--coders", "ana,ben", "--as", "team", input="n\nn\nn\nq\n")
-    assert (
-        "ben coded only sentence 1" in r.stdout.split("team> n")[3]
-    )  # turns[4], shown with what ben narrowed
+    assert "ben coded only sentence 1" in r.stdout.split("team> n")[3]  # turns[4], shown with what ben narrowed
     r = cli("review", "--coders", "ana,ben", "--as", "team", input="1\nq\n")
     first = r.stdout.split("team> 1")[0]
     assert f"· turn {t[0]['idx']} ·" in first  # the skipped ones come back, the decided one does not
@@ -118,9 +112,7 @@ def test_review_undo_and_memo(cli, db_path, coded):
         (t[0]["idx"], "Sustainability", t[0]["start"], t[0]["end"], None, "review"),
     ]
     assert live(db_path, "consensus", t[1]) == []
-    assert query(
-        db_path, "SELECT count(*) FROM codings WHERE coder = 'consensus' AND deleted_at IS NOT NULL"
-    ) == [(2,)]
+    assert query(db_path, "SELECT count(*) FROM codings WHERE coder = 'consensus' AND deleted_at IS NOT NULL") == [(2,)]
 
 
 def test_review_memo_is_saved_with_the_consensus(cli, db_path, coded):

@@ -18,8 +18,6 @@ pytestmark = needs_samples
 DIR = SAMPLES / "transcripts"
 
 
-
-
 def imported(cli, name: str, *options: str) -> tuple[dict, dict]:
     """Import one sample; return the import result and the stored interview (show --format json)."""
     [result] = json.loads(cli("import", DIR / name, *options, "--format", "json").stdout)
@@ -50,17 +48,19 @@ SAMPLES_EXPECTED = [
     # 102 cues, 101 with "Name: " (80 Conor Healy, 8 Srijani Ghosh, 6 Shreeharsh Kelkar, 5 Dr. Melissa Ko,
     # 2 Ryan Sloan) and one "Hmm." without a label; `uniq -c` over the cue speakers gives 26 runs, and the
     # unlabelled cue sits right after a run of Conor Healy, so it joins that run: 25 turns.
-    ("zoom-class-5-speakers.transcript.vtt", "vtt", 25,
-     ["Srijani Ghosh", "Conor Healy", "Dr. Melissa Ko", "Shreeharsh Kelkar", "Ryan Sloan"]),
+    (
+        "zoom-class-5-speakers.transcript.vtt",
+        "vtt",
+        25,
+        ["Srijani Ghosh", "Conor Healy", "Dr. Melissa Ko", "Shreeharsh Kelkar", "Ryan Sloan"],
+    ),
     # 722 '[Name] HH:MM:SS' lines (214 Experimenter, 296 G3P1, 212 G3P2), each followed by exactly one text line
     # (awk over blank-line-separated blocks: all have 2 lines); `uniq` on the names leaves 289 runs.
     ("zoom-saved-captions.txt", "zoom-captions", 289, ["Experimenter", "G3P1", "G3P2"]),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(
-    ("name", "fmt", "turns", "speakers"), SAMPLES_EXPECTED, ids=[s[0] for s in SAMPLES_EXPECTED]
-)
+@pytest.mark.parametrize(("name", "fmt", "turns", "speakers"), SAMPLES_EXPECTED, ids=[s[0] for s in SAMPLES_EXPECTED])
 def test_sample_imports_with_the_counted_turns_and_speakers(cli, db_path, name, fmt, turns, speakers):
     result, shown = imported(cli, name)
     assert (result["format"], result["turns"], result["speakers"]) == (fmt, turns, len(speakers))
@@ -89,9 +89,7 @@ def test_speakers_without_metadata_are_participants_with_gender_not_recorded(cli
         f"speaker 'Dr. Melissa Ko' has no metadata: participant {iid}:Dr. Melissa Ko, gender not recorded"
         in (result["notes"])
     )
-    assert json.loads(cli("participants", "--format", "json").stdout) == {
-        "total": 5, "by_gender": {"not recorded": 5}
-    }  # fmt: skip
+    assert json.loads(cli("participants", "--format", "json").stdout) == {"total": 5, "by_gender": {"not recorded": 5}}
 
 
 def test_zoom_vtt_quirks(cli):
@@ -100,8 +98,11 @@ def test_zoom_vtt_quirks(cli):
     # Cues 3 and 4 (Srijani Ghosh) are one turn, joined with a space; times from the first cue's start
     # (00:00:05.140) to the last one's end (00:00:11.670).
     assert (turns[2]["speaker"], turns[2]["text"], turns[2]["start_s"], turns[2]["end_s"]) == (
-        "Srijani Ghosh", "Hello! Hello! Hello! Why are you so dark? So", 5.14, 11.67
-    )  # fmt: skip
+        "Srijani Ghosh",
+        "Hello! Hello! Hello! Why are you so dark? So",
+        5.14,
+        11.67,
+    )
     # The cue "Hmm." (line 193) has no label: it continues Conor Healy, who spoke the cue before it.
     assert turns[10]["speaker"] == "Conor Healy"
     assert turns[10]["text"].endswith("Ryan, what do you got? Hmm.")
@@ -160,8 +161,9 @@ def test_zoom_saved_captions_quirks(cli):
     assert [(t["speaker"], t["start_s"]) for t in turns[:2]] == [("Experimenter", 0.0), ("G3P1", 23.0)]
     # The last two fragments share 20:05:32 (overlapping speech): both kept, in file order, 3907 s in.
     assert [(t["speaker"], t["start_s"], t["text"]) for t in turns[-2:]] == [
-        ("G3P2", 3907.0, "Bye. You too."), ("G3P1", 3907.0, "Yes, sir. Bye."),
-    ]  # fmt: skip
+        ("G3P2", 3907.0, "Bye. You too."),
+        ("G3P1", 3907.0, "Yes, sir. Bye."),
+    ]
 
 
 def test_interviewer_option_on_zoom_captions(cli, db_path):
@@ -177,9 +179,7 @@ def test_interviewer_option_on_zoom_captions(cli, db_path):
 def test_interviewer_option_makes_a_named_speaker_an_interviewer(cli, db_path):
     # 'Dr. Melissa Ko' is no interviewer by name; the option says she is, whatever the spelling.
     imported(cli, "zoom-class-5-speakers.transcript.vtt", "--interviewer", "dr melissa ko")
-    assert rows(db_path, "SELECT interviewer_id FROM speakers WHERE label = 'Dr. Melissa Ko'") == [
-        ("Dr. Melissa Ko",)
-    ]
+    assert rows(db_path, "SELECT interviewer_id FROM speakers WHERE label = 'Dr. Melissa Ko'") == [("Dr. Melissa Ko",)]
     assert rows(db_path, "SELECT count(*) FROM participants") == [(4,)]
 
 
@@ -189,8 +189,7 @@ def test_speaker_map_on_zoom_vtt(cli, db_path):
         ("P900", "Conor Healy", "not recorded")
     ]
     n = rows(
-        db_path,
-        "SELECT count(*) FROM turns t JOIN speakers s ON s.id = t.speaker_id WHERE s.participant_id = 'P900'",
+        db_path, "SELECT count(*) FROM turns t JOIN speakers s ON s.id = t.speaker_id WHERE s.participant_id = 'P900'"
     )
     assert n == [(12,)]  # the `uniq -c` runs above have 12 runs of Conor Healy (the 'Hmm.' cue joins one)
     assert rows(db_path, "SELECT count(*) FROM participants WHERE id LIKE '%Conor%'") == [(0,)]

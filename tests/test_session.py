@@ -56,9 +56,12 @@ def test_accept_takes_the_suggestions_above_their_threshold(cli, db_path, turns)
         f"ana: 1 decision this session (1 accepted), 0 skipped; 1 of {n} turns in scope decided, {n - 1} to go."
         in screen
     )
-    got = query(db_path, """SELECT k.name, c.origin, c.suggestion_score, c.start, c.end, c.session_id, b.kind
+    got = query(
+        db_path,
+        """SELECT k.name, c.origin, c.suggestion_score, c.start, c.end, c.session_id, b.kind
                            FROM codings c JOIN codes k ON k.id = c.code_id JOIN batches b ON b.id = c.batch_id
-                           WHERE c.coder = 'ana' ORDER BY k.name""")  # fmt: skip
+                           WHERE c.coder = 'ana' ORDER BY k.name""",
+    )
     assert [g[:5] for g in got] == [
         ("Funding and timeliness", "suggestion", 0.8, t["start"], t["end"]),
         ("Needs", "suggestion", 0.6, t["start"], t["end"]),
@@ -74,13 +77,18 @@ def test_toggle_and_find_a_code_by_prefix(cli, db_path, turns):
     r = code(cli, "2\n\nc sust\na\nq\n")
     assert " 2 [ ] ■ Relevance/Needs" in r.stdout  # the code list after the toggle
     assert "checked Sustainability as 2" in r.stdout
-    assert live(db_path, "ana", turns[0]) == [(turns[0]["idx"], "Funding and timeliness", turns[0]["start"],
-                                               turns[0]["end"], None, "suggestion")]  # fmt: skip
+    assert live(db_path, "ana", turns[0]) == [
+        (turns[0]["idx"], "Funding and timeliness", turns[0]["start"], turns[0]["end"], None, "suggestion")
+    ]
     # A code the coder found is not a suggestion: the decision is manual, and carries the suggested score only.
     assert names(db_path, "ana", turns[1]) == {"Needs", "Sustainability"}
     assert {r[5] for r in live(db_path, "ana", turns[1])} == {"manual"}
-    assert query(db_path, "SELECT k.name, c.suggestion_score FROM codings c JOIN codes k ON k.id = c.code_id "
-                         "WHERE c.turn_id = ? ORDER BY k.name", [turns[1]["id"]]) == [("Needs", 0.9), ("Sustainability", None)]  # fmt: skip
+    assert query(
+        db_path,
+        "SELECT k.name, c.suggestion_score FROM codings c JOIN codes k ON k.id = c.code_id "
+        "WHERE c.turn_id = ? ORDER BY k.name",
+        [turns[1]["id"]],
+    ) == [("Needs", 0.9), ("Sustainability", None)]
 
 
 def test_prefix_with_several_matches_lists_them_to_choose(cli, db_path, turns):
@@ -105,8 +113,9 @@ def test_folders_are_not_codable_and_exclusive_siblings_exclude_each_other(cli, 
 def test_x_records_no_code_and_rejects_the_suggestions(cli, db_path, turns):
     suggest(db_path, turns[0], "Funding and timeliness", 0.8)
     r = code(cli, "x\nq\n")
-    assert live(db_path, "ana", turns[0]) == [(turns[0]["idx"], None, turns[0]["start"], turns[0]["end"], None,
-                                               "manual")]  # fmt: skip
+    assert live(db_path, "ana", turns[0]) == [
+        (turns[0]["idx"], None, turns[0]["start"], turns[0]["end"], None, "manual")
+    ]
     assert "(1 rejected)" in r.stdout
 
 
@@ -115,19 +124,11 @@ def test_memo_is_stored_with_the_decision(cli, db_path, turns):
     r = code(cli, "m the money came late\n\nm\nnothing here\nx\nq\n")
     assert "memo: the money came late" in r.stdout
     assert {x[4] for x in live(db_path, "ana", turns[0])} == {"the money came late"}
-    assert live(db_path, "ana", turns[1])[0][1:] == (
-        None,
-        turns[1]["start"],
-        turns[1]["end"],
-        "nothing here",
-        "manual",
-    )
+    assert live(db_path, "ana", turns[1])[0][1:] == (None, turns[1]["start"], turns[1]["end"], "nothing here", "manual")
 
 
 def test_k_narrows_the_coding_to_chosen_sentences(cli, db_path, turns):
-    t = next(
-        t for t in turns if len(query(db_path, "SELECT id FROM sentences WHERE turn_id = ?", [t["id"]])) >= 3
-    )
+    t = next(t for t in turns if len(query(db_path, "SELECT id FROM sentences WHERE turn_id = ?", [t["id"]])) >= 3)
     at = turns.index(t)
     suggest(db_path, t, "Funding and timeliness", 0.8)
     suggest(db_path, t, "Needs", 0.7)
@@ -166,12 +167,8 @@ def test_undo_walks_back_across_screens(cli, db_path, turns):
     last = out.split("ana> u")[-2]
     assert f"· turn {turns[0]['idx']} ·" in last and " 1 [✓] ■ Efficiency/Funding and timeliness" in last
     assert live(db_path, "ana") == []
-    assert query(db_path, "SELECT count(*) FROM codings WHERE coder = 'ana' AND deleted_at IS NOT NULL") == [
-        (3,)
-    ]
-    assert query(db_path, "SELECT count(*) FROM batches WHERE kind = 'session' AND undone_at IS NOT NULL") == [
-        (3,)
-    ]
+    assert query(db_path, "SELECT count(*) FROM codings WHERE coder = 'ana' AND deleted_at IS NOT NULL") == [(3,)]
+    assert query(db_path, "SELECT count(*) FROM batches WHERE kind = 'session' AND undone_at IS NOT NULL") == [(3,)]
     assert f"ana: 0 decisions this session, 0 skipped; 0 of {len(turns)} turns in scope decided" in out
 
 
@@ -224,11 +221,7 @@ def test_code_option_narrows_to_suggested_or_applied_turns(cli, db_path, turns):
     cli("apply", turns[9]["interview"], turns[9]["idx"], "Staffing", "--coder", "bea")  # someone else's
     db = open_project(db_path)
     assert session.scope(db, "ana", code="Efficiency") == [turns[4]["id"], turns[8]["id"]]
-    assert session.scope(db, "ana", code="Efficiency", score=0.3) == [
-        turns[4]["id"],
-        turns[5]["id"],
-        turns[8]["id"],
-    ]
+    assert session.scope(db, "ana", code="Efficiency", score=0.3) == [turns[4]["id"], turns[5]["id"], turns[8]["id"]]
     r = code(cli, "a\nq\n", "--code", "Efficiency")
     # turns[8] was decided before the session: the session starts at turns[4] and ends after it.
     assert f"· turn {turns[4]['idx']} ·" in r.stdout and "2 of 2 turns in scope decided, 0 to go" in r.stdout
@@ -243,10 +236,7 @@ def test_uncoded_and_interview_and_all_turns(cli, db_path, turns):
     assert session.scope(db, "ana", interview_ids=["INT-02"]) == int02
     assert len(session.scope(db, "ana", all_turns=True)) == query(db_path, "SELECT count(*) FROM turns")[0][0]
     r = code(cli, "q\n", "--uncoded")
-    assert (
-        f"· turn {turns[1]['idx']} ·" in r.stdout
-        and f"0 of {len(turns) - 1} turns in scope decided" in r.stdout
-    )
+    assert f"· turn {turns[1]['idx']} ·" in r.stdout and f"0 of {len(turns) - 1} turns in scope decided" in r.stdout
     r = cli("code", "--coder", "ana", "--interview", "INT-99", input="q\n", expect=1)
     assert "no interview 'INT-99'" in r.stderr
 
@@ -275,9 +265,7 @@ def test_revisiting_a_decided_turn_shows_it_and_keeps_its_codings(cli, db_path, 
     screen = r.stdout.split("ana> p")[1]
     assert "✓ decided" in screen and " 2 [ ] ■ Efficiency/Funding and timeliness" in screen
     assert "only sentence 1 (k changes it)" in screen and "memo: first" in screen
-    assert (
-        query(db_path, "SELECT id, code_id, start, end, memo FROM codings WHERE deleted_at IS NULL") == before
-    )
+    assert query(db_path, "SELECT id, code_id, start, end, memo FROM codings WHERE deleted_at IS NULL") == before
 
 
 def test_help_and_unknown_keys(cli, turns):
@@ -310,29 +298,31 @@ def test_two_coders_at_once_lose_nothing(db_path, tmp_path, cli):
         with open(tmp_path / f"{coder}.keys") as keys:
             procs[coder] = subprocess.Popen(
                 [sys.executable, "-m", "qualcode", "--db", str(db_path), "code", "--coder", coder],
-                stdin=keys, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-            )  # fmt: skip
+                stdin=keys,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                text=True,
+            )
     for p in procs.values():
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         assert "locked" not in err and "Error" not in err
     a = query(
-        db_path,
-        "SELECT turn_id, count(*) FROM codings WHERE coder = 'A' AND deleted_at IS NULL GROUP BY turn_id",
+        db_path, "SELECT turn_id, count(*) FROM codings WHERE coder = 'A' AND deleted_at IS NULL GROUP BY turn_id"
     )
     b = query(db_path, "SELECT DISTINCT turn_id FROM codings WHERE coder = 'B' AND deleted_at IS NULL")
     assert [r[0] for r in a] == [t["id"] for t in turns[:n]]
     assert [r[0] for r in b] == [t["id"] for t in turns[:n]]
     assert query(db_path, "SELECT count(DISTINCT session_id) FROM batches WHERE kind = 'session'") == [(2,)]
     needs = code_id(db_path, "Needs")
-    assert query(db_path, "SELECT count(*) FROM codings WHERE coder = 'A' AND deleted_at IS NULL AND code_id = ?",
-                [needs]) == [(len(turns[:n:2]),)]  # fmt: skip
+    assert query(
+        db_path, "SELECT count(*) FROM codings WHERE coder = 'A' AND deleted_at IS NULL AND code_id = ?", [needs]
+    ) == [(len(turns[:n:2]),)]
 
 
 def test_a_short_turn_before_brings_the_one_before_it(cli, db_path, turns):
-    t = next(
-        t for t in turns if t["interview"] == "INT-01" and t["idx"] == 7
-    )  # after EV2's "Fights over commas?"
+    t = next(t for t in turns if t["interview"] == "INT-01" and t["idx"] == 7)  # after EV2's "Fights over commas?"
     at = turns.index(t)
     r = code(cli, "n\n" * at + "x\nq\n")
     screen = r.stdout.split("ana> n")[-1].split("ana> x")[0]
@@ -354,9 +344,7 @@ def test_search_prefers_names_over_parent_paths():
     assert [c.name for c in screens.search(codes, "coherence/")] == ["Coherence"]  # exact path wins
     assert [c.name for c in screens.search(codes, "coherence/u")] == ["UN partnerships"]
     assert [c.name for c in screens.search(codes, "partner")] == ["UN partnerships"]  # a word of the name
-    assert screens.search(codes, "relev") == [
-        codes[2]
-    ]  # the folder is not codable; its child is found by path
+    assert screens.search(codes, "relev") == [codes[2]]  # the folder is not codable; its child is found by path
 
 
 def test_keys_typed_faster_than_the_screen_count_once_each(monkeypatch):

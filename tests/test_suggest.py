@@ -67,8 +67,11 @@ def test_expanded_token_patterns_match_exactly_what_spacys_matcher_matches():
 def test_noisy_or_and_pattern_scores_count_each_pattern_once():
     assert pats.noisy_or([0.6]) == pytest.approx(0.6)
     assert pats.noisy_or([0.6, 0.6]) == pytest.approx(0.84)
-    m = [pats.Match(1, 0, "a", 0.6, 0, 3, "abc"), pats.Match(1, 0, "a", 0.6, 10, 13, "abc"),
-         pats.Match(1, 1, "b", 0.5, 20, 22, "de")]  # fmt: skip
+    m = [
+        pats.Match(1, 0, "a", 0.6, 0, 3, "abc"),
+        pats.Match(1, 0, "a", 0.6, 10, 13, "abc"),
+        pats.Match(1, 1, "b", 0.5, 20, 22, "de"),
+    ]
     score, evidence = pats.pattern_scores(m)[1]
     assert score == pytest.approx(0.8) and len(evidence) == 3
 
@@ -80,24 +83,33 @@ def project(cli, tmp_path):
     return tmp_path
 
 
-
-
 def test_suggest_stores_evidence_at_exact_offsets_and_only_participant_turns(cli, db_path, tmp_path):
     cli("import", CORPUS / "INT-01.md")
     write(tmp_path / "fees.yml", SMALL.replace("toolkit, weight: 0.3", "toolkit, weight: 0.9"))
     cli("codebook", "load", tmp_path / "fees.yml")
     data = json.loads(cli("suggest", "--format", "json").stdout)
-    assert data["turns scored"] == q(db_path, "SELECT count(*) FROM turns t JOIN speakers s ON s.id = t.speaker_id "
-                                              "WHERE s.participant_id IS NOT NULL")[0][0]  # fmt: skip
-    rows = q(db_path, "SELECT s.evidence, i.text, s.unit, s.start, s.end, t.start, t.end FROM suggestions s "
-                      "JOIN interviews i ON i.id = s.interview_id JOIN turns t ON t.id = s.turn_id")  # fmt: skip
+    assert (
+        data["turns scored"]
+        == q(
+            db_path,
+            "SELECT count(*) FROM turns t JOIN speakers s ON s.id = t.speaker_id WHERE s.participant_id IS NOT NULL",
+        )[0][0]
+    )
+    rows = q(
+        db_path,
+        "SELECT s.evidence, i.text, s.unit, s.start, s.end, t.start, t.end FROM suggestions s "
+        "JOIN interviews i ON i.id = s.interview_id JOIN turns t ON t.id = s.turn_id",
+    )
     assert rows
     for evidence, text, unit, a, b, ta, tb in rows:
         assert ta <= a < b <= tb and (unit == "sentence" or (a, b) == (ta, tb))
         for e in json.loads(evidence):
-            assert text[e["start"]:e["end"]] == e["text"] and a <= e["start"] < e["end"] <= b
-    interviewer = q(db_path, "SELECT count(*) FROM suggestions s JOIN turns t ON t.id = s.turn_id JOIN speakers sp "
-                             "ON sp.id = t.speaker_id WHERE sp.interviewer_id IS NOT NULL")  # fmt: skip
+            assert text[e["start"] : e["end"]] == e["text"] and a <= e["start"] < e["end"] <= b
+    interviewer = q(
+        db_path,
+        "SELECT count(*) FROM suggestions s JOIN turns t ON t.id = s.turn_id JOIN speakers sp "
+        "ON sp.id = t.speaker_id WHERE sp.interviewer_id IS NOT NULL",
+    )
     assert interviewer == [(0,)]
     exported = [json.loads(line) for line in cli("suggestions", "export").stdout.splitlines()]
     shown = q(db_path, "SELECT count(*) FROM suggestions WHERE score >= 0.5")[0][0]
@@ -106,7 +118,7 @@ def test_suggest_stores_evidence_at_exact_offsets_and_only_participant_turns(cli
     for r in exported:
         turn_text = turns[f"{r['interview']}:{r['turn']}"]
         for e in r["evidence"]:
-            assert turn_text[e["start"]:e["end"]] == e["text"]
+            assert turn_text[e["start"] : e["end"]] == e["text"]
     csv_lines = cli("suggestions", "export", "--format", "csv", "--all").stdout.splitlines()
     assert csv_lines[0] == "interview,turn,unit,start,end,code,score,source,evidence"
     assert len(csv_lines) - 1 == q(db_path, "SELECT count(*) FROM suggestions")[0][0]
@@ -194,8 +206,14 @@ def test_evaluate_folds_never_share_an_interview(shipped):
     for variant in ("patterns", "model", "combined"):
         crit = result["variants"][variant]["criterion"]
         dac = [r for r in crit["rows"] if r["averaged"]]
-        assert [r["code"] for r in dac] == ["Relevance", "Coherence", "Effectiveness", "Efficiency", "Impact",
-                                            "Sustainability"]  # fmt: skip
+        assert [r["code"] for r in dac] == [
+            "Relevance",
+            "Coherence",
+            "Effectiveness",
+            "Efficiency",
+            "Impact",
+            "Sustainability",
+        ]
         assert crit["micro"]["support"] == sum(r["support"] for r in dac)
         tp = sum(r["tp"] for r in dac)
         fp = sum(r["fp"] for r in dac)

@@ -24,8 +24,9 @@ class Sources:
     codings: list[Path]
 
     @classmethod
-    def find(cls, root: Path, transcripts: Path | None = None, codebook: Path | None = None,
-             codings: Path | None = None) -> Sources:  # fmt: skip
+    def find(
+        cls, root: Path, transcripts: Path | None = None, codebook: Path | None = None, codings: Path | None = None
+    ) -> Sources:
         t = transcripts or root / "transcripts"
         c = codebook or root / "codebooks" / "dac.yml"
         k = codings or root / "codings"
@@ -138,8 +139,18 @@ def _overview(db, people: dict, agreement: dict | None, coder: str | None) -> di
         for r in agreement["rows"]:
             if r["level"] in ("criterion", "overall"):
                 st = r["statistics"]
-                agree.append({"code": r["code"] or "all codes pooled", "kappa": st["cohen_kappa"]["value"],
-                              "alpha": st["krippendorff_alpha"]["value"],
-                              "band": (st["krippendorff_alpha"]["band"] or {}).get("label")})  # fmt: skip
-    return {"participants": people, "criteria": criteria, "coder": coder,
-            "agreement": agree, "scope": agreement["scope"]["text"] if agreement else None}  # fmt: skip
+                agree.append(
+                    {
+                        "code": r["code"] or "all codes pooled",
+                        "kappa": st["cohen_kappa"]["value"],
+                        "alpha": st["krippendorff_alpha"]["value"],
+                        "band": (st["krippendorff_alpha"]["band"] or {}).get("label"),
+                    }
+                )
+    return {
+        "participants": people,
+        "criteria": criteria,
+        "coder": coder,
+        "agreement": agree,
+        "scope": agreement["scope"]["text"] if agreement else None,
+    }

@@ -11,7 +11,6 @@ from collections import Counter, defaultdict
 
 from sqlite_utils import Database
 
-from qualcode.agreement.audit import Data, Turn, Units
 from qualcode.agreement.rows import (
     NONE,
     POSITIVE_IS_PER_CATEGORY,
@@ -26,6 +25,8 @@ from qualcode.agreement.rows import (
     value_order,
 )
 from qualcode.agreement.stats import PairTable, Stat, TwoByTwo, char_counts
+from qualcode.agreement.units import Data, Turn, Units
+from qualcode.codebook.tree import Code
 
 Span = tuple[int, int]
 
@@ -70,11 +71,17 @@ class CharacterUnit(Units):
             out[interview] = table + TwoByTwo(neither=untouched)
         return out
 
-    def _binary(self, level: str, code: dict | None, per_interview: dict[str, TwoByTwo]) -> dict:
+    def _binary(self, level: str, code: Code | None, per_interview: dict[str, TwoByTwo]) -> dict:
         def stats(table: TwoByTwo) -> dict:
             pairs = table.pairs()
-            return statistics(table.percent_agreement(), table.positive_agreement(), table.kappa(), pairs.alpha(),
-                              pairs.fleiss(), "nominal")  # fmt: skip
+            return statistics(
+                table.percent_agreement(),
+                table.positive_agreement(),
+                table.kappa(),
+                pairs.alpha(),
+                pairs.fleiss(),
+                "nominal",
+            )
 
         pooled = sum_tables(per_interview.values())
         notes = binary_notes(pooled, self.data.coders, "character") if level != "overall" else []
@@ -86,7 +93,7 @@ class CharacterUnit(Units):
             ]
         return out
 
-    def binary_row(self, level: str, code: dict, ids: frozenset[int]) -> dict:
+    def binary_row(self, level: str, code: Code, ids: frozenset[int]) -> dict:
         return self._binary(level, code, self.tables(ids))
 
     def overall_row(self, codes: list[frozenset[int]]) -> dict:
@@ -94,7 +101,7 @@ class CharacterUnit(Units):
         pooled = {iid: sum_tables(t[iid] for t in per_code) for iid in self.turns}
         return self._binary("overall", None, pooled)
 
-    def exclusive_row(self, parent: dict, children: list[tuple[dict, frozenset[int]]], metric: str) -> dict:
+    def exclusive_row(self, parent: Code, children: list[tuple[Code, frozenset[int]]], metric: str) -> dict:
         values, reason = exclusive_values(children, metric)
         nominal: dict[str, Counter] = {iid: Counter() for iid in self.turns}
         numeric: dict[str, Counter] = {iid: Counter() for iid in self.turns}
@@ -116,8 +123,9 @@ class CharacterUnit(Units):
                 alpha = Stat(None, reason)
             else:
                 alpha = (table if metric == "nominal" else PairTable(num)).alpha(metric, values)  # type: ignore[arg-type]
-            return statistics(table.percent_agreement(), POSITIVE_IS_PER_CATEGORY, table.kappa(), alpha,
-                              table.fleiss(), metric)  # fmt: skip
+            return statistics(
+                table.percent_agreement(), POSITIVE_IS_PER_CATEGORY, table.kappa(), alpha, table.fleiss(), metric
+            )
 
         def counts(nom: Counter) -> dict:
             seen = {v for pair, n in nom.items() if n for v in pair}
@@ -128,13 +136,17 @@ class CharacterUnit(Units):
         out = row("exclusive", parent, self.size, counts(total_nom), stats(total_nom, total_num), notes)
         if self.by_interview:
             out["interviews"] = [
-                {"interview": iid, "units": sum(nominal[iid].values()), "counts": counts(nominal[iid]),
-                 "statistics": stats(nominal[iid], numeric[iid])}
+                {
+                    "interview": iid,
+                    "units": sum(nominal[iid].values()),
+                    "counts": counts(nominal[iid]),
+                    "statistics": stats(nominal[iid], numeric[iid]),
+                }
                 for iid in self.turns
-            ]  # fmt: skip
+            ]
         return out
 
-    def _segments(self, t: Turn, children: list[tuple[dict, frozenset[int]]]):
+    def _segments(self, t: Turn, children: list[tuple[Code, frozenset[int]]]):
         """(width, [children covering it, per coder]) for each stretch of the turn where nobody's coding changes."""
         spans = {
             coder: [(c.name, a, b) for c, ids in children for a, b in self._coded(coder, t, ids)]

@@ -44,8 +44,9 @@ def coders_pair(db: Database, coders: list[str]) -> tuple[str, str]:
     return coders[0], coders[1]
 
 
-def compare(db: Database, a: str, b: str, *, code: str | None = None,
-            interview_ids: list[str] | tuple[str, ...] = ()) -> list[Disagreement]:  # fmt: skip
+def compare(
+    db: Database, a: str, b: str, *, code: str | None = None, interview_ids: list[str] | tuple[str, ...] = ()
+) -> list[Disagreement]:
     """Every turn where A and B differ (on CODE's subtree, if given), in document order."""
     tree = CodeTree.load(db)
     sub = set(tree.subtree_ids(tree.resolve(code).id)) if code else None
@@ -71,8 +72,9 @@ def compare(db: Database, a: str, b: str, *, code: str | None = None,
     return sorted(out, key=lambda d: (d.interview_id, d.idx))
 
 
-def listing(db: Database, a: str, b: str, *, code: str | None = None,
-            interview_ids: list[str] | tuple[str, ...] = ()) -> list[dict]:  # fmt: skip
+def listing(
+    db: Database, a: str, b: str, *, code: str | None = None, interview_ids: list[str] | tuple[str, ...] = ()
+) -> list[dict]:
     """compare() as rows for a table: interview, turn, speaker, text, each coder's code paths and memos."""
     found = compare(db, a, b, code=code, interview_ids=interview_ids)
     paths = {c.id: c.path for c in CodeTree.load(db)}
@@ -91,8 +93,15 @@ def listing(db: Database, a: str, b: str, *, code: str | None = None,
         return sorted(paths[c] for c in d.codes(coder)) or ["(no code)"]
 
     return [
-        {"interview": d.interview_id, "turn": d.idx, "speaker": detail[d.turn_id][0], "text": detail[d.turn_id][1],
-         f"{a}_codes": codes(d, a), f"{b}_codes": codes(d, b),
-         f"{a}_memo": " | ".join(d.memos(a)) or None, f"{b}_memo": " | ".join(d.memos(b)) or None}
+        {
+            "interview": d.interview_id,
+            "turn": d.idx,
+            "speaker": detail[d.turn_id][0],
+            "text": detail[d.turn_id][1],
+            f"{a}_codes": codes(d, a),
+            f"{b}_codes": codes(d, b),
+            f"{a}_memo": " | ".join(d.memos(a)) or None,
+            f"{b}_memo": " | ".join(d.memos(b)) or None,
+        }
         for d in found
-    ]  # fmt: skip
+    ]

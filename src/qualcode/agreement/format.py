@@ -49,13 +49,20 @@ def count_cells(r: dict, coders: list[str]) -> dict:
     counts = r["counts"]
     if counts["table"] == "2x2":
         a, b = coders
-        return {"both": counts["both"], f"{a} only": counts["a_only"], f"{b} only": counts["b_only"],
-                "neither": counts["neither"]}  # fmt: skip
+        return {
+            "both": counts["both"],
+            f"{a} only": counts["a_only"],
+            f"{b} only": counts["b_only"],
+            "neither": counts["neither"],
+        }
     if r["level"] == "exclusive":
         return {}  # shown in its own coder × value table
-    return {"applied": "; ".join(
-        f"{coder} {by_value.get('1', 0)} of {sum(by_value.values())}" for coder, by_value in counts["coders"].items()
-    )}  # fmt: skip
+    return {
+        "applied": "; ".join(
+            f"{coder} {by_value.get('1', 0)} of {sum(by_value.values())}"
+            for coder, by_value in counts["coders"].items()
+        )
+    }
 
 
 def table_rows(data: dict, level: str, notes: Footnotes | None) -> list[dict]:
@@ -64,15 +71,15 @@ def table_rows(data: dict, level: str, notes: Footnotes | None) -> list[dict]:
         if r["level"] != level:
             continue
         parts = [(r, r["code"] or "all codes")]
-        parts += [({**r, **p, "notes": []}, f"{r['code'] or 'all codes'} · {p['interview']}")
-                  for p in r.get("interviews") or []]  # fmt: skip
+        parts += [
+            ({**r, **p, "notes": []}, f"{r['code'] or 'all codes'} · {p['interview']}")
+            for p in r.get("interviews") or []
+        ]
         for part, label in parts:
             out = {"level": level, "code": label, "units": part["units"], **count_cells(part, data["coders"])}
             for name, header in STAT_COLUMNS.items():
                 out[header] = stat_cell(name, part["statistics"][name], notes)
-            out["notes"] = (
-                " ".join(f"[{notes.ref(n)}]" for n in part["notes"]) if notes else " | ".join(part["notes"])
-            )
+            out["notes"] = " ".join(f"[{notes.ref(n)}]" for n in part["notes"]) if notes else " | ".join(part["notes"])
             rows.append(out)
     return rows
 
@@ -118,8 +125,13 @@ def tables(data: dict) -> Iterator[dict]:
         if not rows:
             continue
         columns = columns_for(data, level)
-        yield dict(rows=rows, columns=columns, caption=caption(data, level, notes),
-                   title=f"{heading} ({who}, by {data['unit']})", numeric=columns[1 : columns.index("agree") + 2])  # fmt: skip
+        yield dict(
+            rows=rows,
+            columns=columns,
+            caption=caption(data, level, notes),
+            title=f"{heading} ({who}, by {data['unit']})",
+            numeric=columns[1 : columns.index("agree") + 2],
+        )
         if level == "exclusive":
             for r in data["rows"]:
                 if r["level"] == "exclusive":
@@ -133,20 +145,32 @@ def values_table(r: dict, coders: list[str]) -> dict:
         a, b = coders
         corner = f"{a} \\ {b}"
         rows = [{corner: value, **by_b} for value, by_b in counts["confusion"].items()]
-        return dict(rows=rows, columns=[corner, *counts["values"]], numeric=tuple(counts["values"]),
-                    title=f"{r['code']}: {a} (rows) against {b} (columns)")  # fmt: skip
-    rows = [{"coder": coder, **by_value, "missing": counts["missing"][coder]}
-            for coder, by_value in counts["coders"].items()]  # fmt: skip
-    return dict(rows=rows, columns=["coder", *counts["values"], "missing"],
-                numeric=(*counts["values"], "missing"), title=f"{r['code']}: values given by each coder")  # fmt: skip
+        return dict(
+            rows=rows,
+            columns=[corner, *counts["values"]],
+            numeric=tuple(counts["values"]),
+            title=f"{r['code']}: {a} (rows) against {b} (columns)",
+        )
+    rows = [
+        {"coder": coder, **by_value, "missing": counts["missing"][coder]}
+        for coder, by_value in counts["coders"].items()
+    ]
+    return dict(
+        rows=rows,
+        columns=["coder", *counts["values"], "missing"],
+        numeric=(*counts["values"], "missing"),
+        title=f"{r['code']}: values given by each coder",
+    )
 
 
 def to_markdown(data: dict) -> str:
     empty = empty_text(data)
     if empty:
         return empty
-    return "\n".join(render.to_markdown(t["rows"], t["columns"], title=t.get("title"), caption=t.get("caption"))
-                     for t in tables(data))  # fmt: skip
+    return "\n".join(
+        render.to_markdown(t["rows"], t["columns"], title=t.get("title"), caption=t.get("caption"))
+        for t in tables(data)
+    )
 
 
 def to_csv(data: dict) -> str:
@@ -155,24 +179,45 @@ def to_csv(data: dict) -> str:
     rows = []
     for r in data["rows"]:
         for part in [r, *({**r, **p, "notes": []} for p in r.get("interviews") or [])]:
-            out = {"level": r["level"], "code": r["code"] or "", "interview": part.get("interview", ""),
-                   "units": part["units"]}  # fmt: skip
+            out = {
+                "level": r["level"],
+                "code": r["code"] or "",
+                "interview": part.get("interview", ""),
+                "units": part["units"],
+            }
             counts = part["counts"]
             if counts["table"] == "2x2":
                 out.update({k: counts[k] for k in ("both", "a_only", "b_only", "neither")})
             else:
-                out["values"] = json.dumps({"coders": counts["coders"], "missing": counts["missing"]},
-                                           ensure_ascii=False)  # fmt: skip
+                out["values"] = json.dumps(
+                    {"coders": counts["coders"], "missing": counts["missing"]}, ensure_ascii=False
+                )
             for name, stat in part["statistics"].items():
                 out[name] = stat["value"]
                 out[f"{name}_band"] = stat["band"]["label"] if stat["band"] else ""
                 out[f"{name}_reason"] = stat["reason"] or ""
-            out.update(alpha_metric=part["statistics"]["krippendorff_alpha"]["metric"], notes=" | ".join(part["notes"]),
-                       unit=data["unit"], scope=data["scope"]["text"])  # fmt: skip
+            out.update(
+                alpha_metric=part["statistics"]["krippendorff_alpha"]["metric"],
+                notes=" | ".join(part["notes"]),
+                unit=data["unit"],
+                scope=data["scope"]["text"],
+            )
             rows.append(out)
     stats = [f"{name}{suffix}" for name in STAT_COLUMNS for suffix in ("", "_band", "_reason")]
-    columns = ["level", "code", "interview", "units", "both", "a_only", "b_only", "neither", "values", *stats,
-               "alpha_metric", "notes", "unit", "scope"]  # fmt: skip
+    columns = [
+        "level",
+        "code",
+        "interview",
+        "units",
+        "both",
+        "a_only",
+        "b_only",
+        "neither",
+        "values",
+        *stats,
+        "alpha_metric",
+        "notes",
+        "unit",
+        "scope",
+    ]
     return render.to_csv(rows, columns)
-
-

@@ -21,8 +21,9 @@ Pair = tuple[int, int, int]
 class ReviewSession(Checklist, Cursor):
     kind = "review"
 
-    def __init__(self, db: Database, as_coder: str, a: str, b: str, turn_ids: list[int], *,
-                 session_id: str | None = None):  # fmt: skip
+    def __init__(
+        self, db: Database, as_coder: str, a: str, b: str, turn_ids: list[int], *, session_id: str | None = None
+    ):
         if as_coder.strip() in (a, b):
             raise UsageError(f"--as {as_coder}: the consensus must be a coder other than {a} and {b}")
         self.a, self.b = a, b
@@ -96,18 +97,13 @@ class ReviewSession(Checklist, Cursor):
         elif cmd == "b":
             sources = list(self.versions.values())
             both = sorted(self.codes_of(self.a) | self.codes_of(self.b))
-            return self.commit([(cid, a, b) for cid in both for a, b in self._spans(cid, sources)], outcome="both",
-                               origin="review")  # fmt: skip
+            return self.commit(
+                [(cid, a, b) for cid in both for a, b in self._spans(cid, sources)], outcome="both", origin="review"
+            )
         elif cmd == "0":
             return self.commit([], outcome="neither", origin="review")
         elif cmd == "e":
             self.editing = True
-            return Reply(
-                message="editing: digits toggle, c adds a code, enter saves, e cancels", show="codes"
-            )
-        choose = (
-            "digits toggle, c adds a code, enter saves, e cancels"
-            if self.editing
-            else "choose 1, 2, b, 0 or e"
-        )
+            return Reply(message="editing: digits toggle, c adds a code, enter saves, e cancels", show="codes")
+        choose = "digits toggle, c adds a code, enter saves, e cancels" if self.editing else "choose 1, 2, b, 0 or e"
         return Reply(message=f"unknown key {text!r}: {choose} (? shows the keys)" if text else choose)

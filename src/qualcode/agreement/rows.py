@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from qualcode.agreement import stats as agreement
 from qualcode.agreement.stats import PairTable, Stat, TwoByTwo
+from qualcode.codebook.tree import Code
 
 NONE = "(none)"
 STATISTICS = ("percent_agreement", "positive_agreement", "cohen_kappa", "krippendorff_alpha", "fleiss_kappa")
@@ -23,7 +24,6 @@ def names(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-
 def band(name: str, stat: Stat) -> dict | None:
     if stat.value is None or name in ("percent_agreement", "positive_agreement"):
         return None
@@ -32,13 +32,7 @@ def band(name: str, stat: Stat) -> dict | None:
 
 
 def stat_dict(name: str, stat: Stat, **extra) -> dict:
-    return {
-        "value": stat.value,
-        "reason": stat.reason,
-        "band": band(name, stat),
-        "units": stat.units,
-        **extra,
-    }
+    return {"value": stat.value, "reason": stat.reason, "band": band(name, stat), "units": stat.units, **extra}
 
 
 def statistics(percent: Stat, positive: Stat, kappa: Stat, alpha: Stat, fleiss: Stat, metric: str) -> dict:
@@ -50,8 +44,13 @@ def statistics(percent: Stat, positive: Stat, kappa: Stat, alpha: Stat, fleiss: 
 
 
 def two_by_two_counts(table: TwoByTwo) -> dict:
-    return {"table": "2x2", "both": table.both, "a_only": table.a_only, "b_only": table.b_only,
-            "neither": table.neither}  # fmt: skip
+    return {
+        "table": "2x2",
+        "both": table.both,
+        "a_only": table.a_only,
+        "b_only": table.b_only,
+        "neither": table.neither,
+    }
 
 
 def binary_notes(table: TwoByTwo, coders: list[str], unit: str) -> list[str]:
@@ -85,16 +84,13 @@ def pair_counts(table: PairTable, coders: list[str], values: list) -> dict:
     return {
         "table": "coder_by_value",
         "values": [str(v) for v in values],
-        "coders": {
-            coders[0]: {str(v): row_a[v] for v in values},
-            coders[1]: {str(v): row_b[v] for v in values},
-        },
+        "coders": {coders[0]: {str(v): row_a[v] for v in values}, coders[1]: {str(v): row_b[v] for v in values}},
         "missing": {c: 0 for c in coders},
         "confusion": confusion,
     }
 
 
-def row(level: str, code: dict | None, units: int, counts: dict, stats: dict, notes: list[str]) -> dict:
+def row(level: str, code: Code | None, units: int, counts: dict, stats: dict, notes: list[str]) -> dict:
     return {
         "level": level,
         "code": code.path if code else None,
@@ -106,32 +102,25 @@ def row(level: str, code: dict | None, units: int, counts: dict, stats: dict, no
     }
 
 
-def exclusive_values(
-    children: list[tuple[dict, frozenset[int]]], metric: str
-) -> tuple[dict | None, str | None]:
+def exclusive_values(children: list[tuple[Code, frozenset[int]]], metric: str) -> tuple[dict | None, str | None]:
     """The children's `value:` numbers for ordinal or interval α, or the reason α cannot use them."""
     if metric == "nominal":
         return None, None
     missing = [c.name for c, _ in children if c.value is None]
     if missing:
         verb = "has" if len(missing) == 1 else "have"
-        return (
-            None,
-            f"{metric} α needs a number for every child: {names(missing)} {verb} no value: in the codebook",
-        )
+        return (None, f"{metric} α needs a number for every child: {names(missing)} {verb} no value: in the codebook")
     return {c.name: c.value for c, _ in children}, None
 
 
-def choice(applied: frozenset[int], children: list[tuple[dict, frozenset[int]]]) -> list[str]:
+def choice(applied: frozenset[int], children: list[tuple[Code, frozenset[int]]]) -> list[str]:
     return [c.name for c, ids in children if not ids.isdisjoint(applied)]
 
 
 def value_order(seen: Iterable, children: list[str]) -> list:
     """Children in tree order, then combinations of several children, then "(none)"."""
     seen = set(seen)
-    return (
-        [v for v in children if v in seen] + sorted(seen - set(children) - {NONE}) + [NONE] * (NONE in seen)
-    )
+    return [v for v in children if v in seen] + sorted(seen - set(children) - {NONE}) + [NONE] * (NONE in seen)
 
 
 def exclusive_notes(multiple: int, no_child: int, unit: str, metric: str) -> list[str]:
@@ -167,10 +156,16 @@ def conventions() -> dict:
         },
         "kappa": {
             "convention": agreement.LANDIS_KOCH_CONVENTION,
-            "bands": ["< .00 poor", ".00–.20 slight", ".21–.40 fair", ".41–.60 moderate", ".61–.80 substantial",
-                      ".81–1.00 almost perfect"],
+            "bands": [
+                "< .00 poor",
+                ".00–.20 slight",
+                ".21–.40 fair",
+                ".41–.60 moderate",
+                ".61–.80 substantial",
+                ".81–1.00 almost perfect",
+            ],
         },
-    }  # fmt: skip
+    }
 
 
 def sum_tables(tables: Iterable[TwoByTwo]) -> TwoByTwo:

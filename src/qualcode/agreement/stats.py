@@ -141,8 +141,7 @@ def positive_agreement(matrix: Matrix, positive: Value = 1) -> Stat:
         attempted += p * (len(values) - 1)
     if attempted == 0:
         return _undefined(
-            f"nobody gave {positive!r} on a unit coded by two coders, so positive agreement is 0/0",
-            len(units),
+            f"nobody gave {positive!r} on a unit coded by two coders, so positive agreement is 0/0", len(units)
         )
     return Stat(agreeing / attempted, units=len(units))
 
@@ -171,9 +170,7 @@ def cohen_kappa(matrix: Matrix) -> Stat:
     if _coders_with_data(rows) < 2:
         return _undefined(FEWER_THAN_TWO_CODERS)
     if len(rows) != 2:
-        return _undefined(
-            f"Cohen's κ compares exactly two coders, not {len(rows)}; use Fleiss' κ or Krippendorff's α"
-        )
+        return _undefined(f"Cohen's κ compares exactly two coders, not {len(rows)}; use Fleiss' κ or Krippendorff's α")
     pairs = [(a, b) for a, b in zip(rows[0], rows[1], strict=True) if a is not None and b is not None]
     if not pairs:
         return _undefined("no unit coded by both coders")
@@ -222,9 +219,7 @@ def fleiss_kappa(matrix: Matrix) -> Stat:
     return Stat(float((observed - chance) / (1 - chance)), units=n)
 
 
-def krippendorff_alpha(
-    matrix: Matrix, level: Level = "nominal", values: Mapping[Value, float] | None = None
-) -> Stat:
+def krippendorff_alpha(matrix: Matrix, level: Level = "nominal", values: Mapping[Value, float] | None = None) -> Stat:
     """Krippendorff's α for any number of coders with missing values, by the `krippendorff` package.
 
     Nominal: labels are compared for equality only. Ordinal and interval: each label needs a number, either because
@@ -276,9 +271,7 @@ def _alpha_numbers(
             elif isinstance(v, int | float):
                 mapped.append(float(v))
             else:
-                raise UsageError(
-                    f"{level} α needs numbers: {v!r} is a label; give each label a numeric value"
-                )
+                raise UsageError(f"{level} α needs numbers: {v!r} is a label; give each label a numeric value")
         out.append(mapped)
     return out
 
@@ -348,10 +341,7 @@ class TwoByTwo:
     def __add__(self, other: TwoByTwo) -> TwoByTwo:
         # Pooling interviews: NVivo reports each source separately; adding them gives the whole-project table.
         return TwoByTwo(
-            self.both + other.both,
-            self.a_only + other.a_only,
-            self.b_only + other.b_only,
-            self.neither + other.neither,
+            self.both + other.both, self.a_only + other.a_only, self.b_only + other.b_only, self.neither + other.neither
         )
 
     def percent_agreement(self) -> Stat:
@@ -375,9 +365,7 @@ class TwoByTwo:
         a_yes, b_yes = self.both + self.a_only, self.both + self.b_only
         chance = a_yes * b_yes + (n - a_yes) * (n - b_yes)
         if chance == n * n:
-            which = (
-                "neither coder applied the code" if self.neither == n else "both coders applied it everywhere"
-            )
+            which = "neither coder applied the code" if self.neither == n else "both coders applied it everywhere"
             return _undefined(f"no variation: {which}, so {_KAPPA_ZERO_BY_ZERO}", n)
         return Stat((n * (self.both + self.neither) - chance) / (n * n - chance), units=n)
 
@@ -491,9 +479,7 @@ def two_by_two(matrix: Matrix, positive: Value = 1) -> TwoByTwo:
     if len(rows) != 2:
         raise UsageError(f"a 2×2 table compares two coders, not {len(rows)}")
     cells = Counter(
-        (a == positive, b == positive)
-        for a, b in zip(rows[0], rows[1], strict=True)
-        if a is not None and b is not None
+        (a == positive, b == positive) for a, b in zip(rows[0], rows[1], strict=True) if a is not None and b is not None
     )
     return TwoByTwo(cells[True, True], cells[True, False], cells[False, True], cells[False, False])
 
@@ -565,8 +551,5 @@ def char_counts(length: int, spans_a: Iterable[Span], spans_b: Iterable[Span]) -
     covered_b = sum(e - s for s, e in b)
     both = _overlap(a, b)
     return TwoByTwo(
-        both=both,
-        a_only=covered_a - both,
-        b_only=covered_b - both,
-        neither=length - covered_a - covered_b + both,
+        both=both, a_only=covered_a - both, b_only=covered_b - both, neither=length - covered_a - covered_b + both
     )

@@ -37,18 +37,12 @@ class QualcodeGroup(TyperGroup):
             if "locked" in str(e):
                 hint = " (another process holds the project; try again)"
             elif "readonly" in str(e) or "unable to open" in str(e):
-                hint = (
-                    " (the project file or its folder is read-only: check the permissions, or work on a copy)"
-                )
-            render.err.print(f"Error: {_project(ctx)}: database: {e}{hint}", markup=False, style="red",
-                             soft_wrap=True)  # fmt: skip
+                hint = " (the project file or its folder is read-only: check the permissions, or work on a copy)"
+            render.err.print(f"Error: {_project(ctx)}: database: {e}{hint}", markup=False, style="red", soft_wrap=True)
             raise typer.Exit(1) from None
         except sqlite3.DatabaseError as e:
             render.err.print(
-                f"Error: {_project(ctx)}: not a usable qualcode project: {e}",
-                markup=False,
-                style="red",
-                soft_wrap=True,
+                f"Error: {_project(ctx)}: not a usable qualcode project: {e}", markup=False, style="red", soft_wrap=True
             )
             raise typer.Exit(1) from None
 
@@ -81,12 +75,9 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     db: Annotated[
-        Path,
-        typer.Option("--db", envvar="QUALCODE_DB", help="Project file (env QUALCODE_DB).", show_default=True),
+        Path, typer.Option("--db", envvar="QUALCODE_DB", help="Project file (env QUALCODE_DB).", show_default=True)
     ] = Path("qualcode.db"),
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bars or messages on stderr.")
-    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages on stderr.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
@@ -103,30 +94,42 @@ def root(
 
 def _register() -> None:
     from qualcode.cli import (
-        audit,
+        agreement,
+        code,
         codebook,
         coding,
+        codings,
+        db,
         demo,
-        exports,
-        maintenance,
+        export,
+        ingest,
         project,
+        redact,
         report,
         retrieval,
-        session,
         suggest,
+        suggestions,
     )
 
-    demo.register(app)
-    project.register(app)
-    codebook.register(app)
-    suggest.register(app)
-    coding.register(app)
-    session.register(app)
-    retrieval.register(app)
-    audit.register(app)
-    exports.register(app)
-    report.register(app)
-    maintenance.register(app)
+    # The order of the workflow: it is the order of `qualcode --help` and of the README's command table.
+    for module in (
+        demo,
+        ingest,
+        suggest,
+        coding,
+        retrieval,
+        agreement,
+        report,
+        project,
+        db,
+        codebook,
+        code,
+        suggestions,
+        codings,
+        export,
+        redact,
+    ):
+        module.register(app)
 
 
 _register()

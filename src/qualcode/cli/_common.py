@@ -23,6 +23,36 @@ CoderOpt = Annotated[
     str | None, typer.Option("--coder", envvar="QUALCODE_CODER", help="Coder name (or QUALCODE_CODER).")
 ]
 
+WhereOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where",
+        help="Only where ATTR=VALUE: gender (normalised), a participant or an interview attribute; repeat to AND.",
+    ),
+]
+
+InterviewOpt = Annotated[list[str] | None, typer.Option("--interview", "-i", help="Only this interview (repeatable).")]
+
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout; xlsx needs a file).")
+]
+
+# No QUALCODE_CODER here: that variable names the person coding, and an export of their codings by accident would
+# pass for the team's consensus.
+ExportCoderOpt = Annotated[
+    str | None,
+    typer.Option("--coder", help="Whose codings (default: 'consensus' if that coder exists, else the only coder)."),
+]
+
+RedactOpt = Annotated[
+    bool,
+    typer.Option(
+        "--redact",
+        help="Pseudonymise: participants by study id, names in the text and the redaction "
+        "list replaced (see 'qualcode redact').",
+    ),
+]
+
 
 @dataclass
 class State:
@@ -61,12 +91,7 @@ def progress(ctx: typer.Context, items: Iterable[T], total: int, label: str) -> 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=render.err,
-        transient=True,
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=render.err, transient=True
     ) as bar:
         task = bar.add_task(label, total=total)
         for item in items:
@@ -83,8 +108,9 @@ def progress_bar(ctx: typer.Context, label: str) -> Iterator[Callable[[int, int]
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=render.err,
-                  transient=True) as bar:  # fmt: skip
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=render.err, transient=True
+    ) as bar:
         task = bar.add_task(label, total=None)
 
         def advance(done: int, total: int) -> None:

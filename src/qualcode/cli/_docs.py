@@ -90,12 +90,10 @@ def schema() -> str:
     seen = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
     parts = []
     for m in migrations._migrations:  # the registered order is the history
-        doc = (m.fn.__doc__ or "").strip()
+        doc = " ".join((m.fn.__doc__ or "").split())
         with db.atomic():
             m.fn(db)
-        rows = db.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
-        ).fetchall()
+        rows = db.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
         new = [(t, n, sql) for t, n, sql in rows if n not in seen and not n.startswith("turns_fts_")]
         seen |= {n for _, n, _ in rows}
         parts.append(f"## {m.name}\n")

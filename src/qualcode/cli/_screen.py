@@ -58,10 +58,7 @@ def context(sess: Cursor, highlight: list[tuple[int, int, str]] = ()) -> list[Re
     title = " · ".join(x for x in (iv["id"], iv["title"], iv["date"]) if x)
     decided = "  ✓ decided" if t.id in sess.decided else ""
     out: list[RenderableType] = [
-        Rule(
-            Text(f"{title} · turn {t.idx} · {ctx.turns_in_interview} turns{decided}", style="bold"),
-            align="left",
-        )
+        Rule(Text(f"{title} · turn {t.idx} · {ctx.turns_in_interview} turns{decided}", style="bold"), align="left")
     ]
     if iv["attributes"]:
         out.append(Text(" · ".join(f"{k}: {v}" for k, v in iv["attributes"].items()), style="dim"))
@@ -94,12 +91,19 @@ def checklist(sess: CodingSession | ReviewSession, *, detail: bool = True) -> Ta
     for n, item in enumerate(sess.items, 1):
         c = item.code
         mark = "[✓]" if c.id in sess.checked else "[ ]"
-        cells = [Text(f"{n:>2}" if n <= MAX_NUMBERED else "  "), Text(mark, style="green bold" if "✓" in mark else ""),
-                 Text.assemble(("■ ", sess.colours[c.id] or ""), c.path)]  # fmt: skip
+        cells = [
+            Text(f"{n:>2}" if n <= MAX_NUMBERED else "  "),
+            Text(mark, style="green bold" if "✓" in mark else ""),
+            Text.assemble(("■ ", sess.colours[c.id] or ""), c.path),
+        ]
         if detail:
             s = item.suggestion
-            cells.append(Text(f"{s.score:.2f} {s.source}" if s else ("yours" if item.applied else "added"),
-                              style="" if s else "dim"))  # fmt: skip
+            cells.append(
+                Text(
+                    f"{s.score:.2f} {s.source}" if s else ("yours" if item.applied else "added"),
+                    style="" if s else "dim",
+                )
+            )
             cells.append(Text(", ".join(f"“{w}”" for w in s.words[:4]) if s else "", style="dim"))
         grid.add_row(*cells)
     return grid
@@ -116,10 +120,7 @@ def coding_codes(sess: CodingSession) -> list[RenderableType]:
     if sess.spans:
         nums = [str(i + 1) for i, s in enumerate(sess.ctx.sentences) if s in sess.spans]
         out.append(
-            Text(
-                f"  only sentence{'s' if len(nums) > 1 else ''} {', '.join(nums)} (k changes it)",
-                style="yellow",
-            )
+            Text(f"  only sentence{'s' if len(nums) > 1 else ''} {', '.join(nums)} (k changes it)", style="yellow")
         )
     if sess.memo:
         out.append(Text(f"  memo: {sess.memo}", style="yellow"))
@@ -132,17 +133,16 @@ def review_codes(sess: ReviewSession) -> list[RenderableType]:
         grid.add_column()
     label = "consensus" if sess.previous else ""
     grid.add_row(
-        Text(""),
-        Text(f"1 {sess.a}", style="bold"),
-        Text(f"2 {sess.b}", style="bold"),
-        Text(label, style="bold"),
+        Text(""), Text(f"1 {sess.a}", style="bold"), Text(f"2 {sess.b}", style="bold"), Text(label, style="bold")
     )
     mine = {c[0] for c in sess.previous if c[0] is not None}
     for item in sess.items:
         cid = item.code.id
         row = [Text.assemble(("■ ", sess.colours[cid] or ""), item.code.path)]
-        row += [Text("✓" if cid in sess.codes_of(w) else "·", style="green" if cid in sess.codes_of(w) else "dim")
-                for w in (sess.a, sess.b)]  # fmt: skip
+        row += [
+            Text("✓" if cid in sess.codes_of(w) else "·", style="green" if cid in sess.codes_of(w) else "dim")
+            for w in (sess.a, sess.b)
+        ]
         row.append(Text("✓" if cid in mine else ("·" if sess.previous else "")))
         grid.add_row(*row)
     out: list[RenderableType] = [grid]
@@ -179,11 +179,15 @@ def codes_part(sess: Cursor) -> list[RenderableType]:
 def screen(sess: Cursor) -> Group:
     if sess.ctx is None:
         open_ = sess.remaining
-        text = (f"End of the scope: all {len(sess.turn_ids)} turns decided." if not open_ else
-                f"End of the scope: {open_} turn{'s' if open_ != 1 else ''} still undecided (skipped or passed "
-                "over); run the command again to revisit them.")  # fmt: skip
-        return Group(Rule(), Text(text, style="bold"), Text("p goes back · u undoes · q quits", style="dim"),
-                     *footer(sess)[:1])  # fmt: skip
+        text = (
+            f"End of the scope: all {len(sess.turn_ids)} turns decided."
+            if not open_
+            else f"End of the scope: {open_} turn{'s' if open_ != 1 else ''} still undecided (skipped or passed "
+            "over); run the command again to revisit them."
+        )
+        return Group(
+            Rule(), Text(text, style="bold"), Text("p goes back · u undoes · q quits", style="dim"), *footer(sess)[:1]
+        )
     highlight = []
     if isinstance(sess, CodingSession):
         for item in sess.items:

@@ -1,4 +1,4 @@
-"""Codebook commands, and the code-tree operations that keep every coding."""
+"""The `codebook` group: load, show, export, import."""
 
 from __future__ import annotations
 
@@ -17,9 +17,7 @@ codebook_app = typer.Typer(help="Load, show, export and import the codebook.", n
 def load(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Codebook YAML file.")],
-    move_to: Annotated[
-        str | None, typer.Option("--move-to", help="Codings of removed codes go to this code.")
-    ] = None,
+    move_to: Annotated[str | None, typer.Option("--move-to", help="Codings of removed codes go to this code.")] = None,
     delete_codings: Annotated[
         bool, typer.Option("--delete-codings", help="Delete the codings of removed codes (reported).")
     ] = False,
@@ -40,9 +38,7 @@ def load(
     for line in _walk_report(report):
         render.out.print(f"  {line}", markup=False, highlight=False)
     if not n:
-        render.out.print(
-            "  no changes" if report.unchanged else "  no code added, renamed or removed", markup=False
-        )
+        render.out.print("  no changes" if report.unchanged else "  no code added, renamed or removed", markup=False)
     for w in report.warnings:
         warn(w)
 
@@ -67,9 +63,7 @@ def _walk_report(r):
 @codebook_app.command("show")
 def show(
     ctx: typer.Context,
-    fmt: Annotated[
-        Literal["tree", "json", "md"], typer.Option("--format", "-f", help="tree, json or md.")
-    ] = "tree",
+    fmt: Annotated[Literal["tree", "json", "md"], typer.Option("--format", "-f", help="tree, json or md.")] = "tree",
 ) -> None:
     """Show the code tree with the number of codings and suggestions per code.
 
@@ -115,9 +109,7 @@ def render_escape(text: str) -> str:
 @codebook_app.command("export")
 def export(
     ctx: typer.Context,
-    fmt: Annotated[
-        Literal["yml", "qdc"], typer.Option("--format", "-f", help="yml or qdc (REFI-QDA).")
-    ] = "yml",
+    fmt: Annotated[Literal["yml", "qdc"], typer.Option("--format", "-f", help="yml or qdc (REFI-QDA).")] = "yml",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
     """Write the current codebook as YAML (loadable again) or as a REFI-QDA Codebook 1.0 .qdc file.
@@ -139,12 +131,8 @@ def export(
 def import_qdc(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="REFI-QDA codebook (.qdc).")],
-    move_to: Annotated[
-        str | None, typer.Option("--move-to", help="Codings of removed codes go here.")
-    ] = None,
-    delete_codings: Annotated[
-        bool, typer.Option("--delete-codings", help="Delete codings of removed codes.")
-    ] = False,
+    move_to: Annotated[str | None, typer.Option("--move-to", help="Codings of removed codes go here.")] = None,
+    delete_codings: Annotated[bool, typer.Option("--delete-codings", help="Delete codings of removed codes.")] = False,
 ) -> None:
     """Import a REFI-QDA Codebook 1.0 (.qdc) file from MAXQDA, ATLAS.ti, NVivo or QualCoder as the codebook.
 
@@ -155,68 +143,15 @@ def import_qdc(
     from qualcode.refi.codebook import import_qdc as do_import
 
     report = do_import(open_db(ctx, create=True), file, move_to=move_to, delete_codings=delete_codings)
-    render.out.print(f"Imported codebook {report.codebook!r} from {file}: {len(report.added)} added, "
-                     f"{len(report.renamed)} renamed, {len(report.removed)} removed.", markup=False,
-                     soft_wrap=True)  # fmt: skip
+    render.out.print(
+        f"Imported codebook {report.codebook!r} from {file}: {len(report.added)} added, "
+        f"{len(report.renamed)} renamed, {len(report.removed)} removed.",
+        markup=False,
+        soft_wrap=True,
+    )
     for note in report.notes:
         info(ctx, note)
 
 
-code_app = typer.Typer(
-    help="Code the transcripts (the keyboard session), or change the code tree: rename, merge, move.",
-)
-
-
-@code_app.command("rename")
-def rename(
-    ctx: typer.Context,
-    old: Annotated[str, typer.Argument(help="Code path, key or name.")],
-    new: Annotated[str, typer.Argument(help="New name (same parent).")],
-) -> None:
-    """Rename a code; its codings and suggestions stay.
-
-    Example: `qualcode code rename "Relevance/Constituent needs" "Needs of constituents"`
-    """
-    from qualcode.codebook.ops import rename as do
-
-    r = do(open_db(ctx), old, new)
-    info(ctx, f"renamed {r['from']} → {r['to']}")
-
-
-@code_app.command("merge")
-def merge(
-    ctx: typer.Context,
-    source: Annotated[str, typer.Argument(metavar="FROM", help="Code to merge away.")],
-    into: Annotated[str, typer.Argument(metavar="INTO", help="Code that receives its codings.")],
-) -> None:
-    """Merge one code into another: codings move (duplicates retired), children move, the code goes.
-
-    Example: `qualcode code merge "Efficiency/Delays" "Efficiency/Funding and timeliness"`
-    """
-    from qualcode.codebook.ops import merge as do
-
-    r = do(open_db(ctx), source, into)
-    info(
-        ctx, f"merged {r['from']} into {r['into']}: {r['codings']} codings, {r['children']} child codes moved"
-    )
-
-
-@code_app.command("move")
-def move(
-    ctx: typer.Context,
-    code: Annotated[str, typer.Argument(help="Code to move.")],
-    parent: Annotated[str, typer.Option("--parent", help="New parent code; '' for the top level.")],
-) -> None:
-    """Move a code (with its subtree) under another parent; codings stay.
-
-    Example: `qualcode code move "Visibility" --parent "Coherence"`
-    """
-    from qualcode.codebook.ops import move as do
-
-    r = do(open_db(ctx), code, parent or None)
-    info(ctx, f"moved {r['from']} → {r['to']}")
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(codebook_app, name="codebook")
-    app.add_typer(code_app, name="code")

@@ -1,75 +1,13 @@
-"""Scriptable coding: coding files in and out, apply and unapply, history and undo."""
+"""Scriptable coding: apply, unapply, history, undo."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import CoderOpt, FormatOpt, info, open_db, require_coder, write_output
+from qualcode.cli._common import CoderOpt, FormatOpt, info, open_db, require_coder
 from qualcode.output import render
-
-codings_app = typer.Typer(
-    help="Coding files (interview,turn,code,coder,memo) in and out.", no_args_is_help=True
-)
-
-
-@codings_app.command("import")
-def codings_import(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV (or JSON) with interview,turn,code,coder,memo.")],
-) -> None:
-    """Load a coding file: one row per coded turn; an empty code records "decided: no code".
-
-    turn is the 0-based turn index (see `qualcode show`); code is a full path such as
-    `Relevance/COVID-19 adaptation`. The whole file is one transaction: an unknown interview, turn or code stops it
-    with the row's line number, and nothing is stored.
-
-    Example: `qualcode codings import codings/coder-a.csv`
-    """
-    from qualcode.coding.files import import_file
-
-    r = import_file(open_db(ctx), file)
-    info(ctx, f"{file}: {r['rows']} rows, {r['added']} new ({r['no_code']} 'no code' decisions), "
-              f"{r['already']} already present; coders: {', '.join(r['coders'])}")  # fmt: skip
-
-
-@codings_app.command("export")
-def codings_export(
-    ctx: typer.Context,
-    fmt: Annotated[Literal["csv", "json"], typer.Option("--format", "-f", help="csv or json.")] = "csv",
-    coder: Annotated[str | None, typer.Option("--coder", help="Only this coder.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
-) -> None:
-    """Write codings in the shape `codings import` reads (the round trip is exact).
-
-    Example: `qualcode codings export --coder coder-a -o coder-a.csv`
-    """
-    from qualcode.coding.files import export
-
-    write_output(export(open_db(ctx), fmt, coder), output, ctx, "codings")
-
-
-@codings_app.command("orphans")
-def codings_orphans(
-    ctx: typer.Context,
-    interview: Annotated[
-        list[str] | None, typer.Option("--interview", help="Only this interview (repeatable).")
-    ] = None,
-    fmt: FormatOpt = "table",
-) -> None:
-    """List orphaned codings: codings whose quoted text was not found again when an edited transcript was
-    re-imported with `import --replace`. They keep their quote, code, coder and memo; re-apply them where they belong
-    with `qualcode apply`.
-
-    Example: `qualcode codings orphans --interview INT-07`
-    """
-    from qualcode.ingest.reanchor import orphans
-
-    rows = orphans(open_db(ctx), list(interview or []))
-    render.emit(fmt, rows=rows, columns=["coding", "interview", "coder", "code", "quote", "memo", "origin"],
-                caption=f"{len(rows)} orphaned codings", numeric=("coding",))  # fmt: skip
 
 
 def apply(
@@ -79,9 +17,7 @@ def apply(
     codes: Annotated[list[str], typer.Argument(help="Code paths, keys or names.")],
     coder: CoderOpt = None,
     start: Annotated[int | None, typer.Option("--start", help="Start offset in the turn's text.")] = None,
-    end: Annotated[
-        int | None, typer.Option("--end", help="End offset (exclusive) in the turn's text.")
-    ] = None,
+    end: Annotated[int | None, typer.Option("--end", help="End offset (exclusive) in the turn's text.")] = None,
     memo: Annotated[str | None, typer.Option("--memo", help="A memo on these codings.")] = None,
 ) -> None:
     """Apply codes to a turn, or to part of it with --start/--end. One undoable batch.
@@ -104,9 +40,7 @@ def unapply(
     turn: Annotated[int, typer.Argument(help="0-based turn index.")],
     codes: Annotated[list[str], typer.Argument(help="Code paths, keys or names.")],
     coder: CoderOpt = None,
-    start: Annotated[
-        int | None, typer.Option("--start", help="Only the coding with this start offset.")
-    ] = None,
+    start: Annotated[int | None, typer.Option("--start", help="Only the coding with this start offset.")] = None,
     end: Annotated[int | None, typer.Option("--end", help="Only the coding with this end offset.")] = None,
 ) -> None:
     """Remove codes from a turn (soft: the history keeps them; `undo` brings them back).
@@ -136,18 +70,22 @@ def history(
 
     rows = do(open_db(ctx), coder, since, limit)
     if fmt == "table":  # seconds are enough on a screen; json/csv keep the full timestamp
-        rows = [dict(r, time=r["time"][:19].replace("T", " "), undone_at=(r["undone_at"] or "")[:19].replace("T", " "))
-                for r in rows]  # fmt: skip
-    render.emit(fmt, rows=rows, columns=["batch", "time", "coder", "kind", "description", "added", "removed",
-                                         "undone_at"], numeric=("batch", "added", "removed"))  # fmt: skip
+        rows = [
+            dict(r, time=r["time"][:19].replace("T", " "), undone_at=(r["undone_at"] or "")[:19].replace("T", " "))
+            for r in rows
+        ]
+    render.emit(
+        fmt,
+        rows=rows,
+        columns=["batch", "time", "coder", "kind", "description", "added", "removed", "undone_at"],
+        numeric=("batch", "added", "removed"),
+    )
 
 
 def undo(
     ctx: typer.Context,
     coder: CoderOpt = None,
-    batch: Annotated[
-        int | None, typer.Option("--batch", help="The batch to undo (default: the latest).")
-    ] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="The batch to undo (default: the latest).")] = None,
 ) -> None:
     """Undo a coder's latest batch, or a given one: its codings are retired, what it removed comes back.
 
@@ -160,7 +98,6 @@ def undo(
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(codings_app, name="codings")
     app.command()(apply)
     app.command()(unapply)
     app.command()(history)

@@ -1,4 +1,4 @@
-"""The main job: `qualcode demo` runs the whole workflow on the shipped corpus."""
+"""The demo: the whole workflow on the shipped corpus."""
 
 from __future__ import annotations
 
@@ -68,8 +68,10 @@ def _print_overview(outcome, seconds: float) -> None:
         overall = next((a for a in ov["agreement"] if a["code"] == "all codes pooled"), None)
         lines.append(f"Agreement: {ov['scope']}")
         if overall:
-            lines.append(f"  all codes pooled: Cohen's κ {overall['kappa']:.3f}, Krippendorff's α "
-                         f"{overall['alpha']:.3f} ({overall['band']}, by Krippendorff's convention)")  # fmt: skip
+            lines.append(
+                f"  all codes pooled: Cohen's κ {overall['kappa']:.3f}, Krippendorff's α "
+                f"{overall['alpha']:.3f} ({overall['band']}, by Krippendorff's convention)"
+            )
         for a in ov["agreement"]:
             if a["code"] != "all codes pooled" and a["alpha"] is not None:
                 lines.append(f"  {a['code']}: κ {a['kappa']:.3f}, α {a['alpha']:.3f}")

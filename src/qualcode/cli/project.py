@@ -1,4 +1,4 @@
-"""Project commands: import transcripts, list participants and interviews, show a transcript, database status."""
+"""The project file as a whole: merge, backup, check."""
 
 from __future__ import annotations
 
@@ -8,246 +8,140 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import FormatOpt, info, open_db, progress, warn
-from qualcode.errors import UsageError
+from qualcode.cli._common import FormatOpt, open_db, warn
 from qualcode.output import render
 
-TABLE_LIMIT = 200
 
-
-def import_(
+def merge(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders (searched recursively).")],
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Import a changed file over its interview.")
+    other: Annotated[Path, typer.Argument(help="Another qualcode project (.db); opened read-only.")],
+    add_codes: Annotated[
+        bool, typer.Option("--add-codes", help="Create the codes OTHER has and this project lacks.")
     ] = False,
-    encoding: Annotated[
-        str | None,
-        typer.Option("--encoding", help="Text encoding of the files (default UTF-8), e.g. cp1252."),
-    ] = None,
-    speaker_map: Annotated[
-        str | None, typer.Option("--speaker-map", help="Map labels to ids: 'Ms Sharma=P017,Int 1=EV1'.")
-    ] = None,
-    interviewer: Annotated[
-        list[str] | None, typer.Option("--interviewer", help="A label that is an interviewer (repeatable).")
-    ] = None,
-    max_size: Annotated[float, typer.Option("--max-size", help="Largest file accepted, in MB.")] = 20,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write nothing.")] = False,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Import transcripts into the project (created if missing).
+    """Bring another project's codings (live ones and the history of removed ones), memos and coders into this one.
 
-    Reads Markdown/text with YAML front matter (the project's own format), plain text with speaker labels
-    (`Name:`, `Name :`, `[id1]`, `**Name** [m:ss]`, `I – text`), WebVTT (Zoom, Teams), SubRip, Otter.ai text,
-    Zoom saved captions and .docx. Files without front matter take metadata from a sidecar `NAME.yml`.
-    Each file is one transaction: a failed file leaves no trace and the rest go on (exit code 1 if any failed).
-    Two files claiming one interview id are both refused. Re-importing an unchanged file does nothing; a changed
-    one needs `--replace`.
+    For coders who work on their own copies. OTHER is only read; the merge is one transaction; merging the same
+    project twice changes nothing.
 
-    With `--replace`, codings follow the edited text: each is found again by its quoted text (exact match nearest
-    its old place, else a similar span nearby, difflib ratio >= 0.8; a whole-turn coding covers a whole new turn
-    whose text is that similar). Codings that cannot be found are kept as orphaned, reported, and listed by
-    `qualcode codings orphans`. Suggestions for the interview are dropped: score it again.
+    Interviews match by their text, else by id with a warning (the codings are then placed by their quotes, as
+    `import --replace` does, or kept as orphaned). Codes match by path, then key; codings on codes this project
+    lacks are skipped and listed, unless --add-codes creates those codes. Coders match by name.
 
-    Example: `qualcode import transcripts/ --speaker-map "Interviewer 1=EV1"`
+    A coding with the same GUID in both projects is the same coding. Per turn and coder: when OTHER has nothing
+    this project lacks, nothing changes; when this project has nothing OTHER lacks (say its coder never decided the
+    turn), OTHER's decision is taken, removals included; when both changed it, nothing changes if the decisions
+    agree, OTHER's is taken if this project's coder has none there, and anything else is a conflict: listed, this
+    project's decision kept. An empty memo takes OTHER's. Each coder's arrivals are one batch, which `undo` takes
+    back.
+
+    Example: `qualcode --db team.db merge laptops/ana.db --dry-run`
     """
-    from qualcode.ingest.importer import ImportOptions, collect_files, import_paths, parse_speaker_map
+    from qualcode.coding.merge import merge as do
 
-    if max_size <= 0:
-        raise UsageError("--max-size must be positive")
-    if encoding:
-        import codecs
+    r = do(open_db(ctx), other, add_codes=add_codes, dry_run=dry_run)
+    for w in r.warnings:
+        warn(w)
+    unknown = [c for c in r.codes_unknown if c["code"] not in r.codes_created]
+    if unknown:
+        listing = ", ".join(f"{c['code']} ({c['codings']})" for c in unknown)
+        warn(f"codes of {other.name} unknown here (live codings): {listing}; add them with --add-codes")
+    if fmt == "json":
+        render.emit("json", data=dataclasses.asdict(r))
+        return
+    c = r.codings
+    missing = [i["interview"] for i in r.interviews if not i["matched"]]
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    turns = sum(x["kind"] == "decision" for x in r.conflicts)
+    record = {
+        "interviews": f"{r.matched('hash')} matched by text, {r.matched('id')} by id (text differs), "
+        f"{len(missing)} not here" + (f" ({shown})" if missing else ""),
+        "codings added": c["added"],
+        "history added (removed codings)": c["history"],
+        "orphaned (no place here)": c["orphaned"],
+        "already here": c["already"],
+        "removed here (OTHER removed them)": r.removed,
+        "conflicting (not taken)": f"{c['conflicting']} on {turns} turn{'s' if turns != 1 else ''}",
+        "skipped, code unknown here": c["unknown_code"],
+        "skipped, interview not here": c["no_interview"],
+        "memos added": r.memos_added,
+        "codes created": r.codes_created or "none",
+    }
+    if unknown:
+        record["codes unknown here"] = [x["code"] for x in unknown]
+    record["coders"] = [f"{x['coder']} ({'new, ' if x['created'] else ''}{x['added']} added)" for x in r.coders]
+    if c["superseded"]:
+        record["'no code' superseded by codes"] = c["superseded"]
+    title = f"Dry run: merging {other} would give (nothing written)" if dry_run else f"Merged {other}"
+    render.emit_record(fmt, record, title=title)
+    if r.conflicts:
+        render.emit(
+            fmt,
+            rows=r.conflicts,
+            columns=["interview", "turn", "coder", "kind", "here", "there"],
+            title="Conflicts: this project's version was kept",
+            numeric=("turn",),
+            wide=("here", "there"),
+        )
 
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise UsageError(
-                f"--encoding: unknown encoding {encoding!r} (for example utf-8, cp1252, latin-1)"
-            ) from None
-    options = ImportOptions(
-        encoding=encoding,
-        replace=replace,
-        speaker_map=parse_speaker_map(speaker_map),
-        interviewers=list(interviewer or []),
-        max_bytes=int(max_size * 1024 * 1024),
-    )
-    files = collect_files(paths)
-    if not files:
-        raise UsageError(f"no transcript files in {', '.join(map(str, paths))}")
-    db = open_db(ctx, create=True)
-    results = list(progress(ctx, import_paths(db, paths, options), len(files), "importing"))
-    rows = [
-        {"file": r.file, "interview": r.interview, "format": r.format, "turns": r.turns, "speakers": r.speakers,
-         "status": r.status, "message": r.message, "notes": r.notes,
-         "reanchor": dataclasses.asdict(r.reanchor) if r.reanchor else None}
-        for r in results
-    ]  # fmt: skip
-    columns = ["file", "interview", "format", "turns", "speakers", "status"]
-    counts = {s: sum(r.status == s for r in results) for s in ("imported", "replaced", "unchanged", "failed")}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    shown = rows
-    if fmt == "table" and len(rows) > TABLE_LIMIT:
-        # A screen of thousands of identical "imported" rows hides the few that matter (and takes seconds to draw).
-        shown = [r for r in rows if r["status"] in ("failed", "replaced")]
-        summary += f"; listed: the {len(shown)} failed or replaced (--format csv lists every file)"
-    render.emit(fmt, rows=shown, columns=columns, data=rows, caption=summary, numeric=("turns", "speakers"))
-    for r in results:
-        for note in r.notes:
-            if not note.startswith(("speaker convention", "metadata from")):
-                info(ctx, f"{Path(r.file).name}: {note}")
-    for r in results:
-        if r.reanchor and r.reanchor.orphaned:
-            warn(r.message)  # not silenced by --quiet: orphaned codings need a person's attention
-        elif r.reanchor and r.message:
-            info(ctx, r.message)
-    failed = [r for r in results if r.failed]
-    for r in failed:
-        render.err.print(f"Error: {r.message}", markup=False, style="red", soft_wrap=True)
-    if failed:
+
+def backup(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The backup file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Copy the project into FILE with SQLite's online backup: consistent even while others are coding.
+
+    FILE is a complete project on its own (open it with --db). It is written under a temporary name and renamed
+    when complete; an existing FILE is only replaced with --force.
+
+    Example: `qualcode backup backups/study-2026-11-27.db`
+    """
+    from qualcode.store.maintenance import backup as do
+
+    r = do(open_db(ctx, migrate=False), file, force=force)
+    render.emit_record(fmt, r, title=f"Backed up to {file}")
+
+
+def check(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
+    """Check the project: SQLite integrity and foreign keys, orphaned codings, codings whose code or turn is gone,
+    quotes and turns that no longer match the interview text at their offsets, sentences outside their turn, and
+    the search index. Exit code 1 when a problem is found.
+
+    Example: `qualcode check --format json`
+    """
+    from qualcode.store.maintenance import check as do
+
+    results = do(open_db(ctx))
+    problems = sum(r["problems"] for r in results)
+    if fmt == "json":
+        render.emit("json", data={"ok": not problems, "checks": results})
+    else:
+        rows = [
+            {
+                "check": r["check"],
+                "status": f"{r['problems']} problem{'s' if r['problems'] > 1 else ''}" if r["problems"] else "ok",
+                "what": r["what"],
+                "examples": "\n".join(r["examples"]),
+            }
+            for r in results
+        ]
+        failed = sum(bool(r["problems"]) for r in results)
+        render.emit(
+            fmt,
+            rows=rows,
+            columns=["check", "status", "what", "examples"],
+            wide=("what", "examples"),
+            caption=f"{failed} of {len(results)} checks found problems" if failed else "all checks passed",
+        )
+    if problems:
         raise typer.Exit(1)
 
 
-def import_qdpx(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="REFI-QDA project (.qdpx).")],
-) -> None:
-    """Import a REFI-QDA project (.qdpx) from MAXQDA, ATLAS.ti, NVivo or QualCoder.
-
-    The project is created if missing; importing into an existing one adds to it (sources and codings it already
-    has, by GUID, are left as they are). Text sources become interviews with the source text stored as it is (LF line ends, NFC), so every selection
-    keeps its place; turns are the speaker turns when the text is a labelled transcript, otherwise its paragraphs.
-    Users become coders, cases become participants, selections become codings (origin refi) with their notes as
-    memos. A project without a codebook takes the file's; one with a codebook matches codes by GUID, then by path.
-    NVivo's UTF-16 offsets are converted to code points. The archive is checked before anything is written, and
-    the whole import is one transaction.
-
-    Example: `qualcode --db study.db import-qdpx maxqda-export.qdpx`
-    """
-    from qualcode.refi.project import import_qdpx as do
-
-    r = do(open_db(ctx, create=True), file)
-    origin = f" ({r.origin})" if r.origin else ""
-    render.out.print(f"Imported {file}{origin}: {r.sources} sources, {r.codes} codes, {r.codings} codings, "
-                     f"{r.users} users, {r.cases} cases.", markup=False, highlight=False, soft_wrap=True)  # fmt: skip
-    for n, what in ((r.sources_present, "sources were"), (r.codings_present, "codings were")):
-        if n:
-            render.out.print(f"  {n} {what} already in the project", markup=False, highlight=False)
-    if r.converted:
-        render.out.print(f"  converted the offsets of {r.converted} selection(s) from UTF-16 code units to code "
-                         "points", markup=False, highlight=False)  # fmt: skip
-    for note in r.notes:
-        info(ctx, note)
-
-
-def participants(
-    ctx: typer.Context,
-    by: Annotated[
-        str | None,
-        typer.Option("--by", help="Cross-tabulate with gender by this attribute (participant or interview)."),
-    ] = None,
-    fmt: FormatOpt = "table",
-) -> None:
-    """Count distinct participants, disaggregated by gender, optionally by an attribute.
-
-    Gender values are normalised (woman/female/f → woman, man/male/m → man; others kept as written; missing →
-    "not recorded"). An interview attribute such as case_study applies to that interview's participants.
-
-    Example: `qualcode participants --by stakeholder_group --format json`
-    """
-    from qualcode.ingest.participants import counts
-
-    db = open_db(ctx)
-    data = counts(db, by)
-    genders = list(data["by_gender"])
-    if fmt == "json":
-        render.emit("json", data=data)
-        return
-    label = by or "participants"
-    rows = [{label: "all", "total": data["total"], **data["by_gender"]}]
-    if by:
-        rows = [{label: r["value"], "total": r["total"], **r["by_gender"]} for r in data["by"]["rows"]] + rows
-    render.emit(fmt, rows=rows, columns=[label, "total", *genders], title="Participants by gender",
-                numeric=("total", *genders))  # fmt: skip
-
-
-def interviews(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
-    """List interviews with their participants, turns, words and attributes.
-
-    Example: `qualcode interviews --format csv > interviews.csv`
-    """
-    from qualcode.ingest.interviews import listing
-
-    rows = listing(open_db(ctx))
-    total_words = sum(r["words"] for r in rows)
-    render.emit(fmt, rows=rows, columns=["id", "title", "date", "participants", "turns", "words", "attributes"],
-                caption=f"{len(rows)} interviews, {total_words} words", numeric=("participants", "turns", "words"))  # fmt: skip
-
-
-def show(
-    ctx: typer.Context,
-    interview: Annotated[str, typer.Argument(help="Interview id.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-) -> None:
-    """Show one transcript with turn numbers, speakers and participant attributes.
-
-    Turn numbers are the 0-based indexes that `apply`, the coding CSV files and exports use.
-
-    Example: `qualcode show INT-07`
-    """
-    from rich.text import Text
-
-    from qualcode.ingest.interviews import transcript
-
-    if fmt not in ("text", "json"):
-        raise UsageError("--format must be text or json")
-    data = transcript(open_db(ctx), interview)
-    if fmt == "json":
-        render.emit("json", data=data)
-        return
-    attrs = ", ".join(f"{k}: {v}" for k, v in data["attributes"].items())
-    render.out.print(Text(f"{data['id']}  {data['title'] or ''}  {data['date'] or ''}", style="bold"))
-    if attrs:
-        render.out.print(Text(attrs, style="dim"))
-    for s in data["speakers"]:
-        who = s["participant"] or s["interviewer"]
-        extra = (
-            ", ".join([s["gender"]] + list(s["attributes"].values()))
-            if s["role"] == "participant"
-            else "interviewer"
-        )
-        render.out.print(Text(f"  {s['label']} = {who} ({extra})", style="dim"))
-    for t in data["turns"]:
-        render.out.print()
-        head = Text(
-            f"[{t['turn']}] {t['speaker']}", style="bold cyan" if t["role"] == "participant" else "bold"
-        )
-        render.out.print(head)
-        render.out.print(Text(t["text"]))
-
-
-db_app = typer.Typer(help="The project database: migrations and schema.", no_args_is_help=True)
-
-
-@db_app.command("status")
-def db_status(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
-    """Migrations applied to the project, and those pending (applied the next time a command opens it).
-
-    Example: `qualcode db status`
-    """
-    from qualcode.store.db import migration_status
-
-    data = migration_status(open_db(ctx, migrate=False))
-    rows = [
-        {"migration": m["name"], "status": "applied", "applied_at": m["applied_at"]} for m in data["applied"]
-    ]
-    rows += [{"migration": m, "status": "pending", "applied_at": ""} for m in data["pending"]]
-    render.emit(fmt, rows=rows, data=data, columns=["migration", "status", "applied_at"],
-                caption=f"{len(data['applied'])} applied, {len(data['pending'])} pending")  # fmt: skip
-
-
 def register(app: typer.Typer) -> None:
-    app.command("import")(import_)
-    app.command("import-qdpx")(import_qdpx)
-    app.command()(participants)
-    app.command()(interviews)
-    app.command()(show)
-    app.add_typer(db_app, name="db")
+    app.command()(merge)
+    app.command()(backup)
+    app.command()(check)

@@ -1,4 +1,4 @@
-"""Retrieval commands: coded segments, full-text search (with lexical autocoding), co-occurrence, bulk accept."""
+"""Retrieval: segments, search, cooccurrence."""
 
 from __future__ import annotations
 
@@ -6,20 +6,12 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.cli._common import CoderOpt, FormatOpt, info, open_db, require_coder, warn
+from qualcode.cli._common import CoderOpt, FormatOpt, InterviewOpt, WhereOpt, info, open_db, require_coder, warn
 from qualcode.output import render
 
-WhereOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--where",
-        help="Only where ATTR=VALUE: gender (normalised), a participant or an interview attribute; repeat to AND.",
-    ),
-]
-InterviewOpt = Annotated[
-    list[str] | None, typer.Option("--interview", help="Only this interview (repeatable).")
-]
 CONTEXT = ["interview", "turn", "speaker", "participant", "gender", "stakeholder_group"]
+
+
 MARK = ("\x02", "\x03")  # snippet markers for the table, replaced by styling; never in transcript text
 
 
@@ -77,14 +69,10 @@ def segments(
     filters = _filters(where, interview)
     data = do(open_db(ctx), code, coder=coder, filters=filters, subcodes=subcodes)
     rows = data["segments"]
-    what = data["code"] + (
-        f" and the {len(data['codes']) - 1} codes below it" if len(data["codes"]) > 1 else ""
-    )
+    what = data["code"] + (f" and the {len(data['codes']) - 1} codes below it" if len(data["codes"]) > 1 else "")
     caption = f"{len(rows)} segments coded {what}" + (f" by {coder}" if coder else "")
     if data["orphaned"]:
-        warn(
-            f"{data['orphaned']} orphaned codings of these codes are not shown: see 'qualcode codings orphans'"
-        )
+        warn(f"{data['orphaned']} orphaned codings of these codes are not shown: see 'qualcode codings orphans'")
     if fmt == "json":
         render.emit("json", data=data)
     elif fmt == "csv":
@@ -95,9 +83,7 @@ def segments(
     else:
         rows = [{**r, "speaker": _who(r)} for r in rows]
         columns = ["interview", "turn", "speaker", "code", "coder", "text", "memo"]
-        render.emit(
-            "table", rows=rows, columns=columns, caption=caption, numeric=("turn",), wide=("text", "memo")
-        )
+        render.emit("table", rows=rows, columns=columns, caption=caption, numeric=("turn",), wide=("text", "memo"))
 
 
 def search(
@@ -111,8 +97,7 @@ def search(
     ] = None,
     coder: CoderOpt = None,
     limit: Annotated[
-        int | None,
-        typer.Option("--limit", help="At most this many hits (default 20; with --code-as, all of them)."),
+        int | None, typer.Option("--limit", help="At most this many hits (default 20; with --code-as, all of them).")
     ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -120,7 +105,8 @@ def search(
 
     Words match their inflections (porter stemming: 'evaluation' finds 'evaluators' and 'evaluating'); all words
     must occur in a turn unless joined by OR. A prefix* is matched against those stems, so 'evaluat*' finds nothing
-    (the stem is 'evalu'): prefer whole words. With --code-as CODE --coder NAME every hit listed is coded with CODE over the whole turn, as one
+    (the stem is 'evalu'): prefer whole words. With --code-as CODE --coder NAME every hit listed is coded with CODE
+    over the whole turn, as one
     batch: `qualcode undo --coder NAME --batch ID` takes it back.
 
     Example: `qualcode search '"recruitment fees"' --where stakeholder_group=Government`
@@ -132,25 +118,34 @@ def search(
     filters = _filters(where, interview)
     effective = limit if limit is not None else (None if code_as else 20)
     table = fmt == "table"
-    data = do(open_db(ctx), query, filters=filters, limit=effective, all_turns=all_turns, code_as=code_as,
-              coder=coder, mark=MARK if table else ("**", "**"))  # fmt: skip
+    data = do(
+        open_db(ctx),
+        query,
+        filters=filters,
+        limit=effective,
+        all_turns=all_turns,
+        code_as=code_as,
+        coder=coder,
+        mark=MARK if table else ("**", "**"),
+    )
     hits = data["hits"]
     coded = data["coded"]
     if coded and coded["batch"]:
         withdrawn = coded["no_code_withdrawn"]
-        info(ctx, f"batch {coded['batch']}: {coded['turns']} turns coded {coded['code']} for {coded['coder']} "
-                  f"({coded['added']} new, {coded['already']} already coded"
-                  + (f", {withdrawn} 'no code' decisions withdrawn" if withdrawn else "")
-                  + f"); undo with: qualcode undo --coder {coded['coder']} --batch {coded['batch']}")  # fmt: skip
+        info(
+            ctx,
+            f"batch {coded['batch']}: {coded['turns']} turns coded {coded['code']} for {coded['coder']} "
+            f"({coded['added']} new, {coded['already']} already coded"
+            + (f", {withdrawn} 'no code' decisions withdrawn" if withdrawn else "")
+            + f"); undo with: qualcode undo --coder {coded['coder']} --batch {coded['batch']}",
+        )
     elif coded:
         info(ctx, f"nothing to code: every hit is already coded {coded['code']} by {coded['coder']}")
     if fmt == "json":
         render.emit("json", data=data)
         return
     shown = f"{len(hits)} of {data['total']}" if len(hits) < data["total"] else f"{len(hits)}"
-    caption = f"{shown} matching turns, best first" + (
-        " (--limit for more)" if len(hits) < data["total"] else ""
-    )
+    caption = f"{shown} matching turns, best first" + (" (--limit for more)" if len(hits) < data["total"] else "")
     columns = ["rank", *CONTEXT[:5], "score", "snippet"]
     if table:
         from rich.text import Text
@@ -159,9 +154,7 @@ def search(
         columns = ["rank", "interview", "turn", "speaker", "score", "snippet"]
     if fmt == "csv":
         hits, columns = _flat(hits, ["rank", *CONTEXT, "score", "snippet", "text"])
-    render.emit(
-        fmt, rows=hits, columns=columns, caption=caption, numeric=("rank", "turn", "score"), wide=("snippet",)
-    )
+    render.emit(fmt, rows=hits, columns=columns, caption=caption, numeric=("rank", "turn", "score"), wide=("snippet",))
 
 
 def _styled(snippet: str, text_cls):
@@ -195,50 +188,16 @@ def cooccurrence(
         return
     who = f"coded by {coder}" if coder else "coded (each coder's turns counted separately)"
     rows = [{"code": p["a"], "with": p["b"], **p} for p in data["pairs"]]
-    render.emit(fmt, rows=rows, columns=["code", "with", "both", "either", "jaccard"],
-                caption=f"{len(rows)} pairs among {data['units']} turns {who}",
-                numeric=("both", "either", "jaccard"))  # fmt: skip
-
-
-def accept_suggestions(
-    ctx: typer.Context,
-    min_score: Annotated[
-        float, typer.Option("--min-score", help="Accept suggestions scoring at least this.")
-    ],
-    coder: CoderOpt = None,
-    code: Annotated[str | None, typer.Option("--code", help="Only this code and the codes below it.")] = None,
-    interview: InterviewOpt = None,
-    fmt: FormatOpt = "table",
-) -> None:
-    """Accept shown turn-level suggestions scoring at least --min-score as the coder's codings, in one batch.
-
-    Shown means at or above the code's threshold (else the codebook's min_score). Turns the coder has already
-    decided, "no code" included, are skipped and counted. The codings keep their suggestion score;
-    `qualcode undo --coder NAME --batch ID` takes the whole batch back.
-
-    Example: `qualcode accept-suggestions --coder ana --min-score 0.9 --interview INT-07`
-    """
-    from qualcode.coding.retrieval import accept_suggestions as do
-
-    coder = require_coder(coder)
-    r = do(open_db(ctx), coder, min_score, code=code, interview_ids=list(interview or []))
-    if r["batch"]:
-        info(ctx, f"batch {r['batch']}: {r['turns']} turns, {r['codings']} codings accepted for {coder}; "
-                  f"undo with: qualcode undo --coder {coder} --batch {r['batch']}")  # fmt: skip
-    else:
-        info(ctx, f"nothing to accept: no undecided turn has a shown suggestion scoring >= {min_score}")
-    if r["skipped_turns"]:
-        info(ctx, f"{r['skipped_turns']} turns skipped: already decided by {coder}")
-    if fmt == "json":
-        render.emit("json", data=r)
-        return
-    rows = [{"code": k, "codings": n} for k, n in r["by_code"].items()]
-    render.emit(fmt, rows=rows, columns=["code", "codings"], numeric=("codings",),
-                caption=f"{r['turns']} turns coded, {r['skipped_turns']} skipped")  # fmt: skip
+    render.emit(
+        fmt,
+        rows=rows,
+        columns=["code", "with", "both", "either", "jaccard"],
+        caption=f"{len(rows)} pairs among {data['units']} turns {who}",
+        numeric=("both", "either", "jaccard"),
+    )
 
 
 def register(app: typer.Typer) -> None:
     app.command()(segments)
     app.command()(search)
     app.command()(cooccurrence)
-    app.command("accept-suggestions")(accept_suggestions)

@@ -1,13 +1,12 @@
-"""Suggestion commands: score turns, train the classifier on a coder's decisions, evaluate, export."""
+"""Suggestions: suggest (and --evaluate), train, accept-suggestions."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import FormatOpt, info, open_db, progress_bar, require_coder, write_output
+from qualcode.cli._common import CoderOpt, FormatOpt, InterviewOpt, info, open_db, progress_bar, require_coder
 from qualcode.output import render
 
 
@@ -20,20 +19,15 @@ def suggest(
     model: Annotated[
         str | None, typer.Option("--model", help="An installed spaCy pipeline instead of the blank one.")
     ] = None,
-    no_model: Annotated[
-        bool, typer.Option("--no-model", help="Patterns only, even if a model is trained.")
-    ] = False,
+    no_model: Annotated[bool, typer.Option("--no-model", help="Patterns only, even if a model is trained.")] = False,
     all_turns: Annotated[bool, typer.Option("--all-turns", help="Also score interviewers' turns.")] = False,
     evaluate: Annotated[
-        bool,
-        typer.Option("--evaluate", help="Cross-validate against --coder instead of storing suggestions."),
+        bool, typer.Option("--evaluate", help="Cross-validate against --coder instead of storing suggestions.")
     ] = False,
     coder: Annotated[
         str | None, typer.Option("--coder", help="With --evaluate: the coder to evaluate against.")
     ] = None,
-    folds: Annotated[
-        int, typer.Option("--folds", help="With --evaluate: number of folds (by interview).")
-    ] = 4,
+    folds: Annotated[int, typer.Option("--folds", help="With --evaluate: number of folds (by interview).")] = 4,
     fmt: FormatOpt = "table",
 ) -> None:
     """Score every participant turn (and its sentences) for every codable code, and store the suggestions.
@@ -55,13 +49,26 @@ def suggest(
     from qualcode.suggest.run import suggest as run
 
     with progress_bar(ctx, "scoring turns") as advance:
-        report = run(open_db(ctx), model_name=model, code=code, use_model=not no_model, interviews=interview,
-                     all_turns=all_turns, progress=advance)  # fmt: skip
+        report = run(
+            open_db(ctx),
+            model_name=model,
+            code=code,
+            use_model=not no_model,
+            interviews=interview,
+            all_turns=all_turns,
+            progress=advance,
+        )
     for note in report.skipped_patterns:
         info(ctx, f"skipped pattern: {note}")
-    record = {"turns scored": report.turns, "already up to date": report.up_to_date,
-              "suggestions stored": report.stored, "unchanged kept": report.kept, "shown to coders": report.shown,
-              "model": report.model_version or "none (patterns only)", "codebook": report.codebook_hash}  # fmt: skip
+    record = {
+        "turns scored": report.turns,
+        "already up to date": report.up_to_date,
+        "suggestions stored": report.stored,
+        "unchanged kept": report.kept,
+        "shown to coders": report.shown,
+        "model": report.model_version or "none (patterns only)",
+        "codebook": report.codebook_hash,
+    }
     render.emit_record(fmt, record, title="Suggestions")
 
 
@@ -77,8 +84,10 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
     if fmt == "json":
         render.emit("json", data=result)
         return
-    scope = (f"{result['turns']} turns in {result['interviews']} interviews decided by {coder}; "
-             f"{result['folds']} folds grouped by interview. {result['note']}.")  # fmt: skip
+    scope = (
+        f"{result['turns']} turns in {result['interviews']} interviews decided by {coder}; "
+        f"{result['folds']} folds grouped by interview. {result['note']}."
+    )
     full = fmt != "table"  # a terminal table shows F1 only; csv/md/json carry precision and recall too
     for level in ("criterion", "code"):
         rows = []
@@ -107,9 +116,8 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
 def train(
     ctx: typer.Context,
     coder: Annotated[
-        str | None,
-        typer.Option("--coder", envvar="QUALCODE_CODER", help="Learn from this coder's decisions."),
-    ] = None,  # fmt: skip
+        str | None, typer.Option("--coder", envvar="QUALCODE_CODER", help="Learn from this coder's decisions.")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Train the text classifier on a coder's turn-level decisions and make it the project's active model.
@@ -126,40 +134,61 @@ def train(
     if fmt == "json":
         render.emit("json", data=r)
         return
-    row = {"model": r["version"], "coder": r["coder"], "turns": r["examples"], "labels": r["labels"],
-           "data hash": r["data_hash"], "status": "unchanged (same data)" if r["unchanged"] else "trained"}  # fmt: skip
+    row = {
+        "model": r["version"],
+        "coder": r["coder"],
+        "turns": r["examples"],
+        "labels": r["labels"],
+        "data hash": r["data_hash"],
+        "status": "unchanged (same data)" if r["unchanged"] else "trained",
+    }
     render.emit_record(fmt, row, title="Text classifier")
 
 
-suggestions_app = typer.Typer(help="Suggestions out of the project.", no_args_is_help=True)
-
-
-@suggestions_app.command("export")
-def export(
+def accept_suggestions(
     ctx: typer.Context,
-    fmt: Annotated[Literal["jsonl", "csv"], typer.Option("--format", "-f", help="jsonl or csv.")] = "jsonl",
-    all_: Annotated[
-        bool, typer.Option("--all", help="Every stored scored pair, not only those shown.")
-    ] = False,
-    min_score: Annotated[
-        float | None,
-        typer.Option("--min-score", min=0, max=1, help="Shown from this score (codes without their own threshold)."),
-    ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+    min_score: Annotated[float, typer.Option("--min-score", help="Accept suggestions scoring at least this.")],
+    coder: CoderOpt = None,
+    code: Annotated[str | None, typer.Option("--code", help="Only this code and the codes below it.")] = None,
+    interview: InterviewOpt = None,
+    fmt: FormatOpt = "table",
 ) -> None:
-    """One row per suggestion as the coder would see it (at or above its threshold), with its evidence.
+    """Accept shown turn-level suggestions scoring at least --min-score as the coder's codings, in one batch.
 
-    A suggestion is shown when its score reaches its code's `threshold:` in the codebook, else --min-score, else the
-    codebook's `min_score`. Columns: interview, turn, unit, start, end (offsets into the turn's text), code, score, source, evidence.
+    Shown means at or above the code's threshold (else the codebook's min_score). Turns the coder has already
+    decided, "no code" included, are skipped and counted. The codings keep their suggestion score;
+    `qualcode undo --coder NAME --batch ID` takes the whole batch back.
 
-    Example: `qualcode suggestions export --format csv -o suggestions.csv`
+    Example: `qualcode accept-suggestions --coder ana --min-score 0.9 --interview INT-07`
     """
-    from qualcode.suggest.export import export as do
+    from qualcode.coding.retrieval import accept_suggestions as do
 
-    write_output(do(open_db(ctx), fmt, everything=all_, min_score=min_score), output, ctx, "suggestions")
+    coder = require_coder(coder)
+    r = do(open_db(ctx), coder, min_score, code=code, interview_ids=list(interview or []))
+    if r["batch"]:
+        info(
+            ctx,
+            f"batch {r['batch']}: {r['turns']} turns, {r['codings']} codings accepted for {coder}; "
+            f"undo with: qualcode undo --coder {coder} --batch {r['batch']}",
+        )
+    else:
+        info(ctx, f"nothing to accept: no undecided turn has a shown suggestion scoring >= {min_score}")
+    if r["skipped_turns"]:
+        info(ctx, f"{r['skipped_turns']} turns skipped: already decided by {coder}")
+    if fmt == "json":
+        render.emit("json", data=r)
+        return
+    rows = [{"code": k, "codings": n} for k, n in r["by_code"].items()]
+    render.emit(
+        fmt,
+        rows=rows,
+        columns=["code", "codings"],
+        numeric=("codings",),
+        caption=f"{r['turns']} turns coded, {r['skipped_turns']} skipped",
+    )
 
 
 def register(app: typer.Typer) -> None:
     app.command()(suggest)
     app.command()(train)
-    app.add_typer(suggestions_app, name="suggestions")
+    app.command("accept-suggestions")(accept_suggestions)

@@ -19,18 +19,31 @@ def tree(db: Database) -> dict:
         dict(db.execute("SELECT code_id, count(*) FROM live_codings WHERE code_id IS NOT NULL GROUP BY code_id"))
     )
     suggestions = Counter(
-        dict(db.execute(f"SELECT code_id, count(*) FROM suggestions s WHERE {tree.shown_sql(db, 's')} GROUP BY code_id"))
+        dict(
+            db.execute(f"SELECT code_id, count(*) FROM suggestions s WHERE {tree.shown_sql(db, 's')} GROUP BY code_id")
+        )
     )
     nodes: dict[int, dict] = {}
     roots: list[dict] = []
     for c in tree:
         node = {
-            "key": c.key, "name": c.name, "path": c.path, "colour": c.colour, "codable": c.codable,
-            "exclusive": c.exclusive, "value": c.value, "threshold": c.threshold,
-            "definition": c.definition, "include": c.include, "exclude": c.exclude,
-            "examples": list(c.examples), "patterns": list(c.patterns),
-            "codings": codings[c.id], "suggestions": suggestions[c.id], "children": [],
-        }  # fmt: skip
+            "key": c.key,
+            "name": c.name,
+            "path": c.path,
+            "colour": c.colour,
+            "codable": c.codable,
+            "exclusive": c.exclusive,
+            "value": c.value,
+            "threshold": c.threshold,
+            "definition": c.definition,
+            "include": c.include,
+            "exclude": c.exclude,
+            "examples": list(c.examples),
+            "patterns": list(c.patterns),
+            "codings": codings[c.id],
+            "suggestions": suggestions[c.id],
+            "children": [],
+        }
         nodes[c.id] = node
         (nodes[c.parent_id]["children"] if c.parent_id else roots).append(node)
     return {**asdict(tree.settings), "codes": roots}
@@ -76,8 +89,11 @@ def _str(dumper, data: str):
 
 def _list(dumper, data: list):
     # Token patterns read best on one line, as written in the codebook.
-    flow = bool(data) and all(isinstance(x, dict) and not any(isinstance(v, list | dict) and k != "IN" and k != "NOT_IN"
-                                                                for k, v in x.items()) for x in data)  # fmt: skip
+    flow = bool(data) and all(
+        isinstance(x, dict)
+        and not any(isinstance(v, list | dict) and k != "IN" and k != "NOT_IN" for k, v in x.items())
+        for x in data
+    )
     flow = flow and all(k.isupper() for x in data for k in x)
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 

@@ -22,9 +22,7 @@ def _sibling_clash(db: Database, parent_id: int | None, name: str, exclude: int)
 def rename(db: Database, old: str, new: str) -> dict:
     new = new.strip()
     if not new or "/" in new:
-        raise UsageError(
-            "the new name must be non-empty and without '/' (to move a code use 'qualcode code move')"
-        )
+        raise UsageError("the new name must be non-empty and without '/' (to move a code use 'qualcode code move')")
     with transaction(db):
         code = CodeTree.load(db).resolve(old)
         if _sibling_clash(db, code.parent_id, new, code.id):

@@ -15,9 +15,21 @@ from qualcode.text import yamlfile
 
 TOP_KEYS = {"codebook", "name", "version", "language", "min_score", "codes", "description"}
 CODE_KEYS = {
-    "key", "name", "colour", "color", "definition", "include", "exclude", "examples", "codable", "exclusive",
-    "value", "threshold", "patterns", "children",
-}  # fmt: skip
+    "key",
+    "name",
+    "colour",
+    "color",
+    "definition",
+    "include",
+    "exclude",
+    "examples",
+    "codable",
+    "exclusive",
+    "value",
+    "threshold",
+    "patterns",
+    "children",
+}
 DEFAULT_WEIGHT = 0.6
 
 
@@ -71,9 +83,7 @@ def _colour(value: Any, path: str, line: int) -> str:
         return webcolors.name_to_hex(text)
     except ValueError:
         raise InputError(
-            f"unknown colour {text!r}: use #rrggbb, #rgb or a CSS colour name such as steelblue",
-            path=path,
-            line=line,
+            f"unknown colour {text!r}: use #rrggbb, #rgb or a CSS colour name such as steelblue", path=path, line=line
         ) from None
 
 
@@ -86,17 +96,41 @@ def _number(value: Any, what: str, path: str, line: int, *, unit: bool = False) 
 
 
 ALLOWED_TOKEN_ATTRS = {
-    "ORTH", "TEXT", "LOWER", "LEMMA", "NORM", "SHAPE", "LENGTH", "OP", "IS_ALPHA", "IS_ASCII", "IS_DIGIT", "IS_LOWER",
-    "IS_UPPER", "IS_TITLE", "IS_PUNCT", "IS_SPACE", "IS_BRACKET", "IS_QUOTE", "IS_STOP", "IS_CURRENCY", "LIKE_NUM",
-    "LIKE_URL", "LIKE_EMAIL", "IS_SENT_START", "POS", "TAG", "DEP", "MORPH", "ENT_TYPE",
-}  # fmt: skip
+    "ORTH",
+    "TEXT",
+    "LOWER",
+    "LEMMA",
+    "NORM",
+    "SHAPE",
+    "LENGTH",
+    "OP",
+    "IS_ALPHA",
+    "IS_ASCII",
+    "IS_DIGIT",
+    "IS_LOWER",
+    "IS_UPPER",
+    "IS_TITLE",
+    "IS_PUNCT",
+    "IS_SPACE",
+    "IS_BRACKET",
+    "IS_QUOTE",
+    "IS_STOP",
+    "IS_CURRENCY",
+    "LIKE_NUM",
+    "LIKE_URL",
+    "LIKE_EMAIL",
+    "IS_SENT_START",
+    "POS",
+    "TAG",
+    "DEP",
+    "MORPH",
+    "ENT_TYPE",
+}
 
 
 def _pattern(item: Any, code: str, path: str, line: int) -> dict:
     weight = DEFAULT_WEIGHT
-    line = getattr(item, "line", None) or getattr(
-        item[0] if isinstance(item, list) and item else None, "line", line
-    )
+    line = getattr(item, "line", None) or getattr(item[0] if isinstance(item, list) and item else None, "line", line)
     if isinstance(item, dict) and ("phrase" in item or "tokens" in item):
         extra = set(item) - {"phrase", "tokens", "weight"}
         if extra or ("phrase" in item) == ("tokens" in item):
@@ -119,8 +153,13 @@ def _pattern(item: Any, code: str, path: str, line: int) -> dict:
         for t in tokens:
             for k, v in t.items():
                 listed = v.get("IN", []) + v.get("NOT_IN", []) if isinstance(v, dict) else []
-                odd = [x for x in ([v] if k in ("LEMMA", "LOWER", "TEXT", "ORTH", "NORM") and not isinstance(v, dict)
-                                   else listed) if not isinstance(x, str)]  # fmt: skip
+                odd = [
+                    x
+                    for x in (
+                        [v] if k in ("LEMMA", "LOWER", "TEXT", "ORTH", "NORM") and not isinstance(v, dict) else listed
+                    )
+                    if not isinstance(x, str)
+                ]
                 if odd:
                     raise InputError(
                         f"code {code!r}: token pattern value {odd[0]!r} under {k} is not text; YAML reads unquoted "
@@ -167,9 +206,7 @@ def parse(path: Path) -> CodebookSpec:
         raise InputError(f"cannot read codebook: {e.strerror or e}", path=path) from e
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        raise InputError(
-            f"not valid UTF-8 at byte {e.start}: save the codebook as UTF-8", path=path, line=line
-        ) from e
+        raise InputError(f"not valid UTF-8 at byte {e.start}: save the codebook as UTF-8", path=path, line=line) from e
     data = yamlfile.load(text, path)
     src = str(path)
     if not isinstance(data, dict):
@@ -183,9 +220,7 @@ def parse(path: Path) -> CodebookSpec:
         )
     codes = data.get("codes")
     if not isinstance(codes, list) or not codes:
-        raise InputError(
-            "codes: must be a non-empty list", path=src, line=data.line_of("codes") if codes else 1
-        )
+        raise InputError("codes: must be a non-empty list", path=src, line=data.line_of("codes") if codes else 1)
     min_score = data.get("min_score", DEFAULT_MIN_SCORE)
     spec = CodebookSpec(
         name=str(data.get("codebook") or data.get("name") or path.stem),
@@ -198,9 +233,7 @@ def parse(path: Path) -> CodebookSpec:
     keys: dict[str, int] = {}
     for _, _, c in spec.walk():
         if c.key in keys:
-            raise InputError(
-                f"key {c.key!r} is used twice (also on line {keys[c.key]})", path=src, line=c.line
-            )
+            raise InputError(f"key {c.key!r} is used twice (also on line {keys[c.key]})", path=src, line=c.line)
         keys[c.key] = c.line
     return spec
 
@@ -223,9 +256,7 @@ def _codes(items: list, parent: CodeSpec | None, path: str, line: int) -> list[C
         if not name:
             raise InputError("code without a name", path=path, line=at)
         if "/" in name:
-            raise InputError(
-                f"code name {name!r} contains '/', which separates levels in paths", path=path, line=at
-            )
+            raise InputError(f"code name {name!r} contains '/', which separates levels in paths", path=path, line=at)
         folded = name.casefold()
         if folded in names:
             where = f"under {parent.name!r}" if parent else "at the top level"
@@ -239,9 +270,7 @@ def _codes(items: list, parent: CodeSpec | None, path: str, line: int) -> list[C
             key=key,
             name=name,
             line=at,
-            colour=_colour(colour, path, item.line_of("colour" if "colour" in item else "color"))
-            if colour
-            else None,
+            colour=_colour(colour, path, item.line_of("colour" if "colour" in item else "color")) if colour else None,
             definition=_text(item.get("definition")),
             include=_text(item.get("include")),
             exclude=_text(item.get("exclude")),
@@ -252,24 +281,19 @@ def _codes(items: list, parent: CodeSpec | None, path: str, line: int) -> list[C
         if "value" in item:
             code.value = _number(item["value"], f"code {name!r}: value", path, item.line_of("value"))
         if "threshold" in item:
-            code.threshold = _number(item["threshold"], f"code {name!r}: threshold", path, item.line_of("threshold"),
-                                     unit=True)  # fmt: skip
+            code.threshold = _number(
+                item["threshold"], f"code {name!r}: threshold", path, item.line_of("threshold"), unit=True
+            )
         pats = item.get("patterns") or []
         if not isinstance(pats, list):
-            raise InputError(
-                f"code {name!r}: patterns: must be a list", path=path, line=item.line_of("patterns")
-            )
+            raise InputError(f"code {name!r}: patterns: must be a list", path=path, line=item.line_of("patterns"))
         code.patterns = [_pattern(p, name, path, item.line_of("patterns")) for p in pats]
         children = item.get("children") or []
         if not isinstance(children, list):
-            raise InputError(
-                f"code {name!r}: children: must be a list", path=path, line=item.line_of("children")
-            )
+            raise InputError(f"code {name!r}: children: must be a list", path=path, line=item.line_of("children"))
         code.children = _codes(children, code, path, item.line_of("children"))
         if code.exclusive and len(code.children) < 2:
-            raise InputError(
-                f"code {name!r} is exclusive but has fewer than two children", path=path, line=at
-            )
+            raise InputError(f"code {name!r} is exclusive but has fewer than two children", path=path, line=at)
         out.append(code)
     return out
 
@@ -290,6 +314,4 @@ def pattern_hash(language: str, patterns: list[dict]) -> str:
 
 def spec_hash(spec: CodebookSpec) -> str:
     rows = [(p, c.key, c.codable, c.exclusive, c.value, c.threshold, c.patterns) for p, _, c in spec.walk()]
-    return hashlib.sha256(
-        json.dumps([spec.language, spec.min_score, rows], sort_keys=True).encode()
-    ).hexdigest()[:16]
+    return hashlib.sha256(json.dumps([spec.language, spec.min_score, rows], sort_keys=True).encode()).hexdigest()[:16]

@@ -41,9 +41,7 @@ class Matchers:
     phrase_lower: object
     tokens: object
     expanded: object = None
-    meta: dict[str, tuple[int, int, str, float]] = field(
-        default_factory=dict
-    )  # match key → code, idx, label, w
+    meta: dict[str, tuple[int, int, str, float]] = field(default_factory=dict)  # match key → code, idx, label, w
     skipped: list[str] = field(default_factory=list)
 
     def find(self, doc) -> list[Match]:
@@ -73,8 +71,13 @@ def compile_patterns(nlp, codes: Iterable[Code]) -> Matchers:
     from spacy.matcher import Matcher, PhraseMatcher
     from spacy.tokens import Doc
 
-    m = Matchers(nlp, PhraseMatcher(nlp.vocab, attr="LEMMA"), PhraseMatcher(nlp.vocab, attr="LOWER"),
-                 Matcher(nlp.vocab), PhraseMatcher(nlp.vocab, attr="LOWER"))  # fmt: skip
+    m = Matchers(
+        nlp,
+        PhraseMatcher(nlp.vocab, attr="LEMMA"),
+        PhraseMatcher(nlp.vocab, attr="LOWER"),
+        Matcher(nlp.vocab),
+        PhraseMatcher(nlp.vocab, attr="LOWER"),
+    )
     forms = lemma_forms(nlp.lang) if "qualcode_lower_lemmas" in nlp.pipe_names else None
     has_tagger = any(nlp.has_pipe(p) for p in ("tagger", "morphologizer", "parser"))
     phrases: list[tuple[str, str]] = []
@@ -87,9 +90,7 @@ def compile_patterns(nlp, codes: Iterable[Code]) -> Matchers:
             else:
                 tokens = [_lower_lemma(t) for t in p["tokens"]]
                 if not has_tagger and any(k in TAGGER_ATTRS for t in tokens for k in t):
-                    m.skipped.append(
-                        f"{code.path}: pattern {idx + 1} needs a tagger or parser (use --model)"
-                    )
+                    m.skipped.append(f"{code.path}: pattern {idx + 1} needs a tagger or parser (use --model)")
                     continue
                 m.meta[key] = (code.id, idx, _label(p["tokens"]), p["weight"])
                 variants = expand(tokens, forms)
@@ -165,9 +166,7 @@ def expand(tokens: list[dict], forms: dict | None, cap: int = EXPANSION_CAP) -> 
         value = t[keys[0]]
         if isinstance(value, str):
             values = [value]
-        elif (
-            isinstance(value, dict) and set(value) == {"IN"} and all(isinstance(v, str) for v in value["IN"])
-        ):
+        elif isinstance(value, dict) and set(value) == {"IN"} and all(isinstance(v, str) for v in value["IN"]):
             values = value["IN"]
         else:
             return None
@@ -220,9 +219,7 @@ def noisy_or(weights) -> float:
     return 1.0 - p
 
 
-def pattern_scores(
-    matches: list[Match], start: int = 0, end: int | None = None
-) -> dict[int, tuple[float, list]]:
+def pattern_scores(matches: list[Match], start: int = 0, end: int | None = None) -> dict[int, tuple[float, list]]:
     """code id → (score, matches) over the matches inside [start, end); each distinct pattern counts once."""
     by_code: dict[int, dict[int, Match]] = {}
     for mt in matches:
@@ -230,8 +227,10 @@ def pattern_scores(
             by_code.setdefault(mt.code_id, {}).setdefault(mt.pattern, mt)
     out = {}
     for code_id, pats in by_code.items():
-        out[code_id] = (noisy_or(m.weight for m in pats.values()), [m for m in matches if m.code_id == code_id
-                                                                    and m.start >= start and (end is None or m.end <= end)])  # fmt: skip
+        out[code_id] = (
+            noisy_or(m.weight for m in pats.values()),
+            [m for m in matches if m.code_id == code_id and m.start >= start and (end is None or m.end <= end)],
+        )
     return out
 
 

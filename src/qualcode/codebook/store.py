@@ -45,9 +45,7 @@ def load(db: Database, path: Path, *, move_to: str | None = None, delete_codings
     return report
 
 
-def store(
-    db: Database, spec: CodebookSpec, *, move_to: str | None = None, delete_codings: bool = False
-) -> LoadReport:
+def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delete_codings: bool = False) -> LoadReport:
     report = LoadReport(codebook=spec.name)
     old_paths = {c.key: c.path for c in CodeTree.load(db)}
     old = {r["key"]: r for r in db.query("SELECT * FROM codes")}
@@ -68,11 +66,7 @@ def store(
         used = {
             k: n
             for k in removed
-            if (
-                n := db.execute(
-                    "SELECT count(*) FROM live_codings WHERE code_id = ?", [old[k]["id"]]
-                ).fetchone()[0]
-            )  # fmt: skip
+            if (n := db.execute("SELECT count(*) FROM live_codings WHERE code_id = ?", [old[k]["id"]]).fetchone()[0])
         }
         if used and not (move_to or delete_codings):
             listing = ", ".join(f"{old_paths[k]} ({n} codings)" for k, n in used.items())
@@ -90,17 +84,24 @@ def store(
     # Upsert in tree order so parents exist before children.
     ids: dict[str, int] = {}
     for position, (p, parent_path, c) in enumerate(spec.walk()):
-        parent_key = (
-            next((x.key for q, _, x in spec.walk() if q == parent_path), None) if parent_path else None
-        )
+        parent_key = next((x.key for q, _, x in spec.walk() if q == parent_path), None) if parent_path else None
         row = {
-            "key": c.key, "name": c.name, "parent_id": ids.get(parent_key) if parent_key else None,
-            "position": position, "colour": c.colour, "definition": c.definition, "include": c.include,
-            "exclude": c.exclude, "examples": json.dumps(c.examples, ensure_ascii=False), "codable": int(c.codable),
-            "exclusive": int(c.exclusive), "value": c.value, "threshold": c.threshold,
+            "key": c.key,
+            "name": c.name,
+            "parent_id": ids.get(parent_key) if parent_key else None,
+            "position": position,
+            "colour": c.colour,
+            "definition": c.definition,
+            "include": c.include,
+            "exclude": c.exclude,
+            "examples": json.dumps(c.examples, ensure_ascii=False),
+            "codable": int(c.codable),
+            "exclusive": int(c.exclusive),
+            "value": c.value,
+            "threshold": c.threshold,
             "patterns": json.dumps(c.patterns, ensure_ascii=False),
             "pattern_hash": pattern_hash(spec.language, c.patterns),
-        }  # fmt: skip
+        }
         if c.key in old:
             prev = old[c.key]
             ids[c.key] = prev["id"]
@@ -119,9 +120,7 @@ def store(
             report.added.append(p)
     for k in removed:
         code_id = old[k]["id"]
-        n = db.execute(
-            "SELECT count(*) FROM live_codings WHERE code_id = ?", [code_id]
-        ).fetchone()[0]
+        n = db.execute("SELECT count(*) FROM live_codings WHERE code_id = ?", [code_id]).fetchone()[0]
         if n and target_id:
             report.codings_moved += move_codings(db, code_id, ids[target_id])
         elif n and delete_codings:
@@ -131,8 +130,10 @@ def store(
             )
             report.codings_deleted += n
         # Deleted codings keep their history row but lose the code (the code row goes).
-        db.execute("UPDATE codings SET code_id = NULL, memo = coalesce(memo, '') || ? WHERE code_id = ?",
-                   [f" [code removed: {old_paths[k]}]", code_id])  # fmt: skip
+        db.execute(
+            "UPDATE codings SET code_id = NULL, memo = coalesce(memo, '') || ? WHERE code_id = ?",
+            [f" [code removed: {old_paths[k]}]", code_id],
+        )
         db.execute("DELETE FROM suggestions WHERE code_id = ?", [code_id])
         report.removed.append(old_paths[k])
     for k in removed:  # detach first: a removed parent may go before its removed children
@@ -143,10 +144,18 @@ def store(
     prev = db.execute("SELECT hash FROM codebook WHERE id = 1").fetchone()
     report.unchanged = bool(prev and prev[0] == h and not (report.added or report.renamed or report.moved))
     db["codebook"].upsert(
-        {"id": 1, "name": spec.name, "version": spec.version, "language": spec.language, "min_score": spec.min_score,
-         "hash": h, "source_file": Path(spec.source).name, "loaded_at": now()},
+        {
+            "id": 1,
+            "name": spec.name,
+            "version": spec.version,
+            "language": spec.language,
+            "min_score": spec.min_score,
+            "hash": h,
+            "source_file": Path(spec.source).name,
+            "loaded_at": now(),
+        },
         pk="id",
-    )  # fmt: skip
+    )
     db["codebook_loads"].insert(
         {"source_file": spec.source, "hash": h, "loaded_at": now(), "report": json.dumps(report.__dict__)}
     )
@@ -167,10 +176,7 @@ def _match_new_path(spec: CodebookSpec, name: str) -> str:
 def move_codings(db: Database, from_id: int, to_id: int) -> int:
     """Re-point live codings; where the target already codes the same span for that coder, retire the duplicate."""
     n = 0
-    rows = db.execute(
-        "SELECT id, turn_id, coder, start, end FROM live_codings WHERE code_id = ?",
-        [from_id],
-    ).fetchall()
+    rows = db.execute("SELECT id, turn_id, coder, start, end FROM live_codings WHERE code_id = ?", [from_id]).fetchall()
     for cid, turn_id, coder, start, end in rows:
         dup = db.execute(
             """SELECT 1 FROM live_codings WHERE code_id = ? AND turn_id IS ? AND coder = ? AND start = ? AND end = ?

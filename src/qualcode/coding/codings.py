@@ -30,8 +30,9 @@ def ensure_coder(db: Database, name: str) -> str:
     return name
 
 
-def new_batch(db: Database, coder: str | None, kind: str, *, session_id: str | None = None,
-              description: str | None = None) -> int:  # fmt: skip
+def new_batch(
+    db: Database, coder: str | None, kind: str, *, session_id: str | None = None, description: str | None = None
+) -> int:
     if coder:
         ensure_coder(db, coder)
     cur = db.execute(
@@ -65,9 +66,7 @@ def turn(db: Database, interview_id: str, idx: int) -> TurnRef:
 
 
 def turn_by_id(db: Database, turn_id: int) -> TurnRef:
-    row = db.execute(
-        "SELECT id, interview_id, idx, start, end, text FROM turns WHERE id = ?", [turn_id]
-    ).fetchone()
+    row = db.execute("SELECT id, interview_id, idx, start, end, text FROM turns WHERE id = ?", [turn_id]).fetchone()
     if not row:
         raise NotFoundError(f"no turn with id {turn_id}")
     return TurnRef(*row)
@@ -84,9 +83,22 @@ def span(t: TurnRef, start: int | None, end: int | None) -> tuple[int, int]:
     return t.start + a, t.start + b
 
 
-def _insert(db: Database, t: TurnRef, code_id: int | None, coder: str, a: int, b: int, *, memo: str | None,
-            origin: str, batch_id: int, session_id: str | None, score: float | None = None,
-            guid: str | None = None, created_at: str | None = None) -> int | None:  # fmt: skip
+def _insert(
+    db: Database,
+    t: TurnRef,
+    code_id: int | None,
+    coder: str,
+    a: int,
+    b: int,
+    *,
+    memo: str | None,
+    origin: str,
+    batch_id: int,
+    session_id: str | None,
+    score: float | None = None,
+    guid: str | None = None,
+    created_at: str | None = None,
+) -> int | None:
     """Insert one live coding unless the same one is already live; returns its id, or None if it existed.
 
     guid and created_at come from the file when a coding is imported (REFI-QDA keeps both); otherwise they are new.
@@ -104,37 +116,87 @@ def _insert(db: Database, t: TurnRef, code_id: int | None, coder: str, a: int, b
     cur = db.execute(
         """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, memo, origin, session_id,
            batch_id, suggestion_score, created_at, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [t.interview_id, t.id, code_id, coder, a, b, interview_text[a:b], memo, origin, session_id, batch_id, score,
-         created_at or now(), guid or str(uuid.uuid4()).upper()],
-    )  # fmt: skip
+        [
+            t.interview_id,
+            t.id,
+            code_id,
+            coder,
+            a,
+            b,
+            interview_text[a:b],
+            memo,
+            origin,
+            session_id,
+            batch_id,
+            score,
+            created_at or now(),
+            guid or str(uuid.uuid4()).upper(),
+        ],
+    )
     return cur.lastrowid
 
 
 def _retire(db: Database, where: str, params: list, batch_id: int) -> int:
     cur = db.execute(
-        f"UPDATE codings SET deleted_at = ?, deleted_batch_id = ? WHERE id IN (SELECT id FROM live_codings WHERE {where})",
+        f"UPDATE codings SET deleted_at = ?, deleted_batch_id = ? WHERE id IN (SELECT id FROM live_codings WHERE "
+        f"{where})",
         [now(), batch_id, *params],
     )
     return cur.rowcount
 
 
-def add_codes(db: Database, t: TurnRef, code_ids: list[int], coder: str, *, a: int, b: int, memo: str | None,
-              origin: str, batch_id: int, session_id: str | None = None,
-              scores: dict[int, float] | None = None) -> int:  # fmt: skip
+def add_codes(
+    db: Database,
+    t: TurnRef,
+    code_ids: list[int],
+    coder: str,
+    *,
+    a: int,
+    b: int,
+    memo: str | None,
+    origin: str,
+    batch_id: int,
+    session_id: str | None = None,
+    scores: dict[int, float] | None = None,
+) -> int:
     """Apply codes to a span; a "no code" decision on that turn by that coder is withdrawn. Returns rows added."""
     _retire(db, "turn_id = ? AND coder = ? AND code_id IS NULL", [t.id, coder], batch_id)
     added = 0
     for cid in code_ids:
-        if _insert(db, t, cid, coder, a, b, memo=memo, origin=origin, batch_id=batch_id, session_id=session_id,
-                   score=(scores or {}).get(cid)) is not None:  # fmt: skip
+        if (
+            _insert(
+                db,
+                t,
+                cid,
+                coder,
+                a,
+                b,
+                memo=memo,
+                origin=origin,
+                batch_id=batch_id,
+                session_id=session_id,
+                score=(scores or {}).get(cid),
+            )
+            is not None
+        ):
             added += 1
     return added
 
 
-def decide(db: Database, t: TurnRef, coder: str, code_ids: list[int], *, memo: str | None = None,
-           origin: str = "manual", session_id: str | None = None, spans: list[tuple[int, int]] | None = None,
-           scores: dict[int, float] | None = None, kind: str = "session",
-           pairs: list[tuple[int, int, int]] | None = None) -> int:  # fmt: skip
+def decide(
+    db: Database,
+    t: TurnRef,
+    coder: str,
+    code_ids: list[int],
+    *,
+    memo: str | None = None,
+    origin: str = "manual",
+    session_id: str | None = None,
+    spans: list[tuple[int, int]] | None = None,
+    scores: dict[int, float] | None = None,
+    kind: str = "session",
+    pairs: list[tuple[int, int, int]] | None = None,
+) -> int:
     """One decision on a turn: this coder's codings there become exactly CODE_IDS (or "no code"). One batch.
 
     Codings that stay the same are left alone, so re-confirming a turn does not churn the history.
@@ -148,14 +210,11 @@ def decide(db: Database, t: TurnRef, coder: str, code_ids: list[int], *, memo: s
         desired = {(cid, a, b) for a, b in ranges for cid in code_ids} or {(None, t.start, t.end)}
     with transaction(db):
         ensure_coder(db, coder)
-        batch = new_batch(
-            db, coder, kind, session_id=session_id, description=f"{t.interview_id} turn {t.idx}"
-        )
+        batch = new_batch(db, coder, kind, session_id=session_id, description=f"{t.interview_id} turn {t.idx}")
         live = {
             (code_id, a, b): (cid, old_memo)
             for cid, code_id, a, b, old_memo in db.execute(
-                "SELECT id, code_id, start, end, memo FROM live_codings WHERE turn_id = ? AND coder = ?",
-                [t.id, coder],
+                "SELECT id, code_id, start, end, memo FROM live_codings WHERE turn_id = ? AND coder = ?", [t.id, coder]
             ).fetchall()
         }
         keep = set()
@@ -165,13 +224,33 @@ def decide(db: Database, t: TurnRef, coder: str, code_ids: list[int], *, memo: s
             else:
                 _retire(db, "id = ?", [cid], batch)
         for code_id, a, b in sorted(desired - keep, key=lambda x: (x[1], x[0] or 0)):
-            _insert(db, t, code_id, coder, a, b, memo=memo, origin=origin, batch_id=batch, session_id=session_id,
-                    score=(scores or {}).get(code_id))  # fmt: skip
+            _insert(
+                db,
+                t,
+                code_id,
+                coder,
+                a,
+                b,
+                memo=memo,
+                origin=origin,
+                batch_id=batch,
+                session_id=session_id,
+                score=(scores or {}).get(code_id),
+            )
     return batch
 
 
-def apply(db: Database, interview_id: str, idx: int, code_names: list[str], coder: str, *, start: int | None = None,
-          end: int | None = None, memo: str | None = None) -> dict:  # fmt: skip
+def apply(
+    db: Database,
+    interview_id: str,
+    idx: int,
+    code_names: list[str],
+    coder: str,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    memo: str | None = None,
+) -> dict:
     """Scriptable coding: add CODE_NAMES to a turn (or part of it). One batch."""
     if not code_names:
         raise UsageError("name at least one code")
@@ -181,31 +260,39 @@ def apply(db: Database, interview_id: str, idx: int, code_names: list[str], code
         tree = CodeTree.load(db)
         ids = [tree.resolve(n, codable=True).id for n in code_names]
         a, b = span(t, start, end)
-        batch = new_batch(
-            db, coder, "apply", description=f"{interview_id} turn {idx}: {', '.join(code_names)}"
-        )
+        batch = new_batch(db, coder, "apply", description=f"{interview_id} turn {idx}: {', '.join(code_names)}")
         added = add_codes(db, t, ids, coder, a=a, b=b, memo=memo, origin="manual", batch_id=batch)
     return {"batch": batch, "added": added, "already": len(ids) - added}
 
 
-def unapply(db: Database, interview_id: str, idx: int, code_names: list[str], coder: str, *,
-            start: int | None = None, end: int | None = None) -> dict:  # fmt: skip
+def unapply(
+    db: Database,
+    interview_id: str,
+    idx: int,
+    code_names: list[str],
+    coder: str,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+) -> dict:
     """Remove codes from a turn (all of this coder's spans of them, or exactly --start/--end). Soft, undoable."""
     with transaction(db):
         t = turn(db, interview_id, idx)
         tree = CodeTree.load(db)
         ids = [tree.resolve(n).id for n in code_names]
-        batch = new_batch(
-            db, coder, "unapply", description=f"{interview_id} turn {idx}: {', '.join(code_names)}"
-        )
+        batch = new_batch(db, coder, "unapply", description=f"{interview_id} turn {idx}: {', '.join(code_names)}")
         removed = 0
         for cid in ids:
             if start is None and end is None:
                 removed += _retire(db, "turn_id = ? AND coder = ? AND code_id = ?", [t.id, coder, cid], batch)
             else:
                 a, b = span(t, start, end)
-                removed += _retire(db, "turn_id = ? AND coder = ? AND code_id = ? AND start = ? AND end = ?",
-                                   [t.id, coder, cid, a, b], batch)  # fmt: skip
+                removed += _retire(
+                    db,
+                    "turn_id = ? AND coder = ? AND code_id = ? AND start = ? AND end = ?",
+                    [t.id, coder, cid, a, b],
+                    batch,
+                )
         if not removed:
             raise NotFoundError(f"{coder} has no such coding on {interview_id} turn {idx}")
     return {"batch": batch, "removed": removed}
@@ -216,7 +303,8 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
     with transaction(db):
         if batch_id is None:
             row = db.execute(
-                "SELECT id FROM batches WHERE coder = ? AND undone_at IS NULL AND kind != 'undo' ORDER BY id DESC LIMIT 1",
+                "SELECT id FROM batches WHERE coder = ? AND undone_at IS NULL AND kind != 'undo' ORDER BY id DESC "
+                "LIMIT 1",
                 [coder],
             ).fetchone()
             if not row:
@@ -234,9 +322,7 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
         revived = 0
         for (cid,) in db.execute("SELECT id FROM codings WHERE deleted_batch_id = ?", [batch_id]).fetchall():
             try:
-                db.execute(
-                    "UPDATE codings SET deleted_at = NULL, deleted_batch_id = NULL WHERE id = ?", [cid]
-                )
+                db.execute("UPDATE codings SET deleted_at = NULL, deleted_batch_id = NULL WHERE id = ?", [cid])
                 revived += 1
             except Exception:  # an identical coding is live again meanwhile; keep that one
                 continue
@@ -244,9 +330,7 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
     return {"batch": batch_id, "kind": row[1], "removed": retired, "restored": revived}
 
 
-def history(
-    db: Database, coder: str | None = None, since: str | None = None, limit: int | None = None
-) -> list[dict]:
+def history(db: Database, coder: str | None = None, since: str | None = None, limit: int | None = None) -> list[dict]:
     """Batches newest first with what each added and removed."""
     if since:
         try:
@@ -271,4 +355,3 @@ def history(
         sql += f" LIMIT {int(limit)}"
     keys = ["batch", "time", "coder", "kind", "description", "session", "undone_at", "added", "removed"]
     return [dict(zip(keys, r, strict=True)) for r in db.execute(sql, params)]
-

@@ -46,9 +46,7 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
     try:
         missing = [c for c in ("interview", "turn", "code", "coder") if c not in (reader.fieldnames or [])]
         if missing:
-            raise InputError(
-                f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}", path=path, line=1
-            )
+            raise InputError(f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}", path=path, line=1)
         rows = []
         for row in reader:
             if None in row:
@@ -102,8 +100,9 @@ def import_file(db: Database, path: Path) -> dict:
                     batches[coder] = new_batch(db, coder, "import", description=f"codings import {path.name}")
                 memo = (row.get("memo") or "").strip() or None
                 if code_ids:
-                    n = add_codes(db, t, code_ids, coder, a=a, b=b, memo=memo, origin="imported",
-                                  batch_id=batches[coder])  # fmt: skip
+                    n = add_codes(
+                        db, t, code_ids, coder, a=a, b=b, memo=memo, origin="imported", batch_id=batches[coder]
+                    )
                 else:
                     n = _no_code(db, t, coder, memo, batches[coder])
                     report["no_code"] += 1
@@ -121,24 +120,21 @@ def _offset(row: dict, column: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise InputError(
-            f"{column} must be a whole number (an offset in the turn's text), got {value!r}"
-        ) from None
+        raise InputError(f"{column} must be a whole number (an offset in the turn's text), got {value!r}") from None
 
 
 def _no_code(db: Database, t, coder: str, memo: str | None, batch: int) -> int:
     live = db.execute(
-        "SELECT count(*) FROM live_codings WHERE turn_id = ? AND coder = ? AND code_id IS NOT NULL",
-        [t.id, coder],
+        "SELECT count(*) FROM live_codings WHERE turn_id = ? AND coder = ? AND code_id IS NOT NULL", [t.id, coder]
     ).fetchone()[0]
     if live:
-        raise InputError(
-            f"{t.interview_id} turn {t.idx} already has codes from {coder}; cannot record 'no code'"
-        )
+        raise InputError(f"{t.interview_id} turn {t.idx} already has codes from {coder}; cannot record 'no code'")
     from qualcode.coding.codings import _insert
 
-    return int(_insert(db, t, None, coder, t.start, t.end, memo=memo, origin="imported", batch_id=batch,
-                       session_id=None) is not None)  # fmt: skip
+    return int(
+        _insert(db, t, None, coder, t.start, t.end, memo=memo, origin="imported", batch_id=batch, session_id=None)
+        is not None
+    )
 
 
 def export_rows(db: Database, coder: str | None = None) -> tuple[list[dict], list[str]]:
@@ -158,9 +154,17 @@ def export_rows(db: Database, coder: str | None = None) -> tuple[list[dict], lis
         whole = a == 0 and b == length
         partial |= not whole
         rows.append(
-            {"interview": iid, "turn": idx, "code": path, "coder": who, "memo": memo or "",
-             "start": "" if whole else a, "end": "" if whole else b, "_sort": (who, iid, idx, pos, a, b)}
-        )  # fmt: skip
+            {
+                "interview": iid,
+                "turn": idx,
+                "code": path,
+                "coder": who,
+                "memo": memo or "",
+                "start": "" if whole else a,
+                "end": "" if whole else b,
+                "_sort": (who, iid, idx, pos, a, b),
+            }
+        )
     rows.sort(key=lambda r: r.pop("_sort"))
     return rows, COLUMNS + (["start", "end"] if partial else [])
 

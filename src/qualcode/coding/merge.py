@@ -44,7 +44,6 @@ from __future__ import annotations
 import bisect
 import json
 import os
-import sqlite3
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -55,15 +54,26 @@ from sqlite_utils import Database
 from qualcode.codebook.ops import renumber
 from qualcode.codebook.tree import CodeTree
 from qualcode.codebook.tree import settings as codebook_settings
-from qualcode.errors import NotFoundError, QualcodeError, UsageError
+from qualcode.coding.merge_read import Other, read_other
+from qualcode.errors import UsageError
 from qualcode.ingest import reanchor
-from qualcode.store.db import BUSY_TIMEOUT_MS, db_file, migration_status, now, transaction
+from qualcode.store.db import db_file, now, transaction
 
-TABLES = {"_sqlite_migrations", "interviews", "turns", "codes", "coders", "codings", "codebook"}
-CODE_COLUMNS = ("key", "name", "colour", "definition", "include", "exclude", "examples", "codable", "exclusive",
-                "value", "threshold", "patterns", "pattern_hash")  # fmt: skip
-CODING_COLUMNS = ("id", "interview_id", "turn_id", "code_id", "coder", "start", "end", "quote", "memo", "origin",
-                  "status", "session_id", "suggestion_score", "created_at", "deleted_at", "guid")  # fmt: skip
+CODE_COLUMNS = (
+    "key",
+    "name",
+    "colour",
+    "definition",
+    "include",
+    "exclude",
+    "examples",
+    "codable",
+    "exclusive",
+    "value",
+    "threshold",
+    "patterns",
+    "pattern_hash",
+)
 
 
 @dataclass
@@ -88,89 +98,11 @@ class MergeReport:
 
 
 # Where each of OTHER's codings went; superseded: a "no code" that meets codes on one turn here after an edit.
-BUCKETS = ("added", "history", "orphaned", "already", "conflicting", "unknown_code", "no_interview",
-           "superseded")  # fmt: skip
+BUCKETS = ("added", "history", "orphaned", "already", "conflicting", "unknown_code", "no_interview", "superseded")
 
 
 class _DryRun(Exception):
     pass
-
-
-# --- reading OTHER -------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Other:
-    interviews: dict[str, dict]
-    turns: dict[str, list[reanchor.Turn]]  # interview id → turns in order
-    codes: list[dict]  # tree order, with path
-    codebook: dict | None
-    coders: dict[str, dict]
-    codings: list[dict]
-
-
-def read_other(path: Path, db: Database) -> Other:
-    """Everything merge needs from OTHER, read in one snapshot without writing to it."""
-    if not path.is_file():
-        raise NotFoundError(f"no project at {path}")
-    try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
-    except sqlite3.DatabaseError as e:
-        raise QualcodeError(f"cannot open: {e}", path=path) from e
-    try:
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("BEGIN")  # one read snapshot, even while another process writes to OTHER
-        _check_schema(conn, path, db)
-        return _read(conn)
-    except sqlite3.DatabaseError as e:
-        if "unable to open" in str(e):
-            # A WAL project needs its -shm file beside it, or a folder where SQLite may create one, to be read.
-            raise QualcodeError(f"cannot open it read-only ({e})", path=path) from e
-        raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
-    finally:
-        conn.close()
-
-
-def _check_schema(conn: sqlite3.Connection, path: Path, db: Database) -> None:
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    applied = (
-        [r[0] for r in conn.execute(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = 'qualcode' ORDER BY rowid")]
-        if "_sqlite_migrations" in tables else []
-    )  # fmt: skip
-    if not applied or not tables >= TABLES:
-        raise QualcodeError("not a qualcode project", path=path)
-    # An older project is read as it is (it cannot be migrated read-only): the tables merge reads are in every
-    # version. A newer one may hold what this version cannot read correctly.
-    ours = [m["name"] for m in migration_status(db)["applied"]]
-    newer = [m for m in applied if m not in ours]
-    if newer:
-        raise QualcodeError(
-            f"made by a newer qualcode (migrations {', '.join(newer)} are unknown here): upgrade qualcode first",
-            path=path,
-        )
-
-
-def _read(conn: sqlite3.Connection) -> Other:
-    interviews = {r["id"]: dict(r) for r in conn.execute("SELECT id, text_hash, text FROM interviews")}
-    turns: dict[str, list[reanchor.Turn]] = defaultdict(list)
-    for r in conn.execute(
-        "SELECT interview_id, id, idx, start, end, text FROM turns ORDER BY interview_id, idx"
-    ):
-        turns[r[0]].append(reanchor.Turn(*tuple(r)[1:]))
-    rows = [dict(r) for r in conn.execute("SELECT * FROM codes ORDER BY position, id")]
-    cb = conn.execute("SELECT * FROM codebook").fetchone()
-    return Other(
-        interviews=interviews,
-        turns=dict(turns),
-        codes=_with_paths(rows),
-        codebook=dict(cb) if cb else None,
-        coders={r["name"]: dict(r) for r in conn.execute("SELECT name, guid, created_at FROM coders")},
-        codings=[
-            dict(r) for r in conn.execute(f"SELECT {', '.join(CODING_COLUMNS)} FROM codings ORDER BY id")
-        ],
-    )
 
 
 # --- merging -------------------------------------------------------------------------------------------------------
@@ -230,8 +162,10 @@ class _Merge:
         code_map = self._codes()
         self.paths = {c.id: c.path for c in CodeTree.load(self.db)}
         placed = self._place(code_map)
-        self.here = {r["guid"]: r for r in self.db.query(
-            "SELECT id, guid, turn_id, code_id, start, end, memo, deleted_at FROM codings")}  # fmt: skip
+        self.here = {
+            r["guid"]: r
+            for r in self.db.query("SELECT id, guid, turn_id, code_id, start, end, memo, deleted_at FROM codings")
+        }
         groups: dict[tuple[int, str], list[_Placed]] = defaultdict(list)
         for p in placed:
             if p.turn is None:
@@ -294,9 +228,13 @@ class _Merge:
             self.db["codebook"].insert({"id": 1, **cb, "source_file": self.path.name, "loaded_at": now()})
             h = cb["hash"]
         self.db["codebook_loads"].insert(
-            {"source_file": str(self.path), "hash": h, "loaded_at": now(),
-             "report": json.dumps({"merge": str(self.path), "added": created}, ensure_ascii=False)}
-        )  # fmt: skip
+            {
+                "source_file": str(self.path),
+                "hash": h,
+                "loaded_at": now(),
+                "report": json.dumps({"merge": str(self.path), "added": created}, ensure_ascii=False),
+            }
+        )
 
     # interviews and placement ----------------------------------------------------------------------------------
 
@@ -319,28 +257,38 @@ class _Merge:
             if target is None:
                 self.report.count("no_interview", len(rows))
                 continue
-            turns = [reanchor.Turn(*r) for r in self.db.execute(
-                "SELECT id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [target])]  # fmt: skip
-            if how == "hash":
-                spots = _by_offsets(rows, turns)
-            else:
-                spots = self._by_quotes(o, rows, turns, target, entry)
+            turns = [
+                reanchor.Turn(*r)
+                for r in self.db.execute(
+                    "SELECT id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [target]
+                )
+            ]
+            spots = _by_offsets(rows, turns) if how == "hash" else self._by_quotes(o, rows, turns, target, entry)
             for c in rows:
                 t, a, b = spots[c["id"]]
                 code = code_map.get(c["code_id"]) if c["code_id"] is not None else None
                 placed.append(_Placed(c, target, t, a, b, code, c["code_id"] is not None and code is None))
         return placed
 
-    def _by_quotes(self, o: dict, rows: list[dict], turns: list[reanchor.Turn], target: str,
-                   entry: dict) -> dict[int, tuple]:  # fmt: skip
+    def _by_quotes(
+        self, o: dict, rows: list[dict], turns: list[reanchor.Turn], target: str, entry: dict
+    ) -> dict[int, tuple]:
         """The texts differ: place each coding by its quote, as a re-import with --replace would."""
         old_turns = self.other.turns.get(o["id"], [])
         pos = {t.id: i for i, t in enumerate(old_turns)}
         codings = [
-            reanchor.Coding(c["id"], pos.get(c["turn_id"]), c["coder"], c["code_id"], c["start"], c["end"],
-                            c["quote"], c["deleted_at"] is None)
+            reanchor.Coding(
+                c["id"],
+                pos.get(c["turn_id"]),
+                c["coder"],
+                c["code_id"],
+                c["start"],
+                c["end"],
+                c["quote"],
+                c["deleted_at"] is None,
+            )
             for c in rows
-        ]  # fmt: skip
+        ]
         out = {}
         counts = dict.fromkeys(("exact", "fuzzy", "orphaned"), 0)
         for c, p in reanchor.place(o["text"], old_turns, self._text(target), turns, codings):
@@ -393,9 +341,13 @@ class _Merge:
                 self.report.count("superseded")
         turn = items[0].turn
         theirs = {p.guid: p for p in items}
-        mine = {r["guid"]: r for r in self.db.query(
-            "SELECT id, guid, code_id, start, end, memo, deleted_at FROM codings WHERE turn_id = ? AND coder = ?",
-            [turn.id, coder])}  # fmt: skip
+        mine = {
+            r["guid"]: r
+            for r in self.db.query(
+                "SELECT id, guid, code_id, start, end, memo, deleted_at FROM codings WHERE turn_id = ? AND coder = ?",
+                [turn.id, coder],
+            )
+        }
         mine |= {g: self.here[g] for g in theirs if g in self.here and g not in mine}  # placed elsewhere here
         shared = [g for g in theirs if g in mine]
         for g in shared:
@@ -423,8 +375,10 @@ class _Merge:
         if set(live_here) == there or (not live_here and not removed_here):  # 3. same decision, or none here
             self._take(fresh, live_here)
             return
-        self.report.conflicts.append(self._where(items[0], coder) | {
-            "kind": "decision", "here": self._describe(live_here, turn), "there": self._describe(there, turn)})  # fmt: skip
+        self.report.conflicts.append(
+            self._where(items[0], coder)
+            | {"kind": "decision", "here": self._describe(live_here, turn), "there": self._describe(there, turn)}
+        )
         self.report.count("conflicting", len(fresh))
 
     def _take(self, rows: list[_Placed], live_here: dict[tuple, dict]) -> None:
@@ -444,10 +398,25 @@ class _Merge:
             """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, memo, origin, status,
                session_id, batch_id, suggestion_score, created_at, deleted_at, guid)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [p.interview, p.turn.id if p.turn else None, p.code, coder, p.start, p.end, quote, r["memo"],
-             r["origin"], status, r["session_id"], self._batch(coder), r["suggestion_score"], r["created_at"],
-             r["deleted_at"], r["guid"]],
-        )  # fmt: skip
+            [
+                p.interview,
+                p.turn.id if p.turn else None,
+                p.code,
+                coder,
+                p.start,
+                p.end,
+                quote,
+                r["memo"],
+                r["origin"],
+                status,
+                r["session_id"],
+                self._batch(coder),
+                r["suggestion_score"],
+                r["created_at"],
+                r["deleted_at"],
+                r["guid"],
+            ],
+        )
         if p.live:
             self.added_by[coder] += 1
         return cur.lastrowid
@@ -496,8 +465,10 @@ class _Merge:
             guid = theirs.get("guid")
             if not guid or self.db.execute("SELECT 1 FROM coders WHERE guid = ?", [guid]).fetchone():
                 guid = str(uuid.uuid4()).upper()
-            self.db.execute("INSERT INTO coders (name, guid, created_at) VALUES (?, ?, ?)",
-                            [name, guid, theirs.get("created_at") or now()])  # fmt: skip
+            self.db.execute(
+                "INSERT INTO coders (name, guid, created_at) VALUES (?, ?, ?)",
+                [name, guid, theirs.get("created_at") or now()],
+            )
             self.created_coders.add(name)
         return name
 
@@ -535,10 +506,3 @@ def _live(rows: dict[str, dict]) -> dict[tuple, dict]:
 def _order(key: tuple) -> tuple:
     code, a, b = key
     return a, b, code or 0
-
-
-def _with_paths(rows: list[dict]) -> list[dict]:
-    """OTHER's code rows in tree order, each with its path (the key codes are matched by)."""
-    tree = CodeTree.from_rows(rows)
-    by_id = {r["id"]: r for r in rows}
-    return [{**by_id[c.id], "path": c.path} for c in tree]

@@ -98,18 +98,25 @@ def _context(db: Database, turn_ids) -> dict[int, dict]:
     for tid, iid, idx, text, label, pid, gender in rows:
         pa, ia = dict(pattrs.get(pid, {})), dict(iattrs.get(iid, {}))
         out[tid] = {
-            "interview": iid, "turn": idx, "speaker": label, "participant": pid, "gender": gender,
+            "interview": iid,
+            "turn": idx,
+            "speaker": label,
+            "participant": pid,
+            "gender": gender,
             "stakeholder_group": pa.get("stakeholder_group", ia.get("stakeholder_group")),
-            "participant_attributes": pa, "interview_attributes": ia, "turn_text": text,
-        }  # fmt: skip
+            "participant_attributes": pa,
+            "interview_attributes": ia,
+            "turn_text": text,
+        }
     return out
 
 
 # --- segments ------------------------------------------------------------------------------------------------------
 
 
-def segments(db: Database, code: str, *, coder: str | None = None, filters: Filters | None = None,
-             subcodes: bool = True) -> dict:  # fmt: skip
+def segments(
+    db: Database, code: str, *, coder: str | None = None, filters: Filters | None = None, subcodes: bool = True
+) -> dict:
     """Live codings of CODE (and, by default, of every code below it), one row per coded span, in transcript order.
 
     Orphaned codings (not anchored in the current text) have no turn to show; they are counted, not listed.
@@ -137,11 +144,23 @@ def segments(db: Database, code: str, *, coder: str | None = None, filters: Filt
         row = dict(ctx[tid])
         row.pop("turn_text")
         order = (row["interview"], row["turn"], a, tree[code_id].position, who)
-        out.append({**row, "code": tree[code_id].path, "coder": who, "memo": memo, "start": a, "end": b,
-                    "text": text, "coding": cid, "_sort": order})  # fmt: skip
+        out.append(
+            {
+                **row,
+                "code": tree[code_id].path,
+                "coder": who,
+                "memo": memo,
+                "start": a,
+                "end": b,
+                "text": text,
+                "coding": cid,
+                "_sort": order,
+            }
+        )
     out.sort(key=lambda r: r.pop("_sort"))
-    orphan_sql = "SELECT count(*) FROM live_codings WHERE turn_id IS NULL AND code_id IN " \
-                 "(SELECT value FROM json_each(?))"  # fmt: skip
+    orphan_sql = (
+        "SELECT count(*) FROM live_codings WHERE turn_id IS NULL AND code_id IN (SELECT value FROM json_each(?))"
+    )
     orphan_params: list = [_ids_param(ids)]
     if coder:
         orphan_sql += " AND coder = ?"
@@ -167,9 +186,17 @@ FTS_HELP = (
 )
 
 
-def search(db: Database, query: str, *, filters: Filters | None = None, limit: int | None = None,
-           all_turns: bool = False, code_as: str | None = None, coder: str | None = None,
-           mark: tuple[str, str] = ("**", "**")) -> dict:  # fmt: skip
+def search(
+    db: Database,
+    query: str,
+    *,
+    filters: Filters | None = None,
+    limit: int | None = None,
+    all_turns: bool = False,
+    code_as: str | None = None,
+    coder: str | None = None,
+    mark: tuple[str, str] = ("**", "**"),
+) -> dict:
     """Turns matching QUERY, best first (bm25), with a snippet whose matches are wrapped in MARK; at most LIMIT of
     them, with the number that matched as "total".
 
@@ -216,20 +243,24 @@ def search(db: Database, query: str, *, filters: Filters | None = None, limit: i
 
 
 def _code_hits(db: Database, turn_ids: list[int], code: Code, coder: str, query: str) -> dict:
-    report = {"code": code.path, "coder": coder, "batch": None, "turns": len(turn_ids), "added": 0,
-              "already": 0, "no_code_withdrawn": 0}  # fmt: skip
+    report = {
+        "code": code.path,
+        "coder": coder,
+        "batch": None,
+        "turns": len(turn_ids),
+        "added": 0,
+        "already": 0,
+        "no_code_withdrawn": 0,
+    }
     with transaction(db):
         coder = ensure_coder(db, coder)
         batch = new_batch(db, coder, "search", description=f"search {query!r} → {code.path}")
         for tid in turn_ids:
             t = turn_by_id(db, tid)
             report["no_code_withdrawn"] += db.execute(
-                "SELECT count(*) FROM live_codings WHERE turn_id = ? AND coder = ? AND code_id IS NULL",
-                [tid, coder],
+                "SELECT count(*) FROM live_codings WHERE turn_id = ? AND coder = ? AND code_id IS NULL", [tid, coder]
             ).fetchone()[0]
-            n = add_codes(
-                db, t, [code.id], coder, a=t.start, b=t.end, memo=None, origin="search", batch_id=batch
-            )
+            n = add_codes(db, t, [code.id], coder, a=t.start, b=t.end, memo=None, origin="search", batch_id=batch)
             report["added" if n else "already"] += 1
         if report["added"] or report["no_code_withdrawn"]:
             report["batch"] = batch
@@ -269,8 +300,17 @@ def cooccurrence(db: Database, *, coder: str | None = None, level: str = "code")
         both = len(units[a] & units[b])
         if both:
             either = len(units[a] | units[b])
-            pairs.append({"a": a, "b": b, "both": both, "either": either, "jaccard": both / either,
-                          "a_turns": len(units[a]), "b_turns": len(units[b])})  # fmt: skip
+            pairs.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "both": both,
+                    "either": either,
+                    "jaccard": both / either,
+                    "a_turns": len(units[a]),
+                    "b_turns": len(units[b]),
+                }
+            )
     pairs.sort(key=lambda p: (-p["both"], -p["jaccard"], order.index(p["a"]), order.index(p["b"])))
     matrix = [[len(units[a] & units[b]) for b in labels] for a in labels]
     jaccard = [[len(units[a] & units[b]) / len(units[a] | units[b]) for b in labels] for a in labels]
@@ -289,8 +329,9 @@ def cooccurrence(db: Database, *, coder: str | None = None, level: str = "code")
 # --- accepting suggestions -----------------------------------------------------------------------------------------
 
 
-def accept_suggestions(db: Database, coder: str, min_score: float, *, code: str | None = None,
-                       interview_ids: list[str] | None = None) -> dict:  # fmt: skip
+def accept_suggestions(
+    db: Database, coder: str, min_score: float, *, code: str | None = None, interview_ids: list[str] | None = None
+) -> dict:
     """Turn-level suggestions that are shown (score at or above the code's threshold, else the codebook's min_score)
     and score at least MIN_SCORE become CODER's codings, as one batch (origin 'suggestion', with the score).
 
@@ -314,29 +355,47 @@ def accept_suggestions(db: Database, coder: str, min_score: float, *, code: str 
         params.append(_ids_param(interview_ids))
     sql += " GROUP BY s.turn_id, s.code_id ORDER BY t.interview_id, t.idx, k.position"
     coder = coder.strip()
-    report = {"coder": coder, "min_score": min_score, "batch": None, "turns": 0, "codings": 0, "skipped_turns": 0,
-              "by_code": {}}  # fmt: skip
+    report = {
+        "coder": coder,
+        "min_score": min_score,
+        "batch": None,
+        "turns": 0,
+        "codings": 0,
+        "skipped_turns": 0,
+        "by_code": {},
+    }
     with transaction(db):
         ensure_coder(db, coder)
         by_turn: dict[int, dict[int, float]] = defaultdict(dict)
         for tid, cid, score in db.execute(sql, params).fetchall():
             by_turn[tid][cid] = score
-        decided = {r[0] for r in db.execute(
-            "SELECT DISTINCT turn_id FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL",
-            [coder])}  # fmt: skip
+        decided = {
+            r[0]
+            for r in db.execute(
+                "SELECT DISTINCT turn_id FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL", [coder]
+            )
+        }
         todo = {tid: s for tid, s in by_turn.items() if tid not in decided}
         report["skipped_turns"] = len(by_turn) - len(todo)
         if not todo:
             return report
-        batch = new_batch(
-            db, coder, "accept-suggestions", description=f"accept suggestions scoring >= {min_score}"
-        )
+        batch = new_batch(db, coder, "accept-suggestions", description=f"accept suggestions scoring >= {min_score}")
         counts: dict[int, int] = defaultdict(int)
         for tid, scores in todo.items():
             t = turn_by_id(db, tid)
             for cid in scores:
-                counts[cid] += add_codes(db, t, [cid], coder, a=t.start, b=t.end, memo=None, origin="suggestion",
-                                         batch_id=batch, scores=scores)  # fmt: skip
+                counts[cid] += add_codes(
+                    db,
+                    t,
+                    [cid],
+                    coder,
+                    a=t.start,
+                    b=t.end,
+                    memo=None,
+                    origin="suggestion",
+                    batch_id=batch,
+                    scores=scores,
+                )
         report.update(batch=batch, turns=len(todo), codings=sum(counts.values()))
         ordered = sorted(counts, key=lambda cid: tree[cid].position)
         report["by_code"] = {tree[cid].path: counts[cid] for cid in ordered}

@@ -42,8 +42,11 @@ class Contexts:
     def interview(self, iid: str) -> dict:
         if iid not in self._interviews:
             title, date = self.db.execute("SELECT title, date FROM interviews WHERE id = ?", [iid]).fetchone()
-            attrs = dict(self.db.execute(
-                "SELECT name, value FROM interview_attributes WHERE interview_id = ? ORDER BY rowid", [iid]).fetchall())  # fmt: skip
+            attrs = dict(
+                self.db.execute(
+                    "SELECT name, value FROM interview_attributes WHERE interview_id = ? ORDER BY rowid", [iid]
+                ).fetchall()
+            )
             n = self.db.execute("SELECT max(idx) + 1 FROM turns WHERE interview_id = ?", [iid]).fetchone()[0]
             self._interviews[iid] = {"id": iid, "title": title, "date": date, "attributes": attrs, "turns": n}
         return self._interviews[iid]
@@ -73,9 +76,7 @@ class Contexts:
             "SELECT start, end FROM sentences WHERE turn_id = ? ORDER BY idx", [turn_id]
         ).fetchall()
         info = self.interview(t.interview_id)
-        return Context(
-            t, info["turns"], info, speaker, [(b[0], b[1]) for b in before], [tuple(s) for s in sentences]
-        )
+        return Context(t, info["turns"], info, speaker, [(b[0], b[1]) for b in before], [tuple(s) for s in sentences])
 
 
 @dataclass
@@ -94,7 +95,8 @@ def suggestions(db: Database, t: TurnRef, thresholds: dict[int, float]) -> list[
     """
     out: dict[int, Suggestion] = {}
     for code_id, score, source, evidence in db.execute(
-        "SELECT code_id, score, source, evidence FROM suggestions WHERE turn_id = ? AND unit = 'turn' ORDER BY score DESC",
+        "SELECT code_id, score, source, evidence FROM suggestions WHERE turn_id = ? AND unit = 'turn' ORDER BY score "
+        "DESC",
         [t.id],
     ):
         if code_id in out or code_id not in thresholds or score < thresholds[code_id]:

@@ -17,15 +17,7 @@ from sqlite_utils import Database
 
 from qualcode.codebook.tree import Code, CodeTree, require_settings
 from qualcode.coding import codings as coding
-from qualcode.coding.screens import (
-    Context,
-    Contexts,
-    Suggestion,
-    live_codings,
-    search,
-    sentence_numbers,
-    suggestions,
-)
+from qualcode.coding.screens import Context, Contexts, Suggestion, live_codings, search, sentence_numbers, suggestions
 from qualcode.errors import QualcodeError, UsageError
 from qualcode.ingest import interviews
 
@@ -51,9 +43,17 @@ def interview_clause(db: Database, ids: list[str] | tuple[str, ...], column: str
     return f" AND {column} IN ({', '.join('?' for _ in ids)})", list(ids)
 
 
-def scope(db: Database, coder: str, *, interview_ids: list[str] | tuple[str, ...] = (), code: str | None = None,
-          uncoded: bool = False, order: str = "document", score: float | None = None,
-          all_turns: bool = False) -> list[int]:  # fmt: skip
+def scope(
+    db: Database,
+    coder: str,
+    *,
+    interview_ids: list[str] | tuple[str, ...] = (),
+    code: str | None = None,
+    uncoded: bool = False,
+    order: str = "document",
+    score: float | None = None,
+    all_turns: bool = False,
+) -> list[int]:
     """The turn ids a session walks through, in the order it walks them.
 
     One query over turns (plus one over suggestions for --order uncertain): screens are then fetched by id, so
@@ -108,9 +108,12 @@ def _by_uncertainty(db: Database, ids: list[int], floor: float, sub: list[int]) 
 
 def decided_turns(db: Database, coder: str) -> set[int]:
     """Turns where CODER has a live coding, "no code" included."""
-    return {r[0] for r in db.execute(
-        "SELECT DISTINCT turn_id FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL",
-        [coder])}  # fmt: skip
+    return {
+        r[0]
+        for r in db.execute(
+            "SELECT DISTINCT turn_id FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL", [coder]
+        )
+    }
 
 
 # --- the cursor both sessions share ------------------------------------------------------------------------------
@@ -270,12 +273,29 @@ class Cursor:
         self.memo = text
         return Reply(message="memo noted: it is saved with your decision on this turn", show="codes")
 
-    def commit(self, pairs: list[tuple[int, int, int]], *, outcome: str, origin: str,
-               scores: dict[int, float] | None = None, state: dict | None = None) -> Reply:  # fmt: skip
+    def commit(
+        self,
+        pairs: list[tuple[int, int, int]],
+        *,
+        outcome: str,
+        origin: str,
+        scores: dict[int, float] | None = None,
+        state: dict | None = None,
+    ) -> Reply:
         assert self.ctx is not None
         t = self.ctx.turn
-        batch = coding.decide(self.db, t, self.coder, sorted({p[0] for p in pairs}), memo=self.memo, origin=origin,
-                              session_id=self.session_id, scores=scores, kind=self.kind, pairs=pairs)  # fmt: skip
+        batch = coding.decide(
+            self.db,
+            t,
+            self.coder,
+            sorted({p[0] for p in pairs}),
+            memo=self.memo,
+            origin=origin,
+            session_id=self.session_id,
+            scores=scores,
+            kind=self.kind,
+            pairs=pairs,
+        )
         self.decided.add(t.id)
         self.skipped.discard(t.id)
         self.done.append(Done(batch, t.id, outcome, state))
@@ -391,8 +411,15 @@ class CodingSession(Checklist, Cursor):
     kind = "session"
     outcomes = ("accepted", "rejected", "skipped")
 
-    def __init__(self, db: Database, coder: str, turn_ids: list[int], *, score: float | None = None,
-                 session_id: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        db: Database,
+        coder: str,
+        turn_ids: list[int],
+        *,
+        score: float | None = None,
+        session_id: str | None = None,
+    ):
         self.floor = min_score(db, score)
         self.items: list[Item] = []
         self.checked: set[int] = set()
@@ -452,8 +479,10 @@ class CodingSession(Checklist, Cursor):
         chosen = sentence_numbers(arg, len(sentences))
         spans = [sentences[i] for i in chosen]
         self.spans, self.narrowed = (None if spans == self.whole() else spans), True
-        return Reply(message=f"coding sentence{'s' if len(chosen) > 1 else ''} "
-                             f"{', '.join(str(i + 1) for i in chosen)} only", show="codes")  # fmt: skip
+        return Reply(
+            message=f"coding sentence{'s' if len(chosen) > 1 else ''} {', '.join(str(i + 1) for i in chosen)} only",
+            show="codes",
+        )
 
     def _answer(self, text: str) -> Reply:
         if self.pending == "k" and not text:
@@ -485,5 +514,10 @@ class CodingSession(Checklist, Cursor):
                 # A code already applied keeps its own spans unless the coder narrowed the turn on this visit.
                 spans = item.spans if item.applied and not self.narrowed else default
                 pairs += [(cid, a, b) for a, b in spans]
-        return self.commit(pairs, outcome="accepted", origin=origin, state=self.state(ids),
-                           scores={c: s for c, s in suggested.items() if c in ids})  # fmt: skip
+        return self.commit(
+            pairs,
+            outcome="accepted",
+            origin=origin,
+            state=self.state(ids),
+            scores={c: s for c, s in suggested.items() if c in ids},
+        )

@@ -69,17 +69,37 @@ def tick_step(top: int) -> int:
         power *= 10
 
 
-def _text_lines(x: float, y: float, lines: list[str], *, anchor: str = "end", size: int = 12,
-                weight: str = "normal", line_height: int = 14) -> str:  # fmt: skip
+def _text_lines(
+    x: float,
+    y: float,
+    lines: list[str],
+    *,
+    anchor: str = "end",
+    size: int = 12,
+    weight: str = "normal",
+    line_height: int = 14,
+) -> str:
     first = y - (len(lines) - 1) * line_height / 2
-    spans = "".join(f'<tspan x="{x:.1f}" y="{first + i * line_height:.1f}">{esc(line)}</tspan>'
-                    for i, line in enumerate(lines))  # fmt: skip
-    return (f'<text text-anchor="{anchor}" dominant-baseline="middle" font-size="{size}" '
-            f'font-weight="{weight}">{spans}</text>')  # fmt: skip
+    spans = "".join(
+        f'<tspan x="{x:.1f}" y="{first + i * line_height:.1f}">{esc(line)}</tspan>' for i, line in enumerate(lines)
+    )
+    return (
+        f'<text text-anchor="{anchor}" dominant-baseline="middle" font-size="{size}" '
+        f'font-weight="{weight}">{spans}</text>'
+    )
 
 
-def grouped_bars(chart_id: str, categories: list[str], series: list[str], values: list[list[int]], *,
-                 title: str, desc: str, unit: str = "participants", colours: dict[str, str] | None = None) -> str:  # fmt: skip
+def grouped_bars(
+    chart_id: str,
+    categories: list[str],
+    series: list[str],
+    values: list[list[int]],
+    *,
+    title: str,
+    desc: str,
+    unit: str = "participants",
+    colours: dict[str, str] | None = None,
+) -> str:
     """Horizontal grouped bars: one group per category (a row), one bar per series in it.
 
     values[i][j] is category i's value for series j. Every bar is drawn, a zero as an empty bar with its label, so
@@ -113,8 +133,7 @@ def grouped_bars(chart_id: str, categories: list[str], series: list[str], values
         out.append(
             f'<line x1="{tx:.1f}" y1="{top - 6}" x2="{tx:.1f}" y2="{axis_y}" stroke="#d9d9d9" stroke-width="1"/>'
         )
-        out.append(f'<text x="{tx:.1f}" y="{axis_y + 12}" text-anchor="middle" font-size="10" fill="#555">'
-                   f'{t}</text>')  # fmt: skip
+        out.append(f'<text x="{tx:.1f}" y="{axis_y + 12}" text-anchor="middle" font-size="10" fill="#555">{t}</text>')
     y = top
     for i, category in enumerate(categories):
         out.append(_text_lines(label_w - 8, y + group_h / 2, wrap(category)))
@@ -123,15 +142,17 @@ def grouped_bars(chart_id: str, categories: list[str], series: list[str], values
             by = y + j * (bar_h + bar_gap)
             w = v * scale
             label = f"{name}, {category}: {v} {unit}"
-            out.append(f'<rect class="bar" x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_h}" '
-                       f'fill="{colours[name]}" data-series="{esc(name)}" data-value="{v}">'
-                       f'<title>{esc(label)}</title></rect>')  # fmt: skip
-            out.append(f'<text x="{label_w + w + 4:.1f}" y="{by + bar_h / 2:.1f}" dominant-baseline="middle" '
-                       f'font-size="11" fill="#222">{v}</text>')  # fmt: skip
+            out.append(
+                f'<rect class="bar" x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_h}" '
+                f'fill="{colours[name]}" data-series="{esc(name)}" data-value="{v}">'
+                f"<title>{esc(label)}</title></rect>"
+            )
+            out.append(
+                f'<text x="{label_w + w + 4:.1f}" y="{by + bar_h / 2:.1f}" dominant-baseline="middle" '
+                f'font-size="11" fill="#222">{v}</text>'
+            )
         y += group_h + group_gap
-    out.append(
-        f'<line x1="{label_w}" y1="{top - 6}" x2="{label_w}" y2="{axis_y}" stroke="#333" stroke-width="1"/>'
-    )
+    out.append(f'<line x1="{label_w}" y1="{top - 6}" x2="{label_w}" y2="{axis_y}" stroke="#333" stroke-width="1"/>')
     out.append("</svg>")
     return "".join(out)
 
@@ -143,8 +164,16 @@ def _blend(t: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def heatmap(chart_id: str, rows: list[tuple[str, bool]], columns: list[str], values: list[list[int] | None], *,
-            title: str, desc: str, unit: str = "participants") -> str:  # fmt: skip
+def heatmap(
+    chart_id: str,
+    rows: list[tuple[str, bool]],
+    columns: list[str],
+    values: list[list[int] | None],
+    *,
+    title: str,
+    desc: str,
+    unit: str = "participants",
+) -> str:
     """A grid of cells shaded by value. rows are (label, is_heading); a heading row has no cells (values None).
 
     Each cell shows its number, in white on dark cells, so the chart reads without colour.
@@ -164,32 +193,40 @@ def heatmap(chart_id: str, rows: list[tuple[str, bool]], columns: list[str], val
         cx = label_w + j * cell_w + cell_w / 2
         # Two short lines at 45° keep long case-study names whole without a page-wide header.
         lines = wrap(column, 22, 2)
-        spans = "".join(
-            f'<tspan x="0" dy="{0 if k == 0 else 13}">{esc(line)}</tspan>' for k, line in enumerate(lines)
+        spans = "".join(f'<tspan x="0" dy="{0 if k == 0 else 13}">{esc(line)}</tspan>' for k, line in enumerate(lines))
+        out.append(
+            f'<text transform="translate({cx - 4:.1f},{head_h - 8 - 13 * (len(lines) - 1) * 0.7:.1f}) rotate(-45)" '
+            f'font-size="12">{spans}<title>{esc(column)}</title></text>'
         )
-        out.append(f'<text transform="translate({cx - 4:.1f},{head_h - 8 - 13 * (len(lines) - 1) * 0.7:.1f}) rotate(-45)" '
-                   f'font-size="12">{spans}<title>{esc(column)}</title></text>')  # fmt: skip
     for i, ((label, heading), row) in enumerate(zip(rows, values, strict=True)):
         y = head_h + i * cell_h
         if heading:
-            out.append(f'<text x="4" y="{y + cell_h / 2 + 1:.1f}" dominant-baseline="middle" font-size="12" '
-                       f'font-weight="bold">{esc(wrap(label, 50, 1)[0])}</text>')  # fmt: skip
+            out.append(
+                f'<text x="4" y="{y + cell_h / 2 + 1:.1f}" dominant-baseline="middle" font-size="12" '
+                f'font-weight="bold">{esc(wrap(label, 50, 1)[0])}</text>'
+            )
             out.append(
                 f'<line x1="4" y1="{y + 1}" x2="{width - right}" y2="{y + 1}" stroke="#999" stroke-width="0.6"/>'
             )
             continue
-        out.append(f'<text x="{label_w - 8}" y="{y + cell_h / 2 + 1:.1f}" text-anchor="end" dominant-baseline="middle" '
-                   f'font-size="12">{esc(wrap(label, 46, 1)[0])}<title>{esc(label)}</title></text>')  # fmt: skip
+        out.append(
+            f'<text x="{label_w - 8}" y="{y + cell_h / 2 + 1:.1f}" text-anchor="end" dominant-baseline="middle" '
+            f'font-size="12">{esc(wrap(label, 46, 1)[0])}<title>{esc(label)}</title></text>'
+        )
         for j, column in enumerate(columns):
             v = row[j] if row else 0
             t = v / top_value
             fill = _blend(t) if v else "#ffffff"
             ink = "#ffffff" if t > 0.55 else ("#999999" if v == 0 else "#1a1a1a")
             x = label_w + j * cell_w
-            out.append(f'<rect class="cell" x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}" '
-                       f'stroke="#e3e3e3" stroke-width="0.5" data-value="{v}">'
-                       f'<title>{esc(f"{label}, {column}: {v} {unit}")}</title></rect>')  # fmt: skip
-            out.append(f'<text x="{x + (cell_w - 2) / 2:.1f}" y="{y + (cell_h - 2) / 2 + 1:.1f}" text-anchor="middle" '
-                       f'dominant-baseline="middle" font-size="11" fill="{ink}">{v}</text>')  # fmt: skip
+            out.append(
+                f'<rect class="cell" x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}" '
+                f'stroke="#e3e3e3" stroke-width="0.5" data-value="{v}">'
+                f"<title>{esc(f'{label}, {column}: {v} {unit}')}</title></rect>"
+            )
+            out.append(
+                f'<text x="{x + (cell_w - 2) / 2:.1f}" y="{y + (cell_h - 2) / 2 + 1:.1f}" text-anchor="middle" '
+                f'dominant-baseline="middle" font-size="11" fill="{ink}">{v}</text>'
+            )
     out.append("</svg>")
     return "".join(out)

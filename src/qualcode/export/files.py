@@ -28,8 +28,9 @@ def needs_file(fmt: str, has_output: bool) -> None:
         raise UsageError("an xlsx workbook is binary: write it to a file with -o FILE.xlsx")
 
 
-def table_text(rows: list[dict], columns: list[str], *, title: str | None, caption: str | None,
-               numeric: tuple = ()) -> str:  # fmt: skip
+def table_text(
+    rows: list[dict], columns: list[str], *, title: str | None, caption: str | None, numeric: tuple = ()
+) -> str:
     """A Rich table as plain text, for a table written to a file."""
     from rich.console import Console
 
@@ -40,8 +41,7 @@ def table_text(rows: list[dict], columns: list[str], *, title: str | None, capti
     return buf.getvalue()
 
 
-def summary(db: Database, fmt: str, *, coder: str | None = None, quotes: int = 3,
-            redact: bool = False) -> str | bytes:  # fmt: skip
+def summary(db: Database, fmt: str, *, coder: str | None = None, quotes: int = 3, redact: bool = False) -> str | bytes:
     from qualcode.export import summary_formats
     from qualcode.export.summary import summary as build
 
@@ -58,14 +58,25 @@ def summary(db: Database, fmt: str, *, coder: str | None = None, quotes: int = 3
     return summary_formats.to_markdown(data)
 
 
-def matrix(db: Database, by: str, fmt: str, *, count: str = "participants", percent: str | None = None,
-           level: str = "code", coder: str | None = None, redact: bool = False) -> tuple[str | bytes | None, dict]:  # fmt: skip
+def matrix(
+    db: Database,
+    by: str,
+    fmt: str,
+    *,
+    count: str = "participants",
+    percent: str | None = None,
+    level: str = "code",
+    coder: str | None = None,
+    redact: bool = False,
+) -> tuple[str | bytes | None, dict]:
     """(content, data); content is None for a table shown on the terminal (the caller renders it)."""
     from qualcode.export.matrix import display
     from qualcode.export.matrix import matrix as build
 
     data = build(db, by, coder=coder, count=count, percent=percent, level=level, redact=redact)
-    data["title"] = f"{'Criteria' if level == 'criterion' else 'Codes'} × {data['by']}: {data['count']} ({data['coder']})"
+    data["title"] = (
+        f"{'Criteria' if level == 'criterion' else 'Codes'} × {data['by']}: {data['count']} ({data['coder']})"
+    )
     if fmt == "json":
         return render.to_json(data), data
     numbers = fmt in ("csv", "xlsx")
@@ -77,8 +88,9 @@ def matrix(db: Database, by: str, fmt: str, *, count: str = "participants", perc
         from qualcode.output.xlsx import Sheet, workbook
 
         formats = {c: "0.0" for c in columns[1:]} if percent else {}
-        sheet = Sheet("Matrix", columns, [[r.get(c) for c in columns] for r in rows], formats,
-                      [data["title"], data["note"]])  # fmt: skip
+        sheet = Sheet(
+            "Matrix", columns, [[r.get(c) for c in columns] for r in rows], formats, [data["title"], data["note"]]
+        )
         return workbook([sheet]), data
     if fmt == "md":
         return render.to_markdown(rows, columns, title=data["title"], caption=data["note"]), data
@@ -87,8 +99,9 @@ def matrix(db: Database, by: str, fmt: str, *, count: str = "participants", perc
 
 def matrix_table_text(data: dict) -> str:
     columns = data["columns_display"]
-    return table_text(data["rows_display"], columns, title=data["title"], caption=data["note"],
-                      numeric=tuple(columns[1:]))  # fmt: skip
+    return table_text(
+        data["rows_display"], columns, title=data["title"], caption=data["note"], numeric=tuple(columns[1:])
+    )
 
 
 def segments(db: Database, fmt: str, *, coder: str | None = None, redact: bool = False) -> tuple[str | bytes, dict]:
@@ -129,8 +142,9 @@ def participants(db: Database, fmt: str, *, coder: str | None = None, redact: bo
     return "\n".join(parts)
 
 
-def report(db: Database, *, coder: str | None = None, redact: bool = False, title: str | None = None,
-           quotes: int = 3) -> str:  # fmt: skip
+def report(
+    db: Database, *, coder: str | None = None, redact: bool = False, title: str | None = None, quotes: int = 3
+) -> str:
     from qualcode.export.report import report as build
     from qualcode.export.report_html import to_html
 

@@ -28,8 +28,16 @@ UNIT_WORDS = {
 }
 
 
-def matrix(db: Database, by: str, *, coder: str | None = None, count: str = "participants",
-           percent: str | None = None, level: str = "code", redact: bool = False) -> dict:  # fmt: skip
+def matrix(
+    db: Database,
+    by: str,
+    *,
+    coder: str | None = None,
+    count: str = "participants",
+    percent: str | None = None,
+    level: str = "code",
+    redact: bool = False,
+) -> dict:
     """CODER's codes (or criteria) × the values of BY, counting COUNT; optional row or column percentages."""
     if count not in COUNTS:
         raise UsageError(f"--count must be one of {', '.join(COUNTS)}")
@@ -44,12 +52,21 @@ def matrix(db: Database, by: str, *, coder: str | None = None, count: str = "par
 
 
 def unit(segment: dict, count: str):
-    return {"segments": segment["coding"], "participants": segment["participant"],
-            "interviews": segment["interview"]}[count]  # fmt: skip
+    return {"segments": segment["coding"], "participants": segment["participant"], "interviews": segment["interview"]}[
+        count
+    ]
 
 
-def build(db: Database, data: dict, attribute: str, *, count: str = "participants", percent: str | None = None,
-          level: str = "code", redact=None) -> dict:  # fmt: skip
+def build(
+    db: Database,
+    data: dict,
+    attribute: str,
+    *,
+    count: str = "participants",
+    percent: str | None = None,
+    level: str = "code",
+    redact=None,
+) -> dict:
     """The matrix from already loaded segments (the report reuses them)."""
     redact = redact or (lambda s: s)
     if level == "code":
@@ -76,8 +93,11 @@ def build(db: Database, data: dict, attribute: str, *, count: str = "participant
 
     def relabel(r: dict) -> dict:
         # Attribute values can hold names (an organisation, a village): --redact reaches them too.
-        return {**r, "cells": {redact(k): n for k, n in r["cells"].items()},
-                "percent": {redact(k): p for k, p in r["percent"].items()} if r["percent"] else None}  # fmt: skip
+        return {
+            **r,
+            "cells": {redact(k): n for k, n in r["cells"].items()},
+            "percent": {redact(k): p for k, p in r["percent"].items()} if r["percent"] else None,
+        }
 
     return {
         "format": FORMAT,
@@ -147,8 +167,10 @@ def study_base(db: Database, attribute: str, count: str) -> dict[str, int] | Non
 
 
 def note(attribute: str, count: str, percent: str | None, level: str, sums: dict[str, bool]) -> str:
-    parts = [f"Cells count {UNIT_WORDS[count]} coded by the code, by {attribute} (the speaker's own value, else the "
-             "interview's). Only participants' turns count."]  # fmt: skip
+    parts = [
+        f"Cells count {UNIT_WORDS[count]} coded by the code, by {attribute} (the speaker's own value, else the "
+        "interview's). Only participants' turns count."
+    ]
     if count == "segments":
         parts.append("Each segment has one code and one value, so totals are also the sums of their cells.")
     else:
@@ -158,21 +180,28 @@ def note(attribute: str, count: str, percent: str | None, level: str, sums: dict
         if not sums["rows"]:
             why.append(f"one under several {attribute} values counts once in a row total")
         parts.append(
-            f"Totals are distinct {count} too, not sums of the cells"
-            + (f": {'; '.join(why)}." if why else ".")
+            f"Totals are distinct {count} too, not sums of the cells" + (f": {'; '.join(why)}." if why else ".")
         )
     if percent == "row":
-        parts.append("Percentages are shares of the row total; "
-                     + ("each row adds up to 100%." if sums["rows"] else
-                        "rows can add up to more than 100% because a unit can fall under several values."))  # fmt: skip
-    elif percent == "column":
-        parts.append("Percentages are shares of the column total; "
-                     + ("each column adds up to 100%." if sums["columns"] else
-                        "columns add up to more than 100% because a unit can be coded with several codes."))  # fmt: skip
-    if level == "code":
         parts.append(
-            "A parent code's row counts codings of the parent itself; --level criterion pools each branch."
+            "Percentages are shares of the row total; "
+            + (
+                "each row adds up to 100%."
+                if sums["rows"]
+                else "rows can add up to more than 100% because a unit can fall under several values."
+            )
         )
+    elif percent == "column":
+        parts.append(
+            "Percentages are shares of the column total; "
+            + (
+                "each column adds up to 100%."
+                if sums["columns"]
+                else "columns add up to more than 100% because a unit can be coded with several codes."
+            )
+        )
+    if level == "code":
+        parts.append("A parent code's row counts codings of the parent itself; --level criterion pools each branch.")
     return " ".join(parts)
 
 

@@ -30,9 +30,34 @@ from qualcode.store.db import now, transaction
 
 NAME = "[name]"
 TITLES = (
-    "Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Madame", "Mme", "Mlle", "Monsieur", "Sr", "Sra", "Srta",
-    "Señor", "Señora", "Don", "Doña", "Dona", "Khun", "Ato", "Wzro", "Sister", "Brother", "Hon", "Sir", "Dame",
-)  # fmt: skip
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Miss",
+    "Mx",
+    "Dr",
+    "Prof",
+    "Madame",
+    "Mme",
+    "Mlle",
+    "Monsieur",
+    "Sr",
+    "Sra",
+    "Srta",
+    "Señor",
+    "Señora",
+    "Don",
+    "Doña",
+    "Dona",
+    "Khun",
+    "Ato",
+    "Wzro",
+    "Sister",
+    "Brother",
+    "Hon",
+    "Sir",
+    "Dame",
+)
 _TITLE = re.compile(rf"^(?:{'|'.join(TITLES)})\.?$", re.IGNORECASE)
 
 
@@ -69,9 +94,7 @@ class Redactor:
         alternatives = []
         if self.full:
             alternatives.append(
-                "(?P<full>(?i:"
-                + "|".join(_pattern(t) for t in sorted(self.full, key=len, reverse=True))
-                + "))"
+                "(?P<full>(?i:" + "|".join(_pattern(t) for t in sorted(self.full, key=len, reverse=True)) + "))"
             )
         if self.parts:
             titles = "(?:" + "|".join(TITLES) + r")\.?\s+"
@@ -115,9 +138,7 @@ def redactor(db: Database, enabled: bool = True) -> Redactor:
     for pid, name in db.execute("SELECT id, name FROM participants"):
         if name and name.strip():
             names[pid].add(" ".join(name.split()))
-    for pid, label in db.execute(
-        "SELECT participant_id, label FROM speakers WHERE participant_id IS NOT NULL"
-    ):
+    for pid, label in db.execute("SELECT participant_id, label FROM speakers WHERE participant_id IS NOT NULL"):
         names[pid].add(" ".join(label.split()))
     pids = sorted({r[0] for r in db.execute("SELECT id FROM participants")})
     pseudonyms, n = {}, 0

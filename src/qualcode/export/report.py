@@ -22,8 +22,9 @@ from qualcode.store.queries import coders as project_coders
 FORMAT = "qualcode-report/1"
 
 
-def report(db: Database, *, coder: str | None = None, redact: bool = False, title: str | None = None,
-           quotes: int = 3) -> dict:  # fmt: skip
+def report(
+    db: Database, *, coder: str | None = None, redact: bool = False, title: str | None = None, quotes: int = 3
+) -> dict:
     """Everything the HTML report shows, for CODER (see coded.choose_coder)."""
     coder = coded.choose_coder(db, coder)
     data = coded.load(db, coder)
@@ -46,11 +47,7 @@ def report(db: Database, *, coder: str | None = None, redact: bool = False, titl
         "title": title or f"{settings.name}: qualitative findings",
         "coder": coder,
         "redacted": r.enabled,
-        "codebook": {
-            "name": settings.name,
-            "version": settings.version,
-            "codes": _codebook(data["tree"]),
-        },
+        "codebook": {"name": settings.name, "version": settings.version, "codes": _codebook(data["tree"])},
         "overview": {
             "interviews": interviews,
             "interviews_coded": annex["totals"]["interviews"],
@@ -69,9 +66,18 @@ def report(db: Database, *, coder: str | None = None, redact: bool = False, titl
 
 
 def _codebook(codes: Iterable[Code]) -> list[dict]:
-    return [{"path": c.path, "name": c.name, "depth": c.depth, "colour": c.colour,
-             "definition": " ".join((c.definition or "").split()) or None, "codable": c.codable,
-             "exclusive": c.exclusive} for c in codes]  # fmt: skip
+    return [
+        {
+            "path": c.path,
+            "name": c.name,
+            "depth": c.depth,
+            "colour": c.colour,
+            "definition": " ".join((c.definition or "").split()) or None,
+            "codable": c.codable,
+            "exclusive": c.exclusive,
+        }
+        for c in codes
+    ]
 
 
 def frequencies(data: dict, genders: list[str]) -> list[dict]:
@@ -90,8 +96,7 @@ def frequencies(data: dict, genders: list[str]) -> list[dict]:
             own = c.id == root.id
             label = f"{c.name} (criterion itself)" if own else c.path.split("/", 1)[1].replace("/", " › ")
             got = people.get(c.path, {})
-            rows.append({"code": c.path, "label": label,
-                         "by_gender": {g: len(got.get(g, ())) for g in genders}})  # fmt: skip
+            rows.append({"code": c.path, "label": label, "by_gender": {g: len(got.get(g, ())) for g in genders}})
         if rows:
             out.append({"criterion": root.name, "genders": genders, "codes": rows})
     return out
@@ -107,15 +112,16 @@ def _heatmap(db: Database, data: dict, r) -> dict | None:
     criteria = {c.path: c.criterion for c in data["tree"]}
     rows = []
     for row in m["rows"]:
-        rows.append({"code": row["code"], "criterion": criteria[row["code"]], "name": row["code"].rsplit("/", 1)[-1],
-                     "depth": row["depth"], "cells": [row["cells"][v] for v in m["columns"]]})  # fmt: skip
-    return {
-        "attribute": attribute,
-        "columns": m["columns"],
-        "rows": rows,
-        "base": m["base"],
-        "note": m["note"],
-    }
+        rows.append(
+            {
+                "code": row["code"],
+                "criterion": criteria[row["code"]],
+                "name": row["code"].rsplit("/", 1)[-1],
+                "depth": row["depth"],
+                "cells": [row["cells"][v] for v in m["columns"]],
+            }
+        )
+    return {"attribute": attribute, "columns": m["columns"], "rows": rows, "base": m["base"], "note": m["note"]}
 
 
 def agreement(db: Database) -> dict | None:
@@ -139,18 +145,20 @@ def agreement(db: Database) -> dict | None:
         if row["level"] not in ("criterion", "overall"):
             continue
         stats = row["statistics"]
-        rows.append({
-            "criterion": row["code"] or "All codes (overall)",
-            "level": row["level"],
-            "units": row["units"],
-            "percent_agreement": stats["percent_agreement"]["value"],
-            "kappa": stats[kappa]["value"],
-            "kappa_band": (stats[kappa]["band"] or {}).get("label"),
-            "kappa_reason": stats[kappa]["reason"],
-            "alpha": stats["krippendorff_alpha"]["value"],
-            "alpha_band": (stats["krippendorff_alpha"]["band"] or {}).get("label"),
-            "alpha_reason": stats["krippendorff_alpha"]["reason"],
-        })  # fmt: skip
+        rows.append(
+            {
+                "criterion": row["code"] or "All codes (overall)",
+                "level": row["level"],
+                "units": row["units"],
+                "percent_agreement": stats["percent_agreement"]["value"],
+                "kappa": stats[kappa]["value"],
+                "kappa_band": (stats[kappa]["band"] or {}).get("label"),
+                "kappa_reason": stats[kappa]["reason"],
+                "alpha": stats["krippendorff_alpha"]["value"],
+                "alpha_band": (stats["krippendorff_alpha"]["band"] or {}).get("label"),
+                "alpha_reason": stats["krippendorff_alpha"]["reason"],
+            }
+        )
     return {
         "coders": coders,
         "kappa": "Cohen's κ" if kappa == "cohen_kappa" else "Fleiss' κ",

@@ -69,26 +69,30 @@ def e(text: object) -> str:
 
 
 def _gender_word(g: str, plural: bool = True) -> str:
-    return {"woman": "Women" if plural else "Woman", "man": "Men" if plural else "Man"}.get(
-        g, g[:1].upper() + g[1:]
-    )
+    return {"woman": "Women" if plural else "Woman", "man": "Men" if plural else "Man"}.get(g, g[:1].upper() + g[1:])
 
 
 def to_html(data: dict) -> str:
-    chapters = [("overview", "Study overview", _overview(data)), ("codebook", "Codebook", _codebook(data)),
-                ("frequencies", "Code frequencies by gender", _frequencies(data))]  # fmt: skip
+    chapters = [
+        ("overview", "Study overview", _overview(data)),
+        ("codebook", "Codebook", _codebook(data)),
+        ("frequencies", "Code frequencies by gender", _frequencies(data)),
+    ]
     if data["heatmap"]:
         chapters.append(("case-studies", "Codes by case study", _heatmap(data)))
     chapters.append(("agreement", "Coding consistency", _agreement(data)))
     chapters.append(("themes", "Theme summaries", _themes(data)))
     toc = "".join(f'<li><a href="#{cid}">{e(name)}</a></li>' for cid, name, _ in chapters)
     body = "".join(
-        f'<section id="{cid}" class="chapter" aria-labelledby="{cid}-h"><h2 id="{cid}-h">{i}. {e(name)}</h2>{html}</section>'
+        f'<section id="{cid}" class="chapter" aria-labelledby="{cid}-h"><h2 id="{cid}-h">{i}. '
+        f"{e(name)}</h2>{html}</section>"
         for i, (cid, name, html) in enumerate(chapters, 1)
     )
     cb = data["codebook"]
-    meta = [f"Codebook: {cb['name']}" + (f" (version {cb['version']})" if cb["version"] else ""),
-            f"Codings by {data['coder']}"]  # fmt: skip
+    meta = [
+        f"Codebook: {cb['name']}" + (f" (version {cb['version']})" if cb["version"] else ""),
+        f"Codings by {data['coder']}",
+    ]
     if data["redacted"]:
         meta.append("Pseudonymised: participants appear by study id")
     return (
@@ -103,8 +107,10 @@ def to_html(data: dict) -> str:
 
 def _count_table(caption: str, head: str, rows: list[dict], genders: list[str], total: dict) -> str:
     th = "".join(f'<th scope="col" class="n">{e(_gender_word(g))}</th>' for g in genders)
-    out = [f'<table><caption>{e(caption)}</caption><thead><tr><th scope="col">{e(head)}</th>'
-           f'<th scope="col" class="n">Participants</th>{th}</tr></thead><tbody>']  # fmt: skip
+    out = [
+        f'<table><caption>{e(caption)}</caption><thead><tr><th scope="col">{e(head)}</th>'
+        f'<th scope="col" class="n">Participants</th>{th}</tr></thead><tbody>'
+    ]
     for r in rows:
         cells = "".join(f'<td class="n">{r["by_gender"].get(g, 0)}</td>' for g in genders)
         out.append(f'<tr><th scope="row">{e(r["value"])}</th><td class="n">{r["total"]}</td>{cells}</tr>')
@@ -119,32 +125,34 @@ def _count_table(caption: str, head: str, rows: list[dict], genders: list[str], 
 def _overview(data: dict) -> str:
     o = data["overview"]
     genders = list(o["by_gender"])
-    figures = [
-        ("Interviews", "interviews", o["interviews"]),
-        ("Participants", "participants", o["participants"]),
-    ]
+    figures = [("Interviews", "interviews", o["interviews"]), ("Participants", "participants", o["participants"])]
+    figures += [(_gender_word(g), f"participants-{g.replace(' ', '-')}", n) for g, n in o["by_gender"].items()]
     figures += [
-        (_gender_word(g), f"participants-{g.replace(' ', '-')}", n) for g, n in o["by_gender"].items()
+        ("Interviews coded", "interviews-coded", o["interviews_coded"]),
+        ("Participants coded", "participants-coded", o["participants_coded"]),
+        ("Coded segments", "segments", o["segments"]),
     ]
-    figures += [("Interviews coded", "interviews-coded", o["interviews_coded"]),
-                ("Participants coded", "participants-coded", o["participants_coded"]),
-                ("Coded segments", "segments", o["segments"])]  # fmt: skip
     out = ['<dl class="figures">']
-    out += [
-        f'<div><dt>{e(label)}</dt><dd data-figure="{e(key)}">{n:,}</dd></div>' for label, key, n in figures
-    ]
+    out += [f'<div><dt>{e(label)}</dt><dd data-figure="{e(key)}">{n:,}</dd></div>' for label, key, n in figures]
     out.append("</dl>")
-    out.append(f'<p>The study interviewed {counted(o["participants"], "participant")} '
-               f'({e(gender_split(o["by_gender"]))}) in {counted(o["interviews"], "interview")}. '
-               f'{e(data["coder"])} coded {o["interviews_coded"]} of the interviews: '
-               f'{counted(o["segments"], "coded segment")} from {counted(o["participants_coded"], "participant")} '
-               f'({e(gender_split(o["coded_by_gender"]))}). Participants are distinct people throughout: someone '
-               "interviewed twice counts once.</p>")  # fmt: skip
+    out.append(
+        f"<p>The study interviewed {counted(o['participants'], 'participant')} "
+        f"({e(gender_split(o['by_gender']))}) in {counted(o['interviews'], 'interview')}. "
+        f"{e(data['coder'])} coded {o['interviews_coded']} of the interviews: "
+        f"{counted(o['segments'], 'coded segment')} from {counted(o['participants_coded'], 'participant')} "
+        f"({e(gender_split(o['coded_by_gender']))}). Participants are distinct people throughout: someone "
+        "interviewed twice counts once.</p>"
+    )
     total = {"total": o["participants"], "by_gender": o["by_gender"]}
-    for attr, caption, head in (("stakeholder_group", "Participants by stakeholder group and gender", "Stakeholder group"),
-                                ("case_study", "Participants by case study and gender. A person interviewed in two "
-                                 "case studies counts in each, so the rows can add up to more than the total.",
-                                 "Case study")):  # fmt: skip
+    for attr, caption, head in (
+        ("stakeholder_group", "Participants by stakeholder group and gender", "Stakeholder group"),
+        (
+            "case_study",
+            "Participants by case study and gender. A person interviewed in two "
+            "case studies counts in each, so the rows can add up to more than the total.",
+            "Case study",
+        ),
+    ):
         if o["by"].get(attr):
             out.append(_count_table(caption, head, o["by"][attr], genders, total))
     return "".join(out)
@@ -152,9 +160,12 @@ def _overview(data: dict) -> str:
 
 def _codebook(data: dict) -> str:
     codes = data["codebook"]["codes"]
-    out = [f'<p>{counted(sum(c["codable"] for c in codes), "code")} in '
-           f'{counted(sum(c["depth"] == 0 for c in codes), "top-level criterion", "top-level criteria")}, '
-           "in the order used throughout the report.</p>", '<ul class="codebook">']  # fmt: skip
+    out = [
+        f"<p>{counted(sum(c['codable'] for c in codes), 'code')} in "
+        f"{counted(sum(c['depth'] == 0 for c in codes), 'top-level criterion', 'top-level criteria')}, "
+        "in the order used throughout the report.</p>",
+        '<ul class="codebook">',
+    ]
     depth = 0
     for i, c in enumerate(codes):
         while depth < c["depth"]:
@@ -163,8 +174,9 @@ def _codebook(data: dict) -> str:
         while depth > c["depth"]:
             out.append("</ul></li>")
             depth -= 1
-        tags = (" <span class=\"tag\">folder</span>" if not c["codable"] else "") + (
-            " <span class=\"tag\">exclusive: one child at most</span>" if c["exclusive"] else "")  # fmt: skip
+        tags = (' <span class="tag">folder</span>' if not c["codable"] else "") + (
+            ' <span class="tag">exclusive: one child at most</span>' if c["exclusive"] else ""
+        )
         swatch = (
             f'<span class="swatch" style="background:{e(c["colour"])}" aria-hidden="true"></span>'
             if c["colour"]
@@ -184,23 +196,35 @@ def _codebook(data: dict) -> str:
 
 
 def _frequencies(data: dict) -> str:
-    out = ["<p>For each criterion, how many distinct participants raised each code, by gender. A participant counts "
-           "once per code however often they were coded; a criterion's own codings (where coders applied the "
-           "criterion rather than one of its codes) are a row of their own.</p>"]  # fmt: skip
+    out = [
+        "<p>For each criterion, how many distinct participants raised each code, by gender. A participant counts "
+        "once per code however often they were coded; a criterion's own codings (where coders applied the "
+        "criterion rather than one of its codes) are a row of their own.</p>"
+    ]
     colours = charts.series_colours(data["frequencies"][0]["genders"] if data["frequencies"] else [])
     for i, block in enumerate(data["frequencies"], 1):
         genders = block["genders"]
         series = [_gender_word(g) for g in genders]
         values = [[row["by_gender"][g] for g in genders] for row in block["codes"]]
         title = f"{block['criterion']}: participants coded, by gender"
-        desc = "; ".join(f"{row['label']}: " + ", ".join(f"{row['by_gender'][g]} {_gender_word(g).lower()}"
-                                                          for g in genders) for row in block["codes"])  # fmt: skip
-        svg = charts.grouped_bars(f"bars-{i}", [row["label"] for row in block["codes"]], series, values,
-                                  title=title, desc=desc,
-                                  colours={_gender_word(g): colours[g] for g in genders})  # fmt: skip
+        desc = "; ".join(
+            f"{row['label']}: " + ", ".join(f"{row['by_gender'][g]} {_gender_word(g).lower()}" for g in genders)
+            for row in block["codes"]
+        )
+        svg = charts.grouped_bars(
+            f"bars-{i}",
+            [row["label"] for row in block["codes"]],
+            series,
+            values,
+            title=title,
+            desc=desc,
+            colours={_gender_word(g): colours[g] for g in genders},
+        )
         out.append(f"<h3>{e(block['criterion'])}</h3>")
-        out.append(f'<figure class="bars" data-criterion="{e(block["criterion"])}">{svg}'
-                   f"<figcaption>Figure 1.{i}. {e(title)} (distinct participants).</figcaption></figure>")  # fmt: skip
+        out.append(
+            f'<figure class="bars" data-criterion="{e(block["criterion"])}">{svg}'
+            f"<figcaption>Figure 1.{i}. {e(title)} (distinct participants).</figcaption></figure>"
+        )
     return "".join(out)
 
 
@@ -218,13 +242,17 @@ def _heatmap(data: dict) -> str:
         rows.append((label, False))
         values.append(r["cells"])
     title = "Codes by case study: participants coded"
-    desc = (f"Distinct participants coded with each code in each of {len(h['columns'])} case studies; darker cells "
-            "mean more participants.")  # fmt: skip
+    desc = (
+        f"Distinct participants coded with each code in each of {len(h['columns'])} case studies; darker cells "
+        "mean more participants."
+    )
     svg = charts.heatmap("heatmap-case-study", rows, h["columns"], values, title=title, desc=desc)
     base = "; ".join(f"{v} {n}" for v, n in (h["base"] or {}).items())
     # The note goes under the figure: above it, it would push the tall figure onto the next page in print.
-    return (f"<figure class=\"heatmap\">{svg}<figcaption>Figure 2. {e(title)}. Participants interviewed per case "
-            f"study: {e(base)}. {e(h['note'])}</figcaption></figure>")  # fmt: skip
+    return (
+        f'<figure class="heatmap">{svg}<figcaption>Figure 2. {e(title)}. Participants interviewed per case '
+        f"study: {e(base)}. {e(h['note'])}</figcaption></figure>"
+    )
 
 
 def _stat(value: float | None, band: str | None, reason: str | None) -> str:
@@ -236,15 +264,19 @@ def _stat(value: float | None, band: str | None, reason: str | None) -> str:
 def _agreement(data: dict) -> str:
     a = data["agreement"]
     if not a:
-        return ("<p>No agreement figures: they need two coders (other than the consensus) who have both decided the "
-                "same turns. Double-code a sample of interviews and run <code>qualcode audit</code>.</p>")  # fmt: skip
+        return (
+            "<p>No agreement figures: they need two coders (other than the consensus) who have both decided the "
+            "same turns. Double-code a sample of interviews and run <code>qualcode audit</code>.</p>"
+        )
     conv = a["conventions"]
-    out = [f"<p>{e(a['scope'])} {e(a['unit'])}</p>",
-           f'<table><caption>Agreement between {e(" and ".join(a["coders"]))} per criterion (each branch pooled) '
-           f"and overall</caption><thead><tr><th scope=\"col\">Criterion</th><th scope=\"col\" class=\"n\">Turns</th>"
-           f'<th scope="col" class="n">Agreement</th><th scope="col" class="n">{e(a["kappa"])}</th>'
-           '<th scope="col">Band</th><th scope="col" class="n">Krippendorff\'s α</th><th scope="col">Band</th>'
-           "</tr></thead><tbody>"]  # fmt: skip
+    out = [
+        f"<p>{e(a['scope'])} {e(a['unit'])}</p>",
+        f"<table><caption>Agreement between {e(' and '.join(a['coders']))} per criterion (each branch pooled) "
+        f'and overall</caption><thead><tr><th scope="col">Criterion</th><th scope="col" class="n">Turns</th>'
+        f'<th scope="col" class="n">Agreement</th><th scope="col" class="n">{e(a["kappa"])}</th>'
+        '<th scope="col">Band</th><th scope="col" class="n">Krippendorff\'s α</th><th scope="col">Band</th>'
+        "</tr></thead><tbody>",
+    ]
     for r in a["rows"]:
         cls = ' class="total"' if r["level"] == "overall" else ""
         pa = "–" if r["percent_agreement"] is None else f"{r['percent_agreement']:.1%}"
@@ -252,12 +284,16 @@ def _agreement(data: dict) -> str:
         alpha = _stat(r["alpha"], r["alpha_band"], r["alpha_reason"])
         kappa += "<td></td>" if r["kappa"] is None else ""
         alpha += "<td></td>" if r["alpha"] is None else ""
-        out.append(f'<tr{cls}><th scope="row">{e(r["criterion"])}</th><td class="n">{r["units"]:,}</td>'
-                   f'<td class="n">{pa}</td>{kappa}{alpha}</tr>')  # fmt: skip
+        out.append(
+            f'<tr{cls}><th scope="row">{e(r["criterion"])}</th><td class="n">{r["units"]:,}</td>'
+            f'<td class="n">{pa}</td>{kappa}{alpha}</tr>'
+        )
     out.append("</tbody></table>")
-    out.append(f'<p class="note">{e(a["overall"])} {e(conv["note"])} α: {e(conv["krippendorff_alpha"]["convention"])} '
-               f'({e("; ".join(conv["krippendorff_alpha"]["bands"]))}). κ: {e(conv["kappa"]["convention"])} '
-               f'({e("; ".join(conv["kappa"]["bands"]))}). See docs/audit.md for the definitions.</p>')  # fmt: skip
+    out.append(
+        f'<p class="note">{e(a["overall"])} {e(conv["note"])} α: {e(conv["krippendorff_alpha"]["convention"])} '
+        f"({e('; '.join(conv['krippendorff_alpha']['bands']))}). κ: {e(conv['kappa']['convention'])} "
+        f"({e('; '.join(conv['kappa']['bands']))}). See docs/audit.md for the definitions.</p>"
+    )
     return "".join(out)
 
 
@@ -272,25 +308,24 @@ def _entry(entry: dict, number: str, heading: str) -> str:
     name = entry["name"] + (" (coded at the criterion itself)" if own else "")
     out = [f'<div class="code-entry"><{heading}>{e(number)} {e(name)}</{heading}>']
     if entry["definition"] and not own:
-        out.append(
-            f'<p class="definition-text"><em>Definition.</em> {e(" ".join(entry["definition"].split()))}</p>'
-        )
+        out.append(f'<p class="definition-text"><em>Definition.</em> {e(" ".join(entry["definition"].split()))}</p>')
     if not entry["segments"]:
         out.append("<p>Not coded.</p></div>")
         return "".join(out)
     lead = "All codes in this criterion: " if criterion else ""
-    out.append(f"<p>{lead}{counted(entry['segments'], 'coded segment')} from {counted(entry['interviews'], 'interview')},"
-               f" said by {counted(entry['participants'], 'participant')} ({e(gender_split(entry['by_gender']))}).</p>")  # fmt: skip
+    out.append(
+        f"<p>{lead}{counted(entry['segments'], 'coded segment')} from {counted(entry['interviews'], 'interview')},"
+        f" said by {counted(entry['participants'], 'participant')} ({e(gender_split(entry['by_gender']))}).</p>"
+    )
     labels = {"case_study": "Case studies", "stakeholder_group": "Stakeholder groups"}
     for attr, values in entry["spread"].items():
         text = " · ".join(f"{v} {n}" for v, n in values.items())
-        out.append(
-            f'<p class="spread"><strong>{e(labels.get(attr, attr))}</strong> (participants): {e(text)}</p>'
-        )
+        out.append(f'<p class="spread"><strong>{e(labels.get(attr, attr))}</strong> (participants): {e(text)}</p>')
     out += [_quote(q, criterion) for q in entry["quotes"]]
     if entry["memos"]:
-        items = "".join(f"<li>{e(m['interview'])}, turn {m['turn']}: {e(' '.join(m['memo'].split()))}</li>"
-                        for m in entry["memos"])  # fmt: skip
+        items = "".join(
+            f"<li>{e(m['interview'])}, turn {m['turn']}: {e(' '.join(m['memo'].split()))}</li>" for m in entry["memos"]
+        )
         out.append(f'<div class="memos"><strong>Coders\' memos</strong><ul>{items}</ul></div>')
     out.append("</div>")
     return "".join(out)

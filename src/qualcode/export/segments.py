@@ -31,9 +31,7 @@ def choose_coder(db: Database, coder: str | None) -> str:
         require_coders(db, [coder])
         return coder
     if not known:
-        raise NotFoundError(
-            "the project has no codings yet: import or apply some first (qualcode codings import)"
-        )
+        raise NotFoundError("the project has no codings yet: import or apply some first (qualcode codings import)")
     if CONSENSUS in known:
         return CONSENSUS
     if len(known) == 1:
@@ -59,9 +57,7 @@ def load(db: Database, coder: str) -> dict:
         for s in data["segments"]:
             code = by_path[s["code"]]
             s.update(
-                code_id=code.id,
-                criterion=code.criterion,
-                role="participant" if s["participant"] else "interviewer",
+                code_id=code.id, criterion=code.criterion, role="participant" if s["participant"] else "interviewer"
             )
             out.append(s)
     return {

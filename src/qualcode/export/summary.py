@@ -63,10 +63,12 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
             if c.criterion_id != root.id or (c.id == root.id and not by_code[c.id]):
                 continue
             entries.append(entry("code", c, by_code[c.id], genders, spread, quotes, r, memos=True))
-        sections.append({
-            "criterion": entry("criterion", root, by_criterion[root.name], genders, spread, quotes, r),
-            "codes": entries,
-        })  # fmt: skip
+        sections.append(
+            {
+                "criterion": entry("criterion", root, by_criterion[root.name], genders, spread, quotes, r),
+                "codes": entries,
+            }
+        )
     interviews_total = db.execute("SELECT count(*) FROM interviews").fetchone()[0]
     pooled = _stats(segs, genders, [])
     settings = codebook_settings(db)
@@ -138,8 +140,17 @@ def _stats(segs: list[dict], genders: list[str], spread: list[str]) -> dict:
     return out
 
 
-def entry(level: str, code: Code, segs: list[dict], genders: list[str], spread: list[str], quotes: int,
-          r: Redactor, *, memos: bool = False) -> dict:  # fmt: skip
+def entry(
+    level: str,
+    code: Code,
+    segs: list[dict],
+    genders: list[str],
+    spread: list[str],
+    quotes: int,
+    r: Redactor,
+    *,
+    memos: bool = False,
+) -> dict:
     stats = _stats(segs, genders, spread)
     return {
         "level": level,
@@ -152,10 +163,10 @@ def entry(level: str, code: Code, segs: list[dict], genders: list[str], spread: 
         "definition": code.definition,
         **stats,
         "quotes": [quote(s, r) for s in choose_quotes(segs, quotes)],
-        "memos": [
-            {"interview": s["interview"], "turn": s["turn"], "memo": r(s["memo"])} for s in segs if s.get("memo")
-        ] if memos else [],
-    }  # fmt: skip
+        "memos": [{"interview": s["interview"], "turn": s["turn"], "memo": r(s["memo"])} for s in segs if s.get("memo")]
+        if memos
+        else [],
+    }
 
 
 def quote(s: dict, r: Redactor) -> dict:

@@ -43,8 +43,10 @@ def _md_text(text: str) -> str:
 def headline(e: dict) -> str:
     if not e["segments"]:
         return "Not coded."
-    return (f"{counted(e['segments'], 'coded segment')} from {counted(e['interviews'], 'interview')}, said by "
-            f"{counted(e['participants'], 'participant')} ({gender_split(e['by_gender'])}).")  # fmt: skip
+    return (
+        f"{counted(e['segments'], 'coded segment')} from {counted(e['interviews'], 'interview')}, said by "
+        f"{counted(e['participants'], 'participant')} ({gender_split(e['by_gender'])})."
+    )
 
 
 def to_markdown(data: dict, *, title: str | None = None) -> str:
@@ -66,25 +68,30 @@ def to_markdown(data: dict, *, title: str | None = None) -> str:
     ]
     lines += [f"- {line}" for line in data["method"]]
     if t["interviewer_segments"]:
-        lines.append(
-            f"- {counted(t['interviewer_segments'], 'segment')} coded on interviewers' turns are left out."
-        )
+        lines.append(f"- {counted(t['interviewer_segments'], 'segment')} coded on interviewers' turns are left out.")
     if t["orphaned"]:
-        lines.append(f"- {counted(t['orphaned'], 'orphaned coding')} (no longer anchored in the edited transcripts) "
-                     "are left out.")  # fmt: skip
+        lines.append(
+            f"- {counted(t['orphaned'], 'orphaned coding')} (no longer anchored in the edited transcripts) "
+            "are left out."
+        )
     genders = data["genders"]
-    lines += ["", "## Overview", "", "| | Criterion | Segments | Interviews | Participants | "
-              + " | ".join(_gender_header(g) for g in genders) + " |",
-              "|---|---|---:|---:|---:|" + "---:|" * len(genders)]  # fmt: skip
-    for i, section in enumerate(data["sections"], 1):
-        c = section["criterion"]
-        lines.append(f"| {i} | {_md_text(c['name'])} | {c['segments']} | {c['interviews']} | {c['participants']} | "
-                     + " | ".join(str(c["by_gender"].get(g, 0)) for g in genders) + " |")  # fmt: skip
     lines += [
         "",
-        "Participants are distinct people: a criterion's count is not the sum of its codes' counts.",
+        "## Overview",
         "",
+        "| | Criterion | Segments | Interviews | Participants | "
+        + " | ".join(_gender_header(g) for g in genders)
+        + " |",
+        "|---|---|---:|---:|---:|" + "---:|" * len(genders),
     ]
+    for i, section in enumerate(data["sections"], 1):
+        c = section["criterion"]
+        lines.append(
+            f"| {i} | {_md_text(c['name'])} | {c['segments']} | {c['interviews']} | {c['participants']} | "
+            + " | ".join(str(c["by_gender"].get(g, 0)) for g in genders)
+            + " |"
+        )
+    lines += ["", "Participants are distinct people: a criterion's count is not the sum of its codes' counts.", ""]
     for number, e in _numbering(data):
         lines += _entry_md(number, e, data)
     return "\n".join(lines).rstrip() + "\n"
@@ -107,14 +114,15 @@ def _entry_md(number: str, e: dict, data: dict) -> list[str]:
     if e["quotes"]:
         lines += ["**Quotes**", ""]
         for q in e["quotes"]:
-            lines += [f"> {_md_text(q['text'])}", ">", f"> — {_md_text(attribution(q))}"
-                      + (f" · *{_md_text(q['code'])}*" if criterion else ""), ""]  # fmt: skip
+            lines += [
+                f"> {_md_text(q['text'])}",
+                ">",
+                f"> — {_md_text(attribution(q))}" + (f" · *{_md_text(q['code'])}*" if criterion else ""),
+                "",
+            ]
     if e["memos"]:
         lines += ["**Memos**", ""]
-        lines += [
-            f"- {m['interview']}, turn {m['turn']}: {_md_text(' '.join(m['memo'].split()))}"
-            for m in e["memos"]
-        ]
+        lines += [f"- {m['interview']}, turn {m['turn']}: {_md_text(' '.join(m['memo'].split()))}" for m in e["memos"]]
         lines.append("")
     return lines
 
@@ -124,16 +132,32 @@ def rows(data: dict) -> tuple[list[dict], list[str]]:
     genders = data["genders"]
     spread = data["spread"]["attributes"]
     n = data["quotes_per_code"]
-    columns = ["number", "level", "code", "segments", "interviews", "participants",
-               *[f"participants_{g}" for g in genders], *[f"{a}_participants" for a in spread],
-               *[f"quote_{i}" for i in range(1, n + 1)], "memos"]  # fmt: skip
+    columns = [
+        "number",
+        "level",
+        "code",
+        "segments",
+        "interviews",
+        "participants",
+        *[f"participants_{g}" for g in genders],
+        *[f"{a}_participants" for a in spread],
+        *[f"quote_{i}" for i in range(1, n + 1)],
+        "memos",
+    ]
     out = []
     for number, e in _numbering(data):
-        row = {"number": number, "level": e["level"], "code": e["code"], "segments": e["segments"],
-               "interviews": e["interviews"], "participants": e["participants"]}  # fmt: skip
+        row = {
+            "number": number,
+            "level": e["level"],
+            "code": e["code"],
+            "segments": e["segments"],
+            "interviews": e["interviews"],
+            "participants": e["participants"],
+        }
         row.update({f"participants_{g}": e["by_gender"].get(g, 0) for g in genders})
-        row.update({f"{a}_participants": "; ".join(f"{v}: {k}" for v, k in e["spread"].get(a, {}).items())
-                    for a in spread})  # fmt: skip
+        row.update(
+            {f"{a}_participants": "; ".join(f"{v}: {k}" for v, k in e["spread"].get(a, {}).items()) for a in spread}
+        )
         for i, q in enumerate(e["quotes"], 1):
             row[f"quote_{i}"] = f"{q['text']} — {attribution(q)}"
         row["memos"] = "\n".join(f"{m['interview']} turn {m['turn']}: {m['memo']}" for m in e["memos"])
@@ -144,19 +168,43 @@ def rows(data: dict) -> tuple[list[dict], list[str]]:
 def sheets(data: dict) -> list[Sheet]:
     table, columns = rows(data)
     summary_cols = [c for c in columns if not c.startswith("quote_") and c != "memos"]
-    quote_cols = ["number", "code", "quote", "interview", "turn", "speaker", "participant", "gender",
-                  "stakeholder_group", "case_study", "coded as", "text"]  # fmt: skip
+    quote_cols = [
+        "number",
+        "code",
+        "quote",
+        "interview",
+        "turn",
+        "speaker",
+        "participant",
+        "gender",
+        "stakeholder_group",
+        "case_study",
+        "coded as",
+        "text",
+    ]
     quotes, memos = [], []
     for number, e in _numbering(data):
         for i, q in enumerate(e["quotes"], 1):
-            quotes.append([number, e["code"], i, q["interview"], q["turn"], q["speaker"], q["participant"],
-                           q["gender"], q["stakeholder_group"], q["case_study"], q["code"], q["text"]])  # fmt: skip
+            quotes.append(
+                [
+                    number,
+                    e["code"],
+                    i,
+                    q["interview"],
+                    q["turn"],
+                    q["speaker"],
+                    q["participant"],
+                    q["gender"],
+                    q["stakeholder_group"],
+                    q["case_study"],
+                    q["code"],
+                    q["text"],
+                ]
+            )
         for m in e["memos"]:
             memos.append([number, e["code"], m["interview"], m["turn"], m["memo"]])
     return [
-        Sheet(
-            "Summary", summary_cols, [[r.get(c) for c in summary_cols] for r in table], notes=data["method"]
-        ),
+        Sheet("Summary", summary_cols, [[r.get(c) for c in summary_cols] for r in table], notes=data["method"]),
         Sheet("Quotes", quote_cols, quotes),
         Sheet("Memos", ["number", "code", "interview", "turn", "memo"], memos),
     ]

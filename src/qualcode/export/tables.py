@@ -10,8 +10,21 @@ from qualcode.export import segments as coded
 from qualcode.export.redact import Redactor, redactor
 from qualcode.ingest.participants import attribute_names, counts, listing
 
-SEGMENT_COLUMNS = ["code", "criterion", "coder", "interview", "turn", "start", "end", "speaker", "role",
-                   "participant", "gender", "text", "memo"]  # fmt: skip
+SEGMENT_COLUMNS = [
+    "code",
+    "criterion",
+    "coder",
+    "interview",
+    "turn",
+    "start",
+    "end",
+    "speaker",
+    "role",
+    "participant",
+    "gender",
+    "text",
+    "memo",
+]
 PARTICIPANT_COLUMNS = ["id", "speaker", "name", "gender", "interviews"]
 BREAKDOWNS = (coded.STAKEHOLDER, coded.CASE_STUDY)
 
@@ -26,21 +39,32 @@ def segments(db: Database, *, coder: str | None = None, redact: bool = False) ->
     data = coded.load(db, coder)
     r = redactor(db, redact)
     known = attribute_names(db)
-    columns = [*SEGMENT_COLUMNS, *(f"interview.{n}" for n in known["interview"]),
-               *(f"participant.{n}" for n in known["participant"])]  # fmt: skip
+    columns = [
+        *SEGMENT_COLUMNS,
+        *(f"interview.{n}" for n in known["interview"]),
+        *(f"participant.{n}" for n in known["participant"]),
+    ]
     rows = []
     for s in data["segments"]:
         row = {
-            "code": s["code"], "criterion": s["criterion"], "coder": s["coder"], "interview": s["interview"],
-            "turn": s["turn"], "start": s["start"], "end": s["end"], "speaker": r.speaker(s["speaker"], s["participant"]),
-            "role": s["role"], "participant": r.participant(s["participant"]), "gender": s["gender"],
-            "text": r(s["text"]), "memo": r(s["memo"]),
+            "code": s["code"],
+            "criterion": s["criterion"],
+            "coder": s["coder"],
+            "interview": s["interview"],
+            "turn": s["turn"],
+            "start": s["start"],
+            "end": s["end"],
+            "speaker": r.speaker(s["speaker"], s["participant"]),
+            "role": s["role"],
+            "participant": r.participant(s["participant"]),
+            "gender": s["gender"],
+            "text": r(s["text"]),
+            "memo": r(s["memo"]),
             "interview_attributes": {k: r(v) for k, v in s["interview_attributes"].items()},
             "participant_attributes": {k: r(v) for k, v in s["participant_attributes"].items()},
-        }  # fmt: skip
+        }
         rows.append(row)
-    return {"coder": coder, "redacted": r.enabled, "columns": columns, "segments": rows,
-            "orphaned": data["orphaned"]}  # fmt: skip
+    return {"coder": coder, "redacted": r.enabled, "columns": columns, "segments": rows, "orphaned": data["orphaned"]}
 
 
 def flat(row: dict) -> dict:
@@ -98,14 +122,17 @@ def participants(db: Database, *, coder: str | None = None, redact: bool = False
             breakdowns[attr] = [{**row, "value": r(row["value"])} for row in by["rows"]]
     overall = counts(db)
     columns = [*PARTICIPANT_COLUMNS, *(["segments"] if coded_by is not None else []), *known["participant"]]
-    return {"coder": coder, "redacted": r.enabled, "columns": columns, "participants": people,
-            "counts": {"total": overall["total"], "by_gender": overall["by_gender"], "by": breakdowns}}  # fmt: skip
+    return {
+        "coder": coder,
+        "redacted": r.enabled,
+        "columns": columns,
+        "participants": people,
+        "counts": {"total": overall["total"], "by_gender": overall["by_gender"], "by": breakdowns},
+    }
 
 
 def participant_rows(data: dict) -> list[dict]:
-    return [
-        {**{k: v for k, v in p.items() if k != "attributes"}, **p["attributes"]} for p in data["participants"]
-    ]
+    return [{**{k: v for k, v in p.items() if k != "attributes"}, **p["attributes"]} for p in data["participants"]]
 
 
 def count_rows(data: dict, attr: str | None) -> tuple[list[dict], list[str]]:

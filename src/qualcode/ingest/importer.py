@@ -90,9 +90,7 @@ def collect_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def import_paths(
-    db: Database, paths: list[Path], options: ImportOptions | None = None
-) -> Iterator[ImportResult]:
+def import_paths(db: Database, paths: list[Path], options: ImportOptions | None = None) -> Iterator[ImportResult]:
     """Import every transcript under PATHS; yields one result per file as it goes (for progress bars)."""
     options = options or ImportOptions()
     # Two files claiming one interview id are both refused, rather than whichever sorts first being imported. A first
@@ -177,8 +175,12 @@ def peek_interview_id(path: Path, options: ImportOptions) -> str | None:
 
 def _sidecar(path: Path) -> Path | None:
     stem = path.name.split(".")[0]
-    for cand in (path.with_suffix(".yml"), path.with_suffix(".yaml"), path.parent / f"{stem}.yml",
-                 path.parent / f"{stem}.yaml"):  # fmt: skip
+    for cand in (
+        path.with_suffix(".yml"),
+        path.with_suffix(".yaml"),
+        path.parent / f"{stem}.yml",
+        path.parent / f"{stem}.yaml",
+    ):
         if cand.is_file() and cand != path:
             return cand
     return None
@@ -228,9 +230,7 @@ def store(db: Database, p: Prepared, options: ImportOptions, result: ImportResul
     """Store a prepared file in one transaction: nothing of it is written unless all of it is."""
     path, transcript, iid, plan, source_hash = p.path, p.transcript, p.iid, p.plan, p.source_hash
     with transaction(db):
-        existing = db.execute(
-            "SELECT source_hash, source_file FROM interviews WHERE id = ?", [iid]
-        ).fetchone()
+        existing = db.execute("SELECT source_hash, source_file FROM interviews WHERE id = ?", [iid]).fetchone()
         if existing and existing[0] == source_hash:
             result.status, result.message = "unchanged", "already imported, file unchanged"
             return
@@ -287,9 +287,7 @@ def plan_speakers(t: Transcript, iid: str, options: ImportOptions) -> Plan:
                 plan.interviewers.setdefault(target, None)
             else:
                 plan.speakers[label] = ("participant", target)
-                plan.participants.setdefault(
-                    target, {"name": label, "gender": NOT_RECORDED, "attributes": {}}
-                )
+                plan.participants.setdefault(target, {"name": label, "gender": NOT_RECORDED, "attributes": {}})
         elif k in by_key:
             plan.speakers[label] = by_key[k]
         elif k in forced or INTERVIEWER.match(label.strip()):
@@ -306,9 +304,7 @@ def plan_speakers(t: Transcript, iid: str, options: ImportOptions) -> Plan:
 def _clear_interview(db: Database, iid: str) -> None:
     """Remove what the new version replaces. The interview row stays: codings reference it, and it keeps its guid."""
     db.execute("DELETE FROM suggestions WHERE interview_id = ?", [iid])
-    db.execute(
-        "DELETE FROM scored_turns WHERE turn_id IN (SELECT id FROM turns WHERE interview_id = ?)", [iid]
-    )
+    db.execute("DELETE FROM scored_turns WHERE turn_id IN (SELECT id FROM turns WHERE interview_id = ?)", [iid])
     # Sentences go with their turns (ON DELETE CASCADE); codings were detached from them by reanchor.set_aside.
     db.execute("DELETE FROM turns WHERE interview_id = ?", [iid])
     for table in ("speakers", "interview_attributes", "interview_participants", "interview_interviewers"):
@@ -322,9 +318,7 @@ def check_participants(db: Database, plan: Plan, iid: str, path: Path) -> None:
         if not row:
             continue
         stored = dict(
-            db.execute(
-                "SELECT name, value FROM participant_attributes WHERE participant_id = ?", [pid]
-            ).fetchall()
+            db.execute("SELECT name, value FROM participant_attributes WHERE participant_id = ?", [pid]).fetchall()
         )
         stored["gender"] = row[0]
         new = dict(person["attributes"], gender=person["gender"])
@@ -355,8 +349,9 @@ def sentence_splitter(language: str):
     return _SPLITTERS[language]
 
 
-def _insert(db: Database, t: Transcript, plan: Plan, iid: str, path: Path, source_hash: str, *,
-            replace: bool = False) -> None:  # fmt: skip
+def _insert(
+    db: Database, t: Transcript, plan: Plan, iid: str, path: Path, source_hash: str, *, replace: bool = False
+) -> None:
     pieces, spans, pos = [], [], 0
     for turn in t.turns:
         head = f"{turn.label}: "
@@ -366,8 +361,17 @@ def _insert(db: Database, t: Transcript, plan: Plan, iid: str, path: Path, sourc
         pos = start + len(turn.text) + 2
     text = "\n\n".join(pieces) + "\n"
     meta = t.meta
-    values = [meta.title, meta.date, meta.language or "en", path.name, t.format, source_hash,
-              hashlib.sha256(text.encode()).hexdigest(), text, now()]  # fmt: skip
+    values = [
+        meta.title,
+        meta.date,
+        meta.language or "en",
+        path.name,
+        t.format,
+        source_hash,
+        hashlib.sha256(text.encode()).hexdigest(),
+        text,
+        now(),
+    ]
     if replace:
         db.execute(
             """UPDATE interviews SET title = ?, date = ?, language = ?, source_file = ?, format = ?, source_hash = ?,
@@ -398,9 +402,7 @@ def insert_people(db: Database, plan: Plan, iid: str) -> dict[str, int]:
             if person["gender"] != NOT_RECORDED:
                 db.execute("UPDATE participants SET gender = ? WHERE id = ?", [person["gender"], pid])
             if person["name"]:
-                db.execute(
-                    "UPDATE participants SET name = coalesce(name, ?) WHERE id = ?", [person["name"], pid]
-                )
+                db.execute("UPDATE participants SET name = coalesce(name, ?) WHERE id = ?", [person["name"], pid])
         else:
             db.execute(
                 "INSERT INTO participants (id, name, gender, guid) VALUES (?, ?, ?, ?)",
@@ -427,8 +429,9 @@ def insert_people(db: Database, plan: Plan, iid: str) -> dict[str, int]:
     return speaker_ids
 
 
-def insert_turns(db: Database, iid: str, language: str, turns: list[Turn], spans: list[tuple[int, int]],
-                 speaker_ids: dict[str, int]) -> None:  # fmt: skip
+def insert_turns(
+    db: Database, iid: str, language: str, turns: list[Turn], spans: list[tuple[int, int]], speaker_ids: dict[str, int]
+) -> None:
     """Turns at SPANS (offsets into the interview text, which holds each turn's text there) and their sentences.
 
     One executemany for the turns and one for the sentences: a statement per row cost as much as splitting them.
@@ -437,9 +440,11 @@ def insert_turns(db: Database, iid: str, language: str, turns: list[Turn], spans
     db.conn.executemany(
         """INSERT INTO turns (interview_id, idx, speaker_id, start, end, start_s, end_s, text, words)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [(iid, idx, speaker_ids[turn.label], start, end, turn.start_s, turn.end_s, turn.text,
-          words(turn.text)) for idx, (turn, (start, end)) in enumerate(zip(turns, spans, strict=True))],
-    )  # fmt: skip
+        [
+            (iid, idx, speaker_ids[turn.label], start, end, turn.start_s, turn.end_s, turn.text, words(turn.text))
+            for idx, (turn, (start, end)) in enumerate(zip(turns, spans, strict=True))
+        ],
+    )
     ids = [r[0] for r in db.execute("SELECT id FROM turns WHERE interview_id = ? ORDER BY idx", [iid])]
     texts = [turn.text for turn in turns]
     rows = [

@@ -11,9 +11,7 @@ from qualcode.errors import NotFoundError
 
 def interview_attributes(db: Database) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = defaultdict(dict)
-    for iid, name, value in db.execute(
-        "SELECT interview_id, name, value FROM interview_attributes ORDER BY rowid"
-    ):
+    for iid, name, value in db.execute("SELECT interview_id, name, value FROM interview_attributes ORDER BY rowid"):
         out[iid][name] = value
     return out
 
@@ -29,15 +27,25 @@ def listing(db: Database) -> list[dict]:
            FROM interviews i ORDER BY i.id"""
     )
     return [
-        {"id": r[0], "title": r[1], "date": r[2], "format": r[3], "source_file": r[4], "participants": r[5],
-         "turns": r[6], "words": r[7], "attributes": attrs.get(r[0], {})}
+        {
+            "id": r[0],
+            "title": r[1],
+            "date": r[2],
+            "format": r[3],
+            "source_file": r[4],
+            "participants": r[5],
+            "turns": r[6],
+            "words": r[7],
+            "attributes": attrs.get(r[0], {}),
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 def require(db: Database, interview_id: str) -> dict:
-    row = db.execute("SELECT id, title, date, language, source_file, format FROM interviews WHERE id = ?",
-                     [interview_id]).fetchone()  # fmt: skip
+    row = db.execute(
+        "SELECT id, title, date, language, source_file, format FROM interviews WHERE id = ?", [interview_id]
+    ).fetchone()
     if not row:
         ids = [r[0] for r in db.execute("SELECT id FROM interviews ORDER BY id LIMIT 6")]
         hint = f" (for example {', '.join(ids)})" if ids else " (the project has no interviews yet)"
@@ -78,12 +86,21 @@ def transcript(db: Database, interview_id: str) -> dict:
     speakers = speaker_info(db, interview_id)
     info["speakers"] = list(speakers.values())
     info["turns"] = [
-        {"turn": idx, "speaker": speakers[sid]["label"], "role": speakers[sid]["role"],
-         "participant": speakers[sid]["participant"], "gender": speakers[sid]["gender"],
-         "start": start, "end": end, "start_s": ss, "end_s": es, "text": text}
+        {
+            "turn": idx,
+            "speaker": speakers[sid]["label"],
+            "role": speakers[sid]["role"],
+            "participant": speakers[sid]["participant"],
+            "gender": speakers[sid]["gender"],
+            "start": start,
+            "end": end,
+            "start_s": ss,
+            "end_s": es,
+            "text": text,
+        }
         for idx, sid, start, end, ss, es, text in db.execute(
             "SELECT idx, speaker_id, start, end, start_s, end_s, text FROM turns WHERE interview_id = ? ORDER BY idx",
             [interview_id],
         )
-    ]  # fmt: skip
+    ]
     return info

@@ -10,9 +10,18 @@ from qualcode.errors import NotFoundError
 
 NOT_RECORDED = "not recorded"
 _GENDER = {
-    "woman": "woman", "women": "woman", "female": "woman", "f": "woman", "w": "woman", "girl": "woman",
-    "man": "man", "men": "man", "male": "man", "m": "man", "boy": "man",
-}  # fmt: skip
+    "woman": "woman",
+    "women": "woman",
+    "female": "woman",
+    "f": "woman",
+    "w": "woman",
+    "girl": "woman",
+    "man": "man",
+    "men": "man",
+    "male": "man",
+    "m": "man",
+    "boy": "man",
+}
 GENDER_ORDER = ["woman", "man"]
 
 
@@ -26,20 +35,14 @@ def normalise_gender(value: str | None) -> str:
 
 def gender_order(values) -> list[str]:
     rest = sorted(v for v in set(values) if v not in GENDER_ORDER and v != NOT_RECORDED)
-    return (
-        [g for g in GENDER_ORDER if g in values] + rest + ([NOT_RECORDED] if NOT_RECORDED in values else [])
-    )
+    return [g for g in GENDER_ORDER if g in values] + rest + ([NOT_RECORDED] if NOT_RECORDED in values else [])
 
 
 def attribute_names(db: Database) -> dict[str, list[str]]:
     """Attribute names known in the project, by level."""
     return {
-        "participant": [
-            r[0] for r in db.execute("SELECT DISTINCT name FROM participant_attributes ORDER BY name")
-        ],
-        "interview": [
-            r[0] for r in db.execute("SELECT DISTINCT name FROM interview_attributes ORDER BY name")
-        ],
+        "participant": [r[0] for r in db.execute("SELECT DISTINCT name FROM participant_attributes ORDER BY name")],
+        "interview": [r[0] for r in db.execute("SELECT DISTINCT name FROM interview_attributes ORDER BY name")],
     }
 
 
@@ -52,9 +55,7 @@ def participant_values(db: Database, attribute: str) -> dict[str, set[str]]:
     if attribute == "gender":
         return {pid: {g} for pid, g in db.execute("SELECT id, gender FROM participants")}
     out: dict[str, set[str]] = defaultdict(set)
-    rows = list(
-        db.execute("SELECT participant_id, value FROM participant_attributes WHERE name = ?", [attribute])
-    )
+    rows = list(db.execute("SELECT participant_id, value FROM participant_attributes WHERE name = ?", [attribute]))
     if rows:
         for pid, value in rows:
             out[pid].add(value)
@@ -69,9 +70,7 @@ def participant_values(db: Database, attribute: str) -> dict[str, set[str]]:
     if not rows:
         known = attribute_names(db)
         names = sorted({"gender", *known["participant"], *known["interview"]})
-        raise NotFoundError(
-            f"no attribute {attribute!r} in this project (known: {', '.join(names) or 'none'})"
-        )
+        raise NotFoundError(f"no attribute {attribute!r} in this project (known: {', '.join(names) or 'none'})")
     for pid, value in rows:
         out[pid].add(value)
     return out
@@ -105,9 +104,7 @@ def listing(db: Database) -> list[dict]:
     for pid, name, value in db.execute("SELECT participant_id, name, value FROM participant_attributes"):
         attrs[pid][name] = value
     interviews: dict[str, list[str]] = defaultdict(list)
-    for iid, pid in db.execute(
-        "SELECT interview_id, participant_id FROM interview_participants ORDER BY interview_id"
-    ):
+    for iid, pid in db.execute("SELECT interview_id, participant_id FROM interview_participants ORDER BY interview_id"):
         interviews[pid].append(iid)
     return [
         {"id": pid, "name": name, "gender": gender, "interviews": interviews[pid], "attributes": attrs[pid]}

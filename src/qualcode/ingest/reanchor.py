@@ -124,9 +124,7 @@ def set_aside(db: Database, interview_id: str) -> SetAside:
             [interview_id],
         )
     ]
-    suggestions = db.execute(
-        "SELECT count(*) FROM suggestions WHERE interview_id = ?", [interview_id]
-    ).fetchone()[0]
+    suggestions = db.execute("SELECT count(*) FROM suggestions WHERE interview_id = ?", [interview_id]).fetchone()[0]
     db.execute("UPDATE codings SET turn_id = NULL WHERE interview_id = ?", [interview_id])
     return SetAside(interview_id, old_text, turns, codings, suggestions)
 
@@ -137,9 +135,7 @@ def restore(db: Database, aside: SetAside) -> Report:
     new_text = db.execute("SELECT text FROM interviews WHERE id = ?", [iid]).fetchone()[0]
     new_turns = [
         Turn(*r)
-        for r in db.execute(
-            "SELECT id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [iid]
-        )
+        for r in db.execute("SELECT id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [iid])
     ]
     report = Report(suggestions_dropped=aside.suggestions)
     for c, p in place(aside.old_text, aside.old_turns, new_text, new_turns, aside.codings):
@@ -166,8 +162,9 @@ def restore(db: Database, aside: SetAside) -> Report:
     return report
 
 
-def place(old_text: str, old_turns: list[Turn], new_text: str, new_turns: list[Turn],
-          codings: list[Coding]) -> list[tuple[Coding, Placement | None]]:  # fmt: skip
+def place(
+    old_text: str, old_turns: list[Turn], new_text: str, new_turns: list[Turn], codings: list[Coding]
+) -> list[tuple[Coding, Placement | None]]:
     """Where each coding made on OLD_TEXT falls in NEW_TEXT (None: nowhere), by the rules above.
 
     Also used by merge, where the old text is the other project's copy of the interview.
@@ -248,11 +245,7 @@ class _Anchorer:
         out = [self.partner[c.turn_pos]] if c.turn_pos in self.partner else []
         if len(c.quote) >= MIN_FUZZY_CHARS:
             reach = WINDOW + len(c.quote)
-            out += [
-                t
-                for t in self.new_turns
-                if t.end >= hint - reach and t.start <= hint + reach and t not in out
-            ]
+            out += [t for t in self.new_turns if t.end >= hint - reach and t.start <= hint + reach and t not in out]
         return out
 
     def _whole_turn(self, c: Coding, old: Turn, hint: float) -> Placement | None:
@@ -336,9 +329,7 @@ def _best_span(q: str, region: str) -> tuple[float, int, int] | None:
             for x in sorted(range(max(0, a - reach), min(b, a + reach + 1)), key=lambda x: abs(x - a)):
                 if (rx := word_ratio(x, b)) > r:
                     r, a = rx, x
-            for y in sorted(
-                range(max(a + 1, b - reach), min(len(rw), b + reach) + 1), key=lambda y: abs(y - b)
-            ):
+            for y in sorted(range(max(a + 1, b - reach), min(len(rw), b + reach) + 1), key=lambda y: abs(y - b)):
                 if (ry := word_ratio(a, y)) > r:
                     r, b = ry, y
         if best is None or r > best[0]:
@@ -387,7 +378,17 @@ def orphans(db: Database, interview_ids: list[str] | None = None) -> list[dict]:
         params += interview_ids
     sql += " ORDER BY interview_id, start, id"
     return [
-        {"coding": cid, "interview": iid, "coder": who, "code": paths.get(code_id, "(no code)") if code_id else
-         "(no code)", "quote": quote, "memo": memo, "origin": origin, "old_start": a, "old_end": b, "created_at": at}
+        {
+            "coding": cid,
+            "interview": iid,
+            "coder": who,
+            "code": paths.get(code_id, "(no code)") if code_id else "(no code)",
+            "quote": quote,
+            "memo": memo,
+            "origin": origin,
+            "old_start": a,
+            "old_end": b,
+            "created_at": at,
+        }
         for cid, iid, who, code_id, quote, memo, origin, a, b, at in db.execute(sql, params)
-    ]  # fmt: skip
+    ]

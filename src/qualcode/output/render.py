@@ -45,8 +45,15 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None, caption: str | None = None,
-          numeric: Sequence[str] = (), wide: Sequence[str] = ()) -> Table:  # fmt: skip
+def table(
+    rows: Sequence[dict],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+    numeric: Sequence[str] = (),
+    wide: Sequence[str] = (),
+) -> Table:
     """With WIDE columns (running text) the others are capped, so the text is not squeezed like a short value."""
     from rich.table import Table
     from rich.text import Text
@@ -70,8 +77,9 @@ def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
     return buf.getvalue()
 
 
-def to_markdown(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None,
-                caption: str | None = None) -> str:  # fmt: skip
+def to_markdown(
+    rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None, caption: str | None = None
+) -> str:
     def esc(v: Any) -> str:
         return cell(v).replace("|", "\\|").replace("\n", "<br>")
 
@@ -88,9 +96,17 @@ def to_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
 
 
-def emit(fmt: str, *, rows: Sequence[dict] = (), columns: Sequence[str] | None = None, data: Any = None,
-         title: str | None = None, caption: str | None = None, numeric: Sequence[str] = (),
-         wide: Sequence[str] = ()) -> None:  # fmt: skip
+def emit(
+    fmt: str,
+    *,
+    rows: Sequence[dict] = (),
+    columns: Sequence[str] | None = None,
+    data: Any = None,
+    title: str | None = None,
+    caption: str | None = None,
+    numeric: Sequence[str] = (),
+    wide: Sequence[str] = (),
+) -> None:
     """Write one result to stdout in FMT. data is what JSON gets (default: the rows)."""
     columns = list(columns or (rows[0].keys() if rows else []))
     if fmt == "json":

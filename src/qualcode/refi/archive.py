@@ -28,9 +28,7 @@ class Archive:
         except FileNotFoundError:
             raise InputError("no such file", path=path) from None
         except (zipfile.BadZipFile, OSError) as e:
-            raise InputError(
-                f"not a REFI-QDA project: a .qdpx file is a zip archive ({e})", path=path
-            ) from None
+            raise InputError(f"not a REFI-QDA project: a .qdpx file is a zip archive ({e})", path=path) from None
         self.members: dict[str, zipfile.ZipInfo] = {}
         if len(self.zip.infolist()) > MAX_MEMBERS:
             raise InputError(f"zip bomb: more than {MAX_MEMBERS} members in the archive", path=path)
@@ -71,9 +69,7 @@ class Archive:
             with self.zip.open(info) as f:
                 data = f.read(info.file_size + 1)
         except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as e:
-            raise InputError(
-                f"cannot read {info.filename!r} from the archive ({e})", path=self.path
-            ) from None
+            raise InputError(f"cannot read {info.filename!r} from the archive ({e})", path=self.path) from None
         if len(data) > info.file_size:
             raise InputError(f"zip bomb: {info.filename!r} is larger than its header says", path=self.path)
         return data

@@ -19,7 +19,7 @@ from qualcode.codebook.parse import CodebookSpec, CodeSpec, slug
 from qualcode.codebook.store import LoadReport, store
 from qualcode.codebook.tree import DEFAULT_MIN_SCORE, Code, CodeTree, require_settings, settings
 from qualcode.errors import InputError, UsageError
-from qualcode.refi import xml
+from qualcode.refi import schemas, xml
 from qualcode.refi.xml import NS_CODEBOOK
 from qualcode.store.db import transaction
 
@@ -71,8 +71,11 @@ def add_codes(parent: ET.Element, db: Database) -> int:
     def add(under: ET.Element, parent_id: int | None) -> None:
         for c in tree.children(parent_id):
             colour = c.colour if c.colour and xml.RGB.match(c.colour) else None
-            el = xml.element(under, "Code", {"guid": c.guid, "name": c.name,
-                                             "isCodable": "true" if c.codable else "false", "color": colour})  # fmt: skip
+            el = xml.element(
+                under,
+                "Code",
+                {"guid": c.guid, "name": c.name, "isCodable": "true" if c.codable else "false", "color": colour},
+            )
             text = description(c)
             if text:
                 xml.element(el, "Description", text=text)
@@ -89,7 +92,9 @@ def to_qdc(db: Database) -> str:
     require_settings(db)
     root = xml.element(None, "CodeBook", {"xmlns": NS_CODEBOOK, "origin": f"qualcode {__version__}"})
     add_codes(xml.element(root, "Codes"), db)
-    return xml.serialise(root)
+    text = xml.serialise(root)
+    schemas.validate("Codebook.xsd", text.encode())
+    return text
 
 
 # --- reading ---------------------------------------------------------------------------------------------------------
@@ -119,17 +124,21 @@ def read_codes(codes: ET.Element | None, *, path: str | Path, notes: list[str]) 
             folded = name.casefold()
             if folded in siblings:
                 where = f"under {parent_name!r}" if parent_name else "at the top level"
-                raise InputError(
-                    f"two codes named {name!r} {where} (GUIDs {siblings[folded]} and {guid})", path=path
-                )
+                raise InputError(f"two codes named {name!r} {where} (GUIDs {siblings[folded]} and {guid})", path=path)
             siblings[folded] = guid
             colour, note = xml.colour(el.get("color"))
             if note:
                 notes.append(f"code {name!r}: {note}")
             out.append(
-                RefiCode(guid=guid, name=name, codable=xml.boolean(el.get("isCodable"), default=True),
-                         colour=colour, description=xml.kid_text(el, "Description"), children=read(el, name))
-            )  # fmt: skip
+                RefiCode(
+                    guid=guid,
+                    name=name,
+                    codable=xml.boolean(el.get("isCodable"), default=True),
+                    colour=colour,
+                    description=xml.kid_text(el, "Description"),
+                    children=read(el, name),
+                )
+            )
         return out
 
     return read(codes, None) if codes is not None else []
@@ -143,8 +152,12 @@ def split_description(text: str | None) -> tuple[str | None, str | None, str | N
     m = _DESCRIPTION.match("\n\n" + text.replace("\r\n", "\n").strip())
     assert m  # every part is optional, so the pattern always matches
     examples = [line[2:].strip() for line in (m.group("examples") or "").splitlines() if line.strip()]
-    return ((m.group("definition") or "").strip() or None, (m.group("include") or "").strip() or None,
-            (m.group("exclude") or "").strip() or None, examples)  # fmt: skip
+    return (
+        (m.group("definition") or "").strip() or None,
+        (m.group("include") or "").strip() or None,
+        (m.group("exclude") or "").strip() or None,
+        examples,
+    )
 
 
 def to_spec(db: Database, codes: list[RefiCode], *, name: str, source: str) -> CodebookSpec:
@@ -166,8 +179,18 @@ def to_spec(db: Database, codes: list[RefiCode], *, name: str, source: str) -> C
     def spec(code: RefiCode, parent_key: str | None) -> CodeSpec:
         definition, include, exclude, examples = split_description(code.description)
         key = key_for(code, parent_key)
-        out = CodeSpec(key=key, name=code.name, line=0, colour=code.colour, definition=definition,
-                       include=include, exclude=exclude, examples=examples, codable=code.codable, guid=code.guid)  # fmt: skip
+        out = CodeSpec(
+            key=key,
+            name=code.name,
+            line=0,
+            colour=code.colour,
+            definition=definition,
+            include=include,
+            exclude=exclude,
+            examples=examples,
+            codable=code.codable,
+            guid=code.guid,
+        )
         out.children = [spec(c, key) for c in code.children]
         old = stored.get(code.guid)
         if old:
@@ -192,9 +215,7 @@ def _walk(codes: list[RefiCode]):
         yield from c.walk()
 
 
-def import_qdc(
-    db: Database, path: Path, *, move_to: str | None = None, delete_codings: bool = False
-) -> LoadReport:
+def import_qdc(db: Database, path: Path, *, move_to: str | None = None, delete_codings: bool = False) -> LoadReport:
     """Make a REFI-QDA Codebook (.qdc) the project's codebook, like `codebook load` does with YAML. One transaction."""
     if move_to and delete_codings:
         raise UsageError("choose either --move-to or --delete-codings")
@@ -210,7 +231,8 @@ def import_qdc(
     if not codes:
         raise InputError("the codebook has no codes", path=path)
     with transaction(db):
-        report = store(db, to_spec(db, codes, name=path.stem, source=str(path)), move_to=move_to,
-                                delete_codings=delete_codings)  # fmt: skip
+        report = store(
+            db, to_spec(db, codes, name=path.stem, source=str(path)), move_to=move_to, delete_codings=delete_codings
+        )
     report.notes = notes
     return report

@@ -33,7 +33,7 @@ from qualcode.errors import ConflictError, InputError, QualcodeError
 from qualcode.ingest import importer
 from qualcode.ingest.participants import NOT_RECORDED, normalise_gender
 from qualcode.ingest.transcripts import Metadata, Participant, Transcript, Turn
-from qualcode.refi import qde, xml
+from qualcode.refi import qde, schemas, xml
 from qualcode.refi import text as textmod
 from qualcode.refi.archive import Archive
 from qualcode.refi.codebook import add_codes, to_spec
@@ -63,9 +63,7 @@ class ExportReport:
     orphaned: int = 0  # codings that lost their place in an edited transcript
 
 
-def export_qdpx(
-    db: Database, path: Path, *, coder: str | None = None, redact: Redact | None = None
-) -> ExportReport:
+def export_qdpx(db: Database, path: Path, *, coder: str | None = None, redact: Redact | None = None) -> ExportReport:
     """Write the project as a REFI-QDA 1.0 .qdpx archive (only CODER's codings, if given).
 
     REDACT, when given, is applied to every text about participants that leaves the database: transcripts, quotes,
@@ -75,13 +73,12 @@ def export_qdpx(
     """
     report = ExportReport(path=str(path))
     qde_text, members = _build(db, path.stem, report, coder=coder, redact=redact or (lambda s: s))
+    schemas.validate("Project.xsd", qde_text.encode())
     _write_zip(path, [("project.qde", qde_text.encode()), *members])
     return report
 
 
-def _build(
-    db: Database, name: str, report: ExportReport, *, coder: str | None, redact: Redact
-) -> tuple[str, list]:
+def _build(db: Database, name: str, report: ExportReport, *, coder: str | None, redact: Redact) -> tuple[str, list]:
     """(project.qde text, [(member name, bytes)] for the sources)."""
     from qualcode import __version__
 
@@ -92,11 +89,17 @@ def _build(
     if coder is not None:
         require_coders(db, [coder])
         users = {coder: users[coder]}
-    root = xml.element(None, "Project", {
-        "xmlns": NS_PROJECT, "name": name, "origin": f"qualcode {__version__}",
-        "creatingUserGUID": users[coder] if coder else None,
-        "creationDateTime": xml.datetime_or_none(project_value(db, "created_at")),
-    })  # fmt: skip
+    root = xml.element(
+        None,
+        "Project",
+        {
+            "xmlns": NS_PROJECT,
+            "name": name,
+            "origin": f"qualcode {__version__}",
+            "creatingUserGUID": users[coder] if coder else None,
+            "creationDateTime": xml.datetime_or_none(project_value(db, "created_at")),
+        },
+    )
     if users:
         el = xml.element(root, "Users")
         for who, guid in users.items():
@@ -111,8 +114,16 @@ def _build(
     if notes:
         el = xml.element(root, "Notes")
         for guid, c in notes:
-            note = xml.element(el, "Note", {"guid": guid, "name": "Memo", "creatingUser": users[c["coder"]],
-                                            "creationDateTime": xml.datetime_or_none(c["created_at"])})  # fmt: skip
+            note = xml.element(
+                el,
+                "Note",
+                {
+                    "guid": guid,
+                    "name": "Memo",
+                    "creatingUser": users[c["coder"]],
+                    "creationDateTime": xml.datetime_or_none(c["created_at"]),
+                },
+            )
             xml.element(note, "PlainTextContent", text=redact(c["memo"]))
     return xml.serialise(root), members
 
@@ -120,10 +131,7 @@ def _build(
 def _variables(db: Database, root, derived) -> dict[str, str]:
     """Variable name → GUID: gender, every participant and interview attribute, and each person's speaker label."""
     names = {
-        r[0]
-        for r in db.execute(
-            "SELECT name FROM participant_attributes UNION SELECT name FROM interview_attributes"
-        )
+        r[0] for r in db.execute("SELECT name FROM participant_attributes UNION SELECT name FROM interview_attributes")
     }
     names.discard("gender")
     if _labels(db):
@@ -139,8 +147,10 @@ def _variables(db: Database, root, derived) -> dict[str, str]:
 def _labels(db: Database) -> dict[str, str]:
     """Participant id → the label(s) the transcripts give them, where that is not the id itself."""
     labels = defaultdict(list)
-    for pid, label in db.execute("SELECT DISTINCT participant_id, label FROM speakers WHERE participant_id IS NOT NULL "
-                                 "ORDER BY participant_id, label"):  # fmt: skip
+    for pid, label in db.execute(
+        "SELECT DISTINCT participant_id, label FROM speakers WHERE participant_id IS NOT NULL "
+        "ORDER BY participant_id, label"
+    ):
         if label != pid:
             labels[pid].append(label)
     return {pid: " | ".join(ls) for pid, ls in labels.items()}
@@ -157,13 +167,11 @@ def _cases(db: Database, root, variables: dict[str, str], redact: Redact) -> int
     if not people:
         return 0
     attrs = defaultdict(dict)
-    for pid, n, v in db.execute(
-        "SELECT participant_id, name, value FROM participant_attributes ORDER BY name"
-    ):
+    for pid, n, v in db.execute("SELECT participant_id, name, value FROM participant_attributes ORDER BY name"):
         attrs[pid][n] = v
     sources = defaultdict(list)
     for pid, guid in db.execute("""SELECT ip.participant_id, i.guid FROM interview_participants ip
-                                   JOIN interviews i ON i.id = ip.interview_id ORDER BY i.id"""):  # fmt: skip
+                                   JOIN interviews i ON i.id = ip.interview_id ORDER BY i.id"""):
         sources[pid].append(guid)
     labels = _labels(db)
     el = xml.element(root, "Cases")
@@ -201,20 +209,41 @@ def _sources(db: Database, root, variables, users, coder, redact, derived, notes
     for i in interviews:
         text, at = _redacted(i["text"], codings[i["id"]], redact)
         members.append((f"sources/{i['guid']}.txt", text.encode("utf-8")))
-        src = xml.element(el, "TextSource", {"guid": i["guid"], "name": i["id"],
-                                             "plainTextPath": f"internal://{i['guid']}.txt",
-                                             "creationDateTime": xml.datetime_or_none(i["imported_at"])})  # fmt: skip
+        src = xml.element(
+            el,
+            "TextSource",
+            {
+                "guid": i["guid"],
+                "name": i["id"],
+                "plainTextPath": f"internal://{i['guid']}.txt",
+                "creationDateTime": xml.datetime_or_none(i["imported_at"]),
+            },
+        )
         if i["title"]:
             xml.element(src, "Description", text=redact(i["title"]))
         for c in codings[i["id"]]:
             quote = " ".join(redact(c["quote"]).split())
-            sel = xml.element(src, "PlainTextSelection", {
-                "guid": c["guid"], "name": quote if len(quote) <= QUOTE_NAME else quote[: QUOTE_NAME - 1] + "…",
-                "startPosition": at[c["start"]], "endPosition": at[c["end"]], "creatingUser": users[c["coder"]],
-                "creationDateTime": xml.datetime_or_none(c["created_at"]),
-            })  # fmt: skip
-            coding = xml.element(sel, "Coding", {"guid": derived("coding", c["guid"]), "creatingUser": users[c["coder"]],
-                                                 "creationDateTime": xml.datetime_or_none(c["created_at"])})  # fmt: skip
+            sel = xml.element(
+                src,
+                "PlainTextSelection",
+                {
+                    "guid": c["guid"],
+                    "name": quote if len(quote) <= QUOTE_NAME else quote[: QUOTE_NAME - 1] + "…",
+                    "startPosition": at[c["start"]],
+                    "endPosition": at[c["end"]],
+                    "creatingUser": users[c["coder"]],
+                    "creationDateTime": xml.datetime_or_none(c["created_at"]),
+                },
+            )
+            coding = xml.element(
+                sel,
+                "Coding",
+                {
+                    "guid": derived("coding", c["guid"]),
+                    "creatingUser": users[c["coder"]],
+                    "creationDateTime": xml.datetime_or_none(c["created_at"]),
+                },
+            )
             xml.element(coding, "CodeRef", {"targetGUID": c["code"]})
             if c["memo"]:
                 notes.append((derived("note", c["guid"]), c))
@@ -284,9 +313,14 @@ def import_qdpx(db: Database, path: Path) -> ImportReport:
     """
     with Archive(path) as archive:
         project = qde.read(archive, path)
-    report = ImportReport(file=str(path), origin=project.origin, users=len(project.users),
-                          codes=sum(1 for _ in _walk(project.codes)), converted=project.converted,
-                          notes=list(project.notes))  # fmt: skip
+    report = ImportReport(
+        file=str(path),
+        origin=project.origin,
+        users=len(project.users),
+        codes=sum(1 for _ in _walk(project.codes)),
+        converted=project.converted,
+        notes=list(project.notes),
+    )
     if project.empty:
         report.notes.append(f"{project.empty} empty selection(s) left out")
     with transaction(db):
@@ -317,8 +351,11 @@ def _codes(db: Database, project: qde.Project, path: Path, report: ImportReport)
     stored = CodeTree.load(db).by_guid()
     for guid, (s, sel) in used.items():
         if guid not in by_guid and guid not in stored:
-            raise InputError(f"a <Coding> in <PlainTextSelection guid={sel.guid!r}> of source {s.name!r} refers to "
-                             f"code {guid}, which is not in the file's <CodeBook>", path=path)  # fmt: skip
+            raise InputError(
+                f"a <Coding> in <PlainTextSelection guid={sel.guid!r}> of source {s.name!r} refers to "
+                f"code {guid}, which is not in the file's <CodeBook>",
+                path=path,
+            )
     if codebook_settings(db) is None:
         if project.codes:
             load = store_codebook(db, to_spec(db, project.codes, name=project.name, source=str(path)))
@@ -341,8 +378,10 @@ def _codes(db: Database, project: qde.Project, path: Path, report: ImportReport)
             path=path,
         )
     if unknown:
-        report.notes.append(f"{len(unknown)} code(s) in the file are not in the project's codebook and no coding "
-                            f"uses them; not imported: {', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}")  # fmt: skip
+        report.notes.append(
+            f"{len(unknown)} code(s) in the file are not in the project's codebook and no coding "
+            f"uses them; not imported: {', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}"
+        )
     return ids
 
 
@@ -367,8 +406,10 @@ def _coder(db: Database, project: qde.Project, coders: dict[str, str], user: str
         name = guid  # a user the file does not list: known only by its GUID
     exists = db.execute("SELECT 1 FROM coders WHERE name = ?", [name]).fetchone()
     if not exists:
-        db.execute("INSERT INTO coders (name, guid, created_at) VALUES (?, ?, ?)",
-                   [name, guid if guid and not _guid_used(db, guid) else str(uuid.uuid4()).upper(), now()])  # fmt: skip
+        db.execute(
+            "INSERT INTO coders (name, guid, created_at) VALUES (?, ?, ?)",
+            [name, guid if guid and not _guid_used(db, guid) else str(uuid.uuid4()).upper(), now()],
+        )
     if guid:
         coders[guid] = name
     return name
@@ -403,16 +444,20 @@ def _people(db: Database, project: qde.Project, path: Path, report: ImportReport
         gender = next((v for k, v in values.items() if k.casefold() == "gender"), None)
         labels = values.pop(qde.SPEAKER_VARIABLE, "")
         attrs = {k: v for k, v in values.items() if k.casefold() != "gender"}
-        people[case.name] = _Person(case.guid, normalise_gender(gender), attrs,
-                                    [x.strip() for x in labels.split(" | ") if x.strip()])  # fmt: skip
-    plan = importer.Plan({}, {pid: {"name": None, "gender": p.gender, "attributes": p.attributes}
-                              for pid, p in people.items()}, {}, [])  # fmt: skip
+        people[case.name] = _Person(
+            case.guid, normalise_gender(gender), attrs, [x.strip() for x in labels.split(" | ") if x.strip()]
+        )
+    plan = importer.Plan(
+        {}, {pid: {"name": None, "gender": p.gender, "attributes": p.attributes} for pid, p in people.items()}, {}, []
+    )
     importer.check_participants(db, plan, "", path)
     for pid, p in people.items():
         if not db.execute("SELECT 1 FROM participants WHERE id = ?", [pid]).fetchone():
             taken = db.execute("SELECT 1 FROM participants WHERE guid = ?", [p.guid]).fetchone()
-            db.execute("INSERT INTO participants (id, gender, guid) VALUES (?, ?, ?)",
-                       [pid, p.gender, str(uuid.uuid4()).upper() if taken else p.guid])  # fmt: skip
+            db.execute(
+                "INSERT INTO participants (id, gender, guid) VALUES (?, ?, ?)",
+                [pid, p.gender, str(uuid.uuid4()).upper() if taken else p.guid],
+            )
         elif p.gender != NOT_RECORDED:
             db.execute("UPDATE participants SET gender = ? WHERE id = ?", [p.gender, pid])
         db["participant_attributes"].upsert_all(
@@ -423,13 +468,25 @@ def _people(db: Database, project: qde.Project, path: Path, report: ImportReport
     return people
 
 
-def _source(db: Database, project: qde.Project, source: qde.Source, path: Path, code_ids: dict[str, int],
-            coders: dict[str, str], people: dict[str, _Person], batches: dict[str, int], report: ImportReport) -> None:  # fmt: skip
+def _source(
+    db: Database,
+    project: qde.Project,
+    source: qde.Source,
+    path: Path,
+    code_ids: dict[str, int],
+    coders: dict[str, str],
+    people: dict[str, _Person],
+    batches: dict[str, int],
+    report: ImportReport,
+) -> None:
     row = db.execute("SELECT id, text FROM interviews WHERE guid = ?", [source.guid]).fetchone()
     if row:
         if row[1] != source.text:
-            raise ConflictError(f"source {source.name!r} (GUID {source.guid}) is already in the project as "
-                                f"interview {row[0]}, with a different text", path=path)  # fmt: skip
+            raise ConflictError(
+                f"source {source.name!r} (GUID {source.guid}) is already in the project as "
+                f"interview {row[0]}, with a different text",
+                path=path,
+            )
         iid = row[0]
         report.sources_present += 1
         regions = None
@@ -438,14 +495,16 @@ def _source(db: Database, project: qde.Project, source: qde.Source, path: Path, 
         return
     else:
         iid, regions = _new_interview(db, project, source, path, people, report)
-    turns = [TurnRef(*r) for r in db.execute(
-        "SELECT id, interview_id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [iid])]  # fmt: skip
+    turns = [
+        TurnRef(*r)
+        for r in db.execute(
+            "SELECT id, interview_id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [iid]
+        )
+    ]
     regions = regions or [t.start for t in turns]
     for sel in source.selections:
         if not turns:
-            raise InputError(
-                f"source {source.name!r} has selections but interview {iid} has no turns", path=path
-            )
+            raise InputError(f"source {source.name!r} has selections but interview {iid} has no turns", path=path)
         i = max(0, bisect.bisect_right(regions, sel.start) - 1)
         for c in sel.codings:
             if db.execute("SELECT 1 FROM codings WHERE guid = ?", [c.guid]).fetchone():
@@ -454,16 +513,29 @@ def _source(db: Database, project: qde.Project, source: qde.Source, path: Path, 
             coder = _coder(db, project, coders, c.user)
             if coder not in batches:
                 batches[coder] = new_batch(db, coder, "import", description=f"import-qdpx {path.name}")
-            added = _insert(db, turns[i], code_ids[c.code], coder, sel.start, sel.end, memo=c.memo, origin="refi",
-                            batch_id=batches[coder], session_id=None, guid=c.guid, created_at=c.created)  # fmt: skip
+            added = _insert(
+                db,
+                turns[i],
+                code_ids[c.code],
+                coder,
+                sel.start,
+                sel.end,
+                memo=c.memo,
+                origin="refi",
+                batch_id=batches[coder],
+                session_id=None,
+                guid=c.guid,
+                created_at=c.created,
+            )
             if added is None:
                 report.codings_present += 1
             else:
                 report.codings += 1
 
 
-def _new_interview(db: Database, project: qde.Project, source: qde.Source, path: Path, people: dict[str, _Person],
-                   report: ImportReport) -> tuple[str, list[int]]:  # fmt: skip
+def _new_interview(
+    db: Database, project: qde.Project, source: qde.Source, path: Path, people: dict[str, _Person], report: ImportReport
+) -> tuple[str, list[int]]:
     iid, n = source.name, 2
     while db.execute("SELECT 1 FROM interviews WHERE id = ?", [iid]).fetchone():
         iid, n = f"{source.name}-{n}", n + 1
@@ -472,10 +544,13 @@ def _new_interview(db: Database, project: qde.Project, source: qde.Source, path:
     segments, notes = textmod.segments(source.text)
     report.notes.extend(f"{iid}: {note}" for note in notes)
     cast = [pid for pid, p in people.items() if source.guid in _case_sources(project, p.guid)]
-    meta = Metadata(participants=[
-        Participant(id=pid, speaker=label, gender=people[pid].gender, attributes=people[pid].attributes)
-        for pid in cast for label in [pid, *people[pid].labels]
-    ])  # fmt: skip
+    meta = Metadata(
+        participants=[
+            Participant(id=pid, speaker=label, gender=people[pid].gender, attributes=people[pid].attributes)
+            for pid in cast
+            for label in [pid, *people[pid].labels]
+        ]
+    )
     options = importer.ImportOptions()
     if len(cast) == 1 and {s.label for s in segments} == {"Speaker"}:
         options.speaker_map = {"Speaker": cast[0]}  # unlabelled text and one person: that person speaks
@@ -490,9 +565,17 @@ def _new_interview(db: Database, project: qde.Project, source: qde.Source, path:
     db.execute(
         """INSERT INTO interviews (id, title, language, source_file, format, source_hash, text_hash, text,
            imported_at, guid) VALUES (?, ?, 'en', ?, 'refi', ?, ?, ?, ?, ?)""",
-        [iid, source.description, path.name, hashlib.sha256(source.raw).hexdigest(),
-         hashlib.sha256(source.text.encode()).hexdigest(), source.text, now(), source.guid],
-    )  # fmt: skip
+        [
+            iid,
+            source.description,
+            path.name,
+            hashlib.sha256(source.raw).hexdigest(),
+            hashlib.sha256(source.text.encode()).hexdigest(),
+            source.text,
+            now(),
+            source.guid,
+        ],
+    )
     db["interview_attributes"].insert_all(
         [{"interview_id": iid, "name": k, "value": v} for k, v in source.attributes.items()]
     )

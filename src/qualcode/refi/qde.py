@@ -77,15 +77,23 @@ def read(archive: Archive, path: Path) -> Project:
         raise InputError("no project.qde in the archive", path=path)
     root = xml.parse(archive.read(member), path=f"{path}:project.qde", root="Project")
     where = f"{path}:project.qde"
-    project = Project(name=root.get("name") or path.stem, origin=root.get("origin") or "",
-                      creator=xml.optional_guid(root.get("creatingUserGUID")), users=[], codes=[], cases=[], sources=[])  # fmt: skip
+    project = Project(
+        name=root.get("name") or path.stem,
+        origin=root.get("origin") or "",
+        creator=xml.optional_guid(root.get("creatingUserGUID")),
+        users=[],
+        codes=[],
+        cases=[],
+        sources=[],
+    )
     users = xml.kid(root, "Users")
     for el in xml.kids(users, "User") if users is not None else []:
         guid = xml.guid(el.get("guid"), "a <User>", path=where)
         project.users.append((guid, (el.get("name") or "").strip() or guid))
     codebook = xml.kid(root, "CodeBook")
-    project.codes = read_codes(xml.kid(codebook, "Codes") if codebook is not None else None, path=where,
-                               notes=project.notes)  # fmt: skip
+    project.codes = read_codes(
+        xml.kid(codebook, "Codes") if codebook is not None else None, path=where, notes=project.notes
+    )
     variables = _variables(root, where)
     notes = _notes(root, archive, where)
     links = _links(root, notes)
@@ -107,8 +115,9 @@ def read(archive: Archive, path: Path) -> Project:
         for sel in source.selections:
             for c in sel.codings:
                 if c.guid in seen:
-                    raise InputError(f"GUID {c.guid} is used twice, in {seen[c.guid]} and in source "
-                                     f"{source.name!r}", path=where)  # fmt: skip
+                    raise InputError(
+                        f"GUID {c.guid} is used twice, in {seen[c.guid]} and in source {source.name!r}", path=where
+                    )
                 seen[c.guid] = f"source {source.name!r}"
     if skipped:
         listing = ", ".join(f"{n} {k}" for k, n in sorted(skipped.items()))
@@ -174,23 +183,26 @@ def _decode(data: bytes, member: str, where: str) -> str:
         raise InputError(f"{member} is not valid UTF-8 (byte {e.start})", path=where) from None
 
 
-def _memo(
-    el: ET.Element, notes: dict[str, str], links: dict[str, list[str]], what: str, where: str
-) -> list[str]:
+def _memo(el: ET.Element, notes: dict[str, str], links: dict[str, list[str]], what: str, where: str) -> list[str]:
     texts = [t.strip()] if (t := xml.kid_text(el, "Description")) else []
     for ref in xml.kids(el, "NoteRef"):
         target = xml.guid(ref.get("targetGUID"), f"a <NoteRef> in {what}", path=where)
         if target not in notes:
-            raise InputError(
-                f"{what} has a NoteRef to {target}, which is not among the file's <Notes>", path=where
-            )
+            raise InputError(f"{what} has a NoteRef to {target}, which is not among the file's <Notes>", path=where)
         texts.append(notes[target])
     guid = xml.optional_guid(el.get("guid"))
     return [t for t in texts + links.get(guid or "", []) if t]
 
 
-def _source(el: ET.Element, project: Project, archive: Archive, variables: dict[str, str], notes: dict[str, str],
-            links: dict[str, list[str]], where: str) -> Source:  # fmt: skip
+def _source(
+    el: ET.Element,
+    project: Project,
+    archive: Archive,
+    variables: dict[str, str],
+    notes: dict[str, str],
+    links: dict[str, list[str]],
+    where: str,
+) -> Source:
     name = (el.get("name") or "").strip()
     guid = xml.guid(el.get("guid"), f"<TextSource name={name!r}>", path=where)
     what = f"<TextSource name={name or guid!r}>"
@@ -216,17 +228,16 @@ def _source(el: ET.Element, project: Project, archive: Archive, variables: dict[
         try:
             a, b = int(s.get("startPosition", "")), int(s.get("endPosition", ""))
         except ValueError:
-            raise InputError(
-                f"{sel_what}: startPosition and endPosition must be whole numbers", path=where
-            ) from None
+            raise InputError(f"{sel_what}: startPosition and endPosition must be whole numbers", path=where) from None
         found.append((s, sguid, sel_what, a, b))
     positions = _code_points(decoded, {p for *_, a, b in found for p in (a, b)}, project.origin)
     if positions:
         moved = sum(1 for *_, a, b in found if positions[a] != a or positions[b] != b)
         project.converted += moved
         why = project.origin if "nvivo" in project.origin.casefold() else "they only fit the text that way"
-        project.notes.append(f"{name or guid!r}: offsets of {moved} selection(s) converted from UTF-16 code units "
-                             f"to code points ({why})")  # fmt: skip
+        project.notes.append(
+            f"{name or guid!r}: offsets of {moved} selection(s) converted from UTF-16 code units to code points ({why})"
+        )
     else:
         positions = {p: p for *_, a, b in found for p in (a, b)}
     if xml.kids(el, "Coding"):
@@ -238,8 +249,7 @@ def _source(el: ET.Element, project: Project, archive: Archive, variables: dict[
         a, b = (0, len(decoded)) if a0 is None else (positions[a0], positions[b0])
         if not 0 <= a <= b <= len(decoded):
             raise InputError(
-                f"{sel_what}: startPosition {a0} and endPosition {b0} do not fit its text ({len(decoded)} "
-                "characters)",
+                f"{sel_what}: startPosition {a0} and endPosition {b0} do not fit its text ({len(decoded)} characters)",
                 path=where,
             )
         start, end = mapped[a][0], mapped[b][1]
@@ -253,12 +263,17 @@ def _source(el: ET.Element, project: Project, archive: Archive, variables: dict[
                 raise InputError(f"<Coding guid={cguid!r}> in {sel_what} has no CodeRef", path=where)
             code = xml.guid(code_ref.get("targetGUID"), f"the CodeRef of <Coding guid={cguid!r}>", path=where)
             user = xml.optional_guid(c.get("creatingUser")) or xml.optional_guid(s.get("creatingUser"))
-            created = xml.datetime_or_none(c.get("creationDateTime")) or xml.datetime_or_none(
-                s.get("creationDateTime")
-            )
+            created = xml.datetime_or_none(c.get("creationDateTime")) or xml.datetime_or_none(s.get("creationDateTime"))
             texts = memo + _memo(c, notes, links, f"<Coding guid={cguid!r}>", where)
-            codings.append(Coding(guid=sguid if len(refs) == 1 and s is not el else cguid, code=code, user=user,
-                                  created=created, memo="\n\n".join(texts) or None))  # fmt: skip
+            codings.append(
+                Coding(
+                    guid=sguid if len(refs) == 1 and s is not el else cguid,
+                    code=code,
+                    user=user,
+                    created=created,
+                    memo="\n\n".join(texts) or None,
+                )
+            )
         if end <= start:
             project.empty += 1
             continue
@@ -268,8 +283,15 @@ def _source(el: ET.Element, project: Project, archive: Archive, variables: dict[
     for v in xml.kids(el, "VariableValue"):
         name_, value = _variable_value(v, variables, what, where)
         attributes[name_] = value
-    return Source(guid=guid, name=name or guid, description=xml.kid_text(el, "Description"), text=text, raw=raw,
-                  selections=selections, attributes=attributes)  # fmt: skip
+    return Source(
+        guid=guid,
+        name=name or guid,
+        description=xml.kid_text(el, "Description"),
+        text=text,
+        raw=raw,
+        selections=selections,
+        attributes=attributes,
+    )
 
 
 def _code_points(text: str, positions: set[int], origin: str) -> dict[int, int] | None:
@@ -290,12 +312,11 @@ def _code_points(text: str, positions: set[int], origin: str) -> dict[int, int] 
 
 def _variable_value(el: ET.Element, variables: dict[str, str], what: str, where: str) -> tuple[str, str]:
     ref = xml.kid(el, "VariableRef")
-    target = xml.guid(
-        ref.get("targetGUID") if ref is not None else None, f"a <VariableRef> in {what}", path=where
-    )
+    target = xml.guid(ref.get("targetGUID") if ref is not None else None, f"a <VariableRef> in {what}", path=where)
     if target not in variables:
-        raise InputError(f"{what} has a value for variable {target}, which is not among the file's <Variables>",
-                         path=where)  # fmt: skip
+        raise InputError(
+            f"{what} has a value for variable {target}, which is not among the file's <Variables>", path=where
+        )
     value = ""
     for kind in ("TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue", "DateTimeValue"):
         child = xml.kid(el, kind)
@@ -315,6 +336,5 @@ def _case(el: ET.Element, variables: dict[str, str], known: set[str], others: se
         if target in known:
             sources.append(target)
         elif target not in others:
-            raise InputError(f"{what} has a SourceRef to {target}, which is not among the file's <Sources>",
-                             path=where)  # fmt: skip
+            raise InputError(f"{what} has a SourceRef to {target}, which is not among the file's <Sources>", path=where)
     return Case(guid=guid, name=name, values=values, sources=sources)

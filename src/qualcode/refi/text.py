@@ -86,9 +86,7 @@ class Segment:
     label: str
     start: int  # the turn's text in the interview text
     end: int
-    region: (
-        int  # where the turn's territory begins (its label line); codings starting from here on belong to it
-    )
+    region: int  # where the turn's territory begins (its label line); codings starting from here on belong to it
 
 
 def segments(text: str) -> tuple[list[Segment], list[str]]:
@@ -121,9 +119,7 @@ def _coverage(lines: list[str], matches: list) -> float:
     return covered / total if total else 0.0
 
 
-def _labelled(
-    text: str, lines: list[str], starts: list[int], matches: list
-) -> tuple[list[Segment], list[str]]:
+def _labelled(text: str, lines: list[str], starts: list[int], matches: list) -> tuple[list[Segment], list[str]]:
     spellings: dict[str, Counter] = {}
     heads = []
     for i, m in enumerate(matches):

@@ -106,9 +106,7 @@ def clean(text: str) -> str:
     return NOT_XML.sub("\ufffd", text)
 
 
-def element(
-    parent: ET.Element | None, tag: str, attrs: dict | None = None, text: str | None = None
-) -> ET.Element:
+def element(parent: ET.Element | None, tag: str, attrs: dict | None = None, text: str | None = None) -> ET.Element:
     """A child (or a root, without PARENT) with the attributes that are not None, all as clean strings."""
     values = {k: clean(str(v)) for k, v in (attrs or {}).items() if v is not None}
     el = ET.Element(tag, values) if parent is None else ET.SubElement(parent, tag, values)

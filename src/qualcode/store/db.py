@@ -76,9 +76,7 @@ def _require_project(conn: sqlite3.Connection, path: str | Path) -> None:
         return
     if (
         "_sqlite_migrations" in tables
-        and conn.execute(
-            "SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'qualcode' LIMIT 1"
-        ).fetchone()
+        and conn.execute("SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'qualcode' LIMIT 1").fetchone()
     ):
         return
     shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")

@@ -108,10 +108,7 @@ def _code_missing(db: Database, texts: dict) -> list[str]:
            WHERE c.code_id IS NOT NULL AND c.code_id NOT IN (SELECT id FROM codes)
            ORDER BY c.id"""
     )
-    return [
-        f"coding {cid} ({iid}, {coder}): code id {code} is not in the codebook"
-        for cid, iid, coder, code in rows
-    ]
+    return [f"coding {cid} ({iid}, {coder}): code id {code} is not in the codebook" for cid, iid, coder, code in rows]
 
 
 def _turn_missing(db: Database, texts: dict) -> list[str]:
@@ -125,10 +122,12 @@ def _turn_missing(db: Database, texts: dict) -> list[str]:
     out = []
     for cid, iid, coder, turn_id, turn_interview in rows:
         why = (
-            "has no turn" if turn_id is None
-            else f"turn {turn_id} is missing" if turn_interview is None
+            "has no turn"
+            if turn_id is None
+            else f"turn {turn_id} is missing"
+            if turn_interview is None
             else f"turn {turn_id} belongs to {turn_interview}"
-        )  # fmt: skip
+        )
         out.append(f"coding {cid} ({iid}, {coder}): {why}")
     return out
 
@@ -152,9 +151,7 @@ def _turn_offsets(db: Database, texts: dict) -> list[str]:
     ):
         stored = texts.get(iid)
         if stored is not None and stored[a:b] != text:
-            out.append(
-                f"{iid} turn {idx} ({a}-{b}): turn {_short(text)!r}, interview {_short(stored[a:b])!r}"
-            )
+            out.append(f"{iid} turn {idx} ({a}-{b}): turn {_short(text)!r}, interview {_short(stored[a:b])!r}")
     return out
 
 
@@ -178,8 +175,10 @@ def _search_index(db: Database, texts: dict) -> list[str]:
     try:
         conn.execute("INSERT INTO turns_fts(turns_fts, rank) VALUES ('integrity-check', 1)")
     except sqlite3.DatabaseError as e:
-        return [f"the search index is out of step with the turns ({e}); rebuild it with "
-                "\"INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')\""]  # fmt: skip
+        return [
+            f"the search index is out of step with the turns ({e}); rebuild it with "
+            "\"INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')\""
+        ]
     finally:
         conn.execute("ROLLBACK TO qc_check")
         conn.execute("RELEASE qc_check")

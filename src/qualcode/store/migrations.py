@@ -23,14 +23,14 @@ def m001_project(db: Database) -> None:
             value TEXT
         )""")
     db.execute("INSERT INTO project (key, value) VALUES ('id', lower(hex(randomblob(16))))")
-    db.execute(
-        "INSERT INTO project (key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
-    )
+    db.execute("INSERT INTO project (key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
 
 
 @migrations()
 def m002_interviews(db: Database) -> None:
-    """Interviews with their normalised text, participants (study-wide ids), interviewers, speakers (the label in the text resolved to one person), turns and sentences as offsets into the text, and full-text search over turns."""
+    """Interviews with their normalised text, participants (study-wide ids), interviewers, speakers (the label in
+    the text resolved to one person), turns and sentences as offsets into the text, and full-text search over turns.
+    """
     # text is the normalised transcript (LF, no BOM); every offset below indexes into it, in code points.
     # source_hash detects an unchanged file; text_hash matches interviews across projects (merge).
     db.execute("""
@@ -194,7 +194,8 @@ def m003_codebook(db: Database) -> None:
 
 @migrations()
 def m004_coding(db: Database) -> None:
-    """Coders, batches (the unit of undo) and codings: spans of a turn with a code, or "no code"; soft-deleted, never erased."""
+    """Coders, batches (the unit of undo) and codings: spans of a turn with a code, or "no code"; soft-deleted,
+    never erased."""
     db.execute("""
         CREATE TABLE coders (
             name TEXT PRIMARY KEY,
@@ -250,7 +251,8 @@ def m004_coding(db: Database) -> None:
 
 @migrations()
 def m005_suggestions(db: Database) -> None:
-    """Suggestions with score, source and evidence; which turns were scored with which codebook and model; trained text classifiers."""
+    """Suggestions with score, source and evidence; which turns were scored with which codebook and model; trained
+    text classifiers."""
     # One row per scored (span, code) pair at or above the storage floor; evidence is JSON.
     db.execute("""
         CREATE TABLE suggestions (
@@ -313,13 +315,9 @@ def m007_session_lookups(db: Database) -> None:
     """Indexes for the coding session's per-turn lookups and for undo."""
     # A coder's live codings of a turn: the session's "decided?" test, each screen's codes, and decide's lookups.
     # Without it SQLite answers "code_id IS NULL" from idx_codings_code, reading every "no code" row in the project.
-    db.execute(
-        "CREATE INDEX idx_codings_coder_live ON codings(coder, turn_id, code_id) WHERE deleted_at IS NULL"
-    )
+    db.execute("CREATE INDEX idx_codings_coder_live ON codings(coder, turn_id, code_id) WHERE deleted_at IS NULL")
     # Undo revives what a batch retired; the session's u should not read the whole codings table to find it.
-    db.execute(
-        "CREATE INDEX idx_codings_deleted_batch ON codings(deleted_batch_id) WHERE deleted_batch_id IS NOT NULL"
-    )
+    db.execute("CREATE INDEX idx_codings_deleted_batch ON codings(deleted_batch_id) WHERE deleted_batch_id IS NOT NULL")
 
 
 @migrations()

@@ -93,8 +93,9 @@ def cats_for(plan: dict[str, dict], tree: CodeTree, ex: Example) -> dict[str, fl
     }
 
 
-def train_pipeline(language: str, plan: dict[str, dict], tree: CodeTree, data: list[Example], *, seed: int = SEED,
-                   epochs: int = EPOCHS):  # fmt: skip
+def train_pipeline(
+    language: str, plan: dict[str, dict], tree: CodeTree, data: list[Example], *, seed: int = SEED, epochs: int = EPOCHS
+):
     """Train and return a blank pipeline with only the text classifier (tokenizer included)."""
     import spacy
     from spacy.training import Example as SpacyExample
@@ -107,9 +108,7 @@ def train_pipeline(language: str, plan: dict[str, dict], tree: CodeTree, data: l
     textcat = nlp.add_pipe("textcat_multilabel", config=TEXTCAT_CONFIG)
     for label in plan:
         textcat.add_label(label)
-    train = [
-        SpacyExample.from_dict(nlp.make_doc(ex.text), {"cats": cats_for(plan, tree, ex)}) for ex in data
-    ]
+    train = [SpacyExample.from_dict(nlp.make_doc(ex.text), {"cats": cats_for(plan, tree, ex)}) for ex in data]
     optimizer = nlp.initialize(lambda: train)
     rng = random.Random(seed)
     for _ in range(epochs):
@@ -132,8 +131,10 @@ def featurize(db: Database, data: list[Example]) -> list[Example]:
     from qualcode.suggest.score import Scorer
 
     scorer = Scorer.build(db, use_model=False)
-    return [Example(ex.turn_id, ex.interview_id, text, ex.codes)
-            for ex, text in zip(data, scorer.feature_texts([ex.text for ex in data]), strict=True)]  # fmt: skip
+    return [
+        Example(ex.turn_id, ex.interview_id, text, ex.codes)
+        for ex, text in zip(data, scorer.feature_texts([ex.text for ex in data]), strict=True)
+    ]
 
 
 def train(db: Database, coder: str) -> dict:
@@ -144,9 +145,7 @@ def train(db: Database, coder: str) -> dict:
     data = examples(db, coder)
     if not data:
         known = ", ".join(coders(db, with_codings=True)) or "none"
-        raise NotFoundError(
-            f"coder {coder!r} has no decided turns to learn from (coders with codings: {known})"
-        )
+        raise NotFoundError(f"coder {coder!r} has no decided turns to learn from (coders with codings: {known})")
     plan = label_plan(tree, data)
     for info in plan.values():
         info["threshold"] = DECISION_THRESHOLD
@@ -154,21 +153,38 @@ def train(db: Database, coder: str) -> dict:
     blob = nlp.to_bytes()
     version = "tc-" + hashlib.sha256(blob).hexdigest()[:12]
     positives = {
-        label: sum(1 for ex in data if cats_for({label: info}, tree, ex)[label])
-        for label, info in plan.items()
+        label: sum(1 for ex in data if cats_for({label: info}, tree, ex)[label]) for label, info in plan.items()
     }
-    info = {"version": version, "coder": coder, "examples": len(data), "labels": len(plan),
-            "data_hash": data_hash(data, plan), "positives": positives, "unchanged": False}  # fmt: skip
+    info = {
+        "version": version,
+        "coder": coder,
+        "examples": len(data),
+        "labels": len(plan),
+        "data_hash": data_hash(data, plan),
+        "positives": positives,
+        "unchanged": False,
+    }
     with transaction(db):
         if db.execute("SELECT 1 FROM models WHERE version = ?", [version]).fetchone():
             info["unchanged"] = True
             db.execute("UPDATE models SET active = (version = ?)", [version])
             return info
         db.execute("UPDATE models SET active = 0")
-        db["models"].insert({
-            "version": version, "kind": KIND, "coder": coder,
-            "labels": json.dumps({k: {**v, "positives": positives[k]} for k, v in plan.items()}, ensure_ascii=False),
-            "data_hash": info["data_hash"], "spacy_version": spacy.__version__, "trained_at": now(),
-            "examples": len(data), "active": 1, "config": nlp.config.to_str(), "blob": blob,
-        })  # fmt: skip
+        db["models"].insert(
+            {
+                "version": version,
+                "kind": KIND,
+                "coder": coder,
+                "labels": json.dumps(
+                    {k: {**v, "positives": positives[k]} for k, v in plan.items()}, ensure_ascii=False
+                ),
+                "data_hash": info["data_hash"],
+                "spacy_version": spacy.__version__,
+                "trained_at": now(),
+                "examples": len(data),
+                "active": 1,
+                "config": nlp.config.to_str(),
+                "blob": blob,
+            }
+        )
     return info

@@ -36,8 +36,15 @@ class Counts:
         p = self.tp / (self.tp + self.fp) if self.tp + self.fp else None
         r = self.tp / (self.tp + self.fn) if self.tp + self.fn else None
         f = 2 * p * r / (p + r) if p and r else (0.0 if p is not None and r is not None else None)
-        return {"precision": p, "recall": r, "f1": f, "tp": self.tp, "fp": self.fp, "fn": self.fn,
-                "support": self.tp + self.fn}  # fmt: skip
+        return {
+            "precision": p,
+            "recall": r,
+            "f1": f,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "support": self.tp + self.fn,
+        }
 
 
 def folds_by_interview(data: list[model.Example], k: int, seed: int) -> list[list[str]]:

@@ -25,19 +25,30 @@ def rows(db: Database, *, everything: bool = False, min_score: float | None = No
     sql += " ORDER BY s.interview_id, t.idx, s.unit DESC, s.start, c.position"
     for iid, idx, unit, a, b, code_id, score, source, evidence, offset in db.execute(sql):
         ev = [dict(e, start=e["start"] - offset, end=e["end"] - offset) for e in json.loads(evidence)]
-        yield {"interview": iid, "turn": idx, "unit": unit, "start": a, "end": b, "code": tree[code_id].path,
-               "score": score, "source": source, "evidence": ev}  # fmt: skip
+        yield {
+            "interview": iid,
+            "turn": idx,
+            "unit": unit,
+            "start": a,
+            "end": b,
+            "code": tree[code_id].path,
+            "score": score,
+            "source": source,
+            "evidence": ev,
+        }
 
 
 def export(db: Database, fmt: str = "jsonl", *, everything: bool = False, min_score: float | None = None) -> str:
     if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n"
-                       for r in rows(db, everything=everything, min_score=min_score))  # fmt: skip
+        return "".join(
+            json.dumps(r, ensure_ascii=False) + "\n" for r in rows(db, everything=everything, min_score=min_score)
+        )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
     for r in rows(db, everything=everything, min_score=min_score):
         evidence = "; ".join(f"{e['text']} [{e['start']}:{e['end']}] ({e['pattern']})" for e in r["evidence"])
-        w.writerow([r["interview"], r["turn"], r["unit"], r["start"], r["end"], r["code"], r["score"], r["source"],
-                    evidence])  # fmt: skip
+        w.writerow(
+            [r["interview"], r["turn"], r["unit"], r["start"], r["end"], r["code"], r["score"], r["source"], evidence]
+        )
     return buf.getvalue()

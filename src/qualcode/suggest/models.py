@@ -37,4 +37,3 @@ def from_bytes(config: str, blob: bytes):
 
     nlp = load_model_from_config(Config().from_str(config), auto_fill=True)
     return nlp.from_bytes(blob)
-

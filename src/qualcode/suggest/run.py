@@ -33,9 +33,16 @@ class SuggestReport:
     skipped_patterns: list[str] = field(default_factory=list)
 
 
-def suggest(db: Database, *, model_name: str | None = None, code: str | None = None, use_model: bool = True,
-            interviews: list[str] | None = None, all_turns: bool = False,
-            progress: Callable[[int, int], None] | None = None) -> SuggestReport:  # fmt: skip
+def suggest(
+    db: Database,
+    *,
+    model_name: str | None = None,
+    code: str | None = None,
+    use_model: bool = True,
+    interviews: list[str] | None = None,
+    all_turns: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> SuggestReport:
     """Score the stale turns in scope and store their suggestions; PROGRESS(done, total) after each batch.
 
     With CODE (a code and its subtree) every turn in scope is re-scored for those codes, and the record of which
@@ -45,8 +52,9 @@ def suggest(db: Database, *, model_name: str | None = None, code: str | None = N
     tree = CodeTree.load(db, require=True)
     partial = code is not None
     h = codebook_hash(scorer.codes, tree.language)
-    report = SuggestReport(model_version=scorer.model_version, codebook_hash=h,
-                           skipped_patterns=scorer.matchers.skipped)  # fmt: skip
+    report = SuggestReport(
+        model_version=scorer.model_version, codebook_hash=h, skipped_patterns=scorer.matchers.skipped
+    )
     join, where, params = _scope(interviews, all_turns)
     base = f"FROM turns t{join} LEFT JOIN scored_turns s ON s.turn_id = t.id WHERE 1"
     in_scope = db.execute(f"SELECT count(*) {base}" + "".join(f" AND {w}" for w in where), params).fetchone()[0]
@@ -57,8 +65,11 @@ def suggest(db: Database, *, model_name: str | None = None, code: str | None = N
     report.up_to_date = in_scope - todo
     hashes = {c.id: c.pattern_hash for c in scorer.codes}
     thresholds = tree.thresholds()
-    sql = (f"SELECT t.id, t.interview_id, t.start, t.text {base} AND t.id > ?"
-           + "".join(f" AND {w}" for w in where) + f" ORDER BY t.id LIMIT {BATCH}")  # fmt: skip
+    sql = (
+        f"SELECT t.id, t.interview_id, t.start, t.text {base} AND t.id > ?"
+        + "".join(f" AND {w}" for w in where)
+        + f" ORDER BY t.id LIMIT {BATCH}"
+    )
     last = 0
     while True:
         rows = db.execute(sql, [last, *params]).fetchall()
@@ -73,8 +84,20 @@ def suggest(db: Database, *, model_name: str | None = None, code: str | None = N
             deletes: list[tuple[int, int]] = []
             inserts: list[list] = []
             for (tid, iid, offset, text), (turn, sents) in zip(rows, results, strict=True):
-                _plan_turn(tid, iid, (offset, offset + len(text)), turn, sents, existing.get(tid, {}), hashes,
-                           scorer.model_version, thresholds, report, deletes, inserts)  # fmt: skip
+                _plan_turn(
+                    tid,
+                    iid,
+                    (offset, offset + len(text)),
+                    turn,
+                    sents,
+                    existing.get(tid, {}),
+                    hashes,
+                    scorer.model_version,
+                    thresholds,
+                    report,
+                    deletes,
+                    inserts,
+                )
             db.conn.executemany("DELETE FROM suggestions WHERE turn_id = ? AND code_id = ?", deletes)
             db.conn.executemany(
                 """INSERT INTO suggestions (interview_id, turn_id, code_id, unit, start, end, score, pattern_score,
@@ -117,9 +140,20 @@ def _existing(db: Database, turn_ids: list[int]) -> dict[int, dict[int, tuple]]:
     return out
 
 
-def _plan_turn(tid: int, iid: str, bounds: tuple[int, int], turn: dict, sents: list, existing: dict[int, tuple],
-               hashes: dict[int, str], version: str | None, thresholds: dict[int, float], report: SuggestReport,
-               deletes: list, inserts: list) -> None:  # fmt: skip
+def _plan_turn(
+    tid: int,
+    iid: str,
+    bounds: tuple[int, int],
+    turn: dict,
+    sents: list,
+    existing: dict[int, tuple],
+    hashes: dict[int, str],
+    version: str | None,
+    thresholds: dict[int, float],
+    report: SuggestReport,
+    deletes: list,
+    inserts: list,
+) -> None:
     """Add to DELETES and INSERTS what replaces the turn's stale suggestions."""
     offset, turn_end = bounds
     stamp = now()
@@ -139,10 +173,28 @@ def _plan_turn(tid: int, iid: str, bounds: tuple[int, int], turn: dict, sents: l
             if code_id in per:
                 rows.append(("sentence", offset + a, offset + b, per[code_id]))
         for unit, a, b, r in rows:
-            evidence = [{"start": offset + m.start, "end": offset + m.end, "text": m.text, "pattern": m.label}
-                        for m in r["evidence"]]  # fmt: skip
-            inserts.append([iid, tid, code_id, unit, a, b, round(r["score"], 4), _r(r["pattern"]), _r(r["model"]),
-                            r["source"], json.dumps(evidence, ensure_ascii=False), h, version, stamp])  # fmt: skip
+            evidence = [
+                {"start": offset + m.start, "end": offset + m.end, "text": m.text, "pattern": m.label}
+                for m in r["evidence"]
+            ]
+            inserts.append(
+                [
+                    iid,
+                    tid,
+                    code_id,
+                    unit,
+                    a,
+                    b,
+                    round(r["score"], 4),
+                    _r(r["pattern"]),
+                    _r(r["model"]),
+                    r["source"],
+                    json.dumps(evidence, ensure_ascii=False),
+                    h,
+                    version,
+                    stamp,
+                ]
+            )
             report.stored += 1
 
 

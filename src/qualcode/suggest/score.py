@@ -83,21 +83,47 @@ class Scorer:
                     m = calibrate(float(doc_cats.get(label, 0.0)), threshold)
                 score, source = combine(p, m)
                 if score >= self.floors.get(c.id, FLOOR) or p > 0:
-                    turn[c.id] = {"score": score, "pattern": p if self.use_patterns else None, "model": m,
-                                     "source": source, "evidence": found}  # fmt: skip
+                    turn[c.id] = {
+                        "score": score,
+                        "pattern": p if self.use_patterns else None,
+                        "model": m,
+                        "source": source,
+                        "evidence": found,
+                    }
             sents = []
             if matches:
                 for s in doc.sents:
                     inside = pattern_scores(matches, s.start_char, s.end_char)
                     if inside:
-                        sents.append((s.start_char, s.end_char, {
-                            cid: {"score": sc, "pattern": sc, "model": None, "source": "pattern", "evidence": ev}
-                            for cid, (sc, ev) in inside.items()}))  # fmt: skip
+                        sents.append(
+                            (
+                                s.start_char,
+                                s.end_char,
+                                {
+                                    cid: {
+                                        "score": sc,
+                                        "pattern": sc,
+                                        "model": None,
+                                        "source": "pattern",
+                                        "evidence": ev,
+                                    }
+                                    for cid, (sc, ev) in inside.items()
+                                },
+                            )
+                        )
             yield turn, sents
 
     @classmethod
-    def build(cls, db: Database, *, model_name: str | None = None, code: str | None = None, use_model: bool = True,
-              use_patterns: bool = True, trained: models.LoadedModel | None = None) -> Scorer:  # fmt: skip
+    def build(
+        cls,
+        db: Database,
+        *,
+        model_name: str | None = None,
+        code: str | None = None,
+        use_model: bool = True,
+        use_patterns: bool = True,
+        trained: models.LoadedModel | None = None,
+    ) -> Scorer:
         """Build the pipeline, compile the codebook's patterns, attach the active text classifier if there is one."""
         tree = CodeTree.load(db, require=True)
         scope = list(tree)
@@ -117,9 +143,18 @@ class Scorer:
                     labels[by_key[info["key"]].id] = (label, float(info.get("threshold", models.DECISION_THRESHOLD)))
             version = loaded.version
         floors = {c.id: tree.threshold(c.id) for c in codable if tree.threshold(c.id) < FLOOR}
-        return cls(pipeline, matchers, codable, version, labels, use_patterns=use_patterns, use_model=use_model,
-                   model_nlp=loaded.nlp if loaded is not None and use_model else None, marks=feature_marks(tree),
-                   floors=floors)  # fmt: skip
+        return cls(
+            pipeline,
+            matchers,
+            codable,
+            version,
+            labels,
+            use_patterns=use_patterns,
+            use_model=use_model,
+            model_nlp=loaded.nlp if loaded is not None and use_model else None,
+            marks=feature_marks(tree),
+            floors=floors,
+        )
 
 
 def codebook_hash(codes: Iterable[Code], language: str) -> str:

@@ -60,9 +60,7 @@ def build(language: str = "en", model: str | None = None):
         table = lemmatizer.lookups.get_table("lemma_lookup")
         _LOOKUP[nlp.lang] = table
         nlp.add_pipe("qualcode_lower_lemmas")
-    except (
-        Exception
-    ):  # no lookup table for this language in spacy-lookups-data: match on lowercase forms only
+    except Exception:  # no lookup table for this language in spacy-lookups-data: match on lowercase forms only
         nlp = spacy.blank(language)
         _LOOKUP[nlp.lang] = None
         nlp.add_pipe("qualcode_lower_lemmas")

@@ -41,11 +41,7 @@ class _LineMaps:
         plain = super().construct_mapping(node, deep=deep)
         m = LineMap(plain)
         m.line = node.start_mark.line + 1 + self.line_offset
-        m.lines = {
-            str(k.value): k.start_mark.line + 1 + self.line_offset
-            for k, _ in node.value
-            if hasattr(k, "value")
-        }
+        m.lines = {str(k.value): k.start_mark.line + 1 + self.line_offset for k, _ in node.value if hasattr(k, "value")}
         return m
 
 

@@ -18,8 +18,7 @@ def parse_file(path: Path, *, encoding: str | None = None, max_bytes: int = sour
     ext = path.suffix.lower()
     if ext not in EXTENSIONS:
         raise InputError(
-            f"unknown extension {ext or '(none)'!r}; qualcode reads {', '.join(sorted(EXTENSIONS))}",
-            path=path,
+            f"unknown extension {ext or '(none)'!r}; qualcode reads {', '.join(sorted(EXTENSIONS))}", path=path
         )
     if ext == ".docx":
         from qualcode.ingest.transcripts import docx

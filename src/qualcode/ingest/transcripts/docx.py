@@ -47,7 +47,5 @@ def parse(path: Path, *, max_bytes: int = source.MAX_BYTES) -> Transcript:
     transcript = plain.parse_lines(text.split("\n"), path, fmt="docx")
     tables = [t for t in document.tables if any(c.text.strip() for row in t.rows for c in row.cells)]
     if tables:
-        transcript.notes.append(
-            f"{len(tables)} table(s) with text were not imported: only paragraphs are read"
-        )
+        transcript.notes.append(f"{len(tables)} table(s) with text were not imported: only paragraphs are read")
     return transcript

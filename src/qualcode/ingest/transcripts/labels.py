@@ -16,19 +16,46 @@ from qualcode.ingest.transcripts.types import Turn
 
 TIME = r"\d{1,2}(?::\d{2}){1,2}"
 CONVENTIONS: dict[str, re.Pattern] = {
-    "bold": re.compile(
-        rf"^\*\*(?P<label>[^*\n]{{1,48}}?):?\*\*:?[ \t]*(?:\[(?P<time>{TIME})\])?[ \t]*(?P<rest>.*)$"
-    ),
+    "bold": re.compile(rf"^\*\*(?P<label>[^*\n]{{1,48}}?):?\*\*:?[ \t]*(?:\[(?P<time>{TIME})\])?[ \t]*(?P<rest>.*)$"),
     "bracket": re.compile(r"^\[(?P<label>[^\]\n]{1,40})\][ \t]*(?P<rest>.*)$"),
     "colon": re.compile(r"^[ \t]{0,3}(?P<label>[^\s:#>*|\-][^:\n]{0,47}?)[ \t]?:[ \t]+(?P<rest>.*)$"),
     "dash": re.compile(r"^[ \t]{0,3}(?P<label>[^\s\-–—#>*|][^\n–—]{0,30}?)[ \t]+[–—-][ \t]+(?P<rest>.*)$"),
 }
 # Words that open a line with a colon but never name a speaker.
 NOT_SPEAKERS = {
-    "note", "notes", "nb", "ps", "update", "edit", "source", "sources", "link", "url", "date", "time", "location",
-    "subject", "title", "transcript", "transcription", "summary", "tags", "re", "fwd", "copyright", "example",
-    "examples", "warning", "disclaimer", "duration", "recording", "attendees", "participants", "agenda", "minutes",
-}  # fmt: skip
+    "note",
+    "notes",
+    "nb",
+    "ps",
+    "update",
+    "edit",
+    "source",
+    "sources",
+    "link",
+    "url",
+    "date",
+    "time",
+    "location",
+    "subject",
+    "title",
+    "transcript",
+    "transcription",
+    "summary",
+    "tags",
+    "re",
+    "fwd",
+    "copyright",
+    "example",
+    "examples",
+    "warning",
+    "disclaimer",
+    "duration",
+    "recording",
+    "attendees",
+    "participants",
+    "agenda",
+    "minutes",
+}
 LABEL_CHARS = re.compile(r"^[\w .'’()\-]+$")
 INTERVIEWER = re.compile(
     r"^(interviewer|moderator|facilitator|experimenter|evaluator|researcher|host|int|ev|q)\s*\d*$|^i$", re.I
@@ -174,9 +201,7 @@ def parse_lines(
     return (merge_adjacent(turns) if convention else turns), notes
 
 
-def unify_spellings(
-    turns: list[Turn], spellings: list[str], known: dict[str, str] | None = None
-) -> list[str]:
+def unify_spellings(turns: list[Turn], spellings: list[str], known: dict[str, str] | None = None) -> list[str]:
     """One speaker written several ways: every turn gets the most frequent spelling (or the declared one).
 
     spellings holds each label as written, once per occurrence. Returns notes saying what was merged.

@@ -29,9 +29,7 @@ def parse(data: Any, path: str | Path) -> Metadata:
     if data is None:
         data = yamlfile.LineMap()
     if not isinstance(data, dict):
-        raise InputError(
-            "front matter must be a mapping of keys such as interview:, participants:", path=path
-        )
+        raise InputError("front matter must be a mapping of keys such as interview:, participants:", path=path)
     unknown = sorted(set(map(str, data)) - TOP_KEYS)
     if unknown:
         line = data.line_of(unknown[0]) if isinstance(data, yamlfile.LineMap) else None
@@ -65,9 +63,7 @@ def parse(data: Any, path: str | Path) -> Metadata:
     ids = [p.id for p in meta.participants]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
-        raise InputError(
-            f"participant {sorted(dup)[0]} is listed twice", path=path, line=_line(data, "participants")
-        )
+        raise InputError(f"participant {sorted(dup)[0]} is listed twice", path=path, line=_line(data, "participants"))
     return meta
 
 
@@ -96,22 +92,16 @@ def _interviewer(item: Any, parent: dict, path) -> Interviewer:
         raise InputError("each interviewer needs an id", path=path, line=_line(parent, "interviewers"))
     extra = sorted(set(map(str, item)) - {"id", "speaker", "name"})
     if extra:
-        raise InputError(
-            f"unknown key {extra[0]!r} for an interviewer", path=path, line=_line(item, extra[0])
-        )
+        raise InputError(f"unknown key {extra[0]!r} for an interviewer", path=path, line=_line(item, extra[0]))
     iid = str(item["id"])
-    return Interviewer(
-        id=iid, speaker=str(item.get("speaker") or iid), name=yamlfile.scalar(item.get("name"))
-    )
+    return Interviewer(id=iid, speaker=str(item.get("speaker") or iid), name=yamlfile.scalar(item.get("name")))
 
 
 def _participant(item: Any, parent: dict, path) -> Participant:
     if isinstance(item, str | int):
         return Participant(id=str(item), speaker=str(item))
     if not isinstance(item, dict):
-        raise InputError(
-            "each participant must be a mapping with an id", path=path, line=_line(parent, "participants")
-        )
+        raise InputError("each participant must be a mapping with an id", path=path, line=_line(parent, "participants"))
     line = item.line if isinstance(item, yamlfile.LineMap) else None
     if item.get("id") in (None, ""):
         raise InputError("participant without an id", path=path, line=line)
@@ -121,9 +111,7 @@ def _participant(item: Any, parent: dict, path) -> Participant:
         if str(k) in PERSON_KEYS or v is None:
             continue
         if isinstance(v, dict | list):
-            raise InputError(
-                f"participant {pid}: {k} must be a single value", path=path, line=_line(item, str(k))
-            )
+            raise InputError(f"participant {pid}: {k} must be a single value", path=path, line=_line(item, str(k)))
         attrs[str(k)] = yamlfile.scalar(v)
     return Participant(
         id=pid,

@@ -16,9 +16,7 @@ CONVENTION_NAMES = {
 }
 
 
-def parse_lines(
-    lines: list[str], path: Path, fmt: str = "plain", known: dict[str, str] | None = None
-) -> Transcript:
+def parse_lines(lines: list[str], path: Path, fmt: str = "plain", known: dict[str, str] | None = None) -> Transcript:
     convention = labels.detect_convention(lines)
     turns, notes = labels.parse_lines(lines, path=str(path), convention=convention, known=None)
     notes.insert(0, f"speaker convention: {CONVENTION_NAMES[convention]}")

@@ -5,7 +5,8 @@ lost; this module decides who speaks. srt.py reuses everything below `parse`.
 
 Speakers: a voice span ``<v Name>text</v>`` (Teams), or ``Name: text`` at the start of a cue line (Zoom; the
 name may contain a period, ``Dr. Melissa Ko``). ``Name:`` labels count only when every cue, or at least two cues
-and a tenth of all cues, carry one: a stray "Okay: so" in automatic captions is speech, not a speaker. A cue without a label continues the previous speaker, because
+and a tenth of all cues, carry one: a stray "Okay: so" in automatic captions is speech, not a speaker. A cue without
+a label continues the previous speaker, because
 captioners cut one utterance into several cues. Consecutive cues of one speaker are one turn, their lines
 joined with a space (cue lines are visual wraps, not paragraphs); the turn keeps the start of its first cue and
 the end of its last. Cues with no letter or digit (``♪♪♪``, ``...``) are not speech and are dropped.
@@ -66,9 +67,7 @@ def read_cues(text: str, path: Path) -> list[Cue]:
     try:
         captions = webvtt.WebVTT.from_string(text[lead:], strict=True).captions
     except MalformedFileError as e:
-        raise InputError(
-            "not a WebVTT file: the first line must be 'WEBVTT'", path=path, line=lead + 1
-        ) from e
+        raise InputError("not a WebVTT file: the first line must be 'WEBVTT'", path=path, line=lead + 1) from e
     except MalformedCaptionError as e:
         raise _library_error(str(e), lines, path) from e
     cues = []
@@ -76,9 +75,7 @@ def read_cues(text: str, path: Path) -> list[Cue]:
         # Per line, so that a cue holding two voices (one per line) is split between them.
         parts = [webvtt.Caption(text=[raw]) for raw in caption.lines]
         cue_lines = [(p.voice, html.unescape(p.text).strip()) for p in parts]
-        cues.append(
-            Cue(caption.start_time.in_milliseconds(), caption.end_time.in_milliseconds(), cue_lines, line)
-        )
+        cues.append(Cue(caption.start_time.in_milliseconds(), caption.end_time.in_milliseconds(), cue_lines, line))
     return cues
 
 
@@ -172,9 +169,7 @@ def cue_turns(cues: list[Cue], path: Path) -> tuple[list[Turn], list[str]]:
     for c in cues:
         if c.end_ms < c.start_ms:
             raise InputError(
-                f"cue ends ({_clock(c.end_ms)}) before it starts ({_clock(c.start_ms)})",
-                path=path,
-                line=c.line,
+                f"cue ends ({_clock(c.end_ms)}) before it starts ({_clock(c.start_ms)})", path=path, line=c.line
             )
     speech = [c for c in cues if SPEECH.search(c.text)]
     silent = [c for c in cues if not SPEECH.search(c.text)]
@@ -187,8 +182,7 @@ def cue_turns(cues: list[Cue], path: Path) -> tuple[list[Turn], list[str]]:
     segments = _segments(speech)
     if segments is None:
         notes.append(
-            f"no speaker labels: one speaker {SPEAKER!r}, a new turn after each pause of "
-            f"{PAUSE_MS / 1000:g} s or more"
+            f"no speaker labels: one speaker {SPEAKER!r}, a new turn after each pause of {PAUSE_MS / 1000:g} s or more"
         )
         return _split_at_pauses(speech), notes
     turns, spellings = [], []
@@ -202,9 +196,7 @@ def cue_turns(cues: list[Cue], path: Path) -> tuple[list[Turn], list[str]]:
             turns[-1].text = f"{turns[-1].text} {text}"
             turns[-1].end_s = cue.end_ms / 1000
         else:
-            turns.append(
-                Turn(label, text, line=cue.line, start_s=cue.start_ms / 1000, end_s=cue.end_ms / 1000)
-            )
+            turns.append(Turn(label, text, line=cue.line, start_s=cue.start_ms / 1000, end_s=cue.end_ms / 1000))
     notes.extend(labels.unify_spellings(turns, spellings))
     return turns, notes
 
@@ -267,8 +259,6 @@ def _split_at_pauses(cues: list[Cue]) -> list[Turn]:
             turns[-1].text = f"{turns[-1].text} {cue.text}"
             turns[-1].end_s = cue.end_ms / 1000
         else:
-            turns.append(
-                Turn(SPEAKER, cue.text, line=cue.line, start_s=cue.start_ms / 1000, end_s=cue.end_ms / 1000)
-            )
+            turns.append(Turn(SPEAKER, cue.text, line=cue.line, start_s=cue.start_ms / 1000, end_s=cue.end_ms / 1000))
         prev_end = cue.end_ms
     return turns

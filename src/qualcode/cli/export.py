@@ -1,7 +1,4 @@
-"""Export commands: the project for other software (REFI-QDA), and tables and summaries for readers.
-
-Each export parses its options, calls one library function with the database, and renders what it returns.
-"""
+"""The `export` group: qdpx, summary, matrix, segments, participants."""
 
 from __future__ import annotations
 
@@ -10,30 +7,10 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.cli._common import info, open_db, warn, write_output
+from qualcode.cli._common import ExportCoderOpt, OutputOpt, RedactOpt, info, open_db, warn, write_output
 from qualcode.output import render
 
-OutputOpt = Annotated[
-    Path | None,
-    typer.Option("--output", "-o", help="Write to this file (default: stdout; xlsx needs a file)."),
-]
-# No QUALCODE_CODER here: that variable names the person coding, and an export of their codings by accident would
-# pass for the team's consensus.
-ExportCoderOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--coder", help="Whose codings (default: 'consensus' if that coder exists, else the only coder)."
-    ),
-]
-RedactOpt = Annotated[
-    bool,
-    typer.Option("--redact", help="Pseudonymise: participants by study id, names in the text and the redaction "
-                                  "list replaced (see 'qualcode redact')."),
-]  # fmt: skip
-
-export_app = typer.Typer(
-    help="Export the project for other QDA software, or as reports.", no_args_is_help=True
-)
+export_app = typer.Typer(help="Export the project for other QDA software, or as reports.", no_args_is_help=True)
 
 
 @export_app.command("qdpx")
@@ -61,14 +38,14 @@ def qdpx(
 
     db = open_db(ctx)
     r = export_qdpx(db, file, coder=coder, redact=redactor(db) if redact else None)
-    info(ctx, f"wrote {file}: {r.sources} sources, {r.codes} codes, {r.codings} codings, {r.users} users, "
-              f"{r.cases} cases")  # fmt: skip
+    info(
+        ctx,
+        f"wrote {file}: {r.sources} sources, {r.codes} codes, {r.codings} codings, {r.users} users, {r.cases} cases",
+    )
     if r.no_code:
         info(ctx, f"left out {r.no_code} 'no code' decision(s): REFI-QDA cannot record them")
     if r.orphaned:
-        info(
-            ctx, f"left out {r.orphaned} orphaned coding(s): their place in the edited transcript is unknown"
-        )
+        info(ctx, f"left out {r.orphaned} orphaned coding(s): their place in the edited transcript is unknown")
 
 
 def _emit(ctx: typer.Context, text: str | bytes, output: Path | None, what: str) -> None:
@@ -117,8 +94,7 @@ def matrix(
         typer.Option("--percent", help="Show shares of the row or of the column total."),
     ] = None,
     level: Annotated[
-        Literal["code", "criterion"],
-        typer.Option("--level", help="A row per code, or per criterion (pooled)."),
+        Literal["code", "criterion"], typer.Option("--level", help="A row per code, or per criterion (pooled).")
     ] = "code",
     coder: ExportCoderOpt = None,
     fmt: Annotated[
@@ -143,8 +119,9 @@ def matrix(
     from qualcode.export import files as export_files
 
     export_files.needs_file(fmt, output is not None)
-    content, data = export_files.matrix(open_db(ctx), by, fmt, count=count, percent=percent, level=level,
-                                        coder=coder, redact=redact)  # fmt: skip
+    content, data = export_files.matrix(
+        open_db(ctx), by, fmt, count=count, percent=percent, level=level, coder=coder, redact=redact
+    )
     if data["interviewer_segments"]:
         warn(f"{data['interviewer_segments']} segments coded on interviewers' turns are not counted")
     if content is not None:
@@ -153,17 +130,21 @@ def matrix(
         _emit(ctx, export_files.matrix_table_text(data), output, "the matrix")
     else:
         columns = data["columns_display"]
-        render.emit("table", rows=data["rows_display"], columns=columns, title=data["title"], caption=data["note"],
-                    numeric=columns[1:])  # fmt: skip
+        render.emit(
+            "table",
+            rows=data["rows_display"],
+            columns=columns,
+            title=data["title"],
+            caption=data["note"],
+            numeric=columns[1:],
+        )
 
 
 @export_app.command("segments")
 def segments(
     ctx: typer.Context,
     coder: ExportCoderOpt = None,
-    fmt: Annotated[
-        Literal["csv", "xlsx", "json"], typer.Option("--format", "-f", help="csv, xlsx or json.")
-    ] = "csv",
+    fmt: Annotated[Literal["csv", "xlsx", "json"], typer.Option("--format", "-f", help="csv, xlsx or json.")] = "csv",
     output: OutputOpt = None,
     redact: RedactOpt = False,
 ) -> None:
@@ -189,8 +170,7 @@ def segments(
 def participants(
     ctx: typer.Context,
     coder: Annotated[
-        str | None,
-        typer.Option("--coder", help="Add each participant's number of segments coded by this coder."),
+        str | None, typer.Option("--coder", help="Add each participant's number of segments coded by this coder.")
     ] = None,
     fmt: Annotated[
         Literal["md", "csv", "json", "xlsx"], typer.Option("--format", "-f", help="md, csv, json or xlsx.")

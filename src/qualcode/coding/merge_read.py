@@ -1,0 +1,116 @@
+"""Reading the other project of a merge: opened read-only, checked to be a qualcode project of a compatible schema,
+and read in one snapshot."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from qualcode.codebook.tree import CodeTree
+from qualcode.errors import NotFoundError, QualcodeError
+from qualcode.ingest import reanchor
+from qualcode.store.db import BUSY_TIMEOUT_MS, migration_status
+
+TABLES = {"_sqlite_migrations", "interviews", "turns", "codes", "coders", "codings", "codebook"}
+CODING_COLUMNS = (
+    "id",
+    "interview_id",
+    "turn_id",
+    "code_id",
+    "coder",
+    "start",
+    "end",
+    "quote",
+    "memo",
+    "origin",
+    "status",
+    "session_id",
+    "suggestion_score",
+    "created_at",
+    "deleted_at",
+    "guid",
+)
+
+
+@dataclass
+class Other:
+    interviews: dict[str, dict]
+    turns: dict[str, list[reanchor.Turn]]  # interview id → turns in order
+    codes: list[dict]  # tree order, with path
+    codebook: dict | None
+    coders: dict[str, dict]
+    codings: list[dict]
+
+
+def read_other(path: Path, db: Database) -> Other:
+    """Everything merge needs from OTHER, read in one snapshot without writing to it."""
+    if not path.is_file():
+        raise NotFoundError(f"no project at {path}")
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.DatabaseError as e:
+        raise QualcodeError(f"cannot open: {e}", path=path) from e
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("BEGIN")  # one read snapshot, even while another process writes to OTHER
+        _check_schema(conn, path, db)
+        return _read(conn)
+    except sqlite3.DatabaseError as e:
+        if "unable to open" in str(e):
+            # A WAL project needs its -shm file beside it, or a folder where SQLite may create one, to be read.
+            raise QualcodeError(f"cannot open it read-only ({e})", path=path) from e
+        raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
+    finally:
+        conn.close()
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path, db: Database) -> None:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    applied = (
+        [
+            r[0]
+            for r in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'qualcode' ORDER BY rowid")
+        ]
+        if "_sqlite_migrations" in tables
+        else []
+    )
+    if not applied or not tables >= TABLES:
+        raise QualcodeError("not a qualcode project", path=path)
+    # An older project is read as it is (it cannot be migrated read-only): the tables merge reads are in every
+    # version. A newer one may hold what this version cannot read correctly.
+    ours = [m["name"] for m in migration_status(db)["applied"]]
+    newer = [m for m in applied if m not in ours]
+    if newer:
+        raise QualcodeError(
+            f"made by a newer qualcode (migrations {', '.join(newer)} are unknown here): upgrade qualcode first",
+            path=path,
+        )
+
+
+def _read(conn: sqlite3.Connection) -> Other:
+    interviews = {r["id"]: dict(r) for r in conn.execute("SELECT id, text_hash, text FROM interviews")}
+    turns: dict[str, list[reanchor.Turn]] = defaultdict(list)
+    for r in conn.execute("SELECT interview_id, id, idx, start, end, text FROM turns ORDER BY interview_id, idx"):
+        turns[r[0]].append(reanchor.Turn(*tuple(r)[1:]))
+    rows = [dict(r) for r in conn.execute("SELECT * FROM codes ORDER BY position, id")]
+    cb = conn.execute("SELECT * FROM codebook").fetchone()
+    return Other(
+        interviews=interviews,
+        turns=dict(turns),
+        codes=_with_paths(rows),
+        codebook=dict(cb) if cb else None,
+        coders={r["name"]: dict(r) for r in conn.execute("SELECT name, guid, created_at FROM coders")},
+        codings=[dict(r) for r in conn.execute(f"SELECT {', '.join(CODING_COLUMNS)} FROM codings ORDER BY id")],
+    )
+
+
+def _with_paths(rows: list[dict]) -> list[dict]:
+    """OTHER's code rows in tree order, each with its path (the key codes are matched by)."""
+    tree = CodeTree.from_rows(rows)
+    by_id = {r["id"]: r for r in rows}
+    return [{**by_id[c.id], "path": c.path} for c in tree]
