@@ -132,3 +132,46 @@ def build(tmp_path_factory, name: str) -> Cli:
     cli("codings", "import", CODINGS / "coder-a.csv")
     cli("codings", "import", CODINGS / "coder-b.csv")
     return cli
+
+
+@functools.cache
+def decisions(coder: str) -> dict[tuple[str, int], frozenset[str]]:
+    """(interview, turn) → the code paths CODER gave it (empty for "no code"), from the coding file alone."""
+    out: dict[tuple[str, int], set[str]] = defaultdict(set)
+    with open(CODINGS / f"{coder}.csv", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            key = (row["interview"], int(row["turn"]))
+            out[key]  # a decision, even when it is "no code"
+            if row["code"]:
+                out[key].add(row["code"])
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+@functools.cache
+def exclusive_scales() -> list[frozenset[str]]:
+    """The option paths of each exclusive parent in the codebook file."""
+    data = yaml.safe_load(CODEBOOK.read_text(encoding="utf-8"))
+    out = []
+
+    def walk(codes, parent):
+        for c in codes:
+            path = f"{parent}/{c['name']}" if parent else c["name"]
+            if c.get("exclusive"):
+                out.append(frozenset(f"{path}/{k['name']}" for k in c["children"]))
+            walk(c.get("children") or [], path)
+
+    walk(data["codes"], None)
+    return out
+
+
+def segments_of(key: tuple[str, int], codes) -> list[dict]:
+    """One segment per code on a turn, with who said it; nothing for an interviewer's turn."""
+    t = transcripts()[key[0]]
+    label, _ = t["turns"][key[1]]
+    person = t["people"].get(label)
+    if person is None:
+        return []
+    return [
+        {"interview": key[0], "turn": key[1], "code": c, "participant": person["id"], "gender": person["gender"]}
+        for c in sorted(codes)
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -357,16 +358,25 @@ def test_exclusive_parent_none_several_children_and_metrics(cli, tmp_path):
     rows = []
     for coder, values in (("A", a), ("B", b)):
         for i, v in enumerate(values):
-            for child in (v or "").split("+"):
-                rows.append(
-                    {
-                        "interview": "GEN-E",
-                        "turn": answer_turn(i),
-                        "coder": coder,
-                        "code": f"Assessment/{child}" if child else "",
-                    }
-                )
+            rows.append(
+                {
+                    "interview": "GEN-E",
+                    "turn": answer_turn(i),
+                    "coder": coder,
+                    "code": f"Assessment/{v.split('+')[0]}" if v else "",
+                }
+            )
     import_codings(cli, tmp_path, rows)
+    # Two options of one scale can no longer be stored; a project from before the rule may hold them, and the
+    # audit still has to report them: the second option goes in as such a project has it.
+    with sqlite3.connect(cli.db_path) as conn:
+        conn.execute(
+            """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, origin, created_at, guid)
+               SELECT c.interview_id, c.turn_id, (SELECT id FROM codes WHERE name = 'Mixed'), c.coder, c.start, c.end,
+                      c.quote, 'imported', c.created_at, 'LEGACY-MIXED'
+               FROM codings c JOIN turns t ON t.id = c.turn_id WHERE c.coder = 'A' AND t.idx = ?""",
+            [answer_turn(7)],
+        )
 
     data = audit(cli, "--coders", "A,B", "--code", "Assessment")
     assessment = row(data, "exclusive", "Assessment")

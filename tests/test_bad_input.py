@@ -148,6 +148,11 @@ def duplicates(d: Path):
     return ["import", d / "in"], d / "in" / "b.md"
 
 
+def sidecar_twice(d: Path):
+    write(d / "s9.yml", "interview: S9\ninterview: S10\n")
+    return ["import", write(d / "s9.txt", "Ana: hi\n")], d / "s9.yml"
+
+
 def fifo(d: Path):
     f = d / "pipe.txt"
     os.mkfifo(f)
@@ -295,6 +300,24 @@ CASES = [
         code=2,
     ),
     Case("import-missing-path", lambda d: cmd("import", d / "nowhere.md"), "no such file or folder", code=2),
+    # Duplicate YAML keys: the last would silently win (issue 12, case 5).
+    Case(
+        "import-duplicate-key",
+        imp("a.md", fm().replace("interview: INT-90\n", "interview: INT-90\ninterview: INT-91\n")),
+        "{f}:3: key 'interview' appears twice (also on line 2)",
+    ),
+    Case("import-sidecar-duplicate-key", sidecar_twice, "{f}:2: key 'interview' appears twice (also on line 1)"),
+    # An impossible date is the file's error, named with its line, not a crash (issue 12, case 6).
+    Case(
+        "import-invalid-date",
+        imp("a.md", fm().replace("participants:", "date: 2026-13-45\nparticipants:")),
+        "{f}:3: invalid value",
+    ),
+    Case(
+        "import-february-30",
+        imp("a.md", fm().replace("participants:", "date: 2026-02-30\nparticipants:")),
+        "{f}:3: invalid value",
+    ),
     # --- codebook ----------------------------------------------------------------------------------------------------
     Case(
         "codebook-duplicate-name",
@@ -323,6 +346,16 @@ CASES = [
     Case("codebook-not-a-mapping", cbl("- A\n- B\n"), "{f}:1: a codebook is a mapping with codebook: and codes:"),
     Case("codebook-yaml-bomb", cbl(CB + "".join(f"{x}\n" for x in BOMB)), "{f}: invalid YAML: the document's aliases"),
     Case("codebook-invalid-utf8", cbl(CB.encode() + b"  - name: caf\xe9\n"), "{f}:6: not valid UTF-8 at byte"),
+    Case(
+        "codebook-duplicate-patterns",
+        cbl(CB + "    patterns: [money]\n    patterns: []\n"),
+        "{f}:7: key 'patterns' appears twice (also on line 6)",
+    ),
+    Case(
+        "codebook-duplicate-codes",
+        cbl(CB + "codes:\n  - name: C\n"),
+        "{f}:6: key 'codes' appears twice (also on line 2)",
+    ),
     Case("codebook-folder", lambda d: cmd("codebook", "load", d, f=d), "{f}: cannot read codebook: Is a directory"),
     # --- codings import --------------------------------------------------------------------------------------------
     Case(
@@ -455,7 +488,7 @@ CASES = [
     Case(
         "export-several-coders",
         lambda d: cmd("export", "summary"),
-        "the project has 2 coders and none is named 'consensus': which coder's codings?",
+        "the project has 2 coders and no single consensus: which coder's codings?",
         code=2,
     ),
     Case(

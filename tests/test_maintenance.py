@@ -178,8 +178,18 @@ DAMAGE = {
         "(INT-05, ana)",
     ),
     "code removed": (["DELETE FROM codes WHERE name = 'Impact'"], {"codes", "foreign keys"}, "is not in the codebook"),
-    "turn removed": ([f"DELETE FROM turns WHERE id = {TURN}"], {"turns", "foreign keys"}, "is missing"),
+    # The removed turn's text is left in no turn, which the coverage check reports too.
+    "turn removed": (
+        [f"DELETE FROM turns WHERE id = {TURN}"],
+        {"turns", "foreign keys", "text in turns"},
+        "is missing",
+    ),
     "quote": ([f"UPDATE codings SET quote = 'something else' WHERE id = {CODING}"], {"quotes"}, "something else"),
+    "coding outside its turn": (
+        [f"UPDATE codings SET start = start - 40, quote = 'x' WHERE id = {CODING}"],
+        {"coding spans", "quotes"},
+        "is not inside turn",
+    ),
     "turn text": (["UPDATE turns SET text = text || ' (edited)' WHERE idx = 3"], {"turn offsets"}, "INT-05 turn 3"),
     "sentence": (
         ["UPDATE sentences SET end = end + 5000 WHERE id = (SELECT min(id) FROM sentences)"],

@@ -149,7 +149,7 @@ def test_maxqda_project_imports_with_its_nested_codes_and_sources(cli, db_path, 
         f"Imported {MAXQDA} (MAXQDA 24 (Release 24.7.0)): 10 sources, 307 codes, 0 codings, 1 users, 0 cases."
     )
     assert "2 sets not imported: qualcode has no sets" in flat(r.stderr)
-    assert "10 source(s) have no speaker labels" in flat(r.stderr)
+    assert "10 source(s) imported as documents" in flat(r.stderr)
     # Counted in project.qde: 18 top-level codes with 289 children, all codable, each with a colour.
     assert rows(db_path, "SELECT count(*), sum(parent_id IS NULL), sum(codable), count(colour) FROM codes") == [
         (307, 18, 307, 307)
@@ -280,7 +280,7 @@ def test_export_for_one_coder_and_unknown_coder(cli, tmp_path):
 
 
 def test_redaction_hook_keeps_offsets_exact(cli, db_path, tmp_path):
-    from qualcode.refi.project import export_qdpx
+    from qualcode.refi.export import export_qdpx
     from qualcode.store.db import open_project
 
     coded_project(cli, tmp_path)
@@ -339,7 +339,7 @@ def test_nvivo_utf16_offsets_are_converted_to_code_points(cli, db_path, tmp_path
         qde(source(utf16, utf16 + len("so happy")), origin="NVivo 14"),
         {f"Sources/{SOURCE_GUID}.txt": text.encode()},
     )
-    r = cli("import-qdpx", f)
+    r = cli("import-qdpx", f, "--speakers")
     assert "1 sources, 1 codes, 1 codings, 1 users, 0 cases." in r.stdout
     assert "  converted the offsets of 1 selection(s) from UTF-16 code units to code points" in r.stdout
     assert "'Interview A': offsets of 1 selection(s) converted from UTF-16 code units to code points (NVivo 14)" in (

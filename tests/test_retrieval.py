@@ -398,6 +398,7 @@ def test_accept_suggestions_one_batch_skipping_decided_turns(suggested, db_path)
         "turns": 2,
         "codings": 3,
         "skipped_turns": 2,
+        "lesser_options_left_out": 0,
         "by_code": {"Efficiency": 1, "Efficiency/Funding": 1, "Impact": 1},
     }
     assert r.stderr.replace("\n", " ").split("ana; ")[0] == f"batch {batch}: 2 turns, 3 codings accepted for "

@@ -76,8 +76,12 @@ def test_review_keeps_either_version_both_or_neither(cli, db_path, coded):
     assert names(db_path, "consensus", t[1]) == {"Needs"}
     assert names(db_path, "consensus", t[3]) == {"Staffing"}
     assert names(db_path, "consensus", t[4]) == {None}
-    assert names(db_path, "consensus", t[2]) == set()  # they agreed there: nothing to review
-    assert {c[5] for c in live(db_path, "consensus")} == {"review"}
+    # They agreed there: nothing to review, and the agreement is carried over, with its own origin.
+    assert names(db_path, "consensus", t[2]) == {"Funding and timeliness"}
+    assert {(c[0], c[5]) for c in live(db_path, "consensus") if c[0] == t[2]["idx"]} == {(t[2]["idx"], "agreed")}
+    assert {c[5] for c in live(db_path, "consensus") if c[0] != t[2]["idx"]} == {"review"}
+    assert "carried over to consensus the 1 turns ana and ben agree on" in r.stderr
+    assert "it has decided 5 of the 5 turns both decided (complete)" in r.stderr
     assert originals(db_path) == before
 
 

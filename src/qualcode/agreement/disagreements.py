@@ -50,6 +50,21 @@ def compare(
     """Every turn where A and B differ (on CODE's subtree, if given), in document order."""
     tree = CodeTree.load(db)
     sub = set(tree.subtree_ids(tree.resolve(code).id)) if code else None
+    return [d for d in both_decided(db, a, b, interview_ids=interview_ids) if differ(d, a, b, sub)]
+
+
+def differ(d: Disagreement, a: str, b: str, sub: set[int] | None = None) -> bool:
+    """The rule: two coders differ on a turn when their sets of codes there (within SUB) are not the same."""
+    sa, sb = d.codes(a), d.codes(b)
+    if sub is not None:
+        sa, sb = sa & sub, sb & sub
+    return sa != sb
+
+
+def both_decided(
+    db: Database, a: str, b: str, *, interview_ids: list[str] | tuple[str, ...] = ()
+) -> list[Disagreement]:
+    """Every turn both A and B decided, with each one's codings, in document order."""
     where, params = interview_clause(db, interview_ids, "c.interview_id")
     turns: dict[int, Disagreement] = {}
     for turn_id, iid, idx, coder, code_id, start, end, memo in db.execute(
@@ -60,15 +75,7 @@ def compare(
     ):
         d = turns.setdefault(turn_id, Disagreement(turn_id, iid, idx))
         d.codings.setdefault(coder, []).append((code_id, start, end, memo))
-    out = []
-    for d in turns.values():
-        if a not in d.codings or b not in d.codings:
-            continue
-        sa, sb = d.codes(a), d.codes(b)
-        if sub is not None:
-            sa, sb = sa & sub, sb & sub
-        if sa != sb:
-            out.append(d)
+    out = [d for d in turns.values() if a in d.codings and b in d.codings]
     return sorted(out, key=lambda d: (d.interview_id, d.idx))
 
 

@@ -10,6 +10,7 @@ import re
 
 from sqlite_utils import Database
 
+from qualcode.agreement.consensus import spans
 from qualcode.agreement.disagreements import Coding
 from qualcode.coding.screens import live_codings
 from qualcode.coding.session import Checklist, Cursor, Item, Reply
@@ -72,10 +73,7 @@ class ReviewSession(Checklist, Cursor):
         return "; ".join(f"“{t.text[a - t.start : b - t.start][:60]}”" for a, b in spans)
 
     def _spans(self, code_id: int, sources: list[list[Coding]]) -> list[tuple[int, int]]:
-        """Every span either version gave the code; the whole turn absorbs the parts of it."""
-        whole = self.whole()
-        spans = sorted({(a, b) for rows in sources for cid, a, b, _ in rows if cid == code_id})
-        return whole if not spans or whole[0] in spans else spans
+        return spans(code_id, sources, self.whole()[0])
 
     def other(self, cmd: str, arg: str, text: str) -> Reply:
         if self.editing:
@@ -97,6 +95,11 @@ class ReviewSession(Checklist, Cursor):
         elif cmd == "b":
             sources = list(self.versions.values())
             both = sorted(self.codes_of(self.a) | self.codes_of(self.b))
+            for parent, options in self.tree.exclusive_conflicts(both):
+                return Reply(
+                    message=f"both cannot be kept: {parent.path} is exclusive and the coders chose "
+                    f"{' and '.join(o.name for o in options)}; choose 1, 2, or e to edit"
+                )
             return self.commit(
                 [(cid, a, b) for cid in both for a, b in self._spans(cid, sources)], outcome="both", origin="review"
             )

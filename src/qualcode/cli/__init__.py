@@ -6,6 +6,7 @@ stays instant.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +46,19 @@ class QualcodeGroup(TyperGroup):
                 f"Error: {_project(ctx)}: not a usable qualcode project: {e}", markup=False, style="red", soft_wrap=True
             )
             raise typer.Exit(1) from None
+        finally:
+            _close(ctx)
+
+
+def _close(ctx) -> None:
+    """Close the project connections the command opened: a WAL project is checkpointed when its last connection
+    closes, and in-process callers (tests, scripts using the app) must not leave that to the garbage collector."""
+    from qualcode.cli._common import state
+
+    for db in state(ctx).opened:
+        with contextlib.suppress(Exception):
+            db.conn.close()
+    state(ctx).opened.clear()
 
 
 def _project(ctx) -> str:

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -53,11 +53,20 @@ RedactOpt = Annotated[
     ),
 ]
 
+AllowIncompleteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-incomplete",
+        help="Export a consensus whose review is unfinished, marked as incomplete (refused otherwise).",
+    ),
+]
+
 
 @dataclass
 class State:
     db_path: Path
     quiet: bool = False
+    opened: list = field(default_factory=list)  # project connections, closed when the command ends
 
 
 def state(ctx: typer.Context) -> State:
@@ -70,13 +79,24 @@ def state(ctx: typer.Context) -> State:
 def open_db(ctx: typer.Context, *, create: bool = False, migrate: bool = True):
     from qualcode.store.db import open_project
 
-    return open_project(state(ctx).db_path, create=create, migrate=migrate)
+    db = open_project(state(ctx).db_path, create=create, migrate=migrate)
+    state(ctx).opened.append(db)
+    return db
 
 
 def info(ctx: typer.Context, message: str) -> None:
     """A progress or status message: stderr, and silent with --quiet."""
     if not state(ctx).quiet:
         render.err.print(message, markup=False, highlight=False)
+
+
+def warn_incomplete(db, coder: str | None) -> None:
+    """An export of an incomplete consensus (given --allow-incomplete) says so on stderr too, even with --quiet."""
+    from qualcode.export.segments import consensus_note
+
+    note = consensus_note(db, coder)
+    if note:
+        warn(note)
 
 
 def warn(message: str) -> None:

@@ -77,20 +77,29 @@ def review(
     s skip, n/p, m memo, u undo, ? help, q quit. The result is stored as codings of the --as coder (origin
     review); running it again resumes at the first disagreement the consensus has not decided.
 
+    The consensus is a whole coding: first, every turn both coders decided the same way is carried over to it (origin
+    agreed, one batch that `undo` takes back). At the end the command says how many disagreements remain; exports
+    of an incomplete consensus are refused unless --allow-incomplete is given (docs/exports.md).
+
     Example: `qualcode review --coders ana,ben --as consensus --code Efficiency`
     """
-    from qualcode.agreement import disagreements
+    from qualcode.agreement import consensus, disagreements
     from qualcode.agreement.review import ReviewSession
     from qualcode.cli import _screen as session_ui
 
     db = open_db(ctx)
     a, b = disagreements.coders_pair(db, split_csv(coders))
+    as_ = require_coder(as_)
+    carried = consensus.carry_over(db, as_, a, b)
+    if carried:
+        info(ctx, f"carried over to {as_} the {carried} turns {a} and {b} agree on (origin 'agreed', one batch)")
     found = disagreements.compare(db, a, b, code=code_, interview_ids=interview or [])
-    if not found:
-        info(ctx, f"{a} and {b} agree on every turn they both decided: nothing to review")
-        return
-    sess = ReviewSession(db, require_coder(as_), a, b, [d.turn_id for d in found])
-    session_ui.run(sess, render.out)
+    if found:
+        sess = ReviewSession(db, as_, a, b, [d.turn_id for d in found])
+        session_ui.run(sess, render.out)
+    else:
+        info(ctx, f"no disagreement of {a} and {b} in scope: nothing to review")
+    info(ctx, consensus.status(db, as_).describe())
 
 
 def disagreements(

@@ -7,7 +7,17 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.cli._common import ExportCoderOpt, OutputOpt, RedactOpt, info, open_db, warn, write_output
+from qualcode.cli._common import (
+    AllowIncompleteOpt,
+    ExportCoderOpt,
+    OutputOpt,
+    RedactOpt,
+    info,
+    open_db,
+    warn,
+    warn_incomplete,
+    write_output,
+)
 from qualcode.output import render
 
 export_app = typer.Typer(help="Export the project for other QDA software, or as reports.", no_args_is_help=True)
@@ -34,7 +44,7 @@ def qdpx(
     Example: `qualcode export qdpx study.qdpx --coder ana --redact`
     """
     from qualcode.export.redact import redactor
-    from qualcode.refi.project import export_qdpx
+    from qualcode.refi.export import export_qdpx
 
     db = open_db(ctx)
     r = export_qdpx(db, file, coder=coder, redact=redactor(db) if redact else None)
@@ -62,6 +72,7 @@ def summary(
     quotes: Annotated[int, typer.Option("--quotes", help="Quotes per code and criterion.", min=0)] = 3,
     output: OutputOpt = None,
     redact: RedactOpt = False,
+    allow_incomplete: AllowIncompleteOpt = False,
 ) -> None:
     """Theme summaries, the findings annex: per criterion and per code, evidence counts, spread and quotes.
 
@@ -77,7 +88,11 @@ def summary(
     from qualcode.export import files as export_files
 
     export_files.needs_file(fmt, output is not None)
-    content = export_files.summary(open_db(ctx), fmt, coder=coder, quotes=quotes, redact=redact)
+    db = open_db(ctx)
+    content = export_files.summary(
+        db, fmt, coder=coder, quotes=quotes, redact=redact, allow_incomplete=allow_incomplete
+    )
+    warn_incomplete(db, coder)
     _emit(ctx, content, output, "the summary")
 
 
@@ -103,6 +118,7 @@ def matrix(
     ] = "table",
     output: OutputOpt = None,
     redact: RedactOpt = False,
+    allow_incomplete: AllowIncompleteOpt = False,
 ) -> None:
     """Codes × attribute values: segments, or distinct participants or interviews, per cell, with totals.
 
@@ -120,10 +136,20 @@ def matrix(
 
     export_files.needs_file(fmt, output is not None)
     content, data = export_files.matrix(
-        open_db(ctx), by, fmt, count=count, percent=percent, level=level, coder=coder, redact=redact
+        open_db(ctx),
+        by,
+        fmt,
+        count=count,
+        percent=percent,
+        level=level,
+        coder=coder,
+        redact=redact,
+        allow_incomplete=allow_incomplete,
     )
     if data["interviewer_segments"]:
         warn(f"{data['interviewer_segments']} segments coded on interviewers' turns are not counted")
+    if data["consensus"] and not data["consensus"]["complete"]:
+        warn(data["consensus"]["description"])
     if content is not None:
         _emit(ctx, content, output, "the matrix")
     elif output is not None:
@@ -147,6 +173,7 @@ def segments(
     fmt: Annotated[Literal["csv", "xlsx", "json"], typer.Option("--format", "-f", help="csv, xlsx or json.")] = "csv",
     output: OutputOpt = None,
     redact: RedactOpt = False,
+    allow_incomplete: AllowIncompleteOpt = False,
 ) -> None:
     """Every coded segment, one row each, with who said it and every attribute, for spreadsheets and statistics.
 
@@ -160,7 +187,9 @@ def segments(
     from qualcode.export import files as export_files
 
     export_files.needs_file(fmt, output is not None)
-    content, data = export_files.segments(open_db(ctx), fmt, coder=coder, redact=redact)
+    db = open_db(ctx)
+    content, data = export_files.segments(db, fmt, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
+    warn_incomplete(db, coder)
     if data["orphaned"]:
         warn(f"{data['orphaned']} orphaned codings are not exported: see 'qualcode codings orphans'")
     _emit(ctx, content, output, "the segments")
@@ -177,6 +206,7 @@ def participants(
     ] = "md",
     output: OutputOpt = None,
     redact: RedactOpt = False,
+    allow_incomplete: AllowIncompleteOpt = False,
 ) -> None:
     """The participant list, and participants by gender overall, by stakeholder group and by case study.
 
@@ -191,7 +221,11 @@ def participants(
     from qualcode.export import files as export_files
 
     export_files.needs_file(fmt, output is not None)
-    _emit(ctx, export_files.participants(open_db(ctx), fmt, coder=coder, redact=redact), output, "the participants")
+    db = open_db(ctx)
+    content = export_files.participants(db, fmt, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
+    if coder:
+        warn_incomplete(db, coder)
+    _emit(ctx, content, output, "the participants")
 
 
 def register(app: typer.Typer) -> None:

@@ -111,23 +111,31 @@ def import_(
         raise typer.Exit(1)
 
 
-def import_qdpx(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="REFI-QDA project (.qdpx).")]) -> None:
+def import_qdpx(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="REFI-QDA project (.qdpx).")],
+    speakers: Annotated[
+        bool,
+        typer.Option("--speakers", help="Read 'Name:' lines as speakers when most of a source's text opens with them."),
+    ] = False,
+) -> None:
     """Import a REFI-QDA project (.qdpx) from MAXQDA, ATLAS.ti, NVivo or QualCoder.
 
     The project is created if missing; importing into an existing one adds to it (sources and codings it already
-    has, by GUID, are left as they are). Text sources become interviews with the source text stored as it is (LF line
-    ends, NFC), so every selection
-    keeps its place; turns are the speaker turns when the text is a labelled transcript, otherwise its paragraphs.
-    Users become coders, cases become participants, selections become codings (origin refi) with their notes as
-    memos. A project without a codebook takes the file's; one with a codebook matches codes by GUID, then by path.
-    NVivo's UTF-16 offsets are converted to code points. The archive is checked before anything is written, and
-    the whole import is one transaction.
+    has, by GUID, are left as they are). Text sources are stored as they are (LF line ends, NFC), so every selection
+    keeps its place, and every character is in a unit. A source is a document whose units are its paragraphs (joined
+    where a selection runs across them), of no recorded speaker, unless its speakers are known: labels its cases
+    declare (qualcode's own exports), or with --speakers, 'Name:' lines that open most of its text. A selection
+    across two speakers' turns becomes one coding per turn. Users become coders, cases become participants,
+    selections become codings (origin refi) with their notes as memos. A project without a codebook takes the
+    file's; one with a codebook matches codes by GUID, then by path. NVivo's UTF-16 offsets are converted to code
+    points. The archive is checked before anything is written, and the whole import is one transaction.
 
     Example: `qualcode --db study.db import-qdpx maxqda-export.qdpx`
     """
-    from qualcode.refi.project import import_qdpx as do
+    from qualcode.refi.importer import import_qdpx as do
 
-    r = do(open_db(ctx, create=True), file)
+    r = do(open_db(ctx, create=True), file, speakers=speakers)
     origin = f" ({r.origin})" if r.origin else ""
     render.out.print(
         f"Imported {file}{origin}: {r.sources} sources, {r.codes} codes, {r.codings} codings, "
@@ -147,6 +155,10 @@ def import_qdpx(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="R
         )
     for note in r.notes:
         info(ctx, note)
+    if r.not_imported:
+        warn(f"{len(r.not_imported)} coding(s) not imported:")
+        for line in r.not_imported:
+            warn(f"  {line}")
 
 
 def participants(

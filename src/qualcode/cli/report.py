@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import ExportCoderOpt, RedactOpt, open_db, write_output
+from qualcode.cli._common import AllowIncompleteOpt, ExportCoderOpt, RedactOpt, open_db, warn_incomplete, write_output
 
 
 def report(
@@ -17,6 +17,7 @@ def report(
     ] = None,
     coder: ExportCoderOpt = None,
     redact: RedactOpt = False,
+    allow_incomplete: AllowIncompleteOpt = False,
     title: Annotated[
         str | None, typer.Option("--title", help="The report's title (default: from the codebook).")
     ] = None,
@@ -36,7 +37,10 @@ def report(
     """
     from qualcode.export.files import report as build
 
-    write_output(build(open_db(ctx), coder=coder, redact=redact, title=title, quotes=quotes), output, ctx, "the report")
+    db = open_db(ctx)
+    content = build(db, coder=coder, redact=redact, allow_incomplete=allow_incomplete, title=title, quotes=quotes)
+    warn_incomplete(db, coder)
+    write_output(content, output, ctx, "the report")
 
 
 def register(app: typer.Typer) -> None:

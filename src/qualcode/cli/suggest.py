@@ -175,6 +175,12 @@ def accept_suggestions(
         info(ctx, f"nothing to accept: no undecided turn has a shown suggestion scoring >= {min_score}")
     if r["skipped_turns"]:
         info(ctx, f"{r['skipped_turns']} turns skipped: already decided by {coder}")
+    if r["lesser_options_left_out"]:
+        info(
+            ctx,
+            f"{r['lesser_options_left_out']} lesser options of exclusive scales left out: a turn takes the "
+            "best-scoring option of a scale",
+        )
     if fmt == "json":
         render.emit("json", data=r)
         return

@@ -47,7 +47,9 @@ def load(db: Database, path: Path, *, move_to: str | None = None, delete_codings
 
 def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delete_codings: bool = False) -> LoadReport:
     report = LoadReport(codebook=spec.name)
-    old_paths = {c.key: c.path for c in CodeTree.load(db)}
+    before = CodeTree.load(db)
+    clashing = {(c["coding_id"], c["other_id"]) for c in before.stored_clashes(db)}
+    old_paths = {c.key: c.path for c in before}
     old = {r["key"]: r for r in db.query("SELECT * FROM codes")}
     new_keys = {c.key for _, _, c in spec.walk()}
     by_path = {v: k for k, v in old_paths.items()}
@@ -159,6 +161,14 @@ def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delet
     db["codebook_loads"].insert(
         {"source_file": spec.source, "hash": h, "loaded_at": now(), "report": json.dumps(report.__dict__)}
     )
+    tree = CodeTree.load(db)
+    clashes = [c for c in tree.stored_clashes(db) if (c["coding_id"], c["other_id"]) not in clashing]
+    if clashes:  # a parent made exclusive, or a code moved under one, over codings that already use two options
+        raise ConflictError(
+            f"this codebook would break an exclusive scale: {tree.clash_message(clashes)}; nothing was loaded "
+            "(remove one option of each first, or leave the parent non-exclusive)",
+            path=spec.source,
+        )
     return report
 
 

@@ -222,6 +222,45 @@ class CodeTree:
         parent = self.get(self._by_id[code_id].parent_id)
         return parent if parent is not None and parent.exclusive else None
 
+    def one_per_scale(self, scores: dict[int, float]) -> dict[int, float]:
+        """SCORES (code id → score) keeping, of each exclusive parent's options, the best-scoring one only (the
+        first in tree order on a tie); codes outside exclusive scales all stay."""
+        best: dict[int, int] = {}
+        for cid in sorted(scores, key=lambda c: (-scores[c], self._by_id[c].position if c in self._by_id else 0)):
+            parent = self.exclusive_parent(cid) if cid in self._by_id else None
+            if parent is not None:
+                best.setdefault(parent.id, cid)
+        keep = set(best.values())
+        return {c: s for c, s in scores.items() if c in keep or c not in self._by_id or not self.exclusive_parent(c)}
+
+    def stored_clashes(self, db: Database, *, turn_id: int | None = None, coder: str | None = None) -> list[dict]:
+        """Live codings that break an exclusive scale: the view `exclusive_clashes` (the rule applied to stored
+        codings), each with its turn number and the paths of the scale and both options."""
+        sql = "SELECT x.*, t.idx AS turn FROM exclusive_clashes x JOIN turns t ON t.id = x.turn_id"
+        where, params = [], []
+        for column, value in (("x.turn_id", turn_id), ("x.coder", coder)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY x.interview_id, t.idx, x.coder"
+        out = []
+        for r in db.query(sql, params):
+            r = dict(r)
+            r.update(
+                parent=self[r["parent_id"]].path, code=self[r["code_id"]].path, other=self[r["other_code_id"]].path
+            )
+            out.append(r)
+        return out
+
+    @staticmethod
+    def clash_message(clashes: list[dict], *, limit: int = 3) -> str:
+        shown = "; ".join(
+            f"{c['interview_id']} turn {c['turn']}: {c['code']} and {c['other']} by {c['coder']}"
+            for c in clashes[:limit]
+        )
+        more = f", and {len(clashes) - limit} more" if len(clashes) > limit else ""
+        return f"{clashes[0]['parent']} is exclusive (one option per passage), but {shown}{more}"
+
     def exclusive_conflicts(self, code_ids: Iterable[int]) -> list[tuple[Code, list[Code]]]:
         """(parent, options) for each exclusive parent with two or more of CODE_IDS among its children."""
         groups: dict[int, list[Code]] = {}

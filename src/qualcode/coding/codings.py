@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
-from qualcode.errors import NotFoundError, UsageError
+from qualcode.errors import ConflictError, NotFoundError, UsageError
 from qualcode.store.db import now, transaction
 
-ORIGINS = ("manual", "suggestion", "search", "imported", "review", "merge", "refi")
+ORIGINS = ("manual", "suggestion", "search", "imported", "review", "agreed", "merge", "refi")
 
 
 def ensure_coder(db: Database, name: str) -> str:
@@ -83,7 +83,7 @@ def span(t: TurnRef, start: int | None, end: int | None) -> tuple[int, int]:
     return t.start + a, t.start + b
 
 
-def _insert(
+def insert_coding(
     db: Database,
     t: TurnRef,
     code_id: int | None,
@@ -112,28 +112,45 @@ def _insert(
         if memo:
             db.execute("UPDATE codings SET memo = ? WHERE id = ?", [memo, exists[0]])
         return None
-    interview_text = db.execute("SELECT text FROM interviews WHERE id = ?", [t.interview_id]).fetchone()[0]
-    cur = db.execute(
-        """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, memo, origin, session_id,
-           batch_id, suggestion_score, created_at, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [
-            t.interview_id,
-            t.id,
-            code_id,
-            coder,
-            a,
-            b,
-            interview_text[a:b],
-            memo,
-            origin,
-            session_id,
-            batch_id,
-            score,
-            created_at or now(),
-            guid or str(uuid.uuid4()).upper(),
-        ],
-    )
+    values = [t.interview_id, t.id, code_id, coder, a, b, memo, origin, session_id, batch_id, score]
+    values += [created_at or now(), guid or str(uuid.uuid4()).upper(), a, b - a, t.interview_id, t.id]
+    with transaction(db):  # a savepoint: a clash takes back this coding alone, and the caller decides what follows
+        cur = db.execute(
+            """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, memo, origin, session_id,
+               batch_id, suggestion_score, created_at, guid, quote, said_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                       (SELECT substr(text, ? + 1, ?) FROM interviews WHERE id = ?),
+                       (SELECT coalesce(s.participant_id, s.interviewer_id) FROM turns u
+                        JOIN speakers s ON s.id = u.speaker_id WHERE u.id = ?))""",
+            values,
+        )
+        if code_id is not None:
+            _refuse_clash(db, t, coder, cur.lastrowid)
     return cur.lastrowid
+
+
+class ExclusiveClash(ConflictError):
+    """Two options of one exclusive scale on one passage of one coder's coding."""
+
+
+def _refuse_clash(db: Database, t: TurnRef, coder: str, coding_id: int) -> None:
+    """The exclusive rule (the view exclusive_clashes), checked on the coding just written."""
+    hit = db.execute(
+        "SELECT 1 FROM exclusive_clashes WHERE turn_id = ? AND coder = ? AND ? IN (coding_id, other_id)",
+        [t.id, coder, coding_id],
+    ).fetchone()
+    if hit:
+        tree = CodeTree.load(db)
+        c = next(
+            c
+            for c in tree.stored_clashes(db, turn_id=t.id, coder=coder)
+            if coding_id in (c["coding_id"], c["other_id"])
+        )
+        mine, theirs = (c["code"], c["other"]) if coding_id == c["coding_id"] else (c["other"], c["code"])
+        raise ExclusiveClash(
+            f"{c['parent']} is exclusive: {t.interview_id} turn {t.idx} already has {theirs} by {coder}, so {mine} "
+            "cannot be added beside it; remove the other first (qualcode unapply)"
+        )
 
 
 def _retire(db: Database, where: str, params: list, batch_id: int) -> int:
@@ -164,7 +181,7 @@ def add_codes(
     added = 0
     for cid in code_ids:
         if (
-            _insert(
+            insert_coding(
                 db,
                 t,
                 cid,
@@ -224,7 +241,7 @@ def decide(
             else:
                 _retire(db, "id = ?", [cid], batch)
         for code_id, a, b in sorted(desired - keep, key=lambda x: (x[1], x[0] or 0)):
-            _insert(
+            insert_coding(
                 db,
                 t,
                 code_id,

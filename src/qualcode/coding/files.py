@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
-from qualcode.coding.codings import add_codes, ensure_coder, new_batch, span, turn
+from qualcode.coding.codings import add_codes, ensure_coder, insert_coding, new_batch, span, turn
 from qualcode.errors import InputError, QualcodeError
 from qualcode.store.db import transaction
 
@@ -129,10 +129,8 @@ def _no_code(db: Database, t, coder: str, memo: str | None, batch: int) -> int:
     ).fetchone()[0]
     if live:
         raise InputError(f"{t.interview_id} turn {t.idx} already has codes from {coder}; cannot record 'no code'")
-    from qualcode.coding.codings import _insert
-
     return int(
-        _insert(db, t, None, coder, t.start, t.end, memo=memo, origin="imported", batch_id=batch, session_id=None)
+        insert_coding(db, t, None, coder, t.start, t.end, memo=memo, origin="imported", batch_id=batch, session_id=None)
         is not None
     )
 

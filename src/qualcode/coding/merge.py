@@ -105,6 +105,10 @@ class _DryRun(Exception):
     pass
 
 
+class _Clash(Exception):
+    """OTHER's decision on a turn would put two options of an exclusive scale on one passage here."""
+
+
 # --- merging -------------------------------------------------------------------------------------------------------
 
 
@@ -172,8 +176,8 @@ class _Merge:
                 self._orphan(p)
             else:
                 groups[(p.turn.id, p.row["coder"])].append(p)
-        for (_, coder), items in sorted(groups.items()):
-            self._decide(coder, items)
+        for (turn_id, coder), items in sorted(groups.items()):
+            self._decide_keeping_scales(turn_id, coder, items)
         self.report.coders = [
             {"coder": name, "created": name in self.created_coders, "added": self.added_by.get(name, 0)}
             for name in sorted({c["coder"] for c in self.other.codings})
@@ -257,12 +261,7 @@ class _Merge:
             if target is None:
                 self.report.count("no_interview", len(rows))
                 continue
-            turns = [
-                reanchor.Turn(*r)
-                for r in self.db.execute(
-                    "SELECT id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [target]
-                )
-            ]
+            turns = reanchor.turns(self.db, target)
             spots = _by_offsets(rows, turns) if how == "hash" else self._by_quotes(o, rows, turns, target, entry)
             for c in rows:
                 t, a, b = spots[c["id"]]
@@ -286,6 +285,7 @@ class _Merge:
                 c["end"],
                 c["quote"],
                 c["deleted_at"] is None,
+                c.get("said_by"),
             )
             for c in rows
         ]
@@ -320,6 +320,30 @@ class _Merge:
         else:
             self._insert(p, status="orphaned")
             self.report.count("orphaned" if p.live else "history")
+
+    def _decide_keeping_scales(self, turn_id: int, coder: str, items: list[_Placed]) -> None:
+        """_decide, taken back whole when it would leave two options of one exclusive scale on a passage."""
+        counts, conflicts, added = dict(self.report.codings), len(self.report.conflicts), dict(self.added_by)
+        coders, batches, here = set(self.created_coders), dict(self.batches), dict(self.here)
+        try:
+            with transaction(self.db):
+                self._decide(coder, items)
+                clash = self.db.execute(
+                    "SELECT code_id, other_code_id FROM exclusive_clashes WHERE turn_id = ? AND coder = ? LIMIT 1",
+                    [turn_id, coder],
+                ).fetchone()
+                if clash:
+                    raise _Clash(clash)
+        except _Clash as e:
+            self.report.codings, self.added_by = counts, defaultdict(int, added)
+            self.created_coders, self.batches, self.here = coders, batches, here
+            del self.report.conflicts[conflicts:]
+            here, there = (self.paths.get(c, "?") for c in e.args[0])
+            self.report.conflicts.append(
+                self._where(items[0], coder)
+                | {"kind": "exclusive", "here": here, "there": f"{there} (one scale, one option: not taken)"}
+            )
+            self.report.count("conflicting", sum(p.live for p in items))
 
     def _decide(self, coder: str, items: list[_Placed]) -> None:
         """One coder's codings of OTHER that land on one turn here, by the rules in the module docstring."""
@@ -396,8 +420,8 @@ class _Merge:
         quote = self._text(p.interview)[p.start : p.end] if p.turn else r["quote"]
         cur = self.db.execute(
             """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, memo, origin, status,
-               session_id, batch_id, suggestion_score, created_at, deleted_at, guid)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               session_id, batch_id, suggestion_score, created_at, deleted_at, guid, said_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 p.interview,
                 p.turn.id if p.turn else None,
@@ -415,11 +439,17 @@ class _Merge:
                 r["created_at"],
                 r["deleted_at"],
                 r["guid"],
+                p.turn.speaker if p.turn else self._said_by(r),
             ],
         )
         if p.live:
             self.added_by[coder] += 1
         return cur.lastrowid
+
+    def _said_by(self, row: dict) -> str | None:
+        """Who said an orphaned coding's text, as OTHER knows it."""
+        turn = next((t for t in self.other.turns.get(row["interview_id"], []) if t.id == row["turn_id"]), None)
+        return row.get("said_by") or (turn.speaker if turn else None)
 
     def _retire(self, row: dict, there: _Placed, coder: str) -> str:
         # Removed when OTHER removed it, so the two projects agree on the coding; in the merge batch, so that undoing

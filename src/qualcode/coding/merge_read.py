@@ -4,7 +4,6 @@ and read in one snapshot."""
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,9 +93,7 @@ def _check_schema(conn: sqlite3.Connection, path: Path, db: Database) -> None:
 
 def _read(conn: sqlite3.Connection) -> Other:
     interviews = {r["id"]: dict(r) for r in conn.execute("SELECT id, text_hash, text FROM interviews")}
-    turns: dict[str, list[reanchor.Turn]] = defaultdict(list)
-    for r in conn.execute("SELECT interview_id, id, idx, start, end, text FROM turns ORDER BY interview_id, idx"):
-        turns[r[0]].append(reanchor.Turn(*tuple(r)[1:]))
+    turns = {iid: reanchor.turns(conn, iid) for iid in interviews}
     rows = [dict(r) for r in conn.execute("SELECT * FROM codes ORDER BY position, id")]
     cb = conn.execute("SELECT * FROM codebook").fetchone()
     return Other(

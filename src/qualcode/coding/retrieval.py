@@ -81,8 +81,10 @@ def _filter_sql(db: Database, f: Filters | None) -> tuple[str, list]:
 def _context(db: Database, turn_ids) -> dict[int, dict]:
     """turn id → interview, turn index, speaker, participant, gender, stakeholder_group and both attribute levels."""
     rows = db.execute(
-        """SELECT t.id, t.interview_id, t.idx, t.text, s.label, s.participant_id, p.gender
+        """SELECT t.id, t.interview_id, t.idx, t.text, s.label, s.participant_id, p.gender, p.kind, i.kind,
+                  t.page, t.question
            FROM turns t JOIN speakers s ON s.id = t.speaker_id LEFT JOIN participants p ON p.id = s.participant_id
+           JOIN interviews i ON i.id = t.interview_id
            WHERE t.id IN (SELECT value FROM json_each(?))""",
         [_ids_param(set(turn_ids))],
     ).fetchall()
@@ -95,11 +97,15 @@ def _context(db: Database, turn_ids) -> dict[int, dict]:
         pattrs[pid][name] = value
     iattrs = interviews.interview_attributes(db)
     out = {}
-    for tid, iid, idx, text, label, pid, gender in rows:
+    for tid, iid, idx, text, label, pid, gender, person_kind, source_kind, page, question in rows:
         pa, ia = dict(pattrs.get(pid, {})), dict(iattrs.get(iid, {}))
         out[tid] = {
             "interview": iid,
             "turn": idx,
+            "source_kind": source_kind,  # interview | survey | document
+            "speaker_kind": person_kind or "interviewer",  # interviewee | respondent | document | interviewer
+            "page": page,
+            "question": question,
             "speaker": label,
             "participant": pid,
             "gender": gender,
@@ -362,6 +368,7 @@ def accept_suggestions(
         "turns": 0,
         "codings": 0,
         "skipped_turns": 0,
+        "lesser_options_left_out": 0,
         "by_code": {},
     }
     with transaction(db):
@@ -375,8 +382,10 @@ def accept_suggestions(
                 "SELECT DISTINCT turn_id FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL", [coder]
             )
         }
-        todo = {tid: s for tid, s in by_turn.items() if tid not in decided}
+        todo = {tid: tree.one_per_scale(s) for tid, s in by_turn.items() if tid not in decided}
         report["skipped_turns"] = len(by_turn) - len(todo)
+        # Of an exclusive scale a turn takes its best option: the others are counted, never stored beside it.
+        report["lesser_options_left_out"] = sum(len(by_turn[tid]) - len(s) for tid, s in todo.items())
         if not todo:
             return report
         batch = new_batch(db, coder, "accept-suggestions", description=f"accept suggestions scoring >= {min_score}")

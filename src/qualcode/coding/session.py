@@ -455,8 +455,11 @@ class CodingSession(Checklist, Cursor):
                 self.spans = None
         else:
             self.spans = None
-            for i in self.items:
-                self.toggle_on(i.code.id)
+            self.checked = self.prechecked()
+
+    def prechecked(self) -> set[int]:
+        """The suggestions checked when a coder first sees the turn: of an exclusive scale, its best option only."""
+        return set(self.tree.one_per_scale({i.code.id: i.suggestion.score for i in self.items if i.suggestion}))
 
     def other(self, cmd: str, arg: str, text: str) -> Reply:
         if text == "" or cmd == "a":

@@ -41,11 +41,19 @@ def table_text(
     return buf.getvalue()
 
 
-def summary(db: Database, fmt: str, *, coder: str | None = None, quotes: int = 3, redact: bool = False) -> str | bytes:
+def summary(
+    db: Database,
+    fmt: str,
+    *,
+    coder: str | None = None,
+    quotes: int = 3,
+    redact: bool = False,
+    allow_incomplete: bool = False,
+) -> str | bytes:
     from qualcode.export import summary_formats
     from qualcode.export.summary import summary as build
 
-    data = build(db, coder=coder, quotes=quotes, redact=redact)
+    data = build(db, coder=coder, quotes=quotes, redact=redact, allow_incomplete=allow_incomplete)
     if fmt == "json":
         return render.to_json(data)
     if fmt == "csv":
@@ -68,12 +76,15 @@ def matrix(
     level: str = "code",
     coder: str | None = None,
     redact: bool = False,
+    allow_incomplete: bool = False,
 ) -> tuple[str | bytes | None, dict]:
     """(content, data); content is None for a table shown on the terminal (the caller renders it)."""
     from qualcode.export.matrix import display
     from qualcode.export.matrix import matrix as build
 
-    data = build(db, by, coder=coder, count=count, percent=percent, level=level, redact=redact)
+    data = build(
+        db, by, coder=coder, count=count, percent=percent, level=level, redact=redact, allow_incomplete=allow_incomplete
+    )
     data["title"] = (
         f"{'Criteria' if level == 'criterion' else 'Codes'} × {data['by']}: {data['count']} ({data['coder']})"
     )
@@ -104,11 +115,13 @@ def matrix_table_text(data: dict) -> str:
     )
 
 
-def segments(db: Database, fmt: str, *, coder: str | None = None, redact: bool = False) -> tuple[str | bytes, dict]:
+def segments(
+    db: Database, fmt: str, *, coder: str | None = None, redact: bool = False, allow_incomplete: bool = False
+) -> tuple[str | bytes, dict]:
     from qualcode.export.tables import flat
     from qualcode.export.tables import segments as build
 
-    data = build(db, coder=coder, redact=redact)
+    data = build(db, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
     if fmt == "json":
         return render.to_json(data), data
     rows = [flat(r) for r in data["segments"]]
@@ -119,11 +132,13 @@ def segments(db: Database, fmt: str, *, coder: str | None = None, redact: bool =
     return workbook([Sheet("Segments", data["columns"], [[r.get(c) for c in data["columns"]] for r in rows])]), data
 
 
-def participants(db: Database, fmt: str, *, coder: str | None = None, redact: bool = False) -> str | bytes:
+def participants(
+    db: Database, fmt: str, *, coder: str | None = None, redact: bool = False, allow_incomplete: bool = False
+) -> str | bytes:
     from qualcode.export.tables import count_rows, participant_rows
     from qualcode.export.tables import participants as build
 
-    data = build(db, coder=coder, redact=redact)
+    data = build(db, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
     rows, columns = participant_rows(data), data["columns"]
     tables = [("By gender", *count_rows(data, None))]
     tables += [(f"By {attr.replace('_', ' ')}", *count_rows(data, attr)) for attr in data["counts"]["by"]]
@@ -143,9 +158,15 @@ def participants(db: Database, fmt: str, *, coder: str | None = None, redact: bo
 
 
 def report(
-    db: Database, *, coder: str | None = None, redact: bool = False, title: str | None = None, quotes: int = 3
+    db: Database,
+    *,
+    coder: str | None = None,
+    redact: bool = False,
+    allow_incomplete: bool = False,
+    title: str | None = None,
+    quotes: int = 3,
 ) -> str:
     from qualcode.export.report import report as build
     from qualcode.export.report_html import to_html
 
-    return to_html(build(db, coder=coder, redact=redact, title=title, quotes=quotes))
+    return to_html(build(db, coder=coder, redact=redact, allow_incomplete=allow_incomplete, title=title, quotes=quotes))

@@ -37,6 +37,7 @@ def matrix(
     percent: str | None = None,
     level: str = "code",
     redact: bool = False,
+    allow_incomplete: bool = False,
 ) -> dict:
     """CODER's codes (or criteria) × the values of BY, counting COUNT; optional row or column percentages."""
     if count not in COUNTS:
@@ -46,8 +47,8 @@ def matrix(
     if level not in LEVELS:
         raise UsageError(f"--level must be one of {', '.join(LEVELS)}")
     attribute = coded.check_attribute(db, by)
-    coder = coded.choose_coder(db, coder)
-    data = coded.load(db, coder)
+    data = coded.select(db, coder, allow_incomplete=allow_incomplete)
+    coder = data["coder"]
     return build(db, data, attribute, count=count, percent=percent, level=level, redact=redactor(db, redact))
 
 
@@ -111,7 +112,13 @@ def build(
         "totals": relabel(totals),
         "base": {redact(v): base.get(v, 0) for v in columns} if base is not None else None,
         "interviewer_segments": data["interviewer_segments"],
-        "note": note(attribute, count, percent, level, sums_equal(rows, totals, columns)),
+        "consensus": data.get("consensus"),
+        "note": " ".join(
+            [
+                *([data["consensus"]["description"]] if data.get("consensus") else []),
+                note(attribute, count, percent, level, sums_equal(rows, totals, columns)),
+            ]
+        ),
     }
 
 

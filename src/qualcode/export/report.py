@@ -23,11 +23,17 @@ FORMAT = "qualcode-report/1"
 
 
 def report(
-    db: Database, *, coder: str | None = None, redact: bool = False, title: str | None = None, quotes: int = 3
+    db: Database,
+    *,
+    coder: str | None = None,
+    redact: bool = False,
+    allow_incomplete: bool = False,
+    title: str | None = None,
+    quotes: int = 3,
 ) -> dict:
     """Everything the HTML report shows, for CODER (see coded.choose_coder)."""
-    coder = coded.choose_coder(db, coder)
-    data = coded.load(db, coder)
+    data = coded.select(db, coder, allow_incomplete=allow_incomplete)
+    coder = data["coder"]
     r = redactor(db, redact)
     settings = require_settings(db)
     people = participant_counts(db)

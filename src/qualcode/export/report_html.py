@@ -24,6 +24,7 @@ h2 { font-size: 1.45rem; border-bottom: 2px solid var(--accent); padding-bottom:
 h3 { font-size: 1.15rem; margin: 1.6rem 0 .4rem; }
 h4 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
 p.meta, .note, figcaption, caption { color: var(--muted); font-size: .88rem; }
+p.warning { border-left: 4px solid #b45309; background: #fef3c7; padding: .5rem .75rem; font-weight: 600; }
 caption { text-align: left; caption-side: top; padding-bottom: .3rem; }
 table { border-collapse: collapse; margin: .6rem 0 1.2rem; font-size: .9rem; }
 th, td { border-bottom: 1px solid var(--rule); padding: .25rem .6rem; text-align: left; vertical-align: top; }
@@ -95,12 +96,18 @@ def to_html(data: dict) -> str:
     ]
     if data["redacted"]:
         meta.append("Pseudonymised: participants appear by study id")
+    agreed = data["summary"].get("consensus")
+    if agreed:  # an incomplete consensus is said where nobody can miss it
+        style = "note" if agreed["complete"] else "warning"
+        head_note = f'<p class="{style}" role="note">{e(agreed["description"])}</p>'
+    else:
+        head_note = ""
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="qualcode">\n<title>{e(data["title"])}</title>\n<style>{CSS}</style>\n'
         f'</head>\n<body>\n<header><h1>{e(data["title"])}</h1><p class="meta">{" · ".join(e(m) for m in meta)}</p>'
-        f'</header>\n<nav class="toc" aria-label="Contents"><h2>Contents</h2><ol>{toc}</ol></nav>\n'
+        f'{head_note}</header>\n<nav class="toc" aria-label="Contents"><h2>Contents</h2><ol>{toc}</ol></nav>\n'
         f"<main>\n{body}\n</main>\n</body>\n</html>\n"
     )
 

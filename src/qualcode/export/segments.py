@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from qualcode.agreement import consensus
 from qualcode.codebook.tree import CodeTree
 from qualcode.coding import retrieval
-from qualcode.errors import NotFoundError, UsageError
+from qualcode.errors import ConflictError, NotFoundError, UsageError
 from qualcode.ingest.participants import NOT_RECORDED, attribute_names
 from qualcode.store.queries import coders, require_coders
 
@@ -20,8 +21,32 @@ CASE_STUDY = "case_study"
 STAKEHOLDER = "stakeholder_group"
 
 
+def select(db: Database, coder: str | None, *, allow_incomplete: bool = False) -> dict:
+    """The segments an export reports (see `load`): CODER's, or the default coder's (`choose_coder`).
+
+    An incomplete consensus is refused unless ALLOW_INCOMPLETE: its figures would count only the turns settled so
+    far. Either way the data carries the consensus's status ("consensus"), for the export to state it.
+    """
+    chosen = choose_coder(db, coder)
+    status = consensus.status(db, chosen)
+    if status is not None and not status.complete and not allow_incomplete:
+        raise ConflictError(
+            f"{status.describe()} An export of it would count only what is settled so far: finish the review, "
+            "export another coder with --coder, or give --allow-incomplete to export it marked as incomplete"
+        )
+    data = load(db, chosen)
+    data["consensus"] = status.as_dict() if status else None
+    return data
+
+
+def consensus_note(db: Database, coder: str | None) -> str | None:
+    """The status of the exported coder when it is an incomplete consensus, else None."""
+    status = consensus.status(db, choose_coder(db, coder))
+    return None if status is None or status.complete else status.describe()
+
+
 def choose_coder(db: Database, coder: str | None) -> str:
-    """CODER if given; else "consensus" if that coder exists; else the only coder; else a usage error naming them.
+    """CODER if given; else the consensus coder if there is one; else the only coder; else an error naming them.
 
     Exports report one coder's codings: pooling two coders would count a disagreement as two findings.
     """
@@ -32,12 +57,15 @@ def choose_coder(db: Database, coder: str | None) -> str:
         return coder
     if not known:
         raise NotFoundError("the project has no codings yet: import or apply some first (qualcode codings import)")
+    made = [c for c in consensus.consensus_coders(db) if c in known]
+    if len(made) == 1:
+        return made[0]
     if CONSENSUS in known:
         return CONSENSUS
     if len(known) == 1:
         return known[0]
     raise UsageError(
-        f"the project has {len(known)} coders and none is named {CONSENSUS!r}: which coder's codings? "
+        f"the project has {len(known)} coders and no single consensus: which coder's codings? "
         f"Give --coder {' or --coder '.join(known)}"
     )
 

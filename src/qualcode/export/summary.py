@@ -33,12 +33,14 @@ SPREAD = (coded.CASE_STUDY, coded.STAKEHOLDER)
 QUOTE_MIN, QUOTE_MAX = 120, 400  # bounds on the preferred quote length, in characters
 
 
-def summary(db: Database, *, coder: str | None = None, quotes: int = 3, redact: bool = False) -> dict:
+def summary(
+    db: Database, *, coder: str | None = None, quotes: int = 3, redact: bool = False, allow_incomplete: bool = False
+) -> dict:
     """The findings annex for CODER (see coded.choose_coder): per criterion and per code, in tree order."""
     if quotes < 0:
         raise UsageError("--quotes must be 0 or more")
-    coder = coded.choose_coder(db, coder)
-    data = coded.load(db, coder)
+    data = coded.select(db, coder, allow_incomplete=allow_incomplete)
+    coder = data["coder"]
     r = redactor(db, redact)
     return build(db, data, quotes, r)
 
@@ -91,13 +93,15 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
             "interviewer_segments": data["interviewer_segments"],
             "orphaned": data["orphaned"],
         },
-        "method": method(data["coder"], quotes, r.enabled),
+        "consensus": data.get("consensus"),
+        "method": method(data["coder"], quotes, r.enabled, data.get("consensus")),
         "sections": sections,
     }
 
 
-def method(coder: str, quotes: int, redacted: bool) -> list[str]:
-    lines = [
+def method(coder: str, quotes: int, redacted: bool, consensus: dict | None = None) -> list[str]:
+    lines = [consensus["description"]] if consensus else []
+    lines += [
         f"Codings by {coder}. A segment is one coding of one code on one passage; a criterion pools every code in "
         "its branch. Only participants' turns count as evidence.",
         "Participants are distinct people, split by gender: a person coded many times, or in two interviews, "

@@ -29,14 +29,14 @@ PARTICIPANT_COLUMNS = ["id", "speaker", "name", "gender", "interviews"]
 BREAKDOWNS = (coded.STAKEHOLDER, coded.CASE_STUDY)
 
 
-def segments(db: Database, *, coder: str | None = None, redact: bool = False) -> dict:
+def segments(db: Database, *, coder: str | None = None, redact: bool = False, allow_incomplete: bool = False) -> dict:
     """One row per coded segment of CODER, in criterion then transcript order.
 
     start and end are offsets within the turn (code points, end exclusive). Attribute columns are named
     interview.NAME and participant.NAME, one per attribute in the project, so the two levels never collide.
     """
-    coder = coded.choose_coder(db, coder)
-    data = coded.load(db, coder)
+    data = coded.select(db, coder, allow_incomplete=allow_incomplete)
+    coder = data["coder"]
     r = redactor(db, redact)
     known = attribute_names(db)
     columns = [
@@ -64,7 +64,14 @@ def segments(db: Database, *, coder: str | None = None, redact: bool = False) ->
             "participant_attributes": {k: r(v) for k, v in s["participant_attributes"].items()},
         }
         rows.append(row)
-    return {"coder": coder, "redacted": r.enabled, "columns": columns, "segments": rows, "orphaned": data["orphaned"]}
+    return {
+        "coder": coder,
+        "consensus": data["consensus"],
+        "redacted": r.enabled,
+        "columns": columns,
+        "segments": rows,
+        "orphaned": data["orphaned"],
+    }
 
 
 def flat(row: dict) -> dict:
@@ -84,7 +91,9 @@ def _labels(db: Database) -> dict[str, list[str]]:
     return out
 
 
-def participants(db: Database, *, coder: str | None = None, redact: bool = False) -> dict:
+def participants(
+    db: Database, *, coder: str | None = None, redact: bool = False, allow_incomplete: bool = False
+) -> dict:
     """The participant list and gender-disaggregated counts overall, by stakeholder group and by case study.
 
     With CODER, each participant also has the number of segments that coder coded in their turns.
@@ -92,9 +101,8 @@ def participants(db: Database, *, coder: str | None = None, redact: bool = False
     r: Redactor = redactor(db, redact)
     coded_by = None
     if coder:
-        coder = coded.choose_coder(db, coder)
         coded_by = defaultdict(int)
-        for s in coded.load(db, coder)["segments"]:
+        for s in coded.select(db, coder, allow_incomplete=allow_incomplete)["segments"]:
             if s["participant"]:
                 coded_by[s["participant"]] += 1
     labels = _labels(db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import sqlite3
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -131,6 +132,14 @@ def import_paths(db: Database, paths: list[Path], options: ImportOptions | None 
                 pending += sum(len(t.text) for t in p.transcript.turns)
             except QualcodeError as e:
                 result.status, result.message = "failed", str(e)
+            except sqlite3.Error:
+                raise  # the project itself failed (disk full, locked): no later file would fare better
+            except Exception as e:  # a file that fails for any reason fails alone: the batch goes on
+                result.status = "failed"
+                result.message = (
+                    f"{f}: could not be imported ({type(e).__name__}: {e}); nothing of it was stored. This is a "
+                    "qualcode bug: please report it with the file"
+                )
             if pending >= GROUP_CHARS:
                 group.close()  # commit
             yield result

@@ -14,9 +14,13 @@ one transaction. Each coding is found again by its quote, the text it covered:
 3. Otherwise the coding is kept, orphaned: turn_id NULL, status 'orphaned', quote and last offsets unchanged, listed by
    `qualcode codings orphans`. Nothing is deleted.
 
+A coding only ever lands on a turn of the person who said its text (its `said_by`, kept when it is orphaned): the
+same words in another speaker's turn ("I agree. The money came late") are someone else's evidence, so a coding that
+finds its words only there is orphaned and reported, never moved.
+
 A coding that covered a whole turn keeps covering a whole turn where it can: a new turn with exactly the old text,
-else the candidate turn most similar to the old one (ratio >= MIN_SIMILARITY: a reworded turn, or the interviewer
-turn it was merged into when the answer between was deleted), else its quote is searched like any other.
+else the candidate turn most similar to the old one (ratio >= MIN_SIMILARITY: a reworded turn), else its quote is
+searched like any other.
 
 A re-anchored coding's quote becomes the text it now covers, so the next edit is matched against current wording.
 Two live codings never land on the same span for the same coder and code (the unique index forbids it): the second
@@ -53,6 +57,16 @@ class Turn:
     start: int
     end: int
     text: str
+    speaker: str | None = None  # the participant or interviewer who said it
+
+
+TURNS_SQL = """SELECT t.id, t.idx, t.start, t.end, t.text, coalesce(s.participant_id, s.interviewer_id)
+               FROM turns t JOIN speakers s ON s.id = t.speaker_id WHERE t.interview_id = ? ORDER BY t.idx"""
+
+
+def turns(conn, interview_id: str) -> list[Turn]:
+    """An interview's turns with who said each (CONN: a Database or an sqlite3 connection)."""
+    return [Turn(*r) for r in conn.execute(TURNS_SQL, [interview_id])]
 
 
 @dataclass
@@ -65,6 +79,7 @@ class Coding:
     end: int
     quote: str
     live: bool
+    said_by: str | None = None  # who said the coded text: a coding never moves to another speaker
 
 
 @dataclass
@@ -109,34 +124,26 @@ class Report:
 def set_aside(db: Database, interview_id: str) -> SetAside:
     """Remember the old text, turns and every coding of the interview, and detach the codings from the old turns."""
     old_text = db.execute("SELECT text FROM interviews WHERE id = ?", [interview_id]).fetchone()[0]
-    turns = [
-        Turn(*r)
-        for r in db.execute(
-            "SELECT id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [interview_id]
-        )
-    ]
-    pos = {t.id: i for i, t in enumerate(turns)}
+    old_turns = turns(db, interview_id)
+    pos = {t.id: i for i, t in enumerate(old_turns)}
     codings = [
-        Coding(cid, pos.get(tid), coder, code_id, a, b, quote, deleted is None)
-        for cid, tid, coder, code_id, a, b, quote, deleted in db.execute(
-            """SELECT id, turn_id, coder, code_id, start, end, quote, deleted_at FROM codings
+        Coding(cid, pos.get(tid), coder, code_id, a, b, quote, deleted is None, said_by)
+        for cid, tid, coder, code_id, a, b, quote, deleted, said_by in db.execute(
+            """SELECT id, turn_id, coder, code_id, start, end, quote, deleted_at, said_by FROM codings
                WHERE interview_id = ? ORDER BY id""",
             [interview_id],
         )
     ]
     suggestions = db.execute("SELECT count(*) FROM suggestions WHERE interview_id = ?", [interview_id]).fetchone()[0]
     db.execute("UPDATE codings SET turn_id = NULL WHERE interview_id = ?", [interview_id])
-    return SetAside(interview_id, old_text, turns, codings, suggestions)
+    return SetAside(interview_id, old_text, old_turns, codings, suggestions)
 
 
 def restore(db: Database, aside: SetAside) -> Report:
     """Anchor every set-aside coding in the interview's new text (already stored), or orphan it."""
     iid = aside.interview_id
     new_text = db.execute("SELECT text FROM interviews WHERE id = ?", [iid]).fetchone()[0]
-    new_turns = [
-        Turn(*r)
-        for r in db.execute("SELECT id, idx, start, end, text FROM turns WHERE interview_id = ? ORDER BY idx", [iid])
-    ]
+    new_turns = turns(db, iid)
     report = Report(suggestions_dropped=aside.suggestions)
     for c, p in place(aside.old_text, aside.old_turns, new_text, new_turns, aside.codings):
         if p is None:
@@ -190,10 +197,12 @@ class _Anchorer:
         self.scale = len(new_text) / max(1, len(old_text))
         self.partner = _align(old_turns, new_turns)
         self.claimed: set[tuple] = set()
+        self._speaker: str | None = None
 
     def place(self, c: Coding) -> Placement | None:
         hint = self._hint(c)
         old = self.old_turns[c.turn_pos] if c.turn_pos is not None else None
+        self._speaker = c.said_by or (old.speaker if old is not None else None)
         p = None
         if old is not None and (c.start, c.end) == (old.start, old.end):
             p = self._whole_turn(c, old, hint)
@@ -206,6 +215,10 @@ class _Anchorer:
         return (t.id, c.coder, c.code_id, a, b)
 
     def _free(self, c: Coding, t: Turn, a: int, b: int) -> bool:
+        """Free for this coding: said by the same person (a coding never moves to another speaker's words, however
+        alike they are), and not yet taken by the same coder and code."""
+        if self._speaker is not None and t.speaker != self._speaker:
+            return False
         return not c.live or self._key(c, t, a, b) not in self.claimed
 
     def _hint(self, c: Coding) -> float:

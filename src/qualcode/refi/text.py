@@ -81,29 +81,44 @@ def utf16_length(text: str) -> int:
     return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
 
 
+NOT_RECORDED = "not recorded"  # the speaker of text no label attributes: a document's own words
+
+
 @dataclass
 class Segment:
-    label: str
-    start: int  # the turn's text in the interview text
+    label: str  # a speaker label, or NOT_RECORDED
+    start: int  # the unit's text in the interview text
     end: int
-    region: int  # where the turn's territory begins (its label line); codings starting from here on belong to it
 
 
-def segments(text: str) -> tuple[list[Segment], list[str]]:
-    """Turns in place: labelled turns when the text is a labelled transcript, otherwise one turn per paragraph.
+def segments(
+    text: str, selections: list[tuple[int, int]], *, declared: list[str] = (), infer: bool = False
+) -> tuple[list[Segment], list[str]]:
+    """The units a source is cut into: speaker turns when its labels can be trusted, paragraphs otherwise.
 
-    Labels are believed only when most of the text sits in paragraphs that open with one: a journal article has
-    "Abstract:" and "RQ1:" lines, which the plain-text importer's convention check alone would take for speakers.
+    Labels are trusted when the file declares them (the speaker labels of its cases: qualcode's own exports) or when
+    INFER is asked for and most of the text sits in paragraphs that open with one (a journal article has "Abstract:"
+    lines; a comment list has a few "Word:" lines). Otherwise the source is a document: its paragraphs are the units,
+    a paragraph joined to the next where a selection runs across them, so every coding lies inside one unit. Nothing
+    is left out: text before the first label is a unit of its own, of no recorded speaker.
     """
     lines = text.split("\n")
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line) + 1)
-    convention = labels.detect_convention(lines)
-    matches = [labels.match_line(line.rstrip(), convention) if convention else None for line in lines]
-    if convention and _coverage(lines, matches) >= LABEL_COVERAGE:
+    matches = None
+    if declared or infer:
+        convention = labels.detect_convention(lines)
+        found = [labels.match_line(line.rstrip(), convention) if convention else None for line in lines]
+        named = any(m and labels.key(m.label) in {labels.key(d) for d in declared} for m in found)
+        # Declared labels vouch for the transcript's convention (its interviewers' labels too); a guess needs most of
+        # the text to open with labels.
+        if convention and (named or (infer and _coverage(lines, found) >= LABEL_COVERAGE)):
+            matches = found
+    if matches is not None:
         return _labelled(text, lines, starts, matches)
-    return _paragraphs(text), []
+    notes = ["no speaker labels were used: each paragraph is a unit of the document's own text"] if infer else []
+    return _paragraphs(text, selections), notes
 
 
 def _coverage(lines: list[str], matches: list) -> float:
@@ -128,9 +143,11 @@ def _labelled(text: str, lines: list[str], starts: list[int], matches: list) -> 
             heads.append(i)
     canonical = {k: c.most_common(1)[0][0] for k, c in spellings.items()}
     notes = []
-    if text[: starts[heads[0]]].strip():
-        notes.append("text before the first speaker label stays in the text but is not a turn")
     out = []
+    a, b = _strip(text, 0, starts[heads[0]])
+    if b > a:
+        out.append(Segment(NOT_RECORDED, a, b))
+        notes.append("the text before the first speaker label is a unit of its own, of no recorded speaker")
     for n, i in enumerate(heads):
         m = matches[i]
         line = lines[i].rstrip()
@@ -138,7 +155,7 @@ def _labelled(text: str, lines: list[str], starts: list[int], matches: list) -> 
         b = starts[heads[n + 1]] if n + 1 < len(heads) else len(text)
         a, b = _strip(text, a, b)
         if b > a:
-            out.append(Segment(canonical[labels.key(m.label)], a, b, starts[i]))
+            out.append(Segment(canonical[labels.key(m.label)], a, b))
     for k, counter in spellings.items():
         others = sorted(s for s in counter if s != canonical[k])
         if others:
@@ -146,14 +163,26 @@ def _labelled(text: str, lines: list[str], starts: list[int], matches: list) -> 
     return out, notes
 
 
-def _paragraphs(text: str) -> list[Segment]:
-    out, region = [], 0
+def _paragraphs(text: str, selections: list[tuple[int, int]]) -> list[Segment]:
+    spans = []
     for m in re.finditer(r"(?:[^\n]|\n(?![ \t]*\n))+", text):
         a, b = _strip(text, m.start(), m.end())
         if b > a:
-            out.append(Segment("Speaker", a, b, region))
-            region = m.end()
-    return out
+            spans.append((a, b))
+    # A selection that runs from one paragraph into the next joins them: a coding must lie inside one unit.
+    by_start = sorted(selections)
+    out: list[list[int]] = []
+    i, reach = 0, -1  # reach: the furthest end of the selections that start before the current unit ends
+    for a, b in spans:
+        if out:
+            while i < len(by_start) and by_start[i][0] < out[-1][1]:
+                reach = max(reach, by_start[i][1])
+                i += 1
+            if reach > a:
+                out[-1][1] = b
+                continue
+        out.append([a, b])
+    return [Segment(NOT_RECORDED, a, b) for a, b in out]
 
 
 def _strip(text: str, a: int, b: int) -> tuple[int, int]:

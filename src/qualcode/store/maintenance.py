@@ -144,6 +144,55 @@ def _quotes(db: Database, texts: dict) -> list[str]:
     return out
 
 
+def _spans(db: Database, texts: dict) -> list[str]:
+    """An anchored coding lies inside its turn: the offsets a quote, an export and a REFI selection rely on."""
+    rows = db.execute(
+        """SELECT c.id, c.interview_id, c.coder, t.idx, c.start, c.end, t.start, t.end FROM live_codings c
+           JOIN turns t ON t.id = c.turn_id
+           WHERE c.status = 'ok' AND NOT (t.start <= c.start AND c.start <= c.end AND c.end <= t.end)
+           ORDER BY c.interview_id, t.idx, c.id"""
+    )
+    return [
+        f"coding {cid} ({iid}, {coder}) at {a}-{b} is not inside turn {idx} ({ta}-{tb})"
+        for cid, iid, coder, idx, a, b, ta, tb in rows
+    ]
+
+
+def _exclusive(db: Database, texts: dict) -> list[str]:
+    rows = db.execute(
+        """SELECT x.interview_id, t.idx, x.coder, p.name, a.name, b.name FROM exclusive_clashes x
+           JOIN turns t ON t.id = x.turn_id JOIN codes p ON p.id = x.parent_id JOIN codes a ON a.id = x.code_id
+           JOIN codes b ON b.id = x.other_code_id ORDER BY x.interview_id, t.idx, x.coder"""
+    )
+    return [
+        f"{iid} turn {idx}, {coder}: {parent} is exclusive but has {a} and {b} on one passage (remove one with "
+        "qualcode unapply)"
+        for iid, idx, coder, parent, a, b in rows
+    ]
+
+
+def _coverage(db: Database, texts: dict) -> list[str]:
+    """Every character of an interview's text outside white space is in a turn, or is the speaker label that opens
+    the turn after it: text that is in no turn is never shown, searched, scored or exported."""
+    out = []
+    turns: dict[str, list] = {}
+    for iid, a, b, label in db.execute(
+        """SELECT t.interview_id, t.start, t.end, s.label FROM turns t JOIN speakers s ON s.id = t.speaker_id
+           ORDER BY t.interview_id, t.start"""
+    ):
+        turns.setdefault(iid, []).append((a, b, label))
+    for iid, text in texts.items():
+        pos = 0
+        for a, b, label in [*turns.get(iid, []), (len(text), len(text), None)]:
+            gap = text[pos:a].strip()
+            if gap and not (
+                label and "\n" not in gap and label.casefold() in gap.casefold() and len(gap) <= len(label) + 40
+            ):
+                out.append(f"{iid}: {len(gap)} characters at {pos}-{a} belong to no turn: {_short(gap)!r}")
+            pos = max(pos, b)
+    return out
+
+
 def _turn_offsets(db: Database, texts: dict) -> list[str]:
     out = []
     for iid, idx, a, b, text in db.execute(
@@ -197,6 +246,9 @@ _CHECKS: list[tuple[str, str, Callable[[Database, dict], list[str]]]] = [
     ("codes", "live codings whose code left the codebook", _code_missing),
     ("turns", "live codings whose turn is missing", _turn_missing),
     ("quotes", "codings whose quote is not the text at their offsets", _quotes),
+    ("coding spans", "live codings that do not lie inside their turn", _spans),
+    ("exclusive scales", "two options of one exclusive parent on one passage of one coder", _exclusive),
+    ("text in turns", "interview text outside every turn (not a speaker label)", _coverage),
     ("turn offsets", "turns whose text is not the interview text at their offsets", _turn_offsets),
     ("sentences", "sentences outside their turn", _sentences),
     ("search index", "the full-text index in step with the turns", _search_index),

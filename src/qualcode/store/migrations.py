@@ -335,3 +335,100 @@ def m009_live_codings(db: Database) -> None:
     """The one definition of a live coding: not retired by undo, removal or review."""
     # Every query that reads current codings reads this view; writes go to `codings` itself.
     db.execute("CREATE VIEW live_codings AS SELECT * FROM codings WHERE deleted_at IS NULL")
+
+
+@migrations()
+def m010_consensus_and_exclusive_scales(db: Database) -> None:
+    """Consensus codings know whose coding they settle; codings carried over from agreeing coders have their own
+    origin; an orphaned coding remembers who said its text; stored codings that break an exclusive scale are one
+    view away."""
+    # A consensus coder (review --as) settles the disagreements of two coders and carries over what they agreed on;
+    # whether it is complete is computed from the live codings of all three.
+    db.execute("""
+        CREATE TABLE consensus (
+            coder TEXT PRIMARY KEY REFERENCES coders(name),
+            coder_a TEXT NOT NULL REFERENCES coders(name),
+            coder_b TEXT NOT NULL REFERENCES coders(name),
+            created_at TEXT NOT NULL,
+            CHECK (coder != coder_a AND coder != coder_b AND coder_a != coder_b)
+        )""")
+    # SQLite cannot change a CHECK in place: the table is rebuilt with the 'agreed' origin and said_by (the speaker
+    # of the coded text, a participant or interviewer id, kept when the coding is orphaned so re-anchoring never
+    # moves it to another person). Nothing references codings, and the view on it is made again.
+    db.execute("DROP VIEW live_codings")
+    db.execute("""
+        CREATE TABLE codings_new (
+            id INTEGER PRIMARY KEY,
+            interview_id TEXT NOT NULL REFERENCES interviews(id),
+            turn_id INTEGER REFERENCES turns(id),
+            code_id INTEGER REFERENCES codes(id),
+            coder TEXT NOT NULL REFERENCES coders(name),
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            quote TEXT NOT NULL,
+            memo TEXT,
+            origin TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'ok',
+            session_id TEXT,
+            batch_id INTEGER REFERENCES batches(id),
+            suggestion_score REAL,
+            created_at TEXT NOT NULL,
+            deleted_at TEXT,
+            deleted_batch_id INTEGER REFERENCES batches(id),
+            guid TEXT NOT NULL UNIQUE,
+            said_by TEXT,
+            CHECK (end >= start),
+            CHECK (origin IN ('manual', 'suggestion', 'search', 'imported', 'review', 'agreed', 'merge', 'refi')),
+            CHECK (status IN ('ok', 'orphaned'))
+        )""")
+    columns = ", ".join(
+        r[1] for r in db.execute("PRAGMA table_info(codings)").fetchall()
+    )  # every column of the old table, in its order
+    db.execute(f"INSERT INTO codings_new ({columns}) SELECT {columns} FROM codings")
+    db.execute("""
+        UPDATE codings_new SET said_by = (
+            SELECT coalesce(s.participant_id, s.interviewer_id) FROM turns t JOIN speakers s ON s.id = t.speaker_id
+            WHERE t.id = codings_new.turn_id)
+        WHERE turn_id IS NOT NULL""")
+    db.execute("DROP TABLE codings")
+    db.execute("ALTER TABLE codings_new RENAME TO codings")
+    db.execute("""
+        CREATE UNIQUE INDEX idx_codings_live ON codings(turn_id, coder, IFNULL(code_id, 0), start, end)
+        WHERE deleted_at IS NULL""")
+    db.execute("CREATE INDEX idx_codings_coder ON codings(coder, turn_id)")
+    db.execute("CREATE INDEX idx_codings_code ON codings(code_id)")
+    db.execute("CREATE INDEX idx_codings_batch ON codings(batch_id)")
+    db.execute("CREATE INDEX idx_codings_interview ON codings(interview_id)")
+    db.execute("CREATE INDEX idx_codings_coder_live ON codings(coder, turn_id, code_id) WHERE deleted_at IS NULL")
+    db.execute("CREATE INDEX idx_codings_deleted_batch ON codings(deleted_batch_id) WHERE deleted_batch_id IS NOT NULL")
+    db.execute("CREATE VIEW live_codings AS SELECT * FROM codings WHERE deleted_at IS NULL")
+    # The exclusive rule on stored codings: two live codings of one coder, on overlapping spans of one turn, with two
+    # different children of one exclusive parent. Writers check it after each write; `qualcode check` lists it.
+    db.execute("""
+        CREATE VIEW exclusive_clashes AS
+        SELECT a.id AS coding_id, b.id AS other_id, a.interview_id, a.turn_id, a.coder, ca.parent_id,
+               a.code_id, b.code_id AS other_code_id
+        FROM live_codings a
+        JOIN live_codings b ON b.turn_id = a.turn_id AND b.coder = a.coder AND b.id > a.id
+             AND b.start < a.end AND a.start < b.end
+        JOIN codes ca ON ca.id = a.code_id
+        JOIN codes cb ON cb.id = b.code_id AND cb.parent_id = ca.parent_id AND cb.id != ca.id
+        JOIN codes p ON p.id = ca.parent_id AND p.exclusive = 1""")
+
+
+@migrations()
+def m011_kinds_of_evidence(db: Database) -> None:
+    """Interviews, survey answers and documents side by side: each source has a kind, each speaker a kind of person
+    (someone interviewed, a survey respondent, or a document's own text), and units keep their page or question."""
+    # "Participants" in every count are the people interviewed; respondents and documents are counted apart, each
+    # against its own denominator.
+    db.execute(
+        "ALTER TABLE interviews ADD COLUMN kind TEXT NOT NULL DEFAULT 'interview' "
+        "CHECK (kind IN ('interview', 'survey', 'document'))"
+    )
+    db.execute(
+        "ALTER TABLE participants ADD COLUMN kind TEXT NOT NULL DEFAULT 'interviewee' "
+        "CHECK (kind IN ('interviewee', 'respondent', 'document'))"
+    )
+    db.execute("ALTER TABLE turns ADD COLUMN page INTEGER")  # a document paragraph's page, for quotes
+    db.execute("ALTER TABLE turns ADD COLUMN question TEXT")  # a survey answer's question, shown as its context

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,12 @@ class LineMap(dict):
 MAX_NODES = 200_000
 
 
+class DuplicateKey(Exception):
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
 class _LineMaps:
     line_offset = 0
 
@@ -38,6 +45,16 @@ class _LineMaps:
         return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML hook
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key = (key_node.tag, key_node.value)
+                line = key_node.start_mark.line + 1 + self.line_offset
+                if key in seen:
+                    # The last one would silently win: a second `patterns:` empties a code, a second `codes:` drops a
+                    # whole tree, a second `interview:` changes the id.
+                    raise DuplicateKey(f"key {key_node.value!r} appears twice (also on line {seen[key]})", line)
+                seen[key] = line
         plain = super().construct_mapping(node, deep=deep)
         m = LineMap(plain)
         m.line = node.start_mark.line + 1 + self.line_offset
@@ -97,11 +114,23 @@ def load(text: str, path: str | Path, *, line_offset: int = 0) -> Any:
     try:
         fast = type("Loader", (_FastLoader,), {"line_offset": line_offset, "may_alias": "*" in text})
         return yaml.load(text, Loader=fast)  # noqa: S506
+    except DuplicateKey as e:
+        raise InputError(e.message, path=path, line=e.line) from None
+    except ValueError as e:  # a value YAML recognises but cannot build: date: 2026-13-45
+        raise InputError(
+            f"invalid value: {e} (quote it to keep it as text)", path=path, line=_line_of(text, line_offset)
+        ) from None
     except (yaml.YAMLError, RecursionError):
         pass  # parsed again below, for the pure-Python parser's message and line
     loader = type("Loader", (_Loader,), {"line_offset": line_offset})
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader subclass
+    except DuplicateKey as e:
+        raise InputError(e.message, path=path, line=e.line) from None
+    except ValueError as e:
+        raise InputError(
+            f"invalid value: {e} (quote it to keep it as text)", path=path, line=_line_of(text, line_offset)
+        ) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 + line_offset if mark else None
@@ -111,6 +140,17 @@ def load(text: str, path: str | Path, *, line_offset: int = 0) -> Any:
         raise InputError(f"invalid YAML: {e}", path=path) from e
     except RecursionError:  # PyYAML composes nested collections recursively
         raise InputError("invalid YAML: lists or mappings nested too deeply", path=path) from None
+
+
+def _line_of(text: str, offset: int) -> int | None:
+    """PyYAML's constructors raise a bare ValueError: find the first date-like value that does not make a date."""
+    for n, line in enumerate(text.splitlines(), 1):
+        for m in re.finditer(r"\b(\d{4})-(\d\d?)-(\d\d?)\b", line):
+            try:
+                dt.date(*map(int, m.groups()))
+            except ValueError:
+                return n + offset
+    return None
 
 
 def scalar(value: Any) -> str | None:

@@ -1,0 +1,148 @@
+"""A consensus coding: what two coders agreed on, carried over, and their disagreements settled in review.
+
+`qualcode review --coders A,B --as C` makes C the consensus of A and B (recorded in the `consensus` table). Before the
+first screen, every turn both decided the same way (the same set of codes, "no code" included) and C has not decided
+is carried over to C in one batch (origin 'agreed'), so C holds a whole coding, not only the settled disagreements.
+Each settled disagreement is C's decision on that turn (origin 'review').
+
+A consensus is complete when it has decided every turn both A and B decided. Turns only one of them decided are in
+no consensus: they are counted, and every export of C says how many. Completeness is recomputed from the live
+codings each time, so a coder who changes a turn after the review reopens it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from qualcode.agreement.disagreements import Disagreement, both_decided, differ
+from qualcode.coding.codings import TurnRef, ensure_coder, insert_coding, new_batch
+from qualcode.errors import ConflictError, UsageError
+from qualcode.store.db import now, transaction
+
+
+@dataclass
+class Status:
+    coder: str
+    coder_a: str
+    coder_b: str
+    both: int  # turns both A and B decided
+    agreed: int  # of those, the turns where they chose the same codes
+    decided: int  # of those, the turns the consensus has decided
+    open_disagreements: int  # turns where A and B differ and the consensus has not decided
+    agreed_not_carried: int  # turns where they agree and the consensus has not decided (the next review carries them)
+    one_coder_only: int  # turns only A or only B decided: in no consensus
+
+    @property
+    def complete(self) -> bool:
+        return self.decided == self.both
+
+    def describe(self) -> str:
+        """One sentence a reader of an export needs: how much of the consensus is settled."""
+        head = (
+            f"{self.coder} is the consensus of {self.coder_a} and {self.coder_b}: it has decided {self.decided} of the "
+            f"{self.both} turns both decided"
+        )
+        if self.complete:
+            text = head + " (complete)"
+        else:
+            gaps = [
+                f"{n} {what}{'s' if n != 1 else ''} {state}"
+                for n, what, state in (
+                    (self.open_disagreements, "disagreement", "not yet reviewed"),
+                    (self.agreed_not_carried, "agreed turn", "not yet carried over"),
+                )
+                if n
+            ]
+            again = f"qualcode review --coders {self.coder_a},{self.coder_b} --as {self.coder}"
+            text = f"{head}; INCOMPLETE: {' and '.join(gaps)} (run {again})"
+        if self.one_coder_only:
+            text += f"; {self.one_coder_only} turns decided by only one of them are in no consensus"
+        return text + "."
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "complete": self.complete, "description": self.describe()}
+
+
+def register(db: Database, coder: str, a: str, b: str) -> None:
+    """Record that CODER is the consensus of A and B; a coder is the consensus of one pair only."""
+    if coder in (a, b):
+        raise UsageError(f"--as {coder}: the consensus must be a coder other than {a} and {b}")
+    row = db.execute("SELECT coder_a, coder_b FROM consensus WHERE coder = ?", [coder]).fetchone()
+    if row and set(row) != {a, b}:
+        raise ConflictError(f"{coder} is already the consensus of {row[0]} and {row[1]}: choose another name with --as")
+    if row is None:
+        with transaction(db):
+            ensure_coder(db, coder)
+            db.execute(
+                "INSERT INTO consensus (coder, coder_a, coder_b, created_at) VALUES (?, ?, ?, ?)", [coder, a, b, now()]
+            )
+
+
+def consensus_coders(db: Database) -> dict[str, tuple[str, str]]:
+    return {r[0]: (r[1], r[2]) for r in db.execute("SELECT coder, coder_a, coder_b FROM consensus")}
+
+
+def status(db: Database, coder: str) -> Status | None:
+    """How complete CODER is as a consensus, or None when CODER is not one."""
+    row = db.execute("SELECT coder_a, coder_b FROM consensus WHERE coder = ?", [coder]).fetchone()
+    if row is None:
+        return None
+    a, b = row
+    pairs = both_decided(db, a, b)
+    mine = _decided(db, coder)
+    agreed = [d for d in pairs if not differ(d, a, b)]
+    one = db.execute(
+        """SELECT count(*) FROM (SELECT turn_id FROM live_codings WHERE coder IN (?, ?) AND turn_id IS NOT NULL
+           GROUP BY turn_id HAVING count(DISTINCT coder) = 1)""",
+        [a, b],
+    ).fetchone()[0]
+    return Status(
+        coder=coder,
+        coder_a=a,
+        coder_b=b,
+        both=len(pairs),
+        agreed=len(agreed),
+        decided=sum(d.turn_id in mine for d in pairs),
+        open_disagreements=sum(d.turn_id not in mine for d in pairs if differ(d, a, b)),
+        agreed_not_carried=sum(d.turn_id not in mine for d in agreed),
+        one_coder_only=one,
+    )
+
+
+def carry_over(db: Database, coder: str, a: str, b: str) -> int:
+    """Copy every turn A and B agree on, and CODER has not decided, to CODER: one batch, origin 'agreed'."""
+    with transaction(db):
+        register(db, coder, a, b)
+        mine = _decided(db, coder)
+        todo = [d for d in both_decided(db, a, b) if d.turn_id not in mine and not differ(d, a, b)]
+        if not todo:
+            return 0
+        batch = new_batch(db, coder, "agreed", description=f"turns {a} and {b} agree on, carried over")
+        for d in todo:
+            t = _turn(db, d)
+            codes = sorted(d.codes(a))
+            pairs = [
+                (cid, s, e) for cid in codes for s, e in spans(cid, [d.codings[a], d.codings[b]], (t.start, t.end))
+            ]
+            for cid, start, end in pairs or [(None, t.start, t.end)]:
+                insert_coding(
+                    db, t, cid, coder, start, end, memo=None, origin="agreed", batch_id=batch, session_id=None
+                )
+    return len(todo)
+
+
+def spans(code_id: int, sources: list[list[tuple]], whole: tuple[int, int]) -> list[tuple[int, int]]:
+    """Every span the versions gave a code; the whole turn absorbs the parts of it."""
+    found = sorted({(c[1], c[2]) for rows in sources for c in rows if c[0] == code_id})
+    return [whole] if not found or whole in found else found
+
+
+def _decided(db: Database, coder: str) -> set[int]:
+    return {r[0] for r in db.execute("SELECT DISTINCT turn_id FROM live_codings WHERE coder = ?", [coder])}
+
+
+def _turn(db: Database, d: Disagreement) -> TurnRef:
+    row = db.execute("SELECT id, interview_id, idx, start, end, text FROM turns WHERE id = ?", [d.turn_id]).fetchone()
+    return TurnRef(*row)

@@ -1,0 +1,269 @@
+"""A qualcode project out as a REFI-QDA project (.qdpx) for MAXQDA, ATLAS.ti, NVivo or QualCoder.
+
+Export writes project.qde and one UTF-8 text per interview, exactly the stored text, so every coding's offsets
+(code points, end exclusive) stand as they are. GUIDs come from the database, or are derived from a name or a stored
+GUID, so exporting twice gives the same file. The document is validated against the REFI-QDA schema before it is
+written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import uuid
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from qualcode.errors import QualcodeError
+from qualcode.refi import qde, schemas, xml
+from qualcode.refi.codebook import add_codes
+from qualcode.refi.xml import NS_PROJECT
+from qualcode.store.db import project_value
+from qualcode.store.queries import require_coders
+
+Redact = Callable[[str], str]
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same project exports to the same bytes
+QUOTE_NAME = 100  # characters of the quote shown as a selection's name
+# GUIDs qualcode derives (variables; codings and notes from a coding's GUID) are the same in every export.
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:qualcode:refi-qda")
+
+
+@dataclass
+class ExportReport:
+    path: str
+    sources: int = 0
+    codes: int = 0
+    codings: int = 0
+    users: int = 0
+    cases: int = 0
+    no_code: int = 0  # "no code" decisions: REFI-QDA cannot say "read, nothing applies"
+    orphaned: int = 0  # codings that lost their place in an edited transcript
+
+
+def export_qdpx(db: Database, path: Path, *, coder: str | None = None, redact: Redact | None = None) -> ExportReport:
+    """Write the project as a REFI-QDA 1.0 .qdpx archive (only CODER's codings, if given).
+
+    REDACT, when given, is applied to every text about participants that leaves the database: transcripts, quotes,
+    memos, participant ids, attribute values and speaker labels. Transcripts are redacted piece by piece between
+    coding boundaries, so offsets are recomputed exactly whatever the replacements' lengths; a name that straddles
+    a boundary is seen in two pieces.
+    """
+    report = ExportReport(path=str(path))
+    qde_text, members = _build(db, path.stem, report, coder=coder, redact=redact or (lambda s: s))
+    schemas.validate("Project.xsd", qde_text.encode())
+    _write_zip(path, [("project.qde", qde_text.encode()), *members])
+    return report
+
+
+def _build(db: Database, name: str, report: ExportReport, *, coder: str | None, redact: Redact) -> tuple[str, list]:
+    """(project.qde text, [(member name, bytes)] for the sources)."""
+    from qualcode import __version__
+
+    def derived(kind: str, key: str) -> str:
+        return str(uuid.uuid5(NAMESPACE, f"{kind}:{key}")).upper()
+
+    users = {r[0]: r[1] for r in db.execute("SELECT name, guid FROM coders ORDER BY name")}
+    if coder is not None:
+        require_coders(db, [coder])
+        users = {coder: users[coder]}
+    root = xml.element(
+        None,
+        "Project",
+        {
+            "xmlns": NS_PROJECT,
+            "name": name,
+            "origin": f"qualcode {__version__}",
+            "creatingUserGUID": users[coder] if coder else None,
+            "creationDateTime": xml.datetime_or_none(project_value(db, "created_at")),
+        },
+    )
+    if users:
+        el = xml.element(root, "Users")
+        for who, guid in users.items():
+            xml.element(el, "User", {"guid": guid, "name": who})
+    report.users = len(users)
+    if db.execute("SELECT 1 FROM codes LIMIT 1").fetchone():
+        report.codes = add_codes(xml.element(xml.element(root, "CodeBook"), "Codes"), db)
+    variables = _variables(db, root, derived)
+    report.cases = _cases(db, root, variables, redact)
+    notes: list[tuple[str, dict]] = []
+    members = _sources(db, root, variables, users, coder, redact, derived, notes, report)
+    if notes:
+        el = xml.element(root, "Notes")
+        for guid, c in notes:
+            note = xml.element(
+                el,
+                "Note",
+                {
+                    "guid": guid,
+                    "name": "Memo",
+                    "creatingUser": users[c["coder"]],
+                    "creationDateTime": xml.datetime_or_none(c["created_at"]),
+                },
+            )
+            xml.element(note, "PlainTextContent", text=redact(c["memo"]))
+    return xml.serialise(root), members
+
+
+def _variables(db: Database, root, derived) -> dict[str, str]:
+    """Variable name → GUID: gender, every participant and interview attribute, and each person's speaker label."""
+    names = {
+        r[0] for r in db.execute("SELECT name FROM participant_attributes UNION SELECT name FROM interview_attributes")
+    }
+    names.discard("gender")
+    if _labels(db):
+        names.add(qde.SPEAKER_VARIABLE)
+    out = {n: derived("variable", n) for n in ["gender", *sorted(names)]}
+    if db.execute("SELECT 1 FROM participants LIMIT 1").fetchone() or len(out) > 1:
+        el = xml.element(root, "Variables")
+        for n, guid in out.items():
+            xml.element(el, "Variable", {"guid": guid, "name": n, "typeOfVariable": "Text"})
+    return out
+
+
+def _labels(db: Database) -> dict[str, str]:
+    """Participant id → the label(s) the transcripts give them, where that is not the id itself."""
+    labels = defaultdict(list)
+    for pid, label in db.execute(
+        "SELECT DISTINCT participant_id, label FROM speakers WHERE participant_id IS NOT NULL "
+        "ORDER BY participant_id, label"
+    ):
+        if label != pid:
+            labels[pid].append(label)
+    return {pid: " | ".join(ls) for pid, ls in labels.items()}
+
+
+def _value(parent, variables: dict[str, str], name: str, value: str | None) -> None:
+    vv = xml.element(parent, "VariableValue")
+    xml.element(vv, "VariableRef", {"targetGUID": variables[name]})
+    xml.element(vv, "TextValue", text=value or "")
+
+
+def _cases(db: Database, root, variables: dict[str, str], redact: Redact) -> int:
+    people = list(db.execute("SELECT id, gender, guid FROM participants ORDER BY id"))
+    if not people:
+        return 0
+    attrs = defaultdict(dict)
+    for pid, n, v in db.execute("SELECT participant_id, name, value FROM participant_attributes ORDER BY name"):
+        attrs[pid][n] = v
+    sources = defaultdict(list)
+    for pid, guid in db.execute("""SELECT ip.participant_id, i.guid FROM interview_participants ip
+                                   JOIN interviews i ON i.id = ip.interview_id ORDER BY i.id"""):
+        sources[pid].append(guid)
+    labels = _labels(db)
+    el = xml.element(root, "Cases")
+    for pid, gender, guid in people:
+        case = xml.element(el, "Case", {"guid": guid, "name": redact(pid)})
+        _value(case, variables, "gender", gender)
+        for n, v in attrs[pid].items():
+            if n != "gender":
+                _value(case, variables, n, redact(v) if v else v)
+        if pid in labels:
+            _value(case, variables, qde.SPEAKER_VARIABLE, redact(labels[pid]))
+        for s in sources[pid]:
+            xml.element(case, "SourceRef", {"targetGUID": s})
+    return len(people)
+
+
+def _sources(db: Database, root, variables, users, coder, redact, derived, notes, report) -> list:
+    sql = """SELECT c.guid, c.interview_id, c.start, c.end, c.quote, c.memo, c.created_at, c.coder, c.status,
+                    k.guid AS code FROM live_codings c LEFT JOIN codes k ON k.id = c.code_id
+             WHERE 1""" + (" AND c.coder = ?" if coder else "")
+    codings = defaultdict(list)
+    for c in db.query(sql + " ORDER BY c.interview_id, c.start, c.end, c.id", [coder] if coder else []):
+        if c["code"] is None:
+            report.no_code += 1
+        elif c["status"] != "ok":
+            report.orphaned += 1
+        else:
+            codings[c["interview_id"]].append(c)
+    attrs = defaultdict(dict)
+    for iid, n, v in db.execute("SELECT interview_id, name, value FROM interview_attributes ORDER BY name"):
+        attrs[iid][n] = v
+    members = []
+    interviews = list(db.query("SELECT id, title, text, guid, imported_at FROM interviews ORDER BY id"))
+    el = xml.element(root, "Sources") if interviews else None
+    for i in interviews:
+        text, at = _redacted(i["text"], codings[i["id"]], redact)
+        members.append((f"sources/{i['guid']}.txt", text.encode("utf-8")))
+        src = xml.element(
+            el,
+            "TextSource",
+            {
+                "guid": i["guid"],
+                "name": i["id"],
+                "plainTextPath": f"internal://{i['guid']}.txt",
+                "creationDateTime": xml.datetime_or_none(i["imported_at"]),
+            },
+        )
+        if i["title"]:
+            xml.element(src, "Description", text=redact(i["title"]))
+        for c in codings[i["id"]]:
+            quote = " ".join(redact(c["quote"]).split())
+            sel = xml.element(
+                src,
+                "PlainTextSelection",
+                {
+                    "guid": c["guid"],
+                    "name": quote if len(quote) <= QUOTE_NAME else quote[: QUOTE_NAME - 1] + "…",
+                    "startPosition": at[c["start"]],
+                    "endPosition": at[c["end"]],
+                    "creatingUser": users[c["coder"]],
+                    "creationDateTime": xml.datetime_or_none(c["created_at"]),
+                },
+            )
+            coding = xml.element(
+                sel,
+                "Coding",
+                {
+                    "guid": derived("coding", c["guid"]),
+                    "creatingUser": users[c["coder"]],
+                    "creationDateTime": xml.datetime_or_none(c["created_at"]),
+                },
+            )
+            xml.element(coding, "CodeRef", {"targetGUID": c["code"]})
+            if c["memo"]:
+                notes.append((derived("note", c["guid"]), c))
+                xml.element(sel, "NoteRef", {"targetGUID": notes[-1][0]})
+            report.codings += 1
+        for n, v in attrs[i["id"]].items():
+            _value(src, variables, n, redact(v) if v else v)
+    report.sources = len(interviews)
+    return members
+
+
+def _redacted(text: str, codings: list[dict], redact: Redact) -> tuple[str, dict[int, int]]:
+    """(text, stored offset → exported offset): redacted between coding boundaries so offsets can be carried."""
+    cuts = sorted({0, len(text), *(c["start"] for c in codings), *(c["end"] for c in codings)})
+    pieces, at, n = [], {0: 0}, 0
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        piece = redact(text[a:b])
+        pieces.append(piece)
+        n += len(piece)
+        at[b] = n
+    return "".join(pieces), at
+
+
+def _write_zip(path: Path, members: list[tuple[str, bytes]]) -> None:
+    """Written beside PATH and moved into place, so a failed export never leaves half an archive."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in members:
+                info = zipfile.ZipInfo(name, ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                z.writestr(info, data)
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise QualcodeError(f"cannot write {path}: {e.strerror or e}") from e
