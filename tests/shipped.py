@@ -175,3 +175,13 @@ def segments_of(key: tuple[str, int], codes) -> list[dict]:
         {"interview": key[0], "turn": key[1], "code": c, "participant": person["id"], "gender": person["gender"]}
         for c in sorted(codes)
     ]
+
+
+def base_by_gender(coder: str) -> dict[str, int]:
+    """The participants of the interviews CODER decided, by gender: the denominator of CODER's shares."""
+    decided = {k[0] for k in decisions(coder)}
+    people = {p["id"]: p["gender"] for iid in decided for p in transcripts()[iid]["meta"]["participants"]}
+    out: dict[str, int] = defaultdict(int)
+    for g in people.values():
+        out[g] += 1
+    return dict(out)

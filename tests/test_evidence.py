@@ -329,3 +329,23 @@ def test_a_file_that_fails_fails_alone(cli, tmp_path, db_path):
     r = cli("import", folder, expect=1)
     assert "b.md:3: invalid value: day is out of range for month" in r.stderr
     assert query(db_path, "SELECT id FROM interviews ORDER BY id") == [("A",), ("C",)]
+
+
+# --- 8. counts of people state their denominator -----------------------------------------------------------------
+
+
+def test_shares_of_people_are_of_the_interviews_the_coder_decided(coded):
+    md = coded("export", "summary", "--coder", "coder-a").stdout
+    base = shipped.base_by_gender("coder-a")
+    assert base == {"woman": 23, "man": 15}
+    assert "in the 16 interviews coder-a decided: 38 participants (23 women, 15 men)" in " ".join(md.split())
+    rows = shipped.evidence("coder-a")
+    for criterion in ("Relevance", "Efficiency"):
+        mine = [r for r in rows if r["criterion"] == criterion]
+        women = len({r["participant"] for r in mine if r["gender"] == "woman"})
+        men = len({r["participant"] for r in mine if r["gender"] == "man"})
+        expected = f"{women} of 23 women ({women / 23:.0%}), {men} of 15 men ({men / 15:.0%})"
+        section = md.split(f". {criterion}\n")[1].split("\n## ")[0]
+        assert expected in " ".join(section.split()), criterion
+    html = coded("report", "--coder", "coder-a").stdout
+    assert "of the 23 women, 15 men in the interviews coded" in " ".join(html.split())

@@ -259,8 +259,14 @@ def test_matrix_by_gender_counts_distinct_participants_with_distinct_totals(proj
     assert totals["total"] == len({x["participant"] for x in rows})
     # A total is the distinct count, not the sum: people raise several codes.
     assert totals["cells"]["woman"] < sum(r["cells"]["woman"] for r in data["rows"])
-    assert data["base"] == {"woman": 65, "man": 43}
+    # Cells are read against the participants of the interviews the coder decided; the study's are given too.
+    assert data["base"] == shipped.base_by_gender(CODER) == {"woman": 23, "man": 15}
+    assert data["study"] == {"woman": 65, "man": 43}
     assert "not sums" in data["note"]
+    shares = matrix(project, "--by", "gender", "--percent", "base")
+    for r in shares["rows"]:
+        for g in ("woman", "man"):
+            assert r["percent"][g] == round(100 * r["cells"][g] / data["base"][g], 1)
 
 
 def test_matrix_by_case_study_counts_interviews_per_criterion(project):
@@ -276,10 +282,13 @@ def test_matrix_by_case_study_counts_interviews_per_criterion(project):
             per[x["case_study"]].add(x["interview"])
         assert got == {k: len(v) for k, v in per.items()}
         assert r["total"] == len({x["interview"] for x in mine})
-    interviews = defaultdict(int)
-    for t in shipped.transcripts().values():
+    interviews, coded = defaultdict(int), defaultdict(int)
+    decided = {k[0] for k in shipped.decisions(CODER)}
+    for iid, t in shipped.transcripts().items():
         interviews[t["meta"]["attributes"]["case_study"]] += 1
-    assert data["base"] == dict(interviews)
+        coded[t["meta"]["attributes"]["case_study"]] += iid in decided
+    assert data["study"] == dict(interviews)
+    assert data["base"] == {k: v for k, v in coded.items()}
 
 
 def test_matrix_percentages_add_up_where_units_split(project):
@@ -312,8 +321,12 @@ def test_matrix_table_csv_md_and_xlsx(project, tmp_path):
             )
         )
     )
-    assert [r["criterion"] for r in csv_rows][-2:] == ["total (distinct)", "participants in the study"]
-    assert csv_rows[-1]["woman"] == "65"
+    assert [r["criterion"] for r in csv_rows][-3:] == [
+        "total (distinct)",
+        f"participants in the interviews {CODER} decided",
+        "participants in the study",
+    ]
+    assert csv_rows[-2]["woman"] == "23" and csv_rows[-1]["woman"] == "65"
     md = project("export", "matrix", "--coder", CODER, "--by", "stakeholder_group", "-f", "md").stdout
     assert md.startswith("### Codes × stakeholder_group") and "| code |" in md
     from openpyxl import load_workbook

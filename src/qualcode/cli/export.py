@@ -105,8 +105,12 @@ def matrix(
         typer.Option("--count", help="What a cell counts: segments, or distinct participants or interviews."),
     ] = "participants",
     percent: Annotated[
-        Literal["row", "column"] | None,
-        typer.Option("--percent", help="Show shares of the row or of the column total."),
+        Literal["row", "column", "base"] | None,
+        typer.Option(
+            "--percent",
+            help="Show shares of the row total, the column total, or the base: the column value's participants (or "
+            "interviews) in the interviews the coder decided.",
+        ),
     ] = None,
     level: Annotated[
         Literal["code", "criterion"], typer.Option("--level", help="A row per code, or per criterion (pooled).")
@@ -127,7 +131,9 @@ def matrix(
     the speaker's own attribute, else the interview's, so with an interview attribute such as case_study a person
     interviewed in two case studies counts under each where they were coded. Totals are distinct counts, not sums
     of the cells (the caption says so); for participants and interviews a last row gives how many the study has
-    per value. --percent row or column shows shares of the row or column total (CSV and xlsx: the share alone).
+    per value. The last rows give the base: how many participants (or interviews) each value has in the interviews
+    the coder decided, then in the whole study. --percent row or column shows shares of the row or column total;
+    --percent base the share of the base ("12 of 23 women": 52%); CSV and xlsx give the share alone.
     At --level code a parent's row counts codings of the parent itself; --level criterion pools each branch.
 
     Example: `qualcode export matrix --by gender --count participants --level criterion --percent column`

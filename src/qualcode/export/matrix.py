@@ -18,7 +18,7 @@ from qualcode.ingest.participants import NOT_RECORDED, attribute_names, particip
 
 FORMAT = "qualcode-matrix/1"
 COUNTS = ("segments", "participants", "interviews")
-PERCENTS = ("row", "column")
+PERCENTS = ("row", "column", "base")
 LEVELS = ("code", "criterion")
 TOTAL = "total"
 UNIT_WORDS = {
@@ -79,8 +79,10 @@ def build(
         if s["role"] == "participant":
             row = s["code"] if level == "code" else s["criterion"]
             cells[row][coded.value(s, attribute)].add(unit(s, count))
-    base = study_base(db, attribute, count)
-    columns = coded.value_order(attribute, {v for r in cells.values() for v in r} | set(base or {}))
+    decided = coded.decided_sources(db, data["coder"])
+    base = study_base(db, attribute, count, within=decided)
+    study = study_base(db, attribute, count)
+    columns = coded.value_order(attribute, {v for r in cells.values() for v in r} | set(study or {}))
     rows = []
     for label, depth in labels:
         by_value = cells.get(label, {})
@@ -90,7 +92,7 @@ def build(
     every = set().union(*col_units.values()) if col_units else set()
     totals = _row(TOTAL, 0, {v: len(col_units[v]) for v in columns}, len(every))
     for r in [*rows, totals]:
-        r["percent"] = _percent(r, totals, columns, percent)
+        r["percent"] = _percent(r, totals, columns, percent, base)
 
     def relabel(r: dict) -> dict:
         # Attribute values can hold names (an organisation, a village): --redact reaches them too.
@@ -110,7 +112,10 @@ def build(
         "columns": [redact(v) for v in columns],
         "rows": [relabel(r) for r in rows],
         "totals": relabel(totals),
+        # What a cell is read against: the participants (or interviews) of the interviews the coder decided, and
+        # of the whole study.
         "base": {redact(v): base.get(v, 0) for v in columns} if base is not None else None,
+        "study": {redact(v): study.get(v, 0) for v in columns} if study is not None else None,
         "interviewer_segments": data["interviewer_segments"],
         "consensus": data.get("consensus"),
         "note": " ".join(
@@ -126,13 +131,19 @@ def _row(label: str, depth: int, cells: dict[str, int], total: int) -> dict:
     return {"code": label, "depth": depth, "cells": cells, "total": total}
 
 
-def _percent(r: dict, totals: dict, columns: list[str], percent: str | None) -> dict | None:
+def _percent(r: dict, totals: dict, columns: list[str], percent: str | None, base: dict | None) -> dict | None:
     if percent is None:
         return None
 
     def share(n: int, d: int) -> float | None:
         return round(100 * n / d, 1) if d else None
 
+    if percent == "base":
+        if base is None:
+            raise UsageError("--percent base needs --count participants or interviews: segments have no base")
+        out = {v: share(r["cells"][v], base.get(v, 0)) for v in columns}
+        out[TOTAL] = share(r["total"], sum(base.values()))
+        return out
     if percent == "row":
         out = {v: share(r["cells"][v], r["total"]) for v in columns}
         out[TOTAL] = share(r["total"], r["total"])
@@ -149,26 +160,39 @@ def sums_equal(rows: list[dict], totals: dict, columns: list[str]) -> dict[str, 
     return {"rows": rows_ok, "columns": cols_ok}
 
 
-def study_base(db: Database, attribute: str, count: str) -> dict[str, int] | None:
-    """How many participants (or interviews) the study has per value: what a cell can be read against."""
+def study_base(db: Database, attribute: str, count: str, *, within: list[str] | None = None) -> dict[str, int] | None:
+    """How many participants (or interviews) there are per value, in the study or WITHIN those interviews: what a
+    cell can be read against. Participants are the people interviewed (respondents and documents are not)."""
     if count == "segments":
         return None
+    interviews = [
+        r[0]
+        for r in db.execute("SELECT id FROM interviews WHERE kind = 'interview'")
+        if within is None or r[0] in within
+    ]
     groups: dict[str, set] = defaultdict(set)
     if count == "participants":
         values = participant_values(db, attribute)
-        for (pid,) in db.execute("SELECT id FROM participants"):
+        marks = ", ".join("?" * len(interviews))
+        for (pid,) in db.execute(
+            f"""SELECT DISTINCT ip.participant_id FROM interview_participants ip
+                JOIN participants p ON p.id = ip.participant_id
+                WHERE p.kind = 'interviewee' AND ip.interview_id IN ({marks})""",
+            interviews,
+        ):
             for v in values.get(pid) or {NOT_RECORDED}:
                 groups[v].add(pid)
     elif attribute == "gender" or attribute in attribute_names(db)["participant"]:
         people = participant_values(db, attribute)
         for iid, pid in db.execute("SELECT interview_id, participant_id FROM interview_participants"):
-            for v in people.get(pid) or {NOT_RECORDED}:
-                groups[v].add(iid)
+            if iid in interviews:
+                for v in people.get(pid) or {NOT_RECORDED}:
+                    groups[v].add(iid)
     else:
         from qualcode.ingest.interviews import interview_attributes
 
         iattrs = interview_attributes(db)
-        for (iid,) in db.execute("SELECT id FROM interviews"):
+        for iid in interviews:
             groups[iattrs.get(iid, {}).get(attribute) or NOT_RECORDED].add(iid)
     return {v: len(groups[v]) for v in groups}
 
@@ -232,6 +256,13 @@ def display(data: dict, *, numbers_only: bool = False, indent: bool = True) -> t
                 row[v] = n
         out.append(row)
     if data["base"] is not None:
-        label = "participants in the study" if data["count"] == "participants" else "interviews in the study"
-        out.append({head: label, **{v: data["base"].get(v, 0) for v in data["columns"]}, TOTAL: None})
+        what = data["count"]
+        out.append(
+            {
+                head: f"{what} in the interviews {data['coder']} decided",
+                **{v: data["base"].get(v, 0) for v in data["columns"]},
+                TOTAL: sum(data["base"].values()),
+            }
+        )
+        out.append({head: f"{what} in the study", **{v: data["study"].get(v, 0) for v in data["columns"]}, TOTAL: None})
     return out, [head, *columns]

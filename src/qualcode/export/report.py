@@ -127,7 +127,14 @@ def _heatmap(db: Database, data: dict, r) -> dict | None:
                 "cells": [row["cells"][v] for v in m["columns"]],
             }
         )
-    return {"attribute": attribute, "columns": m["columns"], "rows": rows, "base": m["base"], "note": m["note"]}
+    return {
+        "attribute": attribute,
+        "columns": m["columns"],
+        "rows": rows,
+        "base": m["base"],
+        "study": m["study"],
+        "note": m["note"],
+    }
 
 
 def agreement(db: Database) -> dict | None:

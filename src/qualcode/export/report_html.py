@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from qualcode.export import charts
-from qualcode.export.summary import counted, gender_split
+from qualcode.export.summary import counted, gender_split, rate_split
 from qualcode.export.summary_formats import attribution
 
 CSS = """
@@ -142,13 +142,15 @@ def _overview(data: dict) -> str:
     out = ['<dl class="figures">']
     out += [f'<div><dt>{e(label)}</dt><dd data-figure="{e(key)}">{n:,}</dd></div>' for label, key, n in figures]
     out.append("</dl>")
+    base = data["summary"]["base"]["participants"]
     out.append(
         f"<p>The study interviewed {counted(o['participants'], 'participant')} "
         f"({e(gender_split(o['by_gender']))}) in {counted(o['interviews'], 'interview')}. "
-        f"{e(data['coder'])} coded {o['interviews_coded']} of the interviews: "
+        f"{e(data['coder'])} coded {o['interviews_coded']} of the interviews, in which "
+        f"{counted(base['total'], 'participant')} took part ({e(gender_split(base['by_gender']))}): "
         f"{counted(o['segments'], 'coded segment')} from {counted(o['participants_coded'], 'participant')} "
-        f"({e(gender_split(o['coded_by_gender']))}). Participants are distinct people throughout: someone "
-        "interviewed twice counts once.</p>"
+        f"({e(rate_split(data['summary']['totals']['rates']))}). Participants are distinct people throughout: "
+        "someone interviewed twice counts once; shares are of the participants in the interviews coded.</p>"
     )
     total = {"total": o["participants"], "by_gender": o["by_gender"]}
     for attr, caption, head in (
@@ -214,8 +216,10 @@ def _frequencies(data: dict) -> str:
         series = [_gender_word(g) for g in genders]
         values = [[row["by_gender"][g] for g in genders] for row in block["codes"]]
         title = f"{block['criterion']}: participants coded, by gender"
+        of = data["summary"]["base"]["participants"]["by_gender"]
         desc = "; ".join(
-            f"{row['label']}: " + ", ".join(f"{row['by_gender'][g]} {_gender_word(g).lower()}" for g in genders)
+            f"{row['label']}: "
+            + ", ".join(f"{row['by_gender'][g]} of {of.get(g, 0)} {_gender_word(g).lower()}" for g in genders)
             for row in block["codes"]
         )
         svg = charts.grouped_bars(
@@ -230,7 +234,8 @@ def _frequencies(data: dict) -> str:
         out.append(f"<h3>{e(block['criterion'])}</h3>")
         out.append(
             f'<figure class="bars" data-criterion="{e(block["criterion"])}">{svg}'
-            f"<figcaption>Figure 1.{i}. {e(title)} (distinct participants).</figcaption></figure>"
+            f"<figcaption>Figure 1.{i}. {e(title)} (distinct participants, of the "
+            f"{e(gender_split(of))} in the interviews coded).</figcaption></figure>"
         )
     return "".join(out)
 
@@ -255,10 +260,11 @@ def _heatmap(data: dict) -> str:
     )
     svg = charts.heatmap("heatmap-case-study", rows, h["columns"], values, title=title, desc=desc)
     base = "; ".join(f"{v} {n}" for v, n in (h["base"] or {}).items())
+    study = "; ".join(f"{v} {n}" for v, n in (h["study"] or {}).items())
     # The note goes under the figure: above it, it would push the tall figure onto the next page in print.
     return (
-        f'<figure class="heatmap">{svg}<figcaption>Figure 2. {e(title)}. Participants interviewed per case '
-        f"study: {e(base)}. {e(h['note'])}</figcaption></figure>"
+        f'<figure class="heatmap">{svg}<figcaption>Figure 2. {e(title)}. Participants per case study in the '
+        f"interviews coded: {e(base)} (in the whole study: {e(study)}). {e(h['note'])}</figcaption></figure>"
     )
 
 

@@ -14,6 +14,7 @@ from qualcode.codebook.tree import CodeTree
 from qualcode.coding import retrieval
 from qualcode.errors import ConflictError, NotFoundError, UsageError
 from qualcode.ingest.participants import NOT_RECORDED, attribute_names
+from qualcode.ingest.participants import counts as participant_counts
 from qualcode.store.queries import coders, require_coders
 
 CONSENSUS = "consensus"
@@ -36,7 +37,51 @@ def select(db: Database, coder: str | None, *, allow_incomplete: bool = False) -
         )
     data = load(db, chosen)
     data["consensus"] = status.as_dict() if status else None
+    data["base"] = base(db, chosen)
     return data
+
+
+def decided_sources(db: Database, coder: str) -> list[str]:
+    """The sources (interviews, surveys, documents) where CODER decided at least one unit."""
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT DISTINCT interview_id FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL ORDER BY 1", [coder]
+        )
+    ]
+
+
+def base(db: Database, coder: str) -> dict:
+    """What CODER's counts of people are read against: the sources CODER decided (a decision on any unit), the
+    people in them by gender, and how many of their units CODER left undecided.
+
+    "12 of the 23 women interviewed" means 23 women took part in the interviews this coder decided: the study's 65
+    women include many whose interviews nobody coded.
+    """
+    decided = decided_sources(db, coder)
+    marks = ", ".join("?" * len(decided))
+    kinds = dict.fromkeys(("interview", "survey", "document"), 0)
+    for (kind,) in db.execute(f"SELECT kind FROM interviews WHERE id IN ({marks})", decided):
+        kinds[kind] += 1
+    people = {
+        r[0]
+        for r in db.execute(
+            f"SELECT participant_id FROM interview_participants WHERE interview_id IN ({marks})", decided
+        )
+    }
+    units, done = db.execute(
+        f"""SELECT count(*), count(d.turn_id) FROM turns t JOIN speakers s ON s.id = t.speaker_id
+            LEFT JOIN (SELECT DISTINCT turn_id FROM live_codings WHERE coder = ?) d ON d.turn_id = t.id
+            WHERE s.interviewer_id IS NULL AND t.interview_id IN ({marks})""",
+        [coder, *decided],
+    ).fetchone()
+    return {
+        "sources": kinds,
+        "participants": participant_counts(db, only=people),
+        "respondents": participant_counts(db, kind="respondent", only=people),
+        "units": units,
+        "undecided": units - done,
+    }
 
 
 def consensus_note(db: Database, coder: str | None) -> str | None:

@@ -49,6 +49,7 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
     """The summary from already loaded segments (the report reuses them)."""
     people = participant_counts(db)
     genders = list(people["by_gender"])
+    of = data["base"]["participants"]["by_gender"]
     segs = [s for s in data["segments"] if s["role"] == "participant"]
     known = _known_attributes(db)
     spread = [a for a in SPREAD if a in known]
@@ -64,15 +65,15 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
         for c in tree:
             if c.criterion_id != root.id or (c.id == root.id and not by_code[c.id]):
                 continue
-            entries.append(entry("code", c, by_code[c.id], genders, spread, quotes, r, memos=True))
+            entries.append(entry("code", c, by_code[c.id], genders, spread, quotes, r, of=of, memos=True))
         sections.append(
             {
-                "criterion": entry("criterion", root, by_criterion[root.name], genders, spread, quotes, r),
+                "criterion": entry("criterion", root, by_criterion[root.name], genders, spread, quotes, r, of=of),
                 "codes": entries,
             }
         )
     interviews_total = db.execute("SELECT count(*) FROM interviews").fetchone()[0]
-    pooled = _stats(segs, genders, [])
+    pooled = _stats(segs, genders, [], of)
     settings = codebook_settings(db)
     return {
         "format": FORMAT,
@@ -88,19 +89,35 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
             "interviews_in_project": interviews_total,
             "participants": pooled["participants"],
             "by_gender": pooled["by_gender"],
+            "rates": pooled["rates"],
             "participants_in_project": people["total"],
             "participants_in_project_by_gender": people["by_gender"],
             "interviewer_segments": data["interviewer_segments"],
             "orphaned": data["orphaned"],
         },
+        "base": data["base"],
         "consensus": data.get("consensus"),
-        "method": method(data["coder"], quotes, r.enabled, data.get("consensus")),
+        "method": method(data["coder"], quotes, r.enabled, data.get("consensus"), data["base"]),
         "sections": sections,
     }
 
 
-def method(coder: str, quotes: int, redacted: bool, consensus: dict | None = None) -> list[str]:
+def method(
+    coder: str, quotes: int, redacted: bool, consensus: dict | None = None, base: dict | None = None
+) -> list[str]:
     lines = [consensus["description"]] if consensus else []
+    if base:
+        people = base["participants"]
+        lines.append(
+            f"Shares of people are of those who took part in the {counted(base['sources']['interview'], 'interview')} "
+            f"{coder} decided: {counted(people['total'], 'participant')} ({gender_split(people['by_gender'])}); "
+            '"12 of 23 women" counts the women of those interviews who were coded, not the whole study.'
+        )
+        if base["undecided"]:
+            lines.append(
+                f"INCOMPLETE CODING: {coder} has not decided {counted(base['undecided'], 'unit')} of the "
+                f"{base['units']:,} in those interviews: the figures may undercount."
+            )
     lines += [
         f"Codings by {coder}. A segment is one coding of one code on one passage; a criterion pools every code in "
         "its branch. Only participants' turns count as evidence.",
@@ -124,7 +141,7 @@ def _known_attributes(db: Database) -> set[str]:
     return {*known["participant"], *known["interview"]}
 
 
-def _stats(segs: list[dict], genders: list[str], spread: list[str]) -> dict:
+def _stats(segs: list[dict], genders: list[str], spread: list[str], of: dict[str, int]) -> dict:
     people = {s["participant"]: s["gender"] for s in segs}
     by_gender = {g: 0 for g in genders}
     for g in people.values():
@@ -134,6 +151,10 @@ def _stats(segs: list[dict], genders: list[str], spread: list[str]) -> dict:
         "interviews": len({s["interview"] for s in segs}),
         "participants": len(people),
         "by_gender": by_gender,
+        # n of the OF people of that gender in the interviews the coder decided: the denominator is stated
+        "rates": {
+            g: {"n": n, "of": of.get(g, 0), "share": n / of[g] if of.get(g) else None} for g, n in by_gender.items()
+        },
         "spread": {},
     }
     for attr in spread:
@@ -153,9 +174,10 @@ def entry(
     quotes: int,
     r: Redactor,
     *,
+    of: dict[str, int],
     memos: bool = False,
 ) -> dict:
-    stats = _stats(segs, genders, spread)
+    stats = _stats(segs, genders, spread, of)
     return {
         "level": level,
         "code": code.path,
@@ -239,6 +261,18 @@ def gender_split(by_gender: dict[str, int]) -> str:
     for g, n in by_gender.items():
         one, many = words.get(g, (g, g))
         parts.append(f"{n} {one if n == 1 else many}")
+    return ", ".join(parts)
+
+
+def rate_split(rates: dict[str, dict]) -> str:
+    """'12 of 23 women (52%), 8 of 15 men (53%)': each group against its own denominator."""
+    words = {"woman": "women", "man": "men"}
+    parts = []
+    for g, r in rates.items():
+        if not r["of"] and not r["n"]:
+            continue
+        share = f" ({r['share']:.0%})" if r["share"] is not None else ""
+        parts.append(f"{r['n']} of {r['of']} {words.get(g, g)}{share}")
     return ", ".join(parts)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qualcode.export.summary import counted, gender_split, spread_text
+from qualcode.export.summary import counted, gender_split, rate_split, spread_text
 from qualcode.output.xlsx import Sheet
 
 SPREAD_LABEL = {"case_study": "Case studies", "stakeholder_group": "Stakeholder groups"}
@@ -45,7 +45,7 @@ def headline(e: dict) -> str:
         return "Not coded."
     return (
         f"{counted(e['segments'], 'coded segment')} from {counted(e['interviews'], 'interview')}, said by "
-        f"{counted(e['participants'], 'participant')} ({gender_split(e['by_gender'])})."
+        f"{counted(e['participants'], 'participant')} ({rate_split(e['rates'])})."
     )
 
 
@@ -139,7 +139,7 @@ def rows(data: dict) -> tuple[list[dict], list[str]]:
         "segments",
         "interviews",
         "participants",
-        *[f"participants_{g}" for g in genders],
+        *[f"participants_{g}{part}" for g in genders for part in ("", "_of", "_share")],
         *[f"{a}_participants" for a in spread],
         *[f"quote_{i}" for i in range(1, n + 1)],
         "memos",
@@ -154,7 +154,12 @@ def rows(data: dict) -> tuple[list[dict], list[str]]:
             "interviews": e["interviews"],
             "participants": e["participants"],
         }
-        row.update({f"participants_{g}": e["by_gender"].get(g, 0) for g in genders})
+        for g in genders:
+            rate = e["rates"].get(g, {"n": 0, "of": 0, "share": None})
+            share = None if rate["share"] is None else round(rate["share"], 4)
+            row.update(
+                {f"participants_{g}": rate["n"], f"participants_{g}_of": rate["of"], f"participants_{g}_share": share}
+            )
         row.update(
             {f"{a}_participants": "; ".join(f"{v}: {k}" for v, k in e["spread"].get(a, {}).items()) for a in spread}
         )

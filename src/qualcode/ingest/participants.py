@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 
 from sqlite_utils import Database
 
@@ -76,9 +77,17 @@ def participant_values(db: Database, attribute: str) -> dict[str, set[str]]:
     return out
 
 
-def counts(db: Database, by: str | None = None) -> dict:
-    """{"total", "by_gender", ["by": {"attribute", "rows": [{"value", "total", "by_gender"}]}]}, from the data."""
-    genders = dict(db.execute("SELECT id, gender FROM participants").fetchall())
+def counts(
+    db: Database, by: str | None = None, *, kind: str = "interviewee", only: Collection[str] | None = None
+) -> dict:
+    """{"total", "by_gender", ["by": {"attribute", "rows": [{"value", "total", "by_gender"}]}]}, from the data.
+
+    Distinct people of KIND (the people interviewed, by default: respondents and documents are counted apart), or
+    of those the ONLY ids name: the one way qualcode counts people, for the study and for any denominator.
+    """
+    genders = dict(db.execute("SELECT id, gender FROM participants WHERE kind = ?", [kind]).fetchall())
+    if only is not None:
+        genders = {pid: g for pid, g in genders.items() if pid in only}
     order = gender_order(genders.values())
     result: dict = {"total": len(genders), "by_gender": {g: 0 for g in order}}
     for g in genders.values():
