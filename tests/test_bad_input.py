@@ -287,7 +287,9 @@ CASES = [
         "{f}: interview INT-05 already exists (from INT-05.md) with different content; use --replace",
     ),
     Case("import-unknown-speaker", imp("a.md", fm() + "\nMr X: who am I?\n"), "{f}:13: unknown speaker label 'Mr X'"),
-    Case("import-unknown-extension", imp("notes.pdf", b"%PDF-1.4"), "{f}: unknown extension '.pdf'"),
+    Case("import-unknown-extension", imp("notes.odt", b"PK\x03\x04"), "{f}: unknown extension '.odt'"),
+    # A PDF is a document now: one that is not a PDF says so.
+    Case("import-pdf-damaged", imp("notes.pdf", b"%PDF-1.4"), "{f}: not a readable PDF"),
     Case("import-no-text", imp("blank.txt", "\ufeff\u00a0\n"), "{f}: file has no text"),
     Case(
         "import-docx-not-zip", imp("a.docx", b"PK\x03\x04garbage"), "{f}: not a .docx document: the file is not a zip"

@@ -154,7 +154,8 @@ BAD = [
         "nolabel.md:5: text before the first speaker",
     ),
     ("noturns.md", b"---\ninterview: X\nparticipants: [A]\n---\n\n", "noturns.md:5: no speaker turns"),
-    ("notes.pdf", b"%PDF-1.4", "notes.pdf: unknown extension '.pdf'"),
+    ("notes.odt", b"PK\x03\x04", "notes.odt: unknown extension '.odt'"),
+    ("notes.pdf", b"%PDF-1.4", "notes.pdf: not a readable PDF"),
     (
         "dupspeaker.md",
         b"---\ninterview: X\nparticipants: [{id: A}, {id: B, speaker: A}]\n---\nA: hi\n",

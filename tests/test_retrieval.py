@@ -146,7 +146,7 @@ def test_segments_coder_interview_and_errors(project, db_path):
     r = project("segments", "--code", "Relevance", "--where", "religion=x", expect=1)
     assert r.stderr.strip() == (
         "Error: --where religion: no attribute 'religion' in this project (known: case_study, gender, "
-        "interview_language, mode, organisation, organisation_type, region, role, stakeholder_group)"
+        "interview_language, mode, organisation, organisation_type, region, role, source, stakeholder_group)"
     )
     r = project("segments", "--code", "Relevance", "--where", "gender", expect=2)
     assert r.stderr.strip() == "Error: --where expects ATTR=VALUE (for example gender=woman), got 'gender'"

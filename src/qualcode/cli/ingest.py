@@ -29,13 +29,36 @@ def import_(
         list[str] | None, typer.Option("--interviewer", help="A label that is an interviewer (repeatable).")
     ] = None,
     max_size: Annotated[float, typer.Option("--max-size", help="Largest file accepted, in MB.")] = 20,
+    document: Annotated[
+        bool, typer.Option("--document", help="Read .txt, .md and .docx files without speakers as documents.")
+    ] = False,
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="Survey (.csv/.xlsx): the respondent id column.")
+    ] = None,
+    question: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--question", help="Survey: an open-question column, COLUMN or COLUMN=question text (repeatable)."
+        ),
+    ] = None,
+    attribute: Annotated[
+        list[str] | None,
+        typer.Option("--attribute", help="Survey: a column describing respondents, e.g. gender (repeatable)."),
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Import transcripts into the project (created if missing).
+    """Import transcripts, survey answers and documents into the project (created if missing).
 
     Reads Markdown/text with YAML front matter (the project's own format), plain text with speaker labels
     (`Name:`, `Name :`, `[id1]`, `**Name** [m:ss]`, `I – text`), WebVTT (Zoom, Teams), SubRip, Otter.ai text,
     Zoom saved captions and .docx. Files without front matter take metadata from a sidecar `NAME.yml`.
+
+    Survey answers (.csv, .xlsx): each respondent becomes a respondent of the survey (counted apart from the people
+    interviewed), each non-empty answer a unit to code, with its question as context. Name the columns with
+    --id-column, --question and --attribute, or in a sidecar NAME.yml (survey:, title:, id_column:,
+    attribute_columns:, questions: column → question text). Documents (.pdf; .md/.txt with `document:` front matter;
+    .txt/.md/.docx with --document): paragraphs are the units, PDF pages are kept for quotes, headings become the
+    context of the paragraphs under them.
     Each file is one transaction: a failed file leaves no trace and the rest go on (exit code 1 if any failed).
     Two files claiming one interview id are both refused. Re-importing an unchanged file does nothing; a changed
     one needs `--replace`.
@@ -60,12 +83,20 @@ def import_(
             raise UsageError(
                 f"--encoding: unknown encoding {encoding!r} (for example utf-8, cp1252, latin-1)"
             ) from None
+    survey = None
+    if id_column or question or attribute:
+        from qualcode.ingest.transcripts.survey import Spec
+
+        questions = dict(q.split("=", 1) if "=" in q else (q, q) for q in question or [])
+        survey = Spec(id_column=id_column, questions=questions, attribute_columns=list(attribute or []))
     options = ImportOptions(
         encoding=encoding,
         replace=replace,
         speaker_map=parse_speaker_map(speaker_map),
         interviewers=list(interviewer or []),
         max_bytes=int(max_size * 1024 * 1024),
+        document=document,
+        survey=survey,
     )
     files = collect_files(paths)
     if not files:
@@ -167,24 +198,29 @@ def participants(
         str | None,
         typer.Option("--by", help="Cross-tabulate with gender by this attribute (participant or interview)."),
     ] = None,
+    respondents: Annotated[
+        bool, typer.Option("--respondents", help="Count survey respondents instead of the people interviewed.")
+    ] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """Count distinct participants, disaggregated by gender, optionally by an attribute.
 
-    Gender values are normalised (woman/female/f → woman, man/male/m → man; others kept as written; missing →
-    "not recorded"). An interview attribute such as case_study applies to that interview's participants.
+    Participants are the people interviewed; survey respondents are counted apart (--respondents), each against its
+    own total, and documents are no one. Gender values are normalised (woman/female/f → woman, man/male/m → man;
+    others kept as written; missing → "not recorded"). An interview attribute such as case_study applies to that
+    interview's participants.
 
     Example: `qualcode participants --by stakeholder_group --format json`
     """
     from qualcode.ingest.participants import counts
 
     db = open_db(ctx)
-    data = counts(db, by)
+    data = counts(db, by, kind="respondent" if respondents else "interviewee")
     genders = list(data["by_gender"])
     if fmt == "json":
         render.emit("json", data=data)
         return
-    label = by or "participants"
+    label = by or ("respondents" if respondents else "participants")
     rows = [{label: "all", "total": data["total"], **data["by_gender"]}]
     if by:
         rows = [{label: r["value"], "total": r["total"], **r["by_gender"]} for r in data["by"]["rows"]] + rows
@@ -202,11 +238,13 @@ def interviews(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
 
     rows = listing(open_db(ctx))
     total_words = sum(r["words"] for r in rows)
+    kinds = {k: sum(r["kind"] == k for r in rows) for k in ("interview", "survey", "document")}
+    counts = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in kinds.items() if n or k == "interview")
     render.emit(
         fmt,
         rows=rows,
-        columns=["id", "title", "date", "participants", "turns", "words", "attributes"],
-        caption=f"{len(rows)} interviews, {total_words} words",
+        columns=["id", "kind", "title", "date", "participants", "turns", "words", "attributes"],
+        caption=f"{counts}; {total_words:,} words",
         numeric=("participants", "turns", "words"),
     )
 
@@ -244,8 +282,11 @@ def show(
         render.out.print(Text(f"  {s['label']} = {who} ({extra})", style="dim"))
     for t in data["turns"]:
         render.out.print()
-        head = Text(f"[{t['turn']}] {t['speaker']}", style="bold cyan" if t["role"] == "participant" else "bold")
+        where = f"  p. {t['page']}" if t["page"] else ""
+        head = Text(f"[{t['turn']}] {t['speaker']}{where}", style="bold cyan" if t["role"] == "participant" else "bold")
         render.out.print(head)
+        if t["context"]:  # a survey answer's question, a document paragraph's section
+            render.out.print(Text(f"({t['context']})", style="dim italic"))
         render.out.print(Text(t["text"]))
 
 

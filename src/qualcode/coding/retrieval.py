@@ -22,7 +22,7 @@ from qualcode.errors import NotFoundError, UsageError
 from qualcode.ingest import interviews
 from qualcode.ingest.participants import attribute_names, normalise_gender
 from qualcode.store.db import transaction
-from qualcode.store.queries import require_coders
+from qualcode.store.queries import require_coders, source_kind
 
 SNIPPET_TOKENS = 16
 LEVELS = ("code", "criterion")
@@ -63,7 +63,10 @@ def _filter_sql(db: Database, f: Filters | None) -> tuple[str, list]:
     known = attribute_names(db)
     names = {n.casefold(): n for n in [*known["participant"], *known["interview"]]}
     for name, value in f.where:
-        if name.casefold() == "gender":
+        if name.casefold() in ("source", "kind"):  # the kind of source: interviews, survey answers, documents
+            sql += " AND t.interview_id IN (SELECT id FROM interviews WHERE kind = ?)"
+            params.append(source_kind(value))
+        elif name.casefold() == "gender":
             sql += " AND p.gender = ? COLLATE NOCASE"
             params.append(normalise_gender(value))
         elif name.casefold() in names:
@@ -73,7 +76,7 @@ def _filter_sql(db: Database, f: Filters | None) -> tuple[str, list]:
             ) = ? COLLATE NOCASE"""
             params += [names[name.casefold()], names[name.casefold()], value]
         else:
-            listing = ", ".join(sorted({"gender", *names.values()}))
+            listing = ", ".join(sorted({"gender", "source", *names.values()}))
             raise NotFoundError(f"--where {name}: no attribute {name!r} in this project (known: {listing})")
     return sql, params
 
@@ -82,7 +85,7 @@ def _context(db: Database, turn_ids) -> dict[int, dict]:
     """turn id → interview, turn index, speaker, participant, gender, stakeholder_group and both attribute levels."""
     rows = db.execute(
         """SELECT t.id, t.interview_id, t.idx, t.text, s.label, s.participant_id, p.gender, p.kind, i.kind,
-                  t.page, t.question
+                  t.page, t.context
            FROM turns t JOIN speakers s ON s.id = t.speaker_id LEFT JOIN participants p ON p.id = s.participant_id
            JOIN interviews i ON i.id = t.interview_id
            WHERE t.id IN (SELECT value FROM json_each(?))""",
@@ -97,15 +100,15 @@ def _context(db: Database, turn_ids) -> dict[int, dict]:
         pattrs[pid][name] = value
     iattrs = interviews.interview_attributes(db)
     out = {}
-    for tid, iid, idx, text, label, pid, gender, person_kind, source_kind, page, question in rows:
+    for tid, iid, idx, text, label, pid, gender, person_kind, kind, page, context in rows:
         pa, ia = dict(pattrs.get(pid, {})), dict(iattrs.get(iid, {}))
         out[tid] = {
             "interview": iid,
             "turn": idx,
-            "source_kind": source_kind,  # interview | survey | document
+            "source_kind": kind,  # interview | survey | document
             "speaker_kind": person_kind or "interviewer",  # interviewee | respondent | document | interviewer
             "page": page,
-            "question": question,
+            "context": context,
             "speaker": label,
             "participant": pid,
             "gender": gender,

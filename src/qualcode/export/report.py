@@ -47,7 +47,7 @@ def report(
         for row in rows or []:
             row["value"] = r(row["value"])
     annex = summary.build(db, data, quotes, r)
-    interviews = db.execute("SELECT count(*) FROM interviews").fetchone()[0]
+    interviews = db.execute("SELECT count(*) FROM interviews WHERE kind = 'interview'").fetchone()[0]
     return {
         "format": FORMAT,
         "title": title or f"{settings.name}: qualitative findings",

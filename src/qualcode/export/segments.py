@@ -18,6 +18,10 @@ from qualcode.ingest.participants import counts as participant_counts
 from qualcode.store.queries import coders, require_coders
 
 CONSENSUS = "consensus"
+# A segment's role says whose words it is: someone interviewed (a participant), a survey respondent, a document's
+# text, or an interviewer (never evidence).
+ROLES = {"interviewee": "participant", "respondent": "respondent", "document": "document", "interviewer": "interviewer"}
+EVIDENCE = ("participant", "respondent", "document")
 CASE_STUDY = "case_study"
 STAKEHOLDER = "stakeholder_group"
 
@@ -129,9 +133,7 @@ def load(db: Database, coder: str) -> dict:
         orphaned += data["orphaned"]
         for s in data["segments"]:
             code = by_path[s["code"]]
-            s.update(
-                code_id=code.id, criterion=code.criterion, role="participant" if s["participant"] else "interviewer"
-            )
+            s.update(code_id=code.id, criterion=code.criterion, role=ROLES[s["speaker_kind"]])
             out.append(s)
     return {
         "coder": coder,

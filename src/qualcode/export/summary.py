@@ -50,14 +50,16 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
     people = participant_counts(db)
     genders = list(people["by_gender"])
     of = data["base"]["participants"]["by_gender"]
-    segs = [s for s in data["segments"] if s["role"] == "participant"]
+    evidence = [s for s in data["segments"] if s["role"] in coded.EVIDENCE]
+    segs = [s for s in evidence if s["role"] == "participant"]
     known = _known_attributes(db)
     spread = [a for a in SPREAD if a in known]
     by_code: dict[int, list[dict]] = defaultdict(list)
     by_criterion: dict[str, list[dict]] = defaultdict(list)
-    for s in segs:
+    for s in evidence:
         by_code[s["code_id"]].append(s)
         by_criterion[s["criterion"]].append(s)
+    base = data["base"]
     sections = []
     tree = data["tree"]
     for root in tree.roots():
@@ -65,15 +67,16 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
         for c in tree:
             if c.criterion_id != root.id or (c.id == root.id and not by_code[c.id]):
                 continue
-            entries.append(entry("code", c, by_code[c.id], genders, spread, quotes, r, of=of, memos=True))
+            entries.append(entry("code", c, by_code[c.id], genders, spread, quotes, r, base=base, memos=True))
         sections.append(
             {
-                "criterion": entry("criterion", root, by_criterion[root.name], genders, spread, quotes, r, of=of),
+                "criterion": entry("criterion", root, by_criterion[root.name], genders, spread, quotes, r, base=base),
                 "codes": entries,
             }
         )
-    interviews_total = db.execute("SELECT count(*) FROM interviews").fetchone()[0]
+    interviews_total = db.execute("SELECT count(*) FROM interviews WHERE kind = 'interview'").fetchone()[0]
     pooled = _stats(segs, genders, [], of)
+    sources = by_source(evidence, base)
     settings = codebook_settings(db)
     return {
         "format": FORMAT,
@@ -85,6 +88,7 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
         "spread": {"unit": "participants", "attributes": spread},
         "totals": {
             "segments": pooled["segments"],
+            "by_source": sources,
             "interviews": pooled["interviews"],
             "interviews_in_project": interviews_total,
             "participants": pooled["participants"],
@@ -113,14 +117,23 @@ def method(
             f"{coder} decided: {counted(people['total'], 'participant')} ({gender_split(people['by_gender'])}); "
             '"12 of 23 women" counts the women of those interviews who were coded, not the whole study.'
         )
+        if base["sources"]["survey"]:
+            who = base["respondents"]
+            lines.append(
+                f"Shares of respondents are of the respondents of the {counted(base['sources']['survey'], 'survey')} "
+                f"{coder} decided: {counted(who['total'], 'respondent')} ({gender_split(who['by_gender'])}), "
+                "counted apart from the people interviewed."
+            )
         if base["undecided"]:
             lines.append(
                 f"INCOMPLETE CODING: {coder} has not decided {counted(base['undecided'], 'unit')} of the "
-                f"{base['units']:,} in those interviews: the figures may undercount."
+                f"{base['units']:,} in the sources {coder} coded: the figures may undercount."
             )
     lines += [
         f"Codings by {coder}. A segment is one coding of one code on one passage; a criterion pools every code in "
-        "its branch. Only participants' turns count as evidence.",
+        "its branch. Evidence is what participants said in interviews, survey respondents' answers and documents' "
+        "paragraphs, shown side by side by source; interviewers' turns never count. A code's counts of segments and "
+        "participants are its interview evidence; survey and document evidence is given beside it.",
         "Participants are distinct people, split by gender: a person coded many times, or in two interviews, "
         "counts once. Case studies and stakeholder groups count distinct participants per value.",
     ]
@@ -174,10 +187,15 @@ def entry(
     quotes: int,
     r: Redactor,
     *,
-    of: dict[str, int],
+    base: dict,
     memos: bool = False,
 ) -> dict:
-    stats = _stats(segs, genders, spread, of)
+    """One criterion or code: its evidence from people interviewed (counts, shares, spread), and by source."""
+    people = [s for s in segs if s["role"] == "participant"]
+    stats = _stats(people, genders, spread, base["participants"]["by_gender"])
+    picked = choose_quotes(people, quotes)
+    for role in ("respondent", "document"):  # one voice of each other kind of evidence, where there is one
+        picked += choose_quotes([s for s in segs if s["role"] == role], min(quotes, 1))
     return {
         "level": level,
         "code": code.path,
@@ -188,15 +206,44 @@ def entry(
         "colour": code.colour,
         "definition": code.definition,
         **stats,
-        "quotes": [quote(s, r) for s in choose_quotes(segs, quotes)],
+        "by_source": by_source(segs, base),
+        "quotes": [quote(s, r) for s in picked],
         "memos": [{"interview": s["interview"], "turn": s["turn"], "memo": r(s["memo"])} for s in segs if s.get("memo")]
         if memos
         else [],
     }
 
 
+def by_source(segs: list[dict], base: dict) -> dict:
+    """Evidence side by side by kind of source: units and sources, and the people of each kind against their own
+    denominator (participants of the interviews decided; respondents of the surveys decided). Triangulation."""
+    out = {}
+    for kind, role in (("interview", "participant"), ("survey", "respondent"), ("document", "document")):
+        mine = [s for s in segs if s["role"] == role]
+        if not mine and not base["sources"][kind]:
+            continue
+        item = {"segments": len(mine), "sources": len({s["interview"] for s in mine}), "of": base["sources"][kind]}
+        if role != "document":
+            people = {s["participant"]: s["gender"] for s in mine}
+            of = base["participants" if role == "participant" else "respondents"]
+            counts: dict[str, int] = defaultdict(int)
+            for g in people.values():
+                counts[g] += 1
+            item["people"] = len(people)
+            item["people_of"] = of["total"]
+            item["rates"] = {
+                g: {"n": counts.get(g, 0), "of": n, "share": counts.get(g, 0) / n if n else None}
+                for g, n in of["by_gender"].items()
+            }
+        out[kind] = item
+    return out
+
+
 def quote(s: dict, r: Redactor) -> dict:
     return {
+        "role": s["role"],
+        "page": s.get("page"),
+        "context": s.get("context"),
         "interview": s["interview"],
         "turn": s["turn"],
         "speaker": r.speaker(s["speaker"], s["participant"]),
@@ -266,13 +313,14 @@ def gender_split(by_gender: dict[str, int]) -> str:
 
 def rate_split(rates: dict[str, dict]) -> str:
     """'12 of 23 women (52%), 8 of 15 men (53%)': each group against its own denominator."""
-    words = {"woman": "women", "man": "men"}
+    words = {"woman": ("woman", "women"), "man": ("man", "men")}
     parts = []
     for g, r in rates.items():
         if not r["of"] and not r["n"]:
             continue
         share = f" ({r['share']:.0%})" if r["share"] is not None else ""
-        parts.append(f"{r['n']} of {r['of']} {words.get(g, g)}{share}")
+        one, many = words.get(g, (g, g))
+        parts.append(f"{r['n']} of {r['of']} {one if r['of'] == 1 else many}{share}")
     return ", ".join(parts)
 
 

@@ -26,9 +26,15 @@ def _numbering(data: dict):
 
 
 def attribution(q: dict) -> str:
-    """'Ayesha (P001), woman, UN agency · INT-01, turn 9' — or 'P001, woman, …' when pseudonymised."""
+    """'Ayesha (P001), woman, UN agency · INT-01, turn 9' — or 'P001, woman, …' when pseudonymised; a survey answer
+    names its respondent and question, a document its page or section."""
+    if q.get("role") == "document":
+        where = f"p. {q['page']}" if q.get("page") else (f"section “{q['context']}”" if q.get("context") else "")
+        return f"document {q['interview']}" + (f", {where}" if where else "") + f", paragraph {q['turn']}"
     who = q["speaker"] if q["speaker"] == q["participant"] else f"{q['speaker']} ({q['participant']})"
     about = ", ".join(x for x in (who, q["gender"], q["stakeholder_group"]) if x)
+    if q.get("role") == "respondent":
+        return f"{about} · survey {q['interview']}, answer {q['turn']} to “{q['context']}”"
     return f"{about} · {q['interview']}, turn {q['turn']}"
 
 
@@ -49,6 +55,26 @@ def headline(e: dict) -> str:
     )
 
 
+def source_line(by_source: dict) -> str:
+    """'Interviews: 40 segments from 12 of 16 interviews, 20 of 38 participants; Survey answers: …' — triangulation."""
+    parts = []
+    for kind, item in by_source.items():
+        what, unit, source = SOURCE_WORDS[kind]
+        text = f"{what}: {counted(item['segments'], unit)} from {item['sources']} of {counted(item['of'], source)}"
+        if "people" in item:
+            who = "participant" if kind == "interview" else "respondent"
+            text += f", {item['people']} of {counted(item['people_of'], who)} ({rate_split(item['rates'])})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+SOURCE_WORDS = {
+    "interview": ("Interviews", "coded segment", "interview"),
+    "survey": ("Survey answers", "answer", "survey"),
+    "document": ("Documents", "paragraph", "document"),
+}
+
+
 def to_markdown(data: dict, *, title: str | None = None) -> str:
     t = data["totals"]
     cb = data["codebook"]
@@ -62,6 +88,7 @@ def to_markdown(data: dict, *, title: str | None = None) -> str:
         f"{counted(t['participants_in_project'], 'participant')} interviewed "
         f"({gender_split(t['by_gender'])} coded; {gender_split(t['participants_in_project_by_gender'])} "
         "interviewed).",
+        *([f"**By source:** {source_line(t['by_source'])}."] if set(t["by_source"]) - {"interview"} else []),
         "",
         "## How to read this annex",
         "",
@@ -105,6 +132,8 @@ def _entry_md(number: str, e: dict, data: dict) -> list[str]:
         lines += [f"*Definition.* {_md_text(' '.join(e['definition'].split()))}", ""]
     lead = "**All codes in this criterion:** " if criterion else ""
     lines += [lead + headline(e), ""]
+    if set(e["by_source"]) - {"interview"}:
+        lines += ["**By source:** " + source_line(e["by_source"]), ""]
     if e["segments"]:
         for attr, values in e["spread"].items():
             label = SPREAD_LABEL.get(attr, attr)

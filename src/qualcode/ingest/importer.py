@@ -39,6 +39,8 @@ class ImportOptions:
     speaker_map: dict[str, str] = field(default_factory=dict)  # label → participant id
     interviewers: list[str] = field(default_factory=list)  # labels to treat as interviewers
     max_bytes: int = source.MAX_BYTES
+    document: bool = False  # read .txt/.md/.docx without speakers as documents
+    survey: object = None  # survey.Spec: which columns of a .csv/.xlsx are the id, the questions, the attributes
 
 
 @dataclass
@@ -215,9 +217,12 @@ class Prepared:
 
 def prepare(path: Path, options: ImportOptions, result: ImportResult) -> Prepared:
     """Everything before the transaction: parse, metadata, speakers. Writes nothing."""
-    transcript = parse_file(path, encoding=options.encoding, max_bytes=options.max_bytes)
+    transcript = parse_file(
+        path, encoding=options.encoding, max_bytes=options.max_bytes, document=options.document, survey=options.survey
+    )
     digest = hashlib.sha256(source.read_bytes(path, max_bytes=options.max_bytes))
-    sidecar = _sidecar(path) if transcript.format != "qualcode-md" else None
+    # Documents and surveys read their own metadata; a transcript may have it beside it.
+    sidecar = _sidecar(path) if transcript.format != "qualcode-md" and transcript.kind == "interview" else None
     if sidecar:
         data = _read_sidecar(sidecar)
         text = source.decode(data, sidecar, options.encoding) if data.strip() else ""
@@ -270,17 +275,23 @@ class Plan:
     notes: list[str]
 
 
+# Who speaks in each kind of source: people interviewed, survey respondents, a document's own text.
+PERSON_KIND = {"interview": "interviewee", "survey": "respondent", "document": "document"}
+
+
 def plan_speakers(t: Transcript, iid: str, options: ImportOptions) -> Plan:
     """Resolve every label used in the text to a participant or an interviewer."""
     meta = t.meta
     plan = Plan({}, {}, {}, [])
     by_key: dict[str, tuple[str, str]] = {}
+    kind = PERSON_KIND[t.kind]
     for p in meta.participants:
         by_key[key(p.speaker)] = ("participant", p.id)
         plan.participants[p.id] = {
             "name": p.name or (p.speaker if p.speaker != p.id else None),
             "gender": normalise_gender(p.gender),
             "attributes": p.attributes,
+            "kind": kind,
         }
     for i in meta.interviewers:
         by_key[key(i.speaker)] = ("interviewer", i.id)
@@ -363,7 +374,7 @@ def _insert(
 ) -> None:
     pieces, spans, pos = [], [], 0
     for turn in t.turns:
-        head = f"{turn.label}: "
+        head = f"{turn.label}: " if t.kind == "interview" else ""  # answers and paragraphs are stored as they are
         start = pos + len(head)
         pieces.append(head + turn.text)
         spans.append((start, start + len(turn.text)))
@@ -384,14 +395,14 @@ def _insert(
     if replace:
         db.execute(
             """UPDATE interviews SET title = ?, date = ?, language = ?, source_file = ?, format = ?, source_hash = ?,
-               text_hash = ?, text = ?, imported_at = ? WHERE id = ?""",
-            [*values, iid],
+               text_hash = ?, text = ?, imported_at = ?, kind = ? WHERE id = ?""",
+            [*values, t.kind, iid],
         )
     else:
         db.execute(
             """INSERT INTO interviews (title, date, language, source_file, format, source_hash, text_hash, text,
-               imported_at, id, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [*values, iid, str(uuid.uuid4()).upper()],
+               imported_at, kind, id, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [*values, t.kind, iid, str(uuid.uuid4()).upper()],
         )
     db.conn.executemany(
         "INSERT INTO interview_attributes (interview_id, name, value) VALUES (?, ?, ?)",
@@ -414,8 +425,14 @@ def insert_people(db: Database, plan: Plan, iid: str) -> dict[str, int]:
                 db.execute("UPDATE participants SET name = coalesce(name, ?) WHERE id = ?", [person["name"], pid])
         else:
             db.execute(
-                "INSERT INTO participants (id, name, gender, guid) VALUES (?, ?, ?, ?)",
-                [pid, person["name"], person["gender"], person.get("guid") or str(uuid.uuid4()).upper()],
+                "INSERT INTO participants (id, name, gender, guid, kind) VALUES (?, ?, ?, ?, ?)",
+                [
+                    pid,
+                    person["name"],
+                    person["gender"],
+                    person.get("guid") or str(uuid.uuid4()).upper(),
+                    person.get("kind", "interviewee"),
+                ],
             )
         db.conn.executemany(
             """INSERT INTO participant_attributes (participant_id, name, value) VALUES (?, ?, ?)
@@ -447,10 +464,22 @@ def insert_turns(
     """
     nlp = sentence_splitter(language)
     db.conn.executemany(
-        """INSERT INTO turns (interview_id, idx, speaker_id, start, end, start_s, end_s, text, words)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO turns (interview_id, idx, speaker_id, start, end, start_s, end_s, text, words, page, context)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
-            (iid, idx, speaker_ids[turn.label], start, end, turn.start_s, turn.end_s, turn.text, words(turn.text))
+            (
+                iid,
+                idx,
+                speaker_ids[turn.label],
+                start,
+                end,
+                turn.start_s,
+                turn.end_s,
+                turn.text,
+                words(turn.text),
+                turn.page,
+                turn.context,
+            )
             for idx, (turn, (start, end)) in enumerate(zip(turns, spans, strict=True))
         ],
     )

@@ -20,7 +20,7 @@ def listing(db: Database) -> list[dict]:
     """id, title, date, format, participants, turns, words, attributes; in id order."""
     attrs = interview_attributes(db)
     rows = db.execute(
-        """SELECT i.id, i.title, i.date, i.format, i.source_file,
+        """SELECT i.id, i.title, i.date, i.format, i.source_file, i.kind,
                   (SELECT count(*) FROM interview_participants p WHERE p.interview_id = i.id),
                   (SELECT count(*) FROM turns t WHERE t.interview_id = i.id),
                   (SELECT coalesce(sum(words), 0) FROM turns t WHERE t.interview_id = i.id)
@@ -33,9 +33,10 @@ def listing(db: Database) -> list[dict]:
             "date": r[2],
             "format": r[3],
             "source_file": r[4],
-            "participants": r[5],
-            "turns": r[6],
-            "words": r[7],
+            "kind": r[5],
+            "participants": r[6],
+            "turns": r[7],
+            "words": r[8],
             "attributes": attrs.get(r[0], {}),
         }
         for r in rows
@@ -44,13 +45,13 @@ def listing(db: Database) -> list[dict]:
 
 def require(db: Database, interview_id: str) -> dict:
     row = db.execute(
-        "SELECT id, title, date, language, source_file, format FROM interviews WHERE id = ?", [interview_id]
+        "SELECT id, title, date, language, source_file, format, kind FROM interviews WHERE id = ?", [interview_id]
     ).fetchone()
     if not row:
         ids = [r[0] for r in db.execute("SELECT id FROM interviews ORDER BY id LIMIT 6")]
         hint = f" (for example {', '.join(ids)})" if ids else " (the project has no interviews yet)"
         raise NotFoundError(f"no interview {interview_id!r}{hint}")
-    return dict(zip(["id", "title", "date", "language", "source_file", "format"], row, strict=True))
+    return dict(zip(["id", "title", "date", "language", "source_file", "format", "kind"], row, strict=True))
 
 
 def speaker_info(db: Database, interview_id: str) -> dict[int, dict]:
@@ -96,10 +97,13 @@ def transcript(db: Database, interview_id: str) -> dict:
             "end": end,
             "start_s": ss,
             "end_s": es,
+            "page": page,
+            "context": context,
             "text": text,
         }
-        for idx, sid, start, end, ss, es, text in db.execute(
-            "SELECT idx, speaker_id, start, end, start_s, end_s, text FROM turns WHERE interview_id = ? ORDER BY idx",
+        for idx, sid, start, end, ss, es, page, context, text in db.execute(
+            """SELECT idx, speaker_id, start, end, start_s, end_s, page, context, text FROM turns
+               WHERE interview_id = ? ORDER BY idx""",
             [interview_id],
         )
     ]

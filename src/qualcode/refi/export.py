@@ -146,7 +146,8 @@ def _value(parent, variables: dict[str, str], name: str, value: str | None) -> N
 
 
 def _cases(db: Database, root, variables: dict[str, str], redact: Redact) -> int:
-    people = list(db.execute("SELECT id, gender, guid FROM participants ORDER BY id"))
+    # A document's own text is no person: it has no case.
+    people = list(db.execute("SELECT id, gender, guid FROM participants WHERE kind != 'document' ORDER BY id"))
     if not people:
         return 0
     attrs = defaultdict(dict)

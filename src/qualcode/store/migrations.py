@@ -419,7 +419,7 @@ def m010_consensus_and_exclusive_scales(db: Database) -> None:
 @migrations()
 def m011_kinds_of_evidence(db: Database) -> None:
     """Interviews, survey answers and documents side by side: each source has a kind, each speaker a kind of person
-    (someone interviewed, a survey respondent, or a document's own text), and units keep their page or question."""
+    (someone interviewed, a survey respondent, or a document's own text), and units keep their page and context."""
     # "Participants" in every count are the people interviewed; respondents and documents are counted apart, each
     # against its own denominator.
     db.execute(
@@ -431,4 +431,5 @@ def m011_kinds_of_evidence(db: Database) -> None:
         "CHECK (kind IN ('interviewee', 'respondent', 'document'))"
     )
     db.execute("ALTER TABLE turns ADD COLUMN page INTEGER")  # a document paragraph's page, for quotes
-    db.execute("ALTER TABLE turns ADD COLUMN question TEXT")  # a survey answer's question, shown as its context
+    # What a unit answers or sits under: a survey answer's question, a document paragraph's section heading.
+    db.execute("ALTER TABLE turns ADD COLUMN context TEXT")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from qualcode.errors import NotFoundError
+from qualcode.errors import NotFoundError, UsageError
 
 
 def coders(db: Database, *, with_codings: bool = False) -> list[str]:
@@ -26,3 +26,17 @@ def require_coders(db: Database, names: list[str]) -> None:
     if missing:
         listed = ", ".join(known) if known else "none yet"
         raise NotFoundError(f"no coder {missing[0]!r} in this project (coders: {listed})")
+
+
+# The kinds of source a project holds (migration m011), and the words users may type for them.
+SOURCE_KINDS = ("interview", "survey", "document")
+_KIND_WORDS = {"interview": "interview", "interviews": "interview", "survey": "survey", "surveys": "survey",
+               "document": "document", "documents": "document"}  # fmt: skip
+
+
+def source_kind(word: str) -> str:
+    """'interviews' → 'interview', and so on; anything else is a usage error listing the kinds."""
+    kind = _KIND_WORDS.get(word.strip().casefold())
+    if kind is None:
+        raise UsageError(f"no kind of source {word!r}: choose interviews, survey or documents")
+    return kind

@@ -15,6 +15,17 @@ UNPACKED_RATIO = 10
 
 
 def parse(path: Path, *, max_bytes: int = source.MAX_BYTES) -> Transcript:
+    texts, notes = paragraphs(path, max_bytes=max_bytes)
+    text = source.normalise("\n".join(texts))
+    if not text.strip():
+        raise InputError("document has no text in its paragraphs", path=path)
+    transcript = plain.parse_lines(text.split("\n"), path, fmt="docx")
+    transcript.notes.extend(notes)
+    return transcript
+
+
+def paragraphs(path: Path, *, max_bytes: int = source.MAX_BYTES) -> tuple[list[str], list[str]]:
+    """(the document's paragraphs as text, notes); a soft line break inside a paragraph is a line of its own."""
     data = source.read_bytes(path, max_bytes=max_bytes)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -40,12 +51,6 @@ def parse(path: Path, *, max_bytes: int = source.MAX_BYTES) -> Transcript:
         document = docx.Document(io.BytesIO(data))
     except Exception as e:  # python-docx lets zipfile, lxml, KeyError and its own errors through unwrapped
         raise InputError(f"damaged .docx document: {e or type(e).__name__}", path=path) from e
-    # A soft line break inside a paragraph is a line of its own, as in a text file.
-    text = source.normalise("\n".join(p.text for p in document.paragraphs))
-    if not text.strip():
-        raise InputError("document has no text in its paragraphs", path=path)
-    transcript = plain.parse_lines(text.split("\n"), path, fmt="docx")
     tables = [t for t in document.tables if any(c.text.strip() for row in t.rows for c in row.cells)]
-    if tables:
-        transcript.notes.append(f"{len(tables)} table(s) with text were not imported: only paragraphs are read")
-    return transcript
+    notes = [f"{len(tables)} table(s) with text were not imported: only paragraphs are read"] if tables else []
+    return [p.text for p in document.paragraphs], notes

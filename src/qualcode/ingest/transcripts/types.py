@@ -12,6 +12,8 @@ class Turn:
     line: int | None = None
     start_s: float | None = None
     end_s: float | None = None
+    page: int | None = None  # a document paragraph's page
+    context: str | None = None  # what the unit answers or sits under: a survey question, a section heading
 
 
 @dataclass
@@ -50,3 +52,4 @@ class Transcript:
     turns: list[Turn]
     meta: Metadata = field(default_factory=Metadata)
     notes: list[str] = field(default_factory=list)
+    kind: str = "interview"  # interview | survey | document
