@@ -136,7 +136,7 @@ def write_output(text: str | bytes, output: Path | None, ctx: typer.Context, wha
             raise UsageError(f"{what} is binary: write it to a file with -o FILE")
         sys.stdout.write(text)
         return
-    from qualcode.export.files import write
+    from qualcode.output.files import write
 
-    write(output, text)
+    write(output, text, project=state(ctx).db_path)
     info(ctx, f"wrote {what} to {output}")
