@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.cli._common import ExportCoderOpt, OutputOpt, RedactOpt, info, open_db, warn, write_output
+from qualcode.cli._common import COUNT, ExportCoderOpt, OutputOpt, RedactOpt, info, open_db, warn, write_output
 from qualcode.output import render
 
 export_app = typer.Typer(help="Export the project for other QDA software, or as reports.", no_args_is_help=True)
@@ -59,7 +59,9 @@ def summary(
     fmt: Annotated[
         Literal["md", "csv", "json", "xlsx"], typer.Option("--format", "-f", help="md, csv, json or xlsx.")
     ] = "md",
-    quotes: Annotated[int, typer.Option("--quotes", help="Quotes per code and criterion.", min=0)] = 3,
+    quotes: Annotated[
+        int, typer.Option("--quotes", help="Quotes per code and criterion (0 or more).", parser=COUNT)
+    ] = 3,
     output: OutputOpt = None,
     redact: RedactOpt = False,
 ) -> None:
