@@ -70,7 +70,7 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
             }
         )
     interviews_total = db.execute("SELECT count(*) FROM interviews").fetchone()[0]
-    pooled = _stats(segs, genders, [])
+    pooled = _stats(segs, genders, [], r)
     settings = codebook_settings(db)
     return {
         "format": FORMAT,
@@ -120,7 +120,7 @@ def _known_attributes(db: Database) -> set[str]:
     return {*known["participant"], *known["interview"]}
 
 
-def _stats(segs: list[dict], genders: list[str], spread: list[str]) -> dict:
+def _stats(segs: list[dict], genders: list[str], spread: list[str], r: Redactor) -> dict:
     people = {s["participant"]: s["gender"] for s in segs}
     by_gender = {g: 0 for g in genders}
     for g in people.values():
@@ -135,7 +135,7 @@ def _stats(segs: list[dict], genders: list[str], spread: list[str]) -> dict:
     for attr in spread:
         groups: dict[str, set[str]] = defaultdict(set)
         for s in segs:
-            groups[coded.value(s, attr)].add(s["participant"])
+            groups[r(coded.value(s, attr))].add(s["participant"])
         out["spread"][attr] = {v: len(groups[v]) for v in coded.value_order(attr, groups)}
     return out
 
@@ -151,7 +151,7 @@ def entry(
     *,
     memos: bool = False,
 ) -> dict:
-    stats = _stats(segs, genders, spread)
+    stats = _stats(segs, genders, spread, r)
     return {
         "level": level,
         "code": code.path,
@@ -163,7 +163,11 @@ def entry(
         "definition": code.definition,
         **stats,
         "quotes": [quote(s, r) for s in choose_quotes(segs, quotes)],
-        "memos": [{"interview": s["interview"], "turn": s["turn"], "memo": r(s["memo"])} for s in segs if s.get("memo")]
+        "memos": [
+            {"interview": r.interview(s["interview"]), "turn": s["turn"], "memo": r(s["memo"])}
+            for s in segs
+            if s.get("memo")
+        ]
         if memos
         else [],
     }
@@ -171,13 +175,13 @@ def entry(
 
 def quote(s: dict, r: Redactor) -> dict:
     return {
-        "interview": s["interview"],
+        "interview": r.interview(s["interview"]),
         "turn": s["turn"],
         "speaker": r.speaker(s["speaker"], s["participant"]),
         "participant": r.participant(s["participant"]),
         "gender": s["gender"],
-        "stakeholder_group": s["stakeholder_group"],
-        "case_study": s["interview_attributes"].get(coded.CASE_STUDY),
+        "stakeholder_group": r(s["stakeholder_group"]),
+        "case_study": r(s["interview_attributes"].get(coded.CASE_STUDY)),
         "code": s["code"],
         "start": s["start"],
         "end": s["end"],
