@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import secrets
 import sqlite3
@@ -118,9 +119,14 @@ def _require_project(conn: sqlite3.Connection, path: str | Path) -> bool:
     raise QualcodeError(f"not a qualcode project: an SQLite database of something else ({shown}){left}", path=path)
 
 
-def known_migrations() -> list[str]:
-    """The migrations this version of qualcode has, in order."""
-    return [m.name for m in migrations.pending(Database(memory=True))]
+@functools.cache
+def known_migrations() -> tuple[str, ...]:
+    """The migrations this version of qualcode has, in order (all of them are pending on an empty database)."""
+    empty = Database(memory=True)
+    try:
+        return tuple(m.name for m in migrations.pending(empty))
+    finally:
+        empty.close()
 
 
 def unknown_migrations(applied: list[str]) -> list[str]:

@@ -57,7 +57,10 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
     """
     enc = encoding or bom_encoding(data) or "utf-8"
     if encoding is None and enc == "utf-8" and b"\x00" in data:
-        raise InputError(BINARY, path=path)  # before decoding: a binary file is seldom valid UTF-8 either
+        # before decoding: a binary file is seldom valid UTF-8 either, and this message says more
+        raise InputError(
+            f"{BINARY}; if it is UTF-16 text without a byte order mark, name it with --encoding utf-16-le", path=path
+        )
     try:
         text = data.decode("utf-8-sig" if enc.lower().replace("_", "-") in ("utf-8", "utf8") else enc)
     except LookupError as e:
