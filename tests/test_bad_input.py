@@ -8,6 +8,7 @@ is 1 (2 for usage errors), no traceback, and the project is exactly as it was. T
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import shutil
@@ -199,6 +200,143 @@ def merge_of(content: bytes | None = None, *, foreign: bool = False):
     return make
 
 
+# --- helpers for the second round of hardening (issue 13) ------------------------------------------------------------
+
+
+def project_file(d: Path) -> Path:
+    """The project the case runs on (the test's --db), beside the input folder."""
+    return d.parent / "test.db"
+
+
+def over_project(*command: str, link: str | None = None, hard: str | None = None):
+    """COMMAND writing its output over the project: by its path, through a symbolic link, or through a hard link.
+    {out} in COMMAND is that path."""
+
+    def make(d: Path):
+        target = project_file(d)
+        if link:
+            target = d / link
+            target.symlink_to(project_file(d))
+        elif hard:
+            target = d / hard
+            os.link(project_file(d), target)
+        return [str(target) if a == "{out}" else a for a in command], target
+
+    return make
+
+
+def docx_file(name: str, document_xml=None, extra: dict[str, bytes] | None = None):
+    """A .docx made by python-docx, its word/document.xml passed through DOCUMENT_XML, more members added."""
+
+    def make(d: Path):
+        import io
+        import zipfile
+
+        import docx
+
+        document = docx.Document()
+        document.add_paragraph("Interviewer: Hello there.")
+        document.add_paragraph("Ana: PLACEHOLDER")
+        buf = io.BytesIO()
+        document.save(buf)
+        f = d / name
+        with zipfile.ZipFile(buf) as src, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in src.infolist():
+                data = src.read(info)
+                if info.filename == "word/document.xml" and document_xml:
+                    data = document_xml(data)
+                out.writestr(info.filename, data)
+            for member, data in (extra or {}).items():
+                out.writestr(member, data)
+        return ["import", f], f
+
+    return make
+
+
+def demo_over(content: Callable[[Path], None]):
+    """`demo --out DIR` where DIR/project.db is already something CONTENT made."""
+
+    def make(d: Path):
+        out = d / "demo"
+        out.mkdir()
+        content(out / "project.db")
+        return ["demo", "--out", out, "--transcripts", CORPUS, "--codebook", CODEBOOK, "--codings", CODINGS], (
+            out / "project.db"
+        )
+
+    return make
+
+
+def views_only(f: Path) -> None:
+    with contextlib.closing(sqlite3.connect(f)) as conn:
+        conn.execute("CREATE VIEW answer AS SELECT 42 AS x")
+        conn.commit()
+
+
+def application_id_only(f: Path) -> None:
+    with contextlib.closing(sqlite3.connect(f)) as conn:
+        conn.execute("PRAGMA application_id = 1234")
+        conn.commit()
+
+
+def on_db(prepare: Callable[[Path], None], *command):
+    def make(d: Path):
+        f = d / "other.db"
+        prepare(f)
+        return ["--db", f, *command], f
+
+    return make
+
+
+def newer_project(*command):
+    """The test project as a newer qualcode would leave it: one more migration, and that version recorded."""
+
+    def make(d: Path):
+        with contextlib.closing(sqlite3.connect(project_file(d))) as conn, conn:
+            conn.execute(
+                "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                "VALUES ('qualcode', 'm999_from_the_future', '2031-01-01')"
+            )
+            conn.execute("UPDATE project SET value = '9.0.0' WHERE key = 'qualcode_version'")
+        return [*command], project_file(d)
+
+    return make
+
+
+def utf_stored(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    try:
+        turns = [t for (t,) in conn.execute("SELECT text FROM turns WHERE interview_id = 'INT-91' ORDER BY idx")]
+    finally:
+        conn.close()
+    assert turns == ["Thank you for joining us.", "The money came late."]
+
+
+def deep_codebook(depth: int) -> str:
+    lines, indent = ["codebook: deep", "codes:"], ""
+    for i in range(depth):
+        lines += [f"{indent}  - name: C{i}", f"{indent}    children:"]
+        indent += "    "
+    return "\n".join([*lines, f"{indent}  - name: leaf"]) + "\n"
+
+
+def deep_qdc(depth: int) -> str:
+    opening = "".join(f'<Code guid="00000000-0000-0000-0000-{i:012d}" name="C{i}">\n' for i in range(depth))
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="x"><Codes>\n'
+        + opening
+        + "</Code>" * depth
+        + "</Codes></CodeBook>\n"
+    )
+
+
+QDC = (
+    '<?xml version="1.0" encoding="bogus-enc"?>\n<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="x"><Codes>'
+    '<Code guid="00000000-0000-0000-0000-000000000001" name="A"/></Codes></CodeBook>\n'
+)
+HUGE = "99999999999999999999"  # past SQLite's 64-bit integers (2**63-1 is 9223372036854775807)
+
+
 CASES = [
     # --- import ----------------------------------------------------------------------------------------------------
     Case("import-empty", imp("empty.md", b""), "{f}: file is empty"),
@@ -268,7 +406,7 @@ CASES = [
     Case(
         "import-yaml-too-deep",
         imp("a.md", fm().replace("[EV1]", "[EV1]\nattributes: {k: " + "[" * 5000 + "]" * 5000 + "}")),
-        "{f}: invalid YAML: lists or mappings nested too deeply",
+        "{f}:8: invalid YAML: lists or mappings nested too deeply",
     ),
     Case("import-sidecar-invalid-utf8", sidecar, "{f}:2: not valid utf-8 at byte 24 (line 2)"),
     Case(
@@ -520,6 +658,183 @@ CASES = [
     Case("merge-text-file", merge_of(b"hello world\n"), "{f}: not a qualcode project"),
     Case("merge-foreign-sqlite", merge_of(foreign=True), "{f}: not a qualcode project"),
     Case("merge-itself", lambda d: cmd("merge", d.parent / "test.db"), "cannot merge a project into itself", code=2),
+    # --- second round (issue 13): output files never overwrite the project -----------------------------------------
+    Case(
+        "report-over-project",
+        over_project("report", "-o", "{out}", "--coder", "coder-a"),
+        "{f} is the project file itself (--db): writing there would destroy the project",
+        code=2,
+    ),
+    Case(
+        "summary-over-project-by-link",
+        over_project("export", "summary", "--coder", "coder-a", "-o", "{out}", link="annex.md"),
+        "{f} is the project file itself (--db)",
+        code=2,
+    ),
+    Case(
+        "codings-export-over-project-by-hard-link",
+        over_project("codings", "export", "-o", "{out}", hard="codings.csv"),
+        "{f} is the project file itself (--db)",
+        code=2,
+    ),
+    Case("qdpx-over-project", over_project("export", "qdpx", "{out}"), "{f} is the project file itself (--db)", code=2),
+    *(
+        Case(
+            f"{'-'.join(command[:2])}-over-project",
+            over_project(*command, "-o", "{out}"),
+            "{f} is the project file itself (--db)",
+            code=2,
+        )
+        for command in (
+            ("export", "segments", "--coder", "coder-a"),
+            ("export", "matrix", "--by", "gender", "--coder", "coder-a"),
+            ("export", "participants"),
+            ("codebook", "export"),
+            ("suggestions", "export"),
+        )
+    ),
+    Case(
+        "segments-over-project-wal",
+        lambda d: cmd(
+            "export", "segments", "--coder", "coder-a", "-o", f"{project_file(d)}-wal", f=Path(f"{project_file(d)}-wal")
+        ),
+        "{f} is the project file itself (--db)",
+        code=2,
+    ),
+    Case(
+        "demo-over-a-text-file",
+        demo_over(lambda f: f.write_text("my notes, not a project\n")),
+        "{f}: not a project 'qualcode demo' made, and the demo replaces only its own: it was left as it was",
+    ),
+    Case(
+        "demo-over-a-users-project",
+        demo_over(lambda f: copy_db(project_file(f.parent.parent), f)),
+        "{f}: not a project 'qualcode demo' made",
+    ),
+    # --- archives, encodings, XML ----------------------------------------------------------------------------------
+    Case(
+        "import-docx-zip-bomb",
+        docx_file("bomb.docx", lambda xml: xml.replace(b"PLACEHOLDER", b"a" * (30 * 1024 * 1024))),
+        "{f}: zip bomb: 'word/document.xml' unpacks to 30 MB from",
+    ),
+    Case(
+        "import-docx-entity",
+        docx_file("entity.docx", lambda xml: xml.replace(b"PLACEHOLDER", b"X&amp;e;Y&e;Z")),
+        "{f}: word/document.xml: not well-formed XML at line 2, column",
+    ),
+    Case("import-utf16-bom", imp("utf16.md", fm("INT-91").encode("utf-16")), "", code=0, check=utf_stored),
+    Case("import-utf32-bom", imp("utf32.md", fm("INT-91").encode("utf-32")), "", code=0, check=utf_stored),
+    Case(
+        "import-utf16-encoding",
+        imp("utf16le.md", fm("INT-91").encode("utf-16-le"), "--encoding", "utf-16-le"),
+        "",
+        code=0,
+        check=utf_stored,
+    ),
+    Case(
+        "import-nul-after-8k",
+        imp("late-nul.txt", "A: hello\n" * 2000 + "B: \x00 bye\n"),
+        "{f}: binary file, not a text transcript (NUL bytes found)",
+    ),
+    Case(
+        "import-nul-with-encoding",
+        imp("nul.txt", "A: hello\x00\nB: bye\n", "--encoding", "cp1252"),
+        "{f}: binary file, not a text transcript (NUL bytes found)",
+    ),
+    Case(
+        "qdpx-bogus-xml-encoding",
+        qd(lambda p: qdpx(p, qde().replace('encoding="utf-8"', 'encoding="bogus-enc"'), TEXT)),
+        "{f}:project.qde:1: the XML declaration names an unknown encoding (unknown encoding: bogus-enc)",
+    ),
+    Case(
+        "qdc-bogus-xml-encoding",
+        one(["codebook", "import"], "bogus.qdc", QDC),
+        "{f}:1: the XML declaration names an unknown encoding (unknown encoding: bogus-enc)",
+    ),
+    Case(
+        "qdc-nested-600",
+        one(["codebook", "import"], "deep.qdc", deep_qdc(600)),
+        "{f}:53: codes nested more than 50 levels deep: refused",
+    ),
+    Case(
+        "codebook-nested-600",
+        cbl(deep_codebook(600)),
+        "{f}:201: invalid YAML: lists or mappings nested too deeply (more than 200 levels)",
+    ),
+    Case("codebook-nested-60", cbl(deep_codebook(60)), "{f}:103: codes nested more than 50 levels deep: refused"),
+    Case(
+        "codebook-unknown-language",
+        cbl(CB.replace("codes:", "language: klingon\ncodes:")),
+        "{f}:2: unknown language 'klingon'",
+    ),
+    # --- integers past SQLite's range -------------------------------------------------------------------------------
+    Case(
+        "apply-turn-past-sqlite",
+        lambda d: cmd("apply", "INT-05", HUGE, "Relevance", "--coder", "newcomer"),
+        f"Invalid value for 'turn': {HUGE} is out of range",
+        code=2,
+    ),
+    Case(
+        "unapply-turn-past-sqlite",
+        lambda d: cmd("unapply", "INT-05", HUGE, "Relevance", "--coder", "coder-a"),
+        f"Invalid value for 'turn': {HUGE} is out of range",
+        code=2,
+    ),
+    Case(
+        "apply-start-past-sqlite",
+        lambda d: cmd("apply", "INT-05", 1, "Relevance", "--coder", "newcomer", "--start", f"-{HUGE}"),
+        f"Invalid value for '--start': -{HUGE} is out of range",
+        code=2,
+    ),
+    Case(
+        "undo-batch-past-sqlite",
+        lambda d: cmd("undo", "--coder", "coder-a", "--batch", HUGE),
+        f"Invalid value for '--batch': {HUGE} is out of range",
+        code=2,
+    ),
+    Case(
+        "history-limit-past-sqlite",
+        lambda d: cmd("history", "--limit", HUGE),
+        f"Invalid value for '--limit': {HUGE} is out of range",
+        code=2,
+    ),
+    Case(
+        "search-limit-past-sqlite",
+        lambda d: cmd("search", "money", "--limit", HUGE),
+        f"Invalid value for '--limit': {HUGE} is out of range",
+        code=2,
+    ),
+    Case(
+        "codings-turn-past-sqlite",
+        cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,{HUGE},Relevance,zed,\n"),
+        f"{{f}}:3: interview INT-05 has no turn {HUGE} (turns are numbered 0 to",
+    ),
+    # --- what is a project ------------------------------------------------------------------------------------------
+    Case(
+        "db-views-only",
+        on_db(views_only, "import", CORPUS / "INT-01.md"),
+        "{f}: not a qualcode project: an SQLite database of something else (views answer); it was left as it was",
+    ),
+    Case(
+        "db-other-application-id",
+        on_db(application_id_only, "import", CORPUS / "INT-01.md"),
+        "{f}: not a qualcode project: an SQLite database of another application (application_id 0x000004d2",
+    ),
+    Case(
+        "db-newer-project",
+        newer_project("apply", "INT-05", 1, "Relevance", "--coder", "newcomer"),
+        "{f}: made by a newer qualcode (9.0.0): migration m999_from_the_future unknown to this one",
+    ),
+    Case(
+        "db-dev-null", lambda d: cmd("--db", "/dev/null", "interviews", f=Path("/dev/null")), "{f}: not a regular file"
+    ),
+    # --- options given twice ----------------------------------------------------------------------------------------
+    Case(
+        "import-speaker-map-twice-conflicting",
+        imp("a.md", fm(), "--speaker-map", "Ana=P090", "--speaker-map", "Ana=P091"),
+        "--speaker-map maps 'Ana' twice, to 'P090' and to 'P091': choose one",
+        code=2,
+    ),
 ]
 
 

@@ -471,7 +471,8 @@ BAD_DOCX = [
     (
         "broken xml",
         _damaged_docx,
-        ": damaged .docx document: Namespace prefix w on document is not defined, line 1, column 12 (<string>, line 1)",
+        ": word/document.xml: not well-formed XML at line 1, column 0 (unbound prefix); the document is damaged: open "
+        "it in Word and save it again",
     ),
     ("no text", lambda: docx_bytes("", "  "), ": document has no text in its paragraphs"),
 ]
@@ -493,8 +494,8 @@ def test_docx_respects_max_bytes(tmp_path):
     with pytest.raises(InputError) as e:
         parse_file(path, max_bytes=100 * 1024)
     assert str(e.value) == (
-        f"{path}: document unpacks to 4 MB; transcripts over 1 MB unpacked are refused (raise the limit with "
-        f"--max-size)"
+        f"{path}: zip bomb: the archive unpacks to more than the 1.0 MB limit (10 times --max-size; raise --max-size "
+        "if the document is real)"
     )
 
 

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qualcode.errors import NotFoundError, QualcodeError
+from qualcode.errors import ConflictError, NotFoundError, QualcodeError
 
 PROJECT = "project.db"
+DEMO_MARK = ("made_by", "qualcode demo")  # a project value: the demo replaces a project.db only when it has it
 REPORTING_CODER = "coder-a"
 
 
@@ -50,16 +51,27 @@ class Outcome:
 
 
 def fresh_project(folder: Path):
-    """A new project file in FOLDER; an earlier demo's project there is replaced, other files are left alone."""
-    from qualcode.store.db import open_project
+    """A new project file in FOLDER, marked as the demo's. An earlier demo's project there is replaced; any other
+    project.db (a project of the user's, a file of another program) is refused and left as it was."""
+    from qualcode.store.db import open_project, peek_project_value, set_project_value
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise QualcodeError(f"cannot create {folder}: {e.strerror or e}") from e
-    for suffix in ("", "-wal", "-shm"):
-        (folder / (PROJECT + suffix)).unlink(missing_ok=True)
-    return open_project(folder / PROJECT, create=True)
+    project = folder / PROJECT
+    if project.exists() or project.is_symlink():
+        if peek_project_value(project, DEMO_MARK[0]) != DEMO_MARK[1]:
+            raise ConflictError(
+                "not a project 'qualcode demo' made, and the demo replaces only its own: it was left as it was; "
+                "choose another folder with --out",
+                path=project,
+            )
+        for suffix in ("", "-wal", "-shm"):
+            (folder / (PROJECT + suffix)).unlink(missing_ok=True)
+    db = open_project(project, create=True)
+    set_project_value(db, *DEMO_MARK)
+    return db
 
 
 def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
@@ -115,10 +127,10 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
 
 
 def _writer(out: Outcome):
-    from qualcode.export.files import write as save
+    from qualcode.output.files import write as save
 
     def write(name: str, content: str | bytes) -> None:
-        save(out.folder / name, content)
+        save(out.folder / name, content, project=out.folder / PROJECT)
         out.files[name] = out.folder / name
 
     return write

@@ -62,6 +62,38 @@ AllowIncompleteOpt = Annotated[
 ]
 
 
+class WholeNumber:
+    """The one parser of every integer the command line takes (ids, turn numbers, batches, limits, counts): a
+    whole number that SQLite can hold (64 bits), at least MIN. Anything else is a usage error (exit 2) naming the
+    option, never an OverflowError or a "datatype mismatch" from deep inside a query."""
+
+    def __init__(self, min: int | None = None):
+        self.min = min
+
+    def __call__(self, value) -> int:
+        from qualcode.store.db import SQLITE_MAX_INT, fits_sqlite
+
+        if isinstance(value, int) and not isinstance(value, bool):
+            n = value
+        else:
+            try:
+                n = int(str(value).strip())
+            except ValueError:
+                raise typer.BadParameter(f"{value!r} is not a whole number") from None
+        if not fits_sqlite(n):
+            raise typer.BadParameter(
+                f"{value} is out of range: SQLite holds whole numbers between -2**63 and 2**63-1 ({SQLITE_MAX_INT})"
+            )
+        if self.min is not None and n < self.min:
+            raise typer.BadParameter(f"{value} is too small: the least is {self.min}")
+        return n
+
+
+INTEGER = WholeNumber()
+COUNT = WholeNumber(min=0)
+POSITIVE = WholeNumber(min=1)
+
+
 @dataclass
 class State:
     db_path: Path
@@ -156,7 +188,7 @@ def write_output(text: str | bytes, output: Path | None, ctx: typer.Context, wha
             raise UsageError(f"{what} is binary: write it to a file with -o FILE")
         sys.stdout.write(text)
         return
-    from qualcode.export.files import write
+    from qualcode.output.files import write
 
-    write(output, text)
+    write(output, text, project=state(ctx).db_path)
     info(ctx, f"wrote {what} to {output}")

@@ -6,18 +6,22 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import CoderOpt, FormatOpt, info, open_db, require_coder
+from qualcode.cli._common import INTEGER, POSITIVE, CoderOpt, FormatOpt, info, open_db, require_coder
 from qualcode.output import render
 
 
 def apply(
     ctx: typer.Context,
     interview: Annotated[str, typer.Argument(help="Interview id.")],
-    turn: Annotated[int, typer.Argument(help="0-based turn index.")],
+    turn: Annotated[int, typer.Argument(help="0-based turn index.", parser=INTEGER)],
     codes: Annotated[list[str], typer.Argument(help="Code paths, keys or names.")],
     coder: CoderOpt = None,
-    start: Annotated[int | None, typer.Option("--start", help="Start offset in the turn's text.")] = None,
-    end: Annotated[int | None, typer.Option("--end", help="End offset (exclusive) in the turn's text.")] = None,
+    start: Annotated[
+        int | None, typer.Option("--start", help="Start offset in the turn's text.", parser=INTEGER)
+    ] = None,
+    end: Annotated[
+        int | None, typer.Option("--end", help="End offset (exclusive) in the turn's text.", parser=INTEGER)
+    ] = None,
     memo: Annotated[str | None, typer.Option("--memo", help="A memo on these codings.")] = None,
 ) -> None:
     """Apply codes to a turn, or to part of it with --start/--end. One undoable batch.
@@ -37,11 +41,15 @@ def apply(
 def unapply(
     ctx: typer.Context,
     interview: Annotated[str, typer.Argument(help="Interview id.")],
-    turn: Annotated[int, typer.Argument(help="0-based turn index.")],
+    turn: Annotated[int, typer.Argument(help="0-based turn index.", parser=INTEGER)],
     codes: Annotated[list[str], typer.Argument(help="Code paths, keys or names.")],
     coder: CoderOpt = None,
-    start: Annotated[int | None, typer.Option("--start", help="Only the coding with this start offset.")] = None,
-    end: Annotated[int | None, typer.Option("--end", help="Only the coding with this end offset.")] = None,
+    start: Annotated[
+        int | None, typer.Option("--start", help="Only the coding with this start offset.", parser=INTEGER)
+    ] = None,
+    end: Annotated[
+        int | None, typer.Option("--end", help="Only the coding with this end offset.", parser=INTEGER)
+    ] = None,
 ) -> None:
     """Remove codes from a turn (soft: the history keeps them; `undo` brings them back).
 
@@ -59,7 +67,7 @@ def history(
     since: Annotated[
         str | None, typer.Option("--since", help="Only changes at or after this date (YYYY-MM-DD).")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many batches.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many batches (1 or more).", parser=POSITIVE)] = 50,
     fmt: FormatOpt = "table",
 ) -> None:
     """List changes, newest first: one row per batch with what it added and removed.
@@ -85,7 +93,9 @@ def history(
 def undo(
     ctx: typer.Context,
     coder: CoderOpt = None,
-    batch: Annotated[int | None, typer.Option("--batch", help="The batch to undo (default: the latest).")] = None,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="The batch to undo (default: the latest).", parser=INTEGER)
+    ] = None,
 ) -> None:
     """Undo a coder's latest batch, or a given one: its codings are retired, what it removed comes back.
 

@@ -29,12 +29,13 @@ def demo(
 ) -> None:
     """Run the whole workflow on the shipped corpus and write every output into one folder.
 
-    Creates a fresh project in OUT (default ./qualcode-demo; an earlier demo's project there is replaced), imports
-    transcripts/, loads codebooks/dac.yml, imports both coders' codings from codings/, trains the text classifier
-    on coder-a and scores suggestions, audits the two coders' agreement, and writes the theme summary (md, xlsx),
-    criterion × gender, stakeholder-group and case-study matrices, participant counts, coded segments, the audit
-    and the HTML report. Then it prints an overview. `--db` is not used: the project is OUT/project.db. Run it
-    from the repository folder, or name the material with --transcripts, --codebook and --codings.
+    Creates a fresh project in OUT (default ./qualcode-demo; a project.db there that an earlier demo made is
+    replaced, any other project.db is refused and left as it is), imports transcripts/, loads codebooks/dac.yml,
+    imports both coders' codings from codings/, trains the text classifier on coder-a and scores suggestions,
+    audits the two coders' agreement, and writes the theme summary (md, xlsx), criterion × gender,
+    stakeholder-group and case-study matrices, participant counts, coded segments, the audit and the HTML report.
+    Then it prints an overview. `--db` is not used: the project is OUT/project.db. Run it from the repository
+    folder, or name the material with --transcripts, --codebook and --codings.
 
     Example: `qualcode demo --out /tmp/demo && qualcode --db /tmp/demo/project.db audit --coders coder-a,coder-b`
     """

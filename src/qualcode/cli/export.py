@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from qualcode.cli._common import (
+    COUNT,
     AllowIncompleteOpt,
     ExportCoderOpt,
     OutputOpt,
@@ -69,7 +70,9 @@ def summary(
     fmt: Annotated[
         Literal["md", "csv", "json", "xlsx"], typer.Option("--format", "-f", help="md, csv, json or xlsx.")
     ] = "md",
-    quotes: Annotated[int, typer.Option("--quotes", help="Quotes per code and criterion.", min=0)] = 3,
+    quotes: Annotated[
+        int, typer.Option("--quotes", help="Quotes per code and criterion (0 or more).", parser=COUNT)
+    ] = 3,
     output: OutputOpt = None,
     redact: RedactOpt = False,
     allow_incomplete: AllowIncompleteOpt = False,

@@ -23,7 +23,10 @@ def import_(
         str | None, typer.Option("--encoding", help="Text encoding of the files (default UTF-8), e.g. cp1252.")
     ] = None,
     speaker_map: Annotated[
-        str | None, typer.Option("--speaker-map", help="Map labels to ids: 'Ms Sharma=P017,Int 1=EV1'.")
+        list[str] | None,
+        typer.Option(
+            "--speaker-map", help="Map labels to ids: 'Ms Sharma=P017,Int 1=EV1' (repeatable: the maps are merged)."
+        ),
     ] = None,
     interviewer: Annotated[
         list[str] | None, typer.Option("--interviewer", help="A label that is an interviewer (repeatable).")

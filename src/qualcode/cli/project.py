@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import FormatOpt, open_db, warn
+from qualcode.cli._common import FormatOpt, open_db, state, warn
 from qualcode.output import render
 
 
@@ -100,9 +100,13 @@ def backup(
 
     Example: `qualcode backup backups/study-2026-11-27.db`
     """
+    from qualcode.output.files import replacing
     from qualcode.store.maintenance import backup as do
 
-    r = do(open_db(ctx, migrate=False), file, force=force)
+    def into(dest: Path):
+        return replacing(dest, project=state(ctx).db_path, overwrite=force)
+
+    r = do(open_db(ctx, migrate=False), file, replacing=into)
     render.emit_record(fmt, r, title=f"Backed up to {file}")
 
 

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import AllowIncompleteOpt, ExportCoderOpt, RedactOpt, open_db, warn_incomplete, write_output
+from qualcode.cli._common import (
+    COUNT,
+    AllowIncompleteOpt,
+    ExportCoderOpt,
+    RedactOpt,
+    open_db,
+    warn_incomplete,
+    write_output,
+)
 
 
 def report(
@@ -21,7 +29,9 @@ def report(
     title: Annotated[
         str | None, typer.Option("--title", help="The report's title (default: from the codebook).")
     ] = None,
-    quotes: Annotated[int, typer.Option("--quotes", help="Quotes per code and criterion.", min=0)] = 3,
+    quotes: Annotated[
+        int, typer.Option("--quotes", help="Quotes per code and criterion (0 or more).", parser=COUNT)
+    ] = 3,
 ) -> None:
     """The evaluation report as one self-contained HTML file, ready to read or print to PDF.
 

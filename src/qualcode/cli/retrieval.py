@@ -6,7 +6,17 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.cli._common import CoderOpt, FormatOpt, InterviewOpt, WhereOpt, info, open_db, require_coder, warn
+from qualcode.cli._common import (
+    INTEGER,
+    CoderOpt,
+    FormatOpt,
+    InterviewOpt,
+    WhereOpt,
+    info,
+    open_db,
+    require_coder,
+    warn,
+)
 from qualcode.output import render
 
 CONTEXT = ["interview", "turn", "speaker", "participant", "gender", "stakeholder_group"]
@@ -97,7 +107,10 @@ def search(
     ] = None,
     coder: CoderOpt = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", help="At most this many hits (default 20; with --code-as, all of them).")
+        int | None,
+        typer.Option(
+            "--limit", help="At most this many hits (default 20; with --code-as, all of them).", parser=INTEGER
+        ),
     ] = None,
     fmt: FormatOpt = "table",
 ) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import CoderOpt, FormatOpt, InterviewOpt, info, open_db, progress_bar, require_coder
+from qualcode.cli._common import INTEGER, CoderOpt, FormatOpt, InterviewOpt, info, open_db, progress_bar, require_coder
 from qualcode.output import render
 
 
@@ -27,7 +27,9 @@ def suggest(
     coder: Annotated[
         str | None, typer.Option("--coder", help="With --evaluate: the coder to evaluate against.")
     ] = None,
-    folds: Annotated[int, typer.Option("--folds", help="With --evaluate: number of folds (by interview).")] = 4,
+    folds: Annotated[
+        int, typer.Option("--folds", help="With --evaluate: number of folds (by interview).", parser=INTEGER)
+    ] = 4,
     fmt: FormatOpt = "table",
 ) -> None:
     """Score every participant turn (and its sentences) for every codable code, and store the suggestions.

@@ -31,6 +31,9 @@ CODE_KEYS = {
     "children",
 }
 DEFAULT_WEIGHT = 0.6
+# Codes nest at most this deep (a criterion is level 1). Evaluation codebooks use three or four levels; a deeper tree
+# is a mistake or a hostile file, and every walk of the tree is recursive. REFI-QDA codebooks are held to it too.
+MAX_DEPTH = 50
 
 
 @dataclass
@@ -225,7 +228,7 @@ def parse(path: Path) -> CodebookSpec:
     spec = CodebookSpec(
         name=str(data.get("codebook") or data.get("name") or path.stem),
         version=yamlfile.scalar(data.get("version")),
-        language=str(data.get("language") or "en"),
+        language=_language(data.get("language"), src, data.line_of("language")),
         min_score=_number(min_score, "min_score", src, data.line_of("min_score"), unit=True),
         codes=_codes(codes, None, src, data.line_of("codes")),
         source=src,
@@ -238,13 +241,15 @@ def parse(path: Path) -> CodebookSpec:
     return spec
 
 
-def _codes(items: list, parent: CodeSpec | None, path: str, line: int) -> list[CodeSpec]:
+def _codes(items: list, parent: CodeSpec | None, path: str, line: int, depth: int = 1) -> list[CodeSpec]:
     out: list[CodeSpec] = []
     names: dict[str, int] = {}
     for item in items:
         if not isinstance(item, dict):
             raise InputError("each code is a mapping with at least name:", path=path, line=line)
         at = item.line
+        if depth > MAX_DEPTH:
+            raise InputError(f"codes nested more than {MAX_DEPTH} levels deep: refused", path=path, line=at)
         unknown = sorted(set(map(str, item)) - CODE_KEYS)
         if unknown:
             raise InputError(
@@ -291,11 +296,27 @@ def _codes(items: list, parent: CodeSpec | None, path: str, line: int) -> list[C
         children = item.get("children") or []
         if not isinstance(children, list):
             raise InputError(f"code {name!r}: children: must be a list", path=path, line=item.line_of("children"))
-        code.children = _codes(children, code, path, item.line_of("children"))
+        code.children = _codes(children, code, path, item.line_of("children"), depth + 1)
         if code.exclusive and len(code.children) < 2:
             raise InputError(f"code {name!r} is exclusive but has fewer than two children", path=path, line=at)
         out.append(code)
     return out
+
+
+def _language(value: Any, path: str, line: int) -> str:
+    """The codebook's language: a code spaCy has a language class for (en, fr, es, ...)."""
+    from spacy.util import get_lang_class
+
+    code = str(value).strip() if value is not None and str(value).strip() else "en"
+    try:
+        get_lang_class(code)
+    except Exception:  # spaCy raises ImportError or its own error for a code it does not know
+        raise InputError(
+            f"unknown language {code!r}: use an ISO 639-1 code spaCy knows, such as en, fr, es or pt",
+            path=path,
+            line=line,
+        ) from None
+    return code
 
 
 def _text(value: Any) -> str | None:

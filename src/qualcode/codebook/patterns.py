@@ -132,6 +132,8 @@ def lemma_forms(language: str) -> dict[str, set[str]] | None:
         except Exception:  # no table for this language: LEMMA patterns stay with the Matcher
             _FORMS[language] = None
             return None
+        # Some tables (French, for one) give each word a list of lemmas; spaCy's lemmatiser takes the first.
+        table = {w: lemma[0] if isinstance(lemma, list) else lemma for w, lemma in table.items() if lemma}
         rev: dict[str, set[str]] = {}
         for word, lemma in table.items():
             rev.setdefault(lemma.lower(), set()).add(word.lower())

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import ConflictError, NotFoundError, UsageError
-from qualcode.store.db import now, transaction
+from qualcode.store.db import SQLITE_MAX_INT, fits_sqlite, now, transaction
 
 ORIGINS = ("manual", "suggestion", "search", "imported", "review", "agreed", "merge", "refi")
 
@@ -53,10 +53,14 @@ class TurnRef:
 
 
 def turn(db: Database, interview_id: str, idx: int) -> TurnRef:
-    row = db.execute(
-        "SELECT id, interview_id, idx, start, end, text FROM turns WHERE interview_id = ? AND idx = ?",
-        [interview_id, idx],
-    ).fetchone()
+    row = (
+        db.execute(
+            "SELECT id, interview_id, idx, start, end, text FROM turns WHERE interview_id = ? AND idx = ?",
+            [interview_id, idx],
+        ).fetchone()
+        if fits_sqlite(idx)  # a number SQLite cannot hold names no turn (and would raise OverflowError)
+        else None
+    )
     if not row:
         if not db.execute("SELECT 1 FROM interviews WHERE id = ?", [interview_id]).fetchone():
             raise NotFoundError(f"no interview {interview_id!r}")
@@ -327,6 +331,8 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
             if not row:
                 raise NotFoundError(f"{coder} has nothing to undo")
             batch_id = row[0]
+        if not fits_sqlite(batch_id):
+            raise NotFoundError(f"no batch {batch_id} (see 'qualcode history')")
         row = db.execute("SELECT coder, kind, undone_at FROM batches WHERE id = ?", [batch_id]).fetchone()
         if not row:
             raise NotFoundError(f"no batch {batch_id} (see 'qualcode history')")
@@ -369,6 +375,6 @@ def history(db: Database, coder: str | None = None, since: str | None = None, li
         params.append(since)
     sql += " ORDER BY b.id DESC"
     if limit:
-        sql += f" LIMIT {int(limit)}"
+        sql += f" LIMIT {min(int(limit), SQLITE_MAX_INT)}"
     keys = ["batch", "time", "coder", "kind", "description", "session", "undone_at", "added", "removed"]
     return [dict(zip(keys, r, strict=True)) for r in db.execute(sql, params)]

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from qualcode.codebook.tree import CodeTree
 from qualcode.coding.codings import add_codes, ensure_coder, insert_coding, new_batch, span, turn
 from qualcode.errors import InputError, QualcodeError
+from qualcode.output.formulas import escape, unescape
 from qualcode.store.db import transaction
 
 COLUMNS = ["interview", "turn", "code", "coder", "memo"]
@@ -51,7 +52,7 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
         for row in reader:
             if None in row:
                 raise InputError("more fields than columns", path=path, line=reader.line_num)
-            rows.append((reader.line_num, row))
+            rows.append((reader.line_num, {k: unescape(v) if isinstance(v, str) else v for k, v in row.items()}))
     except csv.Error as e:  # a field over the csv module's size limit (a runaway quote, a pasted document)
         # line_num counts the lines read before the failing record, which starts on the next one.
         raise InputError(f"not readable as CSV: {e}", path=path, line=reader.line_num + 1) from e
@@ -174,5 +175,6 @@ def export(db: Database, fmt: str = "csv", coder: str | None = None) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
-    w.writerows(rows)
+    # Cells a spreadsheet would run as formulas are written as text; import takes the mark off again.
+    w.writerows({k: escape(str(v)) for k, v in r.items()} for r in rows)
     return buf.getvalue()

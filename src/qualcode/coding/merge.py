@@ -117,7 +117,7 @@ def merge(db: Database, path: Path, *, add_codes: bool = False, dry_run: bool = 
     here = db_file(db)
     if here and path.exists() and os.path.samefile(here, path):
         raise UsageError("cannot merge a project into itself")
-    other = read_other(path, db)
+    other = read_other(path)
     report = MergeReport(other=str(path), dry_run=dry_run, codings=dict.fromkeys(BUCKETS, 0))
     try:
         with transaction(db):

@@ -7,12 +7,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import NotFoundError, QualcodeError
 from qualcode.ingest import reanchor
-from qualcode.store.db import BUSY_TIMEOUT_MS, migration_status
+from qualcode.store.db import BUSY_TIMEOUT_MS, VERSION_KEY, newer_project_message, unknown_migrations
 
 TABLES = {"_sqlite_migrations", "interviews", "turns", "codes", "coders", "codings", "codebook"}
 CODING_COLUMNS = (
@@ -45,7 +43,7 @@ class Other:
     codings: list[dict]
 
 
-def read_other(path: Path, db: Database) -> Other:
+def read_other(path: Path) -> Other:
     """Everything merge needs from OTHER, read in one snapshot without writing to it."""
     if not path.is_file():
         raise NotFoundError(f"no project at {path}")
@@ -57,7 +55,7 @@ def read_other(path: Path, db: Database) -> Other:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("BEGIN")  # one read snapshot, even while another process writes to OTHER
-        _check_schema(conn, path, db)
+        _check_schema(conn, path)
         return _read(conn)
     except sqlite3.DatabaseError as e:
         if "unable to open" in str(e):
@@ -68,7 +66,7 @@ def read_other(path: Path, db: Database) -> Other:
         conn.close()
 
 
-def _check_schema(conn: sqlite3.Connection, path: Path, db: Database) -> None:
+def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     applied = (
         [
@@ -82,13 +80,9 @@ def _check_schema(conn: sqlite3.Connection, path: Path, db: Database) -> None:
         raise QualcodeError("not a qualcode project", path=path)
     # An older project is read as it is (it cannot be migrated read-only): the tables merge reads are in every
     # version. A newer one may hold what this version cannot read correctly.
-    ours = [m["name"] for m in migration_status(db)["applied"]]
-    newer = [m for m in applied if m not in ours]
-    if newer:
-        raise QualcodeError(
-            f"made by a newer qualcode (migrations {', '.join(newer)} are unknown here): upgrade qualcode first",
-            path=path,
-        )
+    if unknown_migrations(applied):
+        made_by = conn.execute("SELECT value FROM project WHERE key = ?", [VERSION_KEY]).fetchone()
+        raise QualcodeError(newer_project_message(applied, made_by[0] if made_by else None), path=path)
 
 
 def _read(conn: sqlite3.Connection) -> Other:

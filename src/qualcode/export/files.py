@@ -10,19 +10,6 @@ from qualcode.errors import UsageError
 from qualcode.output import render
 
 
-def write(path, content: str | bytes) -> None:
-    """Save an export: text as UTF-8, a workbook as bytes; a failure names the file."""
-    from qualcode.errors import QualcodeError
-
-    try:
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    except OSError as e:
-        raise QualcodeError(f"cannot write {path}: {e.strerror or e}") from e
-
-
 def needs_file(fmt: str, has_output: bool) -> None:
     if fmt == "xlsx" and not has_output:
         raise UsageError("an xlsx workbook is binary: write it to a file with -o FILE.xlsx")

@@ -11,15 +11,23 @@ What a redactor replaces, matched as whole words (not inside a longer word), lon
 - a name or part shared by several participants cannot say who is meant and becomes "[name]";
 - every name on the redaction list (`qualcode redact add`), case-insensitively, becomes "[name]".
 
+Names and text are compared in Unicode NFC, so a name typed in decomposed form ("Krako\u0301w", as macOS keyboards
+give it) matches the composed form imported text has ("Kraków"), and the other way round. A name part matches as
+written and in capitals ("NOVAK" for "Novak"): capitals are how transcripts shout or stress a name.
+
 Case-insensitive matching means a list entry or label that is also an ordinary word ("May", "Hope") is replaced
 wherever that word occurs; that is the safe side for a pseudonymised export. A participant id that itself contains
-a name (speakers imported without metadata get ids such as "INT-05:Ayesha") is replaced by a made-up pseudonym
-(ANON-001, numbered in id order).
+a name (speakers imported without metadata get ids such as "INT-05:Ayesha") or a listed name is replaced by a
+made-up pseudonym (ANON-001, numbered in id order). So is an interview id that holds a name, as one taken from a
+file name does ("Maria Lopez.txt" is interview "Maria Lopez"): it becomes INTERVIEW-001, numbered in id order.
+Exports apply the redactor to everything they write about people and places: text, quotes, memos, titles,
+attribute values, participant and interview ids, and the names of the sources in a .qdpx.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -61,8 +69,12 @@ TITLES = (
 _TITLE = re.compile(rf"^(?:{'|'.join(TITLES)})\.?$", re.IGNORECASE)
 
 
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
 def _key(text: str) -> str:
-    return " ".join(text.split()).casefold()
+    return nfc(" ".join(text.split())).casefold()
 
 
 def _pattern(term: str) -> str:
@@ -88,6 +100,7 @@ class Redactor:
     pseudonyms: dict[str, str] = field(default_factory=dict)  # participant id → pseudonym
     full: dict[str, str] = field(default_factory=dict)  # casefolded name → replacement
     parts: dict[str, str] = field(default_factory=dict)  # name part as written → replacement
+    interviews: dict[str, str] = field(default_factory=dict)  # interview id → pseudonym, for ids holding a name
     _regex: re.Pattern | None = None
 
     def __post_init__(self) -> None:
@@ -107,12 +120,18 @@ class Redactor:
     def __call__(self, text: str | None) -> str | None:
         if not text or self._regex is None:
             return text
-        return self._regex.sub(self._replace, text)
+        return self._regex.sub(self._replace, nfc(text))
 
     def _replace(self, m: re.Match) -> str:
         if "full" in m.re.groupindex and m.group("full") is not None:
-            return self.full[_key(m.group("full"))]
-        return self.parts[" ".join(m.group("part").split())]
+            return self.full.get(_key(m.group("full")), NAME)
+        return self.parts.get(" ".join(m.group("part").split()), NAME)
+
+    def interview(self, iid: str | None) -> str | None:
+        """The id to show for an interview: a pseudonym when the id holds a name."""
+        if not self.enabled or iid is None:
+            return iid
+        return self.interviews.get(iid, iid)
 
     def participant(self, pid: str | None) -> str | None:
         """The id to show for a participant: the pseudonym when redacting."""
@@ -137,13 +156,15 @@ def redactor(db: Database, enabled: bool = True) -> Redactor:
     names: dict[str, set[str]] = defaultdict(set)  # participant id → labels and recorded names
     for pid, name in db.execute("SELECT id, name FROM participants"):
         if name and name.strip():
-            names[pid].add(" ".join(name.split()))
+            names[pid].add(nfc(" ".join(name.split())))
     for pid, label in db.execute("SELECT participant_id, label FROM speakers WHERE participant_id IS NOT NULL"):
-        names[pid].add(" ".join(label.split()))
+        names[pid].add(nfc(" ".join(label.split())))
+    on_list = [nfc(name) for name in listed(db)]
     pids = sorted({r[0] for r in db.execute("SELECT id FROM participants")})
     pseudonyms, n = {}, 0
     for pid in pids:
-        if any(re.search(rf"(?<!\w){_pattern(x)}(?!\w)", pid, re.IGNORECASE) for x in names[pid] if x != pid):
+        forms = [x for x in names[pid] if x != pid] + on_list
+        if any(re.search(rf"(?<!\w){_pattern(x)}(?!\w)", nfc(pid), re.IGNORECASE) for x in forms):
             n += 1
             pseudonyms[pid] = f"ANON-{n:03d}"
         else:
@@ -165,11 +186,18 @@ def redactor(db: Database, enabled: bool = True) -> Redactor:
         return pseudonyms[next(iter(owners[key]))] if len(owners[key]) == 1 else NAME
 
     full = {k: replacement(k) for k in full_forms}
-    for name in listed(db):
+    for name in on_list:
         full.setdefault(_key(name), NAME)
     # A part that is someone's whole name is matched as that name, case-insensitively, above.
     parts = {p: replacement(_key(p)) for p in part_forms if _key(p) not in full}
-    return Redactor(pseudonyms=pseudonyms, full=full, parts=parts)
+    parts.update({p.upper(): parts[p] for p in list(parts) if p.upper() not in parts})
+    r = Redactor(pseudonyms=pseudonyms, full=full, parts=parts)
+    n = 0
+    for (iid,) in db.execute("SELECT id FROM interviews ORDER BY id"):
+        if r(iid) != nfc(iid):
+            n += 1
+            r.interviews[iid] = f"INTERVIEW-{n:03d}"
+    return r
 
 
 # --- the redaction list ----------------------------------------------------------------------------------------
@@ -180,14 +208,14 @@ def listed(db: Database) -> list[str]:
 
 
 def add(db: Database, names: list[str]) -> dict:
-    """Add NAMES to the redaction list: {"added": [...], "already": [...]} (comparison ignores case)."""
-    clean = [" ".join(n.split()) for n in names]
+    """Add NAMES to the redaction list, in NFC: {"added": [...], "already": [...]} (comparison ignores case)."""
+    clean = [nfc(" ".join(n.split())) for n in names]
     if not clean or any(not n for n in clean):
         raise UsageError("give one or more non-empty names: qualcode redact add 'Ms Sharma' Kathmandu")
     report: dict = {"added": [], "already": []}
     with transaction(db):
         for name in dict.fromkeys(clean):
-            if db.execute("SELECT 1 FROM redactions WHERE name = ?", [name]).fetchone():
+            if any(_key(name) == _key(other) for other in listed(db)):
                 report["already"].append(name)
             else:
                 db.execute("INSERT INTO redactions (name, added_at) VALUES (?, ?)", [name, now()])
@@ -197,7 +225,7 @@ def add(db: Database, names: list[str]) -> dict:
 
 def remove(db: Database, name: str) -> str:
     """Remove NAME (any case) from the redaction list; returns the name as it was stored."""
-    row = db.execute("SELECT name FROM redactions WHERE name = ?", [" ".join(name.split())]).fetchone()
+    row = next(((other,) for other in listed(db) if _key(other) == _key(name)), None)
     if not row:
         names = listed(db)
         hint = f" (listed: {', '.join(names)})" if names else " (the list is empty)"

@@ -75,7 +75,7 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
             }
         )
     interviews_total = db.execute("SELECT count(*) FROM interviews WHERE kind = 'interview'").fetchone()[0]
-    pooled = _stats(segs, genders, [], of)
+    pooled = _stats(segs, genders, [], of, r)
     sources = by_source(evidence, base)
     settings = codebook_settings(db)
     return {
@@ -154,7 +154,7 @@ def _known_attributes(db: Database) -> set[str]:
     return {*known["participant"], *known["interview"]}
 
 
-def _stats(segs: list[dict], genders: list[str], spread: list[str], of: dict[str, int]) -> dict:
+def _stats(segs: list[dict], genders: list[str], spread: list[str], of: dict[str, int], r: Redactor) -> dict:
     people = {s["participant"]: s["gender"] for s in segs}
     by_gender = {g: 0 for g in genders}
     for g in people.values():
@@ -173,7 +173,7 @@ def _stats(segs: list[dict], genders: list[str], spread: list[str], of: dict[str
     for attr in spread:
         groups: dict[str, set[str]] = defaultdict(set)
         for s in segs:
-            groups[coded.value(s, attr)].add(s["participant"])
+            groups[r(coded.value(s, attr))].add(s["participant"])
         out["spread"][attr] = {v: len(groups[v]) for v in coded.value_order(attr, groups)}
     return out
 
@@ -192,7 +192,7 @@ def entry(
 ) -> dict:
     """One criterion or code: its evidence from people interviewed (counts, shares, spread), and by source."""
     people = [s for s in segs if s["role"] == "participant"]
-    stats = _stats(people, genders, spread, base["participants"]["by_gender"])
+    stats = _stats(people, genders, spread, base["participants"]["by_gender"], r)
     picked = choose_quotes(people, quotes)
     for role in ("respondent", "document"):  # one voice of each other kind of evidence, where there is one
         picked += choose_quotes([s for s in segs if s["role"] == role], min(quotes, 1))
@@ -208,7 +208,11 @@ def entry(
         **stats,
         "by_source": by_source(segs, base),
         "quotes": [quote(s, r) for s in picked],
-        "memos": [{"interview": s["interview"], "turn": s["turn"], "memo": r(s["memo"])} for s in segs if s.get("memo")]
+        "memos": [
+            {"interview": r.interview(s["interview"]), "turn": s["turn"], "memo": r(s["memo"])}
+            for s in segs
+            if s.get("memo")
+        ]
         if memos
         else [],
     }
@@ -244,13 +248,13 @@ def quote(s: dict, r: Redactor) -> dict:
         "role": s["role"],
         "page": s.get("page"),
         "context": s.get("context"),
-        "interview": s["interview"],
+        "interview": r.interview(s["interview"]),
         "turn": s["turn"],
         "speaker": r.speaker(s["speaker"], s["participant"]),
         "participant": r.participant(s["participant"]),
         "gender": s["gender"],
-        "stakeholder_group": s["stakeholder_group"],
-        "case_study": s["interview_attributes"].get(coded.CASE_STUDY),
+        "stakeholder_group": r(s["stakeholder_group"]),
+        "case_study": r(s["interview_attributes"].get(coded.CASE_STUDY)),
         "code": s["code"],
         "start": s["start"],
         "end": s["end"],

@@ -50,7 +50,7 @@ def segments(db: Database, *, coder: str | None = None, redact: bool = False, al
             "code": s["code"],
             "criterion": s["criterion"],
             "coder": s["coder"],
-            "interview": s["interview"],
+            "interview": r.interview(s["interview"]),
             "turn": s["turn"],
             "start": s["start"],
             "end": s["end"],
@@ -115,7 +115,7 @@ def participants(
             "speaker": r.participant(pid) if r.enabled else " | ".join(labels.get(pid, [])),
             "name": r.participant(pid) if r.enabled and p["name"] else p["name"],
             "gender": p["gender"],
-            "interviews": p["interviews"],
+            "interviews": [r.interview(i) for i in p["interviews"]],
             "attributes": {k: r(v) for k, v in p["attributes"].items()},
         }
         if coded_by is not None:

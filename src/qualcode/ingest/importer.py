@@ -60,14 +60,19 @@ class ImportResult:
         return self.status == "failed"
 
 
-def parse_speaker_map(text: str | None) -> dict[str, str]:
-    """'Ms Sharma=P017, Interviewer 1=EV1' → {label: id}."""
+def parse_speaker_map(values: str | list[str] | None) -> dict[str, str]:
+    """'Ms Sharma=P017, Interviewer 1=EV1' → {label: id}. Several maps (the option given twice) are merged; a label
+    mapped to two different ids is a usage error, never silently decided by the last one."""
     out: dict[str, str] = {}
-    for item in filter(None, (p.strip() for p in (text or "").split(","))):
-        label, sep, target = item.partition("=")
-        if not sep or not label.strip() or not target.strip():
-            raise UsageError(f"--speaker-map expects LABEL=ID pairs separated by commas, got {item!r}")
-        out[label.strip()] = target.strip()
+    for text in [values] if isinstance(values, str) else values or []:
+        for item in filter(None, (p.strip() for p in text.split(","))):
+            label, sep, target = item.partition("=")
+            label, target = label.strip(), target.strip()
+            if not sep or not label or not target:
+                raise UsageError(f"--speaker-map expects LABEL=ID pairs separated by commas, got {item!r}")
+            if out.get(label, target) != target:
+                raise UsageError(f"--speaker-map maps {label!r} twice, to {out[label]!r} and to {target!r}: choose one")
+            out[label] = target
     return out
 
 

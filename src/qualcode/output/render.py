@@ -69,11 +69,14 @@ def table(
 
 
 def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """Cells that a spreadsheet would run as formulas are written as text (see output.formulas)."""
+    from qualcode.output.formulas import escape
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
+    w.writerow([escape(str(c)) for c in columns])
     for r in rows:
-        w.writerow([cell(r.get(c)) for c in columns])
+        w.writerow([escape(cell(r.get(c))) for c in columns])
     return buf.getvalue()
 
 

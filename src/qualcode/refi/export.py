@@ -8,9 +8,6 @@ written.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import uuid
 import zipfile
 from collections import defaultdict
@@ -20,14 +17,15 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode.errors import QualcodeError
+from qualcode.export.redact import IDENTITY, Redactor
+from qualcode.output.files import replacing
 from qualcode.refi import qde, schemas, xml
 from qualcode.refi.codebook import add_codes
 from qualcode.refi.xml import NS_PROJECT
-from qualcode.store.db import project_value
+from qualcode.store.db import db_file, project_value
 from qualcode.store.queries import require_coders
 
-Redact = Callable[[str], str]
+Redact = Redactor | Callable[[str], str]
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same project exports to the same bytes
 QUOTE_NAME = 100  # characters of the quote shown as a selection's name
 # GUIDs qualcode derives (variables; codings and notes from a coding's GUID) are the same in every export.
@@ -50,14 +48,15 @@ def export_qdpx(db: Database, path: Path, *, coder: str | None = None, redact: R
     """Write the project as a REFI-QDA 1.0 .qdpx archive (only CODER's codings, if given).
 
     REDACT, when given, is applied to every text about participants that leaves the database: transcripts, quotes,
-    memos, participant ids, attribute values and speaker labels. Transcripts are redacted piece by piece between
-    coding boundaries, so offsets are recomputed exactly whatever the replacements' lengths; a name that straddles
-    a boundary is seen in two pieces.
+    memos, participant and interview ids (the source names), titles, attribute values and speaker labels. A
+    Redactor's pseudonyms name participants and interviews; a plain function only rewrites the text.
+    Transcripts are redacted piece by piece between coding boundaries, so offsets are recomputed exactly whatever the
+    replacements' lengths; a name that straddles a boundary is seen in two pieces.
     """
     report = ExportReport(path=str(path))
-    qde_text, members = _build(db, path.stem, report, coder=coder, redact=redact or (lambda s: s))
+    qde_text, members = _build(db, path.stem, report, coder=coder, redact=redact or IDENTITY)
     schemas.validate("Project.xsd", qde_text.encode())
-    _write_zip(path, [("project.qde", qde_text.encode()), *members])
+    _write_zip(path, [("project.qde", qde_text.encode()), *members], project=db_file(db))
     return report
 
 
@@ -160,7 +159,7 @@ def _cases(db: Database, root, variables: dict[str, str], redact: Redact) -> int
     labels = _labels(db)
     el = xml.element(root, "Cases")
     for pid, gender, guid in people:
-        case = xml.element(el, "Case", {"guid": guid, "name": redact(pid)})
+        case = xml.element(el, "Case", {"guid": guid, "name": redact(getattr(redact, "participant", str)(pid))})
         _value(case, variables, "gender", gender)
         for n, v in attrs[pid].items():
             if n != "gender":
@@ -198,7 +197,7 @@ def _sources(db: Database, root, variables, users, coder, redact, derived, notes
             "TextSource",
             {
                 "guid": i["guid"],
-                "name": i["id"],
+                "name": redact(getattr(redact, "interview", str)(i["id"])),
                 "plainTextPath": f"internal://{i['guid']}.txt",
                 "creationDateTime": xml.datetime_or_none(i["imported_at"]),
             },
@@ -251,20 +250,10 @@ def _redacted(text: str, codings: list[dict], redact: Redact) -> tuple[str, dict
     return "".join(pieces), at
 
 
-def _write_zip(path: Path, members: list[tuple[str, bytes]]) -> None:
-    """Written beside PATH and moved into place, so a failed export never leaves half an archive."""
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
-            for name, data in members:
-                info = zipfile.ZipInfo(name, ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                z.writestr(info, data)
-        os.replace(tmp, path)
-    except OSError as e:
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise QualcodeError(f"cannot write {path}: {e.strerror or e}") from e
+def _write_zip(path: Path, members: list[tuple[str, bytes]], *, project: str) -> None:
+    with replacing(path, project=project) as tmp, zipfile.ZipFile(tmp or path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data)

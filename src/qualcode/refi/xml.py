@@ -25,20 +25,59 @@ DATETIME = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+# Elements nested deeper than this are refused while parsing (with the line), before anything walks the tree:
+# recursive walks of a tree thousands deep overflow the stack. Codes are held to the codebook's own limit.
+MAX_XML_DEPTH = 200
+
+
 def parse(data: bytes, *, path: str | Path, root: str) -> ET.Element:
-    """Parse DATA, refusing DTDs and entities (XXE, billion laughs); the root element must be ROOT."""
+    """Parse DATA, refusing DTDs and entities (XXE, billion laughs) and trees nested too deep; the root element
+    must be ROOT."""
     import defusedxml
     import defusedxml.ElementTree as safe
 
+    builder = _Builder(path)
+    parser = safe.DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    builder.parser = parser
     try:
-        element = safe.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser.feed(data)
+        element = parser.close()
     except defusedxml.DefusedXmlException:
         raise InputError("XML with a DTD or entities is refused (XXE)", path=path) from None
     except ET.ParseError as e:
         raise InputError(f"not well-formed XML ({e})", path=path, line=e.position[0]) from None
+    except LookupError as e:  # the XML declaration names an encoding Python does not know
+        raise InputError(f"the XML declaration names an unknown encoding ({e})", path=path, line=1) from None
     if local(element.tag) != root:
         raise InputError(f"the root element is <{local(element.tag)}>, expected <{root}>", path=path)
     return element
+
+
+class _Builder(ET.TreeBuilder):
+    """ElementTree's tree builder, counting how deep elements, and <Code> elements, are nested."""
+
+    def __init__(self, path: str | Path):
+        super().__init__()
+        self.path, self.parser, self.depth, self.codes = path, None, 0, 0
+
+    def start(self, tag, attrs):
+        from qualcode.codebook.parse import MAX_DEPTH
+
+        self.depth += 1
+        self.codes += local(tag) == "Code"
+        if self.codes > MAX_DEPTH or self.depth > MAX_XML_DEPTH:
+            what = (
+                f"codes nested more than {MAX_DEPTH} levels deep"
+                if self.codes > MAX_DEPTH
+                else (f"elements nested more than {MAX_XML_DEPTH} levels deep")
+            )
+            raise InputError(f"{what}: refused", path=self.path, line=self.parser.parser.CurrentLineNumber)
+        return super().start(tag, attrs)
+
+    def end(self, tag):
+        self.depth -= 1
+        self.codes -= local(tag) == "Code"
+        return super().end(tag)
 
 
 def local(tag: str) -> str:

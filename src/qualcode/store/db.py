@@ -1,9 +1,24 @@
-"""Opening a project file, and the transaction every write goes through."""
+"""Opening a project file, and the transaction every write goes through.
+
+What makes a file a qualcode project, and what is refused:
+
+- qualcode marks its projects in the SQLite header with `PRAGMA application_id = APPLICATION_ID` ("QCOD"): a new
+  project at its first write, a project made before the mark at the first write after it is opened. A file with
+  any other application id is refused, and so is a database without the mark that holds anything (tables, views,
+  triggers) other than a qualcode project's schema; an empty file becomes a project.
+- A project whose applied migrations include names this version does not know was made by a newer qualcode: every
+  command that opens it to work refuses it, naming the version that made it (the `qualcode_version` project value
+  each version records when it migrates a project) and the unknown migrations. Only `db status` and `backup`,
+  which never write to it, open it. Writing with an older version could damage what the newer one stored.
+- SQLite integers are 64-bit: `SQLITE_MIN_INT` to `SQLITE_MAX_INT`. Numbers from the user are checked against that
+  range before they reach a query (`fits_sqlite`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import secrets
 import sqlite3
@@ -17,6 +32,8 @@ from qualcode.errors import NotFoundError, QualcodeError
 from qualcode.store.migrations import migrations
 
 DEFAULT_DB = "qualcode.db"
+APPLICATION_ID = 0x51434F44  # "QCOD": PRAGMA application_id, at offset 68 of the file header
+SQLITE_MIN_INT, SQLITE_MAX_INT = -(2**63), 2**63 - 1
 BUSY_TIMEOUT_MS = 60_000
 # SQLite's busy handler is not a queue: a waiting process retries every few to 100 ms, and a process that commits and
 # begins again within microseconds (importing many files, a script applying codings in a loop) wins every time, so
@@ -42,12 +59,13 @@ def connect(path: str | Path) -> Database:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.OperationalError as e:
         raise QualcodeError(f"cannot open the project file ({e})", path=path) from e
+    unmarked = False
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA temp_store = MEMORY")  # the temporary tables hold row ids only; no temp files
         if str(path) != ":memory:":
-            _require_project(conn, path)  # before WAL: even switching the journal mode writes to the file
+            unmarked = _require_project(conn, path)  # before WAL: even switching the journal mode writes to the file
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
             except sqlite3.OperationalError as e:  # a read-only copy (a backup is not WAL) can still be read
@@ -66,25 +84,74 @@ def connect(path: str | Path) -> Database:
                 path=path,
             ) from e
         raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
-    return Database(conn, execute_plugins=False)
+    db = Database(conn, execute_plugins=False)
+    db._qualcode_unmarked = unmarked  # the application id is set by the first write transaction
+    return db
 
 
-def _require_project(conn: sqlite3.Connection, path: str | Path) -> None:
-    """An empty file becomes a project; an SQLite database of something else is never touched."""
-    tables = sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
-    if not tables:
-        return
+def _require_project(conn: sqlite3.Connection, path: str | Path) -> bool:
+    """An empty file becomes a project; an SQLite database of something else is never touched. True when the file
+    is to be a project but does not carry qualcode's application id yet."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    left = "; it was left as it was: choose the project with --db FILE"
+    if app_id == APPLICATION_ID:
+        return False
+    if app_id:
+        raise QualcodeError(
+            f"not a qualcode project: an SQLite database of another application (application_id {app_id:#010x}, "
+            f"qualcode's is {APPLICATION_ID:#010x}){left}",
+            path=path,
+        )
+    objects: dict[str, list[str]] = {}
+    for kind, name in conn.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"):
+        objects.setdefault(kind, []).append(name)
+    if not objects:
+        return True
     if (
-        "_sqlite_migrations" in tables
+        "_sqlite_migrations" in objects.get("table", [])
         and conn.execute("SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'qualcode' LIMIT 1").fetchone()
     ):
-        return
-    shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
-    raise QualcodeError(
-        f"not a qualcode project: an SQLite database of something else (tables {shown}); it was left as it "
-        "was: choose the project with --db FILE",
-        path=path,
+        return True
+    shown = "; ".join(
+        f"{kind}s " + ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        for kind, names in sorted(objects.items(), key=lambda kv: (kv[0] != "table", kv[0]))
     )
+    raise QualcodeError(f"not a qualcode project: an SQLite database of something else ({shown}){left}", path=path)
+
+
+@functools.cache
+def known_migrations() -> tuple[str, ...]:
+    """The migrations this version of qualcode has, in order (all of them are pending on an empty database)."""
+    empty = Database(memory=True)
+    try:
+        return tuple(m.name for m in migrations.pending(empty))
+    finally:
+        empty.close()
+
+
+def unknown_migrations(applied: list[str]) -> list[str]:
+    """Applied migrations this version does not know: the project was made or upgraded by a newer qualcode."""
+    known = set(known_migrations())
+    return [name for name in applied if name not in known]
+
+
+def newer_project_message(applied: list[str], made_by: str | None) -> str:
+    from qualcode import __version__
+
+    newer = unknown_migrations(applied)
+    version = f" ({made_by})" if made_by and made_by != __version__ else ""
+    return (
+        f"made by a newer qualcode{version}: migration{'s' if len(newer) > 1 else ''} {', '.join(newer)} "
+        f"unknown to this one ({__version__}); refused, so that nothing the newer version stored is damaged: "
+        "upgrade qualcode to work on it"
+    )
+
+
+def _refuse_newer(db: Database, path: str | Path) -> None:
+    applied = [m.name for m in migrations.applied(db)]
+    if unknown_migrations(applied):
+        made_by = project_value(db, VERSION_KEY) if db["project"].exists() else None
+        raise QualcodeError(newer_project_message(applied, made_by), path=path)
 
 
 def open_project(path: str | Path, *, create: bool = False, migrate: bool = True) -> Database:
@@ -92,6 +159,10 @@ def open_project(path: str | Path, *, create: bool = False, migrate: bool = True
     p = Path(path)
     if str(path) != ":memory:" and p.is_dir():
         raise QualcodeError("is a folder, not a project file: name the file with --db FILE", path=p)
+    if str(path) != ":memory:" and p.exists() and not p.is_file():
+        raise QualcodeError(
+            "not a regular file (a device, a pipe or a socket), so not a project: name the file with --db FILE", path=p
+        )
     if str(path) != ":memory:" and not p.exists():
         if not create:
             raise NotFoundError(
@@ -102,7 +173,12 @@ def open_project(path: str | Path, *, create: bool = False, migrate: bool = True
             raise NotFoundError(f"folder {p.parent} does not exist", path=p)
     db = connect(path)
     if migrate:
-        apply_migrations(db)
+        try:
+            _refuse_newer(db, path)
+        except BaseException:
+            db.close()
+            raise
+        apply_migrations(db, path=path)
         _track_new_turns(db)
     return db
 
@@ -136,17 +212,21 @@ def _index_new_turns(db: Database) -> None:
         conn.execute("DELETE FROM temp.turns_unindexed")
 
 
-def apply_migrations(db: Database) -> list[str]:
-    """Apply pending migrations under the write lock, so two processes opening a new project don't race."""
+def apply_migrations(db: Database, *, path: str | Path | None = None) -> list[str]:
+    """Apply pending migrations under the write lock, so two processes opening a new project don't race; the
+    version that applied them is recorded (it names the version when an older qualcode refuses the project)."""
+    from qualcode import __version__
+
     try:
         if not migrations.pending(db):
             return []
         with transaction(db):
             names = [m.name for m in migrations.pending(db)]
             migrations.apply(db)
+            set_project_value(db, VERSION_KEY, __version__)
         return names
     except sqlite3.DatabaseError as e:
-        raise QualcodeError(f"cannot open project: {e}") from e
+        raise QualcodeError(f"cannot open project: {e}", path=path) from e
 
 
 def migration_status(db: Database) -> dict:
@@ -175,6 +255,8 @@ def transaction(db: Database) -> Iterator[Database]:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
+        if getattr(db, "_qualcode_unmarked", False):
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         yield db
         _index_new_turns(db)
     except BaseException:
@@ -183,15 +265,45 @@ def transaction(db: Database) -> Iterator[Database]:
         raise
     else:
         conn.execute("COMMIT")
+        db._qualcode_unmarked = False
         committed, previous = time.monotonic(), getattr(db, "_qualcode_committed", None)
         db._qualcode_committed = committed
         if previous is not None and committed - previous < BURST_S:
             time.sleep(LOCK_YIELD_S)
 
 
+VERSION_KEY = "qualcode_version"  # project value: the qualcode version that last applied migrations
+
+
 def project_value(db: Database, key: str) -> str | None:
     row = db.execute("SELECT value FROM project WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
+
+
+def set_project_value(db: Database, key: str, value: str) -> None:
+    with transaction(db):
+        db.execute("INSERT OR REPLACE INTO project (key, value) VALUES (?, ?)", [key, value])
+
+
+def peek_project_value(path: str | Path, key: str) -> str | None:
+    """A project value read without opening the file for work (read-only, nothing changed); None for any file that
+    is not a readable qualcode project."""
+    try:
+        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        row = conn.execute("SELECT value FROM project WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else None
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def fits_sqlite(n: int) -> bool:
+    """Whether N can be stored or compared in SQLite (a 64-bit integer)."""
+    return SQLITE_MIN_INT <= n <= SQLITE_MAX_INT
 
 
 def db_file(db: Database) -> str:

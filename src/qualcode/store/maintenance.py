@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 import sqlite3
 from collections.abc import Callable
+from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode.errors import ConflictError, NotFoundError, QualcodeError, UsageError
-from qualcode.store.db import db_file
+from qualcode.errors import QualcodeError, UsageError
 
 EXAMPLES = 5  # problems shown per check; the count is always complete
 
@@ -20,37 +17,27 @@ EXAMPLES = 5  # problems shown per check; the count is always complete
 # --- backup --------------------------------------------------------------------------------------------------------
 
 
-def backup(db: Database, dest: Path, *, force: bool = False) -> dict:
+def backup(db: Database, dest: Path, *, replacing: Callable[[Path], ContextManager[Path | None]]) -> dict:
     """Copy the project into DEST with SQLite's online backup API: a consistent snapshot even while other processes
-    write, since the copy is made in one step under one read transaction (WAL lets the writers go on meanwhile)."""
-    source = db_file(db)
-    if dest.exists():
-        if source and os.path.samefile(source, dest):
-            raise UsageError("the backup cannot be the project file itself")
-        if not force:
-            raise ConflictError(f"{dest} already exists; choose another name, or overwrite it with --force")
-        if dest.is_dir():
-            raise UsageError(f"{dest} is a folder; name the backup file")
-    if not dest.parent.is_dir():
-        raise NotFoundError(f"folder {dest.parent} does not exist")
-    # Written beside DEST under another name and renamed at the end, so DEST is never a half-written file.
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        target = sqlite3.connect(tmp, isolation_level=None)
+    write, since the copy is made in one step under one read transaction (WAL lets the writers go on meanwhile).
+
+    REPLACING(DEST) is how the file is written (`qualcode.output.files.replacing`, which this layer cannot import):
+    under a temporary name beside DEST, renamed over it when complete, never over the project itself."""
+    with replacing(dest) as tmp:
+        if tmp is None:
+            raise UsageError(f"{dest} is not a regular file; name the backup file")
         try:
-            db.conn.backup(target)
-            # One self-contained file (no -wal beside it) that can be copied or mailed as it is.
-            target.execute("PRAGMA journal_mode = DELETE")
-            integrity = target.execute("PRAGMA integrity_check").fetchone()[0]
-            counts = _counts(target)
-        finally:
-            target.close()
-        os.replace(tmp, dest)
-    except (OSError, sqlite3.Error) as e:
-        raise QualcodeError(f"backup failed: {e}", path=dest) from e
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            target = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                db.conn.backup(target)
+                # One self-contained file (no -wal beside it) that can be copied or mailed as it is.
+                target.execute("PRAGMA journal_mode = DELETE")
+                integrity = target.execute("PRAGMA integrity_check").fetchone()[0]
+                counts = _counts(target)
+            finally:
+                target.close()
+        except sqlite3.Error as e:
+            raise QualcodeError(f"backup failed: {e}", path=dest) from e
     return {"file": str(dest), "bytes": dest.stat().st_size, "integrity": integrity, **counts}
 
 

@@ -9,6 +9,7 @@ import json
 from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
+from qualcode.output.formulas import escape
 
 COLUMNS = ["interview", "turn", "unit", "start", "end", "code", "score", "source", "evidence"]
 
@@ -44,11 +45,20 @@ def export(db: Database, fmt: str = "jsonl", *, everything: bool = False, min_sc
             json.dumps(r, ensure_ascii=False) + "\n" for r in rows(db, everything=everything, min_score=min_score)
         )
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n")  # cells that would be formulas are written as text (output.formulas)
     w.writerow(COLUMNS)
     for r in rows(db, everything=everything, min_score=min_score):
         evidence = "; ".join(f"{e['text']} [{e['start']}:{e['end']}] ({e['pattern']})" for e in r["evidence"])
-        w.writerow(
-            [r["interview"], r["turn"], r["unit"], r["start"], r["end"], r["code"], r["score"], r["source"], evidence]
-        )
+        cells = [
+            r["interview"],
+            r["turn"],
+            r["unit"],
+            r["start"],
+            r["end"],
+            r["code"],
+            r["score"],
+            r["source"],
+            evidence,
+        ]
+        w.writerow([escape(str(c)) for c in cells])
     return buf.getvalue()

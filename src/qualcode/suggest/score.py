@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,34 @@ def combine(pattern: float, model: float | None) -> tuple[float, str]:
 
 PATTERN_PULL = 1.0
 
+# spaCy refuses a text longer than its max_length (1,000,000 characters: error E088), and one turn that long stopped
+# every run at the same place. A turn over PIECE characters is cut at sentence ends (within a sentence longer than a
+# piece, at white space) and the pieces, processed one by one, are joined back into one Doc (Doc.from_docs), so its
+# offsets, matches and sentences are the turn's own.
+PIECE = 100_000
+
+
+def pieces(text: str, language: str, size: int = PIECE) -> list[str]:
+    """TEXT cut into consecutive pieces of at most SIZE characters that join back into TEXT exactly."""
+    if len(text) <= size:
+        return [text]
+    from qualcode.text.sentences import SentenceSplitter
+
+    starts = [a for a, _ in SentenceSplitter(language).split(text)][1:]
+    out, begin = [], 0
+    while len(text) - begin > size:
+        limit = begin + size
+        # the last sentence start that fits; else the last white space; else a hard cut
+        fitting = [a for a in starts if begin < a <= limit]
+        cut = fitting[-1] if fitting else text.rfind(" ", begin + 1, limit) + 1 or limit
+        if cut <= begin:
+            cut = limit
+        out.append(text[begin:cut])
+        begin = cut
+        starts = [a for a in starts if a > begin]
+    out.append(text[begin:])
+    return out
+
 
 @dataclass
 class Scorer:
@@ -60,16 +89,41 @@ class Scorer:
     floors: dict[int, float] = field(default_factory=dict)  # code id → storage floor, when under FLOOR
 
     def feature_texts(self, texts: list[str]) -> list[str]:
-        return [features(doc, self.matchers.find(doc), self.marks) for doc in self.nlp.pipe(texts, batch_size=64)]
+        return [features(doc, self.matchers.find(doc), self.marks) for doc in self.docs(texts)]
+
+    def docs(self, texts: list[str]) -> list:
+        """One Doc per text, long texts made from pieces (see PIECE)."""
+        from spacy.tokens import Doc
+
+        size = min(PIECE, self.nlp.max_length)
+        cut = [pieces(t, self.nlp.lang, size) if len(t) > size else [t] for t in texts]
+        made = iter(self.nlp.pipe((p for ps in cut for p in ps), batch_size=64))
+        out = []
+        for ps in cut:
+            parts = [next(made) for _ in ps]
+            out.append(parts[0] if len(parts) == 1 else Doc.from_docs(parts, ensure_whitespace=False))
+        return out
+
+    def cats(self, inputs: list[str]) -> list[dict]:
+        """The classifier's probabilities per input; a long input is scored in pieces and each label takes its
+        highest probability over them (a turn is about a code if some part of it is)."""
+        size = min(PIECE, self.model_nlp.max_length)
+        cut = [pieces(t, self.model_nlp.lang, size) if len(t) > size else [t] for t in inputs]
+        made = iter(self.model_nlp.pipe((p for ps in cut for p in ps), batch_size=64))
+        out = []
+        for ps in cut:
+            parts = [next(made).cats for _ in ps]
+            out.append({label: max(c.get(label, 0.0) for c in parts) for label in parts[0]})
+        return out
 
     def score(self, texts: list[str]) -> Iterator[tuple[dict[int, dict], list]]:
         """Per text: (code id → turn-level result, [(sentence start, sentence end, code id → result)])."""
-        docs = list(self.nlp.pipe(texts, batch_size=64))
+        docs = self.docs(texts)
         all_matches = [self.matchers.find(doc) for doc in docs]
         cats: list[dict] = [{} for _ in docs]
         if self.use_model and self.model_nlp is not None:
             inputs = [features(doc, m, self.marks) for doc, m in zip(docs, all_matches, strict=True)]
-            cats = [d.cats for d in self.model_nlp.pipe(inputs, batch_size=64)]
+            cats = self.cats(inputs)
         in_scope = {c.id for c in self.codes}
         for doc, found_all, doc_cats in zip(docs, all_matches, cats, strict=True):
             matches = [m for m in found_all if m.code_id in in_scope] if self.use_patterns else []
@@ -92,8 +146,11 @@ class Scorer:
                     }
             sents = []
             if matches:
+                # matches are in order of start: each sentence looks only at its own, not at the whole turn's
+                starts = [m.start for m in matches]
                 for s in doc.sents:
-                    inside = pattern_scores(matches, s.start_char, s.end_char)
+                    own = matches[bisect.bisect_left(starts, s.start_char) : bisect.bisect_left(starts, s.end_char)]
+                    inside = pattern_scores(own, s.start_char, s.end_char)
                     if inside:
                         sents.append(
                             (

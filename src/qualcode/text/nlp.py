@@ -25,6 +25,8 @@ def _register_components() -> None:
         for token in doc:
             if token.text != token.lower_:
                 lemma = lemmatizer.get(token.lower_) if lemmatizer is not None else None
+                if isinstance(lemma, list):  # some tables (French) list several lemmas; spaCy takes the first
+                    lemma = lemma[0] if lemma else None
                 token.lemma_ = lemma or token.lower_
             else:
                 token.lemma_ = token.lemma_.lower() if token.lemma_ else token.lower_

@@ -26,6 +26,9 @@ class LineMap(dict):
 # nested ten deep ("billion laughs") expand to a billion nodes from a few hundred bytes and would hang whatever
 # walks the result.
 MAX_NODES = 200_000
+# PyYAML composes nested lists and mappings recursively (several Python frames a level); past this depth a document
+# is refused at the line where it goes too deep, before the recursion limit is reached.
+MAX_NESTING = 200
 
 
 class DuplicateKey(Exception):
@@ -92,7 +95,19 @@ def _check_size(root) -> None:
 
 
 class _Loader(_LineMaps, yaml.SafeLoader):
-    pass
+    _depth = 0
+
+    def compose_node(self, parent, index):  # noqa: D102 - PyYAML hook
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"lists or mappings nested too deeply (more than {MAX_NESTING} levels)", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 # libyaml's parser, where PyYAML has it, builds the same documents with the same line numbers about 7× faster: with

@@ -1,4 +1,10 @@
-"""Word documents (.docx), read with python-docx: each paragraph is a line, then the plain-text label rules."""
+"""Word documents (.docx), read with python-docx: each paragraph is a line, then the plain-text label rules.
+
+A .docx is a zip archive from outside: it is opened within the budget every archive has (`qualcode.ingest.archive`),
+and its document part must be well-formed XML without a DTD or entities. python-docx keeps an entity reference it
+cannot resolve as a node of its own and drops the text after it ("X&e;Y" read as "X"), so such a file is refused
+rather than imported short. Word never writes either.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,13 @@ import zipfile
 from pathlib import Path
 
 from qualcode.errors import InputError
+from qualcode.ingest.archive import Budget
 from qualcode.ingest.transcripts import plain, source
 from qualcode.ingest.transcripts.types import Transcript
 
-# XML compresses about tenfold; an archive that unpacks far beyond that is a zip bomb, not a transcript.
+# A document may unpack to this many times the transcript size limit (--max-size) in all.
 UNPACKED_RATIO = 10
+DOCUMENT = "word/document.xml"
 
 
 def parse(path: Path, *, max_bytes: int = source.MAX_BYTES) -> Transcript:
@@ -28,23 +36,20 @@ def paragraphs(path: Path, *, max_bytes: int = source.MAX_BYTES) -> tuple[list[s
     """(the document's paragraphs as text, notes); a soft line break inside a paragraph is a line of its own."""
     data = source.read_bytes(path, max_bytes=max_bytes)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(i.file_size for i in archive.infolist())
+        archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as e:
         raise InputError(
             "not a .docx document: the file is not a zip archive (damaged, or a .doc saved under another name; "
             "save it as .docx)",
             path=path,
         ) from e
-    if "word/document.xml" not in names:
-        raise InputError("not a .docx document: the archive has no word/document.xml", path=path)
-    if unpacked > UNPACKED_RATIO * max_bytes:
-        raise InputError(
-            f"document unpacks to {unpacked / 1_048_576:.0f} MB; transcripts over "
-            f"{UNPACKED_RATIO * max_bytes / 1_048_576:.0f} MB unpacked are refused (raise the limit with --max-size)",
-            path=path,
-        )
+    with archive:
+        hint = f" ({UNPACKED_RATIO} times --max-size; raise --max-size if the document is real)"
+        budget = Budget(path, archive, max_total=UNPACKED_RATIO * max_bytes, hint=hint)
+        member = budget.find(DOCUMENT)
+        if member is None:
+            raise InputError(f"not a .docx document: the archive has no {DOCUMENT}", path=path)
+        _check_xml(budget.read(member), path)
     import docx
 
     try:
@@ -54,3 +59,25 @@ def paragraphs(path: Path, *, max_bytes: int = source.MAX_BYTES) -> tuple[list[s
     tables = [t for t in document.tables if any(c.text.strip() for row in t.rows for c in row.cells)]
     notes = [f"{len(tables)} table(s) with text were not imported: only paragraphs are read"] if tables else []
     return [p.text for p in document.paragraphs], notes
+
+
+def _check_xml(data: bytes, path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    import defusedxml
+    import defusedxml.ElementTree as safe
+
+    try:
+        safe.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except defusedxml.DefusedXmlException:
+        raise InputError(f"{DOCUMENT}: XML with a DTD or entities is refused", path=path) from None
+    except ET.ParseError as e:
+        line, column = e.position
+        reason = str(e).split(": line ")[0]
+        raise InputError(
+            f"{DOCUMENT}: not well-formed XML at line {line}, column {column} ({reason}); the document is damaged: "
+            "open it in Word and save it again",
+            path=path,
+        ) from None
+    except LookupError as e:  # an XML declaration naming an encoding Python does not know
+        raise InputError(f"{DOCUMENT}: {e}", path=path) from None

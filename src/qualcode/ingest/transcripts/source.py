@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import unicodedata
 from pathlib import Path
 
@@ -32,15 +33,34 @@ def read_bytes(path: Path, *, max_bytes: int = MAX_BYTES) -> bytes:
     return data
 
 
-def looks_binary(data: bytes) -> bool:
-    return b"\x00" in data[:8192]
+# Byte order marks that name an encoding. UTF-32 first: its little-endian mark begins with UTF-16's.
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+BINARY = "binary file, not a text transcript (NUL bytes found)"
+
+
+def bom_encoding(data: bytes) -> str | None:
+    return next((enc for bom, enc in BOMS if data.startswith(bom)), None)
 
 
 def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
-    """Decode and normalise (see normalise), so stored offsets are stable."""
-    if looks_binary(data):
-        raise InputError("binary file, not a text transcript (NUL bytes found)", path=path)
-    enc = encoding or "utf-8"
+    """Decode and normalise (see normalise), so stored offsets are stable.
+
+    The encoding is --encoding when given, else the one a UTF-16 or UTF-32 byte order mark names, else UTF-8 (with
+    or without its mark). The binary check comes after decoding, on characters: UTF-16 and UTF-32 text is full of
+    zero bytes, but a NUL character anywhere in decoded text means the file is not a transcript, and it is refused
+    whole rather than imported in part.
+    """
+    enc = encoding or bom_encoding(data) or "utf-8"
+    if encoding is None and enc == "utf-8" and b"\x00" in data:
+        # before decoding: a binary file is seldom valid UTF-8 either, and this message says more
+        raise InputError(
+            f"{BINARY}; if it is UTF-16 text without a byte order mark, name it with --encoding utf-16-le", path=path
+        )
     try:
         text = data.decode("utf-8-sig" if enc.lower().replace("_", "-") in ("utf-8", "utf8") else enc)
     except LookupError as e:
@@ -53,6 +73,8 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
             path=path,
             line=line,
         ) from e
+    if "\x00" in text:
+        raise InputError(BINARY, path=path)
     return normalise(text)
 
 

@@ -1,0 +1,387 @@
+"""The second round of hardening (issue 13), beside the bad-input catalogue: what a catalogue case cannot show.
+
+A write that fails keeps the previous file whole; output files get the user's permissions; the demo replaces only
+its own project; --redact reaches interview ids, titles, attribute values and memos, in NFC and in capitals; CSV
+cells are never formulas; a turn over spaCy's max_length is scored; options given twice merge; a project knows it
+is one. Each test failed before the change it covers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import errno
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db, query, write
+
+INTERVIEWS = ("INT-05", "INT-07")
+CB = """codebook: test
+codes:
+  - name: A
+    patterns: ["recruitment fee"]
+  - name: B
+"""
+
+
+@pytest.fixture(scope="module")
+def coded(tmp_path_factory) -> Path:
+    """Two interviews, the DAC codebook and coder-a's codings of them; each test works on a copy."""
+    folder = tmp_path_factory.mktemp("coded")
+    cli = Cli(folder / "coded.db")
+    cli("import", *(CORPUS / f"{i}.md" for i in INTERVIEWS))
+    cli("codebook", "load", CODEBOOK)
+    with open(CODINGS / "coder-a.csv", encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["interview"] in INTERVIEWS]
+    out = folder / "coder-a.csv"
+    with open(out, "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    cli("codings", "import", out)
+    return cli.db_path
+
+
+@pytest.fixture
+def project(coded, db_path) -> Cli:
+    copy_db(coded, db_path)
+    return Cli(db_path)
+
+
+# --- 2. a failed write destroys nothing ------------------------------------------------------------------------------
+
+WRITES = {
+    "summary-md": (["export", "summary", "--coder", "coder-a", "-o"], "annex.md"),
+    "summary-xlsx": (["export", "summary", "--coder", "coder-a", "--format", "xlsx", "-o"], "annex.xlsx"),
+    "report": (["report", "--coder", "coder-a", "-o"], "report.html"),
+    "codings": (["codings", "export", "-o"], "codings.csv"),
+    "qdpx": (["export", "qdpx"], "study.qdpx"),
+    "backup": (["backup", "--force"], "copy.db"),
+}
+
+
+def disk_full_after(monkeypatch, how: str, n: int = 1000) -> None:
+    """The disk fills up: after N bytes of a write (a partial file), or when the file is flushed to disk."""
+    enospc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    if how == "write":
+        real = os.write
+
+        def write(fd, data):
+            if len(data) > n:
+                real(fd, bytes(data[:n]))
+                raise enospc
+            return real(fd, data)
+
+        monkeypatch.setattr(os, "write", write)
+    else:
+
+        def fsync(fd):
+            raise enospc
+
+        monkeypatch.setattr(os, "fsync", fsync)
+
+
+# zipfile and SQLite write through their own file objects, so for them the disk fills up at the flush
+FAILURES = [
+    (name, how) for name in WRITES for how in ("write", "fsync") if how == "fsync" or name not in ("qdpx", "backup")
+]
+
+
+@pytest.mark.parametrize(("name", "how"), FAILURES)
+def test_a_full_disk_leaves_the_previous_file_whole_and_no_partial_file(project, tmp_path, monkeypatch, name, how):
+    args, filename = WRITES[name]
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / filename
+    previous = b"the previous version, which must survive\n" * 50
+    out.write_bytes(previous)
+    with monkeypatch.context() as m:
+        disk_full_after(m, how)
+        r = project(*args, out, expect=1)
+    assert f"Error: cannot write {out}: No space left on device ({out} as it was before is unchanged)" in r.stderr
+    assert "Traceback" not in r.output
+    assert out.read_bytes() == previous
+    assert sorted(p.name for p in folder.iterdir()) == [filename]  # no temporary file left behind
+
+
+def test_a_full_disk_on_a_real_filesystem(project, tmp_path):
+    """The same on a small tmpfs, where the kernel itself says ENOSPC (needs the right to mount; skipped without)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", folder], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        annex = folder / "annex.md"
+        annex.write_text("the previous annex\n")
+        with contextlib.suppress(OSError):
+            (folder / "filler").write_bytes(b"x" * 256 * 1024)  # fills the rest of the disk
+        r = project("export", "summary", "--coder", "coder-a", "-o", annex, expect=1)
+        assert f"Error: cannot write {annex}: No space left on device" in r.stderr
+        assert annex.read_text() == "the previous annex\n"
+        assert sorted(p.name for p in folder.iterdir()) == ["annex.md", "filler"]
+    finally:
+        subprocess.run(["umount", folder], check=True)
+
+
+# --- 1. output files: never the project, the user's permissions, links followed --------------------------------------
+
+
+def test_output_files_get_the_users_permissions_and_a_replaced_file_keeps_its_own(project, tmp_path):
+    old = os.umask(0o022)
+    try:
+        project("export", "qdpx", tmp_path / "study.qdpx")
+        project("export", "summary", "--coder", "coder-a", "-o", tmp_path / "annex.md")
+        kept = write(tmp_path / "private.csv", "old\n")
+        kept.chmod(0o600)
+        project("codings", "export", "-o", kept)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "study.qdpx").stat().st_mode & 0o777 == 0o644  # mkstemp alone made it 0600
+    assert (tmp_path / "annex.md").stat().st_mode & 0o777 == 0o644
+    assert kept.stat().st_mode & 0o777 == 0o600 and kept.read_text().startswith("interview,turn")
+
+
+def test_a_link_is_followed_and_a_device_is_written_in_place(project, tmp_path):
+    real = write(tmp_path / "real" / "annex.md", "old\n")
+    link = tmp_path / "annex.md"
+    link.symlink_to(real)
+    project("export", "summary", "--coder", "coder-a", "-o", link)
+    assert link.is_symlink() and real.read_text().startswith("# ")
+    project("export", "summary", "--coder", "coder-a", "-o", "/dev/null")
+
+
+# --- 3. the demo replaces only its own project ------------------------------------------------------------------------
+
+
+def test_the_demo_replaces_a_project_it_made_and_no_other(tmp_path):
+    from qualcode.demo import DEMO_MARK, PROJECT, fresh_project
+    from qualcode.errors import ConflictError
+    from qualcode.store.db import project_value
+
+    folder = tmp_path / "demo"
+    db = fresh_project(folder)
+    db.execute("CREATE TABLE leftover (x)")  # what a run leaves, which the next one must not see
+    db.close()
+    db = fresh_project(folder)
+    assert project_value(db, DEMO_MARK[0]) == DEMO_MARK[1]
+    assert "leftover" not in db.table_names()
+    db.close()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    copy_db(folder / PROJECT, mine / PROJECT)
+    with contextlib.closing(sqlite3.connect(mine / PROJECT)) as conn, conn:
+        conn.execute("DELETE FROM project WHERE key = ?", [DEMO_MARK[0]])
+    before = (mine / PROJECT).read_bytes()
+    with pytest.raises(ConflictError, match="not a project 'qualcode demo' made"):
+        fresh_project(mine)
+    assert (mine / PROJECT).read_bytes() == before
+
+
+# --- 4, 5. redaction reaches every name, in NFC and in capitals -------------------------------------------------------
+
+TRANSCRIPT = """Interviewer: Thank you for joining us.
+
+Ms Novak: The recruitment fees in Kraków were high. NOVAK is my name on the forms.
+
+Interviewer: And then?
+
+Ms Novak: =HYPERLINK("http://evil.example", "click") was in the message.
+"""
+SIDECAR = """title: Interview with Maria Lopez in Kraków
+attributes:
+  case_study: Kraków
+interviewers: [Interviewer]
+participants:
+  - id: P1
+    speaker: Ms Novak
+    name: Jana Novak
+    gender: woman
+"""
+DECOMPOSED = "Krako\u0301w"  # as a macOS keyboard types it; imported text is NFC: "Kraków"
+LEAKS = ("maria lopez", "lopez", "kraków", DECOMPOSED, "novak")
+
+
+@pytest.fixture
+def named(cli, tmp_path) -> Cli:
+    """An interview whose id comes from its file name ("Maria Lopez"), with a place and a surname to redact."""
+    write(tmp_path / "in" / "Maria Lopez.txt", TRANSCRIPT)
+    write(tmp_path / "in" / "Maria Lopez.yml", SIDECAR)
+    cli("import", tmp_path / "in" / "Maria Lopez.txt")
+    cli("codebook", "load", write(tmp_path / "cb.yml", CB))
+    cli("apply", "Maria Lopez", 1, "A", "--coder", "ana", "--memo", f"ask NOVAK again about {DECOMPOSED}")
+    cli("apply", "Maria Lopez", 3, "B", "--coder", "ana", "--memo", "=1+1")
+    r = cli("redact", "add", "Maria Lopez", DECOMPOSED)
+    assert "added Kraków" in r.stderr  # stored in NFC
+    assert "is already listed" in cli("redact", "add", "KRAKÓW").stderr
+    return cli
+
+
+def exports(cli: Cli, folder: Path) -> dict[str, str]:
+    """Every --redact export of the project, as text."""
+    folder.mkdir()
+    out = {}
+    for name, args in {
+        "summary.md": ["export", "summary"],
+        "summary.json": ["export", "summary", "--format", "json"],
+        "summary.csv": ["export", "summary", "--format", "csv"],
+        "segments.csv": ["export", "segments"],
+        "segments.json": ["export", "segments", "--format", "json"],
+        "participants.md": ["export", "participants"],
+        "matrix.csv": ["export", "matrix", "--by", "case_study", "--format", "csv"],
+        "report.html": ["report"],
+    }.items():
+        cli(*args, "--redact", "-o", folder / name)
+        out[name] = (folder / name).read_text(encoding="utf-8")
+    cli("export", "qdpx", folder / "study.qdpx", "--redact")
+    with zipfile.ZipFile(folder / "study.qdpx") as z:
+        for member in z.namelist():
+            out[f"study.qdpx:{member}"] = z.read(member).decode("utf-8")
+    return out
+
+
+def test_redaction_reaches_interview_ids_titles_attributes_and_memos(named, tmp_path):
+    for name, text in exports(named, tmp_path / "out").items():
+        found = [x for x in LEAKS if x in text.casefold()]
+        assert not found, f"{name} still names {found}:\n{text[:3000]}"
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    quotes = [q for s in summary["sections"] for e in [s["criterion"], *s["codes"]] for q in e["quotes"]]
+    assert {q["interview"] for q in quotes} == {"INTERVIEW-001"}  # one pseudonym, the same everywhere
+    segments = json.loads((tmp_path / "out" / "segments.json").read_text())["segments"]
+    assert {s["interview"] for s in segments} == {"INTERVIEW-001"}
+    assert any("[name]" in (s["memo"] or "") for s in segments)
+
+
+def test_without_redact_the_names_stay(named, tmp_path):
+    named("export", "segments", "--coder", "ana", "--format", "json", "-o", tmp_path / "s.json")
+    text = (tmp_path / "s.json").read_text()
+    assert "Maria Lopez" in text and "NOVAK" in text
+
+
+# --- 6. CSV cells are never formulas ----------------------------------------------------------------------------------
+
+
+def test_csv_cells_that_would_be_formulas_are_written_as_text(named, tmp_path):
+    named("export", "segments", "--coder", "ana", "-o", tmp_path / "segments.csv")
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "segments.csv").read_text())))
+    texts = {r["text"] for r in rows}
+    assert '\'=HYPERLINK("http://evil.example", "click") was in the message.' in texts
+    assert "'=1+1" in {r["memo"] for r in rows}
+    # codings export marks it too, and codings import takes the mark off: the round trip stays exact
+    exported = named("codings", "export").stdout
+    assert "'=1+1" in exported
+    named("codings", "import", write(tmp_path / "again.csv", exported.replace(",ana,", ",ben,")))
+    assert query(named.db_path, "SELECT memo FROM codings WHERE coder = 'ben' AND memo LIKE '%1+1'") == [("=1+1",)]
+
+
+def test_numbers_stay_numbers_and_every_formula_start_is_escaped():
+    from qualcode.output.formulas import escape, unescape
+    from qualcode.output.render import to_csv
+
+    text = to_csv(
+        [{"a": -0.25, "b": "-0.25", "c": "-1e-05", "d": "+3", "e": "@SUM(A1)", "f": "-2+3", "g": "\tx", "h": "'=x"}],
+        list("abcdefgh"),
+    )
+    assert text.splitlines()[1] == "-0.250,-0.25,-1e-05,+3,'@SUM(A1),'-2+3,'\tx,''=x"
+    for value in ("=x", "'=x", "''-y", "'plain", "-0.5", "+", "\r=x"):
+        assert unescape(escape(value)) == value
+
+
+# --- 7. a turn over spaCy's max_length is scored ---------------------------------------------------------------------
+
+
+def test_a_turn_of_a_million_characters_is_scored(cli, db_path, tmp_path):
+    sentence = "The recruitment fee was paid twice. "
+    long = (sentence * (1_000_001 // len(sentence) + 1))[:1_000_000].rstrip()
+    long += "x" * (1_000_001 - len(long))
+    text = "---\ninterview: LONG\ninterviewers: [EV1]\nparticipants:\n  - id: P1\n    speaker: Ana\n---\n"
+    cli("import", write(tmp_path / "long.md", text + f"EV1: Tell me.\n\nAna: {long}\n"))
+    [(turn_id, start, turn_text)] = query(
+        db_path, "SELECT id, start, text FROM turns WHERE interview_id = 'LONG' AND idx = 1"
+    )
+    assert len(turn_text) == 1_000_001
+    cli("codebook", "load", write(tmp_path / "cb.yml", CB))
+    r = cli("suggest", "--format", "json")
+    assert json.loads(r.stdout)["turns scored"] == 1
+    [(evidence,)] = query(db_path, "SELECT evidence FROM suggestions WHERE turn_id = ? AND unit = 'turn'", [turn_id])
+    last = json.loads(evidence)[-1]
+    assert last["start"] - start > 999_000  # found at the end of the turn, at its own offsets
+    assert turn_text[last["start"] - start : last["end"] - start].lower() == "recruitment fee"
+
+
+def test_long_texts_are_cut_at_sentences_and_the_model_reads_every_piece():
+    from types import SimpleNamespace
+
+    from qualcode.suggest.score import Scorer, pieces
+
+    text = "First one here. " * 10 + "x" * 40 + " tail"
+    cut = pieces(text, "en", size=50)
+    assert "".join(cut) == text and all(len(p) <= 50 for p in cut)
+    assert all(p.startswith(("First", "x")) for p in cut[1:-1])  # sentence starts, else a hard cut
+
+    class Model:  # a classifier that only sees what is in the piece it is given
+        max_length, lang = 30, "en"
+
+        def pipe(self, texts, batch_size=64):
+            for t in texts:
+                yield SimpleNamespace(cats={"late": float("late" in t)})
+
+    scorer = Scorer(None, None, [], None, {}, model_nlp=Model())
+    assert scorer.cats(["word " * 20 + "late", "early"]) == [{"late": 1.0}, {"late": 0.0}]
+
+
+# --- 12. options given twice merge ------------------------------------------------------------------------------------
+
+
+def test_speaker_maps_given_twice_are_merged(cli, db_path, tmp_path):
+    f = write(tmp_path / "talk.txt", "Ana: We met.\n\nBen: We did.\n\nAna: Twice.\n")
+    cli("import", f, "--speaker-map", "Ana=P001", "--speaker-map", "Ben=P002", "--speaker-map", "Ana=P001")
+    assert query(db_path, "SELECT id FROM participants ORDER BY id") == [("P001",), ("P002",)]
+
+
+# --- 11. a project knows it is one ------------------------------------------------------------------------------------
+
+
+def test_projects_carry_qualcodes_application_id_and_older_ones_get_it_at_their_first_write(project, db_path):
+    from qualcode.store.db import APPLICATION_ID
+
+    assert query(db_path, "PRAGMA application_id") == [(APPLICATION_ID,)]
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        conn.execute("PRAGMA application_id = 0")  # as a project made before the mark
+        conn.commit()
+    project("interviews")  # reading leaves the file as it is
+    assert query(db_path, "PRAGMA application_id") == [(0,)]
+    project("apply", "INT-05", 1, "Relevance", "--coder", "newcomer")
+    assert query(db_path, "PRAGMA application_id") == [(APPLICATION_ID,)]
+
+
+def test_a_project_from_a_newer_qualcode_is_refused_but_can_be_inspected_and_backed_up(project, db_path, tmp_path):
+    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('qualcode', 'm999_x', 'now')"
+        )
+    r = project("interviews", expect=1)
+    assert f"Error: {db_path}: made by a newer qualcode: migration m999_x unknown to this one" in r.stderr
+    assert "m999_x" in project("db", "status").stdout
+    project("backup", tmp_path / "safe.db")
+
+
+def test_a_french_codebook_loads_and_scores(cli, tmp_path):
+    """Found on the way: spaCy's French lemma table lists several lemmas a word, which crashed load and suggest."""
+    cli("import", CORPUS / "INT-05.md")
+    cli(
+        "codebook",
+        "load",
+        write(
+            tmp_path / "fr.yml",
+            "codebook: fr\nlanguage: fr\ncodes:\n  - name: Argent\n    patterns: [argent, [{LEMMA: avoir}]]\n",
+        ),
+    )
+    cli("suggest")
