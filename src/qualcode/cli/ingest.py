@@ -210,8 +210,6 @@ def show(
 
     Example: `qualcode show INT-07`
     """
-    from rich.text import Text
-
     from qualcode.ingest.interviews import transcript
 
     if fmt not in ("text", "json"):
@@ -221,20 +219,19 @@ def show(
         render.emit("json", data=data)
         return
     attrs = ", ".join(f"{k}: {v}" for k, v in data["attributes"].items())
-    render.out.print(Text(f"{data['id']}  {data['title'] or ''}  {data['date'] or ''}", style="bold"))
+    render.text(f"{data['id']}  {data['title'] or ''}  {data['date'] or ''}", "bold")
     if attrs:
-        render.out.print(Text(attrs, style="dim"))
+        render.text(attrs, "dim")
     for s in data["speakers"]:
         who = s["participant"] or s["interviewer"]
         extra = (
             ", ".join([s["gender"]] + list(s["attributes"].values())) if s["role"] == "participant" else "interviewer"
         )
-        render.out.print(Text(f"  {s['label']} = {who} ({extra})", style="dim"))
+        render.text(f"  {s['label']} = {who} ({extra})", "dim")
     for t in data["turns"]:
-        render.out.print()
-        head = Text(f"[{t['turn']}] {t['speaker']}", style="bold cyan" if t["role"] == "participant" else "bold")
-        render.out.print(head)
-        render.out.print(Text(t["text"]))
+        render.text()
+        render.text(f"[{t['turn']}] {t['speaker']}", "bold cyan" if t["role"] == "participant" else "bold")
+        render.text(t["text"])
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,8 @@
-"""Rendering results for stdout: a Rich table for people, JSON, CSV or Markdown for pipes."""
+"""Rendering results for stdout: a Rich table for people, JSON, CSV or Markdown for pipes.
+
+A pipe or a file gets data, not a screen: when stdout is not a terminal nothing is hard-wrapped at the terminal's
+width, and a table is printed as plain aligned columns, each cell whole on its row.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,22 @@ def console(which: str) -> Console:
         from rich.console import Console
 
         _CONSOLES.update(out=Console(highlight=False), err=Console(stderr=True, highlight=False))
+        for c in _CONSOLES.values():
+            # Lines longer than the width are a file's business, not a reason to break them at column 80.
+            c.soft_wrap = not c.is_terminal
     return _CONSOLES[which]
+
+
+def text(line: str = "", style: str | None = None) -> None:
+    """One line of stdout: styled on a terminal, and written exactly as given to a pipe (Rich would expand tabs and
+    drop control characters; a transcript's text must arrive as it is stored)."""
+    out = console("out")
+    if out.is_terminal:
+        from rich.text import Text
+
+        out.print(Text(line, style=style or ""))
+    else:
+        sys.stdout.write(line + "\n")
 
 
 __getattr__ = console
@@ -66,6 +85,32 @@ def table(
         # Text, not str: a str cell is parsed as Rich markup, and transcripts say "[laughs]" and "[pause]".
         t.add_row(*(v if isinstance(v := r.get(c), Text) else Text(cell(v)) for c in columns))
     return t
+
+
+def to_text(
+    rows: Sequence[dict],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+    numeric: Sequence[str] = (),
+    header: bool = True,
+) -> str:
+    """Plain aligned columns for a pipe: a header, a rule, one row per line, no cell ever wrapped or cut."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_header=header)
+    for c in columns:
+        t.add_column(Text(c), justify="right" if c in numeric else "left", no_wrap=True)
+    for r in rows:
+        t.add_row(*(v if isinstance(v := r.get(c), Text) else Text(cell(v)) for c in columns))
+    buf = io.StringIO()
+    Console(file=buf, width=1_000_000, color_system=None, highlight=False).print(t)
+    lines = [line.rstrip() for line in buf.getvalue().splitlines()]
+    return "".join(f"{x}\n" for x in [*([title, ""] if title else []), *lines, *(["", caption] if caption else [])])
 
 
 def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
@@ -115,6 +160,8 @@ def emit(
         sys.stdout.write(to_csv(rows, columns))
     elif fmt == "md":
         sys.stdout.write(to_markdown(rows, columns, title=title, caption=caption))
+    elif not console("out").is_terminal:
+        sys.stdout.write(to_text(rows, columns, title=title, caption=caption, numeric=numeric))
     else:
         console("out").print(table(rows, columns, title=title, caption=caption, numeric=numeric, wide=wide))
 
@@ -129,6 +176,8 @@ def emit_record(fmt: str, record: dict, *, title: str | None = None) -> None:
         rows = [{"": k, "value": v} for k, v in record.items()]
         if fmt == "md":
             sys.stdout.write(to_markdown(rows, ["", "value"], title=title))
+        elif not console("out").is_terminal:
+            sys.stdout.write(to_text(rows, ["", "value"], title=title, header=False))
         else:
             t = table(rows, ["", "value"], title=title)
             t.show_header = False
