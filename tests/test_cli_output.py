@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from typer.testing import CliRunner
 
 from qualcode.cli import app
@@ -29,3 +33,61 @@ def test_db_and_quiet_work_after_the_command_name_too(tmp_path):
     assert r.exit_code == 0 and r.stderr == "", r.output
     r = runner.invoke(app, ["audit", "--coders", "a,b", "--db"])
     assert r.exit_code == 2 and "'--db' requires an argument" in r.stderr
+
+
+def run(*args, db, env=None, **kw) -> subprocess.CompletedProcess:
+    """qualcode in a process of its own, stdout and stderr pipes (not terminals), 80 columns as a shell has."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR", "TERM")}
+    environ.update({"COLUMNS": "80", **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "qualcode", "--db", str(db), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        **kw,
+    )
+
+
+def test_show_in_a_pipe_reproduces_every_turn_exactly(tmp_path):
+    db = tmp_path / "p.db"
+    assert run("import", CORPUS / "INT-07.md", CORPUS / "INT-10.md", db=db).returncode == 0
+    for interview in ("INT-07", "INT-10"):  # INT-10 has a turn of two paragraphs
+        r = run("show", interview, db=db)
+        assert r.returncode == 0, r.stderr
+        turns = query(
+            db,
+            """SELECT t.idx, s.label, t.text FROM turns t JOIN speakers s ON s.id = t.speaker_id
+               WHERE t.interview_id = ? ORDER BY t.idx""",
+            [interview],
+        )
+        for idx, label, text in turns:
+            assert f"\n[{idx}] {label}\n{text}\n" in r.stdout
+        assert not [line for line in r.stdout.splitlines() if line != line.rstrip()]  # no padding either
+    # The longest line is a whole turn, far past 80 columns.
+    assert max(len(line) for line in r.stdout.splitlines()) > 200
+
+
+def test_a_table_in_a_pipe_is_plain_columns_with_whole_cells(tmp_path):
+    db = tmp_path / "p.db"
+    run("import", *(CORPUS / f"INT-{n:02}.md" for n in range(1, 11)), db=db)
+    r = run("participants", "--by", "stakeholder_group", db=db)
+    lines = r.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("stakeholder_group"))
+    assert header.split() == ["stakeholder_group", "total", "woman", "man"]
+    assert any(line.split("  ")[0] == "Employers' organisation" for line in lines)
+    assert not any(c in r.stdout for c in "│┃┏┡")
+    r = run("interviews", db=db)
+    rows = [line for line in r.stdout.splitlines() if line.startswith("INT-")]
+    assert len(rows) == 10  # one line per interview, every attribute on it
+    assert all("case_study=" in row and "mode=" in row for row in rows)
+
+
+def test_stderr_in_a_file_gets_messages_but_no_progress(tmp_path):
+    db = tmp_path / "p.db"
+    r = run("import", *(CORPUS / f"INT-{n:02}.md" for n in range(1, 6)), db=db)
+    assert r.returncode == 0 and r.stderr == ""  # no progress bar
+    run("codebook", "load", CODEBOOK, db=db)
+    r = run("export", "participants", "-o", tmp_path / "p.md", db=db)
+    assert r.stderr == f"wrote the participants to {tmp_path / 'p.md'}\n"
+    r = run("export", "participants", "-o", tmp_path / "p.md", "-q", db=db)
+    assert r.returncode == 0 and r.stderr == ""

@@ -74,8 +74,15 @@ def open_db(ctx: typer.Context, *, create: bool = False, migrate: bool = True):
 
 
 def info(ctx: typer.Context, message: str) -> None:
-    """A progress or status message: stderr, and silent with --quiet."""
+    """A one-line message ("wrote X", "added Y"): stderr, wherever it goes; silent with --quiet."""
     if not state(ctx).quiet:
+        render.err.print(message, markup=False, highlight=False)
+
+
+def step(ctx: typer.Context, message: str) -> None:
+    """A line of progress ("imported 64 transcripts" while more is coming): like a progress bar, only for a person
+    watching a terminal, so `2>file` and a pipe get the messages, not a running commentary."""
+    if not state(ctx).quiet and sys.stderr.isatty():
         render.err.print(message, markup=False, highlight=False)
 
 

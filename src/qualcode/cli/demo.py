@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import info
+from qualcode.cli._common import step
 from qualcode.output import render
 
 
@@ -45,11 +45,11 @@ def demo(
     sources = Sources.find(root, transcripts, codebook, codings)
     started = time.perf_counter()
     outcome = None
-    for step in do(out, sources):
-        if isinstance(step, Outcome):
-            outcome = step
+    for line in do(out, sources):
+        if isinstance(line, Outcome):
+            outcome = line
         else:
-            info(ctx, f"[{time.perf_counter() - started:5.1f}s] {step}")
+            step(ctx, f"[{time.perf_counter() - started:5.1f}s] {line}")
     assert outcome is not None
     _print_overview(outcome, time.perf_counter() - started)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import CoderOpt, FormatOpt, InterviewOpt, info, open_db, progress_bar, require_coder
+from qualcode.cli._common import CoderOpt, FormatOpt, InterviewOpt, info, open_db, progress_bar, require_coder, step
 from qualcode.output import render
 
 
@@ -79,7 +79,7 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
         from qualcode.errors import UsageError
 
         raise UsageError("--folds must be at least 2")
-    info(ctx, f"cross-validating against {coder} ({folds} folds by interview)…")
+    step(ctx, f"cross-validating against {coder} ({folds} folds by interview)…")
     result = evaluate(open_db(ctx), coder, k=folds)
     if fmt == "json":
         render.emit("json", data=result)
