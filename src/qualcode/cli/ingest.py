@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from qualcode.cli._common import FormatOpt, info, open_db, progress, warn
-from qualcode.errors import UsageError
+from qualcode.errors import NotFoundError, UsageError
 from qualcode.output import render
 
 TABLE_LIMIT = 200
@@ -67,6 +67,9 @@ def import_(
         interviewers=list(interviewer or []),
         max_bytes=int(max_size * 1024 * 1024),
     )
+    for p in paths:
+        if not p.exists():
+            raise NotFoundError("no such file or folder", path=p)  # bad input, exit 1: not a misused option
     files = collect_files(paths)
     if not files:
         raise UsageError(f"no transcript files in {', '.join(map(str, paths))}")
