@@ -91,3 +91,18 @@ def test_stderr_in_a_file_gets_messages_but_no_progress(tmp_path):
     assert r.stderr == f"wrote the participants to {tmp_path / 'p.md'}\n"
     r = run("export", "participants", "-o", tmp_path / "p.md", "-q", db=db)
     assert r.returncode == 0 and r.stderr == ""
+
+
+def test_counts_of_one_are_singular_and_titles_say_what_they_count(cli, tmp_path):
+    cli("import", CORPUS / "INT-07.md")
+    cli("codebook", "load", CODEBOOK)
+    cli("apply", "INT-07", "3", "Efficiency/Value for money", "--coder", "ana")
+    tree = cli("codebook", "show").stdout
+    assert "codings: all coders pooled" in tree.splitlines()[0]
+    assert "Value for money  1 coding, 0 suggestions" in tree
+    r = cli("code", "merge", "Efficiency/Value for money", "Efficiency/Funding and timeliness")
+    assert "1 coding, 0 child codes moved" in r.stderr
+    r = cli("segments", "--code", "Efficiency/Funding and timeliness")
+    assert "1 segment coded Efficiency/Funding and timeliness" in r.stdout
+    r = cli("participants", "--by", "stakeholder_group")
+    assert r.stdout.startswith("Participants by stakeholder group and gender\n")

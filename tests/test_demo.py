@@ -17,8 +17,11 @@ def test_demo_runs_the_whole_workflow(cli, tmp_path, monkeypatch):
     out = tmp_path / "demo"
     r = cli("demo", "--out", out)
     assert r.stderr == ""  # stderr is not a terminal here: no running commentary of the steps
-    assert "Participants: 108 (65 woman, 43 man)." in r.stdout
-    assert "Scope: 386 turns in 16 interviews decided by coder-a and coder-b" in r.stdout
+    assert "Participants: 108 (65 women, 43 men)." in r.stdout
+    assert (
+        "Agreement (386 turns in 16 interviews decided by coder-a and coder-b; no turn was decided by only one "
+        in r.stdout
+    )
     for name in (
         "summary.md",
         "summary.xlsx",

@@ -17,6 +17,8 @@ from qualcode.output import render
 
 T = TypeVar("T")
 
+NO_CODE_DECISION = "'no code' decision"  # for render.plural
+
 Format = Literal["table", "json", "csv", "md"]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format: table, json, csv or md.")]
 CoderOpt = Annotated[

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from qualcode.agreement.review import ReviewSession
 from qualcode.coding.session import MAX_NUMBERED, PROMPTS, CodingSession, Cursor, Reply
+from qualcode.output.render import plural
 
 CODING_KEYS = [
     ("enter, a", 'accept the checked codes (nothing checked records "no code")'),
@@ -58,7 +59,10 @@ def context(sess: Cursor, highlight: list[tuple[int, int, str]] = ()) -> list[Re
     title = " · ".join(x for x in (iv["id"], iv["title"], iv["date"]) if x)
     decided = "  ✓ decided" if t.id in sess.decided else ""
     out: list[RenderableType] = [
-        Rule(Text(f"{title} · turn {t.idx} · {ctx.turns_in_interview} turns{decided}", style="bold"), align="left")
+        Rule(
+            Text(f"{title} · turn {t.idx} · {plural(ctx.turns_in_interview, 'turn')}{decided}", style="bold"),
+            align="left",
+        )
     ]
     if iv["attributes"]:
         out.append(Text(" · ".join(f"{k}: {v}" for k, v in iv["attributes"].items()), style="dim"))
@@ -178,9 +182,9 @@ def codes_part(sess: Cursor) -> list[RenderableType]:
 
 def screen(sess: Cursor) -> Group:
     if sess.ctx is None:
-        open_ = sess.remaining
+        open_, n = sess.remaining, len(sess.turn_ids)
         text = (
-            f"End of the scope: all {len(sess.turn_ids)} turns decided."
+            f"End of the scope: {'the one turn' if n == 1 else f'all {n} turns'} decided."
             if not open_
             else f"End of the scope: {open_} turn{'s' if open_ != 1 else ''} still undecided (skipped or passed "
             "over); run the command again to revisit them."

@@ -96,7 +96,11 @@ def merge(
     from qualcode.codebook.ops import merge as do
 
     r = do(open_db(ctx), source, into)
-    info(ctx, f"merged {r['from']} into {r['into']}: {r['codings']} codings, {r['children']} child codes moved")
+    info(
+        ctx,
+        f"merged {r['from']} into {r['into']}: {render.plural(r['codings'], 'coding')}, "
+        f"{render.plural(r['children'], 'child code')} moved",
+    )
 
 
 @code_app.command("move")

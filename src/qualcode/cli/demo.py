@@ -54,19 +54,22 @@ def demo(
     _print_overview(outcome, time.perf_counter() - started)
 
 
+GENDERS = {"woman": "women", "man": "men"}  # the plurals; other values are kept as written ("3 not recorded")
+
+
 def _print_overview(outcome, seconds: float) -> None:
     ov = outcome.overview
     people = ov["participants"]
-    gender = ", ".join(f"{n} {g}" for g, n in people["by_gender"].items())
+    gender = ", ".join(render.plural(n, g, GENDERS.get(g, g)) for g, n in people["by_gender"].items())
     lines = [f"Participants: {people['total']} ({gender})."]
     groups = "; ".join(f"{r['value']} {r['total']}" for r in people["by"]["rows"])
     lines.append(f"By stakeholder group: {groups}.")
     if ov["criteria"]:
-        top = ", ".join(f"{name} ({n} turns)" for name, n in ov["criteria"][:4])
+        top = ", ".join(f"{name} ({render.plural(n, 'turn')})" for name, n in ov["criteria"][:4])
         lines.append(f"Most-coded criteria ({ov['coder']}): {top}.")
     if ov["agreement"]:
         overall = next((a for a in ov["agreement"] if a["code"] == "all codes pooled"), None)
-        lines.append(f"Agreement: {ov['scope']}")
+        lines.append(f"Agreement ({ov['scope'].removeprefix('Scope: ').removesuffix('.')}):")
         if overall:
             lines.append(
                 f"  all codes pooled: Cohen's κ {overall['kappa']:.3f}, Krippendorff's α "

@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.cli._common import ExportCoderOpt, OutputOpt, RedactOpt, info, open_db, warn, write_output
+from qualcode.cli._common import (
+    NO_CODE_DECISION,
+    ExportCoderOpt,
+    OutputOpt,
+    RedactOpt,
+    info,
+    open_db,
+    warn,
+    write_output,
+)
 from qualcode.output import render
 
 export_app = typer.Typer(help="Export the project for other QDA software, or as reports.", no_args_is_help=True)
@@ -40,12 +49,25 @@ def qdpx(
     r = export_qdpx(db, file, coder=coder, redact=redactor(db) if redact else None)
     info(
         ctx,
-        f"wrote {file}: {r.sources} sources, {r.codes} codes, {r.codings} codings, {r.users} users, {r.cases} cases",
+        f"wrote {file}: "
+        + ", ".join(
+            render.plural(n, w)
+            for n, w in (
+                (r.sources, "source"),
+                (r.codes, "code"),
+                (r.codings, "coding"),
+                (r.users, "user"),
+                (r.cases, "case"),
+            )
+        ),
     )
     if r.no_code:
-        info(ctx, f"left out {r.no_code} 'no code' decision(s): REFI-QDA cannot record them")
+        info(ctx, f"left out {render.plural(r.no_code, NO_CODE_DECISION)}: REFI-QDA cannot record them")
     if r.orphaned:
-        info(ctx, f"left out {r.orphaned} orphaned coding(s): their place in the edited transcript is unknown")
+        info(
+            ctx,
+            f"left out {render.plural(r.orphaned, 'orphaned coding')}: their place in the edited transcript is unknown",
+        )
 
 
 def _emit(ctx: typer.Context, text: str | bytes, output: Path | None, what: str) -> None:
@@ -123,7 +145,8 @@ def matrix(
         open_db(ctx), by, fmt, count=count, percent=percent, level=level, coder=coder, redact=redact
     )
     if data["interviewer_segments"]:
-        warn(f"{data['interviewer_segments']} segments coded on interviewers' turns are not counted")
+        n = data["interviewer_segments"]
+        warn(f"{render.plural(n, 'segment')} coded on interviewers' turns {'is' if n == 1 else 'are'} not counted")
     if content is not None:
         _emit(ctx, content, output, "the matrix")
     elif output is not None:

@@ -133,8 +133,18 @@ def import_qdpx(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="R
     r = do(open_db(ctx, create=True), file)
     origin = f" ({r.origin})" if r.origin else ""
     render.out.print(
-        f"Imported {file}{origin}: {r.sources} sources, {r.codes} codes, {r.codings} codings, "
-        f"{r.users} users, {r.cases} cases.",
+        f"Imported {file}{origin}: "
+        + ", ".join(
+            render.plural(n, w)
+            for n, w in (
+                (r.sources, "source"),
+                (r.codes, "code"),
+                (r.codings, "coding"),
+                (r.users, "user"),
+                (r.cases, "case"),
+            )
+        )
+        + ".",
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -144,7 +154,8 @@ def import_qdpx(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="R
             render.out.print(f"  {n} {what} already in the project", markup=False, highlight=False)
     if r.converted:
         render.out.print(
-            f"  converted the offsets of {r.converted} selection(s) from UTF-16 code units to code points",
+            f"  converted the offsets of {render.plural(r.converted, 'selection')} from UTF-16 code units to "
+            "code points",
             markup=False,
             highlight=False,
         )
@@ -180,7 +191,11 @@ def participants(
     if by:
         rows = [{label: r["value"], "total": r["total"], **r["by_gender"]} for r in data["by"]["rows"]] + rows
     render.emit(
-        fmt, rows=rows, columns=[label, "total", *genders], title="Participants by gender", numeric=("total", *genders)
+        fmt,
+        rows=rows,
+        columns=[label, "total", *genders],
+        title=f"Participants by {by.replace('_', ' ')} and gender" if by else "Participants by gender",
+        numeric=("total", *genders),
     )
 
 
@@ -197,7 +212,7 @@ def interviews(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
         fmt,
         rows=rows,
         columns=["id", "title", "date", "participants", "turns", "words", "attributes"],
-        caption=f"{len(rows)} interviews, {total_words} words",
+        caption=f"{render.plural(len(rows), 'interview')}, {render.plural(total_words, 'word')}",
         numeric=("participants", "turns", "words"),
     )
 

@@ -79,14 +79,14 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
         from qualcode.errors import UsageError
 
         raise UsageError("--folds must be at least 2")
-    step(ctx, f"cross-validating against {coder} ({folds} folds by interview)…")
+    step(ctx, f"cross-validating against {coder} ({render.plural(folds, 'fold')} by interview)…")
     result = evaluate(open_db(ctx), coder, k=folds)
     if fmt == "json":
         render.emit("json", data=result)
         return
     scope = (
-        f"{result['turns']} turns in {result['interviews']} interviews decided by {coder}; "
-        f"{result['folds']} folds grouped by interview. {result['note']}."
+        f"{render.plural(result['turns'], 'turn')} in {render.plural(result['interviews'], 'interview')} decided by "
+        f"{coder}; {render.plural(result['folds'], 'fold')} grouped by interview. {result['note']}."
     )
     full = fmt != "table"  # a terminal table shows F1 only; csv/md/json carry precision and recall too
     for level in ("criterion", "code"):
@@ -168,13 +168,14 @@ def accept_suggestions(
     if r["batch"]:
         info(
             ctx,
-            f"batch {r['batch']}: {r['turns']} turns, {r['codings']} codings accepted for {coder}; "
+            f"batch {r['batch']}: {render.plural(r['turns'], 'turn')}, {render.plural(r['codings'], 'coding')} "
+            f"accepted for {coder}; "
             f"undo with: qualcode undo --coder {coder} --batch {r['batch']}",
         )
     else:
         info(ctx, f"nothing to accept: no undecided turn has a shown suggestion scoring >= {min_score}")
     if r["skipped_turns"]:
-        info(ctx, f"{r['skipped_turns']} turns skipped: already decided by {coder}")
+        info(ctx, f"{render.plural(r['skipped_turns'], 'turn')} skipped: already decided by {coder}")
     if fmt == "json":
         render.emit("json", data=r)
         return
@@ -184,7 +185,7 @@ def accept_suggestions(
         rows=rows,
         columns=["code", "codings"],
         numeric=("codings",),
-        caption=f"{r['turns']} turns coded, {r['skipped_turns']} skipped",
+        caption=f"{render.plural(r['turns'], 'turn')} coded, {r['skipped_turns']} skipped",
     )
 
 

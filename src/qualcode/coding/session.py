@@ -20,6 +20,7 @@ from qualcode.coding import codings as coding
 from qualcode.coding.screens import Context, Contexts, Suggestion, live_codings, search, sentence_numbers, suggestions
 from qualcode.errors import QualcodeError, UsageError
 from qualcode.ingest import interviews
+from qualcode.output.render import plural
 
 MAX_NUMBERED = 9
 ORDERS = ("document", "uncertain")
@@ -330,10 +331,10 @@ class Cursor:
         n = sum(self.counts[o] for o in self.outcomes if o != "skipped")
         parts = ", ".join(f"{self.counts[o]} {o}" for o in self.outcomes if o != "skipped" and self.counts[o])
         return (
-            f"{self.coder}: {n} decision{'s' if n != 1 else ''} this session"
+            f"{self.coder}: {plural(n, 'decision')} this session"
             + (f" ({parts})" if parts else "")
-            + f", {self.counts['skipped']} skipped; {len(self.decided)} of {len(self.turn_ids)} turns in scope "
-            f"decided, {self.remaining} to go."
+            + f", {self.counts['skipped']} skipped; {len(self.decided)} of {plural(len(self.turn_ids), 'turn')} in "
+            f"scope decided, {self.remaining} to go."
         )
 
     def whole(self) -> list[tuple[int, int]]:

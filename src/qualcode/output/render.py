@@ -52,6 +52,11 @@ def text(line: str = "", style: str | None = None) -> None:
 __getattr__ = console
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """ "1 coding", "2 codings", "0 codings"; MANY for irregular words ("1 person", "3 people")."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def cell(value: Any) -> str:
     if value is None:
         return ""
@@ -87,6 +92,24 @@ def table(
     return t
 
 
+def show(renderable) -> None:
+    """Print a Rich renderable (a tree, a table) to stdout: fitted to a terminal, whole and unpadded in a pipe."""
+    out = console("out")
+    if out.is_terminal:
+        out.print(renderable)
+    else:
+        sys.stdout.write(plain(renderable))
+
+
+def plain(renderable) -> str:
+    """A renderable as plain text at its natural width: nothing wrapped or cut, no trailing spaces."""
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(file=buf, width=1_000_000, color_system=None, highlight=False).print(renderable)
+    return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
+
+
 def to_text(
     rows: Sequence[dict],
     columns: Sequence[str],
@@ -98,7 +121,6 @@ def to_text(
 ) -> str:
     """Plain aligned columns for a pipe: a header, a rule, one row per line, no cell ever wrapped or cut."""
     from rich import box
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -107,9 +129,7 @@ def to_text(
         t.add_column(Text(c), justify="right" if c in numeric else "left", no_wrap=True)
     for r in rows:
         t.add_row(*(v if isinstance(v := r.get(c), Text) else Text(cell(v)) for c in columns))
-    buf = io.StringIO()
-    Console(file=buf, width=1_000_000, color_system=None, highlight=False).print(t)
-    lines = [line.rstrip() for line in buf.getvalue().splitlines()]
+    lines = plain(t).splitlines()
     return "".join(f"{x}\n" for x in [*([title, ""] if title else []), *lines, *(["", caption] if caption else [])])
 
 
