@@ -85,7 +85,8 @@ def table(
     t = Table(title=title, caption=caption, caption_justify="left", title_justify="left")
     for c in columns:
         extra = {"max_width": 16} if wide and c not in wide else {}
-        t.add_column(c, justify="right" if c in numeric else "left", overflow="fold", **extra)
+        # A number never wraps; text wraps at spaces, and folds only a word longer than its whole column.
+        t.add_column(c, justify="right" if c in numeric else "left", overflow="fold", no_wrap=c in numeric, **extra)
     for r in rows:
         # Text, not str: a str cell is parsed as Rich markup, and transcripts say "[laughs]" and "[pause]".
         t.add_row(*(v if isinstance(v := r.get(c), Text) else Text(cell(v)) for c in columns))
