@@ -89,7 +89,7 @@ def review(
     """
     from qualcode.agreement import disagreements
     from qualcode.agreement.review import ReviewSession
-    from qualcode.cli import _screen as session_ui
+    from qualcode.cli import _keys as session_ui
 
     db = open_db(ctx)
     a, b = disagreements.coders_pair(db, split_csv(coders))

@@ -46,7 +46,7 @@ def code(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from qualcode.cli import _screen as session_ui
+    from qualcode.cli import _keys as session_ui
     from qualcode.coding import session
 
     name = require_coder(coder)
