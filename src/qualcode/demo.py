@@ -18,6 +18,16 @@ PROJECT = "project.db"
 REPORTING_CODER = "coder-a"
 
 
+def shipped() -> Path:
+    """Where the shipped corpus, codebook and codings are: inside the installed package (qualcode/data/, put there
+    when the wheel is built; see setup.py), else the repository this module runs from (a checkout, or an editable
+    install of one)."""
+    from importlib import resources
+
+    data = Path(str(resources.files("qualcode") / "data"))
+    return data if data.is_dir() else Path(__file__).resolve().parents[2]
+
+
 @dataclass
 class Sources:
     transcripts: Path
@@ -26,16 +36,20 @@ class Sources:
 
     @classmethod
     def find(
-        cls, root: Path, transcripts: Path | None = None, codebook: Path | None = None, codings: Path | None = None
+        cls,
+        root: Path | None = None,
+        transcripts: Path | None = None,
+        codebook: Path | None = None,
+        codings: Path | None = None,
     ) -> Sources:
+        root = root or shipped()
         t = transcripts or root / "transcripts"
         c = codebook or root / "codebooks" / "dac.yml"
         k = codings or root / "codings"
         missing = [str(p) for p in (t, c, k) if not p.exists()]
         if missing:
             raise NotFoundError(
-                f"cannot find {', '.join(missing)}: run 'qualcode demo' from the qualcode repository folder, or "
-                "name the material with --transcripts, --codebook and --codings"
+                f"cannot find {', '.join(missing)}: name the material with --transcripts, --codebook and --codings"
             )
         files = sorted(k.glob("*.csv")) if k.is_dir() else [k]
         if not files:

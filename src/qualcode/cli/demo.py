@@ -18,31 +18,31 @@ def demo(
         "qualcode-demo"
     ),
     transcripts: Annotated[
-        Path | None, typer.Option("--transcripts", help="Transcripts folder (default: ./transcripts).")
+        Path | None, typer.Option("--transcripts", help="Transcripts folder (default: the shipped corpus).")
     ] = None,
     codebook: Annotated[
-        Path | None, typer.Option("--codebook", help="Codebook YAML (default: ./codebooks/dac.yml).")
+        Path | None, typer.Option("--codebook", help="Codebook YAML (default: the shipped DAC codebook).")
     ] = None,
     codings: Annotated[
-        Path | None, typer.Option("--codings", help="Coding CSV files or folder (default: ./codings).")
+        Path | None, typer.Option("--codings", help="Coding CSV files or folder (default: the shipped codings).")
     ] = None,
 ) -> None:
     """Run the whole workflow on the shipped corpus and write every output into one folder.
 
     Creates a fresh project in OUT (default ./qualcode-demo; an earlier demo's project there is replaced), imports
-    transcripts/, loads codebooks/dac.yml, imports both coders' codings from codings/, trains the text classifier
+    the shipped transcripts, loads the DAC codebook, imports both coders' codings, trains the text classifier
     on coder-a and scores suggestions, audits the two coders' agreement, and writes the theme summary (md, xlsx),
     criterion × gender, stakeholder-group and case-study matrices, participant counts, coded segments, the audit
-    and the HTML report. Then it prints an overview. `--db` is not used: the project is OUT/project.db. Run it
-    from the repository folder, or name the material with --transcripts, --codebook and --codings.
+    and the HTML report. Then it prints an overview. `--db` is not used: the project is OUT/project.db. The
+    shipped material is installed with qualcode, so the demo runs from any folder; --transcripts, --codebook and
+    --codings name other material.
 
     Example: `qualcode demo --out /tmp/demo && qualcode --db /tmp/demo/project.db audit --coders coder-a,coder-b`
     """
     from qualcode.demo import Outcome, Sources
     from qualcode.demo import run as do
 
-    root = Path.cwd()
-    sources = Sources.find(root, transcripts, codebook, codings)
+    sources = Sources.find(None, transcripts, codebook, codings)
     started = time.perf_counter()
     outcome = None
     for line in do(out, sources):
