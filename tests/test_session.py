@@ -412,3 +412,11 @@ def test_digits_work_on_a_screen_with_nothing_suggested(cli, db_path, turns):
     r = code(cli, "q\n")
     assert " 1 [ ] ■ Efficiency ·" in r.stdout and " 2 [ ] ■ Rating/Low ·" in r.stdout
     assert " 3 [ ] ■ Impact ·" in r.stdout and " 5 [ ] ■ Rating/High ·" in r.stdout
+
+
+def test_of_a_scales_suggested_options_the_best_scored_is_pre_checked(cli, db_path, turns):
+    suggest(db_path, turns[0], "High", 0.8)
+    suggest(db_path, turns[0], "Low", 0.6)
+    r = code(cli, "a\nq\n")
+    assert " 1 [✓] ■ Rating/High 0.80" in r.stdout and " 2 [ ] ■ Rating/Low 0.60" in r.stdout
+    assert names(db_path, "ana", turns[0]) == {"High"}

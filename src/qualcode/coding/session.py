@@ -477,8 +477,10 @@ class CodingSession(Checklist, Cursor):
                 self.spans = None
         else:
             self.spans = None
-            for i in self.items:
-                if not i.offered:
+            for i in self.items:  # best first: of a scale's options, the best scored is the one pre-checked
+                parent = self.tree.exclusive_parent(i.code.id)
+                taken = parent is not None and any(self.codes[c].parent_id == parent.id for c in self.checked)
+                if not i.offered and not taken:
                     self.toggle_on(i.code.id)
 
     def other(self, cmd: str, arg: str, text: str) -> Reply:
