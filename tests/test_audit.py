@@ -321,7 +321,8 @@ def test_a_turn_decided_by_one_coder_is_missing_not_a_disagreement(cli, tmp_path
     assert value(theme, "cohen_kappa") == 1.0
     for fmt in ("table", "md"):
         out = cli("audit", "--coders", "A,B", "--format", fmt).stdout
-        assert " ".join(out.split()).count(line) == 3  # one per table: code, criterion, overall
+        assert " ".join(out.split()).count(line) == 1  # once, under the tables (code, criterion, overall)
+        assert out.count("Per code") == out.count("Per criterion") == out.count("Overall, all codes pooled") == 1
     out = cli("audit", "--coders", "A,B", "--format", "csv").stdout
     [header, *lines] = list(csv.DictReader(out.splitlines()))
     assert header["scope"] == line and header["level"] == "code" and header["cohen_kappa"] == "1.000"
@@ -514,7 +515,10 @@ def test_degenerate_codes_are_explained_not_crashed(cli, tmp_path):
         "observed agreement"
     ]
     out = cli("audit", "--coders", "A,B").stdout
-    assert "undefined [" in out and "no variation: neither coder applied the code" in " ".join(out.split())
+    assert "Needs [1]                     5   100.0%   n/a [2]   n/a [3]" in out  # the reasons are notes
+    assert out.count("] no variation: neither coder applied the code, so chance agreement is 1 and κ is 0/0") == 1
+    wide = cli("audit", "--coders", "A,B", "--wide").stdout
+    assert "undefined [" in wide and "A only" in wide and "pos. agree" in wide
 
 
 def test_no_turn_in_scope_is_undefined_with_the_reason(cli, tmp_path):

@@ -439,7 +439,12 @@ CASES = [
         "--encoding: unknown encoding 'bogus'",
         code=2,
     ),
-    Case("import-missing-path", lambda d: cmd("import", d / "nowhere.md"), "no such file or folder", code=2),
+    # A path that is not there is bad input (exit 1), as the README says of every bad input, not a misused option.
+    Case(
+        "import-missing-path",
+        lambda d: cmd("import", d / "nowhere.md", f=d / "nowhere.md"),
+        "{f}: no such file or folder",
+    ),
     # Duplicate YAML keys: the last would silently win (issue 12, case 5).
     Case(
         "import-duplicate-key",

@@ -69,7 +69,7 @@ def test_load_reports_and_show_counts(cli, project):
         "Assessment/Negative": 0,
     }
     tree = cli("codebook", "show").stdout
-    assert "Needs  1 codings, 0 suggestions" in tree and "Assessment (folder) (exclusive)" in tree
+    assert "Needs  1 coding, 0 suggestions" in tree and "Assessment (folder) (exclusive)" in tree
     md = cli("codebook", "show", "--format", "md").stdout
     assert "## Relevance" in md and "**Definition.** Fit with needs." in md
 
@@ -99,7 +99,7 @@ def test_removing_a_code_with_codings_needs_a_decision(cli, db_path, project, tm
     assert "removes codes that have codings: Relevance/Needs (1 codings)" in r.stderr
     assert dump(db_path) == before
     r = cli("codebook", "load", f, "--move-to", "Relevance")
-    assert "removed  Relevance/Needs" in r.stdout and "moved 1 codings of removed codes" in r.stdout
+    assert "removed  Relevance/Needs" in r.stdout and "moved 1 coding of removed codes" in r.stdout
     assert paths(cli)["Relevance"] == 1
 
 
@@ -111,7 +111,7 @@ def test_delete_codings_is_reported(cli, project, tmp_path):
         "",
     )
     r = cli("codebook", "load", write(tmp_path / "cb4.yml", without), "--delete-codings")
-    assert "deleted 1 codings of removed codes" in r.stdout
+    assert "deleted 1 coding of removed codes" in r.stdout
     assert "Efficiency/Funding" not in paths(cli)
 
 

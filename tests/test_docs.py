@@ -59,3 +59,16 @@ def test_version(cli):
     from qualcode import __version__
 
     assert cli("--version").stdout.strip() == f"qualcode {__version__}"
+
+
+def test_the_tour_runs_in_the_environment_the_setup_makes():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tour = readme.split("## A tour", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in tour.splitlines() if line.strip()]
+    assert commands[0] == ". .venv/bin/activate"  # the venv of the set-up's two commands
+    names = {" ".join(p) for p, _ in COMMANDS}
+    for line in commands[1:]:
+        for part in line.split("&&"):
+            words = part.split()
+            if words[0] == "qualcode":
+                assert words[1] in names or " ".join(words[1:3]) in names, line

@@ -426,6 +426,8 @@ def test_participants_export(project, tmp_path):
     assert got == {g: {"woman": c.get("woman", 0), "man": c.get("man", 0)} for g, c in groups.items()}
     md = project("export", "participants").stdout
     assert "### Participants by stakeholder group" in md and "### Participants (108)" in md
+    # The shipped participants are named by their speaker labels: no second column repeating them.
+    assert "| id | speaker | gender | interviews |" in md and "name" not in rows[0]
     from openpyxl import load_workbook
 
     out = tmp_path / "p.xlsx"
@@ -552,3 +554,18 @@ def test_redact_matches_whole_words_and_participant_ids_holding_names(cli, tmp_p
     assert seg["participant"] == seg["speaker"] == "ANON-001"
     assert seg["text"] == "Yes. Tamsinova came too, and ANON-001 is me. [name]'s team met in [name]."
     assert seg["memo"] == "[name]"
+
+
+def test_participants_export_has_a_name_column_when_a_name_says_more_than_the_label(cli, tmp_path):
+    text = (CORPUS / "INT-07.md").read_text(encoding="utf-8")
+    cli(
+        "import",
+        write(tmp_path / "INT-07.md", text.replace("  speaker: Mahlet\n", "  speaker: Mahlet\n  name: Mahlet T.\n")),
+    )
+    rows = list(csv.DictReader(io.StringIO(cli("export", "participants", "-f", "csv").stdout)))
+    assert {r["speaker"]: r["name"] for r in rows} == {
+        "Mahlet": "Mahlet T.",
+        "Rahel": "Rahel",
+        "Tewodros": "Tewodros",
+        "Tigist": "Tigist",
+    }

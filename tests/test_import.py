@@ -208,8 +208,8 @@ def test_too_large_file_is_refused(cli, tmp_path):
 
 
 def test_usage_errors_exit_2(cli, tmp_path):
-    r = cli("import", tmp_path / "missing", expect=2)
-    assert "no such file or folder" in r.stderr
+    r = cli("import", tmp_path / "missing", expect=1)  # bad input, not usage: the README's exit code 1
+    assert f"{tmp_path / 'missing'}: no such file or folder" in r.stderr
     r = cli("import", tmp_path, "--speaker-map", "nonsense", expect=2)
     assert "--speaker-map expects LABEL=ID" in r.stderr
 

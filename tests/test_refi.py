@@ -146,7 +146,7 @@ def test_qdc_import_accepts_real_world_quirks(cli, db_path, tmp_path):
 def test_maxqda_project_imports_with_its_nested_codes_and_sources(cli, db_path, tmp_path):
     r = cli("import-qdpx", MAXQDA)
     assert r.stdout.splitlines()[0] == (
-        f"Imported {MAXQDA} (MAXQDA 24 (Release 24.7.0)): 10 sources, 307 codes, 0 codings, 1 users, 0 cases."
+        f"Imported {MAXQDA} (MAXQDA 24 (Release 24.7.0)): 10 sources, 307 codes, 0 codings, 1 user, 0 cases."
     )
     assert "2 sets not imported: qualcode has no sets" in flat(r.stderr)
     assert "10 source(s) imported as documents" in flat(r.stderr)
@@ -210,7 +210,7 @@ def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_pat
     first.parent.mkdir()
     r = cli("export", "qdpx", first)
     assert f"wrote {first}: 2 sources, 6 codes, 4 codings, 2 users, 2 cases" in flat(r.stderr)
-    assert "left out 1 'no code' decision(s): REFI-QDA cannot record them" in flat(r.stderr)
+    assert "left out 1 'no code' decision: REFI-QDA cannot record them" in flat(r.stderr)
     archive = zipfile.ZipFile(first)
     qde = archive.read("project.qde")
     assert_valid("Project.xsd", qde)
@@ -272,7 +272,7 @@ def test_export_for_one_coder_and_unknown_coder(cli, tmp_path):
     coded_project(cli, tmp_path)
     out = tmp_path / "ana.qdpx"
     r = cli("export", "qdpx", out, "--coder", "ana")
-    assert f"wrote {out}: 2 sources, 6 codes, 2 codings, 1 users, 2 cases" in flat(r.stderr)
+    assert f"wrote {out}: 2 sources, 6 codes, 2 codings, 1 user, 2 cases" in flat(r.stderr)
     assert "'no code'" not in flat(r.stderr)
     r = cli("export", "qdpx", tmp_path / "x.qdpx", "--coder", "zoe", expect=1)
     assert "Error: no coder 'zoe' in this project (coders: ana, bo)" in flat(r.stderr)
@@ -340,8 +340,8 @@ def test_nvivo_utf16_offsets_are_converted_to_code_points(cli, db_path, tmp_path
         {f"Sources/{SOURCE_GUID}.txt": text.encode()},
     )
     r = cli("import-qdpx", f, "--speakers")
-    assert "1 sources, 1 codes, 1 codings, 1 users, 0 cases." in r.stdout
-    assert "  converted the offsets of 1 selection(s) from UTF-16 code units to code points" in r.stdout
+    assert "1 source, 1 code, 1 coding, 1 user, 0 cases." in r.stdout
+    assert "  converted the offsets of 1 selection from UTF-16 code units to code points" in r.stdout
     assert "'Interview A': offsets of 1 selection(s) converted from UTF-16 code units to code points (NVivo 14)" in (
         flat(r.stderr)
     )
@@ -487,7 +487,7 @@ def test_a_project_with_a_codebook_keeps_it_and_matches_codes_by_path(cli, db_pa
     )
     f = qdpx(tmp_path / "paths.qdpx", qde(source(18, 26), codes=codes), TEXT)
     r = cli("import-qdpx", f)
-    assert "1 sources, 3 codes, 1 codings, 1 users, 0 cases." in r.stdout
+    assert "1 source, 3 codes, 1 coding, 1 user, 0 cases." in r.stdout
     assert "1 code(s) in the file are not in the project's codebook and no coding uses them; not imported: Unused" in (
         flat(r.stderr)
     )

@@ -1,4 +1,4 @@
-"""Stored sentence boundaries are exactly spaCy's sentencizer's."""
+"""Stored sentence boundaries are exactly spaCy's sentencizer's, except that an opening bracket opens a sentence."""
 
 from __future__ import annotations
 
@@ -45,8 +45,26 @@ def sentencizer_spans(texts: list[str]) -> list[list[tuple[int, int]]]:
             b = s.end_char - (len(chunk) - len(chunk.rstrip()))
             if b > a:
                 spans.append((a, b))
-        out.append(spans)
+        out.append(brackets_to_the_next_sentence(text, spans))
     return out
+
+
+def brackets_to_the_next_sentence(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The one exception to the sentencizer: trailing opening brackets belong to the sentence they open."""
+    spans = [list(s) for s in spans]
+    for k in range(len(spans) - 1):
+        a, b = spans[k]
+        trailing = len(text[a:b]) - len(text[a:b].rstrip("([{"))
+        if trailing:
+            spans[k][1] = a + len(text[a : b - trailing].rstrip())
+            spans[k + 1][0] = b - trailing if spans[k][1] > a else a
+    return [(a, b) for a, b in spans if b > a]
+
+
+def test_an_opening_bracket_opens_the_next_sentence():
+    text = "But it is not the same budget line. [laughs] Okay. (Pause.) Fine [x."
+    got = [text[a:b] for a, b in SentenceSplitter("en").split(text)]
+    assert got == ["But it is not the same budget line.", "[laughs] Okay.", "(Pause.)", "Fine [x."]
 
 
 def test_same_boundaries_on_random_texts_built_from_awkward_pieces():

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import pty
 import re
+import signal
 import subprocess
 import sys
+import termios
 from types import SimpleNamespace
 
 import pytest
@@ -160,8 +163,9 @@ def test_undo_walks_back_across_screens(cli, db_path, turns):
         f"undid your decision on INT-01 turn {turns[1]['idx']}{back}",
         f"undid your decision on INT-01 turn {turns[0]['idx']}{back}",
     ]
-    # The undone choice comes back as it was made: the code found with c is checked again.
-    assert " 1 [✓] ■ Sustainability added" in out.split("ana> u")[1]
+    # The undone choice comes back as it was made: the code found with c is checked again (third of the likely codes
+    # numbered on a screen with nothing suggested).
+    assert " 3 [✓] ■ Sustainability added" in out.split("ana> u")[1]
     assert "nothing to undo in this session" in out
     # The cursor went back with each undo: the last screen is the first turn, pre-checked again.
     last = out.split("ana> u")[-2]
@@ -347,17 +351,72 @@ def test_search_prefers_names_over_parent_paths():
     assert screens.search(codes, "relev") == [codes[2]]  # the folder is not codable; its child is found by path
 
 
-def test_keys_typed_faster_than_the_screen_count_once_each(monkeypatch):
+def test_keys_typed_faster_than_the_screen_count_once_each():
     from rich.console import Console
 
-    from qualcode.cli import _screen as session_ui
+    from qualcode.cli._keys import RESIZE, Terminal
 
-    chunks = iter(["nnp", "\x1b[C\x1b[D", "\r", "\x1b"])
-    monkeypatch.setattr(session_ui.click, "getchar", lambda: next(chunks))
+    master, slave = pty.openpty()
+    with Terminal(Console(file=io.StringIO()), fd=slave) as term:
+        got = []
+        for chunk in (b"nnp", b"\x1b[C\x1b[D", b"\r", b"\x1b", "é".encode()):
+            os.write(master, chunk)
+            got.append(term.key())
+            while term.queue:
+                got.append(term.key())
+        signal.raise_signal(signal.SIGWINCH)  # a resize wakes the wait for a key
+        got.append(term.key())
+    os.close(master)
+    os.close(slave)
+    assert got == ["n", "n", "p", "\x1b[C", "\x1b[D", "\n", "\x1b", "é", RESIZE]
 
-    class Idle:
-        pending = None
-        coder = "ana"
 
-    reader = session_ui.Keys(Console(file=io.StringIO()), keys=True)
-    assert [reader.read(Idle()) for _ in range(7)] == ["n", "n", "p", "n", "p", "", "\x1b"]
+def test_the_terminal_is_put_back_however_the_session_ends(monkeypatch):
+    from rich.console import Console
+
+    monkeypatch.setenv("TERM", "xterm")  # Rich writes no control codes to a dumb terminal
+
+    from qualcode.cli._keys import Terminal
+
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    console = Console(file=io.StringIO(), force_terminal=True)
+    with pytest.raises(RuntimeError), Terminal(console, fd=slave):
+        assert not termios.tcgetattr(slave)[3] & termios.ICANON  # one key at a time
+        raise RuntimeError("a crash")
+    assert termios.tcgetattr(slave) == before
+    out = console.file.getvalue()
+    assert out.index("\x1b[?1049h") < out.index("\x1b[?1049l")  # the alternate screen, left again
+    assert signal.getsignal(signal.SIGWINCH) in (signal.SIG_DFL, None) and signal.set_wakeup_fd(-1) == -1
+    os.close(master)
+    os.close(slave)
+
+
+def test_esc_cancels_a_question(cli, db_path, turns):
+    r = code(cli, "k\n\x1b\nm\n\x1b\nc\n\x1b\nq\n")
+    assert r.stdout.count("cancelled") == 3 and "is not a sentence number" not in r.stdout
+    assert live(db_path, "ana") == []
+
+
+def test_digits_work_on_a_screen_with_nothing_suggested(cli, db_path, turns):
+    # Nothing is suggested: the criteria (top-level codes, and the options of the top-level exclusive scale) are
+    # numbered, so 1-9 work from the first screen. 4 then 5: the exclusive Rating keeps one option.
+    r = code(cli, "1\n4\n5\na\nq\n")
+    first = r.stdout.split("ana> 1")[0]
+    assert "nothing suggested: 1-9 check a likely code" in first
+    for n, path in enumerate(["Efficiency", "Impact", "Sustainability", "Rating/High", "Rating/Low"], 1):
+        assert f" {n} [ ] ■ {path} ·" in first
+    assert " 4 [ ] ■ Rating/High" in r.stdout.split("ana> 5")[1] and " 5 [✓] ■ Rating/Low" in r.stdout
+    assert names(db_path, "ana", turns[0]) == {"Efficiency", "Low"}
+    # The next session numbers the coder's own most used codes first.
+    r = code(cli, "q\n")
+    assert " 1 [ ] ■ Efficiency ·" in r.stdout and " 2 [ ] ■ Rating/Low ·" in r.stdout
+    assert " 3 [ ] ■ Impact ·" in r.stdout and " 5 [ ] ■ Rating/High ·" in r.stdout
+
+
+def test_of_a_scales_suggested_options_the_best_scored_is_pre_checked(cli, db_path, turns):
+    suggest(db_path, turns[0], "High", 0.8)
+    suggest(db_path, turns[0], "Low", 0.6)
+    r = code(cli, "a\nq\n")
+    assert " 1 [✓] ■ Rating/High 0.80" in r.stdout and " 2 [ ] ■ Rating/Low 0.60" in r.stdout
+    assert names(db_path, "ana", turns[0]) == {"High"}

@@ -12,10 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qualcode.errors import ConflictError, NotFoundError, QualcodeError
+from qualcode.output.render import plural
 
 PROJECT = "project.db"
 DEMO_MARK = ("made_by", "qualcode demo")  # a project value: the demo replaces a project.db only when it has it
 REPORTING_CODER = "coder-a"
+
+
+def shipped() -> Path:
+    """Where the shipped corpus, codebook and codings are: inside the installed package (qualcode/data/, put there
+    when the wheel is built; see setup.py), else the repository this module runs from (a checkout, or an editable
+    install of one)."""
+    from importlib import resources
+
+    data = Path(str(resources.files("qualcode") / "data"))
+    return data if data.is_dir() else Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -26,16 +37,20 @@ class Sources:
 
     @classmethod
     def find(
-        cls, root: Path, transcripts: Path | None = None, codebook: Path | None = None, codings: Path | None = None
+        cls,
+        root: Path | None = None,
+        transcripts: Path | None = None,
+        codebook: Path | None = None,
+        codings: Path | None = None,
     ) -> Sources:
+        root = root or shipped()
         t = transcripts or root / "transcripts"
         c = codebook or root / "codebooks" / "dac.yml"
         k = codings or root / "codings"
         missing = [str(p) for p in (t, c, k) if not p.exists()]
         if missing:
             raise NotFoundError(
-                f"cannot find {', '.join(missing)}: run 'qualcode demo' from the qualcode repository folder, or "
-                "name the material with --transcripts, --codebook and --codings"
+                f"cannot find {', '.join(missing)}: name the material with --transcripts, --codebook and --codings"
             )
         files = sorted(k.glob("*.csv")) if k.is_dir() else [k]
         if not files:
@@ -91,17 +106,17 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
     results = list(import_paths(db, [sources.transcripts]))
     failed = [r for r in results if r.failed]
     if failed:
-        raise QualcodeError(f"{len(failed)} transcript(s) failed to import; first: {failed[0].message}")
-    yield f"imported {len(results)} transcripts"
+        raise QualcodeError(f"{plural(len(failed), 'transcript')} failed to import; first: {failed[0].message}")
+    yield f"imported {plural(len(results), 'transcript')}"
     load_codebook(db, sources.codebook)
     yield f"loaded the codebook {sources.codebook.name}"
     for f in sources.codings:
         r = codings_io.import_file(db, f)
-        yield f"imported {r['rows']} coding rows from {f.name}"
+        yield f"imported {plural(r['rows'], 'coding row')} from {f.name}"
     trained = classifier.train(db, REPORTING_CODER)
-    yield f"trained the text classifier on {trained['examples']} turns decided by {REPORTING_CODER}"
+    yield f"trained the text classifier on {plural(trained['examples'], 'turn')} decided by {REPORTING_CODER}"
     report = suggest(db)
-    yield f"scored {report.turns} turns: {report.shown} suggestions shown to coders"
+    yield f"scored {plural(report.turns, 'turn')}: {plural(report.shown, 'suggestion')} shown to coders"
     coders = project_coders(db, with_codings=True)
     agreement = audit.audit(db, coders) if len(coders) >= 2 else None
     yield "audited the coders' agreement" if agreement else "one coder only: no agreement audit"
@@ -121,7 +136,7 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
     write("participants.xlsx", export_files.participants(db, "xlsx"))
     write("segments.csv", export_files.segments(db, "csv", coder=coder)[0])
     write("report.html", export_files.report(db, coder=coder))
-    yield f"wrote {len(out.files)} files"
+    yield f"wrote {plural(len(out.files), 'file')}"
     out.overview = _overview(db, participants.counts(db, "stakeholder_group"), agreement, coder)
     yield out
 

@@ -37,6 +37,7 @@ from qualcode.agreement.rows import conventions, count, names
 from qualcode.agreement.units import Data, SetUnits, Turn, Units
 from qualcode.codebook.tree import Code, CodeTree, require_settings
 from qualcode.errors import UsageError
+from qualcode.output.render import plural
 from qualcode.store.queries import require_coders
 
 UNITS = ("turn", "sentence", "character", "interview")
@@ -109,8 +110,8 @@ def audit(
         "code": selection.code_path,
         "interviews": list(interviews) if interviews else None,
         "scope": scope(data, unit, measure.size, measure.describe()),
-        "overall": f"Overall pools the {len(selection.codes)} codes above: every ({unit}, code) pair is one binary "
-        "item, so frequent codes and absent codes weigh most.",
+        "overall": f"Overall pools the {plural(len(selection.codes), 'code')} above: every ({unit}, code) pair is "
+        "one binary item, so frequent codes and absent codes weigh most.",
         "conventions": conventions(),
         "rows": rows,
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 from qualcode.output import render
 
@@ -14,32 +13,35 @@ STAT_COLUMNS = {
     "krippendorff_alpha": "α",
     "fleiss_kappa": "Fleiss κ",
 }
+COMPACT = ["code", "units", "agree", "κ", "α", "band"]
 
 SECTIONS = {
     "code": "Per code",
-    "exclusive": "Exclusive parents, each as one variable whose values are its children",
-    "criterion": "Per criterion: the whole branch pooled",
-    "overall": "Overall: all codes pooled",
+    "exclusive": "Exclusive parents, each one variable",
+    "criterion": "Per criterion, whole branch pooled",
+    "overall": "Overall, all codes pooled",
 }
 
 
 class Footnotes:
-    """Reasons and notes, numbered once each, so a long explanation is printed once under its table."""
+    """Reasons and notes, numbered once each, so a long explanation is printed once under the tables."""
 
     def __init__(self) -> None:
         self.items: list[str] = []
 
-    def ref(self, text: str) -> int:
+    def ref(self, text: str) -> str:
         if text not in self.items:
             self.items.append(text)
-        return self.items.index(text) + 1
+        return f"[{self.items.index(text) + 1}]"
 
 
-def stat_cell(name: str, stat: dict, notes: Footnotes | None) -> str:
+def stat_cell(name: str, stat: dict, notes: Footnotes, *, wide: bool = True) -> str:
     if stat["value"] is None:
-        return f"undefined [{notes.ref(stat['reason'])}]" if notes else f"undefined: {stat['reason']}"
+        return f"{'undefined' if wide else 'n/a'} {notes.ref(stat['reason'])}"
     if name in ("percent_agreement", "positive_agreement"):
         return f"{stat['value']:.1%}"
+    if not wide:
+        return f"{stat['value']:.3f}"
     label = f" {stat['band']['label']}" if stat["band"] else ""
     metric = f" ({stat['metric']})" if stat.get("metric", "nominal") != "nominal" else ""
     return f"{stat['value']:.3f}{metric}{label}"
@@ -65,47 +67,95 @@ def count_cells(r: dict, coders: list[str]) -> dict:
     }
 
 
-def table_rows(data: dict, level: str, notes: Footnotes | None) -> list[dict]:
-    rows = []
+def labelled(data: dict, level: str) -> list[tuple[dict | None, str]]:
+    """The rows of one table with what its code column says: a code's own name, indented under its parent, so the
+    column stays narrow and no name is broken for want of room. A parent without a row of its own (a folder) gets
+    a line with its name (row None)."""
+    out: list[tuple[dict | None, str]] = []
+    seen: set[str] = set()
     for r in data["rows"]:
         if r["level"] != level:
             continue
-        parts = [(r, r["code"] or "all codes")]
-        parts += [
-            ({**r, **p, "notes": []}, f"{r['code'] or 'all codes'} · {p['interview']}")
-            for p in r.get("interviews") or []
+        if r["code"] is None:
+            out.append((r, "all codes"))
+            continue
+        parts = r["code"].split("/")
+        for k in range(1, len(parts)):
+            if (parent := "/".join(parts[:k])) not in seen:
+                seen.add(parent)
+                out.append((None, "  " * (k - 1) + parts[k - 1]))
+        seen.add(r["code"])
+        out.append((r, "  " * (len(parts) - 1) + parts[-1]))
+    return out
+
+
+def table_rows(data: dict, level: str, notes: Footnotes, *, wide: bool = False) -> list[dict]:
+    rows: list[dict] = []
+    kappa = "cohen_kappa" if len(data["coders"]) == 2 else "fleiss_kappa"
+    for r, label in labelled(data, level):
+        if r is None:
+            rows.append({"code": label})
+            continue
+        indent = " " * (len(label) - len(label.lstrip()) + 2)
+        parts = [(r, label)] + [
+            ({**r, **p, "notes": []}, f"{indent}{p['interview']}") for p in r.get("interviews") or []
         ]
-        for part, label in parts:
-            out = {"level": level, "code": label, "units": part["units"], **count_cells(part, data["coders"])}
-            for name, header in STAT_COLUMNS.items():
-                out[header] = stat_cell(name, part["statistics"][name], notes)
-            out["notes"] = " ".join(f"[{notes.ref(n)}]" for n in part["notes"]) if notes else " | ".join(part["notes"])
+        for part, name in parts:
+            refs = [notes.ref(n) for n in part["notes"]]
+            stats = part["statistics"]
+            if r["level"] == "exclusive" and stats["krippendorff_alpha"].get("metric", "nominal") != "nominal":
+                refs.append(notes.ref(f"α of exclusive parents is {stats['krippendorff_alpha']['metric']} (--metric)"))
+            out = {"code": " ".join([name, *refs]), "units": part["units"]}
+            if wide:
+                out.update(count_cells(part, data["coders"]))
+                out.update({header: stat_cell(n, stats[n], notes) for n, header in STAT_COLUMNS.items()})
+            else:
+                alpha = stats["krippendorff_alpha"]
+                out.update(
+                    {
+                        "agree": stat_cell("percent_agreement", stats["percent_agreement"], notes, wide=False),
+                        "κ": stat_cell(kappa, stats[kappa], notes, wide=False),
+                        "α": stat_cell("krippendorff_alpha", alpha, notes, wide=False),
+                        # The first word is enough beside the value: the conventions are spelled out below.
+                        "band": alpha["band"]["label"].split()[0] if alpha["band"] else "",
+                    }
+                )
             rows.append(out)
     return rows
 
 
-def columns_for(data: dict, level: str) -> list[str]:
+def columns_for(data: dict, level: str, *, wide: bool = False) -> list[str]:
+    if not wide:
+        return COMPACT
     columns = ["code", "units"]
     if len(data["coders"]) == 2 and level != "exclusive":
         a, b = data["coders"]
         columns += ["both", f"{a} only", f"{b} only", "neither"]
     elif level != "exclusive":
         columns.append("applied")
-    return columns + [*STAT_COLUMNS.values(), "notes"]
+    return columns + [*STAT_COLUMNS.values()]
 
 
-def caption(data: dict, level: str, notes: Footnotes) -> str:
+def footer(data: dict, notes: Footnotes, *, wide: bool = False) -> list[str]:
+    """What is said once under all the tables: scope, unit, the notes the tables refer to, the conventions."""
     lines = [data["scope"]["text"], data["scope"]["unit_text"]]
-    if level == "overall":
+    if any(r["level"] == "overall" for r in data["rows"]):
         lines.append(data["overall"])
     lines += [f"[{i}] {text}" for i, text in enumerate(notes.items, start=1)]
     conv = data["conventions"]
+    if not wide:
+        kappa = "Cohen's κ" if len(data["coders"]) == 2 else "Fleiss' κ"
+        lines.append(
+            f"κ is {kappa}; band is α's. --wide adds the agreement counts, positive agreement, "
+            + ("Fleiss' κ " if len(data["coders"]) == 2 else "")
+            + "and each κ's band; --format csv or json gives every figure unrounded."
+        )
     lines.append(
         f"Bands are conventions, not tests: α per {conv['krippendorff_alpha']['convention']} "
         f"({'; '.join(conv['krippendorff_alpha']['bands'])}); κ per {conv['kappa']['convention']} "
         f"({'; '.join(conv['kappa']['bands'])})."
     )
-    return "\n".join(lines)
+    return lines
 
 
 def empty_text(data: dict) -> str | None:
@@ -116,26 +166,31 @@ def empty_text(data: dict) -> str | None:
     return f"{data['scope']['text']}\nNothing to report: {what}{data['level']} selects no row.\n"
 
 
-def tables(data: dict) -> Iterator[dict]:
-    """Every table of the audit in order, as keyword arguments for render.emit."""
+def report(data: dict, *, wide: bool = False) -> tuple[list[dict], list[str]]:
+    """Every table of the audit in order, as keyword arguments for render.emit, and the lines that follow them once.
+
+    The compact tables (code, units, agreement, κ, α, band) fit 80 columns; WIDE adds the agreement counts, the
+    other statistics with their bands, and each exclusive parent's coder × value table.
+    """
     who = " and ".join(data["coders"]) if len(data["coders"]) == 2 else ", ".join(data["coders"])
+    notes = Footnotes()
+    tables = []
     for level, heading in SECTIONS.items():
-        notes = Footnotes()
-        rows = table_rows(data, level, notes)
+        rows = table_rows(data, level, notes, wide=wide)
         if not rows:
             continue
-        columns = columns_for(data, level)
-        yield dict(
-            rows=rows,
-            columns=columns,
-            caption=caption(data, level, notes),
-            title=f"{heading} ({who}, by {data['unit']})",
-            numeric=columns[1 : columns.index("agree") + 2],
+        columns = columns_for(data, level, wide=wide)
+        tables.append(
+            dict(
+                rows=rows,
+                columns=columns,
+                title=f"{heading} ({who}, by {data['unit']})",
+                numeric=[c for c in columns[1:] if c not in ("band", "applied")],
+            )
         )
-        if level == "exclusive":
-            for r in data["rows"]:
-                if r["level"] == "exclusive":
-                    yield values_table(r, data["coders"])
+        if level == "exclusive" and wide:
+            tables += [values_table(r, data["coders"]) for r in data["rows"] if r["level"] == "exclusive"]
+    return tables, footer(data, notes, wide=wide)
 
 
 def values_table(r: dict, coders: list[str]) -> dict:
@@ -164,13 +219,13 @@ def values_table(r: dict, coders: list[str]) -> dict:
 
 
 def to_markdown(data: dict) -> str:
+    """Every table with every figure (as --wide), the notes once at the end."""
     empty = empty_text(data)
     if empty:
         return empty
-    return "\n".join(
-        render.to_markdown(t["rows"], t["columns"], title=t.get("title"), caption=t.get("caption"))
-        for t in tables(data)
-    )
+    tables, lines = report(data, wide=True)
+    parts = [render.to_markdown(t["rows"], t["columns"], title=t.get("title")) for t in tables]
+    return "\n".join(parts) + "\n" + "\n\n".join(lines) + "\n"
 
 
 def to_csv(data: dict) -> str:

@@ -20,7 +20,12 @@ from qualcode.output import render
 
 
 class QualcodeGroup(TyperGroup):
-    """Turns every domain error into one line on stderr and its exit code: never a traceback."""
+    """Turns every domain error into one line on stderr and its exit code: never a traceback. Accepts the global
+    options after the command name too (`qualcode audit --coders a,b --db x.db`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _global_options_everywhere(self)
 
     def list_commands(self, ctx):  # keep the order commands were registered in (the workflow order)
         return list(self.commands)
@@ -61,6 +66,43 @@ def _close(ctx) -> None:
     state(ctx).opened.clear()
 
 
+def _global_options_everywhere(group) -> None:
+    """Give every command and group below the root a hidden copy of --db and -q/--quiet that sets the root's State.
+
+    Click reads a group's options only before the command name; a copy on each command parses them after it, as
+    options of that command, so a value can never be mistaken for one of them. The copies read no envvar:
+    QUALCODE_DB is read once, by the root, and must not override a --db given before the command.
+    """
+    import copy
+
+    from qualcode.cli._common import state
+
+    def set_db(ctx, _param, value):
+        if value is not None:
+            state(ctx).db_path = Path(value)
+
+    def set_quiet(ctx, _param, value):
+        if value:
+            state(ctx).quiet = True
+
+    copies = []
+    for param in group.params:
+        if param.name in ("db", "quiet"):
+            c = copy.copy(param)
+            c.hidden, c.expose_value, c.envvar, c.show_default = True, False, None, False
+            c.default, c.callback = (None, set_db) if param.name == "db" else (False, set_quiet)
+            copies.append(c)
+
+    def add(cmd) -> None:
+        taken = {n for p in cmd.params for n in p.opts}
+        cmd.params.extend(c for c in copies if not taken & set(c.opts))
+        for sub in getattr(cmd, "commands", {}).values():
+            add(sub)
+
+    for cmd in group.commands.values():
+        add(cmd)
+
+
 def _project(ctx) -> str:
     """The project file, for errors SQLite raises without naming it."""
     from qualcode.cli._common import state
@@ -99,7 +141,8 @@ def root(
     """Qualitative interview coding in the terminal: import transcripts, code them against a codebook with
     spaCy-assisted suggestions, audit agreement between coders, export summaries and reports.
 
-    Every command works on one SQLite project file, chosen with `--db` (default `qualcode.db`).
+    Every command works on one SQLite project file, chosen with `--db` (default `qualcode.db`). `--db` and `-q`
+    may also follow the command name.
 
     Example: `qualcode --db study.db import transcripts/ && qualcode --db study.db participants`
     """

@@ -17,6 +17,8 @@ from qualcode.output import render
 
 T = TypeVar("T")
 
+NO_CODE_DECISION = "'no code' decision"  # for render.plural
+
 Format = Literal["table", "json", "csv", "md"]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format: table, json, csv or md.")]
 CoderOpt = Annotated[
@@ -117,7 +119,7 @@ def open_db(ctx: typer.Context, *, create: bool = False, migrate: bool = True):
 
 
 def info(ctx: typer.Context, message: str) -> None:
-    """A progress or status message: stderr, and silent with --quiet."""
+    """A one-line message ("wrote X", "added Y"): stderr, wherever it goes; silent with --quiet."""
     if not state(ctx).quiet:
         render.err.print(message, markup=False, highlight=False)
 
@@ -129,6 +131,13 @@ def warn_incomplete(db, coder: str | None) -> None:
     note = consensus_note(db, coder)
     if note:
         warn(note)
+
+
+def step(ctx: typer.Context, message: str) -> None:
+    """A line of progress ("imported 64 transcripts" while more is coming): like a progress bar, only for a person
+    watching a terminal, so `2>file` and a pipe get the messages, not a running commentary."""
+    if not state(ctx).quiet and sys.stderr.isatty():
+        render.err.print(message, markup=False, highlight=False)
 
 
 def warn(message: str) -> None:

@@ -1,22 +1,25 @@
-"""Drawing a coding or review session with Rich, and reading the coder's keys (the engine is qualcode.coding.session).
+"""Drawing a coding or review session with Rich (the engines are qualcode.coding.session and
+qualcode.agreement.review; reading keys and the loop are in qualcode.cli._keys).
 
-On a terminal each key acts at once (click.getchar) and the screen is redrawn; otherwise every line of stdin is one
-command and the transcript is printed as it goes, which is how tests and scripts drive a session.
+A screen degrades by width, never by meaning: every numbered code keeps its number, its check box and its score, a
+code's name is shortened with "…", and the evidence moves to a dimmed line of its own before it goes. On a terminal
+the screen is also fitted to the window's height, giving up first what helps least (see `draw`).
 """
 
 from __future__ import annotations
 
-import re
-import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
-import click
 from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from qualcode.agreement.review import ReviewSession
-from qualcode.coding.session import MAX_NUMBERED, PROMPTS, CodingSession, Cursor, Reply
+from qualcode.coding.session import MAX_NUMBERED, CodingSession, Cursor, Item
+from qualcode.output.render import plural
 
 CODING_KEYS = [
     ("enter, a", 'accept the checked codes (nothing checked records "no code")'),
@@ -28,6 +31,7 @@ CODING_KEYS = [
     ("m", "write a memo; it is saved with your decision on this turn"),
     ("k", "code only some sentences of this turn (type their numbers)"),
     ("u", "undo this session's last decision; again to go further back"),
+    ("esc", "cancel a question (code name, memo, sentences)"),
     ("?", "this help"),
     ("q", "quit: every decision is already saved; run the command again to resume"),
 ]
@@ -40,79 +44,167 @@ REVIEW_KEYS = [
     ("n, p (→, ←)", "next or previous disagreement without deciding"),
     ("m", "write a memo; it is saved with the consensus decision"),
     ("u", "undo this session's last decision; again to go further back"),
+    ("esc", "cancel a question (code name, memo)"),
     ("?", "this help"),
     ("q", "quit: every decision is already saved; run the command again to resume"),
 ]
-ARROWS = {"\x1b[C": "n", "\x1bOC": "n", "\x1b[D": "p", "\x1bOD": "p"}
+
+NUMBER, BOX, SCORE = 2, 3, 5  # the columns a code row never gives up
+MIN_NAME = 12  # below this a code name says nothing; the row is then wider than the window, rather than blind
+MIN_EVIDENCE = 16  # narrower than this, the matched words go to a line of their own
 
 
-def _tail(text: str, width: int) -> str:
+@dataclass
+class View:
+    """What the screen shows besides the session's own state: the help or the code choices in place of the codes,
+    and the message left by the last command."""
+
+    show: str | None = None  # "help" | "choices"
+    message: str | None = None
+
+
+@dataclass
+class Fit:
+    """How much of the screen is drawn; `draw` gives up one thing at a time until the screen fits its window."""
+
+    evidence: bool = True
+    spacers: bool = True
+    previous: int = 2  # lines of the turn before
+    attributes: bool = True
+    keys: bool = True
+    memos: bool = True  # whole, or a line each
+    unnumbered: bool = True
+    body: int | None = None  # lines of the turn itself (None: all)
+
+
+# --- pieces ----------------------------------------------------------------------------------------------------------
+
+
+def tail(text: str, width: int) -> str:
+    """The end of TEXT in WIDTH characters at most, starting at a word: "…when the money came late."."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= width else "…" + flat[-(width - 1) :]
+    if len(flat) <= width:
+        return flat
+    cut = flat[-(width - 1) :]
+    if flat[-width] != " " and " " in cut:
+        cut = cut[cut.index(" ") + 1 :]  # the first word was cut: start at the next one
+    return "…" + cut.lstrip()
 
 
-def context(sess: Cursor, highlight: list[tuple[int, int, str]] = ()) -> list[RenderableType]:
-    """Interview, the turn before (dimmed), the speaker and the turn text with evidence highlighted."""
+def line(text: Text | str, style: str = "") -> Text:
+    """One line, shortened with "…" rather than wrapped."""
+    out = text if isinstance(text, Text) else Text(text, style=style)
+    out.no_wrap, out.overflow = True, "ellipsis"
+    return out
+
+
+def name(sess: Cursor, item: Item) -> Text:
+    return Text.assemble(("■ ", sess.colours[item.code.id] or ""), item.code.path)
+
+
+def score(sess: Cursor, item: Item) -> Text:
+    s = item.suggestion
+    if s:
+        return Text(f"{s.score:.2f}")
+    if item.applied:
+        return Text("yours", style="dim")
+    if item.offered and item.code.id not in sess.checked:
+        return Text("·", style="dim")
+    return Text("added", style="dim")
+
+
+def evidence(item: Item) -> str:
+    return ", ".join(f"“{w}”" for w in item.suggestion.words[:4]) if item.suggestion else ""
+
+
+def checklist(sess: CodingSession | ReviewSession, width: int, *, detail: bool = True, fit: Fit = Fit()) -> Table:
+    """The numbered codes: number, check box, name, score always; the source and the matched words where there is
+    room, the words on a dimmed line of their own where there is not (or not at all, when FIT says so)."""
+    items = sess.items if fit.unnumbered else sess.items[:MAX_NUMBERED]
+    names = [name(sess, i) for i in items]
+    fixed = NUMBER + 1 + BOX + 1 + (SCORE + 1 if detail else 0)
+    name_w = max(MIN_NAME, min(max((n.cell_len for n in names), default=0), width - fixed))
+    rest = width - fixed - name_w
+    sources = [i.suggestion.source for i in items if i.suggestion] if detail else []
+    words = [evidence(i) for i in items] if detail and fit.evidence else []
+    source_w = max(map(len, sources), default=0)
+    with_source = bool(source_w) and rest >= source_w + 1 + MIN_EVIDENCE + 1
+    if with_source:
+        rest -= source_w + 1
+    words_column = any(words) and rest - 1 >= MIN_EVIDENCE
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=NUMBER, justify="right", no_wrap=True)
+    grid.add_column(width=BOX, no_wrap=True)
+    grid.add_column(width=name_w, no_wrap=True, overflow="ellipsis")
+    if detail:
+        grid.add_column(width=SCORE, no_wrap=True)
+    if with_source:
+        grid.add_column(width=source_w, no_wrap=True)
+    if words_column:
+        grid.add_column(width=rest - 1, no_wrap=True, overflow="ellipsis")
+    for n, (item, label) in enumerate(zip(items, names, strict=True), 1):
+        checked = item.code.id in sess.checked
+        row = [
+            Text(str(n) if n <= MAX_NUMBERED else ""),
+            Text("[✓]" if checked else "[ ]", style="green bold" if checked else ""),
+            label,
+        ]
+        if detail:
+            row.append(score(sess, item))
+        if with_source:
+            row.append(Text(item.suggestion.source if item.suggestion else "", style="dim"))
+        if words_column:
+            row.append(Text(words[n - 1], style="dim"))
+        grid.add_row(*row)
+        if words and words[n - 1] and not words_column:
+            grid.add_row("", "", Text("  " + words[n - 1], style="dim"))
+    if len(items) < len(sess.items):
+        grid.add_row("", "", Text(f"+ {len(sess.items) - len(items)} more (c finds any code)", style="dim"))
+    return grid
+
+
+def context(sess: Cursor, width: int, fit: Fit) -> tuple[list[RenderableType], RenderableType]:
+    """The lines above the turn (interview, the turn before, the speaker) and the turn itself, its evidence
+    highlighted (or its sentences numbered while the coder picks some with k)."""
     ctx = sess.ctx
     t, iv, sp = ctx.turn, ctx.interview, ctx.speaker
     title = " · ".join(x for x in (iv["id"], iv["title"], iv["date"]) if x)
     decided = "  ✓ decided" if t.id in sess.decided else ""
-    out: list[RenderableType] = [
-        Rule(Text(f"{title} · turn {t.idx} · {ctx.turns_in_interview} turns{decided}", style="bold"), align="left")
+    head: list[RenderableType] = [
+        Rule(
+            Text(f"{title} · turn {t.idx} · {plural(ctx.turns_in_interview, 'turn')}{decided}", style="bold"),
+            align="left",
+        )
     ]
-    if iv["attributes"]:
-        out.append(Text(" · ".join(f"{k}: {v}" for k, v in iv["attributes"].items()), style="dim"))
-    for label, text in ctx.previous:
-        out.append(Text(f"{label}: {_tail(text, 220)}", style="dim italic"))
+    if iv["attributes"] and fit.attributes:
+        head.append(line(" · ".join(f"{k}: {v}" for k, v in iv["attributes"].items()), "dim"))
+    if fit.previous:
+        for label, text in ctx.previous[-fit.previous :] if fit.previous < 2 else ctx.previous:
+            room = fit.previous * width - len(label) - 2
+            head.append(Text(f"{label}: {tail(text, max(room, 20))}", style="dim italic"))
     who = [x for x in (sp["participant"], sp["gender"], sp["stakeholder_group"]) if x]
     role = f" ({' · '.join(who)})" if sp["participant"] else " (interviewer)"
-    out.append(Text.assemble((sp["label"], "bold"), (role, "cyan")))
+    head.append(line(Text.assemble((sp["label"], "bold"), (role, "cyan"))))
     if sess.pending == "k":
-        out.append(sentences(sess))  # the turn itself, numbered, while the coder picks sentences
-        return out
+        return head, sentences(sess)
     spans = getattr(sess, "spans", None)
     body = Text(t.text, style="dim" if spans else "")
     for a, b in spans or ():
         body.stylize("not dim", a - t.start, b - t.start)
-    for a, b, colour in highlight:
-        body.stylize(f"bold underline {colour}".strip(), a, b)
-    out.append(body)
-    return out
+    if isinstance(sess, CodingSession):
+        for item in sess.items:
+            if item.suggestion:
+                for a, b in item.suggestion.evidence:
+                    body.stylize(f"bold underline {sess.colours[item.code.id] or ''}".strip(), a, b)
+    return head, body
 
 
-def checklist(sess: CodingSession | ReviewSession, *, detail: bool = True) -> Table:
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    if detail:
-        grid.add_column(no_wrap=True)
-        grid.add_column(no_wrap=True, overflow="ellipsis")
-    for n, item in enumerate(sess.items, 1):
-        c = item.code
-        mark = "[✓]" if c.id in sess.checked else "[ ]"
-        cells = [
-            Text(f"{n:>2}" if n <= MAX_NUMBERED else "  "),
-            Text(mark, style="green bold" if "✓" in mark else ""),
-            Text.assemble(("■ ", sess.colours[c.id] or ""), c.path),
-        ]
-        if detail:
-            s = item.suggestion
-            cells.append(
-                Text(
-                    f"{s.score:.2f} {s.source}" if s else ("yours" if item.applied else "added"),
-                    style="" if s else "dim",
-                )
-            )
-            cells.append(Text(", ".join(f"“{w}”" for w in s.words[:4]) if s else "", style="dim"))
-        grid.add_row(*cells)
-    return grid
-
-
-def coding_codes(sess: CodingSession) -> list[RenderableType]:
+def coding_codes(sess: CodingSession, width: int, fit: Fit) -> list[RenderableType]:
     out: list[RenderableType] = []
+    if sess.items and all(i.offered for i in sess.items):
+        out.append(Text("  nothing suggested: 1-9 check a likely code, c finds any other", style="dim"))
     if sess.items:
-        out.append(checklist(sess))
+        out.append(checklist(sess, width, fit=fit))
     else:
         out.append(Text("  no suggestions: c finds a code; x (or enter) records no code", style="dim"))
     if sess.previous and not any(code_id for code_id, *_ in sess.previous):
@@ -127,22 +219,25 @@ def coding_codes(sess: CodingSession) -> list[RenderableType]:
     return out
 
 
-def review_codes(sess: ReviewSession) -> list[RenderableType]:
-    grid = Table.grid(padding=(0, 2))
-    for _ in range(4):
-        grid.add_column()
-    label = "consensus" if sess.previous else ""
-    grid.add_row(
-        Text(""), Text(f"1 {sess.a}", style="bold"), Text(f"2 {sess.b}", style="bold"), Text(label, style="bold")
-    )
+def review_codes(sess: ReviewSession, width: int, fit: Fit) -> list[RenderableType]:
+    """Each code either coder gave, with a mark per coder and one for the consensus: the marks always, the name
+    shortened with "…" to make room."""
+    heads = [f"1 {sess.a}", f"2 {sess.b}", "consensus" if sess.previous else ""]
+    marks = sum(len(h) + 1 for h in heads)
+    names = [name(sess, i) for i in sess.items]
+    name_w = max(MIN_NAME, min(max((n.cell_len for n in names), default=0), width - marks))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=name_w, no_wrap=True, overflow="ellipsis")
+    for h in heads:
+        grid.add_column(width=max(len(h), 1), no_wrap=True, overflow="ellipsis")
+    grid.add_row(Text(""), *(Text(h, style="bold") for h in heads))
     mine = {c[0] for c in sess.previous if c[0] is not None}
-    for item in sess.items:
+    for item, label in zip(sess.items, names, strict=True):
         cid = item.code.id
-        row = [Text.assemble(("■ ", sess.colours[cid] or ""), item.code.path)]
-        row += [
-            Text("✓" if cid in sess.codes_of(w) else "·", style="green" if cid in sess.codes_of(w) else "dim")
-            for w in (sess.a, sess.b)
-        ]
+        row: list[RenderableType] = [label]
+        for who in (sess.a, sess.b):
+            has = cid in sess.codes_of(who)
+            row.append(Text("✓" if has else "·", style="green" if has else "dim"))
         row.append(Text("✓" if cid in mine else ("·" if sess.previous else "")))
         grid.add_row(*row)
     out: list[RenderableType] = [grid]
@@ -152,48 +247,32 @@ def review_codes(sess: ReviewSession) -> list[RenderableType]:
         elif part := sess.parts_of(who):
             out.append(Text(f"  {who} coded only {part}", style="yellow"))
         for memo in sess.memos_of(who):
-            out.append(Text(f"  {who}'s memo: {memo}", style="italic"))
+            memo_line = Text(f"  {who}'s memo: {memo}", style="italic")
+            out.append(memo_line if fit.memos else line(memo_line))
     if sess.editing:
-        out += [Text("editing the consensus:", style="bold"), checklist(sess, detail=False)]
+        out += [Text("editing the consensus:", style="bold"), checklist(sess, width, detail=False, fit=fit)]
     if sess.memo:
         out.append(Text(f"  memo: {sess.memo}", style="yellow"))
     return out
 
 
-def footer(sess: Cursor) -> list[RenderableType]:
+def codes_part(sess: Cursor, width: int, fit: Fit = Fit()) -> list[RenderableType]:
+    return review_codes(sess, width, fit) if isinstance(sess, ReviewSession) else coding_codes(sess, width, fit)
+
+
+def footer(sess: Cursor, fit: Fit = Fit()) -> list[RenderableType]:
     done = " · ".join(f"{o} {sess.counts[o]}" for o in sess.outcomes)
     progress = f"{len(sess.decided)} of {len(sess.turn_ids)} decided, {sess.remaining} to go"
+    out: list[RenderableType] = [line(Text(f"{progress} │ session: {done}", style="bold"))]
+    if not fit.keys:
+        return [*out, Text("? shows the keys · q quits", style="dim")]
     if isinstance(sess, ReviewSession):
         keys = f"1 {sess.a}'s · 2 {sess.b}'s · b both · 0 neither · e edit · s skip · n/p · m memo · u undo · ? · q"
         if sess.editing:
             keys = "1-9 toggle · c add a code · enter save · e cancel edit · ? · q"
     else:
         keys = "enter accept · 1-9 toggle · c code · x no code · s skip · n/p · m memo · k sentences · u undo · ? · q"
-    return [Text(f"{progress} │ session: {done}", style="bold"), Text(keys, style="dim")]
-
-
-def codes_part(sess: Cursor) -> list[RenderableType]:
-    return review_codes(sess) if isinstance(sess, ReviewSession) else coding_codes(sess)
-
-
-def screen(sess: Cursor) -> Group:
-    if sess.ctx is None:
-        open_ = sess.remaining
-        text = (
-            f"End of the scope: all {len(sess.turn_ids)} turns decided."
-            if not open_
-            else f"End of the scope: {open_} turn{'s' if open_ != 1 else ''} still undecided (skipped or passed "
-            "over); run the command again to revisit them."
-        )
-        return Group(
-            Rule(), Text(text, style="bold"), Text("p goes back · u undoes · q quits", style="dim"), *footer(sess)[:1]
-        )
-    highlight = []
-    if isinstance(sess, CodingSession):
-        for item in sess.items:
-            if item.suggestion:
-                highlight += [(a, b, sess.colours[item.code.id] or "") for a, b in item.suggestion.evidence]
-    return Group(*context(sess, highlight), Text(""), *codes_part(sess), Text(""), *footer(sess))
+    return [*out, Text(keys, style="dim")]
 
 
 def sentences(sess: Cursor) -> Table:
@@ -220,74 +299,98 @@ def help_table(sess: Cursor) -> Table:
     return grid
 
 
-PARTS = {"codes": codes_part, "sentences": sentences, "choices": choices, "help": help_table}
+PARTS: dict[str, Callable[[Cursor], RenderableType]] = {"sentences": sentences, "choices": choices, "help": help_table}
 
 
-def present(sess: Cursor, reply: Reply, console: Console, keys: bool) -> None:
-    if keys:
-        console.clear()
-        console.print(screen(sess))
-        if reply.show in ("choices", "help"):
-            console.print(PARTS[reply.show](sess))
-    elif reply.show == "screen":
-        console.print(screen(sess))
-    elif reply.show and sess.ctx is not None:
-        part = PARTS[reply.show](sess)
+# --- the whole screen ------------------------------------------------------------------------------------------------
+
+
+class Lines:
+    """Lines already rendered, drawn as they are: the first lines of a turn too long for the window."""
+
+    def __init__(self, lines: list[list[Segment]]):
+        self.lines = lines
+
+    def __rich_console__(self, console, options):
+        for segments in self.lines:
+            yield from segments
+            yield Segment.line()
+
+
+def end_of_scope(sess: Cursor) -> list[RenderableType]:
+    open_, n = sess.remaining, len(sess.turn_ids)
+    text = (
+        f"End of the scope: {'the one turn' if n == 1 else f'all {n} turns'} decided."
+        if not open_
+        else f"End of the scope: {plural(open_, 'turn')} still undecided (skipped or passed over); run the command "
+        "again to revisit them."
+    )
+    return [Rule(), Text(text, style="bold"), Text("p goes back · u undoes · q quits", style="dim"), footer(sess)[0]]
+
+
+def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[RenderableType]:
+    width = console.width
+    if sess.ctx is None:
+        out = end_of_scope(sess)
+        return [*out, Text(view.message, style="yellow")] if view.message else out
+    head, body = context(sess, width, fit)
+    if fit.body is not None:
+        rendered = console.render_lines(body, console.options.update_width(width), pad=False)
+        more = len(rendered) - fit.body
+        if more > 0:
+            body = Group(
+                Lines(rendered[: max(fit.body - 1, 0)]),
+                Text(f"… {plural(more + 1, 'more line')} of this turn: a taller window shows them", style="dim"),
+            )
+    middle = [PARTS[view.show](sess)] if view.show in ("help", "choices") else codes_part(sess, width, fit)
+    gap = [Text("")] if fit.spacers else []
+    message = [Text(view.message, style="yellow")] if view.message else []
+    return [*head, body, *gap, *middle, *gap, *message, *footer(sess, fit)]
+
+
+def height_of(console: Console, renderables: list[RenderableType]) -> int:
+    options = console.options
+    return sum(len(console.render_lines(r, options, pad=False)) for r in renderables)
+
+
+def draw(sess: Cursor, console: Console, view: View, height: int | None = None) -> Group:
+    """The screen for SESS; with HEIGHT, made to fit that many lines by giving up, in this order: the matched words
+    under each code, the blank lines, the second line of the turn before, the interview's attributes, the list of
+    keys, the turn before, all but a line of each memo, codes past the ninth, and last the end of a long turn (the
+    code rows, their numbers and check boxes, and the footer always stay)."""
+    fit = Fit()
+    screen = parts(sess, console, view, fit)
+    if height is None or sess.ctx is None:
+        return Group(*screen)
+    steps = [
+        ("evidence", False),
+        ("spacers", False),
+        ("previous", 1),
+        ("attributes", False),
+        ("keys", False),
+        ("previous", 0),
+        ("memos", False),
+        ("unnumbered", False),
+    ]
+    for attr, value in steps:
+        if height_of(console, screen) <= height:
+            return Group(*screen)
+        setattr(fit, attr, value)
+        screen = parts(sess, console, view, fit)
+    over = height_of(console, screen) - height
+    if over > 0:
+        head, body = context(sess, console.width, fit)
+        fit.body = max(height_of(console, [body]) - over, 1)
+        screen = parts(sess, console, view, fit)
+    return Group(*screen)
+
+
+def present(sess: Cursor, show: str | None, message: str | None, console: Console) -> None:
+    """Line mode (stdin is not a terminal): print what the command asked to show, as it goes."""
+    if show == "screen":
+        console.print(draw(sess, console, View()))
+    elif show and sess.ctx is not None:
+        part = codes_part(sess, console.width) if show == "codes" else PARTS[show](sess)
         console.print(*(part if isinstance(part, list) else [part]))
-    if reply.message:
-        console.print(Text(reply.message, style="yellow"))
-
-
-class Keys:
-    """Reads commands: single keys on a terminal (a line for c, m and k), lines otherwise; None at the end."""
-
-    def __init__(self, console: Console, keys: bool):
-        self.console, self.keys = console, keys
-        self.queue: list[str] = []
-
-    def read(self, sess: Cursor) -> str | None:
-        prompt = PROMPTS.get(sess.pending or "", "")
-        if not self.keys:
-            line = sys.stdin.readline()
-            if not line:
-                return None
-            line = line.rstrip("\r\n")
-            self.console.print(Text(f"{prompt or sess.coder + '> '}{line}", style="dim"))
-            return line
-        if sess.pending in ("c", "m", "k"):
-            self.queue.clear()
-            return self.console.input(prompt)
-        if prompt:
-            self.console.print(prompt, end="")
-        key = self.key()
-        return "" if key in ("\r", "\n") else ARROWS.get(key, key)
-
-    def key(self) -> str:
-        # getchar returns whatever one read() gave: keys typed or repeated faster than the screen redraws arrive
-        # together ("nnn", or three arrow sequences), and each must count once.
-        if not self.queue:
-            chunk = click.getchar()
-            parts = re.findall(r"\x1b(?:\[[0-9;]*[A-Za-z~]|O[A-Za-z])|\x1b|.", chunk, re.S)
-            self.queue.extend(parts or [chunk])
-        return self.queue.pop(0)
-
-
-def run(sess: Cursor, console: Console, *, keys: bool | None = None) -> str:
-    """The input loop: until q or the end of input. Returns the one-line summary (also printed)."""
-    keys = sys.stdin.isatty() if keys is None else keys
-    reader = Keys(console, keys)
-    present(sess, Reply(show="screen"), console, keys)
-    while True:
-        try:
-            line = reader.read(sess)
-        except (EOFError, KeyboardInterrupt):
-            line = None
-        if line is None:
-            break
-        reply = sess.handle(line)
-        if reply.quit:
-            break
-        present(sess, reply, console, keys)
-    summary = sess.summary()
-    console.print(Text(summary, style="bold"))
-    return summary
+    if message:
+        console.print(Text(message, style="yellow"))

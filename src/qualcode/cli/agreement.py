@@ -32,13 +32,17 @@ def audit(
         Literal["nominal", "ordinal", "interval"],
         typer.Option("--metric", help="Level of measurement for α on exclusive parents (children's value:)."),
     ] = "nominal",
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every figure: agreement counts, positive agreement, every κ with its band.")
+    ] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """Inter-coder agreement on the turns every named coder decided: per code, per criterion, overall.
 
-    For each code: units in scope, the agreement counts (both / A only / B only / neither for two coders,
-    coder × value otherwise), percent agreement, positive agreement, Cohen's κ (two coders), Krippendorff's α and
-    Fleiss' κ, each with its conventional band or the reason it is undefined. A turn only some coders decided is a
+    The table has one row per code: units in scope, percent agreement, κ (Cohen's for two coders, Fleiss' for more),
+    Krippendorff's α and α's conventional band; a figure that is undefined says why in a note printed once below.
+    --wide (and --format md, csv, json) adds the agreement counts (both / A only / B only / neither for two coders,
+    coder × value otherwise), positive agreement, the other κ and every band. A turn only some coders decided is a
     missing value, not a disagreement. Exclusive parents are also audited as one variable whose values are their
     children (α at --metric, using the children's `value:`). With --unit character and --interview, each row is
     also given per interview. See docs/audit.md for the definitions and how to read the figures.
@@ -57,10 +61,14 @@ def audit(
     elif fmt == "md":
         sys.stdout.write(audit_format.to_markdown(data))
     elif (empty := audit_format.empty_text(data)) is not None:
-        render.out.print(empty, markup=False, highlight=False, end="")
+        sys.stdout.write(empty)
     else:
-        for table in audit_format.tables(data):
+        tables, notes = audit_format.report(data, wide=wide)
+        for table in tables:
             render.emit("table", **table)
+            render.text()
+        for line in notes:
+            render.text(line, "dim")
 
 
 def review(
@@ -85,7 +93,7 @@ def review(
     """
     from qualcode.agreement import consensus, disagreements
     from qualcode.agreement.review import ReviewSession
-    from qualcode.cli import _screen as session_ui
+    from qualcode.cli import _keys as session_ui
 
     db = open_db(ctx)
     a, b = disagreements.coders_pair(db, split_csv(coders))

@@ -46,7 +46,7 @@ def code(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from qualcode.cli import _screen as session_ui
+    from qualcode.cli import _keys as session_ui
     from qualcode.coding import session
 
     name = require_coder(coder)
@@ -96,7 +96,11 @@ def merge(
     from qualcode.codebook.ops import merge as do
 
     r = do(open_db(ctx), source, into)
-    info(ctx, f"merged {r['from']} into {r['into']}: {r['codings']} codings, {r['children']} child codes moved")
+    info(
+        ctx,
+        f"merged {r['from']} into {r['into']}: {render.plural(r['codings'], 'coding')}, "
+        f"{render.plural(r['children'], 'child code')} moved",
+    )
 
 
 @code_app.command("move")

@@ -55,9 +55,9 @@ def _walk_report(r):
     for p in r.removed:
         yield f"removed  {p}"
     if r.codings_moved:
-        yield f"moved {r.codings_moved} codings of removed codes"
+        yield f"moved {render.plural(r.codings_moved, 'coding')} of removed codes"
     if r.codings_deleted:
-        yield f"deleted {r.codings_deleted} codings of removed codes"
+        yield f"deleted {render.plural(r.codings_deleted, 'coding')} of removed codes"
 
 
 @codebook_app.command("show")
@@ -66,6 +66,9 @@ def show(
     fmt: Annotated[Literal["tree", "json", "md"], typer.Option("--format", "-f", help="tree, json or md.")] = "tree",
 ) -> None:
     """Show the code tree with the number of codings and suggestions per code.
+
+    The codings are every coder's, pooled (a turn two coders coded counts twice); `qualcode segments --code CODE
+    --coder NAME` lists one coder's.
 
     Example: `qualcode codebook show --format md > codebook.md`
     """
@@ -81,7 +84,8 @@ def show(
         typer.echo(to_markdown(db), nl=False)
         return
     data = tree(db)
-    root = Tree(f"[bold]{data['name']}[/bold]" + (f" (version {data['version']})" if data["version"] else ""))
+    version = f" (version {data['version']})" if data["version"] else ""
+    root = Tree(f"[bold]{render_escape(data['name'])}[/bold]{version}  [dim]codings: all coders pooled[/dim]")
 
     def add(node, parent):
         flags = "" if node["codable"] else " [dim](folder)[/dim]"
@@ -89,7 +93,7 @@ def show(
         colour = node["colour"] or "white"
         label = (
             f"[{colour}]■[/] {render_escape(node['name'])}{flags}  "
-            f"[dim]{node['codings']} codings, {node['suggestions']} suggestions[/dim]"
+            f"[dim]{render.plural(node['codings'], 'coding')}, {render.plural(node['suggestions'], 'suggestion')}[/dim]"
         )
         branch = parent.add(label)
         for c in node["children"]:
@@ -97,7 +101,7 @@ def show(
 
     for c in data["codes"]:
         add(c, root)
-    render.out.print(root)
+    render.show(root)
 
 
 def render_escape(text: str) -> str:

@@ -33,7 +33,7 @@ def apply(
     r = do(open_db(ctx), interview, turn, codes, require_coder(coder), start=start, end=end, memo=memo)
     info(
         ctx,
-        f"batch {r['batch']}: {r['added']} coding(s) added"
+        f"batch {r['batch']}: {render.plural(r['added'], 'coding')} added"
         + (f", {r['already']} already there" if r["already"] else ""),
     )
 
@@ -58,7 +58,7 @@ def unapply(
     from qualcode.coding.codings import unapply as do
 
     r = do(open_db(ctx), interview, turn, codes, require_coder(coder), start=start, end=end)
-    info(ctx, f"batch {r['batch']}: {r['removed']} coding(s) removed")
+    info(ctx, f"batch {r['batch']}: {render.plural(r['removed'], 'coding')} removed")
 
 
 def history(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.cli._common import FormatOpt, info, open_db, write_output
+from qualcode.cli._common import NO_CODE_DECISION, FormatOpt, info, open_db, write_output
 from qualcode.output import render
 
 codings_app = typer.Typer(help="Coding files (interview,turn,code,coder,memo) in and out.", no_args_is_help=True)
@@ -30,7 +30,8 @@ def codings_import(
     r = import_file(open_db(ctx), file)
     info(
         ctx,
-        f"{file}: {r['rows']} rows, {r['added']} new ({r['no_code']} 'no code' decisions), "
+        f"{file}: {render.plural(r['rows'], 'row')}, {r['added']} new "
+        f"({render.plural(r['no_code'], NO_CODE_DECISION)}), "
         f"{r['already']} already present; coders: {', '.join(r['coders'])}",
     )
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import info
+from qualcode.cli._common import step
 from qualcode.output import render
 
 
@@ -18,56 +18,58 @@ def demo(
         "qualcode-demo"
     ),
     transcripts: Annotated[
-        Path | None, typer.Option("--transcripts", help="Transcripts folder (default: ./transcripts).")
+        Path | None, typer.Option("--transcripts", help="Transcripts folder (default: the shipped corpus).")
     ] = None,
     codebook: Annotated[
-        Path | None, typer.Option("--codebook", help="Codebook YAML (default: ./codebooks/dac.yml).")
+        Path | None, typer.Option("--codebook", help="Codebook YAML (default: the shipped DAC codebook).")
     ] = None,
     codings: Annotated[
-        Path | None, typer.Option("--codings", help="Coding CSV files or folder (default: ./codings).")
+        Path | None, typer.Option("--codings", help="Coding CSV files or folder (default: the shipped codings).")
     ] = None,
 ) -> None:
     """Run the whole workflow on the shipped corpus and write every output into one folder.
 
     Creates a fresh project in OUT (default ./qualcode-demo; a project.db there that an earlier demo made is
-    replaced, any other project.db is refused and left as it is), imports transcripts/, loads codebooks/dac.yml,
-    imports both coders' codings from codings/, trains the text classifier on coder-a and scores suggestions,
-    audits the two coders' agreement, and writes the theme summary (md, xlsx), criterion × gender,
-    stakeholder-group and case-study matrices, participant counts, coded segments, the audit and the HTML report.
-    Then it prints an overview. `--db` is not used: the project is OUT/project.db. Run it from the repository
-    folder, or name the material with --transcripts, --codebook and --codings.
+    replaced, any other project.db is refused and left as it is), imports the shipped transcripts, loads the DAC
+    codebook, imports both coders' codings, trains the text classifier on coder-a and scores suggestions, audits
+    the two coders' agreement, and writes the theme summary (md, xlsx), criterion × gender, stakeholder-group and
+    case-study matrices, participant counts, coded segments, the audit and the HTML report. Then it prints an
+    overview. `--db` is not used: the project is OUT/project.db. The shipped material is installed with qualcode,
+    so the demo runs from any folder; --transcripts, --codebook and --codings name other material.
 
     Example: `qualcode demo --out /tmp/demo && qualcode --db /tmp/demo/project.db audit --coders coder-a,coder-b`
     """
     from qualcode.demo import Outcome, Sources
     from qualcode.demo import run as do
 
-    root = Path.cwd()
-    sources = Sources.find(root, transcripts, codebook, codings)
+    sources = Sources.find(None, transcripts, codebook, codings)
     started = time.perf_counter()
     outcome = None
-    for step in do(out, sources):
-        if isinstance(step, Outcome):
-            outcome = step
+    for line in do(out, sources):
+        if isinstance(line, Outcome):
+            outcome = line
         else:
-            info(ctx, f"[{time.perf_counter() - started:5.1f}s] {step}")
+            step(ctx, f"[{time.perf_counter() - started:5.1f}s] {line}")
     assert outcome is not None
     _print_overview(outcome, time.perf_counter() - started)
+
+
+GENDERS = {"woman": "women", "man": "men"}  # the plurals; other values are kept as written ("3 not recorded")
 
 
 def _print_overview(outcome, seconds: float) -> None:
     ov = outcome.overview
     people = ov["participants"]
-    gender = ", ".join(f"{n} {g}" for g, n in people["by_gender"].items())
+    gender = ", ".join(render.plural(n, g, GENDERS.get(g, g)) for g, n in people["by_gender"].items())
     lines = [f"Participants: {people['total']} ({gender})."]
     groups = "; ".join(f"{r['value']} {r['total']}" for r in people["by"]["rows"])
     lines.append(f"By stakeholder group: {groups}.")
     if ov["criteria"]:
-        top = ", ".join(f"{name} ({n} turns)" for name, n in ov["criteria"][:4])
+        top = ", ".join(f"{name} ({render.plural(n, 'turn')})" for name, n in ov["criteria"][:4])
         lines.append(f"Most-coded criteria ({ov['coder']}): {top}.")
     if ov["agreement"]:
         overall = next((a for a in ov["agreement"] if a["code"] == "all codes pooled"), None)
-        lines.append(f"Agreement: {ov['scope']}")
+        lines.append(f"Agreement ({ov['scope'].removeprefix('Scope: ').removesuffix('.')}):")
         if overall:
             lines.append(
                 f"  all codes pooled: Cohen's κ {overall['kappa']:.3f}, Krippendorff's α "

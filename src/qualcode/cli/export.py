@@ -9,6 +9,7 @@ import typer
 
 from qualcode.cli._common import (
     COUNT,
+    NO_CODE_DECISION,
     AllowIncompleteOpt,
     ExportCoderOpt,
     OutputOpt,
@@ -51,12 +52,25 @@ def qdpx(
     r = export_qdpx(db, file, coder=coder, redact=redactor(db) if redact else None)
     info(
         ctx,
-        f"wrote {file}: {r.sources} sources, {r.codes} codes, {r.codings} codings, {r.users} users, {r.cases} cases",
+        f"wrote {file}: "
+        + ", ".join(
+            render.plural(n, w)
+            for n, w in (
+                (r.sources, "source"),
+                (r.codes, "code"),
+                (r.codings, "coding"),
+                (r.users, "user"),
+                (r.cases, "case"),
+            )
+        ),
     )
     if r.no_code:
-        info(ctx, f"left out {r.no_code} 'no code' decision(s): REFI-QDA cannot record them")
+        info(ctx, f"left out {render.plural(r.no_code, NO_CODE_DECISION)}: REFI-QDA cannot record them")
     if r.orphaned:
-        info(ctx, f"left out {r.orphaned} orphaned coding(s): their place in the edited transcript is unknown")
+        info(
+            ctx,
+            f"left out {render.plural(r.orphaned, 'orphaned coding')}: their place in the edited transcript is unknown",
+        )
 
 
 def _emit(ctx: typer.Context, text: str | bytes, output: Path | None, what: str) -> None:
@@ -156,7 +170,8 @@ def matrix(
         allow_incomplete=allow_incomplete,
     )
     if data["interviewer_segments"]:
-        warn(f"{data['interviewer_segments']} segments coded on interviewers' turns are not counted")
+        n = data["interviewer_segments"]
+        warn(f"{render.plural(n, 'segment')} coded on interviewers' turns {'is' if n == 1 else 'are'} not counted")
     if data["consensus"] and not data["consensus"]["complete"]:
         warn(data["consensus"]["description"])
     if content is not None:

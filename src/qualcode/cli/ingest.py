@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from qualcode.cli._common import FormatOpt, info, open_db, progress, warn
-from qualcode.errors import UsageError
+from qualcode.errors import NotFoundError, UsageError
 from qualcode.output import render
 
 TABLE_LIMIT = 200
@@ -101,6 +101,9 @@ def import_(
         document=document,
         survey=survey,
     )
+    for p in paths:
+        if not p.exists():
+            raise NotFoundError("no such file or folder", path=p)  # bad input, exit 1: not a misused option
     files = collect_files(paths)
     if not files:
         raise UsageError(f"no transcript files in {', '.join(map(str, paths))}")
@@ -172,8 +175,18 @@ def import_qdpx(
     r = do(open_db(ctx, create=True), file, speakers=speakers)
     origin = f" ({r.origin})" if r.origin else ""
     render.out.print(
-        f"Imported {file}{origin}: {r.sources} sources, {r.codes} codes, {r.codings} codings, "
-        f"{r.users} users, {r.cases} cases.",
+        f"Imported {file}{origin}: "
+        + ", ".join(
+            render.plural(n, w)
+            for n, w in (
+                (r.sources, "source"),
+                (r.codes, "code"),
+                (r.codings, "coding"),
+                (r.users, "user"),
+                (r.cases, "case"),
+            )
+        )
+        + ".",
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -183,7 +196,8 @@ def import_qdpx(
             render.out.print(f"  {n} {what} already in the project", markup=False, highlight=False)
     if r.converted:
         render.out.print(
-            f"  converted the offsets of {r.converted} selection(s) from UTF-16 code units to code points",
+            f"  converted the offsets of {render.plural(r.converted, 'selection')} from UTF-16 code units to "
+            "code points",
             markup=False,
             highlight=False,
         )
@@ -228,7 +242,11 @@ def participants(
     if by:
         rows = [{label: r["value"], "total": r["total"], **r["by_gender"]} for r in data["by"]["rows"]] + rows
     render.emit(
-        fmt, rows=rows, columns=[label, "total", *genders], title="Participants by gender", numeric=("total", *genders)
+        fmt,
+        rows=rows,
+        columns=[label, "total", *genders],
+        title=f"Participants by {by.replace('_', ' ')} and gender" if by else "Participants by gender",
+        numeric=("total", *genders),
     )
 
 
@@ -247,7 +265,7 @@ def interviews(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
         fmt,
         rows=rows,
         columns=["id", "kind", "title", "date", "participants", "turns", "words", "attributes"],
-        caption=f"{counts}; {total_words:,} words",
+        caption=f"{counts}; {render.plural(total_words, 'word')}",
         numeric=("participants", "turns", "words"),
     )
 
@@ -263,8 +281,6 @@ def show(
 
     Example: `qualcode show INT-07`
     """
-    from rich.text import Text
-
     from qualcode.ingest.interviews import transcript
 
     if fmt not in ("text", "json"):
@@ -274,23 +290,22 @@ def show(
         render.emit("json", data=data)
         return
     attrs = ", ".join(f"{k}: {v}" for k, v in data["attributes"].items())
-    render.out.print(Text(f"{data['id']}  {data['title'] or ''}  {data['date'] or ''}", style="bold"))
+    render.text(f"{data['id']}  {data['title'] or ''}  {data['date'] or ''}", "bold")
     if attrs:
-        render.out.print(Text(attrs, style="dim"))
+        render.text(attrs, "dim")
     for s in data["speakers"]:
         who = s["participant"] or s["interviewer"]
         extra = (
             ", ".join([s["gender"]] + list(s["attributes"].values())) if s["role"] == "participant" else "interviewer"
         )
-        render.out.print(Text(f"  {s['label']} = {who} ({extra})", style="dim"))
+        render.text(f"  {s['label']} = {who} ({extra})", "dim")
     for t in data["turns"]:
-        render.out.print()
+        render.text()
         where = f"  p. {t['page']}" if t["page"] else ""
-        head = Text(f"[{t['turn']}] {t['speaker']}{where}", style="bold cyan" if t["role"] == "participant" else "bold")
-        render.out.print(head)
+        render.text(f"[{t['turn']}] {t['speaker']}{where}", "bold cyan" if t["role"] == "participant" else "bold")
         if t["context"]:  # a survey answer's question, a document paragraph's section
-            render.out.print(Text(f"({t['context']})", style="dim italic"))
-        render.out.print(Text(t["text"]))
+            render.text(f"({t['context']})", "dim italic")
+        render.text(t["text"])
 
 
 def register(app: typer.Typer) -> None:

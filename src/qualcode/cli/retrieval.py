@@ -8,6 +8,7 @@ import typer
 
 from qualcode.cli._common import (
     INTEGER,
+    NO_CODE_DECISION,
     CoderOpt,
     FormatOpt,
     InterviewOpt,
@@ -79,8 +80,10 @@ def segments(
     filters = _filters(where, interview)
     data = do(open_db(ctx), code, coder=coder, filters=filters, subcodes=subcodes)
     rows = data["segments"]
-    what = data["code"] + (f" and the {len(data['codes']) - 1} codes below it" if len(data["codes"]) > 1 else "")
-    caption = f"{len(rows)} segments coded {what}" + (f" by {coder}" if coder else "")
+    what = data["code"] + (
+        f" and the {render.plural(len(data['codes']) - 1, 'code')} below it" if len(data["codes"]) > 1 else ""
+    )
+    caption = f"{render.plural(len(rows), 'segment')} coded {what}" + (f" by {coder}" if coder else "")
     if data["orphaned"]:
         warn(f"{data['orphaned']} orphaned codings of these codes are not shown: see 'qualcode codings orphans'")
     if fmt == "json":
@@ -147,9 +150,10 @@ def search(
         withdrawn = coded["no_code_withdrawn"]
         info(
             ctx,
-            f"batch {coded['batch']}: {coded['turns']} turns coded {coded['code']} for {coded['coder']} "
+            f"batch {coded['batch']}: {render.plural(coded['turns'], 'turn')} coded {coded['code']} "
+            f"for {coded['coder']} "
             f"({coded['added']} new, {coded['already']} already coded"
-            + (f", {withdrawn} 'no code' decisions withdrawn" if withdrawn else "")
+            + (f", {render.plural(withdrawn, NO_CODE_DECISION)} withdrawn" if withdrawn else "")
             + f"); undo with: qualcode undo --coder {coded['coder']} --batch {coded['batch']}",
         )
     elif coded:
@@ -205,7 +209,7 @@ def cooccurrence(
         fmt,
         rows=rows,
         columns=["code", "with", "both", "either", "jaccard"],
-        caption=f"{len(rows)} pairs among {data['units']} turns {who}",
+        caption=f"{render.plural(len(rows), 'pair')} among {render.plural(data['units'], 'turn')} {who}",
         numeric=("both", "either", "jaccard"),
     )
 

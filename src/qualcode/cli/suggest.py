@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import INTEGER, CoderOpt, FormatOpt, InterviewOpt, info, open_db, progress_bar, require_coder
+from qualcode.cli._common import (
+    INTEGER,
+    CoderOpt,
+    FormatOpt,
+    InterviewOpt,
+    info,
+    open_db,
+    progress_bar,
+    require_coder,
+    step,
+)
 from qualcode.output import render
 
 
@@ -81,14 +91,14 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
         from qualcode.errors import UsageError
 
         raise UsageError("--folds must be at least 2")
-    info(ctx, f"cross-validating against {coder} ({folds} folds by interview)…")
+    step(ctx, f"cross-validating against {coder} ({render.plural(folds, 'fold')} by interview)…")
     result = evaluate(open_db(ctx), coder, k=folds)
     if fmt == "json":
         render.emit("json", data=result)
         return
     scope = (
-        f"{result['turns']} turns in {result['interviews']} interviews decided by {coder}; "
-        f"{result['folds']} folds grouped by interview. {result['note']}."
+        f"{render.plural(result['turns'], 'turn')} in {render.plural(result['interviews'], 'interview')} decided by "
+        f"{coder}; {render.plural(result['folds'], 'fold')} grouped by interview. {result['note']}."
     )
     full = fmt != "table"  # a terminal table shows F1 only; csv/md/json carry precision and recall too
     for level in ("criterion", "code"):
@@ -170,18 +180,19 @@ def accept_suggestions(
     if r["batch"]:
         info(
             ctx,
-            f"batch {r['batch']}: {r['turns']} turns, {r['codings']} codings accepted for {coder}; "
+            f"batch {r['batch']}: {render.plural(r['turns'], 'turn')}, {render.plural(r['codings'], 'coding')} "
+            f"accepted for {coder}; "
             f"undo with: qualcode undo --coder {coder} --batch {r['batch']}",
         )
     else:
         info(ctx, f"nothing to accept: no undecided turn has a shown suggestion scoring >= {min_score}")
     if r["skipped_turns"]:
-        info(ctx, f"{r['skipped_turns']} turns skipped: already decided by {coder}")
+        info(ctx, f"{render.plural(r['skipped_turns'], 'turn')} skipped: already decided by {coder}")
     if r["lesser_options_left_out"]:
         info(
             ctx,
-            f"{r['lesser_options_left_out']} lesser options of exclusive scales left out: a turn takes the "
-            "best-scoring option of a scale",
+            f"{render.plural(r['lesser_options_left_out'], 'lesser option')} of exclusive scales left out: a turn "
+            "takes the best-scoring option of a scale",
         )
     if fmt == "json":
         render.emit("json", data=r)
@@ -192,7 +203,7 @@ def accept_suggestions(
         rows=rows,
         columns=["code", "codings"],
         numeric=("codings",),
-        caption=f"{r['turns']} turns coded, {r['skipped_turns']} skipped",
+        caption=f"{render.plural(r['turns'], 'turn')} coded, {r['skipped_turns']} skipped",
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from qualcode.codebook.tree import Code
+from qualcode.codebook.tree import Code, CodeTree
 from qualcode.coding.codings import TurnRef
 from qualcode.errors import QualcodeError, UsageError
 
@@ -151,3 +151,22 @@ def search(codes: Iterable[Code], prefix: str) -> list[Code]:
     if not hits:
         hits = [c for c in codable if any(w.startswith(p) for w in re.split(r"[\s/\-_.,]+", c.path.casefold()))]
     return hits
+
+
+def likely_codes(db: Database, tree: CodeTree, coder: str, limit: int) -> list[Code]:
+    """What to number on a screen with nothing suggested, so the digits work from the first screen: the coder's own
+    most used codes, then the criteria (the top-level codes, and the options of a top-level exclusive scale), in
+    codebook order. Read once per session, so the numbers stay put while the coder works."""
+    used = db.execute(
+        """SELECT code_id FROM live_codings WHERE coder = ? AND code_id IS NOT NULL
+           GROUP BY code_id ORDER BY count(*) DESC, min(id)""",
+        [coder],
+    ).fetchall()
+    out = [tree[c] for (c,) in used if c in tree and tree[c].codable]
+    for root in tree.roots():
+        if root.codable:
+            out.append(root)
+        elif root.exclusive:
+            out += [c for c in tree.children(root.id) if c.codable]
+    first = {c.id: c for c in reversed(out)}  # a code both used and a criterion: its first place counts
+    return sorted(first.values(), key=lambda c: out.index(c))[:limit]

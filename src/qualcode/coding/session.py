@@ -2,8 +2,9 @@
 
 A session takes one command at a time, as text ("a", "3", "c fund", "k 1 3", "m late funds", "u") and changes the
 project through coding.decide and coding.undo, so a test or a script drives it exactly as a person at the keyboard
-does. Rendering and reading keys live in session_ui. Each decision is its own committed transaction: a session
-holds nothing that a crash could lose except the unsaved state of the screen in front of the coder.
+does. Drawing lives in qualcode.cli._screen, reading keys in qualcode.cli._keys. Each decision is its own
+committed transaction: a session holds nothing that a crash could lose except the unsaved state of the screen in
+front of the coder.
 """
 
 from __future__ import annotations
@@ -17,9 +18,19 @@ from sqlite_utils import Database
 
 from qualcode.codebook.tree import Code, CodeTree, require_settings
 from qualcode.coding import codings as coding
-from qualcode.coding.screens import Context, Contexts, Suggestion, live_codings, search, sentence_numbers, suggestions
+from qualcode.coding.screens import (
+    Context,
+    Contexts,
+    Suggestion,
+    likely_codes,
+    live_codings,
+    search,
+    sentence_numbers,
+    suggestions,
+)
 from qualcode.errors import QualcodeError, UsageError
 from qualcode.ingest import interviews
+from qualcode.output.render import plural
 
 MAX_NUMBERED = 9
 ORDERS = ("document", "uncertain")
@@ -257,6 +268,9 @@ class Cursor:
 
     def _answer(self, text: str) -> Reply:
         what, self.pending = self.pending, None
+        if text.startswith("\x1b"):  # Esc: the question is dropped, whatever it asked
+            self.choices = []
+            return Reply(message="cancelled", show="screen")
         if what == "choose":
             choices, self.choices = self.choices, []
             if text.isdigit() and 1 <= int(text) <= len(choices):
@@ -330,10 +344,10 @@ class Cursor:
         n = sum(self.counts[o] for o in self.outcomes if o != "skipped")
         parts = ", ".join(f"{self.counts[o]} {o}" for o in self.outcomes if o != "skipped" and self.counts[o])
         return (
-            f"{self.coder}: {n} decision{'s' if n != 1 else ''} this session"
+            f"{self.coder}: {plural(n, 'decision')} this session"
             + (f" ({parts})" if parts else "")
-            + f", {self.counts['skipped']} skipped; {len(self.decided)} of {len(self.turn_ids)} turns in scope "
-            f"decided, {self.remaining} to go."
+            + f", {self.counts['skipped']} skipped; {len(self.decided)} of {plural(len(self.turn_ids), 'turn')} in "
+            f"scope decided, {self.remaining} to go."
         )
 
     def whole(self) -> list[tuple[int, int]]:
@@ -346,12 +360,14 @@ class Cursor:
 
 @dataclass
 class Item:
-    """One code on the screen: suggested, already applied by this coder, or found with c."""
+    """One code on the screen: suggested, already applied by this coder, found with c, or offered (a likely code
+    numbered on a screen where nothing is suggested)."""
 
     code: Code
     suggestion: Suggestion | None = None
     applied: bool = False
     spans: list[tuple[int, int]] = field(default_factory=list)
+    offered: bool = False
 
 
 class Checklist:
@@ -397,7 +413,12 @@ class Checklist:
 
     def pick(self, code: Code) -> Reply:
         if not any(i.code.id == code.id for i in self.items):
-            self.items.append(Item(code))
+            # Before the offered codes, so a code the coder asked for gets a number; an offer makes room for it.
+            at = next((k for k, i in enumerate(self.items) if i.offered), len(self.items))
+            self.items.insert(at, Item(code))
+            spare = [i for i in self.items if i.offered and i.code.id not in self.checked]
+            if len(self.items) > MAX_NUMBERED and spare:
+                self.items.remove(spare[-1])
         self.toggle_on(code.id)
         n = next(k for k, i in enumerate(self.items, 1) if i.code.id == code.id)
         where = f" as {n}" if n <= MAX_NUMBERED else " (unnumbered: more than 9 codes on this screen)"
@@ -430,6 +451,7 @@ class CodingSession(Checklist, Cursor):
 
     def setup(self) -> None:
         self.thresholds = self.tree.thresholds(default=self.floor)
+        self.likely = likely_codes(self.db, self.tree, self.coder, MAX_NUMBERED)
 
     def prepare(self) -> None:
         t = self.ctx.turn
@@ -446,7 +468,7 @@ class CodingSession(Checklist, Cursor):
             item = by_code.setdefault(code_id, Item(self.codes[code_id]))
             item.applied = True
             item.spans.append((a, b))
-        self.items = list(by_code.values())
+        self.items = list(by_code.values()) or [Item(c, offered=True) for c in self.likely]
         if self.previous:
             self.checked = {i.code.id for i in self.items if i.applied}
             shared = {tuple(i.spans) for i in self.items if i.applied}

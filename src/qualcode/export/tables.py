@@ -108,12 +108,16 @@ def participants(
     labels = _labels(db)
     known = attribute_names(db)
     people = []
-    for p in listing(db):
+    found = listing(db)
+    # A name is most often the speaker label itself (the importer falls back to it): a second column saying the
+    # same is noise. Redacted, both are the study id.
+    named = not r.enabled and any(p["name"] and p["name"] not in labels.get(p["id"], []) for p in found)
+    for p in found:
         pid = p["id"]
         row = {
             "id": r.participant(pid),
             "speaker": r.participant(pid) if r.enabled else " | ".join(labels.get(pid, [])),
-            "name": r.participant(pid) if r.enabled and p["name"] else p["name"],
+            **({"name": p["name"]} if named else {}),
             "gender": p["gender"],
             "interviews": [r.interview(i) for i in p["interviews"]],
             "attributes": {k: r(v) for k, v in p["attributes"].items()},
@@ -129,7 +133,8 @@ def participants(
             by = counts(db, attr)["by"]
             breakdowns[attr] = [{**row, "value": r(row["value"])} for row in by["rows"]]
     overall = counts(db)
-    columns = [*PARTICIPANT_COLUMNS, *(["segments"] if coded_by is not None else []), *known["participant"]]
+    columns = [c for c in PARTICIPANT_COLUMNS if named or c != "name"]
+    columns += [*(["segments"] if coded_by is not None else []), *known["participant"]]
     return {
         "coder": coder,
         "redacted": r.enabled,

@@ -1,7 +1,9 @@
 """Sentence boundaries for stored turns: spaCy's rule-based sentencizer rule, without tokenising whole texts.
 
 The rule is the `sentencizer` component's: a token that is sentence-final punctuation (one of its default
-characters, from many scripts) ends a sentence at the next token that is neither punctuation nor final.
+characters, from many scripts) ends a sentence at the next token that is neither punctuation nor final. One
+exception: an opening bracket opens the next sentence. The sentencizer keeps the "[" of "...budget line. [laughs]"
+as punctuation that trails the sentence before, so a coder picking sentences saw "...budget line. [" and "laughs]".
 
 spaCy's tokenizer cuts a text at white space and tokenises each piece on its own; a run of white space other
 than one plain space becomes a token of its own (not punctuation, so it starts a sentence). Only pieces that
@@ -80,7 +82,7 @@ class SentenceSplitter:
                     starts.append(nxt.start())
                     break
                 pos = nxt.start()  # one plain space is no token: the next piece's leading punctuation stays
-        out = []
+        out: list[tuple[int, int]] = []
         for k, a in enumerate(starts):
             b = starts[k + 1] if k + 1 < len(starts) else len(text)
             chunk = text[a:b]
@@ -88,4 +90,27 @@ class SentenceSplitter:
             b = a + len(chunk.rstrip())
             if b > a + lead:
                 out.append((a + lead, b))
-        return out
+        return _brackets_open_sentences(text, out)
+
+
+OPENING_BRACKETS = "([{"
+
+
+def _brackets_open_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Move opening brackets at the end of a sentence to the start of the next one."""
+    out: list[tuple[int, int]] = []
+    carry: int | None = None  # where the next sentence starts instead, when brackets were moved into it
+    for k, (a, b) in enumerate(spans):
+        a = a if carry is None else carry
+        carry = None
+        if k + 1 < len(spans) and text[b - 1] in OPENING_BRACKETS:
+            cut = b
+            while cut > a and text[cut - 1] in OPENING_BRACKETS:
+                cut -= 1
+            carry = cut
+            b = a + len(text[a:cut].rstrip())
+            if b <= a:
+                carry = a  # nothing but brackets: all of it opens the next sentence
+                continue
+        out.append((a, b))
+    return out

@@ -1,0 +1,172 @@
+"""Running a coding or review session: the coder's keys in, the screen (qualcode.cli._screen) out.
+
+On a terminal the session takes the terminal's alternate screen, so the scrollback keeps what was there before and
+none of the session's screens; each key acts at once; the screen is redrawn when the window is resized; a question
+(a code name, a memo, sentence numbers) is edited on the bottom line, and Esc cancels it. The terminal is put back
+as it was on quitting, on Ctrl-C and on a crash. When stdin is not a terminal each line is one command and the
+screens are printed as they go, which is how tests and scripts drive a session.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import re
+import select
+import signal
+import sys
+import termios
+import tty
+from collections.abc import Callable
+
+from rich.console import Console, RenderableType
+from rich.text import Text
+
+from qualcode.cli._screen import View, draw, present
+from qualcode.coding.session import PROMPTS, Cursor
+
+ESC = "\x1b"
+RESIZE = "\x00resize"  # what key() returns when the window changed size: not a key anyone can type
+ARROWS = {"\x1b[C": "n", "\x1bOC": "n", "\x1b[D": "p", "\x1bOD": "p"}
+# One read returns whatever arrived: keys typed or repeated faster than the screen redraws come together ("nnn",
+# three arrow sequences) and each must count once.
+KEY = re.compile(r"\x1b(?:\[[0-9;]*[A-Za-z~]|O[A-Za-z])|\x1b|.", re.S)
+LINE_KEYS = {"\r", "\n"}
+
+
+class Terminal:
+    """The terminal for the length of a session: keys one at a time (cbreak mode, so Ctrl-C still interrupts), the
+    alternate screen, and a wake-up when the window is resized. Everything is put back on leaving, however the
+    session ends."""
+
+    def __init__(self, console: Console, fd: int | None = None):
+        self.console = console
+        self.fd = sys.stdin.fileno() if fd is None else fd
+        self.queue: list[str] = []
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def __enter__(self) -> Terminal:
+        self.saved = termios.tcgetattr(self.fd)
+        # SIGWINCH interrupts the wait for a key through a pipe that select() watches (signal.set_wakeup_fd), so a
+        # resize is noticed at once, and never in the middle of drawing.
+        self.wake, wake_w = os.pipe()
+        os.set_blocking(self.wake, False)
+        os.set_blocking(wake_w, False)
+        self.old_wakeup = signal.set_wakeup_fd(wake_w)
+        self.old_winch = signal.signal(signal.SIGWINCH, lambda *_: None)
+        tty.setcbreak(self.fd)
+        self.console.set_alt_screen(True)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        try:
+            self.console.set_alt_screen(False)
+        finally:
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            signal.signal(signal.SIGWINCH, self.old_winch)
+            os.close(signal.set_wakeup_fd(self.old_wakeup))
+            os.close(self.wake)
+
+    def key(self) -> str:
+        """The next key (an escape sequence is one key), or RESIZE."""
+        while not self.queue:
+            ready, _, _ = select.select([self.fd, self.wake], [], [])
+            if self.wake in ready:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self.wake, 512)
+                return RESIZE
+            data = os.read(self.fd, 1024)
+            if not data:
+                raise EOFError
+            self.queue += KEY.findall(self.decoder.decode(data))
+        key = self.queue.pop(0)
+        if key == "\x04":  # Ctrl-D: cbreak mode passes it on as a character
+            raise EOFError
+        return key
+
+    def show(self, screen: RenderableType, prompt: str = "") -> None:
+        with self.console:  # one write: no flicker between clearing and drawing
+            self.console.clear()
+            self.console.print(screen)
+            if prompt:
+                self.console.print(Text(prompt), end="")
+
+    def line(self, prompt: str, redraw: Callable[[], None]) -> str | None:
+        """A line typed on the bottom line after PROMPT; None when Esc cancels it."""
+        text = ""
+        while True:
+            shown = (prompt + text)[-(self.console.width - 1) :]
+            self.console.file.write(f"\r{shown}\x1b[K")
+            self.console.file.flush()
+            key = self.key()
+            if key == RESIZE:
+                redraw()
+            elif key in LINE_KEYS:
+                return text
+            elif key == ESC:
+                return None
+            elif key in ("\x7f", "\x08"):
+                text = text[:-1]
+            elif key == "\x15":  # Ctrl-U
+                text = ""
+            elif key.isprintable() and not key.startswith(ESC):
+                text += key
+
+
+def run(sess: Cursor, console: Console, *, keys: bool | None = None) -> str:
+    """The session until q or the end of input. Returns the one-line summary (also printed)."""
+    if sys.stdin.isatty() if keys is None else keys:
+        with Terminal(console) as term:
+            session(sess, console, term)
+    else:
+        lines(sess, console)
+    summary = sess.summary()
+    console.print(Text(summary, style="bold"))
+    return summary
+
+
+def session(sess: Cursor, console: Console, term: Terminal) -> None:
+    view = View()
+
+    def redraw() -> None:
+        # The last line of the window is the prompt's, or where the cursor waits.
+        term.show(draw(sess, console, view, height=console.height - 1), PROMPTS.get(sess.pending or "", ""))
+
+    while True:
+        redraw()
+        try:
+            if sess.pending in ("c", "m", "k"):
+                text = term.line(PROMPTS[sess.pending], redraw)
+                command = ESC if text is None else text
+            else:
+                key = term.key()
+                while key == RESIZE:
+                    redraw()
+                    key = term.key()
+                if key.startswith(ESC) and key not in ARROWS and not sess.pending:
+                    view = View()  # nothing to cancel: Esc only clears the message
+                    continue
+                command = "" if key in LINE_KEYS else ARROWS.get(key, key)
+        except (EOFError, KeyboardInterrupt):
+            return
+        reply = sess.handle(command)
+        if reply.quit:
+            return
+        view = View(show=reply.show if reply.show in ("help", "choices") else None, message=reply.message)
+
+
+def lines(sess: Cursor, console: Console) -> None:
+    """Line mode: each line of stdin is one command, echoed after its prompt, and what it shows is printed."""
+    present(sess, "screen", None, console)
+    while True:
+        prompt = PROMPTS.get(sess.pending or "", "")
+        line = sys.stdin.readline()
+        if not line:
+            return
+        line = line.rstrip("\r\n")
+        console.print(Text(f"{prompt or sess.coder + '> '}{line}", style="dim"))
+        reply = sess.handle(line)
+        if reply.quit:
+            return
+        present(sess, reply.show, reply.message, console)

@@ -1,0 +1,108 @@
+"""The command line as a shell sees it: global options anywhere, data (not a screen) in a pipe, stderr as documented."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from qualcode.cli import app
+from tests.conftest import CODEBOOK, CORPUS, query
+
+
+def test_db_and_quiet_work_after_the_command_name_too(tmp_path):
+    runner = CliRunner()
+    project = tmp_path / "after.db"
+    r = runner.invoke(app, ["import", str(CORPUS / "INT-07.md"), "--db", str(project), "-q"])
+    assert r.exit_code == 0, r.output
+    assert query(project, "SELECT id FROM interviews") == [("INT-07",)]
+    r = runner.invoke(app, ["codebook", "load", str(CODEBOOK), "--db", str(project)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["participants", "--format", "json", "--db", str(project)])
+    assert r.exit_code == 0 and '"total": 4' in r.stdout, r.output
+    # Before the command name as well, and the later one wins.
+    r = runner.invoke(app, ["--db", str(tmp_path / "none.db"), "interviews", "--db", str(project), "-f", "csv"])
+    assert r.exit_code == 0 and "INT-07" in r.stdout, r.output
+    # -q after the command silences the messages it would print on stderr.
+    quiet = ["code", "--coder", "ana", "--code", "Impact", "--db", str(project)]
+    r = runner.invoke(app, quiet)
+    assert r.exit_code == 0 and "no turns match" in r.stderr, r.output
+    r = runner.invoke(app, [*quiet, "-q"])
+    assert r.exit_code == 0 and r.stderr == "", r.output
+    r = runner.invoke(app, ["audit", "--coders", "a,b", "--db"])
+    assert r.exit_code == 2 and "'--db' requires an argument" in r.stderr
+
+
+def run(*args, db, env=None, **kw) -> subprocess.CompletedProcess:
+    """qualcode in a process of its own, stdout and stderr pipes (not terminals), 80 columns as a shell has."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR", "TERM")}
+    environ.update({"COLUMNS": "80", **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "qualcode", "--db", str(db), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        **kw,
+    )
+
+
+def test_show_in_a_pipe_reproduces_every_turn_exactly(tmp_path):
+    db = tmp_path / "p.db"
+    assert run("import", CORPUS / "INT-07.md", CORPUS / "INT-10.md", db=db).returncode == 0
+    for interview in ("INT-07", "INT-10"):  # INT-10 has a turn of two paragraphs
+        r = run("show", interview, db=db)
+        assert r.returncode == 0, r.stderr
+        turns = query(
+            db,
+            """SELECT t.idx, s.label, t.text FROM turns t JOIN speakers s ON s.id = t.speaker_id
+               WHERE t.interview_id = ? ORDER BY t.idx""",
+            [interview],
+        )
+        for idx, label, text in turns:
+            assert f"\n[{idx}] {label}\n{text}\n" in r.stdout
+        assert not [line for line in r.stdout.splitlines() if line != line.rstrip()]  # no padding either
+    # The longest line is a whole turn, far past 80 columns.
+    assert max(len(line) for line in r.stdout.splitlines()) > 200
+
+
+def test_a_table_in_a_pipe_is_plain_columns_with_whole_cells(tmp_path):
+    db = tmp_path / "p.db"
+    run("import", *(CORPUS / f"INT-{n:02}.md" for n in range(1, 11)), db=db)
+    r = run("participants", "--by", "stakeholder_group", db=db)
+    lines = r.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("stakeholder_group"))
+    assert header.split() == ["stakeholder_group", "total", "woman", "man"]
+    assert any(line.split("  ")[0] == "Employers' organisation" for line in lines)
+    assert not any(c in r.stdout for c in "│┃┏┡")
+    r = run("interviews", db=db)
+    rows = [line for line in r.stdout.splitlines() if line.startswith("INT-")]
+    assert len(rows) == 10  # one line per interview, every attribute on it
+    assert all("case_study=" in row and "mode=" in row for row in rows)
+
+
+def test_stderr_in_a_file_gets_messages_but_no_progress(tmp_path):
+    db = tmp_path / "p.db"
+    r = run("import", *(CORPUS / f"INT-{n:02}.md" for n in range(1, 6)), db=db)
+    assert r.returncode == 0 and r.stderr == ""  # no progress bar
+    run("codebook", "load", CODEBOOK, db=db)
+    r = run("export", "participants", "-o", tmp_path / "p.md", db=db)
+    assert r.stderr == f"wrote the participants to {tmp_path / 'p.md'}\n"
+    r = run("export", "participants", "-o", tmp_path / "p.md", "-q", db=db)
+    assert r.returncode == 0 and r.stderr == ""
+
+
+def test_counts_of_one_are_singular_and_titles_say_what_they_count(cli, tmp_path):
+    cli("import", CORPUS / "INT-07.md")
+    cli("codebook", "load", CODEBOOK)
+    cli("apply", "INT-07", "3", "Efficiency/Value for money", "--coder", "ana")
+    tree = cli("codebook", "show").stdout
+    assert "codings: all coders pooled" in tree.splitlines()[0]
+    assert "Value for money  1 coding, 0 suggestions" in tree
+    r = cli("code", "merge", "Efficiency/Value for money", "Efficiency/Funding and timeliness")
+    assert "1 coding, 0 child codes moved" in r.stderr
+    r = cli("segments", "--code", "Efficiency/Funding and timeliness")
+    assert "1 segment coded Efficiency/Funding and timeliness" in r.stdout
+    r = cli("participants", "--by", "stakeholder_group")
+    assert r.stdout.startswith("Participants by stakeholder group and gender\n")

@@ -1,0 +1,100 @@
+"""The session screen at real sizes, drawn in-process: it degrades by width and height, never by meaning."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from rich.console import Console
+
+from qualcode.cli._screen import View, draw, tail
+from qualcode.coding.session import CodingSession
+from qualcode.store.db import open_project
+from tests.conftest import CORPUS, write
+from tests.session_helpers import participant_turns, suggest
+
+LONG = """\
+codebook: Long names
+codes:
+  - name: Effectiveness
+    children:
+      - name: Information, services and skills for migrants
+      - name: Targets, outputs and results monitoring
+  - name: Impact
+    children:
+      - name: Evidence, attribution and timing of impact
+"""
+ROW = re.compile(r"^ ?(\d) \[(✓| )\] ■ (.+?) +(\d\.\d\d|yours|added|·)(?: |$)")
+
+
+@pytest.fixture
+def sess(cli, db_path, tmp_path):
+    cli("import", CORPUS / "INT-07.md")
+    cli("codebook", "load", write(tmp_path / "long.yml", LONG))
+    turns = participant_turns(db_path)
+    long_turn = max(turns, key=lambda t: len(t["text"]))
+    words = long_turn["text"].split()
+    for score, code in enumerate(
+        [
+            "Information, services and skills for migrants",
+            "Targets, outputs and results monitoring",
+            "Evidence, attribution and timing of impact",
+            "Effectiveness",
+            "Impact",
+        ]
+    ):
+        suggest(db_path, long_turn, code, 0.95 - score / 100, words[score * 3 : score * 3 + 3])
+    db = open_project(db_path)
+    return CodingSession(db, "ana", [long_turn["id"]])
+
+
+def screen(sess, width: int, height: int | None = None) -> list[str]:
+    console = Console(file=io.StringIO(), width=width, height=height or 1000, color_system=None)
+    console.print(draw(sess, console, View(), height))
+    return [line.rstrip() for line in console.file.getvalue().splitlines()]
+
+
+@pytest.mark.parametrize("width", [50, 80, 100, 120, 160])
+def test_every_numbered_code_keeps_its_number_box_and_score_at_any_width(sess, width):
+    lines = screen(sess, width)
+    rows = [m for line in lines if (m := ROW.match(line))]
+    assert [int(m[1]) for m in rows] == [1, 2, 3, 4, 5]
+    assert all(m[2] == "✓" and m[4].startswith("0.9") for m in rows)
+    assert all(len(line) <= width for line in lines)
+    names = [m[3] for m in rows]
+    if width >= 80:  # the longest path fits: no name is shortened
+        assert "Effectiveness/Information, services and skills for migrants" in names
+    else:
+        assert any(n.endswith("…") for n in names)
+
+
+def test_the_matched_words_move_to_their_own_line_before_a_name_is_cut(sess):
+    wide = screen(sess, 160)
+    row = next(line for line in wide if ROW.match(line) and "Information" in line)
+    assert "pattern" in row and "“" in row  # source and words beside the code
+    narrow = screen(sess, 80)
+    at = next(i for i, line in enumerate(narrow) if ROW.match(line) and "Information" in line)
+    assert "“" not in narrow[at] and "pattern" not in narrow[at]
+    assert narrow[at + 1].strip().startswith("“")  # the words, on the line below
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 23), (120, 39), (80, 15)])
+def test_the_screen_fits_the_window_and_keeps_every_code_row(sess, width, height):
+    full = screen(sess, width)
+    lines = screen(sess, width, height)
+    assert len(lines) <= height and (len(full) > height or lines == full)
+    assert [int(m[1]) for line in lines if (m := ROW.match(line))] == [1, 2, 3, 4, 5]
+    assert lines[0].startswith("INT-07 · ") and any("to go │ session:" in line for line in lines[-3:])
+    if height < 20:
+        assert any("more lines of this turn" in line for line in lines)
+
+
+def test_the_turn_before_is_cut_at_a_word():
+    text = "Sometimes the money came late, and sometimes it did not come at all."
+    for width in range(20, len(text)):
+        cut = tail(text, width)
+        assert cut.startswith("…") and len(cut) <= width
+        kept = cut[1:]
+        assert text.endswith(kept) and text[-len(kept) - 1] == " "  # it starts with a whole word
+    assert tail("short", 12) == "short"

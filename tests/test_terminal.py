@@ -1,0 +1,225 @@
+"""The session, the review and the audit in a real pseudo-terminal (pexpect), read back as a screen (pyte), at the
+sizes people use: 80×24 and 120×40, on the shipped corpus.
+
+The project is built once per test session: the corpus, the DAC codebook and both coders' codings ("plain": nothing
+suggested), and a copy with the pattern suggestions ("suggested").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+
+import pexpect
+import pyte
+import pytest
+
+from tests import shipped
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db
+
+SIZES = [(80, 24), (120, 40)]
+# A code row: its number, its check box, the code's colour mark and name, then its score (or what stands for one).
+ROW = re.compile(r"^ ?(\d) \[(✓| )\] ■ \S.*? (\d\.\d\d|yours|added|·)(?: |$)")
+EDIT_ROW = re.compile(r"^ ?(\d) \[(✓| )\] ■ \S")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]|\x1b[=>]")
+
+
+@pytest.fixture(scope="session")
+def projects(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("terminal")
+    plain = Cli(folder / "plain.db")
+    plain("import", CORPUS)
+    plain("codebook", "load", CODEBOOK)
+    plain("codings", "import", CODINGS / "coder-a.csv")
+    plain("codings", "import", CODINGS / "coder-b.csv")
+    suggested = Cli(copy_db(plain.db_path, folder / "suggested.db"))
+    suggested("suggest")
+    return {"plain": plain.db_path, "suggested": suggested.db_path}
+
+
+class Screen:
+    """qualcode in a pseudo-terminal of COLUMNS × LINES, and what that terminal shows."""
+
+    def __init__(self, args: list, columns: int, lines: int):
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        env.update(TERM="xterm-256color", NO_COLOR="1")
+        self.raw = b""
+        self.screen = pyte.Screen(columns, lines)
+        self.stream = pyte.ByteStream(self.screen)
+        self.child = pexpect.spawn(
+            sys.executable, ["-m", "qualcode", *map(str, args)], dimensions=(lines, columns), env=env
+        )
+
+    def settle(self, until: str = "", timeout: float = 30) -> list[str]:
+        """Read until something new arrived, the screen shows UNTIL and nothing more comes; the screen's lines.
+
+        A screen is drawn in one write, so a short quiet spell after it means it is complete."""
+        deadline = time.monotonic() + timeout
+        fresh = False
+        while time.monotonic() < deadline:
+            try:
+                data = self.child.read_nonblocking(65536, timeout=0.1 if fresh else 1)
+            except pexpect.TIMEOUT:
+                if fresh and until in "\n".join(self.lines()):
+                    break
+                continue
+            except pexpect.EOF:
+                break
+            fresh = True
+            self.raw += data
+            self.stream.feed(data)
+        return self.lines()
+
+    def lines(self) -> list[str]:
+        return [line.rstrip() for line in self.screen.display]
+
+    def key(self, key: str, until: str = "to go │") -> list[str]:
+        self.child.send(key)
+        return self.settle(until)
+
+    def resize(self, columns: int, lines: int) -> list[str]:
+        self.screen.resize(lines, columns)
+        self.child.setwinsize(lines, columns)
+        return self.settle("to go │")
+
+    def close(self) -> None:
+        if self.child.isalive():
+            self.child.terminate(force=True)
+
+
+def code_rows(lines: list[str]) -> list[str]:
+    return [line for line in lines if "■ " in line]
+
+
+def assert_rows(lines: list[str], columns: int, *, numbered: int | None = None) -> list[re.Match]:
+    """Every code row on the screen has its number, its check box and its score; the screen holds all of it."""
+    rows = code_rows(lines)
+    assert rows, "\n".join(lines)
+    matches = [ROW.match(row) for row in rows]
+    assert all(matches), "a code row without its number, box or score:\n" + "\n".join(lines)
+    assert [int(m[1]) for m in matches] == list(range(1, len(rows) + 1))[: numbered or len(rows)]
+    assert lines[0].startswith("INT-"), "the top of the screen scrolled away:\n" + "\n".join(lines)
+    assert any("to go │" in line for line in lines)
+    assert all(len(line) <= columns for line in lines)
+    return matches
+
+
+@pytest.mark.parametrize(("columns", "lines"), SIZES)
+def test_first_screen_with_nothing_suggested_numbers_the_likely_codes(projects, columns, lines):
+    s = Screen(["--db", projects["plain"], "code", "--coder", "ana", "--interview", "INT-46"], columns, lines)
+    try:
+        screen = s.settle("to go │")
+        rows = assert_rows(screen, columns)
+        assert len(rows) == 9 and all(m[2] == " " for m in rows)  # the six criteria and the Assessment scale
+        screen = s.key("1")
+        assert assert_rows(screen, columns)[0][2] == "✓"  # the digit acts on the first screen
+        screen = s.key("8")  # Assessment/Mixed, then Positive: one option of the scale stays checked
+        screen = s.key("7")
+        marks = [m[2] for m in assert_rows(screen, columns)]
+        assert marks[6:9] == ["✓", " ", " "]
+        for _ in range(4):
+            screen = s.key("n")
+            assert_rows(screen, columns)
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize(("columns", "lines"), SIZES)
+def test_every_screen_of_a_suggested_interview_shows_each_codes_number_box_and_score(projects, columns, lines):
+    s = Screen(["--db", projects["suggested"], "code", "--coder", "ana", "--interview", "INT-07"], columns, lines)
+    try:
+        screen = s.settle("to go │")
+        suggested = 0
+        for _ in range(24):
+            rows = assert_rows(screen, columns)
+            suggested += any(m[3][0].isdigit() for m in rows)
+            if "End of the scope" in "\n".join(screen):
+                break
+            screen = s.key("n")
+        assert suggested >= 5  # screens with suggestions were among them
+    finally:
+        s.close()
+
+
+def test_the_screen_is_redrawn_on_resize_and_the_terminal_restored_on_ctrl_c(projects):
+    s = Screen(["--db", projects["suggested"], "code", "--coder", "ana", "--interview", "INT-07"], 120, 40)
+    try:
+        s.settle("to go │")
+        for _ in range(17):  # to a turn with suggestions and long code names
+            s.key("n")
+        wide = s.lines()
+        narrow = s.resize(80, 24)
+        assert narrow != wide[:24]
+        assert_rows(narrow, 80)
+        assert_rows(s.resize(120, 40), 120)
+        s.child.send("\x03")  # Ctrl-C
+        s.settle("decisions this session")
+        s.child.expect(pexpect.EOF)
+        raw = s.raw.decode()
+        assert raw.index("\x1b[?1049h") < raw.rindex("\x1b[?1049l") < raw.index("ana: 0 decisions this session")
+    finally:
+        s.close()
+    assert s.child.exitstatus == 0
+
+
+def test_esc_cancels_a_question(projects):
+    s = Screen(["--db", projects["suggested"], "code", "--coder", "ana", "--interview", "INT-07"], 80, 24)
+    try:
+        s.settle("to go │")
+        s.key("k", until="sentences to code")
+        s.child.send("2")
+        screen = s.key("\x1b")
+        assert any(line.startswith("cancelled") for line in screen) and not any("sentence number" in x for x in screen)
+        s.key("c", until="code name")
+        s.child.send("fund")
+        screen = s.key("\x1b")
+        assert any(line.startswith("cancelled") for line in screen)
+        assert_rows(screen, 80)
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize(("columns", "lines"), SIZES)
+def test_review_screens_keep_the_marks_and_the_edit_rows_their_numbers(projects, columns, lines):
+    s = Screen(["--db", projects["plain"], "review", "--coders", "coder-a,coder-b"], columns, lines)
+    try:
+        screen = s.settle("to go │")
+        for _ in range(6):
+            assert screen[0].startswith("INT-") and any("to go │" in line for line in screen)
+            heads = next(line for line in screen if "1 coder-a" in line)
+            marks_at = heads.index("1 coder-a"), heads.index("2 coder-b")
+            for row in code_rows(screen):
+                assert row[marks_at[0]] in "✓·" and row[marks_at[1]] in "✓·", "\n".join(screen)
+            screen = s.key("e")
+            edit = screen[next(i for i, line in enumerate(screen) if line.startswith("editing the consensus")) :]
+            numbered = [EDIT_ROW.match(line) for line in code_rows(edit)]
+            assert numbered and all(numbered), "\n".join(screen)
+            assert [int(m[1]) for m in numbered] == list(range(1, len(numbered) + 1))
+            s.key("e")
+            screen = s.key("n")
+    finally:
+        s.close()
+
+
+def test_audit_at_80_columns_breaks_no_code_name(projects):
+    s = Screen(["--db", projects["plain"], "audit", "--coders", "coder-a,coder-b"], 80, 24)
+    s.settle("Bands are conventions")
+    s.child.expect(pexpect.EOF)
+    s.close()
+    out = ANSI.sub("", s.raw.decode()).replace("\r\n", "\n")
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # The code column of every table: each line of it holds only whole words of code names, and read in order
+    # (a wrapped name's lines joined) it holds every code's name.
+    column = [line.strip("│").split("│")[0].strip() for line in lines if line.startswith("│")]
+    words = {w for c in shipped.codebook() for w in c["name"].split()} | {"all", "codes"}
+    for text in column:
+        broken = [w for w in text.split() if w not in words and not re.fullmatch(r"\[\d+\]", w)]
+        assert not broken, f"{broken} in {text!r}:\n{out}"
+    joined = " ".join(column)
+    for c in shipped.codebook():
+        assert c["name"] in joined, f"{c['name']!r} is missing:\n{out}"
+    assert out.count("Scope: 386 turns") == 1 and out.count("Bands are conventions") == 1
+    assert len(lines) < 120  # one compact row per code, the notes once
