@@ -256,7 +256,8 @@ def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_pat
         "SELECT id, name, gender, guid FROM participants ORDER BY 1",
         "SELECT * FROM participant_attributes ORDER BY 1, 2",
         "SELECT * FROM interview_attributes ORDER BY 1, 2",
-        "SELECT interview_id, turn_id, start, end, quote, memo, coder, guid, code_id IS NULL FROM codings ORDER BY guid",
+        "SELECT interview_id, turn_id, start, end, quote, memo, coder, guid, code_id IS NULL FROM codings "
+        "ORDER BY guid",
     ]
     for sql in same:
         assert rows(other.db_path, sql) == rows(db_path, sql), sql
