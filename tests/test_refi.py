@@ -699,3 +699,23 @@ def test_nvivo_offsets_survive_import_and_export_for_nvivo(cli, db_path, tmp_pat
     cli("export", "qdpx", out, "--offsets", "utf16")
     [(_, start, end, *_)] = selections(out)
     assert (start, end) == (a, b)
+
+
+def test_interview_ids_leave_out_the_file_extension_of_a_peers_source_name(cli, db_path, tmp_path):
+    guids = ["A1111111-0000-0000-0000-000000000001", "A1111111-0000-0000-0000-000000000002"]
+    guids += ["A1111111-0000-0000-0000-000000000003", "A1111111-0000-0000-0000-000000000004"]
+    names = ["interview.txt", "interview.DOCX", "Dr. Smith", "notes.v2"]
+    sources = "".join(
+        f'<TextSource guid="{g}" name="{n}" plainTextPath="internal://{g}.txt"/>' for g, n in zip(guids, names)
+    )
+    f = qdpx(
+        tmp_path / "qc.qdpx", qde(sources, origin="qc 1.7.8"), {f"sources/{g}.txt": b"Some text.\n" for g in guids}
+    )
+    r = cli("import-qdpx", f)
+    assert rows(db_path, "SELECT id FROM interviews ORDER BY guid") == [
+        ("interview",),
+        ("interview-2",),
+        ("Dr. Smith",),
+        ("notes.v2",),
+    ]
+    assert "source 'interview.DOCX' is interview interview-2 (the id was taken)" in flat(r.stderr)

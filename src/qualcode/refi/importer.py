@@ -23,12 +23,15 @@ from qualcode.coding.codings import ExclusiveClash, TurnRef, insert_coding, new_
 from qualcode.errors import ConflictError, InputError
 from qualcode.ingest import importer
 from qualcode.ingest.participants import NOT_RECORDED, normalise_gender
-from qualcode.ingest.transcripts import Metadata, Participant, Transcript, Turn
+from qualcode.ingest.transcripts import EXTENSIONS, Metadata, Participant, Transcript, Turn
 from qualcode.refi import qde
 from qualcode.refi import text as textmod
 from qualcode.refi.archive import Archive
 from qualcode.refi.codebook import to_spec
 from qualcode.store.db import now, transaction
+
+# Peers name a source after its file ("interview.txt"): the extension is no part of the interview's id.
+DOCUMENT_EXTENSIONS = {*EXTENSIONS, ".doc", ".odt", ".rtf", ".pdf", ".htm", ".html"}
 
 
 @dataclass
@@ -328,10 +331,11 @@ def _new_interview(
     report: ImportReport,
     infer: bool,
 ) -> str:
-    iid, n = source.name, 2
+    base = _interview_id(source.name, project.origin)
+    iid, n = base, 2
     while db.execute("SELECT 1 FROM interviews WHERE id = ?", [iid]).fetchone():
-        iid, n = f"{source.name}-{n}", n + 1
-    if iid != source.name:
+        iid, n = f"{base}-{n}", n + 1
+    if iid != base:
         report.notes.append(f"source {source.name!r} is interview {iid} (the id was taken)")
     cast = [pid for pid, p in people.items() if source.guid in _case_sources(project, p.guid)]
     declared = [label for pid in cast for label in people[pid].labels]
@@ -383,6 +387,14 @@ def _new_interview(
     importer.insert_turns(db, iid, "en", turns, [(s.start, s.end) for s in segments], speaker_ids)
     report.sources += 1
     return iid
+
+
+def _interview_id(name: str, origin: str) -> str:
+    """NAME without a document's file extension; qualcode's own sources are named by their ids, kept as they are."""
+    stem, dot, ext = name.rpartition(".")
+    if origin.startswith("qualcode") or not (dot and stem.strip()) or f".{ext.casefold()}" not in DOCUMENT_EXTENSIONS:
+        return name
+    return stem.strip()
 
 
 def _case_sources(project: qde.Project, guid: str) -> list[str]:
