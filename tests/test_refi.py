@@ -706,7 +706,8 @@ def test_interview_ids_leave_out_the_file_extension_of_a_peers_source_name(cli, 
     guids += ["A1111111-0000-0000-0000-000000000003", "A1111111-0000-0000-0000-000000000004"]
     names = ["interview.txt", "interview.DOCX", "Dr. Smith", "notes.v2"]
     sources = "".join(
-        f'<TextSource guid="{g}" name="{n}" plainTextPath="internal://{g}.txt"/>' for g, n in zip(guids, names)
+        f'<TextSource guid="{g}" name="{n}" plainTextPath="internal://{g}.txt"/>'
+        for g, n in zip(guids, names, strict=True)
     )
     f = qdpx(
         tmp_path / "qc.qdpx", qde(sources, origin="qc 1.7.8"), {f"sources/{g}.txt": b"Some text.\n" for g in guids}
