@@ -720,3 +720,110 @@ def test_interview_ids_leave_out_the_file_extension_of_a_peers_source_name(cli, 
         ("notes.v2",),
     ]
     assert "source 'interview.DOCX' is interview interview-2 (the id was taken)" in flat(r.stderr)
+
+
+# --- Taguette's codebook shapes: CSV both ways, a flat .qdc of path-like names ---------------------------------------
+
+TREE = (
+    "SELECT c.name, p.name, c.codable, c.definition, c.include, c.exclude, c.examples FROM codes c "
+    "LEFT JOIN codes p ON p.id = c.parent_id ORDER BY c.id"
+)
+# Taguette 1.5.2's own CSV export (taguette/export.py codebook_csv): csv.writer's CRLF, its header, one row per tag
+# whose name is its path.
+TAGUETTE_CSV = (
+    "tag,description,number of highlights,number of documents\r\n"
+    "Relevance/Constituent needs,What constituents asked for,12,3\r\n"
+    "Relevance/COVID adaptation,,2,1\r\n"
+    "Efficiency,Time and money,0,0\r\n"
+    "Efficiency/Delays,,5,2\r\n"
+)
+# Taguette 1.5.2's .qdc (taguette/export.py codebook_xml): a flat list, names that are paths, each GUID upper case
+# and derived from the path (uuid5 in Taguette's namespace).
+TAGUETTE_QDC = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="Taguette 1.5.2">'
+    "<Codes>"
+    '<Code guid="A91C1820-840B-5C66-8662-C44FCFA4A023" name="Relevance/Constituent needs" isCodable="true"/>'
+    '<Code guid="4FAA444B-B673-5868-9FA8-954AA1AFB4CA" name="Relevance/COVID adaptation" isCodable="true"/>'
+    '<Code guid="DD7A2AA6-803E-5614-963E-F692B5BD7EBD" name="Efficiency" isCodable="true"/>'
+    '<Code guid="C1D80AD5-8E33-5A53-B3CD-A61668ADD635" name="Efficiency/Delays" isCodable="true"/>'
+    "</Codes><Sets/></CodeBook>"
+)
+
+
+def test_codebook_csv_export_is_taguettes_shape(cli, tmp_path):
+    cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
+    r = cli("codebook", "export", "--format", "csv")
+    assert r.stdout == (
+        "tag,description\n"
+        'Relevance,"Whether the work fits what constituents need.\n\nInclude: Mentions of needs.\n\n'
+        'Exclude: Generic praise.\n\nExamples:\n- They asked us for exactly this."\n'
+        "Relevance/Constituent needs,\n"
+        "Relevance/COVID adaptation,Include: Changes made because of the pandemic.\n"
+        "Efficiency,\n"
+        "Efficiency/Delays,\n"
+        "Efficiency/Funding,\n"
+    )
+
+
+def test_codebook_csv_round_trips_with_the_hierarchy(cli, db_path, tmp_path):
+    cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
+    csv_file = tmp_path / "codes.csv"
+    cli("codebook", "export", "--format", "csv", "-o", csv_file)
+
+    # Into a new project: the same tree, definitions split back apart. CSV has no column for a folder.
+    other = Cli(tmp_path / "other.db")
+    r = other("codebook", "import", csv_file)
+    assert r.stdout.startswith(f"Imported codebook 'codes' from {csv_file}: 6 added, 0 renamed, 0 removed.")
+    expected = [(*row[:2], 1, *row[3:]) for row in rows(db_path, TREE)]
+    assert rows(other.db_path, TREE) == expected
+
+    # Into the project it came from: nothing changes, and what CSV cannot carry (folders, colours, patterns) stays.
+    before = rows(db_path, "SELECT guid, key, name, codable, colour, patterns FROM codes ORDER BY id")
+    r = cli("codebook", "import", csv_file)
+    assert "0 added, 0 renamed, 0 removed" in r.stdout
+    assert rows(db_path, "SELECT guid, key, name, codable, colour, patterns FROM codes ORDER BY id") == before
+
+
+def test_taguettes_csv_imports_as_a_tree(cli, db_path, tmp_path):
+    f = tmp_path / "taguette.csv"
+    f.write_bytes(TAGUETTE_CSV.encode())
+    r = cli("codebook", "import", f)
+    assert "5 added" in r.stdout
+    assert "tags read as paths ('A/B' is B under A); a folder made for a level no tag names: Relevance" in flat(
+        r.stderr
+    )
+    assert rows(
+        db_path,
+        "SELECT c.name, p.name, c.codable, c.definition FROM codes c "
+        "LEFT JOIN codes p ON p.id = c.parent_id ORDER BY c.id",
+    ) == [
+        ("Relevance", None, 0, None),
+        ("Constituent needs", "Relevance", 1, "What constituents asked for"),
+        ("COVID adaptation", "Relevance", 1, None),
+        ("Efficiency", None, 1, "Time and money"),
+        ("Delays", "Efficiency", 1, None),
+    ]
+
+
+def test_taguettes_flat_qdc_becomes_a_tree_with_paths(cli, db_path, tmp_path):
+    qdc = write(tmp_path / "taguette.qdc", TAGUETTE_QDC)
+    r = cli("codebook", "import", qdc, "--paths")
+    assert "5 added" in r.stdout
+    assert "code names read as paths ('A/B' is B under A); a folder made for a level no code names: Relevance" in (
+        flat(r.stderr)
+    )
+    assert rows(
+        db_path,
+        "SELECT c.name, p.name, c.codable, c.guid FROM codes c LEFT JOIN codes p ON p.id = c.parent_id ORDER BY c.id",
+    )[1:] == [
+        ("Constituent needs", "Relevance", 1, "A91C1820-840B-5C66-8662-C44FCFA4A023"),
+        ("COVID adaptation", "Relevance", 1, "4FAA444B-B673-5868-9FA8-954AA1AFB4CA"),
+        ("Efficiency", None, 1, "DD7A2AA6-803E-5614-963E-F692B5BD7EBD"),
+        ("Delays", "Efficiency", 1, "C1D80AD5-8E33-5A53-B3CD-A61668ADD635"),
+    ]
+
+    # Without --paths the names stay whole, and the report says how to read them as levels.
+    other = Cli(tmp_path / "other.db")
+    r = other("codebook", "import", qdc)
+    assert rows(other.db_path, "SELECT count(*), count(parent_id) FROM codes") == [(4, 0)]
+    assert "3 code name(s) contain '/': each kept as one name; --paths reads them as levels" in flat(r.stderr)
