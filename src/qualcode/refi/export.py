@@ -254,8 +254,8 @@ def _sources(db: Database, root, variables, users, coder, redact, derived, notes
             )
             if c["code"] is None:
                 guid = derived("no-code note", c["guid"])
-                text_ = f"{qde.NO_CODE}: {c['coder']} read this passage and decided that no code applies."
-                notes.append((guid, qde.NO_CODE, c, text_ + (f"\n\n{redact(c['memo'])}" if c["memo"] else "")))
+                said = f"{qde.NO_CODE}: {c['coder']} read this passage and decided that no code applies."
+                notes.append((guid, qde.NO_CODE, c, said + (f"\n\n{redact(c['memo'])}" if c["memo"] else "")))
                 xml.element(sel, "NoteRef", {"targetGUID": guid})
                 decided[c["coder"]][i["guid"]].append(guid)
                 report.no_code += 1
