@@ -105,6 +105,10 @@ def cbl(content):
     return one(["codebook", "load"], "codebook.yml", content)
 
 
+def cbi(content, name="codebook.csv", *more):
+    return one(["codebook", "import"], name, content, *more)
+
+
 def cod(content, name="codings.csv"):
     return one(["codings", "import"], name, content)
 
@@ -502,6 +506,38 @@ CASES = [
         "{f}:6: key 'codes' appears twice (also on line 2)",
     ),
     Case("codebook-folder", lambda d: cmd("codebook", "load", d, f=d), "{f}: cannot read codebook: Is a directory"),
+    # --- codebook import: CSV in Taguette's shape, a flat .qdc read as paths -----------------------------------------
+    Case(
+        "codebook-csv-no-name-column",
+        cbi("label,description\nA,\n"),
+        "{f}:1: a CSV codebook needs exactly one column named tag, name or path (Taguette's shape); this one has none",
+    ),
+    Case(
+        "codebook-csv-two-name-columns",
+        cbi("tag,path,description\nA,A,\n"),
+        "{f}:1: a CSV codebook needs exactly one column named tag, name or path (Taguette's shape); this one has "
+        "'tag' and 'path'",
+    ),
+    Case("codebook-csv-empty-tag", cbi("tag,description\nA,x\n,y\n"), "{f}:3: no tag in this row"),
+    Case("codebook-csv-empty-level", cbi("Tag,Description\nA,\nA//B,\n"), "{f}:3: tag 'A//B' has an empty level"),
+    Case(
+        "codebook-csv-twice",
+        cbi('tag,description\nA/B,"two\nlines"\nB,\na / b,\n'),
+        "{f}:5: tag 'a / b' is listed twice (line 2)",
+    ),
+    Case("codebook-csv-empty", cbi(""), "{f}:1: a CSV codebook needs exactly one column named tag, name or path"),
+    Case("codebook-csv-not-utf8-nor-cp1252", cbi(b"tag\nA\x81\n"), "{f}: not valid UTF-8 (byte 5)"),
+    Case(
+        "codebook-qdc-paths-twice",
+        cbi(
+            '<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>'
+            '<Code guid="A91C1820-840B-5C66-8662-C44FCFA4A023" name="A/B" isCodable="true"/>'
+            '<Code guid="4FAA444B-B673-5868-9FA8-954AA1AFB4CA" name="A / B" isCodable="true"/></Codes></CodeBook>',
+            "codes.qdc",
+            "--paths",
+        ),
+        "{f}: two codes are named 'A/B'",
+    ),
     # --- codings import --------------------------------------------------------------------------------------------
     Case(
         "codings-unknown-interview",

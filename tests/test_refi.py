@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -73,18 +76,19 @@ def coded_project(cli: Cli, tmp_path: Path) -> None:
 
 
 def selections(qdpx: Path) -> set[tuple]:
-    """(source GUID, start, end, code GUID, user GUID, selection GUID) for every coding in the archive."""
+    """(source GUID, start, end, code GUID, user GUID, selection GUID) for every coding in the archive, GUIDs upper
+    case as qualcode stores them."""
     from lxml import etree
 
     root = etree.fromstring(zipfile.ZipFile(qdpx).read("project.qde"))
     return {
         (
-            src.get("guid"),
+            src.get("guid").upper(),
             int(sel.get("startPosition")),
             int(sel.get("endPosition")),
-            coding.find(f"{P}CodeRef").get("targetGUID"),
-            coding.get("creatingUser"),
-            sel.get("guid"),
+            coding.find(f"{P}CodeRef").get("targetGUID").upper(),
+            coding.get("creatingUser").upper(),
+            sel.get("guid").upper(),
         )
         for src in root.iter(f"{P}TextSource")
         for sel in src.iter(f"{P}PlainTextSelection")
@@ -195,10 +199,11 @@ def test_maxqda_project_exports_again_valid_with_the_same_sources(cli, tmp_path)
     archive = zipfile.ZipFile(out)
     assert_valid("Project.xsd", archive.read("project.qde"))
     original = zipfile.ZipFile(MAXQDA)
-    assert sorted(archive.namelist()) == sorted(original.namelist())
+    # MAXQDA names its members by upper-case GUIDs; qualcode writes GUIDs lower case.
+    assert sorted(archive.namelist()) == sorted(n.lower() for n in original.namelist())
     for name in original.namelist():
         if name.startswith("sources/"):
-            assert archive.read(name) == original.read(name)
+            assert archive.read(name.lower()) == original.read(name)
 
 
 # --- export and round trip -------------------------------------------------------------------------------------------
@@ -210,14 +215,14 @@ def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_pat
     first.parent.mkdir()
     r = cli("export", "qdpx", first)
     assert f"wrote {first}: 2 sources, 6 codes, 4 codings, 2 users, 2 cases" in flat(r.stderr)
-    assert "left out 1 'no code' decision: REFI-QDA cannot record them" in flat(r.stderr)
+    assert "wrote 1 'no code' decision as selections without a code, in a set per coder" in flat(r.stderr)
     archive = zipfile.ZipFile(first)
     qde = archive.read("project.qde")
     assert_valid("Project.xsd", qde)
 
     # Each source is the stored text, byte for byte: UTF-8, LF, no BOM.
     for guid, text in rows(db_path, "SELECT guid, text FROM interviews"):
-        data = archive.read(f"sources/{guid}.txt")
+        data = archive.read(f"sources/{guid.lower()}.txt")
         assert data == text.encode("utf-8") and not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data
     # Offsets are the stored ones, selection GUIDs are the codings' GUIDs, memos are notes.
     stored = rows(
@@ -238,9 +243,10 @@ def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_pat
     # Into a new project and out again: the same codings, GUIDs included, and the same turns and people.
     other = Cli(tmp_path / "other.db")
     r = other("import-qdpx", first)
-    assert r.stdout.splitlines()[0] == (
-        f"Imported {first} (qualcode 0.1.0): 2 sources, 6 codes, 4 codings, 2 users, 2 cases."
-    )
+    assert r.stdout.splitlines()[:2] == [
+        f"Imported {first} (qualcode 0.1.0): 2 sources, 6 codes, 4 codings, 2 users, 2 cases.",
+        "  1 'no code' decision(s)",
+    ]
     again = tmp_path / "again.qdpx"
     other("export", "qdpx", again)
     assert selections(again) == selections(first)
@@ -250,8 +256,8 @@ def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_pat
         "SELECT id, name, gender, guid FROM participants ORDER BY 1",
         "SELECT * FROM participant_attributes ORDER BY 1, 2",
         "SELECT * FROM interview_attributes ORDER BY 1, 2",
-        "SELECT interview_id, start, end, quote, memo, coder, guid FROM codings WHERE code_id IS NOT NULL ORDER BY "
-        "guid",
+        "SELECT interview_id, turn_id, start, end, quote, memo, coder, guid, code_id IS NULL FROM codings "
+        "ORDER BY guid",
     ]
     for sql in same:
         assert rows(other.db_path, sql) == rows(db_path, sql), sql
@@ -264,7 +270,7 @@ def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_pat
     before = dump(db_path)
     r = cli("import-qdpx", first)
     assert "0 sources, 6 codes, 0 codings" in r.stdout
-    assert "2 sources were already in the project" in r.stdout and "4 codings were already in the project" in r.stdout
+    assert "2 sources were already in the project" in r.stdout and "5 codings were already in the project" in r.stdout
     assert dump(db_path) == before
 
 
@@ -289,7 +295,7 @@ def test_redaction_hook_keeps_offsets_exact(cli, db_path, tmp_path):
     archive = zipfile.ZipFile(out)
     quotes = {guid: q for guid, q in rows(db_path, "SELECT guid, quote FROM codings")}
     for source, start, end, *_, guid in selections(out):
-        text = archive.read(f"sources/{source}.txt").decode()
+        text = archive.read(f"sources/{source.lower()}.txt").decode()
         assert "Ayesha" not in text
         assert text[start:end] == quotes[guid].replace("Ayesha", "[name]").replace("ILO", "[org]")
 
@@ -495,3 +501,329 @@ def test_a_project_with_a_codebook_keeps_it_and_matches_codes_by_path(cli, db_pa
         ("relevance.constituent-needs", "so happy")
     ]
     assert rows(db_path, "SELECT count(*) FROM codes") == [(6,)]
+
+
+# --- what peers need (issue 18) --------------------------------------------------------------------------------------
+
+GUID_TEXT = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+
+def test_guids_are_written_lower_case_and_read_in_any_case(cli, db_path, tmp_path):
+    coded_project(cli, tmp_path)
+    out = tmp_path / "study.qdpx"
+    cli("export", "qdpx", out)
+    archive = zipfile.ZipFile(out)
+    qde_text = archive.read("project.qde").decode()
+    guids = GUID_TEXT.findall(qde_text)
+    assert len(guids) > 20 and all(g == g.lower() for g in guids)
+    assert all(name == name.lower() for name in archive.namelist())
+    # Stored upper case, as before: the file's lower case is only how it is written.
+    [(guid,)] = rows(db_path, "SELECT guid FROM interviews WHERE id = 'INT-01'")
+    assert guid == guid.upper() and f'guid="{guid.lower()}"' in qde_text
+    qdc = tmp_path / "codes.qdc"
+    cli("codebook", "export", "--format", "qdc", "-o", qdc)
+    assert all(g == g.lower() for g in GUID_TEXT.findall(qdc.read_text()))
+
+    # Read back in any case: the upper-case file imports to the same project as the lower-case one.
+    upper = qdpx(
+        tmp_path / "upper.qdpx",
+        GUID_TEXT.sub(lambda m: m.group(0).upper(), qde_text),
+        {
+            n.upper() if n.startswith("sources/") else n: archive.read(n)
+            for n in archive.namelist()
+            if n != "project.qde"
+        },
+    )
+    a, b = Cli(tmp_path / "a.db"), Cli(tmp_path / "b.db")
+    a("import-qdpx", out)
+    b("import-qdpx", upper)
+    for sql in ("SELECT guid, id, text FROM interviews ORDER BY 1", "SELECT guid, start, end FROM codings ORDER BY 1"):
+        assert rows(a.db_path, sql) == rows(b.db_path, sql) and rows(a.db_path, sql)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_qdpx_is_written_with_the_users_normal_permissions(cli, tmp_path, umask):
+    coded_project(cli, tmp_path)
+    old = os.umask(umask)
+    try:
+        cli("export", "qdpx", tmp_path / "study.qdpx")
+        cli("export", "segments", "--coder", "ana", "-o", tmp_path / "segments.csv")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "study.qdpx").stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "segments.csv").stat().st_mode) == 0o666 & ~umask
+
+
+def no_code_sets(qdpx_path: Path) -> dict[str, list]:
+    """Set name → [(selection start, end, its note's text)] for qualcode's "no code" sets."""
+    from lxml import etree
+
+    root = etree.fromstring(zipfile.ZipFile(qdpx_path).read("project.qde"))
+    notes = {n.get("guid"): n.findtext(f"{P}PlainTextContent") for n in root.iter(f"{P}Note")}
+    by_note = {
+        ref.get("targetGUID"): sel
+        for sel in root.iter(f"{P}PlainTextSelection")
+        for ref in sel.findall(f"{P}NoteRef")
+        if sel.find(f"{P}Coding") is None
+    }
+    out = {}
+    for s in root.iter(f"{P}Set"):
+        members = [m.get("targetGUID") for m in s.findall(f"{P}MemberNote")]
+        out[s.get("name")] = [
+            (int(by_note[g].get("startPosition")), int(by_note[g].get("endPosition")), notes[g]) for g in members
+        ]
+    return out
+
+
+def test_no_code_decisions_travel_as_a_set_per_coder_and_come_back(cli, db_path, tmp_path):
+    coded_project(cli, tmp_path)
+    cli("codings", "import", write(tmp_path / "more.csv", "interview,turn,code,coder,memo\nINT-01,3,,ana,read twice\n"))
+    out = tmp_path / "study.qdpx"
+    r = cli("export", "qdpx", out)
+    assert "wrote 2 'no code' decisions as selections without a code, in a set per coder" in flat(r.stderr)
+    assert_valid("Project.xsd", zipfile.ZipFile(out).read("project.qde"))
+    turn = {(i, idx): (a, b) for i, idx, a, b in rows(db_path, "SELECT interview_id, idx, start, end FROM turns")}
+    assert no_code_sets(out) == {
+        "No code: ana": [
+            (*turn["INT-01", 3], "No code: ana read this passage and decided that no code applies.\n\nread twice")
+        ],
+        "No code: bo": [(*turn["INT-02", 2], "No code: bo read this passage and decided that no code applies.")],
+    }
+
+    # Read back as "no code" decisions, with their GUIDs, times and memos; the set is not reported as skipped.
+    other = Cli(tmp_path / "other.db")
+    r = other("import-qdpx", out)
+    assert "  2 'no code' decision(s)" in r.stdout and "sets not imported" not in r.stderr
+    decisions = (
+        "SELECT c.interview_id, t.idx, c.coder, c.start, c.end, c.memo, c.guid, c.created_at FROM live_codings c "
+        "JOIN turns t ON t.id = c.turn_id WHERE c.code_id IS NULL ORDER BY 1, 2"
+    )
+    assert rows(other.db_path, decisions) == rows(db_path, decisions) and len(rows(db_path, decisions)) == 2
+    assert rows(other.db_path, "SELECT count(*) FROM live_codings WHERE code_id IS NOT NULL") == [(4,)]
+
+    # Exported for one coder, only that coder's set.
+    cli("export", "qdpx", tmp_path / "bo.qdpx", "--coder", "bo")
+    assert list(no_code_sets(tmp_path / "bo.qdpx")) == ["No code: bo"]
+
+
+def test_a_no_code_selection_on_a_turn_its_coder_coded_is_not_imported(cli, db_path, tmp_path):
+    coded_project(cli, tmp_path)
+    out = tmp_path / "study.qdpx"
+    cli("export", "qdpx", out)
+    cli("export", "qdpx", tmp_path / "ana.qdpx", "--coder", "ana")
+    other = Cli(tmp_path / "other.db")
+    other("import-qdpx", tmp_path / "ana.qdpx")  # the same interviews (GUIDs), without bo's decision
+    other("apply", "INT-02", "2", "Delays", "--coder", "bo")
+    r = other("import-qdpx", out)
+    [(guid,)] = rows(db_path, "SELECT guid FROM codings WHERE code_id IS NULL")
+    assert f"'no code' decision {guid}: bo gave turn 2 a code" in flat(r.stderr)
+    assert rows(other.db_path, "SELECT count(*) FROM live_codings WHERE code_id IS NULL") == [(0,)]
+
+
+EMOJI = """---
+interview: INT-EMO
+participants: [{id: P1, speaker: Ana, gender: woman}]
+interviewers: [EV]
+---
+EV: How was the training? \U0001f642
+
+Ana: It was great \U0001f44d\U0001f3fd, really. We learned about contracts \U0001f4dd and wages.
+"""
+
+
+def utf16_text(text: str, start: int, end: int) -> str:
+    return text.encode("utf-16-le")[2 * start : 2 * end].decode("utf-16-le")
+
+
+def test_an_emoji_transcript_exported_for_nvivo_reads_back_at_the_right_places(cli, db_path, tmp_path):
+    cli("import", write(tmp_path / "emo.md", EMOJI))
+    cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
+    [(turn,)] = rows(db_path, "SELECT text FROM turns WHERE idx = 1")
+    start = turn.index("contracts")
+    cli(
+        "apply",
+        "INT-EMO",
+        "1",
+        "Delays",
+        "--coder",
+        "ana",
+        "--start",
+        start,
+        "--end",
+        start + len("contracts \U0001f4dd"),
+    )
+    cli("apply", "INT-EMO", "1", "Funding", "--coder", "ana")
+    cli("apply", "INT-EMO", "0", "Funding", "--coder", "ana", "--start", 0, "--end", 3)
+    quotes = {q for (q,) in rows(db_path, "SELECT quote FROM codings")}
+    assert "contracts \U0001f4dd" in quotes
+
+    nvivo = tmp_path / "nvivo.qdpx"
+    r = cli("export", "qdpx", nvivo, "--offsets", "utf16")
+    assert "3 codings" in r.stderr
+    archive = zipfile.ZipFile(nvivo)
+    assert b'origin="qualcode 0.1.0 (offsets in UTF-16 code units)"' in archive.read("project.qde")
+    found = set()
+    for source, start_, end_, *_ in selections(nvivo):
+        text = archive.read(f"sources/{source.lower()}.txt").decode()
+        found.add(utf16_text(text, start_, end_))
+    assert found == quotes  # counted in UTF-16 code units, each selection covers its quote
+
+    # The default stays code points, which shift after the emoji when counted as UTF-16.
+    points = tmp_path / "points.qdpx"
+    cli("export", "qdpx", points)
+    assert {
+        text[a:b]
+        for text in [archive.read(n).decode() for n in archive.namelist() if n.startswith("sources/")]
+        for _, a, b, *_ in selections(points)
+    } == quotes
+    assert selections(points) != selections(nvivo)
+
+    # Back into qualcode: the same characters, the same offsets, whichever way it was written.
+    for f in (nvivo, points):
+        other = Cli(tmp_path / f"{f.stem}.db")
+        other("import-qdpx", f)
+        sql = "SELECT guid, start, end, quote FROM codings ORDER BY guid"
+        assert rows(other.db_path, sql) == rows(db_path, sql)
+
+
+def test_nvivo_offsets_survive_import_and_export_for_nvivo(cli, db_path, tmp_path):
+    text = "Interviewer: How was it? \U0001f600\U0001f600\n\nRespondent: I was so happy \U0001f600 that day.\n"
+    a = text.index("so happy") + 2  # two emoji before: NVivo counts each as two UTF-16 code units
+    b = a + len("so happy \U0001f600") + 1
+    original = qdpx(
+        tmp_path / "nvivo.qdpx", qde(source(a, b), origin="NVivo 14"), {f"Sources/{SOURCE_GUID}.txt": text.encode()}
+    )
+    cli("import-qdpx", original, "--speakers")
+    assert rows(db_path, "SELECT quote FROM codings") == [("so happy \U0001f600",)]
+    out = tmp_path / "again.qdpx"
+    cli("export", "qdpx", out, "--offsets", "utf16")
+    [(_, start, end, *_)] = selections(out)
+    assert (start, end) == (a, b)
+
+
+def test_interview_ids_leave_out_the_file_extension_of_a_peers_source_name(cli, db_path, tmp_path):
+    guids = ["A1111111-0000-0000-0000-000000000001", "A1111111-0000-0000-0000-000000000002"]
+    guids += ["A1111111-0000-0000-0000-000000000003", "A1111111-0000-0000-0000-000000000004"]
+    names = ["interview.txt", "interview.DOCX", "Dr. Smith", "notes.v2"]
+    sources = "".join(
+        f'<TextSource guid="{g}" name="{n}" plainTextPath="internal://{g}.txt"/>'
+        for g, n in zip(guids, names, strict=True)
+    )
+    f = qdpx(
+        tmp_path / "qc.qdpx", qde(sources, origin="qc 1.7.8"), {f"sources/{g}.txt": b"Some text.\n" for g in guids}
+    )
+    r = cli("import-qdpx", f)
+    assert rows(db_path, "SELECT id FROM interviews ORDER BY guid") == [
+        ("interview",),
+        ("interview-2",),
+        ("Dr. Smith",),
+        ("notes.v2",),
+    ]
+    assert "source 'interview.DOCX' is interview interview-2 (the id was taken)" in flat(r.stderr)
+
+
+# --- Taguette's codebook shapes: CSV both ways, a flat .qdc of path-like names ---------------------------------------
+
+TREE = (
+    "SELECT c.name, p.name, c.codable, c.definition, c.include, c.exclude, c.examples FROM codes c "
+    "LEFT JOIN codes p ON p.id = c.parent_id ORDER BY c.id"
+)
+# Taguette 1.5.2's own CSV export (taguette/export.py codebook_csv): csv.writer's CRLF, its header, one row per tag
+# whose name is its path.
+TAGUETTE_CSV = (
+    "tag,description,number of highlights,number of documents\r\n"
+    "Relevance/Constituent needs,What constituents asked for,12,3\r\n"
+    "Relevance/COVID adaptation,,2,1\r\n"
+    "Efficiency,Time and money,0,0\r\n"
+    "Efficiency/Delays,,5,2\r\n"
+)
+# Taguette 1.5.2's .qdc (taguette/export.py codebook_xml): a flat list, names that are paths, each GUID upper case
+# and derived from the path (uuid5 in Taguette's namespace).
+TAGUETTE_QDC = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="Taguette 1.5.2">'
+    "<Codes>"
+    '<Code guid="A91C1820-840B-5C66-8662-C44FCFA4A023" name="Relevance/Constituent needs" isCodable="true"/>'
+    '<Code guid="4FAA444B-B673-5868-9FA8-954AA1AFB4CA" name="Relevance/COVID adaptation" isCodable="true"/>'
+    '<Code guid="DD7A2AA6-803E-5614-963E-F692B5BD7EBD" name="Efficiency" isCodable="true"/>'
+    '<Code guid="C1D80AD5-8E33-5A53-B3CD-A61668ADD635" name="Efficiency/Delays" isCodable="true"/>'
+    "</Codes><Sets/></CodeBook>"
+)
+
+
+def test_codebook_csv_export_is_taguettes_shape(cli, tmp_path):
+    cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
+    r = cli("codebook", "export", "--format", "csv")
+    assert r.stdout == (
+        "tag,description\n"
+        'Relevance,"Whether the work fits what constituents need.\n\nInclude: Mentions of needs.\n\n'
+        'Exclude: Generic praise.\n\nExamples:\n- They asked us for exactly this."\n'
+        "Relevance/Constituent needs,\n"
+        "Relevance/COVID adaptation,Include: Changes made because of the pandemic.\n"
+        "Efficiency,\n"
+        "Efficiency/Delays,\n"
+        "Efficiency/Funding,\n"
+    )
+
+
+def test_codebook_csv_round_trips_with_the_hierarchy(cli, db_path, tmp_path):
+    cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
+    csv_file = tmp_path / "codes.csv"
+    cli("codebook", "export", "--format", "csv", "-o", csv_file)
+
+    # Into a new project: the same tree, definitions split back apart. CSV has no column for a folder.
+    other = Cli(tmp_path / "other.db")
+    r = other("codebook", "import", csv_file)
+    assert r.stdout.startswith(f"Imported codebook 'codes' from {csv_file}: 6 added, 0 renamed, 0 removed.")
+    expected = [(*row[:2], 1, *row[3:]) for row in rows(db_path, TREE)]
+    assert rows(other.db_path, TREE) == expected
+
+    # Into the project it came from: nothing changes, and what CSV cannot carry (folders, colours, patterns) stays.
+    before = rows(db_path, "SELECT guid, key, name, codable, colour, patterns FROM codes ORDER BY id")
+    r = cli("codebook", "import", csv_file)
+    assert "0 added, 0 renamed, 0 removed" in r.stdout
+    assert rows(db_path, "SELECT guid, key, name, codable, colour, patterns FROM codes ORDER BY id") == before
+
+
+def test_taguettes_csv_imports_as_a_tree(cli, db_path, tmp_path):
+    f = tmp_path / "taguette.csv"
+    f.write_bytes(TAGUETTE_CSV.encode())
+    r = cli("codebook", "import", f)
+    assert "5 added" in r.stdout
+    assert "tags read as paths ('A/B' is B under A); a folder made for a level no tag names: Relevance" in flat(
+        r.stderr
+    )
+    assert rows(
+        db_path,
+        "SELECT c.name, p.name, c.codable, c.definition FROM codes c "
+        "LEFT JOIN codes p ON p.id = c.parent_id ORDER BY c.id",
+    ) == [
+        ("Relevance", None, 0, None),
+        ("Constituent needs", "Relevance", 1, "What constituents asked for"),
+        ("COVID adaptation", "Relevance", 1, None),
+        ("Efficiency", None, 1, "Time and money"),
+        ("Delays", "Efficiency", 1, None),
+    ]
+
+
+def test_taguettes_flat_qdc_becomes_a_tree_with_paths(cli, db_path, tmp_path):
+    qdc = write(tmp_path / "taguette.qdc", TAGUETTE_QDC)
+    r = cli("codebook", "import", qdc, "--paths")
+    assert "5 added" in r.stdout
+    assert "code names read as paths ('A/B' is B under A); a folder made for a level no code names: Relevance" in (
+        flat(r.stderr)
+    )
+    assert rows(
+        db_path,
+        "SELECT c.name, p.name, c.codable, c.guid FROM codes c LEFT JOIN codes p ON p.id = c.parent_id ORDER BY c.id",
+    )[1:] == [
+        ("Constituent needs", "Relevance", 1, "A91C1820-840B-5C66-8662-C44FCFA4A023"),
+        ("COVID adaptation", "Relevance", 1, "4FAA444B-B673-5868-9FA8-954AA1AFB4CA"),
+        ("Efficiency", None, 1, "DD7A2AA6-803E-5614-963E-F692B5BD7EBD"),
+        ("Delays", "Efficiency", 1, "C1D80AD5-8E33-5A53-B3CD-A61668ADD635"),
+    ]
+
+    # Without --paths the names stay whole, and the report says how to read them as levels.
+    other = Cli(tmp_path / "other.db")
+    r = other("codebook", "import", qdc)
+    assert rows(other.db_path, "SELECT count(*), count(parent_id) FROM codes") == [(4, 0)]
+    assert "3 code name(s) contain '/': each kept as one name; --paths reads them as levels" in flat(r.stderr)

