@@ -1,7 +1,7 @@
 """The one thing pyproject.toml cannot say: the wheel carries the shipped corpus, codebook and codings under
 qualcode/data/, so `qualcode demo` finds them after `pip install .` from any folder.
 
-They are copied from transcripts/, codebooks/ and codings/ when the wheel is built, so the repository keeps one copy;
+They are copied from transcripts/, surveys/, documents/, codebooks/ and codings/ when the wheel is built, so the repository keeps one copy;
 MANIFEST.in puts them in the source distribution the wheel may be built from. An editable install reads them from
 the repository instead (qualcode.demo.shipped).
 """
@@ -13,7 +13,14 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-SHIPPED = {"transcripts": "INT-*.md", "codebooks": "dac.yml", "codings": "coder-*.csv"}
+SHIPPED = [
+    ("transcripts", "INT-*.md"),
+    ("surveys", "*-survey.*"),
+    ("documents", "DOC-*.md"),
+    ("codebooks", "dac.yml"),
+    ("codings", "coder-*.csv"),
+    ("codings/evidence", "coder-*.csv"),
+]
 
 
 class BuildPy(build_py):
@@ -22,7 +29,7 @@ class BuildPy(build_py):
         if self.editable_mode:
             return
         data = Path(self.build_lib) / "qualcode" / "data"
-        for folder, pattern in SHIPPED.items():
+        for folder, pattern in SHIPPED:
             files = sorted((ROOT / folder).glob(pattern))
             if not files:
                 raise SystemExit(f"{folder}/{pattern}: no shipped files to put in the package")

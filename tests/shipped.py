@@ -4,6 +4,10 @@ Transcripts: YAML front matter (PyYAML) and paragraphs opening with a known spea
 continues the turn before it, and consecutive paragraphs of one speaker are one turn (as the importer does). Turns
 are numbered from 0. Codings: the coders' CSV files, one row per (interview, turn, code); an empty code is a
 "no code" decision.
+
+Surveys (surveys/NAME.csv with the sidecar NAME.yml): a unit per non-empty answer, respondents in row order and
+questions in the sidecar's order, whitespace collapsed; a respondent is SURVEY:ID. Documents (documents/DOC-*.md):
+a unit per paragraph of the body, headings excluded. Their codings are in codings/evidence/.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from collections import defaultdict
 
 import yaml
 
-from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, ROOT, Cli
+
+SURVEYS = ROOT / "surveys"
+DOCUMENTS = ROOT / "documents"
 
 
 @functools.cache
@@ -137,8 +144,12 @@ def build(tmp_path_factory, name: str) -> Cli:
 @functools.cache
 def decisions(coder: str) -> dict[tuple[str, int], frozenset[str]]:
     """(interview, turn) → the code paths CODER gave it (empty for "no code"), from the coding file alone."""
+    return _decisions(CODINGS / f"{coder}.csv")
+
+
+def _decisions(path) -> dict[tuple[str, int], frozenset[str]]:
     out: dict[tuple[str, int], set[str]] = defaultdict(set)
-    with open(CODINGS / f"{coder}.csv", encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             key = (row["interview"], int(row["turn"]))
             out[key]  # a decision, even when it is "no code"
@@ -185,3 +196,60 @@ def base_by_gender(coder: str) -> dict[str, int]:
     for g in people.values():
         out[g] += 1
     return dict(out)
+
+
+@functools.cache
+def surveys() -> dict[str, dict]:
+    """Survey id → {"spec", "units": [(respondent, text, question)], "respondents": {id: gender}}."""
+    out = {}
+    for sidecar in sorted(SURVEYS.glob("*.yml")):
+        spec = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+        units, respondents = [], {}
+        with open(sidecar.with_suffix(".csv"), encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                rid = f"{spec['survey']}:{row[spec['id_column']]}"
+                respondents[rid] = row.get("gender") or "not recorded"
+                for column, question in spec["questions"].items():
+                    if row[column].strip():
+                        units.append((rid, " ".join(row[column].split()), question))
+        out[spec["survey"]] = {"spec": spec, "units": units, "respondents": respondents}
+    return out
+
+
+@functools.cache
+def documents() -> dict[str, list[str]]:
+    """Document id → its paragraphs (headings are sections, not units)."""
+    out = {}
+    for path in sorted(DOCUMENTS.glob("DOC-*.md")):
+        _, front, body = path.read_text(encoding="utf-8").split("---\n", 2)
+        blocks = [" ".join(b.split()) for b in re.split(r"\n\s*\n", body.strip())]
+        out[yaml.safe_load(front)["document"]] = [b for b in blocks if b and not b.startswith("#")]
+    return out
+
+
+@functools.cache
+def other_evidence(coder: str) -> list[dict]:
+    """CODER's codings of survey answers and document paragraphs (codings/evidence/CODER.csv), each with its role,
+    respondent and gender (a document has neither) and the unit's text."""
+    out = []
+    with open(CODINGS / "evidence" / f"{coder}.csv", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if not row["code"]:
+                continue
+            turn = int(row["turn"])
+            entry = {"interview": row["interview"], "turn": turn, "code": row["code"]}
+            entry["criterion"] = row["code"].split("/")[0]
+            if row["interview"] in surveys():
+                survey = surveys()[row["interview"]]
+                rid, text, _ = survey["units"][turn]
+                entry.update(role="respondent", participant=rid, gender=survey["respondents"][rid], text=text)
+            else:
+                entry.update(role="document", participant=None, gender=None, text=documents()[row["interview"]][turn])
+            out.append(entry)
+    return out
+
+
+@functools.cache
+def other_decisions(coder: str) -> dict[tuple[str, int], frozenset[str]]:
+    """(survey or document, unit) → the code paths CODER gave it, from codings/evidence/CODER.csv alone."""
+    return _decisions(CODINGS / "evidence" / f"{coder}.csv")

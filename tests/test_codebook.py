@@ -96,7 +96,7 @@ def test_removing_a_code_with_codings_needs_a_decision(cli, db_path, project, tm
     f = write(tmp_path / "cb3.yml", without)
     before = dump(db_path)
     r = cli("codebook", "load", f, expect=1)
-    assert "removes codes that have codings: Relevance/Needs (1 codings)" in r.stderr
+    assert "removes codes that have codings: Relevance/Needs (1 coding)" in r.stderr
     assert dump(db_path) == before
     r = cli("codebook", "load", f, "--move-to", "Relevance")
     assert "removed  Relevance/Needs" in r.stdout and "moved 1 coding of removed codes" in r.stdout

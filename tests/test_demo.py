@@ -18,14 +18,18 @@ def test_demo_runs_the_whole_workflow(cli, tmp_path):
     assert r.stderr == ""  # stderr is not a terminal here: no running commentary of the steps
     assert "Participants: 108 (65 women, 43 men)." in r.stdout
     assert (
-        "Agreement (386 turns in 16 interviews decided by coder-a and coder-b; no turn was decided by only one "
-        in r.stdout
+        "Beside 64 interviews: 2 surveys (115 respondents: 59 women, 51 men, 5 not recorded), 5 documents." in r.stdout
+    )
+    assert (
+        "Agreement (572 units in 16 interviews, 2 surveys and 2 documents decided by coder-a and coder-b; no unit was "
+        "decided by only one coder)" in r.stdout.replace("\n", " ")
     )
     for name in (
         "summary.md",
         "summary.xlsx",
         "matrix-gender.csv",
         "matrix-case-study.csv",
+        "matrix-source.csv",
         "participants.xlsx",
         "segments.csv",
         "report.html",
@@ -38,8 +42,10 @@ def test_demo_runs_the_whole_workflow(cli, tmp_path):
     assert f"α {overall['statistics']['krippendorff_alpha']['value']:.3f}" in r.stdout
     with open(out / "segments.csv", encoding="utf-8") as f:
         segments = list(csv.DictReader(f))
-    with open(CODINGS / "coder-a.csv", encoding="utf-8") as f:
-        coded = [row for row in csv.DictReader(f) if row["code"]]
+    coded = []
+    for path in (CODINGS / "coder-a.csv", CODINGS / "evidence" / "coder-a.csv"):
+        with open(path, encoding="utf-8") as f:
+            coded += [row for row in csv.DictReader(f) if row["code"]]
     assert len(segments) == len(coded)
     book = openpyxl.load_workbook(out / "participants.xlsx")
     assert book.sheetnames[0] == "Participants" and book["Participants"].max_row == 109

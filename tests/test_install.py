@@ -22,7 +22,7 @@ def test_demo_runs_from_any_folder_after_a_plain_install(tmp_path):
     for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source / name)
     junk = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
-    for folder in ("src", "transcripts", "codebooks", "codings"):
+    for folder in ("src", "transcripts", "surveys", "documents", "codebooks", "codings"):
         shutil.copytree(ROOT / folder, source / folder, ignore=junk)
     wheels = tmp_path / "wheels"
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, source])
@@ -43,6 +43,8 @@ def test_demo_runs_from_any_folder_after_a_plain_install(tmp_path):
     elsewhere.mkdir()
     r = run([env_dir / "bin" / "qualcode", "demo"], cwd=elsewhere)
     assert "Participants: 108 (65 women, 43 men)." in r.stdout
+    assert "Beside 64 interviews: 2 surveys (115 respondents" in r.stdout  # the surveys and documents came along
+    assert (elsewhere / "qualcode-demo" / "matrix-source.csv").stat().st_size > 0
     assert r.stderr == ""  # stderr is a pipe here: no progress, as the README says
     assert (elsewhere / "qualcode-demo" / "report.html").stat().st_size > 0
 

@@ -268,8 +268,7 @@ def test_suggestions_are_dropped_and_reported(cli, project, db_path):
     conn.close()
     r, res = replace(cli, project, insert_turns)
     assert r.stderr.strip() == (
-        "INT-01: 9 codings re-anchored (9 exact, 0 fuzzy), 0 orphaned; 1 suggestions dropped (score the interview "
-        "again)"
+        "INT-01: 9 codings re-anchored (9 exact, 0 fuzzy), 0 orphaned; 1 suggestion dropped (score the interview again)"
     )
     assert rows(db_path, "SELECT count(*) FROM suggestions") == [(0,)]
     assert rows(db_path, "SELECT count(*) FROM scored_turns") == [(0,)]

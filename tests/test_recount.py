@@ -139,15 +139,51 @@ def test_summary_counts_and_rates(demo):
 def test_segments_file(demo):
     with open(demo / "segments.csv", encoding="utf-8", newline="") as f:
         segments = list(csv.DictReader(f))
-    expected = sorted((r["interview"], r["turn"], r["code"]) for r in _evidence(CODER))
+    rows = [*_evidence(CODER), *shipped.other_evidence(CODER)]
+    expected = sorted((r["interview"], r["turn"], r["code"]) for r in rows)
     assert sorted((s["interview"], int(s["turn"]), s["code"]) for s in segments) == expected
+    # Who said each: the participant, the respondent, or no one for a document's paragraph.
+    who = {(r["interview"], r["turn"], r["code"]): r["participant"] or "" for r in rows}
+    assert all(who[s["interview"], int(s["turn"]), s["code"]] == s["participant"] for s in segments)
+
+
+def test_triangulation_by_source(demo):
+    """Survey answers and documents beside the interviews: segments per kind in matrix-source.csv, and in the
+    summary each criterion's respondents against the respondents coder-a decided an answer of."""
+    with open(demo / "matrix-source.csv", encoding="utf-8", newline="") as f:
+        table = {r["criterion"]: r for r in csv.DictReader(f)}
+    kinds = {"interview": _evidence(CODER)}
+    for r in shipped.other_evidence(CODER):
+        kinds.setdefault("survey" if r["role"] == "respondent" else "document", []).append(r)
+    for criterion in (c["path"] for c in shipped.codebook() if c["depth"] == 0):
+        for kind, rows in kinds.items():
+            assert int(table[criterion][kind]) == sum(r["criterion"] == criterion for r in rows), (criterion, kind)
+    summary = json.loads(Cli(demo / "project.db")("export", "summary", "--coder", CODER, "--format", "json").stdout)
+    surveys = shipped.surveys()
+    decided = {
+        r for (sid, turn) in shipped.other_decisions(CODER) if sid in surveys for r in [surveys[sid]["units"][turn][0]]
+    }
+    genders = {rid: g for s in surveys.values() for rid, g in s["respondents"].items()}
+    respondents = summary["base"]["respondents"]
+    assert respondents["total"] == len(decided) == 40  # a sample of the 115: the others are not in the base
+    assert respondents["by_gender"] == {g: sum(genders[r] == g for r in decided) for g in respondents["by_gender"]}
+    for section in summary["sections"]:
+        c = section["criterion"]
+        said = {r["participant"] for r in kinds["survey"] if r["criterion"] == c["code"]}
+        survey = c["by_source"]["survey"]
+        assert (survey["people"], survey["people_of"]) == (len(said), 40), c["code"]
+        for g, rate in survey["rates"].items():
+            assert rate["n"] == sum(genders[r] == g for r in said), (c["code"], g)
+        docs = {r["interview"] for r in kinds["document"] if r["criterion"] == c["code"]}
+        assert (c["by_source"]["document"]["sources"], c["by_source"]["document"]["of"]) == (len(docs), 2)
 
 
 def test_agreement_counts(demo):
     audit = json.loads((demo / "audit.json").read_text(encoding="utf-8"))
-    a, b = shipped.decisions("coder-a"), shipped.decisions("coder-b")
+    a = {**shipped.decisions("coder-a"), **shipped.other_decisions("coder-a")}
+    b = {**shipped.decisions("coder-b"), **shipped.other_decisions("coder-b")}
     both = sorted(a.keys() & b.keys())
-    assert audit["scope"]["turns"] == len(both) == 386
+    assert audit["scope"]["turns"] == len(both) == 386 + 186  # interview turns, survey answers, paragraphs
     for row in (r for r in audit["rows"] if r["level"] == "criterion"):
 
         def has(codes, criterion=row["code"]):

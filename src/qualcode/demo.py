@@ -34,6 +34,9 @@ class Sources:
     transcripts: Path
     codebook: Path
     codings: list[Path]
+    # Survey answers and documents, imported after the transcripts, and their codings after the interviews'.
+    evidence: list[Path] = field(default_factory=list)
+    evidence_codings: list[Path] = field(default_factory=list)
 
     @classmethod
     def find(
@@ -55,7 +58,10 @@ class Sources:
         files = sorted(k.glob("*.csv")) if k.is_dir() else [k]
         if not files:
             raise NotFoundError(f"no coding files (*.csv) in {k}")
-        return cls(t, c, files)
+        if transcripts is not None or codings is not None:
+            return cls(t, c, files)  # the user's own material: the shipped surveys and documents are not theirs
+        evidence = [p for p in (root / "surveys", root / "documents") if p.is_dir()]
+        return cls(t, c, files, evidence, sorted((k / "evidence").glob("*.csv")) if evidence else [])
 
 
 @dataclass
@@ -103,16 +109,18 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
 
     db = fresh_project(folder)
     out = Outcome(folder)
-    results = list(import_paths(db, [sources.transcripts]))
-    failed = [r for r in results if r.failed]
-    if failed:
-        raise QualcodeError(f"{plural(len(failed), 'transcript')} failed to import; first: {failed[0].message}")
-    yield f"imported {plural(len(results), 'transcript')}"
+    for paths in ([sources.transcripts], sources.evidence):
+        results = list(import_paths(db, paths)) if paths else []
+        failed = [r for r in results if r.failed]
+        if failed:
+            raise QualcodeError(f"{plural(len(failed), 'file')} failed to import; first: {failed[0].message}")
+        if results:
+            yield f"imported {plural(len(results), 'file')} from {', '.join(p.name for p in paths)}"
     load_codebook(db, sources.codebook)
     yield f"loaded the codebook {sources.codebook.name}"
-    for f in sources.codings:
+    for f in [*sources.codings, *sources.evidence_codings]:
         r = codings_io.import_file(db, f)
-        yield f"imported {plural(r['rows'], 'coding row')} from {f.name}"
+        yield f"imported {plural(r['rows'], 'coding row')} from {f.parent.name}/{f.name}"
     trained = classifier.train(db, REPORTING_CODER)
     yield f"trained the text classifier on {plural(trained['examples'], 'turn')} decided by {REPORTING_CODER}"
     report = suggest(db)
@@ -132,6 +140,9 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
     for by in ("gender", "stakeholder_group", "case_study"):
         content, _ = export_files.matrix(db, by, "csv", count="participants", level="criterion", coder=coder)
         write(f"matrix-{by.replace('_', '-')}.csv", content)
+    if sources.evidence:  # triangulation: in how many interviews, surveys and documents each criterion comes up
+        content, _ = export_files.matrix(db, "source", "csv", count="segments", level="criterion", coder=coder)
+        write("matrix-source.csv", content)
     write("participants.md", export_files.participants(db, "md"))
     write("participants.xlsx", export_files.participants(db, "xlsx"))
     write("segments.csv", export_files.segments(db, "csv", coder=coder)[0])
@@ -153,6 +164,7 @@ def _writer(out: Outcome):
 
 def _overview(db, people: dict, agreement: dict | None, coder: str | None) -> dict:
     from qualcode.codebook.tree import CodeTree
+    from qualcode.ingest import participants
 
     tree = CodeTree.load(db)
     turns: dict[str, set] = {}
@@ -176,6 +188,8 @@ def _overview(db, people: dict, agreement: dict | None, coder: str | None) -> di
                 )
     return {
         "participants": people,
+        "sources": dict(db.execute("SELECT kind, count(*) FROM interviews GROUP BY kind").fetchall()),
+        "respondents": participants.counts(db, kind="respondent"),
         "criteria": criteria,
         "coder": coder,
         "agreement": agree,

@@ -38,7 +38,7 @@ from qualcode.agreement.units import Data, SetUnits, Turn, Units
 from qualcode.codebook.tree import Code, CodeTree, require_settings
 from qualcode.errors import UsageError
 from qualcode.output.render import plural
-from qualcode.store.queries import require_coders
+from qualcode.store.queries import SOURCE_KINDS, require_coders, source_kind
 
 UNITS = ("turn", "sentence", "character", "interview")
 LEVELS = ("code", "criterion", "all")
@@ -66,8 +66,10 @@ def audit(
     level: str = "all",
     interviews: Sequence[str] | None = None,
     metric: str = "nominal",
+    source: str | None = None,
 ) -> dict:
-    """Agreement between CODERS on UNIT, per code, per criterion, per exclusive parent and overall."""
+    """Agreement between CODERS on UNIT, per code, per criterion, per exclusive parent and overall; within
+    INTERVIEWS, or within one kind of SOURCE (interviews, survey answers, documents)."""
     coders = _check_coders(db, coders)
     if unit not in UNITS:
         raise UsageError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
@@ -83,6 +85,12 @@ def audit(
     require_settings(db)
     selection = select(db, code)
     interviews = _check_interviews(db, interviews)
+    if source is not None:
+        kind = source_kind(source)
+        of_kind = [r[0] for r in db.execute("SELECT id FROM interviews WHERE kind = ? ORDER BY id", [kind])]
+        interviews = [i for i in interviews if i in of_kind] if interviews else of_kind
+        if not interviews:
+            raise UsageError(f"no {kind} sources" + (" among those named" if of_kind else " in this project"))
     data = load(db, coders, interviews, spans=unit in ("sentence", "character"))
     if unit == "character":
         measure: Units = CharacterUnit(db, data, by_interview=bool(interviews))
@@ -214,6 +222,7 @@ def load(db: Database, coders: list[str], interviews: list[str], *, spans: bool 
         codings=codings,
         decided={c: sum(n for mask, n in masks.items() if mask & bit[c]) for c in coders},
         by_one=sum(n for mask, n in masks.items() if mask.bit_count() == 1),
+        kinds=dict(db.execute("SELECT id, kind FROM interviews").fetchall()),
     )
 
 
@@ -222,6 +231,11 @@ def scope(data: Data, unit: str, size: int, unit_text: str) -> dict:
     interviews = len({t.interview for t in data.turns})
     by_all = sum(len(data.deciders[t.id]) == len(data.coders) for t in data.turns)
     where = f"{count(n, 'turn')} in {count(interviews, 'interview')}"
+    sources = Counter(data.kinds.get(i, "interview") for i in {t.interview for t in data.turns})
+    word = "turn"
+    if set(sources) - {"interview"}:  # survey answers and document paragraphs are units as turns are
+        word = "unit"
+        where = f"{count(n, word)} in " + names([count(sources[k], k) for k in SOURCE_KINDS if sources[k]])
     if len(data.coders) == 2:
         text = f"Scope: {where} decided by {names(data.coders)}"
     else:
@@ -232,9 +246,9 @@ def scope(data: Data, unit: str, size: int, unit_text: str) -> dict:
         )
     if data.by_one:
         verb = "is" if data.by_one == 1 else "are"
-        text += f"; {count(data.by_one, 'turn')} decided by only one coder {verb} treated as missing."
+        text += f"; {count(data.by_one, word)} decided by only one coder {verb} treated as missing."
     else:
-        text += "; no turn was decided by only one coder."
+        text += f"; no {word} was decided by only one coder."
     return {
         "text": text,
         "unit_text": unit_text,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
@@ -58,6 +58,7 @@ class Data:
     codings: dict[tuple[str, int], list[tuple[int | None, int | None, int | None]]]
     decided: dict[str, int]  # coder → turns decided within the interview filter
     by_one: int  # turns decided by exactly one named coder
+    kinds: dict[str, str] = field(default_factory=dict)  # source id → interview, survey or document
 
 
 class Units:

@@ -36,6 +36,9 @@ def audit(
         bool, typer.Option("--wide", help="Every figure: agreement counts, positive agreement, every κ with its band.")
     ] = False,
     fmt: FormatOpt = "table",
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only one kind of source: interviews, survey or documents.")
+    ] = None,
 ) -> None:
     """Inter-coder agreement on the turns every named coder decided: per code, per criterion, overall.
 
@@ -45,7 +48,9 @@ def audit(
     coder × value otherwise), positive agreement, the other κ and every band. A turn only some coders decided is a
     missing value, not a disagreement. Exclusive parents are also audited as one variable whose values are their
     children (α at --metric, using the children's `value:`). With --unit character and --interview, each row is
-    also given per interview. See docs/audit.md for the definitions and how to read the figures.
+    also given per interview. --source survey (or interviews, documents) audits one kind of source alone; by
+    default every unit two coders decided counts, survey answers and document paragraphs as turns do. See
+    docs/audit.md for the definitions and how to read the figures.
 
     Example: `qualcode audit --coders coder-a,coder-b --unit sentence --code Relevance --format md`
     """
@@ -53,7 +58,16 @@ def audit(
     from qualcode.agreement.audit import audit as run
 
     interviews = [i for value in interview or [] for i in split_csv(value)]
-    data = run(open_db(ctx), split_csv(coders), unit=unit, code=code, level=level, interviews=interviews, metric=metric)
+    data = run(
+        open_db(ctx),
+        split_csv(coders),
+        unit=unit,
+        code=code,
+        level=level,
+        interviews=interviews,
+        metric=metric,
+        source=source,
+    )
     if fmt == "json":
         render.emit("json", data=data)
     elif fmt == "csv":

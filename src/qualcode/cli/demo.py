@@ -30,12 +30,14 @@ def demo(
     """Run the whole workflow on the shipped corpus and write every output into one folder.
 
     Creates a fresh project in OUT (default ./qualcode-demo; a project.db there that an earlier demo made is
-    replaced, any other project.db is refused and left as it is), imports the shipped transcripts, loads the DAC
-    codebook, imports both coders' codings, trains the text classifier on coder-a and scores suggestions, audits
-    the two coders' agreement, and writes the theme summary (md, xlsx), criterion × gender, stakeholder-group and
-    case-study matrices, participant counts, coded segments, the audit and the HTML report. Then it prints an
+    replaced, any other project.db is refused and left as it is), imports the shipped transcripts, the two staff
+    and constituent surveys and the five evaluation documents, loads the DAC codebook, imports both coders'
+    codings, trains the text classifier on coder-a and scores suggestions, audits the two coders' agreement, and
+    writes the theme summary (md, xlsx), criterion × gender, stakeholder-group, case-study and source
+    (triangulation) matrices, participant counts, coded segments, the audit and the HTML report. Then it prints an
     overview. `--db` is not used: the project is OUT/project.db. The shipped material is installed with qualcode,
-    so the demo runs from any folder; --transcripts, --codebook and --codings name other material.
+    so the demo runs from any folder; --transcripts, --codebook and --codings name other material (and leave the
+    shipped surveys and documents out).
 
     Example: `qualcode demo --out /tmp/demo && qualcode --db /tmp/demo/project.db audit --coders coder-a,coder-b`
     """
@@ -64,8 +66,17 @@ def _print_overview(outcome, seconds: float) -> None:
     lines = [f"Participants: {people['total']} ({gender})."]
     groups = "; ".join(f"{r['value']} {r['total']}" for r in people["by"]["rows"])
     lines.append(f"By stakeholder group: {groups}.")
+    others = {k: n for k, n in ov["sources"].items() if k != "interview"}
+    if others:
+        respondents = ov["respondents"]
+        split = ", ".join(render.plural(n, g, GENDERS.get(g, g)) for g, n in respondents["by_gender"].items())
+        parts = [render.plural(others[k], k) for k in ("survey", "document") if k in others]
+        if "survey" in others:
+            parts[0] += f" ({render.plural(respondents['total'], 'respondent')}: {split})"
+        lines.append(f"Beside {render.plural(ov['sources'].get('interview', 0), 'interview')}: {', '.join(parts)}.")
     if ov["criteria"]:
-        top = ", ".join(f"{name} ({render.plural(n, 'turn')})" for name, n in ov["criteria"][:4])
+        unit = "unit" if others else "turn"  # survey answers and document paragraphs are coded as turns are
+        top = ", ".join(f"{name} ({render.plural(n, unit)})" for name, n in ov["criteria"][:4])
         lines.append(f"Most-coded criteria ({ov['coder']}): {top}.")
     if ov["agreement"]:
         overall = next((a for a in ov["agreement"] if a["code"] == "all codes pooled"), None)

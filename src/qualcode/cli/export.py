@@ -153,6 +153,14 @@ def matrix(
     output: OutputOpt = None,
     redact: RedactOpt = False,
     allow_incomplete: AllowIncompleteOpt = False,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            help="Which kind of source to count: interviews (their participants), survey (its respondents) or "
+            "documents. --by source sets them side by side.",
+        ),
+    ] = "interviews",
 ) -> None:
     """Codes × attribute values: segments, or distinct participants or interviews, per cell, with totals.
 
@@ -165,6 +173,9 @@ def matrix(
     the coder decided, then in the whole study. --percent row or column shows shares of the row or column total;
     --percent base the share of the base ("12 of 23 women": 52%); CSV and xlsx give the share alone.
     At --level code a parent's row counts codings of the parent itself; --level criterion pools each branch.
+    Each kind of source is counted on its own (--source survey: respondents against the respondents of the
+    surveys decided); --by source --count interviews shows in how many interviews, surveys and documents each
+    criterion comes up: triangulation.
 
     Example: `qualcode export matrix --by gender --count participants --level criterion --percent column`
     """
@@ -181,6 +192,7 @@ def matrix(
         coder=coder,
         redact=redact,
         allow_incomplete=allow_incomplete,
+        source=source,
     )
     if data["interviewer_segments"]:
         n = data["interviewer_segments"]

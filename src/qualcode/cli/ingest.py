@@ -264,7 +264,7 @@ def interviews(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
     rows = listing(open_db(ctx))
     total_words = sum(r["words"] for r in rows)
     kinds = {k: sum(r["kind"] == k for r in rows) for k in ("interview", "survey", "document")}
-    counts = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in kinds.items() if n or k == "interview")
+    counts = ", ".join(render.plural(n, k) for k, n in kinds.items() if n or k == "interview")
     render.emit(
         fmt,
         rows=rows,

@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from qualcode.codebook.parse import CodebookSpec, parse, pattern_hash, spec_hash
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import ConflictError, NotFoundError, UsageError
+from qualcode.output.render import plural
 from qualcode.store.db import now, transaction
 
 
@@ -71,7 +72,7 @@ def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delet
             if (n := db.execute("SELECT count(*) FROM live_codings WHERE code_id = ?", [old[k]["id"]]).fetchone()[0])
         }
         if used and not (move_to or delete_codings):
-            listing = ", ".join(f"{old_paths[k]} ({n} codings)" for k, n in used.items())
+            listing = ", ".join(f"{old_paths[k]} ({plural(n, 'coding')})" for k, n in used.items())
             raise ConflictError(
                 f"the new codebook removes codes that have codings: {listing}; say where they go with "
                 "--move-to CODE, or delete them with --delete-codings",

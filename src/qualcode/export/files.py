@@ -64,16 +64,26 @@ def matrix(
     coder: str | None = None,
     redact: bool = False,
     allow_incomplete: bool = False,
+    source: str = "interviews",
 ) -> tuple[str | bytes | None, dict]:
     """(content, data); content is None for a table shown on the terminal (the caller renders it)."""
     from qualcode.export.matrix import display
     from qualcode.export.matrix import matrix as build
 
     data = build(
-        db, by, coder=coder, count=count, percent=percent, level=level, redact=redact, allow_incomplete=allow_incomplete
+        db,
+        by,
+        coder=coder,
+        count=count,
+        percent=percent,
+        level=level,
+        redact=redact,
+        allow_incomplete=allow_incomplete,
+        source=source,
     )
+    within = "" if data["source"] in (None, "interview") else f", {data['source']} sources"
     data["title"] = (
-        f"{'Criteria' if level == 'criterion' else 'Codes'} × {data['by']}: {data['count']} ({data['coder']})"
+        f"{'Criteria' if level == 'criterion' else 'Codes'} × {data['by']}: {data['count']}{within} ({data['coder']})"
     )
     if fmt == "json":
         return render.to_json(data), data

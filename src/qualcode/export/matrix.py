@@ -15,6 +15,7 @@ from qualcode.errors import UsageError
 from qualcode.export import segments as coded
 from qualcode.export.redact import redactor
 from qualcode.ingest.participants import NOT_RECORDED, attribute_names, participant_values
+from qualcode.store.queries import PERSON_KIND, source_kind
 
 FORMAT = "qualcode-matrix/1"
 COUNTS = ("segments", "participants", "interviews")
@@ -38,8 +39,12 @@ def matrix(
     level: str = "code",
     redact: bool = False,
     allow_incomplete: bool = False,
+    source: str = "interview",
 ) -> dict:
-    """CODER's codes (or criteria) × the values of BY, counting COUNT; optional row or column percentages."""
+    """CODER's codes (or criteria) × the values of BY, counting COUNT; optional row or column percentages.
+
+    People are counted within one kind of SOURCE (the people interviewed, or survey respondents), each against its
+    own base; BY source sets the kinds of source side by side (segments or sources: triangulation)."""
     if count not in COUNTS:
         raise UsageError(f"--count must be one of {', '.join(COUNTS)}")
     if percent is not None and percent not in PERCENTS:
@@ -47,9 +52,12 @@ def matrix(
     if level not in LEVELS:
         raise UsageError(f"--level must be one of {', '.join(LEVELS)}")
     attribute = coded.check_attribute(db, by)
+    if attribute == coded.SOURCE and count == "participants":
+        raise UsageError("--by source counts segments or sources (--count segments|interviews): people are counted "
+                         "within one kind of source, with --source")  # fmt: skip
     data = coded.select(db, coder, allow_incomplete=allow_incomplete)
-    coder = data["coder"]
-    return build(db, data, attribute, count=count, percent=percent, level=level, redact=redactor(db, redact))
+    return build(db, data, attribute, count=count, percent=percent, level=level, redact=redactor(db, redact),
+                 source=None if attribute == coded.SOURCE else source_kind(source))  # fmt: skip
 
 
 def unit(segment: dict, count: str):
@@ -67,8 +75,9 @@ def build(
     percent: str | None = None,
     level: str = "code",
     redact=None,
+    source: str | None = "interview",
 ) -> dict:
-    """The matrix from already loaded segments (the report reuses them)."""
+    """The matrix from already loaded segments (the report reuses them), over one kind of SOURCE (None: every kind)."""
     redact = redact or (lambda s: s)
     if level == "code":
         labels = [(c.path, c.depth) for c in data["tree"] if c.codable]
@@ -76,12 +85,13 @@ def build(
         labels = [(c.path, 0) for c in data["tree"].roots()]
     cells: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for s in data["segments"]:
-        if s["role"] == "participant":
+        if s["role"] in coded.EVIDENCE and (source is None or s["source_kind"] == source):
             row = s["code"] if level == "code" else s["criterion"]
             cells[row][coded.value(s, attribute)].add(unit(s, count))
     decided = coded.decided_sources(db, data["coder"])
-    base = study_base(db, attribute, count, within=decided)
-    study = study_base(db, attribute, count)
+    people = coded.decided_people(db, data["coder"])
+    base = study_base(db, attribute, count, within=decided, people=people, source=source)
+    study = study_base(db, attribute, count, source=source)
     columns = coded.value_order(attribute, {v for r in cells.values() for v in r} | set(study or {}))
     rows = []
     for label, depth in labels:
@@ -107,6 +117,7 @@ def build(
         "coder": data["coder"],
         "by": attribute,
         "count": count,
+        "source": source,
         "level": level,
         "percent": percent,
         "columns": [redact(v) for v in columns],
@@ -121,7 +132,7 @@ def build(
         "note": " ".join(
             [
                 *([data["consensus"]["description"]] if data.get("consensus") else []),
-                note(attribute, count, percent, level, sums_equal(rows, totals, columns)),
+                note(attribute, count, percent, level, sums_equal(rows, totals, columns), source),
             ]
         ),
     }
@@ -160,47 +171,67 @@ def sums_equal(rows: list[dict], totals: dict, columns: list[str]) -> dict[str, 
     return {"rows": rows_ok, "columns": cols_ok}
 
 
-def study_base(db: Database, attribute: str, count: str, *, within: list[str] | None = None) -> dict[str, int] | None:
-    """How many participants (or interviews) there are per value, in the study or WITHIN those interviews: what a
-    cell can be read against. Participants are the people interviewed (respondents and documents are not)."""
+def study_base(
+    db: Database,
+    attribute: str,
+    count: str,
+    *,
+    within: list[str] | None = None,
+    people: set[str] | None = None,
+    source: str | None = "interview",
+) -> dict[str, int] | None:
+    """How many participants (or sources) there are per value, in the study or WITHIN those sources and among those
+    PEOPLE: what a cell can be read against. Only sources of kind SOURCE count (None: every kind), and only their
+    own people: the people interviewed for interviews, respondents for surveys."""
     if count == "segments":
         return None
-    interviews = [
-        r[0]
-        for r in db.execute("SELECT id FROM interviews WHERE kind = 'interview'")
-        if within is None or r[0] in within
-    ]
+    sources = {
+        iid: kind
+        for iid, kind in db.execute("SELECT id, kind FROM interviews")
+        if (source is None or kind == source) and (within is None or iid in within)
+    }
     groups: dict[str, set] = defaultdict(set)
-    if count == "participants":
+    if attribute == coded.SOURCE:
+        for iid, kind in sources.items():
+            groups[kind].add(iid)
+    elif count == "participants":
         values = participant_values(db, attribute)
-        marks = ", ".join("?" * len(interviews))
+        marks = ", ".join("?" * len(sources))
         for (pid,) in db.execute(
             f"""SELECT DISTINCT ip.participant_id FROM interview_participants ip
                 JOIN participants p ON p.id = ip.participant_id
-                WHERE p.kind = 'interviewee' AND ip.interview_id IN ({marks})""",
-            interviews,
+                WHERE p.kind = ? AND ip.interview_id IN ({marks})""",
+            [PERSON_KIND.get(source, "interviewee"), *sources],
         ):
+            if people is not None and pid not in people:
+                continue
             for v in values.get(pid) or {NOT_RECORDED}:
                 groups[v].add(pid)
     elif attribute == "gender" or attribute in attribute_names(db)["participant"]:
         people = participant_values(db, attribute)
         for iid, pid in db.execute("SELECT interview_id, participant_id FROM interview_participants"):
-            if iid in interviews:
+            if iid in sources:
                 for v in people.get(pid) or {NOT_RECORDED}:
                     groups[v].add(iid)
     else:
         from qualcode.ingest.interviews import interview_attributes
 
         iattrs = interview_attributes(db)
-        for iid in interviews:
+        for iid in sources:
             groups[iattrs.get(iid, {}).get(attribute) or NOT_RECORDED].add(iid)
     return {v: len(groups[v]) for v in groups}
 
 
-def note(attribute: str, count: str, percent: str | None, level: str, sums: dict[str, bool]) -> str:
+def note(attribute: str, count: str, percent: str | None, level: str, sums: dict[str, bool], source: str | None) -> str:
+    whose = {
+        None: "Interviews, survey answers and documents count side by side; interviewers' turns do not.",
+        "interview": "Only interviews count, and only participants' turns.",
+        "survey": "Only survey answers count; a participant is a respondent.",
+        "document": "Only documents count.",
+    }[source]
+    unit = UNIT_WORDS[count] if source == "interview" or count != "interviews" else "distinct sources"
     parts = [
-        f"Cells count {UNIT_WORDS[count]} coded by the code, by {attribute} (the speaker's own value, else the "
-        "interview's). Only participants' turns count."
+        f"Cells count {unit} coded by the code, by {attribute} (the speaker's own value, else the source's). {whose}"
     ]
     if count == "segments":
         parts.append("Each segment has one code and one value, so totals are also the sums of their cells.")
@@ -256,10 +287,13 @@ def display(data: dict, *, numbers_only: bool = False, indent: bool = True) -> t
                 row[v] = n
         out.append(row)
     if data["base"] is not None:
-        what = data["count"]
+        source = data["source"]
+        sources = {"interview": "interviews", "survey": "surveys", "document": "documents"}.get(source, "sources")
+        people = {"survey": "respondents", "document": "documents"}.get(source, "participants")
+        what = people if data["count"] == "participants" else sources
         out.append(
             {
-                head: f"{what} in the interviews {data['coder']} decided",
+                head: f"{what} in the {sources} {data['coder']} decided",
                 **{v: data["base"].get(v, 0) for v in data["columns"]},
                 TOTAL: sum(data["base"].values()),
             }

@@ -47,7 +47,8 @@ def report(
         for row in rows or []:
             row["value"] = r(row["value"])
     annex = summary.build(db, data, quotes, r)
-    interviews = db.execute("SELECT count(*) FROM interviews WHERE kind = 'interview'").fetchone()[0]
+    kinds = dict(db.execute("SELECT kind, count(*) FROM interviews GROUP BY kind").fetchall())
+    respondents = participant_counts(db, kind="respondent")["total"]
     return {
         "format": FORMAT,
         "title": title or f"{settings.name}: qualitative findings",
@@ -55,7 +56,10 @@ def report(
         "redacted": r.enabled,
         "codebook": {"name": settings.name, "version": settings.version, "codes": _codebook(data["tree"])},
         "overview": {
-            "interviews": interviews,
+            "interviews": kinds.get("interview", 0),
+            "surveys": kinds.get("survey", 0),
+            "respondents": respondents,
+            "documents": kinds.get("document", 0),
             "interviews_coded": annex["totals"]["interviews"],
             "participants": people["total"],
             "by_gender": people["by_gender"],

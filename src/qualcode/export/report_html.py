@@ -11,7 +11,7 @@ from html import escape
 
 from qualcode.export import charts
 from qualcode.export.summary import counted, gender_split, rate_split
-from qualcode.export.summary_formats import attribution
+from qualcode.export.summary_formats import SOURCE_WORDS, attribution, source_line
 
 CSS = """
 :root { --ink: #1a1a1a; --muted: #5b6470; --rule: #d0d5dc; --band: #f3f5f8; --accent: #0b4f8a; }
@@ -81,6 +81,8 @@ def to_html(data: dict) -> str:
     ]
     if data["heatmap"]:
         chapters.append(("case-studies", "Codes by case study", _heatmap(data)))
+    if set(data["summary"]["totals"]["by_source"]) - {"interview"}:
+        chapters.append(("triangulation", "Evidence by source", _triangulation(data)))
     chapters.append(("agreement", "Coding consistency", _agreement(data)))
     chapters.append(("themes", "Theme summaries", _themes(data)))
     toc = "".join(f'<li><a href="#{cid}">{e(name)}</a></li>' for cid, name, _ in chapters)
@@ -139,6 +141,10 @@ def _overview(data: dict) -> str:
         ("Participants coded", "participants-coded", o["participants_coded"]),
         ("Coded segments", "segments", o["segments"]),
     ]
+    if o["surveys"]:
+        figures += [("Surveys", "surveys", o["surveys"]), ("Respondents", "respondents", o["respondents"])]
+    if o["documents"]:
+        figures.append(("Documents", "documents", o["documents"]))
     out = ['<dl class="figures">']
     out += [f'<div><dt>{e(label)}</dt><dd data-figure="{e(key)}">{n:,}</dd></div>' for label, key, n in figures]
     out.append("</dl>")
@@ -268,6 +274,40 @@ def _heatmap(data: dict) -> str:
     )
 
 
+def _triangulation(data: dict) -> str:
+    """Criteria × kinds of source: each kind's people (or documents) against its own base, so that a finding heard
+    in interviews can be read beside what the surveys and documents say."""
+    totals = data["summary"]["totals"]["by_source"]
+    kinds = list(totals)
+
+    def cell(item: dict | None, kind: str) -> str:
+        if "people_of" in totals[kind]:
+            n, of = (item or {}).get("people", 0), totals[kind]["people_of"]
+        else:
+            n, of = (item or {}).get("sources", 0), totals[kind]["of"]
+        share = f" ({n / of:.0%})" if of else ""
+        return f'<td class="n">{n} of {of}{share}</td>'
+
+    def unit(kind: str) -> str:
+        return {"interview": "participants", "survey": "respondents"}.get(kind, SOURCE_WORDS[kind][1] + "s")
+
+    head = "".join(f'<th scope="col" class="n">{e(SOURCE_WORDS[k][0])} ({e(unit(k))})</th>' for k in kinds)
+    out = [
+        "<p>Each criterion's evidence by kind of source, each read against its own base: the participants of the "
+        "interviews coded, the respondents of the surveys coded, the documents coded. A criterion raised in every "
+        "kind of source is corroborated; one raised in a single kind is a lead to check.</p>",
+        f"<table><caption>Criteria by kind of source ({e(data['coder'])})</caption><thead><tr>"
+        f'<th scope="col">Criterion</th>{head}</tr></thead><tbody>',
+    ]
+    for section in data["summary"]["sections"]:
+        c = section["criterion"]
+        cells = "".join(cell(c["by_source"].get(k), k) for k in kinds)
+        out.append(f'<tr><th scope="row">{e(c["name"])}</th>{cells}</tr>')
+    out.append("</tbody></table>")
+    out.append(f'<p class="note">All codes: {e(source_line(totals))}.</p>')
+    return "".join(out)
+
+
 def _stat(value: float | None, band: str | None, reason: str | None) -> str:
     if value is None:
         return f'<td class="n" title="{e(reason)}">undefined</td>'
@@ -334,6 +374,8 @@ def _entry(entry: dict, number: str, heading: str) -> str:
     for attr, values in entry["spread"].items():
         text = " · ".join(f"{v} {n}" for v, n in values.items())
         out.append(f'<p class="spread"><strong>{e(labels.get(attr, attr))}</strong> (participants): {e(text)}</p>')
+    if set(entry["by_source"]) - {"interview"}:
+        out.append(f'<p class="spread"><strong>By source</strong>: {e(source_line(entry["by_source"]))}</p>')
     out += [_quote(q, criterion) for q in entry["quotes"]]
     if entry["memos"]:
         items = "".join(

@@ -15,7 +15,7 @@ from qualcode.coding import retrieval
 from qualcode.errors import ConflictError, NotFoundError, UsageError
 from qualcode.ingest.participants import NOT_RECORDED, attribute_names
 from qualcode.ingest.participants import counts as participant_counts
-from qualcode.store.queries import coders, require_coders
+from qualcode.store.queries import SOURCE_KINDS, coders, require_coders
 
 CONSENSUS = "consensus"
 # A segment's role says whose words it is: someone interviewed (a participant), a survey respondent, a document's
@@ -24,6 +24,7 @@ ROLES = {"interviewee": "participant", "respondent": "respondent", "document": "
 EVIDENCE = ("participant", "respondent", "document")
 CASE_STUDY = "case_study"
 STAKEHOLDER = "stakeholder_group"
+SOURCE = "source"  # the kind of source, usable wherever an attribute is
 
 
 def select(db: Database, coder: str | None, *, allow_incomplete: bool = False) -> dict:
@@ -55,29 +56,52 @@ def decided_sources(db: Database, coder: str) -> list[str]:
     ]
 
 
+def decided_people(db: Database, coder: str) -> set[str]:
+    """The people CODER's counts are read against: everyone in the interviews (and documents) CODER decided, and the
+    survey respondents CODER decided an answer of. A survey is coded respondent by respondent, often a sample of
+    them: its other respondents are not in the base."""
+    decided = decided_sources(db, coder)
+    marks = ", ".join("?" * len(decided))
+    people = {
+        r[0]
+        for r in db.execute(
+            f"""SELECT ip.participant_id FROM interview_participants ip JOIN participants p ON p.id = ip.participant_id
+                WHERE p.kind != 'respondent' AND ip.interview_id IN ({marks})""",
+            decided,
+        )
+    }
+    return people | {
+        r[0]
+        for r in db.execute(
+            """SELECT DISTINCT s.participant_id FROM live_codings c JOIN turns t ON t.id = c.turn_id
+               JOIN speakers s ON s.id = t.speaker_id JOIN participants p ON p.id = s.participant_id
+               WHERE c.coder = ? AND p.kind = 'respondent'""",
+            [coder],
+        )
+    }
+
+
 def base(db: Database, coder: str) -> dict:
     """What CODER's counts of people are read against: the sources CODER decided (a decision on any unit), the
-    people in them by gender, and how many of their units CODER left undecided.
+    people in them by gender (decided_people), and how many of their units CODER left undecided.
 
     "12 of the 23 women interviewed" means 23 women took part in the interviews this coder decided: the study's 65
     women include many whose interviews nobody coded.
     """
     decided = decided_sources(db, coder)
     marks = ", ".join("?" * len(decided))
-    kinds = dict.fromkeys(("interview", "survey", "document"), 0)
+    kinds = dict.fromkeys(SOURCE_KINDS, 0)
     for (kind,) in db.execute(f"SELECT kind FROM interviews WHERE id IN ({marks})", decided):
         kinds[kind] += 1
-    people = {
-        r[0]
-        for r in db.execute(
-            f"SELECT participant_id FROM interview_participants WHERE interview_id IN ({marks})", decided
-        )
-    }
+    people = decided_people(db, coder)
+    # A unit is owed a decision when its source was decided; for a survey, when its respondent was.
     units, done = db.execute(
         f"""SELECT count(*), count(d.turn_id) FROM turns t JOIN speakers s ON s.id = t.speaker_id
+            JOIN participants p ON p.id = s.participant_id
             LEFT JOIN (SELECT DISTINCT turn_id FROM live_codings WHERE coder = ?) d ON d.turn_id = t.id
-            WHERE s.interviewer_id IS NULL AND t.interview_id IN ({marks})""",
-        [coder, *decided],
+            WHERE t.interview_id IN ({marks}) AND (p.kind != 'respondent' OR s.id IN (
+                SELECT t2.speaker_id FROM live_codings c2 JOIN turns t2 ON t2.id = c2.turn_id WHERE c2.coder = ?))""",
+        [coder, *decided, coder],
     ).fetchone()
     return {
         "sources": kinds,
@@ -145,21 +169,25 @@ def load(db: Database, coder: str) -> dict:
 
 
 def check_attribute(db: Database, name: str) -> str:
-    """NAME as the project spells it (gender, or a participant or interview attribute); unknown names list the known."""
-    if name.casefold() == "gender":
-        return "gender"
+    """NAME as the project spells it (gender, source, or a participant or interview attribute); unknown names list the
+    known."""
+    if name.casefold() in ("gender", SOURCE):
+        return name.casefold()
     known = attribute_names(db)
     spelt = {n.casefold(): n for n in [*known["interview"], *known["participant"]]}
     if name.casefold() not in spelt:
-        listing = ", ".join(sorted({"gender", *spelt.values()}))
+        listing = ", ".join(sorted({"gender", SOURCE, *spelt.values()}))
         raise NotFoundError(f"no attribute {name!r} in this project (known: {listing})")
     return spelt[name.casefold()]
 
 
 def value(segment: dict, attribute: str) -> str:
-    """The segment's value of ATTRIBUTE: the speaker's own value wins over the interview's, as in retrieval."""
+    """The segment's value of ATTRIBUTE: the speaker's own value wins over the interview's, as in retrieval; "source"
+    is the kind of source it comes from (interview, survey, document)."""
     if attribute == "gender":
         return segment["gender"] or NOT_RECORDED
+    if attribute == SOURCE:
+        return segment["source_kind"]
     v = segment["participant_attributes"].get(attribute)
     if v is None:
         v = segment["interview_attributes"].get(attribute)
@@ -172,4 +200,6 @@ def value_order(attribute: str, values) -> list[str]:
     values = set(values)
     if attribute == "gender":
         return gender_order(values)
+    if attribute == SOURCE:
+        return [k for k in SOURCE_KINDS if k in values]
     return sorted(values, key=lambda v: (v == NOT_RECORDED, v.casefold()))

@@ -120,9 +120,10 @@ def method(
         if base["sources"]["survey"]:
             who = base["respondents"]
             lines.append(
-                f"Shares of respondents are of the respondents of the {counted(base['sources']['survey'], 'survey')} "
-                f"{coder} decided: {counted(who['total'], 'respondent')} ({gender_split(who['by_gender'])}), "
-                "counted apart from the people interviewed."
+                f"Shares of respondents are of the {counted(who['total'], 'respondent')} "
+                f"({gender_split(who['by_gender'])}) {coder} decided at least one answer of, in "
+                f"{counted(base['sources']['survey'], 'survey')}: a survey is often coded for a sample of its "
+                "respondents. They are counted apart from the people interviewed."
             )
         if base["undecided"]:
             lines.append(

@@ -59,8 +59,9 @@ def source_line(by_source: dict) -> str:
     """'Interviews: 40 segments from 12 of 16 interviews, 20 of 38 participants; Survey answers: …' — triangulation."""
     parts = []
     for kind, item in by_source.items():
-        what, unit, source = SOURCE_WORDS[kind]
-        text = f"{what}: {counted(item['segments'], unit)} from {item['sources']} of {counted(item['of'], source)}"
+        what, source = SOURCE_WORDS[kind]
+        text = f"{what}: {counted(item['segments'], 'coded segment')} from {item['sources']} of "
+        text += counted(item["of"], source)
         if "people" in item:
             who = "participant" if kind == "interview" else "respondent"
             text += f", {item['people']} of {counted(item['people_of'], who)} ({rate_split(item['rates'])})"
@@ -69,9 +70,9 @@ def source_line(by_source: dict) -> str:
 
 
 SOURCE_WORDS = {
-    "interview": ("Interviews", "coded segment", "interview"),
-    "survey": ("Survey answers", "answer", "survey"),
-    "document": ("Documents", "paragraph", "document"),
+    "interview": ("Interviews", "interview"),
+    "survey": ("Survey answers", "survey"),
+    "document": ("Documents", "document"),
 }
 
 

@@ -46,6 +46,7 @@ def segments(db: Database, *, coder: str | None = None, redact: bool = False, al
     ]
     rows = []
     for s in data["segments"]:
+        person = s["role"] != "document"  # a document's paragraph has no speaker, so no participant or gender
         row = {
             "code": s["code"],
             "criterion": s["criterion"],
@@ -54,10 +55,10 @@ def segments(db: Database, *, coder: str | None = None, redact: bool = False, al
             "turn": s["turn"],
             "start": s["start"],
             "end": s["end"],
-            "speaker": r.speaker(s["speaker"], s["participant"]),
+            "speaker": r.speaker(s["speaker"], s["participant"]) if person else None,
             "role": s["role"],
-            "participant": r.participant(s["participant"]),
-            "gender": s["gender"],
+            "participant": r.participant(s["participant"]) if person else None,
+            "gender": s["gender"] if person else None,
             "text": r(s["text"]),
             "memo": r(s["memo"]),
             "interview_attributes": {k: r(v) for k, v in s["interview_attributes"].items()},

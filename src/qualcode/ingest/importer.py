@@ -20,6 +20,7 @@ from qualcode.ingest.participants import NOT_RECORDED, normalise_gender
 from qualcode.ingest.transcripts import EXTENSIONS, Transcript, Turn, metadata, parse_file, source
 from qualcode.ingest.transcripts.labels import INTERVIEWER, key
 from qualcode.store.db import now, transaction
+from qualcode.store.queries import PERSON_KIND
 from qualcode.text import yamlfile
 
 WORD = re.compile(r"\w+(?:['’]\w+)*")
@@ -278,10 +279,6 @@ class Plan:
     participants: dict[str, dict]  # id → {name, gender, attributes, optional guid}
     interviewers: dict[str, str | None]  # id → name
     notes: list[str]
-
-
-# Who speaks in each kind of source: people interviewed, survey respondents, a document's own text.
-PERSON_KIND = {"interview": "interviewee", "survey": "respondent", "document": "document"}
 
 
 def plan_speakers(t: Transcript, iid: str, options: ImportOptions) -> Plan:

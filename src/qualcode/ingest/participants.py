@@ -107,8 +107,8 @@ def counts(
     return result
 
 
-def listing(db: Database) -> list[dict]:
-    """Every participant with gender, attributes and the interviews they took part in."""
+def listing(db: Database, kind: str = "interviewee") -> list[dict]:
+    """Every person of KIND (the people interviewed, by default) with gender, attributes and their sources."""
     attrs: dict[str, dict[str, str]] = defaultdict(dict)
     for pid, name, value in db.execute("SELECT participant_id, name, value FROM participant_attributes"):
         attrs[pid][name] = value
@@ -117,5 +117,7 @@ def listing(db: Database) -> list[dict]:
         interviews[pid].append(iid)
     return [
         {"id": pid, "name": name, "gender": gender, "interviews": interviews[pid], "attributes": attrs[pid]}
-        for pid, name, gender in db.execute("SELECT id, name, gender FROM participants ORDER BY id")
+        for pid, name, gender in db.execute(
+            "SELECT id, name, gender FROM participants WHERE kind = ? ORDER BY id", [kind]
+        )
     ]

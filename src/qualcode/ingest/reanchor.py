@@ -41,6 +41,7 @@ from difflib import SequenceMatcher
 from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
+from qualcode.output.render import plural
 
 MIN_SIMILARITY = 0.8  # accept a fuzzy anchor at or above this ratio
 ALIGN_SIMILARITY = 0.6  # pair a changed old turn with a new one: steers the search, never anchors alone
@@ -111,13 +112,13 @@ class Report:
 
     def summary(self, interview_id: str) -> str:
         text = (
-            f"{interview_id}: {self.exact + self.fuzzy} codings re-anchored ({self.exact} exact, {self.fuzzy} fuzzy), "
-            f"{self.orphaned} orphaned"
+            f"{interview_id}: {plural(self.exact + self.fuzzy, 'coding')} re-anchored ({self.exact} exact, "
+            f"{self.fuzzy} fuzzy), {self.orphaned} orphaned"
         )
         if self.orphaned:
             text += " (see 'qualcode codings orphans')"
         if self.suggestions_dropped:
-            text += f"; {self.suggestions_dropped} suggestions dropped (score the interview again)"
+            text += f"; {plural(self.suggestions_dropped, 'suggestion')} dropped (score the interview again)"
         return text
 
 

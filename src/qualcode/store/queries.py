@@ -32,6 +32,8 @@ def require_coders(db: Database, names: list[str]) -> None:
 SOURCE_KINDS = ("interview", "survey", "document")
 _KIND_WORDS = {"interview": "interview", "interviews": "interview", "survey": "survey", "surveys": "survey",
                "document": "document", "documents": "document"}  # fmt: skip
+# Whose voices each kind of source holds: an interview's interviewees, a survey's respondents, a document's author.
+PERSON_KIND = {"interview": "interviewee", "survey": "respondent", "document": "document"}
 
 
 def source_kind(word: str) -> str:

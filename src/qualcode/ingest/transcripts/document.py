@@ -4,7 +4,7 @@ A PDF is read page by page with pypdf, so each paragraph keeps its page for quot
 with front matter naming it (`document: DOC-01`, title, date, language, attributes); a .docx or a text file without
 front matter is a document when imported with --document. Markdown headings are not units: each paragraph carries
 the heading it sits under as its context, as a survey answer carries its question. A document's words are no
-person's: its units have one speaker, "not recorded", never counted among participants.
+person's: its units have one speaker, "document", never counted among participants.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from pathlib import Path
 from qualcode.errors import InputError
 from qualcode.ingest.transcripts import metadata, source
 from qualcode.ingest.transcripts.types import Metadata, Participant, Transcript, Turn
+from qualcode.output.render import plural
 from qualcode.text import yamlfile
 
-NOT_RECORDED = "not recorded"
+VOICE = "document"  # the one speaker label of a document's units
 KEYS = {"document", "title", "date", "language", "attributes"}
 HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
 
@@ -38,23 +39,27 @@ def parse_text(text: str, path: Path, *, fmt: str = "document-md") -> Transcript
         if heading:
             section = heading.group(1)
             continue
-        turns.append(Turn(label=NOT_RECORDED, text=" ".join(block.split()), line=line, context=section))
+        turns.append(Turn(label=VOICE, text=" ".join(block.split()), line=line, context=section))
     return _document(path, fmt, turns, meta)
 
 
 def parse_paragraphs(paragraphs: list[str], path: Path, fmt: str) -> Transcript:
     """A .docx read as a document: its non-empty paragraphs, in order."""
-    turns = [Turn(label=NOT_RECORDED, text=" ".join(p.split())) for p in paragraphs if p.strip()]
+    turns = [Turn(label=VOICE, text=" ".join(p.split())) for p in paragraphs if p.strip()]
     return _document(path, fmt, turns, Metadata())
 
 
 def parse_pdf(path: Path, *, max_bytes: int = source.MAX_BYTES) -> Transcript:
     import io
+    import logging
 
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     data = source.read_bytes(path, max_bytes=max_bytes)
+    # pypdf logs what it repairs ("EOF marker not found"); a library must not print, and a real fault raises.
+    logger = logging.getLogger("pypdf")
+    level, logger.level = logger.level, logging.CRITICAL + 1
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -64,10 +69,12 @@ def parse_pdf(path: Path, *, max_bytes: int = source.MAX_BYTES) -> Transcript:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
         raise InputError(f"not a readable PDF ({e})", path=path) from e
+    finally:
+        logger.setLevel(level)
     turns = []
     for number, page in enumerate(pages, 1):
         for para in _pdf_paragraphs(source.normalise(page)):
-            turns.append(Turn(label=NOT_RECORDED, text=para, page=number))
+            turns.append(Turn(label=VOICE, text=para, page=number))
     if not turns:
         raise InputError(
             f"the PDF has no text layer on any of its {len(pages)} page(s) (a scanned document?): run it through "
@@ -120,6 +127,6 @@ def _document(path: Path, fmt: str, turns: list[Turn], meta: Metadata) -> Transc
     did = meta.interview or path.name.split(".")[0]
     meta.interview = did
     # The document's own voice: one speaker, no person (kind 'document' when stored).
-    meta.participants = [Participant(id=f"{did}:{NOT_RECORDED}", speaker=NOT_RECORDED, name=meta.title)]
+    meta.participants = [Participant(id=f"{did}:{VOICE}", speaker=VOICE, name=meta.title)]
     return Transcript(path=str(path), format=fmt, turns=turns, meta=meta, kind="document",
-                      notes=[f"a document: {len(turns)} paragraphs"])  # fmt: skip
+                      notes=[f"a document: {plural(len(turns), 'paragraph')}"])  # fmt: skip

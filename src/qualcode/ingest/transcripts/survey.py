@@ -24,6 +24,7 @@ from pathlib import Path
 from qualcode.errors import InputError, UsageError
 from qualcode.ingest.transcripts import source
 from qualcode.ingest.transcripts.types import Metadata, Participant, Transcript, Turn
+from qualcode.output.render import plural
 from qualcode.text import yamlfile
 
 SIDECAR_KEYS = {"survey", "title", "date", "language", "attributes", "id_column", "attribute_columns", "questions"}
@@ -75,8 +76,9 @@ def parse(path: Path, spec: Spec, *, encoding: str | None = None, max_bytes: int
         raise InputError("no answers: every open-question cell is empty", path=path)
     meta = spec.meta
     meta.interview, meta.participants = sid, people
-    return Transcript(path=str(path), format=f"survey-{path.suffix.lower().lstrip('.')}", turns=turns, meta=meta,
-                      kind="survey", notes=[f"{len(people)} respondents, {len(turns)} answers"])  # fmt: skip
+    notes = [f"{plural(len(people), 'respondent')}, {plural(len(turns), 'answer')}"]
+    fmt = f"survey-{path.suffix.lower().lstrip('.')}"
+    return Transcript(path=str(path), format=fmt, turns=turns, meta=meta, kind="survey", notes=notes)
 
 
 def _with_sidecar(path: Path, spec: Spec, encoding: str | None) -> Spec:
