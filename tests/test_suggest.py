@@ -54,14 +54,48 @@ def test_expanded_token_patterns_match_exactly_what_spacys_matcher_matches():
             if "tokens" in p:
                 plain.add(f"{c.id}:{idx}", [[pats._lower_lemma(t) for t in p["tokens"]]])
     assert len(ours.expanded) > 300  # most patterns are expanded, so the comparison means something
-    texts = [f.read_text(encoding="utf-8").split("---", 2)[2] for f in sorted(CORPUS.glob("INT-*.md"))[:12]]
+    texts = [f.read_text(encoding="utf-8").split("---", 2)[2] for f in sorted(CORPUS.glob("INT-*.md"))[:24]]
     total = 0
+    assert len(ours.anchored) > 30  # and most of the others run behind an anchor
     for doc in pipe.pipe(texts):
         expected = {(pipe.vocab.strings[i], s, e) for i, s, e in plain(doc)}
-        got = {(pipe.vocab.strings[i], s, e) for mt in (ours.expanded, ours.tokens) for i, s, e in mt(doc)}
+        got = {(pipe.vocab.strings[i], s, e) for mt in (ours.expanded, ours.tokens) if len(mt) for i, s, e in mt(doc)}
+        got |= {(pipe.vocab.strings[i], s, e) for i, s, e in ours._anchored_hits(doc)}
         assert got == expected
         total += len(expected)
     assert total > 200
+
+
+def test_anchored_patterns_match_what_the_matcher_matches_with_any_operator():
+    from spacy.matcher import Matcher
+
+    pipe = nlp.build("en")
+    patterns = [
+        [{"LOWER": "funds"}, {"OP": "?"}, {"LEMMA": {"IN": ["arrive", "come"]}}],
+        [{"LEMMA": "delay", "OP": "+"}, {"IS_PUNCT": True}],
+        [{"LOWER": {"IN": ["very", "so"]}, "OP": "*"}, {"LOWER": "late"}],
+        [{"LIKE_NUM": True}, {"LOWER": "months"}],
+        [{"LOWER": {"NOT_IN": ["the"]}}, {"LEMMA": "budget"}],
+        [{"LOWER": "Late"}],  # a capital never matches LOWER, expanded or not
+        [{"LIKE_NUM": True}, {"OP": "?"}, {"LOWER": {"NOT_IN": ["x"]}}],  # no anchor: run on every doc
+    ]
+    codes = [SimpleNamespace(id=1, path="X", patterns=[{"tokens": p, "weight": 0.5} for p in patterns])]
+    ours = pats.compile_patterns(pipe, codes)
+    assert len(ours.anchored) == 5 and len(ours.tokens) == 1
+    plain = Matcher(pipe.vocab)
+    for idx, p in enumerate(patterns):
+        plain.add(f"1:{idx}", [[pats._lower_lemma(t) for t in p]])
+    texts = [
+        "The funds never arrived. Funds came late, very very late: 6 months! The delays, delays.",
+        "Our budget was late and the budget came in 3 months.",
+        "",
+        "Nothing here.",
+    ]
+    for doc in pipe.pipe(texts):
+        expected = sorted((s, e, pipe.vocab.strings[i]) for i, s, e in plain(doc))
+        got = sorted({(m.start, m.end, m.label) for m in ours.find(doc)})
+        spans = sorted((doc[s:e].start_char, doc[s:e].end_char, ours.meta[k][2]) for s, e, k in expected)
+        assert got == sorted(set(spans))
 
 
 def test_noisy_or_and_pattern_scores_count_each_pattern_once():
@@ -120,7 +154,7 @@ def test_suggest_stores_evidence_at_exact_offsets_and_only_participant_turns(cli
         for e in r["evidence"]:
             assert turn_text[e["start"] : e["end"]] == e["text"]
     csv_lines = cli("suggestions", "export", "--format", "csv", "--all").stdout.splitlines()
-    assert csv_lines[0] == "interview,turn,unit,start,end,code,score,source,evidence"
+    assert csv_lines[0] == "interview,turn,unit,start,end,code,score,source,evidence,probability"
     assert len(csv_lines) - 1 == q(db_path, "SELECT count(*) FROM suggestions")[0][0]
 
 
@@ -203,7 +237,7 @@ def test_evaluate_folds_never_share_an_interview(shipped):
     assert len(flat) == len(set(flat)) == 16 and len(folds) == 4
     result = json.loads(cli("suggest", "--evaluate", "--coder", "coder-b", "--folds", "2", "--format", "json").stdout)
     assert result["folds"] == 2 and result["turns"] == 386 and result["interviews"] == 16
-    for variant in ("patterns", "model", "combined"):
+    for variant in ("patterns", "model"):
         crit = result["variants"][variant]["criterion"]
         dac = [r for r in crit["rows"] if r["averaged"]]
         assert [r["code"] for r in dac] == [
@@ -218,3 +252,4 @@ def test_evaluate_folds_never_share_an_interview(shipped):
         tp = sum(r["tp"] for r in dac)
         fp = sum(r["fp"] for r in dac)
         assert crit["micro"]["precision"] == pytest.approx(tp / (tp + fp))
+    assert result["variants"]["prechecked"]["suggestions"] > 0

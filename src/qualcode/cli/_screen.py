@@ -163,6 +163,8 @@ def review_codes(sess: ReviewSession) -> list[RenderableType]:
 def footer(sess: Cursor) -> list[RenderableType]:
     done = " · ".join(f"{o} {sess.counts[o]}" for o in sess.outcomes)
     progress = f"{len(sess.decided)} of {len(sess.turn_ids)} decided, {sess.remaining} to go"
+    if note := getattr(sess, "precheck_note", None):
+        progress += f" │ {note}"
     if isinstance(sess, ReviewSession):
         keys = f"1 {sess.a}'s · 2 {sess.b}'s · b both · 0 neither · e edit · s skip · n/p · m memo · u undo · ? · q"
         if sess.editing:

@@ -33,16 +33,23 @@ class Matchers:
     lowercase word sequence they accept and matched by a PhraseMatcher: spaCy's Matcher tries each pattern's first
     token at every position (hundreds of predicate checks per token with this codebook), while the PhraseMatcher is
     one hash lookup. A LEMMA value is replaced by the words whose lookup lemma it is, which matches exactly the same
-    tokens. Anything else (other attributes, `+`, `*`, `!`) stays with the Matcher.
+    tokens. Anything else (other attributes, wildcards, `+`, `*`, `!`, expansions over the cap) stays with spaCy's
+    Matcher, but a pattern with an anchor (a token that must be there, given by LOWER or LEMMA values) gets a Matcher
+    of its own that runs only on the docs holding one of its anchor's values: a set lookup per distinct word instead
+    of every pattern tried at every token. The anchor test is the Matcher's own predicate on that token, so the
+    matches are the same (a test compares them with one Matcher of every pattern on the corpus).
     """
 
     nlp: object
     phrase_lemma: object
     phrase_lower: object
-    tokens: object
+    tokens: object  # token patterns without an anchor: run on every doc
     expanded: object = None
     meta: dict[str, tuple[int, int, str, float]] = field(default_factory=dict)  # match key → code, idx, label, w
     skipped: list[str] = field(default_factory=list)
+    anchored: dict[str, tuple[object, int | None]] = field(default_factory=dict)  # key → its own Matcher, max length
+    anchors: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # (attr id, value hash) → match keys
+    requires: dict[str, list[tuple[int, frozenset[int]]]] = field(default_factory=dict)  # key → its anchors
 
     def find(self, doc) -> list[Match]:
         seen: set[tuple[str, int, int]] = set()
@@ -51,16 +58,65 @@ class Matchers:
         for matcher in (self.phrase_lemma, self.phrase_lower, self.expanded, self.tokens):
             if matcher is not None and len(matcher):
                 hits.extend(matcher(doc))
+        hits.extend(self._anchored_hits(doc))
+        if not hits:
+            return out
+        from spacy.attrs import IDX, LENGTH
+
+        offsets = doc.to_array([IDX, LENGTH]).tolist()
+        strings = self.nlp.vocab.strings
         for match_id, start, end in hits:
-            key = self.nlp.vocab.strings[match_id]
+            key = strings[match_id]
             if (key, start, end) in seen:
                 continue
             seen.add((key, start, end))
             code_id, idx, label, weight = self.meta[key]
-            span = doc[start:end]
-            out.append(Match(code_id, idx, label, weight, span.start_char, span.end_char, span.text))
+            a, b = offsets[start][0], offsets[end - 1][0] + offsets[end - 1][1]
+            out.append(Match(code_id, idx, label, weight, a, b, doc.text[a:b]))
         out.sort(key=lambda m: (m.start, m.end, m.code_id))
         return out
+
+    def _anchored_hits(self, doc) -> list[tuple[int, int, int]]:
+        """What the anchored patterns match in DOC: each pattern whose every anchor has a value in the doc, run on
+        the windows around its first anchor's tokens (the whole doc for a pattern of unbounded length), since every
+        call of a Matcher walks the tokens it is given."""
+        if not self.anchors or not len(doc):
+            return []
+        from spacy.attrs import LEMMA, LOWER
+
+        values = doc.to_array([LOWER, LEMMA])
+        present = {LOWER: set(values[:, 0].tolist()), LEMMA: set(values[:, 1].tolist())}
+        keys: set[str] = set()
+        for attr in (LOWER, LEMMA):
+            for value in present[attr]:
+                keys.update(self.anchors.get((attr, value), ()))
+        if not keys:
+            return []
+        where: dict[tuple[int, int], list[int]] = {}  # (attr, value) → token positions, for anchor values only
+        for column, attr in enumerate((LOWER, LEMMA)):
+            for i, value in enumerate(values[:, column].tolist()):
+                if (attr, value) in self.anchors:
+                    where.setdefault((attr, value), []).append(i)
+        hits = []
+        for key in sorted(keys):
+            (attr, first), *rest = self.requires[key]
+            if any(present[a].isdisjoint(vs) for a, vs in rest):
+                continue
+            matcher, length = self.anchored[key]
+            if length is None:
+                hits.extend(matcher(doc))
+                continue
+            at = sorted(i for v in first for i in where.get((attr, v), ()))
+            windows: list[list[int]] = []
+            for i in at:  # overlapping windows merged, so each stretch is walked once
+                a, b = max(i - length + 1, 0), min(i + length, len(doc))
+                if windows and a <= windows[-1][1]:
+                    windows[-1][1] = b
+                else:
+                    windows.append([a, b])
+            for a, b in windows:
+                hits.extend((m, a + s, a + e) for m, s, e in matcher(doc[a:b]))
+        return hits
 
 
 TAGGER_ATTRS = {"POS", "TAG", "DEP", "MORPH", "ENT_TYPE"}
@@ -96,7 +152,7 @@ def compile_patterns(nlp, codes: Iterable[Code]) -> Matchers:
                 variants = expand(tokens, forms)
                 try:
                     if variants is None:
-                        m.tokens.add(key, [tokens])
+                        _add_token_pattern(m, nlp, key, tokens)
                     elif variants:
                         m.expanded.add(key, [Doc(nlp.vocab, words=list(v)) for v in variants])
                 except Exception as e:
@@ -110,6 +166,41 @@ def compile_patterns(nlp, codes: Iterable[Code]) -> Matchers:
         m.phrase_lemma.add(key, [doc])
         m.phrase_lower.add(key, [doc])
     return m
+
+
+def _add_token_pattern(m: Matchers, nlp, key: str, tokens: list[dict]) -> None:
+    """To the Matcher of every doc, or to a Matcher of its own behind its anchors (see `Matchers`)."""
+    from spacy.matcher import Matcher
+
+    found = sorted(anchors(tokens), key=lambda a: len(a[1]))
+    if not found:
+        m.tokens.add(key, [tokens])
+        return
+    own = Matcher(nlp.vocab)
+    own.add(key, [tokens])
+    unbounded = any(t.get("OP") not in (None, "?", "!") for t in tokens)
+    m.anchored[key] = (own, None if unbounded else len(tokens))
+    hashed = [(attr, frozenset(nlp.vocab.strings.add(v) for v in values)) for attr, values in found]
+    for h in hashed[0][1]:
+        m.anchors.setdefault((hashed[0][0], h), []).append(key)
+    m.requires[key] = hashed
+
+
+def anchors(tokens: list[dict]) -> list[tuple[int, list[str]]]:
+    """(attr id, values) of each token every match must contain that is given by LOWER or LEMMA values alone."""
+    from spacy.attrs import LEMMA, LOWER
+
+    out = []
+    for t in tokens:
+        keys = [k for k in t if k != "OP"]
+        if len(keys) != 1 or keys[0] not in ("LOWER", "LEMMA") or t.get("OP") not in (None, "+"):
+            continue
+        value = t[keys[0]]
+        if isinstance(value, str):
+            out.append((LOWER if keys[0] == "LOWER" else LEMMA, [value]))
+        elif isinstance(value, dict) and set(value) == {"IN"} and all(isinstance(v, str) for v in value["IN"]):
+            out.append((LOWER if keys[0] == "LOWER" else LEMMA, list(value["IN"])))
+    return out
 
 
 # Larger expansions cost more to build (a Doc per word sequence, ~40 µs each) than the Matcher costs to run them:
@@ -140,9 +231,9 @@ def lemma_forms(language: str) -> dict[str, set[str]] | None:
 
 
 def _words_for(attr: str, value: str, forms: dict | None) -> set[str] | None:
+    if attr == "LOWER":  # the Matcher compares the value as written: one with a capital never matches
+        return {value} if value == value.lower() else set()
     value = str(value).lower()
-    if attr == "LOWER":
-        return {value}
     if attr == "LEMMA" and forms is not None:
         table = forms["__table__"]
         out = set(forms.get(value, set()))

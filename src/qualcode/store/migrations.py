@@ -432,3 +432,10 @@ def m011_kinds_of_evidence(db: Database) -> None:
     )
     db.execute("ALTER TABLE turns ADD COLUMN page INTEGER")  # a document paragraph's page, for quotes
     db.execute("ALTER TABLE turns ADD COLUMN question TEXT")  # a survey answer's question, shown as its context
+
+
+@migrations()
+def m012_suggestion_probability(db: Database) -> None:
+    """A suggestion's calibrated probability of being right, measured by cross-validation when its model was
+    trained (NULL for pattern evidence alone): the session pre-checks a suggestion only when it is high."""
+    db.execute("ALTER TABLE suggestions ADD COLUMN probability REAL")

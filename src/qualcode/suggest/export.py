@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
 
-COLUMNS = ["interview", "turn", "unit", "start", "end", "code", "score", "source", "evidence"]
+COLUMNS = ["interview", "turn", "unit", "start", "end", "code", "score", "source", "evidence", "probability"]
 
 
 def rows(db: Database, *, everything: bool = False, min_score: float | None = None):
@@ -18,12 +18,12 @@ def rows(db: Database, *, everything: bool = False, min_score: float | None = No
     or every stored pair; offsets relative to the turn."""
     tree = CodeTree.load(db, require=True)
     sql = """SELECT s.interview_id, t.idx, s.unit, s.start - t.start, s.end - t.start, s.code_id, s.score, s.source,
-                    s.evidence, t.start
+                    s.evidence, t.start, s.probability
              FROM suggestions s JOIN turns t ON t.id = s.turn_id JOIN codes c ON c.id = s.code_id"""
     if not everything:
         sql += " WHERE " + tree.shown_sql(db, "s", default=min_score)
     sql += " ORDER BY s.interview_id, t.idx, s.unit DESC, s.start, c.position"
-    for iid, idx, unit, a, b, code_id, score, source, evidence, offset in db.execute(sql):
+    for iid, idx, unit, a, b, code_id, score, source, evidence, offset, probability in db.execute(sql):
         ev = [dict(e, start=e["start"] - offset, end=e["end"] - offset) for e in json.loads(evidence)]
         yield {
             "interview": iid,
@@ -35,6 +35,7 @@ def rows(db: Database, *, everything: bool = False, min_score: float | None = No
             "score": score,
             "source": source,
             "evidence": ev,
+            "probability": probability,
         }
 
 
@@ -49,6 +50,17 @@ def export(db: Database, fmt: str = "jsonl", *, everything: bool = False, min_sc
     for r in rows(db, everything=everything, min_score=min_score):
         evidence = "; ".join(f"{e['text']} [{e['start']}:{e['end']}] ({e['pattern']})" for e in r["evidence"])
         w.writerow(
-            [r["interview"], r["turn"], r["unit"], r["start"], r["end"], r["code"], r["score"], r["source"], evidence]
+            [
+                r["interview"],
+                r["turn"],
+                r["unit"],
+                r["start"],
+                r["end"],
+                r["code"],
+                r["score"],
+                r["source"],
+                evidence,
+                "" if r["probability"] is None else r["probability"],
+            ]
         )
     return buf.getvalue()

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
 from qualcode.store.db import now, transaction
+from qualcode.suggest.classifier import PREVIOUS_SQL
 from qualcode.suggest.score import Scorer, codebook_hash
 
 BATCH = 128
@@ -66,7 +67,7 @@ def suggest(
     hashes = {c.id: c.pattern_hash for c in scorer.codes}
     thresholds = tree.thresholds()
     sql = (
-        f"SELECT t.id, t.interview_id, t.start, t.text {base} AND t.id > ?"
+        f"SELECT t.id, t.interview_id, t.start, t.text, {PREVIOUS_SQL} {base} AND t.id > ?"
         + "".join(f" AND {w}" for w in where)
         + f" ORDER BY t.id LIMIT {BATCH}"
     )
@@ -76,14 +77,14 @@ def suggest(
         if not rows:
             break
         last = rows[-1][0]
-        results = list(scorer.score([r[3] for r in rows]))
+        results = list(scorer.score([r[3] for r in rows], [r[4] or "" for r in rows]))
         with transaction(db):
             # The batch's reads and writes go in a few statements: a statement per suggestion row was most of the
             # time a model-assisted run spent beyond the pipeline itself.
             existing = _existing(db, [r[0] for r in rows])
             deletes: list[tuple[int, int]] = []
             inserts: list[list] = []
-            for (tid, iid, offset, text), (turn, sents) in zip(rows, results, strict=True):
+            for (tid, iid, offset, text, _), (turn, sents) in zip(rows, results, strict=True):
                 _plan_turn(
                     tid,
                     iid,
@@ -101,8 +102,8 @@ def suggest(
             db.conn.executemany("DELETE FROM suggestions WHERE turn_id = ? AND code_id = ?", deletes)
             db.conn.executemany(
                 """INSERT INTO suggestions (interview_id, turn_id, code_id, unit, start, end, score, pattern_score,
-                   model_score, source, evidence, pattern_hash, model_version, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   model_score, probability, source, evidence, pattern_hash, model_version, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 inserts,
             )
             if not partial:
@@ -188,6 +189,7 @@ def _plan_turn(
                     round(r["score"], 4),
                     _r(r["pattern"]),
                     _r(r["model"]),
+                    _r(r["probability"]),
                     r["source"],
                     json.dumps(evidence, ensure_ascii=False),
                     h,
