@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from qualcode.codebook.tree import Code
 
 
-@dataclass
+@dataclass(slots=True)
 class Match:
     code_id: int
     pattern: int  # index in the code's pattern list
@@ -30,9 +30,9 @@ class Matchers:
     """The codebook's phrases (on LEMMA and LOWER) and token patterns, compiled once.
 
     Token patterns made only of LOWER/LEMMA values (strings or IN lists, optionally `?`) are expanded into every
-    lowercase word sequence they accept and matched by a PhraseMatcher: spaCy's Matcher tries each pattern's first
-    token at every position (hundreds of predicate checks per token with this codebook), while the PhraseMatcher is
-    one hash lookup. A LEMMA value is replaced by the words whose lookup lemma it is, which matches exactly the same
+    lowercase word sequence they accept and matched by `WordSequences`: spaCy's Matcher tries each pattern's first
+    token at every position (hundreds of predicate checks per token with this codebook), while a sequence is one
+    hash lookup. A LEMMA value is replaced by the words whose lookup lemma it is, which matches exactly the same
     tokens. Anything else (other attributes, wildcards, `+`, `*`, `!`, expansions over the cap) stays with spaCy's
     Matcher, but a pattern with an anchor (a token that must be there, given by LOWER or LEMMA values) gets a Matcher
     of its own that runs only on the docs holding one of its anchor's values: a set lookup per distinct word instead
@@ -50,8 +50,11 @@ class Matchers:
     anchored: dict[str, tuple[object, int | None]] = field(default_factory=dict)  # key → its own Matcher, max length
     anchors: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # (attr id, value hash) → match keys
     requires: dict[str, list[tuple[int, frozenset[int]]]] = field(default_factory=dict)  # key → its anchors
+    anchor_values: dict[int, set[int]] = field(default_factory=dict)  # attr id → every first anchor's values
 
-    def find(self, doc) -> list[Match]:
+    def find(self, doc, text: str | None = None) -> list[Match]:
+        """Every pattern match in DOC; TEXT is the doc's text when the caller has it (spaCy rebuilds it from the
+        tokens at each access)."""
         seen: set[tuple[str, int, int]] = set()
         out: list[Match] = []
         hits = []
@@ -65,6 +68,7 @@ class Matchers:
 
         offsets = doc.to_array([IDX, LENGTH]).tolist()
         strings = self.nlp.vocab.strings
+        text = doc.text if text is None else text
         for match_id, start, end in hits:
             key = strings[match_id]
             if (key, start, end) in seen:
@@ -72,8 +76,8 @@ class Matchers:
             seen.add((key, start, end))
             code_id, idx, label, weight = self.meta[key]
             a, b = offsets[start][0], offsets[end - 1][0] + offsets[end - 1][1]
-            out.append(Match(code_id, idx, label, weight, a, b, doc.text[a:b]))
-        out.sort(key=lambda m: (m.start, m.end, m.code_id))
+            out.append(Match(code_id, idx, label, weight, a, b, text[a:b]))
+        out.sort(key=lambda m: (m.start, m.end, m.code_id, m.pattern))
         return out
 
     def _anchored_hits(self, doc) -> list[tuple[int, int, int]]:
@@ -94,8 +98,9 @@ class Matchers:
             return []
         where: dict[tuple[int, int], list[int]] = {}  # (attr, value) → token positions, for anchor values only
         for column, attr in enumerate((LOWER, LEMMA)):
+            wanted = self.anchor_values.get(attr, set())
             for i, value in enumerate(values[:, column].tolist()):
-                if (attr, value) in self.anchors:
+                if value in wanted:
                     where.setdefault((attr, value), []).append(i)
         hits = []
         for key in sorted(keys):
@@ -119,20 +124,57 @@ class Matchers:
         return hits
 
 
+class WordSequences:
+    """Word sequences matched on the tokens' lowercase forms: what a PhraseMatcher on LOWER does with phrases given
+    as word lists, called the same way (match id, start, end), without building a Doc per phrase: the expanded
+    token patterns are 70,000 sequences with the shipped codebook, and their Docs took a second of every run."""
+
+    def __init__(self, vocab):
+        self.vocab = vocab
+        self.keys: set[str] = set()
+        self.index: dict[int, dict[int, dict[tuple[int, ...], list[int]]]] = {}  # first word → length → seq → ids
+
+    def add(self, key: str, sequences: list[tuple[str, ...]]) -> None:
+        from spacy.strings import get_string_id
+
+        match_id = self.vocab.strings.add(key)
+        self.keys.add(key)
+        for words in sequences:
+            hashes = tuple(get_string_id(w) for w in words)
+            ids = self.index.setdefault(hashes[0], {}).setdefault(len(hashes), {}).setdefault(hashes, [])
+            if match_id not in ids:
+                ids.append(match_id)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __call__(self, doc) -> list[tuple[int, int, int]]:
+        from spacy.attrs import LOWER
+
+        lower = doc.to_array(LOWER).tolist()
+        index = self.index
+        out = []
+        for i in [i for i, value in enumerate(lower) if value in index]:
+            for n, table in index[lower[i]].items():
+                ids = table.get(tuple(lower[i : i + n]))
+                if ids:
+                    out.extend((match_id, i, i + n) for match_id in ids)
+        return out
+
+
 TAGGER_ATTRS = {"POS", "TAG", "DEP", "MORPH", "ENT_TYPE"}
 
 
 def compile_patterns(nlp, codes: Iterable[Code]) -> Matchers:
     """The patterns of CODES (as stored by `codebook load`) for this pipeline. Token LEMMA values are lowercased."""
     from spacy.matcher import Matcher, PhraseMatcher
-    from spacy.tokens import Doc
 
     m = Matchers(
         nlp,
         PhraseMatcher(nlp.vocab, attr="LEMMA"),
         PhraseMatcher(nlp.vocab, attr="LOWER"),
         Matcher(nlp.vocab),
-        PhraseMatcher(nlp.vocab, attr="LOWER"),
+        WordSequences(nlp.vocab),
     )
     forms = lemma_forms(nlp.lang) if "qualcode_lower_lemmas" in nlp.pipe_names else None
     has_tagger = any(nlp.has_pipe(p) for p in ("tagger", "morphologizer", "parser"))
@@ -154,7 +196,7 @@ def compile_patterns(nlp, codes: Iterable[Code]) -> Matchers:
                     if variants is None:
                         _add_token_pattern(m, nlp, key, tokens)
                     elif variants:
-                        m.expanded.add(key, [Doc(nlp.vocab, words=list(v)) for v in variants])
+                        m.expanded.add(key, variants)
                 except Exception as e:
                     # A pattern stored by a version that let it through: say which, never a traceback.
                     raise InputError(
@@ -183,6 +225,7 @@ def _add_token_pattern(m: Matchers, nlp, key: str, tokens: list[dict]) -> None:
     hashed = [(attr, frozenset(nlp.vocab.strings.add(v) for v in values)) for attr, values in found]
     for h in hashed[0][1]:
         m.anchors.setdefault((hashed[0][0], h), []).append(key)
+        m.anchor_values.setdefault(hashed[0][0], set()).add(h)
     m.requires[key] = hashed
 
 
@@ -203,8 +246,8 @@ def anchors(tokens: list[dict]) -> list[tuple[int, list[str]]]:
     return out
 
 
-# Larger expansions cost more to build (a Doc per word sequence, ~40 µs each) than the Matcher costs to run them:
-# with the shipped codebook, 2,000 builds in 1.5 s and matches the corpus in the same time as 20,000 (8.5 s to build).
+# Patterns with more word sequences than this run behind their anchor instead: raising it to 20,000 saved no
+# measurable time on the 10x corpus and cost 76 MB more memory.
 EXPANSION_CAP = 2_000
 _FORMS: dict[str, dict[str, set[str]] | None] = {}
 
@@ -312,16 +355,16 @@ def noisy_or(weights) -> float:
 
 def pattern_scores(matches: list[Match], start: int = 0, end: int | None = None) -> dict[int, tuple[float, list]]:
     """code id → (score, matches) over the matches inside [start, end); each distinct pattern counts once."""
-    by_code: dict[int, dict[int, Match]] = {}
+    found: dict[int, list[Match]] = {}
     for mt in matches:
         if mt.start >= start and (end is None or mt.end <= end):
-            by_code.setdefault(mt.code_id, {}).setdefault(mt.pattern, mt)
+            found.setdefault(mt.code_id, []).append(mt)
     out = {}
-    for code_id, pats in by_code.items():
-        out[code_id] = (
-            noisy_or(m.weight for m in pats.values()),
-            [m for m in matches if m.code_id == code_id and m.start >= start and (end is None or m.end <= end)],
-        )
+    for code_id, ms in found.items():
+        weights = {}
+        for m in ms:
+            weights.setdefault(m.pattern, m.weight)
+        out[code_id] = (noisy_or(weights.values()), ms)
     return out
 
 

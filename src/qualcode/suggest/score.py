@@ -10,6 +10,7 @@ their pattern score and have no measured probability.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -68,10 +69,13 @@ class Scorer:
 
         PREVIOUS holds the text of the turn before each one (the model reads its patterns)."""
         docs = list(self.nlp.pipe(texts, batch_size=64))
-        all_matches = [self.matchers.find(doc) for doc in docs]
+        all_matches = [self.matchers.find(doc, text) for doc, text in zip(docs, texts, strict=True)]
         raw = None
         if self.model is not None:
-            before = [self.matchers.find(d) for d in self.nlp.pipe(previous or [""] * len(texts), batch_size=64)]
+            previous = previous or [""] * len(texts)
+            before = [
+                self.matchers.find(d, t) for d, t in zip(self.nlp.pipe(previous, batch_size=64), previous, strict=True)
+            ]
             x = self.model.space.matrix(self.tree, docs, all_matches, before)
             raw = linear.predict(x, self.model.weights, self.model.bias)
         in_scope = {c.id for c in self.codes}
@@ -81,6 +85,8 @@ class Scorer:
             per_code = pattern_scores(matches)
             turn: dict[int, dict] = {}
             for c in self.codes:
+                if raw is None and c.id not in per_code and c.id not in self.floors:
+                    continue  # no evidence and no model: a score of 0, never stored
                 p, found = per_code.get(c.id, (0.0, []))
                 result = {"score": p, "pattern": p, "model": None, "probability": None, "source": "pattern"}
                 if raw is not None and c.id in self.labels:
@@ -147,23 +153,23 @@ def _sentences(doc, matches: list) -> list[tuple[int, int, dict]]:
 
     rows = doc.to_array([SENT_START, IDX, LENGTH]).tolist()
     starts = [i for i, r in enumerate(rows) if r[0] == 1 or i == 0]
-    out = []
+    bounds = []
     for k, first in enumerate(starts):
         last = (starts[k + 1] if k + 1 < len(starts) else len(rows)) - 1
-        a, b = rows[first][1], rows[last][1] + rows[last][2]
-        inside = pattern_scores(matches, a, b)
-        if inside:
-            out.append(
-                (
-                    a,
-                    b,
-                    {
-                        cid: {"score": sc, "pattern": sc, "model": None, "probability": None, "source": "pattern"}
-                        | {"evidence": ev}
-                        for cid, (sc, ev) in inside.items()
-                    },
-                )
-            )
+        bounds.append((rows[first][1], rows[last][1] + rows[last][2]))
+    inside: dict[int, list] = {}
+    for m in matches:  # a match belongs to the sentence it starts in, if it also ends there
+        k = bisect.bisect_right(bounds, (m.start, float("inf"))) - 1
+        if k >= 0 and m.end <= bounds[k][1]:
+            inside.setdefault(k, []).append(m)
+    out = []
+    for k, found in sorted(inside.items()):
+        a, b = bounds[k]
+        results = {
+            cid: {"score": sc, "pattern": sc, "model": None, "probability": None, "source": "pattern", "evidence": ev}
+            for cid, (sc, ev) in pattern_scores(found).items()
+        }
+        out.append((a, b, results))
     return out
 
 
