@@ -253,3 +253,82 @@ def test_evaluate_folds_never_share_an_interview(shipped):
         fp = sum(r["fp"] for r in dac)
         assert crit["micro"]["precision"] == pytest.approx(tp / (tp + fp))
     assert result["variants"]["prechecked"]["suggestions"] > 0
+
+
+@pytest.mark.slow
+def test_stored_scores_put_each_label_threshold_on_the_shown_threshold_and_keep_the_probability(shipped):
+    cli, trained = shipped
+    cli("train", "--coder", "coder-a")
+    cli("suggest", "--interview", "INT-05")
+    labels = json.loads(q(cli.db_path, "SELECT labels FROM models WHERE active = 1")[0][0])
+    thresholds = {info["code_id"]: info["threshold"] for info in labels.values() if info["kind"] == "criterion"}
+    rows = q(
+        cli.db_path,
+        "SELECT code_id, score, model_score, probability FROM suggestions WHERE unit = 'turn' AND source != 'pattern'",
+    )
+    criteria = [r for r in rows if r[0] in thresholds]
+    assert criteria and all(r[3] is not None and 0 <= r[3] <= 1 for r in rows)
+    for code_id, score, raw, _ in criteria:  # shown (0.5, the codebook's min_score) exactly when the label says so
+        assert (score >= 0.5) == (raw >= thresholds[code_id] - 1e-4)
+    exported = [json.loads(line) for line in cli("suggestions", "export").stdout.splitlines()]
+    assert exported and all(r["score"] >= 0.5 for r in exported)
+    assert any(r["probability"] is not None for r in exported)
+
+
+@pytest.mark.slow
+def test_evaluate_scores_held_out_coders_on_interviews_the_coder_never_decided(tmp_path):
+    from tests.conftest import ROOT, Cli
+
+    cli = Cli(tmp_path / "h.db")
+    cli("import", *sorted(CORPUS.glob("INT-*.md")), ROOT / "heldout" / "dev")
+    cli("codebook", "load", CODEBOOK)
+    cli("codings", "import", CODINGS / "coder-a.csv")
+    cli("codings", "import", ROOT / "heldout" / "dev" / "codings" / "coder-f.csv")
+    args = ["suggest", "--evaluate", "--coder", "coder-a", "--folds", "2", "--heldout-coder", "coder-f"]
+    result = json.loads(cli(*args, "--curve", "4", "--format", "json").stdout)
+    held = result["heldout"]["coder-f"]
+    assert held["turns"] == 135 and held["interviews"] == 8
+    crit = held["variants"]["model"]["criterion"]
+    assert crit["micro"]["support"] == sum(r["support"] for r in crit["rows"] if r["averaged"]) > 0
+    assert [c["interviews"] for c in result["curve"]] == [4] and result["curve"][0]["draws"] == 3
+    assert 0 <= result["curve"][0]["f1"] <= 1
+    table = cli(*args).stdout
+    assert "held out, against coder-f" in table and "pre-checked" in table
+
+
+def test_a_model_from_an_earlier_qualcode_is_named_not_used(cli, db_path, project):
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "INSERT INTO models (version, kind, coder, labels, data_hash, spacy_version, trained_at, examples, "
+            "active, config, blob) VALUES ('tc-old', 'textcat_multilabel:lemmas+patterns', 'ana', '{}', 'h', "
+            "'3.8', '2026-01-01', 10, 1, '', x'00')"
+        )
+    conn.close()
+    r = cli("suggest", expect=1)
+    assert "model tc-old was trained by an earlier qualcode" in r.stderr and "qualcode train --coder ana" in r.stderr
+    assert json.loads(cli("suggest", "--no-model", "--format", "json").stdout)["turns scored"] > 0
+
+
+def test_logistic_fit_threshold_and_calibration():
+    import numpy as np
+
+    from qualcode.suggest import linear
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = (x[:, 0] + 0.3 * rng.normal(size=200) > 0).astype(float)
+    w, b = linear.fit(x, y)
+    assert w[0] > 2 and abs(w[1]) < 1 and (linear.fit(x, y)[0] == w).all()  # deterministic
+    p = linear.predict(x, w, b)
+    t = linear.best_threshold(p, y)
+    called = p >= t
+    f1 = 2 * (called & (y == 1)).sum() / (called.sum() + y.sum())
+    assert f1 >= max(2 * ((p >= s) & (y == 1)).sum() / ((p >= s).sum() + y.sum()) for s in np.linspace(0, 1, 101))
+    xs, ys = linear.isotonic(p, y)
+    assert ys == sorted(ys) and xs == sorted(xs) and 0 <= ys[0] and ys[-1] <= 1
+    xs, ys = linear.isotonic(np.array([0.1, 0.2, 0.3]), np.array([1.0, 0.0, 1.0]))  # the first two pooled
+    assert xs == pytest.approx([0.15, 0.3]) and ys == [0.5, 1.0]
+    assert linear.best_threshold(np.array([0.2, 0.4]), np.array([0.0, 0.0]), default=0.5) == 0.5

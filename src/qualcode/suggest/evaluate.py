@@ -116,6 +116,15 @@ def evaluate(
         raise UsageError(f"coder {coder!r} has no decided turns to evaluate against")
     if curve and not heldout:
         raise UsageError("a learning curve is measured on held-out coders: give --heldout-coder")
+    seen = {ex.interview_id for ex in data}
+    sets = {}
+    for name in heldout:
+        turns = [ex for ex in model.examples(db, name) if ex.interview_id not in seen]
+        if not turns:
+            raise UsageError(
+                f"coder {name!r} decided no turn in an interview that {coder} did not decide: nothing is held out"
+            )
+        sets[name] = turns
     base = Scorer.build(db, use_model=False)
     folds = folds_by_interview(data, k, seed)
     tally = Tally(tree)
@@ -137,15 +146,6 @@ def evaluate(
     }
     if not heldout:
         return result
-    seen = {ex.interview_id for ex in data}
-    sets = {}
-    for name in heldout:
-        turns = [ex for ex in model.examples(db, name) if ex.interview_id not in seen]
-        if not turns:
-            raise UsageError(
-                f"coder {name!r} decided no turn in an interview that {coder} did not decide: nothing is held out"
-            )
-        sets[name] = turns
     full = model.train_model(db, tree, data, coder, scorer=base)
     for name, turns in sets.items():
         tally = Tally(tree)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
-from qualcode.errors import UsageError
+from qualcode.errors import ConflictError
 from qualcode.suggest.features import FeatureSpace
 
 KIND = "logistic:patterns+context+vocabulary"
@@ -35,7 +35,7 @@ def active(db: Database) -> LoadedModel | None:
     if not row:
         return None
     if row[2] != KIND:
-        raise UsageError(
+        raise ConflictError(
             f"the project's model {row[0]} was trained by an earlier qualcode ({row[2]}); train it again with "
             f"'qualcode train --coder {row[1]}', or score with patterns only (--no-model)"
         )

@@ -29,14 +29,12 @@ from qualcode.text import nlp
 FLOOR = 0.2
 
 
-def rescale(p: float, threshold: float, shown: float) -> float:
-    """Map a model probability so that the label's decision THRESHOLD lands on SHOWN, the code's shown threshold;
-    monotone, so the order of suggestions is the model's."""
+def _rescale(p: np.ndarray, threshold: float, shown: float) -> np.ndarray:
+    """Map model probabilities so that the label's decision THRESHOLD lands on SHOWN, the code's shown threshold;
+    piecewise linear and monotone, so the order of suggestions is the model's."""
     if threshold <= 0 or threshold >= 1:
         return p
-    if p < threshold:
-        return shown * p / threshold
-    return shown + (1 - shown) * (p - threshold) / (1 - threshold)
+    return np.where(p < threshold, shown * p / threshold, shown + (1 - shown) * (p - threshold) / (1 - threshold))
 
 
 @dataclass
@@ -70,46 +68,60 @@ class Scorer:
         PREVIOUS holds the text of the turn before each one (the model reads its patterns)."""
         docs = list(self.nlp.pipe(texts, batch_size=64))
         all_matches = [self.matchers.find(doc, text) for doc, text in zip(docs, texts, strict=True)]
-        raw = None
-        if self.model is not None:
+        answers: dict[int, tuple[list, list, list]] = {}  # code id → (raw, score, probability) per text
+        if self.model is not None and self.labels:
             previous = previous or [""] * len(texts)
             before = [
                 self.matchers.find(d, t) for d, t in zip(self.nlp.pipe(previous, batch_size=64), previous, strict=True)
             ]
             x = self.model.space.matrix(self.tree, docs, all_matches, before)
-            raw = linear.predict(x, self.model.weights, self.model.bias)
+            answers = self._answers(linear.predict(x, self.model.weights, self.model.bias))
         in_scope = {c.id for c in self.codes}
-        label_info = list(self.model.labels.values()) if self.model is not None else []
         for row, (doc, found_all) in enumerate(zip(docs, all_matches, strict=True)):
             matches = [m for m in found_all if m.code_id in in_scope]
             per_code = pattern_scores(matches)
             turn: dict[int, dict] = {}
             for c in self.codes:
-                if raw is None and c.id not in per_code and c.id not in self.floors:
+                answer, evidence = answers.get(c.id), per_code.get(c.id)
+                if answer is None and evidence is None and c.id not in self.floors:
                     continue  # no evidence and no model: a score of 0, never stored
-                p, found = per_code.get(c.id, (0.0, []))
-                result = {"score": p, "pattern": p, "model": None, "probability": None, "source": "pattern"}
-                if raw is not None and c.id in self.labels:
-                    result.update(self._model_result(c, raw[row], label_info), source="combined" if p > 0 else "model")
-                if result["score"] >= self.floors.get(c.id, FLOOR) or p > 0:
-                    turn[c.id] = {**result, "evidence": found}
+                p, found = evidence or (0.0, [])
+                if answer is None:
+                    score, m, probability, source = p, None, None, "pattern"
+                else:
+                    m, score, probability = answer[0][row], answer[1][row], answer[2][row]
+                    source = "combined" if p else "model"
+                if score >= self.floors.get(c.id, FLOOR) or p > 0:
+                    turn[c.id] = {
+                        "score": score,
+                        "pattern": p,
+                        "model": m,
+                        "probability": probability,
+                        "source": source,
+                        "evidence": found,
+                    }
             yield turn, _sentences(doc, matches)
 
-    def _model_result(self, code: Code, raw: np.ndarray, label_info: list[dict]) -> dict:
-        """Score and probability of CODE from the model's raw probabilities for one turn. A code below a criterion
-        is held to its criterion's answer too (the lower of the two): a code is never likelier than the criterion
-        it belongs to, and children's own thresholds, chosen on a few dozen examples each, had doubled the
-        criterion-level false positives in cross-validation."""
-        col = self.labels[code.id]
-        info, m = label_info[col], float(raw[col])
-        score = rescale(m, info["threshold"], self.tree.threshold(code.id))
-        probability = float(linear.calibrated(m, info["calibration"]))
-        top = self.labels.get(code.criterion_id)
-        if top is not None and top != col:
-            crit, mc = label_info[top], float(raw[top])
-            score = min(score, rescale(mc, crit["threshold"], self.tree.threshold(code.id)))
-            probability = min(probability, float(linear.calibrated(mc, crit["calibration"])))
-        return {"score": score, "model": m, "probability": probability}
+    def _answers(self, raw: np.ndarray) -> dict[int, tuple[list, list, list]]:
+        """code id → the model's raw probability, stored score and calibrated probability for each text (RAW is
+        texts × labels). A code below a criterion is held to its criterion's answer too (the lower of the two): a
+        code is never likelier than the criterion it belongs to, and children's own thresholds, chosen on a few
+        dozen examples each, had doubled the criterion-level false positives in cross-validation."""
+        info = list(self.model.labels.values())
+        out = {}
+        for c in self.codes:
+            col = self.labels.get(c.id)
+            if col is None:
+                continue
+            shown = self.tree.threshold(c.id)
+            score = _rescale(raw[:, col], info[col]["threshold"], shown)
+            probability = linear.calibrated(raw[:, col], info[col]["calibration"])
+            top = self.labels.get(c.criterion_id)
+            if top is not None and top != col:
+                score = np.minimum(score, _rescale(raw[:, top], info[top]["threshold"], shown))
+                probability = np.minimum(probability, linear.calibrated(raw[:, top], info[top]["calibration"]))
+            out[c.id] = (raw[:, col].tolist(), score.tolist(), np.asarray(probability, dtype=float).tolist())
+        return out
 
     @classmethod
     def build(
