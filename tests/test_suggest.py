@@ -328,7 +328,7 @@ def test_logistic_fit_threshold_and_calibration():
     f1 = 2 * (called & (y == 1)).sum() / (called.sum() + y.sum())
     assert f1 >= max(2 * ((p >= s) & (y == 1)).sum() / ((p >= s).sum() + y.sum()) for s in np.linspace(0, 1, 101))
     xs, ys = linear.isotonic(p, y)
-    assert ys == sorted(ys) and xs == sorted(xs) and 0 <= ys[0] and ys[-1] <= 1
+    assert ys == sorted(ys) and xs == sorted(xs) and ys[0] >= 0 and ys[-1] <= 1
     xs, ys = linear.isotonic(np.array([0.1, 0.2, 0.3]), np.array([1.0, 0.0, 1.0]))  # the first two pooled
     assert xs == pytest.approx([0.15, 0.3]) and ys == [0.5, 1.0]
     assert linear.best_threshold(np.array([0.2, 0.4]), np.array([0.0, 0.0]), default=0.5) == 0.5
