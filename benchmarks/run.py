@@ -240,17 +240,17 @@ def prepare_suggest_baselines(db: Path, folder: Path) -> None:
     from qualcode.store.db import open_project
 
     project = open_project(db)
-    texts = [
-        r[0]
-        for r in project.execute(
-            "SELECT t.text FROM turns t JOIN speakers s ON s.id = t.speaker_id WHERE s.participant_id IS NOT NULL "
-            "ORDER BY t.id"
-        )
-    ]
+    from qualcode.suggest.classifier import PREVIOUS_SQL
+
+    rows = project.execute(
+        f"SELECT t.text, {PREVIOUS_SQL} FROM turns t JOIN speakers s ON s.id = t.speaker_id "
+        "WHERE s.participant_id IS NOT NULL ORDER BY t.id"
+    ).fetchall()
     spec = {
         "language": require_settings(project).language,
         "codes": [dict(r) for r in project.query("SELECT * FROM codes ORDER BY position, id")],
-        "texts": texts,
+        "texts": [r[0] for r in rows],
+        "previous": [r[1] or "" for r in rows],
     }
     (folder / "suggest_input.json").write_text(json.dumps(spec), encoding="utf-8")
     project.conn.close()
@@ -258,8 +258,7 @@ def prepare_suggest_baselines(db: Path, folder: Path) -> None:
 
 def export_model(db: Path, folder: Path) -> None:
     with sqlite3.connect(db) as c:
-        config, blob = c.execute("SELECT config, blob FROM models WHERE active = 1").fetchone()
-    (folder / "model.cfg").write_text(config, encoding="utf-8")
+        (blob,) = c.execute("SELECT blob FROM models WHERE active = 1").fetchone()
     (folder / "model.bin").write_bytes(blob)
 
 
@@ -399,6 +398,7 @@ def bench_scale(n: int, base: Path, repeats: int, model_from: Path | None) -> Sc
         [
             ("suggest", lambda: qualcode(db, "suggest", "--no-model"), lambda: copy_db(fresh, db)),
             ("pipeline", lambda: task("pipeline", d), None),
+            ("blank_pipeline", lambda: task("blank_pipeline", d), None),
         ],
         repeats,
     )
@@ -518,13 +518,24 @@ def rows(one: Scale, big: Scale, help_runs: list[float]) -> list[list[str]]:
     )
     out.append(
         ratio_row(
+            "suggest, patterns only, vs the bare pipeline",
+            "suggest",
+            "blank_pipeline",
+            "words_scored",
+            0.3,
+            "",
+            "blank+lemmatizer+sentencizer pipe",
+        )
+    )
+    out.append(
+        ratio_row(
             "suggest, with the trained model",
             "suggest_model",
             "pipeline_model",
             "words_scored",
             0.7,
             "",
-            "pipe+patterns+textcat",
+            "pipe+patterns+model",
         )
     )
     a, b, base = one.m["audit"].wall, big.m["audit"].wall, big.m["alpha"].wall
@@ -614,7 +625,13 @@ def machine() -> str:
 
 
 def details(one: Scale, big: Scale) -> str:
-    pairs = (("import", "tokenizer"), ("suggest", "pipeline"), ("suggest_model", "pipeline_model"), ("audit", "alpha"))
+    pairs = (
+        ("import", "tokenizer"),
+        ("suggest", "pipeline"),
+        ("suggest", "blank_pipeline"),
+        ("suggest_model", "pipeline_model"),
+        ("audit", "alpha"),
+    )
     lines = [
         f"- the same ratios on CPU time (user + system) instead of wall time, {big.n}×: "
         + "; ".join(

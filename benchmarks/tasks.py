@@ -43,42 +43,44 @@ def sqlite_bulk(d: Path) -> dict:
     return n
 
 
+def blank_pipeline(d: Path) -> dict:
+    """The floor under any suggester: qualcode's pipeline (spacy.blank, lookup lemmatizer, sentencizer) over the
+    scored turn texts, and nothing else."""
+    from qualcode.text import nlp as qnlp
+
+    texts = json.loads((d / "suggest_input.json").read_text(encoding="utf-8"))["texts"]
+    pipe = qnlp.build("en")
+    tokens = sum(len(doc) for doc in pipe.pipe(texts, batch_size=64))
+    return {"texts": len(texts), "tokens": tokens}
+
+
 def pipeline(d: Path, *, model: bool = False) -> dict:
-    """qualcode.text.nlp.build + compile_patterns over the scored turns with nlp.pipe, and the textcat when asked."""
+    """qualcode.text.nlp.build + compile_patterns over the scored turns with nlp.pipe, and the model when asked
+    (its features need the turn before each one through the pipeline and the matchers too)."""
     from qualcode.codebook.patterns import compile_patterns
     from qualcode.codebook.tree import CodeTree
-    from qualcode.suggest.features import feature_marks, features
+    from qualcode.suggest import linear
+    from qualcode.suggest.models import from_bytes
     from qualcode.text import nlp as qnlp
 
     spec = json.loads((d / "suggest_input.json").read_text(encoding="utf-8"))
     texts, tree = spec["texts"], CodeTree.from_rows(spec["codes"])
     pipe = qnlp.build(spec["language"])
     matchers = compile_patterns(pipe, tree.codable())
-    marks = feature_marks(tree)
-    textcat = None
-    if model:
-        from spacy.util import load_model_from_config
-        from thinc.api import Config
-
-        config = (d / "model.cfg").read_text(encoding="utf-8")
-        textcat = load_model_from_config(Config().from_str(config), auto_fill=True)
-        textcat.from_bytes((d / "model.bin").read_bytes())
+    trained = from_bytes("bench", "bench", (d / "model.bin").read_bytes()) if model else None
     found = labelled = 0
-    batch: list[str] = []
-
-    def classify(inputs: list[str]) -> int:
-        return sum(len(doc.cats) for doc in textcat.pipe(inputs, batch_size=64))
-
-    for doc in pipe.pipe(texts, batch_size=64):
-        matches = matchers.find(doc)
-        found += len(matches)
-        if textcat is not None:
-            batch.append(features(doc, matches, marks))
-            if len(batch) == 128:
-                labelled += classify(batch)
-                batch = []
-    if textcat is not None and batch:
-        labelled += classify(batch)
+    for start in range(0, len(texts), 128):
+        chunk = texts[start : start + 128]
+        docs = list(pipe.pipe(chunk, batch_size=64))
+        matches = [matchers.find(doc, text) for doc, text in zip(docs, chunk, strict=True)]
+        found += sum(len(m) for m in matches)
+        if trained is not None:
+            previous = spec["previous"][start : start + 128]
+            before = [
+                matchers.find(doc, t) for doc, t in zip(pipe.pipe(previous, batch_size=64), previous, strict=True)
+            ]
+            x = trained.space.matrix(tree, docs, matches, before)
+            labelled += linear.predict(x, trained.weights, trained.bias).size
     return {"texts": len(texts), "matches": found, "cats": labelled}
 
 
@@ -123,6 +125,7 @@ def session(d: Path) -> dict:
 TASKS = {
     "tokenizer": tokenizer,
     "sqlite_bulk": sqlite_bulk,
+    "blank_pipeline": blank_pipeline,
     "pipeline": pipeline,
     "pipeline_model": lambda d: pipeline(d, model=True),
     "alpha": alpha,

@@ -56,8 +56,12 @@ def code_id(db_path: Path, name: str) -> int:
     return query(db_path, "SELECT id FROM codes WHERE name = ?", [name])[0][0]
 
 
-def suggest(db_path: Path, turn: dict, code: str, score: float, words=(), *, source="pattern", unit="turn") -> None:
-    """One suggestion row as the engine writes it: absolute offsets, evidence found in the turn text."""
+def suggest(
+    db_path: Path, turn: dict, code: str, score: float, words=(), *, source="pattern", unit="turn", probability=0.9
+) -> None:
+    """One suggestion row as the engine writes it: absolute offsets, evidence found in the turn text. PROBABILITY
+    is the model's calibrated one (likely enough to be pre-checked unless a test says otherwise; None for pattern
+    evidence alone)."""
     evidence = []
     for w in words:
         at = turn["text"].index(w)
@@ -66,8 +70,8 @@ def suggest(db_path: Path, turn: dict, code: str, score: float, words=(), *, sou
     with conn:
         conn.execute(
             """INSERT INTO suggestions (interview_id, turn_id, code_id, unit, start, end, score, pattern_score,
-               model_score, source, evidence, pattern_hash, model_version, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 'h', NULL, '2026-01-01T00:00:00Z')""",
+               model_score, probability, source, evidence, pattern_hash, model_version, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, 'h', NULL, '2026-01-01T00:00:00Z')""",
             [
                 turn["interview"],
                 turn["id"],
@@ -77,6 +81,7 @@ def suggest(db_path: Path, turn: dict, code: str, score: float, words=(), *, sou
                 turn["end"],
                 score,
                 score,
+                probability,
                 source,
                 json.dumps(evidence),
             ],

@@ -683,6 +683,24 @@ CASES = [
         "code-unknown-interview", lambda d: cmd("code", "--coder", "newcomer", "-i", "INT-99"), "no interview 'INT-99'"
     ),
     Case("suggest-no-codebook", lambda d: cmd("suggest"), "the project has no codebook yet", project="plain"),
+    Case(
+        "evaluate-bad-curve",
+        lambda d: cmd("suggest", "--evaluate", "--coder", "coder-a", "--heldout-coder", "coder-b", "--curve", "four"),
+        "--curve takes numbers of interviews separated by commas, such as 4,8,16; got 'four'",
+        code=2,
+    ),
+    Case(
+        "evaluate-curve-without-heldout",
+        lambda d: cmd("suggest", "--evaluate", "--coder", "coder-a", "--curve", "4,8"),
+        "a learning curve is measured on held-out coders: give --heldout-coder",
+        code=2,
+    ),
+    Case(
+        "evaluate-nothing-held-out",
+        lambda d: cmd("suggest", "--evaluate", "--coder", "coder-a", "--heldout-coder", "coder-b"),
+        "coder 'coder-b' decided no turn in an interview that coder-a did not decide: nothing is held out",
+        code=2,
+    ),
     Case("db-text-file", db_file(b"hello world\n"), "{f}: not a qualcode project (file is not a database)"),
     Case("db-folder", db_file(folder=True), "{f}: is a folder, not a project file"),
     Case(

@@ -57,7 +57,7 @@ def test_demo_runs_the_whole_workflow(cli, tmp_path):
     again = Cli(project)
     suggestions = json.loads(again("suggest", "--format", "json").stdout)
     assert suggestions["turns scored"] == 0  # the demo left every suggestion up to date
-    assert suggestions["model"].startswith("tc-")
+    assert suggestions["model"].startswith("lr-")
 
 
 def test_demo_names_the_missing_material(cli, tmp_path):

@@ -120,6 +120,21 @@ def test_the_session_prechecks_only_the_best_option_of_a_scale(scale, db_path):
     assert sess.checked == {code_id(db_path, "Low")}
 
 
+def test_the_session_prechecks_only_what_is_likely_right_and_counts_it(scale, db_path):
+    from qualcode.coding.session import CodingSession
+
+    suggest(db_path, scale[0], "Needs", 0.95, probability=None)  # pattern evidence alone: no measured probability
+    suggest(db_path, scale[0], "Staffing", 0.7, probability=0.79)
+    suggest(db_path, scale[0], "Sustainability", 0.6, probability=0.8)
+    suggest(db_path, scale[0], "High", 0.9, probability=0.85)
+    suggest(db_path, scale[0], "Low", 0.8, probability=0.95)  # the best option of the scale by score is High
+    db = open_project(db_path)
+    sess = CodingSession(db, "ana", [scale[0]["id"]])
+    assert {i.code.name for i in sess.items} == {"Needs", "Staffing", "Sustainability", "High", "Low"}
+    assert sess.checked == {code_id(db_path, "Sustainability"), code_id(db_path, "High")}
+    assert sess.precheck_note == "pre-checked 2 of 5 suggestions"
+
+
 def test_accept_suggestions_keeps_the_best_option_only(cli, scale, db_path):
     suggest(db_path, scale[0], "High", 0.62)
     suggest(db_path, scale[0], "Low", 0.90)

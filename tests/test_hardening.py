@@ -316,8 +316,8 @@ def test_a_turn_of_a_million_characters_is_scored(cli, db_path, tmp_path):
     assert turn_text[last["start"] - start : last["end"] - start].lower() == "recruitment fee"
 
 
-def test_long_texts_are_cut_at_sentences_and_the_model_reads_every_piece():
-    from types import SimpleNamespace
+def test_long_texts_are_cut_at_sentences_and_joined_back_into_one_doc():
+    import spacy
 
     from qualcode.suggest.score import Scorer, pieces
 
@@ -326,15 +326,14 @@ def test_long_texts_are_cut_at_sentences_and_the_model_reads_every_piece():
     assert "".join(cut) == text and all(len(p) <= 50 for p in cut)
     assert all(p.startswith(("First", "x")) for p in cut[1:-1])  # sentence starts, else a hard cut
 
-    class Model:  # a classifier that only sees what is in the piece it is given
-        max_length, lang = 30, "en"
-
-        def pipe(self, texts, batch_size=64):
-            for t in texts:
-                yield SimpleNamespace(cats={"late": float("late" in t)})
-
-    scorer = Scorer(None, None, [], None, {}, model_nlp=Model())
-    assert scorer.cats(["word " * 20 + "late", "early"]) == [{"late": 1.0}, {"late": 0.0}]
+    # The model reads features of the whole turn's Doc (patterns found anywhere in it), so a long turn must come
+    # back as one Doc with the turn's own text and offsets.
+    nlp = spacy.blank("en")
+    nlp.max_length = 60
+    scorer = Scorer(nlp, None, [], None)
+    [doc, short] = scorer.docs([text, "early"])
+    assert doc.text == text and short.text == "early"
+    assert doc[-1].text == "tail" and doc[-1].idx == len(text) - 4
 
 
 # --- 12. options given twice merge ------------------------------------------------------------------------------------

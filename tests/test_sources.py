@@ -252,3 +252,14 @@ def test_a_docx_or_text_file_is_a_document_with_document(cli, tmp_path):
     assert {t["speaker"] for t in shown["turns"]} == {"document"}
     people = json.loads(cli("participants", "--format", "json").stdout)
     assert people["total"] == 0  # a document is no one
+
+
+def test_a_folder_spreadsheet_is_a_survey_only_with_its_sidecar(cli, tmp_path):
+    # A study folder also holds coding files and other tables: walking it must not take them for surveys.
+    write(tmp_path / "study" / "codings" / "coder-f.csv", "interview,turn,code,coder,memo\nINT-01,1,,coder-f,\n")
+    write(tmp_path / "study" / "pulse.csv", "rid,q1\nR1,Fine\n")
+    write(tmp_path / "study" / "pulse.yml", "survey: pulse\nid_column: rid\nquestions:\n  q1: How was it?\n")
+    (tmp_path / "study" / "INT-01.md").write_bytes((CORPUS / "INT-01.md").read_bytes())
+    r = cli("import", tmp_path / "study")
+    assert "2 imported" in r.stdout and "coder-f" not in r.stdout
+    assert "1 interview, 1 survey" in cli("interviews").stdout

@@ -54,14 +54,48 @@ def test_expanded_token_patterns_match_exactly_what_spacys_matcher_matches():
             if "tokens" in p:
                 plain.add(f"{c.id}:{idx}", [[pats._lower_lemma(t) for t in p["tokens"]]])
     assert len(ours.expanded) > 300  # most patterns are expanded, so the comparison means something
-    texts = [f.read_text(encoding="utf-8").split("---", 2)[2] for f in sorted(CORPUS.glob("INT-*.md"))[:12]]
+    texts = [f.read_text(encoding="utf-8").split("---", 2)[2] for f in sorted(CORPUS.glob("INT-*.md"))[:24]]
     total = 0
+    assert len(ours.anchored) > 30  # and most of the others run behind an anchor
     for doc in pipe.pipe(texts):
         expected = {(pipe.vocab.strings[i], s, e) for i, s, e in plain(doc)}
-        got = {(pipe.vocab.strings[i], s, e) for mt in (ours.expanded, ours.tokens) for i, s, e in mt(doc)}
+        got = {(pipe.vocab.strings[i], s, e) for mt in (ours.expanded, ours.tokens) if len(mt) for i, s, e in mt(doc)}
+        got |= {(pipe.vocab.strings[i], s, e) for i, s, e in ours._anchored_hits(doc)}
         assert got == expected
         total += len(expected)
     assert total > 200
+
+
+def test_anchored_patterns_match_what_the_matcher_matches_with_any_operator():
+    from spacy.matcher import Matcher
+
+    pipe = nlp.build("en")
+    patterns = [
+        [{"LOWER": "funds"}, {"OP": "?"}, {"LEMMA": {"IN": ["arrive", "come"]}}],
+        [{"LEMMA": "delay", "OP": "+"}, {"IS_PUNCT": True}],
+        [{"LOWER": {"IN": ["very", "so"]}, "OP": "*"}, {"LOWER": "late"}],
+        [{"LIKE_NUM": True}, {"LOWER": "months"}],
+        [{"LOWER": {"NOT_IN": ["the"]}}, {"LEMMA": "budget"}],
+        [{"LOWER": "Late"}],  # a capital never matches LOWER, expanded or not
+        [{"LIKE_NUM": True}, {"OP": "?"}, {"LOWER": {"NOT_IN": ["x"]}}],  # no anchor: run on every doc
+    ]
+    codes = [SimpleNamespace(id=1, path="X", patterns=[{"tokens": p, "weight": 0.5} for p in patterns])]
+    ours = pats.compile_patterns(pipe, codes)
+    assert len(ours.anchored) == 5 and len(ours.tokens) == 1
+    plain = Matcher(pipe.vocab)
+    for idx, p in enumerate(patterns):
+        plain.add(f"1:{idx}", [[pats._lower_lemma(t) for t in p]])
+    texts = [
+        "The funds never arrived. Funds came late, very very late: 6 months! The delays, delays.",
+        "Our budget was late and the budget came in 3 months.",
+        "",
+        "Nothing here.",
+    ]
+    for doc in pipe.pipe(texts):
+        expected = sorted((s, e, pipe.vocab.strings[i]) for i, s, e in plain(doc))
+        got = sorted({(m.start, m.end, m.label) for m in ours.find(doc)})
+        spans = sorted((doc[s:e].start_char, doc[s:e].end_char, ours.meta[k][2]) for s, e, k in expected)
+        assert got == sorted(set(spans))
 
 
 def test_noisy_or_and_pattern_scores_count_each_pattern_once():
@@ -120,7 +154,7 @@ def test_suggest_stores_evidence_at_exact_offsets_and_only_participant_turns(cli
         for e in r["evidence"]:
             assert turn_text[e["start"] : e["end"]] == e["text"]
     csv_lines = cli("suggestions", "export", "--format", "csv", "--all").stdout.splitlines()
-    assert csv_lines[0] == "interview,turn,unit,start,end,code,score,source,evidence"
+    assert csv_lines[0] == "interview,turn,unit,start,end,code,score,source,evidence,probability"
     assert len(csv_lines) - 1 == q(db_path, "SELECT count(*) FROM suggestions")[0][0]
 
 
@@ -203,7 +237,7 @@ def test_evaluate_folds_never_share_an_interview(shipped):
     assert len(flat) == len(set(flat)) == 16 and len(folds) == 4
     result = json.loads(cli("suggest", "--evaluate", "--coder", "coder-b", "--folds", "2", "--format", "json").stdout)
     assert result["folds"] == 2 and result["turns"] == 386 and result["interviews"] == 16
-    for variant in ("patterns", "model", "combined"):
+    for variant in ("patterns", "model"):
         crit = result["variants"][variant]["criterion"]
         dac = [r for r in crit["rows"] if r["averaged"]]
         assert [r["code"] for r in dac] == [
@@ -218,3 +252,83 @@ def test_evaluate_folds_never_share_an_interview(shipped):
         tp = sum(r["tp"] for r in dac)
         fp = sum(r["fp"] for r in dac)
         assert crit["micro"]["precision"] == pytest.approx(tp / (tp + fp))
+    assert result["variants"]["prechecked"]["suggestions"] > 0
+
+
+@pytest.mark.slow
+def test_stored_scores_put_each_label_threshold_on_the_shown_threshold_and_keep_the_probability(shipped):
+    cli, trained = shipped
+    cli("train", "--coder", "coder-a")
+    cli("suggest", "--interview", "INT-05")
+    labels = json.loads(q(cli.db_path, "SELECT labels FROM models WHERE active = 1")[0][0])
+    thresholds = {info["code_id"]: info["threshold"] for info in labels.values() if info["kind"] == "criterion"}
+    rows = q(
+        cli.db_path,
+        "SELECT code_id, score, model_score, probability FROM suggestions WHERE unit = 'turn' AND source != 'pattern'",
+    )
+    criteria = [r for r in rows if r[0] in thresholds]
+    assert criteria and all(r[3] is not None and 0 <= r[3] <= 1 for r in rows)
+    for code_id, score, raw, _ in criteria:  # shown (0.5, the codebook's min_score) exactly when the label says so
+        assert (score >= 0.5) == (raw >= thresholds[code_id] - 1e-4)
+    exported = [json.loads(line) for line in cli("suggestions", "export").stdout.splitlines()]
+    assert exported and all(r["score"] >= 0.5 for r in exported)
+    assert any(r["probability"] is not None for r in exported)
+
+
+@pytest.mark.slow
+def test_evaluate_scores_held_out_coders_on_interviews_the_coder_never_decided(tmp_path):
+    from tests.conftest import ROOT, Cli
+
+    cli = Cli(tmp_path / "h.db")
+    cli("import", *sorted(CORPUS.glob("INT-*.md")), ROOT / "heldout" / "dev")
+    cli("codebook", "load", CODEBOOK)
+    cli("codings", "import", CODINGS / "coder-a.csv")
+    cli("codings", "import", ROOT / "heldout" / "dev" / "codings" / "coder-f.csv")
+    args = ["suggest", "--evaluate", "--coder", "coder-a", "--folds", "2", "--heldout-coder", "coder-f"]
+    result = json.loads(cli(*args, "--curve", "4", "--format", "json").stdout)
+    held = result["heldout"]["coder-f"]
+    assert held["turns"] == 135 and held["interviews"] == 8
+    crit = held["variants"]["model"]["criterion"]
+    assert crit["micro"]["support"] == sum(r["support"] for r in crit["rows"] if r["averaged"]) > 0
+    assert [c["interviews"] for c in result["curve"]] == [4] and result["curve"][0]["draws"] == 3
+    assert 0 <= result["curve"][0]["f1"] <= 1
+    table = cli(*args).stdout
+    assert "held out, against coder-f" in table and "pre-checked" in table
+
+
+def test_a_model_from_an_earlier_qualcode_is_named_not_used(cli, db_path, project):
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "INSERT INTO models (version, kind, coder, labels, data_hash, spacy_version, trained_at, examples, "
+            "active, config, blob) VALUES ('tc-old', 'textcat_multilabel:lemmas+patterns', 'ana', '{}', 'h', "
+            "'3.8', '2026-01-01', 10, 1, '', x'00')"
+        )
+    conn.close()
+    r = cli("suggest", expect=1)
+    assert "model tc-old was trained by an earlier qualcode" in r.stderr and "qualcode train --coder ana" in r.stderr
+    assert json.loads(cli("suggest", "--no-model", "--format", "json").stdout)["turns scored"] > 0
+
+
+def test_logistic_fit_threshold_and_calibration():
+    import numpy as np
+
+    from qualcode.suggest import linear
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = (x[:, 0] + 0.3 * rng.normal(size=200) > 0).astype(float)
+    w, b = linear.fit(x, y)
+    assert w[0] > 2 and abs(w[1]) < 1 and (linear.fit(x, y)[0] == w).all()  # deterministic
+    p = linear.predict(x, w, b)
+    t = linear.best_threshold(p, y)
+    called = p >= t
+    f1 = 2 * (called & (y == 1)).sum() / (called.sum() + y.sum())
+    assert f1 >= max(2 * ((p >= s) & (y == 1)).sum() / ((p >= s).sum() + y.sum()) for s in np.linspace(0, 1, 101))
+    xs, ys = linear.isotonic(p, y)
+    assert ys == sorted(ys) and xs == sorted(xs) and ys[0] >= 0 and ys[-1] <= 1
+    xs, ys = linear.isotonic(np.array([0.1, 0.2, 0.3]), np.array([1.0, 0.0, 1.0]))  # the first two pooled
+    assert xs == pytest.approx([0.15, 0.3]) and ys == [0.5, 1.0]
+    assert linear.best_threshold(np.array([0.2, 0.4]), np.array([0.0, 0.0]), default=0.5) == 0.5

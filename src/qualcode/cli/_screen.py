@@ -263,7 +263,10 @@ def codes_part(sess: Cursor, width: int, fit: Fit = Fit()) -> list[RenderableTyp
 def footer(sess: Cursor, fit: Fit = Fit()) -> list[RenderableType]:
     done = " · ".join(f"{o} {sess.counts[o]}" for o in sess.outcomes)
     progress = f"{len(sess.decided)} of {len(sess.turn_ids)} decided, {sess.remaining} to go"
-    out: list[RenderableType] = [line(Text(f"{progress} │ session: {done}", style="bold"))]
+    status = f"{progress} │ session: {done}"
+    if note := getattr(sess, "precheck_note", None):  # last: at 80 columns it is what gives way
+        status += f" │ {note}"
+    out: list[RenderableType] = [line(Text(status, style="bold"))]
     if not fit.keys:
         return [*out, Text("? shows the keys · q quits", style="dim")]
     if isinstance(sess, ReviewSession):

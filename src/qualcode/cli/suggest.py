@@ -32,14 +32,25 @@ def suggest(
     no_model: Annotated[bool, typer.Option("--no-model", help="Patterns only, even if a model is trained.")] = False,
     all_turns: Annotated[bool, typer.Option("--all-turns", help="Also score interviewers' turns.")] = False,
     evaluate: Annotated[
-        bool, typer.Option("--evaluate", help="Cross-validate against --coder instead of storing suggestions.")
+        bool, typer.Option("--evaluate", help="Measure suggestions against --coder instead of storing them.")
     ] = False,
     coder: Annotated[
-        str | None, typer.Option("--coder", help="With --evaluate: the coder to evaluate against.")
+        str | None, typer.Option("--coder", help="With --evaluate: the coder the model learns from.")
     ] = None,
     folds: Annotated[
         int, typer.Option("--folds", help="With --evaluate: number of folds (by interview).", parser=INTEGER)
     ] = 4,
+    heldout_coder: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--heldout-coder",
+            help="With --evaluate: also score the turns this coder decided in interviews --coder did not (repeatable).",
+        ),
+    ] = None,
+    curve: Annotated[
+        str | None,
+        typer.Option("--curve", help="With --heldout-coder: held-out F1 after training on N interviews, e.g. 4,8,16."),
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Score every participant turn (and its sentences) for every codable code, and store the suggestions.
@@ -50,13 +61,18 @@ def suggest(
     evidence. A suggestion is shown to coders when its score reaches the code's `threshold` or the codebook's
     `min_score`.
 
-    With `--evaluate --coder NAME`: k-fold cross-validation grouped by interview, reporting precision, recall and F1
-    per code and per criterion, micro and macro, for patterns alone, the model alone, and both combined.
+    With `--evaluate --coder NAME`: k-fold cross-validation grouped by interview (each fold trains as `qualcode
+    train` does), reporting precision, recall and F1 per code and per criterion, micro and macro, for patterns alone
+    and with the model, and how often pre-checked suggestions were right. `--heldout-coder OTHER` adds the same
+    figures for a model trained on all of NAME's decisions, scored on the turns OTHER decided in interviews NAME did
+    not (a held-out set imported for the purpose); `--curve 4,8,16` adds the held-out figure after training on that
+    many of NAME's interviews.
 
-    Example: `qualcode suggest` then `qualcode suggest --evaluate --coder coder-a --format json`
+    Example: `qualcode suggest` then `qualcode suggest --evaluate --coder coder-a --heldout-coder coder-f`
     """
     if evaluate:
-        _evaluate(ctx, require_coder(coder), folds, fmt)
+        sizes = _sizes(curve)
+        _evaluate(ctx, require_coder(coder), folds, list(heldout_coder or []), sizes, fmt)
         return
     from qualcode.suggest.run import suggest as run
 
@@ -84,15 +100,31 @@ def suggest(
     render.emit_record(fmt, record, title="Suggestions")
 
 
-def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
-    from qualcode.suggest.evaluate import VARIANTS, evaluate
+def _sizes(curve: str | None) -> list[int]:
+    from qualcode.errors import UsageError
+
+    if not curve:
+        return []
+    try:
+        sizes = [int(x) for x in curve.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise UsageError(
+            f"--curve takes numbers of interviews separated by commas, such as 4,8,16; got {curve!r}"
+        ) from None
+    if not sizes or min(sizes) < 2:
+        raise UsageError("--curve: each number of interviews must be at least 2")
+    return sizes
+
+
+def _evaluate(ctx: typer.Context, coder: str, folds: int, heldout: list[str], curve: list[int], fmt: str) -> None:
+    from qualcode.suggest.evaluate import evaluate
 
     if folds < 2:
         from qualcode.errors import UsageError
 
         raise UsageError("--folds must be at least 2")
     step(ctx, f"cross-validating against {coder} ({render.plural(folds, 'fold')} by interview)…")
-    result = evaluate(open_db(ctx), coder, k=folds)
+    result = evaluate(open_db(ctx), coder, k=folds, heldout=heldout, curve=curve)
     if fmt == "json":
         render.emit("json", data=result)
         return
@@ -100,29 +132,61 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, fmt: str) -> None:
         f"{render.plural(result['turns'], 'turn')} in {render.plural(result['interviews'], 'interview')} decided by "
         f"{coder}; {render.plural(result['folds'], 'fold')} grouped by interview. {result['note']}."
     )
+    _tables(fmt, result["variants"], f"cross-validated against {coder}", scope, levels=("criterion", "code"))
+    for name, held in result["heldout"].items():
+        caption = (
+            f"model trained on all {result['turns']} turns decided by {coder}, scored on the {held['turns']} turns "
+            f"{name} decided in {held['interviews']} interviews {coder} did not"
+        )
+        _tables(fmt, held["variants"], f"held out, against {name}", caption, levels=("criterion",))
+    if result["curve"]:
+        rows = [
+            {
+                "interviews seen": c["interviews"],
+                "against": c["coder"],
+                "draws": c["draws"],
+                "precision": c["precision"],
+                "recall": c["recall"],
+                "F1": c["f1"],
+            }
+            for c in result["curve"]
+        ]
+        render.emit(
+            fmt,
+            rows=rows,
+            title="Learning curve: held-out criterion micro-F1 by interviews seen",
+            caption="means over draws of that many of the coder's interviews",
+            numeric=("interviews seen", "draws", "precision", "recall", "F1"),
+        )
+
+
+def _tables(fmt: str, variants: dict, title: str, caption: str, levels: tuple[str, ...]) -> None:
     full = fmt != "table"  # a terminal table shows F1 only; csv/md/json carry precision and recall too
-    for level in ("criterion", "code"):
+    names = ("patterns", "model")
+    checked = variants["prechecked"]
+    right = checked["right (code)"]
+    pre = f"; pre-checked: {checked['suggestions']}, right {right:.0%}" if right is not None else ""
+    for level in levels:
         rows = []
-        names = [r["code"] for r in result["variants"]["combined"][level]["rows"]]
-        for i, name in enumerate(names):
-            row = {level: name, "support": result["variants"]["combined"][level]["rows"][i]["support"]}
-            for v in VARIANTS:
-                r = result["variants"][v][level]["rows"][i]
-                if full:
-                    row[f"{v} P"], row[f"{v} R"] = r["precision"], r["recall"]
+        for i, r0 in enumerate(variants["model"][level]["rows"]):
+            row = {level: r0["code"], "support": r0["support"]}
+            for v in names:
+                r = variants[v][level]["rows"][i]
+                row[f"{v} P"], row[f"{v} R"] = r["precision"], r["recall"]
                 row[f"{v} F1"] = r["f1"]
             rows.append(row)
-        micro = {level: "micro average", "support": result["variants"]["combined"][level]["micro"]["support"]}
+        micro = {level: "micro average", "support": variants["model"][level]["micro"]["support"]}
         macro = {level: "macro F1"}
-        for v in VARIANTS:
-            m = result["variants"][v][level]["micro"]
-            if full:
-                micro[f"{v} P"], micro[f"{v} R"] = m["precision"], m["recall"]
+        for v in names:
+            m = variants[v][level]["micro"]
+            micro[f"{v} P"], micro[f"{v} R"] = m["precision"], m["recall"]
             micro[f"{v} F1"] = m["f1"]
-            macro[f"{v} F1"] = result["variants"][v][level]["macro_f1"]
+            macro[f"{v} F1"] = variants[v][level]["macro_f1"]
         rows += [micro, macro]
+        if not full:
+            rows = [{k: v for k, v in r.items() if not k.endswith((" P", " R")) or k.startswith("model")} for r in rows]
         numeric = [k for k in rows[0] if k != level]
-        render.emit(fmt, rows=rows, title=f"Suggestions against {coder}, per {level}", caption=scope, numeric=numeric)
+        render.emit(fmt, rows=rows, title=f"Suggestions {title}, per {level}", caption=caption + pre, numeric=numeric)
 
 
 def train(
@@ -132,11 +196,12 @@ def train(
     ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Train the text classifier on a coder's turn-level decisions and make it the project's active model.
+    """Train the classifier on a coder's turn-level decisions and make it the project's active model.
 
-    Labels are the codes with at least 6 examples, and every top-level criterion always. Training is seeded and
-    deterministic: the same decisions give the same model version. From then on `qualcode suggest` combines model
-    probabilities with pattern evidence (run it again to re-score).
+    Labels are the codes with at least 6 examples, and every top-level criterion always. Each label's decision
+    threshold and calibration are chosen by cross-validation inside the coder's decisions and stored with the model.
+    Training is deterministic: the same decisions give the same model version. From then on `qualcode suggest`
+    scores with the model, which reads the pattern evidence among its features (run it again to re-score).
 
     Example: `qualcode train --coder coder-a && qualcode suggest`
     """
@@ -154,7 +219,7 @@ def train(
         "data hash": r["data_hash"],
         "status": "unchanged (same data)" if r["unchanged"] else "trained",
     }
-    render.emit_record(fmt, row, title="Text classifier")
+    render.emit_record(fmt, row, title="Classifier")
 
 
 def accept_suggestions(

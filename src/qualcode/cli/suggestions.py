@@ -27,7 +27,8 @@ def export(
 
     A suggestion is shown when its score reaches its code's `threshold:` in the codebook, else --min-score, else the
     codebook's `min_score`. Columns: interview, turn, unit, start, end (offsets into the turn's text), code, score,
-    source, evidence.
+    source, evidence, probability (the calibrated probability of being right, with a trained model; a suggestion
+    is pre-checked in the session from 0.8).
 
     Example: `qualcode suggestions export --format csv -o suggestions.csv`
     """

@@ -86,6 +86,7 @@ class Suggestion:
     source: str
     words: list[str]
     evidence: list[tuple[int, int]]  # offsets relative to the turn text
+    probability: float | None = None  # calibrated probability of being right (None: pattern evidence alone)
 
 
 def suggestions(db: Database, t: TurnRef, thresholds: dict[int, float]) -> list[Suggestion]:
@@ -94,9 +95,9 @@ def suggestions(db: Database, t: TurnRef, thresholds: dict[int, float]) -> list[
     THRESHOLDS is in codebook order, which breaks ties so the numbers on a screen are the same every visit.
     """
     out: dict[int, Suggestion] = {}
-    for code_id, score, source, evidence in db.execute(
-        "SELECT code_id, score, source, evidence FROM suggestions WHERE turn_id = ? AND unit = 'turn' ORDER BY score "
-        "DESC",
+    for code_id, score, source, evidence, probability in db.execute(
+        "SELECT code_id, score, source, evidence, probability FROM suggestions WHERE turn_id = ? AND unit = 'turn' "
+        "ORDER BY score DESC",
         [t.id],
     ):
         if code_id in out or code_id not in thresholds or score < thresholds[code_id]:
@@ -109,7 +110,7 @@ def suggestions(db: Database, t: TurnRef, thresholds: dict[int, float]) -> list[
             w = e.get("text") or t.text[a:b]
             if w and w.casefold() not in {x.casefold() for x in words}:
                 words.append(w)
-        out[code_id] = Suggestion(code_id, score, source, words, spans)
+        out[code_id] = Suggestion(code_id, score, source, words, spans, probability)
     rank = {cid: i for i, cid in enumerate(thresholds)}
     return sorted(out.values(), key=lambda s: (-s.score, rank[s.code_id]))
 

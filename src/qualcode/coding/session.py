@@ -31,6 +31,7 @@ from qualcode.coding.screens import (
 from qualcode.errors import QualcodeError, UsageError
 from qualcode.ingest import interviews
 from qualcode.output.render import plural
+from qualcode.suggest.precheck import prechecked as precheck_rule
 
 MAX_NUMBERED = 9
 ORDERS = ("document", "uncertain")
@@ -444,6 +445,7 @@ class CodingSession(Checklist, Cursor):
         self.floor = min_score(db, score)
         self.items: list[Item] = []
         self.checked: set[int] = set()
+        self.precheck: set[int] = set()
         self.spans: list[tuple[int, int]] | None = None
         self.narrowed = False
         self.previous: list[tuple[int | None, int, int, str | None]] = []
@@ -469,6 +471,7 @@ class CodingSession(Checklist, Cursor):
             item.applied = True
             item.spans.append((a, b))
         self.items = list(by_code.values()) or [Item(c, offered=True) for c in self.likely]
+        self.precheck = self.prechecked()
         if self.previous:
             self.checked = {i.code.id for i in self.items if i.applied}
             shared = {tuple(i.spans) for i in self.items if i.applied}
@@ -477,11 +480,20 @@ class CodingSession(Checklist, Cursor):
                 self.spans = None
         else:
             self.spans = None
-            self.checked = self.prechecked()
+            self.checked = set(self.precheck)
 
     def prechecked(self) -> set[int]:
-        """The suggestions checked when a coder first sees the turn: of an exclusive scale, its best option only."""
-        return set(self.tree.one_per_scale({i.code.id: i.suggestion.score for i in self.items if i.suggestion}))
+        """The suggestions checked when a coder first sees the turn: those whose measured probability of being
+        right reaches `precheck.PRECHECK` (of an exclusive scale, its best option only); the others are shown unchecked
+        with their score."""
+        found = {i.code.id: (i.suggestion.score, i.suggestion.probability) for i in self.items if i.suggestion}
+        return precheck_rule(self.tree, found)
+
+    @property
+    def precheck_note(self) -> str:
+        """The footer's count: how many of this turn's suggestions were pre-checked."""
+        shown = sum(1 for i in self.items if i.suggestion)
+        return f"pre-checked {len(self.precheck)} of {plural(shown, 'suggestion')}"
 
     def other(self, cmd: str, arg: str, text: str) -> Reply:
         if text == "" or cmd == "a":

@@ -77,8 +77,13 @@ def parse_speaker_map(values: str | list[str] | None) -> dict[str, str]:
     return out
 
 
-def collect_files(paths: list[Path]) -> list[Path]:
-    """Files named, and the transcripts inside folders (recursive, sorted, sidecar .yml files skipped)."""
+TABLES = (".csv", ".xlsx")
+
+
+def collect_files(paths: list[Path], *, tables: bool = False) -> list[Path]:
+    """Files named, and the transcripts inside folders (recursive, sorted, sidecar .yml files skipped). In a folder a
+    spreadsheet is a survey only with its sidecar NAME.yml, or when TABLES (the survey's columns were given): a
+    folder also holds coding files and other tables that are not evidence."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -90,6 +95,7 @@ def collect_files(paths: list[Path]) -> list[Path]:
                     and f.suffix.lower() in EXTENSIONS
                     and not f.name.startswith((".", "~$"))
                     and f.name.lower() != "readme.md"
+                    and (tables or f.suffix.lower() not in TABLES or _sidecar(f) is not None)
                 )
             )
         elif p.exists():
@@ -104,7 +110,7 @@ def import_paths(db: Database, paths: list[Path], options: ImportOptions | None 
     options = options or ImportOptions()
     # Two files claiming one interview id are both refused, rather than whichever sorts first being imported. A first
     # pass reads every file for its id only and keeps nothing else, so memory stays that of one file at a time.
-    files = collect_files(paths)
+    files = collect_files(paths, tables=options.survey is not None)
     claims: dict[str, list[str]] = defaultdict(list)
     for f in files:
         iid = peek_interview_id(f, options)

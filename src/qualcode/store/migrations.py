@@ -433,3 +433,10 @@ def m011_kinds_of_evidence(db: Database) -> None:
     db.execute("ALTER TABLE turns ADD COLUMN page INTEGER")  # a document paragraph's page, for quotes
     # What a unit answers or sits under: a survey answer's question, a document paragraph's section heading.
     db.execute("ALTER TABLE turns ADD COLUMN context TEXT")
+
+
+@migrations()
+def m012_suggestion_probability(db: Database) -> None:
+    """A suggestion's calibrated probability of being right, measured by cross-validation when its model was
+    trained (NULL for pattern evidence alone): the session pre-checks a suggestion only when it is high."""
+    db.execute("ALTER TABLE suggestions ADD COLUMN probability REAL")

@@ -1,8 +1,12 @@
-"""The text classifier that learns from a coder's own decisions: its examples, labels and training.
+"""The classifier that learns from a coder's own decisions: its examples, labels, training and calibration.
 
-A spaCy `textcat_multilabel` over turns. Labels are the codes with enough examples, and every top-level branch
-(a DAC criterion) always, as "the turn speaks to this criterion". Training is seeded and deterministic: the same
-decisions give the same model bytes and so the same version.
+One logistic regression per label over the features of `suggest.features`. Labels are the codes with enough
+examples, and every top-level branch (a DAC criterion) always, as "the turn speaks to this criterion". For each
+label, cross-validation inside the training data (folds by interview) gives out-of-fold scores, from which two
+things are chosen and stored with the model: the decision threshold (the score with the best F1: where a
+suggestion starts to be shown) and an isotonic calibration (the measured share of right suggestions at each score:
+the probability that decides the pre-check). Training is deterministic: the same decisions give the same model
+bytes and so the same version.
 """
 
 from __future__ import annotations
@@ -12,32 +16,20 @@ import json
 import random
 from dataclasses import dataclass
 
+import numpy as np
 from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import NotFoundError, UsageError
 from qualcode.store.db import now, transaction
 from qualcode.store.queries import coders
-from qualcode.suggest.models import DECISION_THRESHOLD, KIND
+from qualcode.suggest import linear
+from qualcode.suggest.features import FeatureSpace
+from qualcode.suggest.models import KIND, LoadedModel, from_bytes, to_bytes
 
 MIN_EXAMPLES = 6
 SEED = 0
-EPOCHS = 20
-BATCH = 16
-DROPOUT = 0.2
-# A bag of lemmas. 2**14 hashed features are plenty for a few thousand distinct lemmas, and training time grows with
-# the table (Adam updates it whole): 262,144 rows took 4 s per epoch on the shipped corpus, 16,384 take 0.3 s.
-# Bigrams scored lower than unigrams in cross-validation.
-TEXTCAT_CONFIG = {
-    "threshold": 0.5,
-    "model": {
-        "@architectures": "spacy.TextCatBOW.v3",
-        "exclusive_classes": False,
-        "ngram_size": 1,
-        "no_output_layer": False,
-        "length": 16384,
-    },
-}
+INNER_FOLDS = 4
 
 
 @dataclass
@@ -46,20 +38,28 @@ class Example:
     interview_id: str
     text: str
     codes: set[int]  # code ids applied by the coder (empty = decided "no code")
+    previous: str = ""  # the turn before it in the interview (usually the question)
+
+
+# What a unit answers: a survey answer's question, a document paragraph's section; an interview turn's, the turn
+# before it.
+PREVIOUS_SQL = (
+    "coalesce(t.context, (SELECT p.text FROM turns p WHERE p.interview_id = t.interview_id AND p.idx = t.idx - 1))"
+)
 
 
 def examples(db: Database, coder: str, interviews: list[str] | None = None) -> list[Example]:
     """The coder's turn-level decisions: every turn with a live coding by CODER (codes, or "no code")."""
-    sql = """SELECT t.id, t.interview_id, t.text, c.code_id FROM live_codings c JOIN turns t ON t.id = c.turn_id
-             WHERE c.coder = ?"""
+    sql = f"""SELECT t.id, t.interview_id, t.text, c.code_id, {PREVIOUS_SQL}
+              FROM live_codings c JOIN turns t ON t.id = c.turn_id WHERE c.coder = ?"""
     params: list = [coder]
     if interviews:
         sql += f" AND t.interview_id IN ({','.join('?' * len(interviews))})"
         params += interviews
     sql += " ORDER BY t.id"
     out: dict[int, Example] = {}
-    for tid, iid, text, code_id in db.execute(sql, params):
-        ex = out.setdefault(tid, Example(tid, iid, text, set()))
+    for tid, iid, text, code_id, previous in db.execute(sql, params):
+        ex = out.setdefault(tid, Example(tid, iid, text, set(), previous or ""))
         if code_id is not None:
             ex.codes.add(code_id)
     return list(out.values())
@@ -85,56 +85,72 @@ def criteria(tree: CodeTree, ex: Example) -> set[int]:
     return {tree[cid].criterion_id for cid in ex.codes if cid in tree}
 
 
-def cats_for(plan: dict[str, dict], tree: CodeTree, ex: Example) -> dict[str, float]:
-    present = criteria(tree, ex)
-    return {
-        label: float(info["code_id"] in (present if info["kind"] == "criterion" else ex.codes))
-        for label, info in plan.items()
-    }
+def targets(plan: dict[str, dict], tree: CodeTree, data: list[Example]) -> np.ndarray:
+    """examples × labels, 1 where the coder's decision has the label."""
+    out = np.zeros((len(data), len(plan)))
+    for row, ex in enumerate(data):
+        present = criteria(tree, ex)
+        for col, info in enumerate(plan.values()):
+            out[row, col] = info["code_id"] in (present if info["kind"] == "criterion" else ex.codes)
+    return out
 
 
-def train_pipeline(
-    language: str, plan: dict[str, dict], tree: CodeTree, data: list[Example], *, seed: int = SEED, epochs: int = EPOCHS
-):
-    """Train and return a blank pipeline with only the text classifier (tokenizer included)."""
-    import spacy
-    from spacy.training import Example as SpacyExample
-    from spacy.util import fix_random_seed, minibatch
+def folds_by_interview(data: list[Example], k: int, seed: int) -> list[list[str]]:
+    interviews = sorted({ex.interview_id for ex in data})
+    if len(interviews) < 2:
+        raise UsageError("cross-validation needs decisions in at least two interviews")
+    k = min(k, len(interviews))
+    random.Random(seed).shuffle(interviews)
+    return [interviews[i::k] for i in range(k)]
 
+
+def fit(plan: dict[str, dict], x: np.ndarray, y: np.ndarray, groups: list[str], *, seed: int = SEED) -> dict:
+    """Per label: weights and bias on all the data; threshold and calibration from out-of-fold scores."""
+    oof = np.zeros_like(y)
+    interviews = sorted(set(groups))
+    if len(interviews) >= 2:
+        for fold in folds_by_interview([Example(0, g, "", set()) for g in interviews], INNER_FOLDS, seed):
+            held = np.array([g in fold for g in groups])
+            for col in range(y.shape[1]):
+                w, b = linear.fit(x[~held], y[~held, col])
+                oof[held, col] = linear.predict(x[held], w, b)
+    labels = {}
+    for col, (label, info) in enumerate(plan.items()):
+        w, b = linear.fit(x, y[:, col])
+        xs, ys = linear.isotonic(oof[:, col], y[:, col])
+        labels[label] = {
+            **info,
+            "weights": [round(v, 8) for v in w.tolist()],
+            "bias": round(b, 8),
+            "threshold": round(linear.best_threshold(oof[:, col], y[:, col]), 6),
+            "calibration": [[round(v, 6) for v in xs], [round(v, 6) for v in ys]],
+            "positives": int(y[:, col].sum()),
+        }
+    return labels
+
+
+def train_model(db: Database, tree: CodeTree, data: list[Example], coder: str, *, scorer=None) -> LoadedModel:
+    """A model trained on DATA, not stored (evaluation trains one per fold)."""
+    from qualcode.suggest.score import Scorer
+
+    plan = label_plan(tree, data)
     if not plan:
         raise UsageError("nothing to learn: no labels")
-    fix_random_seed(seed)
-    nlp = spacy.blank(language)
-    textcat = nlp.add_pipe("textcat_multilabel", config=TEXTCAT_CONFIG)
-    for label in plan:
-        textcat.add_label(label)
-    train = [SpacyExample.from_dict(nlp.make_doc(ex.text), {"cats": cats_for(plan, tree, ex)}) for ex in data]
-    optimizer = nlp.initialize(lambda: train)
-    rng = random.Random(seed)
-    for _ in range(epochs):
-        rng.shuffle(train)
-        for batch in minibatch(train, size=BATCH):
-            nlp.update(batch, sgd=optimizer, drop=DROPOUT)
-    return nlp
+    scorer = scorer or Scorer.build(db, use_model=False)
+    space = FeatureSpace.build(tree, scorer.nlp)
+    x = scorer.features(space, [ex.text for ex in data], [ex.previous for ex in data])
+    labels = fit(plan, x, targets(plan, tree, data), [ex.interview_id for ex in data])
+
+    blob = to_bytes(space, labels)
+    return from_bytes("lr-" + hashlib.sha256(blob).hexdigest()[:12], coder, blob)
 
 
 def data_hash(data: list[Example], plan: dict) -> str:
     h = hashlib.sha256()
     for ex in sorted(data, key=lambda e: e.turn_id):
-        h.update(f"{ex.turn_id}\x1f{ex.text}\x1f{sorted(ex.codes)}\x1e".encode())
+        h.update(f"{ex.turn_id}\x1f{ex.text}\x1f{ex.previous}\x1f{sorted(ex.codes)}\x1e".encode())
     h.update(json.dumps(sorted(plan), ensure_ascii=False).encode())
     return h.hexdigest()[:16]
-
-
-def featurize(db: Database, data: list[Example]) -> list[Example]:
-    """The same examples with the text the classifier reads (see `suggest.features`)."""
-    from qualcode.suggest.score import Scorer
-
-    scorer = Scorer.build(db, use_model=False)
-    return [
-        Example(ex.turn_id, ex.interview_id, text, ex.codes)
-        for ex, text in zip(data, scorer.feature_texts([ex.text for ex in data]), strict=True)
-    ]
 
 
 def train(db: Database, coder: str) -> dict:
@@ -146,15 +162,11 @@ def train(db: Database, coder: str) -> dict:
     if not data:
         known = ", ".join(coders(db, with_codings=True)) or "none"
         raise NotFoundError(f"coder {coder!r} has no decided turns to learn from (coders with codings: {known})")
-    plan = label_plan(tree, data)
-    for info in plan.values():
-        info["threshold"] = DECISION_THRESHOLD
-    nlp = train_pipeline(tree.language, plan, tree, featurize(db, data))
-    blob = nlp.to_bytes()
-    version = "tc-" + hashlib.sha256(blob).hexdigest()[:12]
-    positives = {
-        label: sum(1 for ex in data if cats_for({label: info}, tree, ex)[label]) for label, info in plan.items()
-    }
+    model = train_model(db, tree, data, coder)
+    blob = to_bytes(model.space, model.labels)
+    version = model.version
+    plan = {k: {f: v[f] for f in ("code_id", "key", "kind", "path")} for k, v in model.labels.items()}
+    positives = {k: v["positives"] for k, v in model.labels.items()}
     info = {
         "version": version,
         "coder": coder,
@@ -176,14 +188,18 @@ def train(db: Database, coder: str) -> dict:
                 "kind": KIND,
                 "coder": coder,
                 "labels": json.dumps(
-                    {k: {**v, "positives": positives[k]} for k, v in plan.items()}, ensure_ascii=False
+                    {
+                        k: {f: v[f] for f in ("code_id", "key", "kind", "path", "threshold", "positives")}
+                        for k, v in model.labels.items()
+                    },
+                    ensure_ascii=False,
                 ),
                 "data_hash": info["data_hash"],
                 "spacy_version": spacy.__version__,
                 "trained_at": now(),
                 "examples": len(data),
                 "active": 1,
-                "config": nlp.config.to_str(),
+                "config": json.dumps({"l2": linear.L2, "inner_folds": INNER_FOLDS, "seed": SEED}),
                 "blob": blob,
             }
         )

@@ -1,8 +1,15 @@
-"""How good are the suggestions? k-fold cross-validation grouped by interview against one coder's decisions.
+"""How good are the suggestions? Cross-validation against the coder a model learns from, and held-out coders.
 
-No interview is ever both in training and in testing. Each fold trains the text classifier on the other folds'
-interviews and scores the held-out turns; patterns need no training but are scored on the same held-out turns so
-the three variants (patterns alone, model alone, combined) are compared on identical data.
+- Cross-validation: k folds grouped by interview (no interview is ever in both training and testing); each fold
+  trains the model exactly as `qualcode train` does (its own inner cross-validation for thresholds and
+  calibration included) on the other folds and scores the held-out turns.
+- Held out: a model trained on all of the coder's decisions (what `qualcode train --coder` stores) scores the turns
+  other coders decided in interviews the coder never decided, such as a set imported for the purpose
+  (heldout/README.md), and is compared with each of them.
+- The learning curve: the held-out figure after the model has seen N of the coder's interviews (several draws).
+
+A suggestion counts when it is shown (`CodeTree.shown`); "patterns" is the same with no model. Pre-checked
+suggestions (`precheck.prechecked`) are counted apart: how often they were right is the measure of the pre-check.
 """
 
 from __future__ import annotations
@@ -15,10 +22,14 @@ from sqlite_utils import Database
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import UsageError
 from qualcode.suggest import classifier as model
-from qualcode.suggest.models import DECISION_THRESHOLD, LoadedModel
+from qualcode.suggest.classifier import folds_by_interview
+from qualcode.suggest.precheck import prechecked
 from qualcode.suggest.score import Scorer
 
-VARIANTS = ("patterns", "model", "combined")
+VARIANTS = ("patterns", "model")
+CURVE_DRAWS = 3
+
+__all__ = ["VARIANTS", "evaluate", "folds_by_interview"]
 
 
 @dataclass
@@ -47,78 +58,135 @@ class Counts:
         }
 
 
-def folds_by_interview(data: list[model.Example], k: int, seed: int) -> list[list[str]]:
-    interviews = sorted({ex.interview_id for ex in data})
-    if len(interviews) < 2:
-        raise UsageError("cross-validation needs decisions in at least two interviews")
-    k = min(k, len(interviews))
-    random.Random(seed).shuffle(interviews)
-    return [interviews[i::k] for i in range(k)]
+class Tally:
+    """Counts per code and per criterion for each variant, and how often pre-checked suggestions were right."""
+
+    def __init__(self, tree: CodeTree):
+        self.tree = tree
+        self.code = {v: {c.id: Counts() for c in tree if c.codable and c.depth > 0} for v in VARIANTS}
+        self.crit = {v: {c.id: Counts() for c in tree.roots()} for v in VARIANTS}
+        self.checked = {"code": Counts(), "criterion": Counts()}
+
+    def add(self, variant: str, turn: dict[int, dict], gold: set[int]) -> None:
+        tree = self.tree
+        shown = {cid for cid, r in turn.items() if tree[cid].codable and tree.shown(cid, r["score"])}
+        for cid, counts in self.code[variant].items():
+            counts.add(cid in shown, cid in gold)
+        gold_crit = {tree[c].criterion_id for c in gold if c in tree}
+        shown_crit = {tree[c].criterion_id for c in shown}
+        for cid, counts in self.crit[variant].items():
+            counts.add(cid in shown_crit, cid in gold_crit)
+        if variant == "model":
+            for cid in prechecked(tree, {c: (turn[c]["score"], turn[c]["probability"]) for c in shown}):
+                # A criterion's own suggestion says "the turn speaks to this criterion", which is what its
+                # probability measures; a code's, that the coder gave that code.
+                self.checked["code"].add(True, gold_crit >= {cid} if tree[cid].depth == 0 else cid in gold)
+                self.checked["criterion"].add(True, tree[cid].criterion_id in gold_crit)
+
+    def result(self) -> dict:
+        tree = self.tree
+        out = {
+            v: {
+                "code": _summary(self.code[v], tree),
+                "criterion": _summary(self.crit[v], tree, averaged=lambda c: tree[c].codable),
+            }
+            for v in VARIANTS
+        }
+        right = {k: c.tp for k, c in self.checked.items()}
+        n = self.checked["code"].tp + self.checked["code"].fp
+        out["prechecked"] = {"suggestions": n, **{f"right ({k})": (right[k] / n if n else None) for k in right}}
+        return out
 
 
-def evaluate(db: Database, coder: str, *, k: int = 4, seed: int = model.SEED) -> dict:
-    """Precision, recall and F1 per code and per criterion, micro and macro, for each variant."""
+def evaluate(
+    db: Database,
+    coder: str,
+    *,
+    k: int = 4,
+    seed: int = model.SEED,
+    heldout: list[str] | tuple[str, ...] = (),
+    curve: list[int] | tuple[int, ...] = (),
+) -> dict:
+    """Precision, recall and F1 per code and per criterion, micro and macro, for each variant: cross-validated
+    against CODER, and on the turns each HELDOUT coder decided in interviews CODER did not; with CURVE, the held-out
+    criterion-level figure after training on N of CODER's interviews, for each N."""
     tree = CodeTree.load(db, require=True)
     data = model.examples(db, coder)
     if not data:
         raise UsageError(f"coder {coder!r} has no decided turns to evaluate against")
+    if curve and not heldout:
+        raise UsageError("a learning curve is measured on held-out coders: give --heldout-coder")
+    seen = {ex.interview_id for ex in data}
+    sets = {}
+    for name in heldout:
+        turns = [ex for ex in model.examples(db, name) if ex.interview_id not in seen]
+        if not turns:
+            raise UsageError(
+                f"coder {name!r} decided no turn in an interview that {coder} did not decide: nothing is held out"
+            )
+        sets[name] = turns
+    base = Scorer.build(db, use_model=False)
     folds = folds_by_interview(data, k, seed)
-    thresholds = tree.thresholds()
-    top = {c.id: c.criterion_id for c in tree}
-    code_counts = {v: {c.id: Counts() for c in tree if c.codable and c.depth > 0} for v in VARIANTS}
-    crit_counts = {v: {c.id: Counts() for c in tree.roots()} for v in VARIANTS}
-    patterns_only = Scorer.build(db, use_model=False)
-    featured = {ex.turn_id: ex for ex in model.featurize(db, data)}
+    tally = Tally(tree)
     for fold in folds:
         held = set(fold)
         train = [ex for ex in data if ex.interview_id not in held]
         test = [ex for ex in data if ex.interview_id in held]
-        plan = model.label_plan(tree, train)
-        for info in plan.values():
-            info["threshold"] = DECISION_THRESHOLD
-        tc = model.train_pipeline(tree.language, plan, tree, [featured[ex.turn_id] for ex in train])
-        scorer = Scorer.build(db, trained=LoadedModel("cv", coder, plan, tc))
-        scored = list(scorer.score([ex.text for ex in test]))
-        pattern_scored = list(patterns_only.score([ex.text for ex in test]))
-        for ex, (turn, _), (pturn, _) in zip(test, scored, pattern_scored, strict=True):
-            gold_codes = ex.codes
-            gold_crit = {top[c] for c in ex.codes if c in top}
-            for variant in VARIANTS:
-                predicted = set()
-                for cid in thresholds:
-                    if not tree[cid].codable:
-                        continue
-                    r = (pturn if variant == "patterns" else turn).get(cid)
-                    if r is None:
-                        continue
-                    if variant == "model":
-                        score = r["model"] if r["model"] is not None else 0.0
-                    elif variant == "patterns":
-                        score = r["pattern"] or 0.0
-                    else:
-                        score = r["score"]
-                    if score >= thresholds[cid]:
-                        predicted.add(cid)
-                for cid, counts in code_counts[variant].items():
-                    counts.add(cid in predicted, cid in gold_codes)
-                pred_crit = {top[c] for c in predicted}
-                for cid, counts in crit_counts[variant].items():
-                    counts.add(cid in pred_crit, cid in gold_crit)
-    return {
+        _score(base, model.train_model(db, tree, train, coder, scorer=base), test, tally)
+    result = {
         "coder": coder,
         "folds": len(folds),
         "turns": len(data),
         "interviews": len({ex.interview_id for ex in data}),
-        "variants": {
-            v: {
-                "code": _summary(code_counts[v], tree),
-                "criterion": _summary(crit_counts[v], tree, averaged=lambda c: tree[c].codable),
-            }
-            for v in VARIANTS
-        },
+        "variants": tally.result(),
         "note": "criterion averages cover the codable top-level codes (the six DAC criteria in the shipped "
         "codebook); top-level folders such as cross-cutting themes are listed but not averaged",
+        "heldout": {},
+        "curve": [],
     }
+    if not heldout:
+        return result
+    full = model.train_model(db, tree, data, coder, scorer=base)
+    for name, turns in sets.items():
+        tally = Tally(tree)
+        _score(base, full, turns, tally)
+        result["heldout"][name] = {
+            "turns": len(turns),
+            "interviews": len({ex.interview_id for ex in turns}),
+            "variants": tally.result(),
+        }
+    result["curve"] = learning_curve(db, tree, base, data, coder, sets, curve, seed)
+    return result
+
+
+def learning_curve(db, tree, base, data, coder, sets, sizes, seed) -> list[dict]:
+    """Held-out criterion-level micro P/R/F1 (means over draws) after training on N of CODER's interviews."""
+    interviews = sorted({ex.interview_id for ex in data})
+    out = []
+    for n in sizes:
+        draws = [interviews] if n >= len(interviews) else None
+        if draws is None:
+            rng = random.Random(seed)
+            draws = [sorted(rng.sample(interviews, n)) for _ in range(CURVE_DRAWS)]
+        for name, turns in sets.items():
+            figures = []
+            for chosen in draws:
+                train = [ex for ex in data if ex.interview_id in set(chosen)]
+                tally = Tally(tree)
+                _score(base, model.train_model(db, tree, train, coder, scorer=base), turns, tally)
+                figures.append(tally.result()["model"]["criterion"]["micro"])
+            mean = {key: sum(f[key] or 0 for f in figures) / len(figures) for key in ("precision", "recall", "f1")}
+            out.append({"interviews": min(n, len(interviews)), "coder": name, "draws": len(draws), **mean})
+    return out
+
+
+def _score(base: Scorer, trained, turns: list[model.Example], tally: Tally) -> None:
+    texts, previous = [ex.text for ex in turns], [ex.previous for ex in turns]
+    with_model = base.with_model(trained).score(texts, previous)
+    patterns = base.score(texts, previous)
+    for ex, (turn, _), (pturn, _) in zip(turns, with_model, patterns, strict=True):
+        tally.add("model", turn, ex.codes)
+        tally.add("patterns", pturn, ex.codes)
 
 
 def _summary(counts: dict[int, Counts], tree: CodeTree, averaged=lambda cid: True) -> dict:

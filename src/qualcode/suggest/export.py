@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from qualcode.codebook.tree import CodeTree
 from qualcode.output.formulas import escape
 
-COLUMNS = ["interview", "turn", "unit", "start", "end", "code", "score", "source", "evidence"]
+COLUMNS = ["interview", "turn", "unit", "start", "end", "code", "score", "source", "evidence", "probability"]
 
 
 def rows(db: Database, *, everything: bool = False, min_score: float | None = None):
@@ -19,12 +19,12 @@ def rows(db: Database, *, everything: bool = False, min_score: float | None = No
     or every stored pair; offsets relative to the turn."""
     tree = CodeTree.load(db, require=True)
     sql = """SELECT s.interview_id, t.idx, s.unit, s.start - t.start, s.end - t.start, s.code_id, s.score, s.source,
-                    s.evidence, t.start
+                    s.evidence, t.start, s.probability
              FROM suggestions s JOIN turns t ON t.id = s.turn_id JOIN codes c ON c.id = s.code_id"""
     if not everything:
         sql += " WHERE " + tree.shown_sql(db, "s", default=min_score)
     sql += " ORDER BY s.interview_id, t.idx, s.unit DESC, s.start, c.position"
-    for iid, idx, unit, a, b, code_id, score, source, evidence, offset in db.execute(sql):
+    for iid, idx, unit, a, b, code_id, score, source, evidence, offset, probability in db.execute(sql):
         ev = [dict(e, start=e["start"] - offset, end=e["end"] - offset) for e in json.loads(evidence)]
         yield {
             "interview": iid,
@@ -36,6 +36,7 @@ def rows(db: Database, *, everything: bool = False, min_score: float | None = No
             "score": score,
             "source": source,
             "evidence": ev,
+            "probability": probability,
         }
 
 
@@ -59,6 +60,7 @@ def export(db: Database, fmt: str = "jsonl", *, everything: bool = False, min_sc
             r["score"],
             r["source"],
             evidence,
+            "" if r["probability"] is None else r["probability"],
         ]
         w.writerow([escape(str(c)) for c in cells])
     return buf.getvalue()

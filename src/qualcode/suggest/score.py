@@ -1,4 +1,12 @@
-"""Scoring texts for every codable code: pattern evidence, the classifier's probability, and how they combine."""
+"""Scoring texts for every codable code: pattern evidence, the trained model's probability, and the stored score.
+
+Without a model a suggestion's score is its pattern score. With one, a code the model has a label for gets the
+model's answer, which reads the patterns among its features: the stored score is the model's probability rescaled
+so that the label's own decision threshold (chosen by cross-validation when it was trained) lands on the code's
+shown threshold (`CodeTree.threshold`), so that one rule decides what is shown whoever reads the suggestions; and
+the calibrated probability of being right is stored beside it, for the pre-check. Codes without a label keep
+their pattern score and have no measured probability.
+"""
 
 from __future__ import annotations
 
@@ -7,44 +15,27 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlite_utils import Database
 
 from qualcode.codebook.patterns import Matchers, compile_patterns, pattern_scores
 from qualcode.codebook.tree import Code, CodeTree
-from qualcode.suggest import models
-from qualcode.suggest.features import feature_marks, features
+from qualcode.suggest import linear, models
+from qualcode.suggest.features import FeatureSpace
 from qualcode.text import nlp
 
-# Pairs scoring below this (or below the code's own display threshold, if lower) are not stored. With a model nearly
-# every pair scores something; under 0.2, two fifths of a label's decision threshold, they are noise, and storing
-# them was two in five of a model-assisted run's rows.
+# Pairs scoring below this (or below the code's own display threshold, if lower) are not stored: with a model
+# nearly every pair scores something, and storing those under 0.2 was two in five of a model-assisted run's rows.
 FLOOR = 0.2
 
 
-def calibrate(p: float, threshold: float) -> float:
-    """Map a model probability so that the label's own decision threshold lands on 0.5, the display threshold."""
+def _rescale(p: np.ndarray, threshold: float, shown: float) -> np.ndarray:
+    """Map model probabilities so that the label's decision THRESHOLD lands on SHOWN, the code's shown threshold;
+    piecewise linear and monotone, so the order of suggestions is the model's."""
     if threshold <= 0 or threshold >= 1:
         return p
-    if p < threshold:
-        return 0.5 * p / threshold
-    return 0.5 + 0.5 * (p - threshold) / (1 - threshold)
+    return np.where(p < threshold, shown * p / threshold, shown + (1 - shown) * (p - threshold) / (1 - threshold))
 
-
-def combine(pattern: float, model: float | None) -> tuple[float, str]:
-    """Score and source from pattern evidence and a (calibrated) model probability.
-
-    With a model, pattern evidence moves the model's score toward 1 by the pattern score (a noisy-or of the two):
-    evidence from either source can raise a suggestion, and agreement raises it most. Chosen over a weighted pull
-    by cross-validation on the shipped corpus (README, "How good are the suggestions").
-    """
-    if model is None:
-        return pattern, "pattern"
-    if pattern <= 0:
-        return model, "model"
-    return model + (1 - model) * pattern * PATTERN_PULL, "combined"
-
-
-PATTERN_PULL = 1.0
 
 # spaCy refuses a text longer than its max_length (1,000,000 characters: error E088), and one turn that long stopped
 # every run at the same place. A turn over PIECE characters is cut at sentence ends (within a sentence longer than a
@@ -78,18 +69,12 @@ def pieces(text: str, language: str, size: int = PIECE) -> list[str]:
 @dataclass
 class Scorer:
     nlp: object
-    matchers: Matchers  # every codable code's patterns: the classifier's features need them all
+    matchers: Matchers  # every codable code's patterns: the model's features need them all
     codes: list[Code]  # codable codes in scope
-    model_version: str | None
-    labels: dict[int, tuple[str, float]]  # code id → (textcat label, decision threshold)
-    use_patterns: bool = True
-    use_model: bool = True
-    model_nlp: object = None
-    marks: dict = field(default_factory=dict)
+    tree: CodeTree
+    model: models.LoadedModel | None = None
+    labels: dict[int, int] = field(default_factory=dict)  # code id → the model's label column
     floors: dict[int, float] = field(default_factory=dict)  # code id → storage floor, when under FLOOR
-
-    def feature_texts(self, texts: list[str]) -> list[str]:
-        return [features(doc, self.matchers.find(doc), self.marks) for doc in self.docs(texts)]
 
     def docs(self, texts: list[str]) -> list:
         """One Doc per text, long texts made from pieces (see PIECE)."""
@@ -104,71 +89,79 @@ class Scorer:
             out.append(parts[0] if len(parts) == 1 else Doc.from_docs(parts, ensure_whitespace=False))
         return out
 
-    def cats(self, inputs: list[str]) -> list[dict]:
-        """The classifier's probabilities per input; a long input is scored in pieces and each label takes its
-        highest probability over them (a turn is about a code if some part of it is)."""
-        size = min(PIECE, self.model_nlp.max_length)
-        cut = [pieces(t, self.model_nlp.lang, size) if len(t) > size else [t] for t in inputs]
-        made = iter(self.model_nlp.pipe((p for ps in cut for p in ps), batch_size=64))
-        out = []
-        for ps in cut:
-            parts = [next(made).cats for _ in ps]
-            out.append({label: max(c.get(label, 0.0) for c in parts) for label in parts[0]})
-        return out
+    def with_model(self, model: models.LoadedModel | None) -> Scorer:
+        """This pipeline and these patterns with another model (evaluation trains one per fold)."""
+        from dataclasses import replace
 
-    def score(self, texts: list[str]) -> Iterator[tuple[dict[int, dict], list]]:
-        """Per text: (code id → turn-level result, [(sentence start, sentence end, code id → result)])."""
+        return replace(self, model=model, labels=_columns(self.tree, model))
+
+    @property
+    def model_version(self) -> str | None:
+        return self.model.version if self.model is not None else None
+
+    def features(self, space: FeatureSpace, texts: list[str], previous: list[str]) -> np.ndarray:
         docs = self.docs(texts)
-        all_matches = [self.matchers.find(doc) for doc in docs]
-        cats: list[dict] = [{} for _ in docs]
-        if self.use_model and self.model_nlp is not None:
-            inputs = [features(doc, m, self.marks) for doc, m in zip(docs, all_matches, strict=True)]
-            cats = self.cats(inputs)
+        before = [self.matchers.find(d) for d in self.docs(previous)]
+        return space.matrix(self.tree, docs, [self.matchers.find(d) for d in docs], before)
+
+    def score(self, texts: list[str], previous: list[str] | None = None) -> Iterator[tuple[dict[int, dict], list]]:
+        """Per text: (code id → turn-level result, [(sentence start, sentence end, code id → result)]).
+
+        PREVIOUS holds the text of the turn before each one (the model reads its patterns)."""
+        docs = self.docs(texts)
+        all_matches = [self.matchers.find(doc, text) for doc, text in zip(docs, texts, strict=True)]
+        answers: dict[int, tuple[list, list, list]] = {}  # code id → (raw, score, probability) per text
+        if self.model is not None and self.labels:
+            previous = previous or [""] * len(texts)
+            before = [self.matchers.find(d, t) for d, t in zip(self.docs(previous), previous, strict=True)]
+            x = self.model.space.matrix(self.tree, docs, all_matches, before)
+            answers = self._answers(linear.predict(x, self.model.weights, self.model.bias))
         in_scope = {c.id for c in self.codes}
-        for doc, found_all, doc_cats in zip(docs, all_matches, cats, strict=True):
-            matches = [m for m in found_all if m.code_id in in_scope] if self.use_patterns else []
+        for row, (doc, found_all) in enumerate(zip(docs, all_matches, strict=True)):
+            matches = [m for m in found_all if m.code_id in in_scope]
             per_code = pattern_scores(matches)
             turn: dict[int, dict] = {}
             for c in self.codes:
-                p, found = per_code.get(c.id, (0.0, []))
-                m = None
-                if self.use_model and c.id in self.labels:
-                    label, threshold = self.labels[c.id]
-                    m = calibrate(float(doc_cats.get(label, 0.0)), threshold)
-                score, source = combine(p, m)
+                answer, evidence = answers.get(c.id), per_code.get(c.id)
+                if answer is None and evidence is None and c.id not in self.floors:
+                    continue  # no evidence and no model: a score of 0, never stored
+                p, found = evidence or (0.0, [])
+                if answer is None:
+                    score, m, probability, source = p, None, None, "pattern"
+                else:
+                    m, score, probability = answer[0][row], answer[1][row], answer[2][row]
+                    source = "combined" if p else "model"
                 if score >= self.floors.get(c.id, FLOOR) or p > 0:
                     turn[c.id] = {
                         "score": score,
-                        "pattern": p if self.use_patterns else None,
+                        "pattern": p,
                         "model": m,
+                        "probability": probability,
                         "source": source,
                         "evidence": found,
                     }
-            sents = []
-            if matches:
-                # matches are in order of start: each sentence looks only at its own, not at the whole turn's
-                starts = [m.start for m in matches]
-                for s in doc.sents:
-                    own = matches[bisect.bisect_left(starts, s.start_char) : bisect.bisect_left(starts, s.end_char)]
-                    inside = pattern_scores(own, s.start_char, s.end_char)
-                    if inside:
-                        sents.append(
-                            (
-                                s.start_char,
-                                s.end_char,
-                                {
-                                    cid: {
-                                        "score": sc,
-                                        "pattern": sc,
-                                        "model": None,
-                                        "source": "pattern",
-                                        "evidence": ev,
-                                    }
-                                    for cid, (sc, ev) in inside.items()
-                                },
-                            )
-                        )
-            yield turn, sents
+            yield turn, _sentences(doc, matches)
+
+    def _answers(self, raw: np.ndarray) -> dict[int, tuple[list, list, list]]:
+        """code id → the model's raw probability, stored score and calibrated probability for each text (RAW is
+        texts × labels). A code below a criterion is held to its criterion's answer too (the lower of the two): a
+        code is never likelier than the criterion it belongs to, and children's own thresholds, chosen on a few
+        dozen examples each, had doubled the criterion-level false positives in cross-validation."""
+        info = list(self.model.labels.values())
+        out = {}
+        for c in self.codes:
+            col = self.labels.get(c.id)
+            if col is None:
+                continue
+            shown = self.tree.threshold(c.id)
+            score = _rescale(raw[:, col], info[col]["threshold"], shown)
+            probability = linear.calibrated(raw[:, col], info[col]["calibration"])
+            top = self.labels.get(c.criterion_id)
+            if top is not None and top != col:
+                score = np.minimum(score, _rescale(raw[:, top], info[top]["threshold"], shown))
+                probability = np.minimum(probability, linear.calibrated(raw[:, top], info[top]["calibration"]))
+            out[c.id] = (raw[:, col].tolist(), score.tolist(), np.asarray(probability, dtype=float).tolist())
+        return out
 
     @classmethod
     def build(
@@ -178,10 +171,9 @@ class Scorer:
         model_name: str | None = None,
         code: str | None = None,
         use_model: bool = True,
-        use_patterns: bool = True,
         trained: models.LoadedModel | None = None,
     ) -> Scorer:
-        """Build the pipeline, compile the codebook's patterns, attach the active text classifier if there is one."""
+        """Build the pipeline, compile the codebook's patterns, attach the active model if there is one."""
         tree = CodeTree.load(db, require=True)
         scope = list(tree)
         if code:
@@ -191,27 +183,46 @@ class Scorer:
         pipeline = nlp.build(tree.language, model_name)
         matchers = compile_patterns(pipeline, tree.codable())
         loaded = trained if trained is not None else (models.active(db) if use_model else None)
-        labels: dict[int, tuple[str, float]] = {}
-        version = None
-        if loaded is not None and use_model:
-            by_key = tree.by_key()
-            for label, info in loaded.labels.items():
-                if info["key"] in by_key:
-                    labels[by_key[info["key"]].id] = (label, float(info.get("threshold", models.DECISION_THRESHOLD)))
-            version = loaded.version
+        if not use_model:
+            loaded = None
         floors = {c.id: tree.threshold(c.id) for c in codable if tree.threshold(c.id) < FLOOR}
-        return cls(
-            pipeline,
-            matchers,
-            codable,
-            version,
-            labels,
-            use_patterns=use_patterns,
-            use_model=use_model,
-            model_nlp=loaded.nlp if loaded is not None and use_model else None,
-            marks=feature_marks(tree),
-            floors=floors,
-        )
+        return cls(pipeline, matchers, codable, tree, loaded, _columns(tree, loaded), floors)
+
+
+def _columns(tree: CodeTree, model: models.LoadedModel | None) -> dict[int, int]:
+    """code id → the model's label column, for the codes of this codebook the model has a label for."""
+    if model is None:
+        return {}
+    by_key = tree.by_key()
+    return {by_key[info["key"]].id: col for col, info in enumerate(model.labels.values()) if info["key"] in by_key}
+
+
+def _sentences(doc, matches: list) -> list[tuple[int, int, dict]]:
+    """Each sentence with pattern matches: (start, end, code id → result), from the pattern evidence alone."""
+    if not matches:
+        return []
+    from spacy.attrs import IDX, LENGTH, SENT_START
+
+    rows = doc.to_array([SENT_START, IDX, LENGTH]).tolist()
+    starts = [i for i, r in enumerate(rows) if r[0] == 1 or i == 0]
+    bounds = []
+    for k, first in enumerate(starts):
+        last = (starts[k + 1] if k + 1 < len(starts) else len(rows)) - 1
+        bounds.append((rows[first][1], rows[last][1] + rows[last][2]))
+    inside: dict[int, list] = {}
+    for m in matches:  # a match belongs to the sentence it starts in, if it also ends there
+        k = bisect.bisect_right(bounds, (m.start, float("inf"))) - 1
+        if k >= 0 and m.end <= bounds[k][1]:
+            inside.setdefault(k, []).append(m)
+    out = []
+    for k, found in sorted(inside.items()):
+        a, b = bounds[k]
+        results = {
+            cid: {"score": sc, "pattern": sc, "model": None, "probability": None, "source": "pattern", "evidence": ev}
+            for cid, (sc, ev) in pattern_scores(found).items()
+        }
+        out.append((a, b, results))
+    return out
 
 
 def codebook_hash(codes: Iterable[Code], language: str) -> str:

@@ -1,0 +1,168 @@
+"""The README's "How good are the suggestions" figures, from nothing: one command, a few minutes. Not run in CI.
+
+    python scripts/suggestion_figures.py            # cross-validation and heldout/dev (the tuning set)
+    python scripts/suggestion_figures.py --test     # and heldout/test: the reported held-out figures
+
+It builds a project in a temporary folder (the shipped corpus, heldout/dev and, with --test, heldout/test; the DAC
+codebook; every coder's codings) and runs, through the command line as a user would:
+
+- `qualcode suggest --evaluate --coder coder-a` (and coder-b): cross-validation on the shipped coding, with
+  `--heldout-coder` for each held-out coder and the learning curve (`--curve 4,8,16`);
+- the issue's own measure: `qualcode train --coder coder-a`, `qualcode suggest`, `qualcode suggestions export`,
+  and criterion-level precision, recall and F1 of the exported (shown) suggestions against each held-out coder,
+  read from the coding files alone. It must equal the held-out figure of `--evaluate`; the script checks that.
+
+heldout/test is frozen (heldout/README.md): run with --test only to report, never to choose anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DAC = ["Relevance", "Coherence", "Effectiveness", "Efficiency", "Impact", "Sustainability"]
+SETS = {"dev": ["coder-f"], "test": ["coder-g", "coder-h"]}
+
+
+def qualcode(db: Path, *args: str) -> str:
+    cmd = [sys.executable, "-m", "qualcode", "--db", str(db), "--quiet", *args]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def exported_figures(db: Path, coding_file: Path) -> dict:
+    """Criterion-level figures of what `suggestions export` shows, against a coding file, on that file's turns."""
+    shown: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for line in qualcode(db, "suggestions", "export").splitlines():
+        r = json.loads(line)
+        if r["unit"] == "turn":
+            shown[(r["interview"], r["turn"])].add(r["code"].split("/")[0])
+    gold: dict[tuple[str, int], set[str]] = defaultdict(set)
+    with open(coding_file, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            key = (row["interview"], int(row["turn"]))
+            gold[key]  # a decision, even "no code"
+            if row["code"]:
+                gold[key].add(row["code"].split("/")[0])
+    counts = {c: [0, 0, 0] for c in DAC}
+    for key, codes in gold.items():
+        for c in DAC:
+            p, g = c in shown.get(key, ()), c in codes
+            counts[c][0] += p and g
+            counts[c][1] += p and not g
+            counts[c][2] += g and not p
+    total = [sum(v[i] for v in counts.values()) for i in range(3)]
+    return {"micro": prf(*total), "per": {c: prf(*v) for c, v in counts.items()}, "turns": len(gold)}
+
+
+def fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def table(variants: dict, label: str) -> list[str]:
+    out = []
+    for v in ("patterns", "model"):
+        m = variants[v]["criterion"]["micro"]
+        name = "patterns alone" if v == "patterns" else "**patterns + model**"
+        out.append(
+            f"| {label} | {name} | {fmt(m['precision'])} | {fmt(m['recall'])} | {fmt(m['f1'])} | "
+            f"{fmt(variants[v]['criterion']['macro_f1'])} | {fmt(variants[v]['code']['micro']['f1'])} |"
+        )
+    return out
+
+
+def per_criterion(variants: dict) -> str:
+    rows = {r["code"]: r for r in variants["model"]["criterion"]["rows"]}
+    return ", ".join(
+        f"{c} {fmt(rows[c]['f1'])} (P {fmt(rows[c]['precision'])}, R {fmt(rows[c]['recall'])})" for c in DAC
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--test", action="store_true", help="also heldout/test (frozen: for reporting only)")
+    ap.add_argument("--keep", type=Path, help="build the project in this folder and keep it")
+    args = ap.parse_args()
+    sets = ["dev", "test"] if args.test else ["dev"]
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="qualcode-figures-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "figures.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    qualcode(db, "import", str(ROOT / "transcripts"))
+    for name in sets:
+        qualcode(db, "import", str(ROOT / "heldout" / name))
+    qualcode(db, "codebook", "load", str(ROOT / "codebooks" / "dac.yml"))
+    for coder in ("coder-a", "coder-b"):
+        qualcode(db, "codings", "import", str(ROOT / "codings" / f"{coder}.csv"))
+    heldout = [(name, coder) for name in sets for coder in SETS[name]]
+    for name, coder in heldout:
+        qualcode(db, "codings", "import", str(ROOT / "heldout" / name / "codings" / f"{coder}.csv"))
+    flags = [a for _, coder in heldout for a in ("--heldout-coder", coder)]
+    results = {
+        coder: json.loads(
+            qualcode(db, "suggest", "--evaluate", "--coder", coder, *flags, "--curve", "4,8,16", "--format", "json")
+        )
+        for coder in ("coder-a", "coder-b")
+    }
+    qualcode(db, "train", "--coder", "coder-a")
+    qualcode(db, "suggest")
+    exported = {
+        coder: exported_figures(db, ROOT / "heldout" / name / "codings" / f"{coder}.csv") for name, coder in heldout
+    }
+
+    a = results["coder-a"]
+    print(f"Cross-validated ({a['folds']} folds by interview, {a['turns']} turns in {a['interviews']} interviews) and")
+    print("held out (a model trained on all of the coder's decisions); criterion level over the six DAC criteria:\n")
+    print("| against | variant | precision | recall | micro-F1 | macro-F1 | micro-F1 per code |")
+    print("|---|---|---|---|---|---|---|")
+    for coder, r in results.items():
+        print("\n".join(table(r["variants"], f"{coder} (CV)")))
+    for name, coder in heldout:
+        print("\n".join(table(a["heldout"][coder]["variants"], f"{coder} ({name}, trained on coder-a)")))
+    print("\nPer criterion, patterns + model, micro-F1 (precision, recall):\n")
+    print(f"- cross-validated, coder-a: {per_criterion(a['variants'])}")
+    for name, coder in heldout:
+        print(f"- {name}, {coder}: {per_criterion(a['heldout'][coder]['variants'])}")
+    print("\nPre-checked suggestions (calibrated probability ≥ 0.8), share right:\n")
+    pre = a["variants"]["prechecked"]
+    print(f"- cross-validated, coder-a: {pre['suggestions']} pre-checked, {fmt(pre['right (code)'])} right")
+    for name, coder in heldout:
+        pre = a["heldout"][coder]["variants"]["prechecked"]
+        print(f"- {name}, {coder}: {pre['suggestions']} pre-checked, {fmt(pre['right (code)'])} right")
+    print("\nLearning curve (trained on N of coder-a's interviews; means over draws), held-out criterion micro-F1:\n")
+    print("| interviews seen | against | draws | precision | recall | F1 |")
+    print("|---|---|---|---|---|---|")
+    for c in a["curve"]:
+        print(
+            f"| {c['interviews']} | {c['coder']} | {c['draws']} | {fmt(c['precision'])} | {fmt(c['recall'])} "
+            f"| {fmt(c['f1'])} |"
+        )
+    print("\nThe issue's measure (train --coder coder-a, suggest, suggestions export), criterion micro P / R / F1:\n")
+    for name, coder in heldout:
+        e = exported[coder]
+        p, r, f = e["micro"]
+        print(f"- {name}, {coder} ({e['turns']} turns): {p:.3f} / {r:.3f} / {f:.3f}")
+        m = a["heldout"][coder]["variants"]["model"]["criterion"]["micro"]
+        if abs((m["f1"] or 0) - f) > 1e-9:
+            raise SystemExit(f"the exported suggestions and --evaluate disagree on {coder}: {f} against {m['f1']}")
+    if not args.keep:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        folder.rmdir()
+
+
+if __name__ == "__main__":
+    main()
