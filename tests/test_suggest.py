@@ -329,6 +329,8 @@ def test_logistic_fit_threshold_and_calibration():
     assert f1 >= max(2 * ((p >= s) & (y == 1)).sum() / ((p >= s).sum() + y.sum()) for s in np.linspace(0, 1, 101))
     xs, ys = linear.isotonic(p, y)
     assert ys == sorted(ys) and xs == sorted(xs) and ys[0] >= 0 and ys[-1] <= 1
-    xs, ys = linear.isotonic(np.array([0.1, 0.2, 0.3]), np.array([1.0, 0.0, 1.0]))  # the first two pooled
-    assert xs == pytest.approx([0.15, 0.3]) and ys == [0.5, 1.0]
+    points = linear.isotonic(np.array([0.1, 0.2, 0.3]), np.array([1.0, 0.0, 1.0]))  # the first two pooled
+    assert linear.calibrated(np.array([0.1, 0.15, 0.2, 0.3]), points).tolist() == [0.5, 0.5, 0.5, 1.0]
+    w, b = linear.fit(x, np.zeros(200))  # one class only: a certain no, whatever the features
+    assert not w.any() and (linear.predict(x, w, b) < 1e-9).all()
     assert linear.best_threshold(np.array([0.2, 0.4]), np.array([0.0, 0.0]), default=0.5) == 0.5
