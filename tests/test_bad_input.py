@@ -957,7 +957,7 @@ def test_a_stored_pattern_spacy_cannot_compile_is_named_not_a_traceback(cli, db_
     cli("import", CORPUS / "INT-05.md")
     cli("codebook", "load", write(tmp_path / "cb.yml", CB))
     conn = sqlite3.connect(db_path)
-    conn.execute("""UPDATE codes SET patterns = '[{"tokens": [{"LOWER": {"REGEX": "(("}}], "weight": 0.6}]'
+    conn.execute("""UPDATE codes SET patterns = '{"en": [{"tokens": [{"LOWER": {"REGEX": "(("}}], "weight": 0.6}]}'
                     WHERE name = 'B'""")
     conn.commit()
     conn.close()

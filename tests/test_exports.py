@@ -368,7 +368,7 @@ def test_segments_export_one_row_per_coded_segment(project, tmp_path):
     expected = shipped.evidence(CODER)
     assert len(rows) == len(expected)  # no coding of an interviewer's turn in the shipped codings
     header = next(csv.reader(io.StringIO(text)))
-    assert header[:13] == [
+    assert header[:15] == [
         "code",
         "criterion",
         "coder",
@@ -381,6 +381,8 @@ def test_segments_export_one_row_per_coded_segment(project, tmp_path):
         "participant",
         "gender",
         "text",
+        "language",
+        "translation",
         "memo",
     ]
     assert (

@@ -120,7 +120,7 @@ def test_qdc_export_validates_and_reimports_to_the_same_tree(cli, db_path, tmp_p
     r = cli("codebook", "import", qdc)
     assert "0 added, 0 renamed, 0 removed" in r.stdout
     assert rows(db_path, "SELECT patterns FROM codes WHERE name = 'Constituent needs'") == [
-        ('[{"phrase": "needs", "weight": 0.6}]',)
+        ('{"en": [{"phrase": "needs", "weight": 0.6}]}',)
     ]
 
 

@@ -35,7 +35,7 @@ codes:
 
 def test_lemmas_are_lowercased_so_capitalised_inflections_match():
     pipe = nlp.build("en")
-    codes = [SimpleNamespace(id=1, path="X", patterns=[{"phrase": "recruitment fee", "weight": 0.6}])]
+    codes = [SimpleNamespace(id=1, path="X", patterns={"en": [{"phrase": "recruitment fee", "weight": 0.6}]})]
     m = pats.compile_patterns(pipe, codes)
     found = m.find(pipe("Recruitment Fees were paid. RECRUITMENT FEES again."))
     assert [(x.text, x.start, x.end) for x in found] == [("Recruitment Fees", 0, 16), ("RECRUITMENT FEES", 28, 44)]
@@ -50,7 +50,7 @@ def test_expanded_token_patterns_match_exactly_what_spacys_matcher_matches():
     ours = pats.compile_patterns(pipe, codes)
     plain = Matcher(pipe.vocab)
     for c in codes:
-        for idx, p in enumerate(c.patterns):
+        for idx, p in enumerate(c.patterns.get("en", [])):
             if "tokens" in p:
                 plain.add(f"{c.id}:{idx}", [[pats._lower_lemma(t) for t in p["tokens"]]])
     assert len(ours.expanded) > 300  # most patterns are expanded, so the comparison means something
@@ -79,7 +79,7 @@ def test_anchored_patterns_match_what_the_matcher_matches_with_any_operator():
         [{"LOWER": "Late"}],  # a capital never matches LOWER, expanded or not
         [{"LIKE_NUM": True}, {"OP": "?"}, {"LOWER": {"NOT_IN": ["x"]}}],  # no anchor: run on every doc
     ]
-    codes = [SimpleNamespace(id=1, path="X", patterns=[{"tokens": p, "weight": 0.5} for p in patterns])]
+    codes = [SimpleNamespace(id=1, path="X", patterns={"en": [{"tokens": p, "weight": 0.5} for p in patterns]})]
     ours = pats.compile_patterns(pipe, codes)
     assert len(ours.anchored) == 5 and len(ours.tokens) == 1
     plain = Matcher(pipe.vocab)

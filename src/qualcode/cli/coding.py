@@ -38,6 +38,38 @@ def apply(
     )
 
 
+def translate(
+    ctx: typer.Context,
+    interview: Annotated[str, typer.Argument(help="Interview id.")],
+    turn: Annotated[int, typer.Argument(help="0-based turn index.", parser=INTEGER)],
+    text: Annotated[str | None, typer.Argument(help="The translation, in the team's working language.")] = None,
+    coder: CoderOpt = None,
+    start: Annotated[
+        int | None, typer.Option("--start", help="Only the coding with this start offset.", parser=INTEGER)
+    ] = None,
+    end: Annotated[
+        int | None, typer.Option("--end", help="Only the coding with this end offset.", parser=INTEGER)
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the translation.")] = False,
+) -> None:
+    """Add your translation of a coded passage said in another language; quotes stay as spoken.
+
+    The summary, the report and the segment exports print it beside the original quote, which is marked with its
+    language. It is stored on each of your codings of the turn (or only on the one at --start/--end), travels with
+    `codings export` and `codings import`, and nothing is ever machine-translated.
+
+    Example: `qualcode translate INT-04 7 "The fees never went away, they were renamed." --coder ana`
+    """
+    from qualcode.coding.codings import translate as do
+    from qualcode.errors import UsageError
+
+    if clear == (text is not None):
+        raise UsageError("give the translation's text, or --clear to remove it (not both)")
+    r = do(open_db(ctx), interview, turn, text, require_coder(coder), start=start, end=end)
+    what = "removed from" if r["cleared"] else "stored on"
+    info(ctx, f"translation {what} {render.plural(r['codings'], 'coding')} of {interview} turn {turn}")
+
+
 def unapply(
     ctx: typer.Context,
     interview: Annotated[str, typer.Argument(help="Interview id.")],
@@ -110,5 +142,6 @@ def undo(
 def register(app: typer.Typer) -> None:
     app.command()(apply)
     app.command()(unapply)
+    app.command()(translate)
     app.command()(history)
     app.command()(undo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -255,7 +256,10 @@ def participants(
 
 
 def interviews(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
-    """List interviews with their participants, turns, words and attributes.
+    """List interviews with their language, participants, turns, words and attributes.
+
+    The language decides how a source is read for suggestions (its pipeline and its patterns); "fr*" means it was
+    detected from the text because the source declared none.
 
     Example: `qualcode interviews --format csv > interviews.csv`
     """
@@ -265,11 +269,14 @@ def interviews(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
     total_words = sum(r["words"] for r in rows)
     kinds = {k: sum(r["kind"] == k for r in rows) for k in ("interview", "survey", "document")}
     counts = ", ".join(render.plural(n, k) for k, n in kinds.items() if n or k == "interview")
+    languages = Counter(r["language"].rstrip("*") for r in rows)
+    by_language = ", ".join(f"{lang} {n}" for lang, n in languages.most_common())
+    guessed = "; * detected from the text, not declared" if any(r["language"].endswith("*") for r in rows) else ""
     render.emit(
         fmt,
         rows=rows,
-        columns=["id", "kind", "title", "date", "participants", "turns", "words", "attributes"],
-        caption=f"{counts}; {render.plural(total_words, 'word')}",
+        columns=["id", "kind", "title", "date", "language", "participants", "turns", "words", "attributes"],
+        caption=f"{counts}; {render.plural(total_words, 'word')}; by language: {by_language}{guessed}",
         numeric=("participants", "turns", "words"),
     )
 

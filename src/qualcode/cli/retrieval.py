@@ -162,7 +162,8 @@ def search(
         render.emit("json", data=data)
         return
     shown = f"{len(hits)} of {data['total']}" if len(hits) < data["total"] else f"{len(hits)}"
-    caption = f"{shown} matching turns, best first" + (" (--limit for more)" if len(hits) < data["total"] else "")
+    noun = "matching turn" if data["total"] == 1 else "matching turns"
+    caption = f"{shown} {noun}, best first" + (" (--limit for more)" if len(hits) < data["total"] else "")
     columns = ["rank", *CONTEXT[:5], "score", "snippet"]
     if table:
         from rich.text import Text

@@ -139,6 +139,7 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, heldout: list[str], cu
             f"{name} decided in {held['interviews']} interviews {coder} did not"
         )
         _tables(fmt, held["variants"], f"held out, against {name}", caption, levels=("criterion",))
+    _languages(fmt, result, coder)
     if result["curve"]:
         rows = [
             {
@@ -158,6 +159,32 @@ def _evaluate(ctx: typer.Context, coder: str, folds: int, heldout: list[str], cu
             caption="means over draws of that many of the coder's interviews",
             numeric=("interviews seen", "draws", "precision", "recall", "F1"),
         )
+
+
+def _languages(fmt: str, result: dict, coder: str) -> None:
+    """Criterion-level figures per language of the turns, when the decided turns are in more than one."""
+    from qualcode.text.language import name
+
+    sets = [(f"cross-validated against {coder}", result["languages"])]
+    sets += [(f"held out, against {n}", held["languages"]) for n, held in result["heldout"].items()]
+    if all(len(langs) < 2 for _, langs in sets):
+        return
+    rows = []
+    for title, langs in sets:
+        for lang, figures in langs.items():
+            row = {"turns of": title, "language": name(lang), "turns": figures["turns"]}
+            for v in ("patterns", "model"):
+                m = figures[v]["criterion"]["micro"]
+                row[f"{v} P"], row[f"{v} R"], row[f"{v} F1"] = m["precision"], m["recall"], m["f1"]
+            row["pre-checked right"] = figures["prechecked"]["right (code)"]
+            rows.append(row)
+    render.emit(
+        fmt,
+        rows=rows,
+        title="Suggestions by language, per criterion (micro average)",
+        caption="each turn read with its interview's language: its pipeline and its patterns; one model for all",
+        numeric=[k for k in rows[0] if k not in ("turns of", "language")],
+    )
 
 
 def _tables(fmt: str, variants: dict, title: str, caption: str, levels: tuple[str, ...]) -> None:

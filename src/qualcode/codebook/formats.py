@@ -39,7 +39,7 @@ def tree(db: Database) -> dict:
             "include": c.include,
             "exclude": c.exclude,
             "examples": list(c.examples),
-            "patterns": list(c.patterns),
+            "patterns": {lang: list(ps) for lang, ps in c.patterns.items()},
             "codings": codings[c.id],
             "suggestions": suggestions[c.id],
             "children": [],
@@ -56,7 +56,7 @@ def _pattern_out(p: dict):
     return body
 
 
-def _code_out(node: dict) -> dict:
+def _code_out(node: dict, language: str) -> dict:
     out: dict = {"key": node["key"], "name": node["name"]}
     for k in ("colour", "definition", "include", "exclude"):
         if node[k]:
@@ -71,10 +71,13 @@ def _code_out(node: dict) -> dict:
         out["value"] = int(node["value"]) if float(node["value"]).is_integer() else node["value"]
     if node["threshold"] is not None:
         out["threshold"] = node["threshold"]
-    if node["patterns"]:
-        out["patterns"] = [_pattern_out(p) for p in node["patterns"]]
+    pats = node["patterns"]
+    if list(pats) == [language]:  # the codebook's language alone: the plain list a user writes
+        out["patterns"] = [_pattern_out(p) for p in pats[language]]
+    elif pats:
+        out["patterns"] = {lang: [_pattern_out(p) for p in ps] for lang, ps in pats.items()}
     if node["children"]:
-        out["children"] = [_code_out(c) for c in node["children"]]
+        out["children"] = [_code_out(c, language) for c in node["children"]]
     return out
 
 
@@ -110,7 +113,7 @@ def to_yaml(db: Database) -> str:
         doc["version"] = t["version"]
     doc["language"] = t["language"]
     doc["min_score"] = t["min_score"]
-    doc["codes"] = [_code_out(c) for c in t["codes"]]
+    doc["codes"] = [_code_out(c, t["language"]) for c in t["codes"]]
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from qualcode.codebook.tree import DEFAULT_MIN_SCORE
 from qualcode.errors import InputError
-from qualcode.text import yamlfile
+from qualcode.text import language, yamlfile
 
 TOP_KEYS = {"codebook", "name", "version", "language", "min_score", "codes", "description"}
 CODE_KEYS = {
@@ -50,7 +50,8 @@ class CodeSpec:
     exclusive: bool = False
     value: float | None = None
     threshold: float | None = None
-    patterns: list[dict] = field(default_factory=list)  # {"phrase": str} | {"tokens": [...]}, with "weight"
+    # language → [{"phrase": str} | {"tokens": [...]}, with "weight"]; a plain list is the codebook's language
+    patterns: dict[str, list[dict]] = field(default_factory=dict)
     children: list[CodeSpec] = field(default_factory=list)
     guid: str | None = None  # a new code takes this GUID (REFI-QDA imports); stored codes keep theirs
 
@@ -225,12 +226,13 @@ def parse(path: Path) -> CodebookSpec:
     if not isinstance(codes, list) or not codes:
         raise InputError("codes: must be a non-empty list", path=src, line=data.line_of("codes") if codes else 1)
     min_score = data.get("min_score", DEFAULT_MIN_SCORE)
+    lang = _language(data.get("language"), src, data.line_of("language"))
     spec = CodebookSpec(
         name=str(data.get("codebook") or data.get("name") or path.stem),
         version=yamlfile.scalar(data.get("version")),
-        language=_language(data.get("language"), src, data.line_of("language")),
+        language=lang,
         min_score=_number(min_score, "min_score", src, data.line_of("min_score"), unit=True),
-        codes=_codes(codes, None, src, data.line_of("codes")),
+        codes=_codes(codes, None, src, data.line_of("codes"), lang),
         source=src,
     )
     keys: dict[str, int] = {}
@@ -241,7 +243,7 @@ def parse(path: Path) -> CodebookSpec:
     return spec
 
 
-def _codes(items: list, parent: CodeSpec | None, path: str, line: int, depth: int = 1) -> list[CodeSpec]:
+def _codes(items: list, parent: CodeSpec | None, path: str, line: int, lang: str, depth: int = 1) -> list[CodeSpec]:
     out: list[CodeSpec] = []
     names: dict[str, int] = {}
     for item in items:
@@ -289,14 +291,11 @@ def _codes(items: list, parent: CodeSpec | None, path: str, line: int, depth: in
             code.threshold = _number(
                 item["threshold"], f"code {name!r}: threshold", path, item.line_of("threshold"), unit=True
             )
-        pats = item.get("patterns") or []
-        if not isinstance(pats, list):
-            raise InputError(f"code {name!r}: patterns: must be a list", path=path, line=item.line_of("patterns"))
-        code.patterns = [_pattern(p, name, path, item.line_of("patterns")) for p in pats]
+        code.patterns = _patterns(item, name, path, lang)
         children = item.get("children") or []
         if not isinstance(children, list):
             raise InputError(f"code {name!r}: children: must be a list", path=path, line=item.line_of("children"))
-        code.children = _codes(children, code, path, item.line_of("children"), depth + 1)
+        code.children = _codes(children, code, path, item.line_of("children"), lang, depth + 1)
         if code.exclusive and len(code.children) < 2:
             raise InputError(f"code {name!r} is exclusive but has fewer than two children", path=path, line=at)
         out.append(code)
@@ -305,18 +304,30 @@ def _codes(items: list, parent: CodeSpec | None, path: str, line: int, depth: in
 
 def _language(value: Any, path: str, line: int) -> str:
     """The codebook's language: a code spaCy has a language class for (en, fr, es, ...)."""
-    from spacy.util import get_lang_class
+    return language.require(value if value is not None and str(value).strip() else "en", path, line)
 
-    code = str(value).strip() if value is not None and str(value).strip() else "en"
-    try:
-        get_lang_class(code)
-    except Exception:  # spaCy raises ImportError or its own error for a code it does not know
+
+def _patterns(item, name: str, path: str, default: str) -> dict[str, list[dict]]:
+    """A code's patterns by language: a list is in the codebook's language, a mapping names each language."""
+    pats = item.get("patterns") or []
+    line = item.line_of("patterns")
+    if isinstance(pats, list):
+        return {default: [_pattern(p, name, path, line) for p in pats]} if pats else {}
+    if not isinstance(pats, dict):
         raise InputError(
-            f"unknown language {code!r}: use an ISO 639-1 code spaCy knows, such as en, fr, es or pt",
+            f"code {name!r}: patterns: must be a list, or a mapping of languages to lists (fr: [...])",
             path=path,
             line=line,
-        ) from None
-    return code
+        )
+    out = {}
+    for lang, entries in pats.items():
+        at = pats.line_of(lang) if hasattr(pats, "line_of") else line
+        code = language.require(lang, path, at)
+        if not isinstance(entries, list):
+            raise InputError(f"code {name!r}: patterns: {lang}: must be a list", path=path, line=at)
+        if entries:
+            out[code] = [_pattern(p, name, path, at) for p in entries]
+    return out
 
 
 def _text(value: Any) -> str | None:
@@ -329,8 +340,9 @@ def _bool(value: Any, what: str, path: str, line: int) -> bool:
     return value
 
 
-def pattern_hash(language: str, patterns: list[dict]) -> str:
-    return hashlib.sha256(json.dumps([language, patterns], sort_keys=True).encode()).hexdigest()[:16]
+def pattern_hash(patterns: dict[str, list[dict]]) -> str:
+    """What a code's patterns are, in every language: suggestions made with other patterns are stale."""
+    return hashlib.sha256(json.dumps(patterns, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def spec_hash(spec: CodebookSpec) -> str:

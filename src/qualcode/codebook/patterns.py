@@ -180,7 +180,7 @@ def compile_patterns(nlp, codes: Iterable[Code]) -> Matchers:
     has_tagger = any(nlp.has_pipe(p) for p in ("tagger", "morphologizer", "parser"))
     phrases: list[tuple[str, str]] = []
     for code in codes:
-        for idx, p in enumerate(code.patterns):
+        for idx, p in enumerate(code.patterns.get(nlp.lang, ())):
             key = f"{code.id}:{idx}"
             if "phrase" in p:
                 m.meta[key] = (code.id, idx, p["phrase"], p["weight"])
@@ -370,11 +370,26 @@ def pattern_scores(matches: list[Match], start: int = 0, end: int | None = None)
     return out
 
 
-def lint(language: str, codes: list[tuple[str, list[dict]]]) -> list[str]:
-    """Patterns that can never match with this pipeline, as warnings: (path, patterns) per code."""
+def lint(codes: list[tuple[str, dict[str, list[dict]]]]) -> list[str]:
+    """Patterns that can never match, as warnings: (path, language → patterns) per code; each language's
+    patterns are checked with that language's pipeline."""
+    languages = sorted({lang for _, by_language in codes for lang in by_language})
+    warnings = []
+    for language in languages:
+        named = f" ({language})" if len(languages) > 1 else ""
+        warnings += _lint(language, [(f"{path}{named}", pats.get(language, [])) for path, pats in codes], named)
+    return warnings
+
+
+def _lint(language: str, codes: list[tuple[str, list[dict]]], named: str) -> list[str]:
     pipe = build(language)
     forms = lemma_forms(pipe.lang)
     warnings = []
+    if forms is None and any(p for _, patterns in codes for p in patterns):
+        warnings.append(
+            f"patterns{named}: spacy-lookups-data has no lemma table for {language!r}: phrases and LEMMA values "
+            "match the words exactly as written (lowercased), so write every inflected form"
+        )
     for path, patterns in codes:
         for n, p in enumerate(patterns, 1):
             for t in p.get("tokens", []):

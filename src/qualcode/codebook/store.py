@@ -39,7 +39,7 @@ def load(db: Database, path: Path, *, move_to: str | None = None, delete_codings
     from qualcode.codebook.patterns import lint
 
     spec = parse(path)
-    warnings = lint(spec.language, [(p, c.patterns) for p, _, c in spec.walk()])
+    warnings = lint([(p, c.patterns) for p, _, c in spec.walk()])
     with transaction(db):
         report = store(db, spec, move_to=move_to, delete_codings=delete_codings)
     report.warnings = warnings
@@ -103,7 +103,7 @@ def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delet
             "value": c.value,
             "threshold": c.threshold,
             "patterns": json.dumps(c.patterns, ensure_ascii=False),
-            "pattern_hash": pattern_hash(spec.language, c.patterns),
+            "pattern_hash": pattern_hash(c.patterns),
         }
         if c.key in old:
             prev = old[c.key]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
@@ -41,7 +41,7 @@ class Code:
     exclusive: bool = False
     value: float | None = None
     threshold: float | None = None
-    patterns: tuple[dict, ...] = ()
+    patterns: dict[str, list[dict]] = field(default_factory=dict, hash=False)  # language → patterns
     pattern_hash: str = ""
 
 
@@ -292,7 +292,7 @@ def _code(r: dict, path: str, depth: int, root: dict) -> Code:
         exclusive=bool(r.get("exclusive", 0)),
         value=r.get("value"),
         threshold=r.get("threshold"),
-        patterns=tuple(_json(r.get("patterns"), [])),
+        patterns=_json(r.get("patterns"), {}),
         pattern_hash=r.get("pattern_hash") or "",
     )
 

@@ -319,6 +319,37 @@ def unapply(
     return {"batch": batch, "removed": removed}
 
 
+def translate(
+    db: Database,
+    interview_id: str,
+    idx: int,
+    text: str | None,
+    coder: str,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+) -> dict:
+    """Set (or with TEXT None, clear) the coder's translation of what they coded in a turn: every live coding of
+    CODER on the turn, or only those on exactly --start/--end. Exports print it beside the quote, which stays as
+    spoken; no machine translation is made."""
+    if text is not None and not text.strip():
+        raise UsageError("the translation is empty: give its text, or --clear to remove one")
+    with transaction(db):
+        t = turn(db, interview_id, idx)
+        where, params = "turn_id = ? AND coder = ? AND code_id IS NOT NULL", [t.id, coder]
+        if start is not None or end is not None:
+            a, b = span(t, start, end)
+            where += " AND start = ? AND end = ?"
+            params += [a, b]
+        changed = db.execute(
+            f"UPDATE codings SET translation = ? WHERE deleted_at IS NULL AND {where}",
+            [" ".join(text.split()) if text else None, *params],
+        ).rowcount
+        if not changed:
+            raise NotFoundError(f"{coder} has no coding on {interview_id} turn {idx} to translate")
+    return {"codings": changed, "cleared": text is None}
+
+
 def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
     """Reverse a batch (default: the coder's latest one not yet undone). Soft: rows are retired or revived."""
     with transaction(db):

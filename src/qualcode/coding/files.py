@@ -104,6 +104,13 @@ def import_file(db: Database, path: Path) -> dict:
                     n = add_codes(
                         db, t, code_ids, coder, a=a, b=b, memo=memo, origin="imported", batch_id=batches[coder]
                     )
+                    translation = " ".join((row.get("translation") or "").split()) or None
+                    if translation:
+                        db.execute(
+                            """UPDATE codings SET translation = ? WHERE deleted_at IS NULL AND turn_id = ?
+                               AND coder = ? AND code_id = ? AND start = ? AND end = ?""",
+                            [translation, t.id, coder, code_ids[0], a, b],
+                        )
                 else:
                     n = _no_code(db, t, coder, memo, batches[coder])
                     report["no_code"] += 1
@@ -137,10 +144,11 @@ def _no_code(db: Database, t, coder: str, memo: str | None, batch: int) -> int:
 
 
 def export_rows(db: Database, coder: str | None = None) -> tuple[list[dict], list[str]]:
-    """Live codings in canonical order; start/end columns only when some coding is narrower than its turn."""
+    """Live codings in canonical order; start/end columns only when some coding is narrower than its turn, a
+    translation column only when some coding has one."""
     paths = {c.id: (c.path, c.position) for c in CodeTree.load(db)}
     sql = """SELECT c.interview_id, t.idx, c.code_id, c.coder, c.memo, c.start - t.start, c.end - t.start,
-                    t.end - t.start
+                    t.end - t.start, c.translation
              FROM live_codings c JOIN turns t ON t.id = c.turn_id WHERE 1"""
     params = []
     if coder:
@@ -148,7 +156,7 @@ def export_rows(db: Database, coder: str | None = None) -> tuple[list[dict], lis
         params.append(coder)
     rows = []
     partial = False
-    for iid, idx, code_id, who, memo, a, b, length in db.execute(sql, params):
+    for iid, idx, code_id, who, memo, a, b, length, translation in db.execute(sql, params):
         path, pos = paths.get(code_id, ("", -1))
         whole = a == 0 and b == length
         partial |= not whole
@@ -161,11 +169,13 @@ def export_rows(db: Database, coder: str | None = None) -> tuple[list[dict], lis
                 "memo": memo or "",
                 "start": "" if whole else a,
                 "end": "" if whole else b,
+                "translation": translation or "",
                 "_sort": (who, iid, idx, pos, a, b),
             }
         )
     rows.sort(key=lambda r: r.pop("_sort"))
-    return rows, COLUMNS + (["start", "end"] if partial else [])
+    translated = any(r["translation"] for r in rows)
+    return rows, COLUMNS + (["start", "end"] if partial else []) + (["translation"] if translated else [])
 
 
 def export(db: Database, fmt: str = "csv", coder: str | None = None) -> str:

@@ -420,8 +420,8 @@ class _Merge:
         quote = self._text(p.interview)[p.start : p.end] if p.turn else r["quote"]
         cur = self.db.execute(
             """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, memo, origin, status,
-               session_id, batch_id, suggestion_score, created_at, deleted_at, guid, said_by)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               session_id, batch_id, suggestion_score, created_at, deleted_at, guid, said_by, translation)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 p.interview,
                 p.turn.id if p.turn else None,
@@ -440,6 +440,7 @@ class _Merge:
                 r["deleted_at"],
                 r["guid"],
                 p.turn.speaker if p.turn else self._said_by(r),
+                r.get("translation"),
             ],
         )
         if p.live:

@@ -3,6 +3,7 @@ and read in one snapshot."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,13 +91,22 @@ def _read(conn: sqlite3.Connection) -> Other:
     turns = {iid: reanchor.turns(conn, iid) for iid in interviews}
     rows = [dict(r) for r in conn.execute("SELECT * FROM codes ORDER BY position, id")]
     cb = conn.execute("SELECT * FROM codebook").fetchone()
+    for r in rows:  # a project older than patterns by language (m013) keeps one list, in its codebook's language
+        if (r.get("patterns") or "").startswith("["):
+            old = json.loads(r["patterns"])
+            r["patterns"] = json.dumps({cb["language"] if cb else "en": old} if old else {})
+    translated = "translation" in {c[1] for c in conn.execute("PRAGMA table_info(codings)")}
+    columns = [*CODING_COLUMNS, "translation"] if translated else list(CODING_COLUMNS)
     return Other(
         interviews=interviews,
         turns=dict(turns),
         codes=_with_paths(rows),
         codebook=dict(cb) if cb else None,
         coders={r["name"]: dict(r) for r in conn.execute("SELECT name, guid, created_at FROM coders")},
-        codings=[dict(r) for r in conn.execute(f"SELECT {', '.join(CODING_COLUMNS)} FROM codings ORDER BY id")],
+        codings=[
+            dict(r) | {"translation": r["translation"] if translated else None}
+            for r in conn.execute(f"SELECT {', '.join(columns)} FROM codings ORDER BY id")
+        ],
     )
 
 

@@ -66,6 +66,9 @@ def _filter_sql(db: Database, f: Filters | None) -> tuple[str, list]:
         if name.casefold() in ("source", "kind"):  # the kind of source: interviews, survey answers, documents
             sql += " AND t.interview_id IN (SELECT id FROM interviews WHERE kind = ?)"
             params.append(source_kind(value))
+        elif name.casefold() == "language":  # the source's language (en, fr, es)
+            sql += " AND t.interview_id IN (SELECT id FROM interviews WHERE language = ? COLLATE NOCASE)"
+            params.append(value)
         elif name.casefold() == "gender":
             sql += " AND p.gender = ? COLLATE NOCASE"
             params.append(normalise_gender(value))
@@ -76,7 +79,7 @@ def _filter_sql(db: Database, f: Filters | None) -> tuple[str, list]:
             ) = ? COLLATE NOCASE"""
             params += [names[name.casefold()], names[name.casefold()], value]
         else:
-            listing = ", ".join(sorted({"gender", "source", *names.values()}))
+            listing = ", ".join(sorted({"gender", "language", "source", *names.values()}))
             raise NotFoundError(f"--where {name}: no attribute {name!r} in this project (known: {listing})")
     return sql, params
 
@@ -85,7 +88,7 @@ def _context(db: Database, turn_ids) -> dict[int, dict]:
     """turn id → interview, turn index, speaker, participant, gender, stakeholder_group and both attribute levels."""
     rows = db.execute(
         """SELECT t.id, t.interview_id, t.idx, t.text, s.label, s.participant_id, p.gender, p.kind, i.kind,
-                  t.page, t.context
+                  t.page, t.context, i.language
            FROM turns t JOIN speakers s ON s.id = t.speaker_id LEFT JOIN participants p ON p.id = s.participant_id
            JOIN interviews i ON i.id = t.interview_id
            WHERE t.id IN (SELECT value FROM json_each(?))""",
@@ -100,12 +103,13 @@ def _context(db: Database, turn_ids) -> dict[int, dict]:
         pattrs[pid][name] = value
     iattrs = interviews.interview_attributes(db)
     out = {}
-    for tid, iid, idx, text, label, pid, gender, person_kind, kind, page, context in rows:
+    for tid, iid, idx, text, label, pid, gender, person_kind, kind, page, context, language in rows:
         pa, ia = dict(pattrs.get(pid, {})), dict(iattrs.get(iid, {}))
         out[tid] = {
             "interview": iid,
             "turn": idx,
             "source_kind": kind,  # interview | survey | document
+            "language": language,  # the source's: quotes are marked with it
             "speaker_kind": person_kind or "interviewer",  # interviewee | respondent | document | interviewer
             "page": page,
             "context": context,
@@ -141,7 +145,7 @@ def segments(
         params.append(coder)
     rows = db.execute(
         f"""SELECT c.id, c.turn_id, c.code_id, c.coder, c.memo, c.start - t.start, c.end - t.start,
-                   substr(i.text, c.start + 1, c.end - c.start)
+                   substr(i.text, c.start + 1, c.end - c.start), c.translation
             FROM live_codings c JOIN turns t ON t.id = c.turn_id JOIN interviews i ON i.id = c.interview_id
             JOIN speakers s ON s.id = t.speaker_id LEFT JOIN participants p ON p.id = s.participant_id
             WHERE c.code_id IN (SELECT value FROM json_each(?)) {where}""",
@@ -149,7 +153,7 @@ def segments(
     ).fetchall()
     ctx = _context(db, {r[1] for r in rows})
     out = []
-    for cid, tid, code_id, who, memo, a, b, text in rows:
+    for cid, tid, code_id, who, memo, a, b, text, translation in rows:
         row = dict(ctx[tid])
         row.pop("turn_text")
         order = (row["interview"], row["turn"], a, tree[code_id].position, who)
@@ -162,6 +166,7 @@ def segments(
                 "start": a,
                 "end": b,
                 "text": text,
+                "translation": translation,  # the coder's, for a quote in another language than the report's
                 "coding": cid,
                 "_sort": order,
             }

@@ -194,6 +194,10 @@ def study_base(
     if attribute == coded.SOURCE:
         for iid, kind in sources.items():
             groups[kind].add(iid)
+    elif attribute == coded.LANGUAGE and count != "participants":
+        for iid, language in db.execute("SELECT id, language FROM interviews"):
+            if iid in sources:
+                groups[language].add(iid)
     elif count == "participants":
         values = participant_values(db, attribute)
         marks = ", ".join("?" * len(sources))

@@ -18,6 +18,7 @@ from qualcode.export import segments as coded
 from qualcode.export.redact import redactor
 from qualcode.ingest.participants import counts as participant_counts
 from qualcode.store.queries import coders as project_coders
+from qualcode.text import language
 
 FORMAT = "qualcode-report/1"
 
@@ -48,6 +49,9 @@ def report(
             row["value"] = r(row["value"])
     annex = summary.build(db, data, quotes, r)
     kinds = dict(db.execute("SELECT kind, count(*) FROM interviews GROUP BY kind").fetchall())
+    languages = db.execute(
+        "SELECT language, count(*) FROM interviews WHERE kind = 'interview' GROUP BY language ORDER BY 2 DESC, 1"
+    ).fetchall()
     respondents = participant_counts(db, kind="respondent")["total"]
     return {
         "format": FORMAT,
@@ -60,6 +64,7 @@ def report(
             "surveys": kinds.get("survey", 0),
             "respondents": respondents,
             "documents": kinds.get("document", 0),
+            "languages": {language.name(code): n for code, n in languages},  # interviews by the language held in
             "interviews_coded": annex["totals"]["interviews"],
             "participants": people["total"],
             "by_gender": people["by_gender"],

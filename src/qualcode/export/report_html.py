@@ -158,6 +158,12 @@ def _overview(data: dict) -> str:
         f"({e(rate_split(data['summary']['totals']['rates']))}). Participants are distinct people throughout: "
         "someone interviewed twice counts once; shares are of the participants in the interviews coded.</p>"
     )
+    if len(o["languages"]) > 1:
+        held = ", ".join(f"{name} {n}" for name, n in o["languages"].items())
+        out.append(
+            f'<p data-figure="languages">Interviews by language: {e(held)}. Quotes are given as spoken, marked '
+            "with their language, with the coder's translation where one was recorded.</p>"
+        )
     total = {"total": o["participants"], "by_gender": o["by_gender"]}
     for attr, caption, head in (
         ("stakeholder_group", "Participants by stakeholder group and gender", "Stakeholder group"),
@@ -352,7 +358,10 @@ def _agreement(data: dict) -> str:
 
 def _quote(q: dict, show_code: bool) -> str:
     code = f" · {e(q['code'])}" if show_code else ""
-    return f"<blockquote><p>{e(q['text'])}</p><footer>— {e(attribution(q))}{code}</footer></blockquote>"
+    # lang lets a screen reader and the browser's hyphenation read the quote in the language it was spoken in
+    said = f'<p lang="{e(q["language"])}">' if q.get("in") else "<p>"
+    translation = f'<p class="translation">{e(q["translation"])}</p>' if q.get("translation") else ""
+    return f"<blockquote>{said}{e(q['text'])}</p>{translation}<footer>— {e(attribution(q))}{code}</footer></blockquote>"
 
 
 def _entry(entry: dict, number: str, heading: str) -> str:

@@ -16,6 +16,7 @@ from qualcode.errors import ConflictError, NotFoundError, UsageError
 from qualcode.ingest.participants import NOT_RECORDED, attribute_names
 from qualcode.ingest.participants import counts as participant_counts
 from qualcode.store.queries import SOURCE_KINDS, coders, require_coders
+from qualcode.text import language
 
 CONSENSUS = "consensus"
 # A segment's role says whose words it is: someone interviewed (a participant), a survey respondent, a document's
@@ -25,6 +26,7 @@ EVIDENCE = ("participant", "respondent", "document")
 CASE_STUDY = "case_study"
 STAKEHOLDER = "stakeholder_group"
 SOURCE = "source"  # the kind of source, usable wherever an attribute is
+LANGUAGE = "language"  # the source's language, likewise
 
 
 def select(db: Database, coder: str | None, *, allow_incomplete: bool = False) -> dict:
@@ -158,6 +160,9 @@ def load(db: Database, coder: str) -> dict:
         for s in data["segments"]:
             code = by_path[s["code"]]
             s.update(code_id=code.id, criterion=code.criterion, role=ROLES[s["speaker_kind"]])
+            # A passage in another language than the codebook's (the team's working language) is quoted as spoken,
+            # and says which language it is in.
+            s["quoted_in"] = None if s["language"] == tree.language else language.name(s["language"])
             out.append(s)
     return {
         "coder": coder,
@@ -171,12 +176,12 @@ def load(db: Database, coder: str) -> dict:
 def check_attribute(db: Database, name: str) -> str:
     """NAME as the project spells it (gender, source, or a participant or interview attribute); unknown names list the
     known."""
-    if name.casefold() in ("gender", SOURCE):
+    if name.casefold() in ("gender", SOURCE, LANGUAGE):
         return name.casefold()
     known = attribute_names(db)
     spelt = {n.casefold(): n for n in [*known["interview"], *known["participant"]]}
     if name.casefold() not in spelt:
-        listing = ", ".join(sorted({"gender", SOURCE, *spelt.values()}))
+        listing = ", ".join(sorted({"gender", SOURCE, LANGUAGE, *spelt.values()}))
         raise NotFoundError(f"no attribute {name!r} in this project (known: {listing})")
     return spelt[name.casefold()]
 
@@ -188,6 +193,8 @@ def value(segment: dict, attribute: str) -> str:
         return segment["gender"] or NOT_RECORDED
     if attribute == SOURCE:
         return segment["source_kind"]
+    if attribute == LANGUAGE:
+        return segment["language"]
     v = segment["participant_attributes"].get(attribute)
     if v is None:
         v = segment["interview_attributes"].get(attribute)

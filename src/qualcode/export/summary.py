@@ -260,6 +260,9 @@ def quote(s: dict, r: Redactor) -> dict:
         "start": s["start"],
         "end": s["end"],
         "text": r(" ".join(s["text"].split())),
+        "language": s["language"],
+        "in": s["quoted_in"],  # the language's name when it is not the working language, else None
+        "translation": r(" ".join(s["translation"].split())) if s.get("translation") else None,
     }
 
 

@@ -28,14 +28,15 @@ def _numbering(data: dict):
 def attribution(q: dict) -> str:
     """'Ayesha (P001), woman, UN agency · INT-01, turn 9' — or 'P001, woman, …' when pseudonymised; a survey answer
     names its respondent and question, a document its page or section."""
+    said_in = f" · in {q['in']}" if q.get("in") else ""
     if q.get("role") == "document":
         where = f"p. {q['page']}" if q.get("page") else (f"section “{q['context']}”" if q.get("context") else "")
-        return f"document {q['interview']}" + (f", {where}" if where else "") + f", paragraph {q['turn']}"
+        return f"document {q['interview']}" + (f", {where}" if where else "") + f", paragraph {q['turn']}{said_in}"
     who = q["speaker"] if q["speaker"] == q["participant"] else f"{q['speaker']} ({q['participant']})"
     about = ", ".join(x for x in (who, q["gender"], q["stakeholder_group"]) if x)
     if q.get("role") == "respondent":
-        return f"{about} · survey {q['interview']}, answer {q['turn']} to “{q['context']}”"
-    return f"{about} · {q['interview']}, turn {q['turn']}"
+        return f"{about} · survey {q['interview']}, answer {q['turn']} to “{q['context']}”{said_in}"
+    return f"{about} · {q['interview']}, turn {q['turn']}{said_in}"
 
 
 def _md_text(text: str) -> str:
@@ -144,12 +145,10 @@ def _entry_md(number: str, e: dict, data: dict) -> list[str]:
     if e["quotes"]:
         lines += ["**Quotes**", ""]
         for q in e["quotes"]:
-            lines += [
-                f"> {_md_text(q['text'])}",
-                ">",
-                f"> — {_md_text(attribution(q))}" + (f" · *{_md_text(q['code'])}*" if criterion else ""),
-                "",
-            ]
+            lines += [f"> {_md_text(q['text'])}", ">"]
+            if q.get("translation"):
+                lines += [f"> *Translation:* {_md_text(q['translation'])}", ">"]
+            lines += [f"> — {_md_text(attribution(q))}" + (f" · *{_md_text(q['code'])}*" if criterion else ""), ""]
     if e["memos"]:
         lines += ["**Memos**", ""]
         lines += [f"- {m['interview']}, turn {m['turn']}: {_md_text(' '.join(m['memo'].split()))}" for m in e["memos"]]
@@ -194,7 +193,8 @@ def rows(data: dict) -> tuple[list[dict], list[str]]:
             {f"{a}_participants": "; ".join(f"{v}: {k}" for v, k in e["spread"].get(a, {}).items()) for a in spread}
         )
         for i, q in enumerate(e["quotes"], 1):
-            row[f"quote_{i}"] = f"{q['text']} — {attribution(q)}"
+            translated = f" [translation: {q['translation']}]" if q.get("translation") else ""
+            row[f"quote_{i}"] = f"{q['text']}{translated} — {attribution(q)}"
         row["memos"] = "\n".join(f"{m['interview']} turn {m['turn']}: {m['memo']}" for m in e["memos"])
         out.append(row)
     return out, columns

@@ -23,6 +23,8 @@ SEGMENT_COLUMNS = [
     "participant",
     "gender",
     "text",
+    "language",
+    "translation",
     "memo",
 ]
 PARTICIPANT_COLUMNS = ["id", "speaker", "name", "gender", "interviews"]
@@ -60,6 +62,8 @@ def segments(db: Database, *, coder: str | None = None, redact: bool = False, al
             "participant": r.participant(s["participant"]) if person else None,
             "gender": s["gender"] if person else None,
             "text": r(s["text"]),
+            "language": s["language"],
+            "translation": r(s["translation"]) if s.get("translation") else None,
             "memo": r(s["memo"]),
             "interview_attributes": {k: r(v) for k, v in s["interview_attributes"].items()},
             "participant_attributes": {k: r(v) for k, v in s["participant_attributes"].items()},

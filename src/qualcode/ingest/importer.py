@@ -21,7 +21,7 @@ from qualcode.ingest.transcripts import EXTENSIONS, Transcript, Turn, metadata, 
 from qualcode.ingest.transcripts.labels import INTERVIEWER, key
 from qualcode.store.db import now, transaction
 from qualcode.store.queries import PERSON_KIND
-from qualcode.text import yamlfile
+from qualcode.text import language, yamlfile
 
 WORD = re.compile(r"\w+(?:['’]\w+)*")
 ASCII_WORD = re.compile(rb"\w+(?:'\w+)*")  # the same words in ASCII text: a bytes pattern is a quarter faster
@@ -248,7 +248,8 @@ def prepare(path: Path, options: ImportOptions, result: ImportResult) -> Prepare
     plan = plan_speakers(transcript, iid, options)
     result.notes.extend(plan.notes)
     result.turns, result.speakers = len(transcript.turns), len(plan.speakers)
-    sentence_splitter(transcript.meta.language or "en")  # loads spaCy now, not while holding the write lock
+    _settle_language(transcript, result)
+    sentence_splitter(transcript.meta.language)  # loads spaCy now, not while holding the write lock
     return Prepared(path, transcript, iid, plan, digest.hexdigest())
 
 
@@ -368,6 +369,27 @@ def check_participants(db: Database, plan: Plan, iid: str, path: Path) -> None:
 _SPLITTERS: dict = {}
 
 
+def _settle_language(t: Transcript, result: ImportResult) -> None:
+    """A source that declares no language gets the one its text is in, and the import says it guessed."""
+    meta = t.meta
+    if meta.language:
+        return
+    guess = language.detect(" ".join(turn.text for turn in t.turns[:400]))
+    if guess is not None and guess.confident:
+        meta.language, meta.language_detected = guess.language, True
+        result.notes.append(
+            f"language {guess.language}, detected from the text ({guess.confidence:.0%} sure); "
+            "declare language: to be sure"
+        )
+        return
+    meta.language = "en"
+    if guess is not None:
+        result.notes.append(
+            f"language not declared and not clear from the text (likeliest {guess.language}, "
+            f"{guess.confidence:.0%}): read as en; declare language: in its front matter or sidecar"
+        )
+
+
 def sentence_splitter(language: str):
     """The sentence splitter for a language, made once per process (loading spaCy takes a second)."""
     if language not in _SPLITTERS:
@@ -393,6 +415,7 @@ def _insert(
         meta.title,
         meta.date,
         meta.language or "en",
+        int(meta.language_detected),
         path.name,
         t.format,
         source_hash,
@@ -402,14 +425,14 @@ def _insert(
     ]
     if replace:
         db.execute(
-            """UPDATE interviews SET title = ?, date = ?, language = ?, source_file = ?, format = ?, source_hash = ?,
-               text_hash = ?, text = ?, imported_at = ?, kind = ? WHERE id = ?""",
+            """UPDATE interviews SET title = ?, date = ?, language = ?, language_detected = ?, source_file = ?,
+               format = ?, source_hash = ?, text_hash = ?, text = ?, imported_at = ?, kind = ? WHERE id = ?""",
             [*values, t.kind, iid],
         )
     else:
         db.execute(
-            """INSERT INTO interviews (title, date, language, source_file, format, source_hash, text_hash, text,
-               imported_at, kind, id, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO interviews (title, date, language, language_detected, source_file, format, source_hash,
+               text_hash, text, imported_at, kind, id, guid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [*values, t.kind, iid, str(uuid.uuid4()).upper()],
         )
     db.conn.executemany(

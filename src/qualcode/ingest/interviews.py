@@ -17,10 +17,10 @@ def interview_attributes(db: Database) -> dict[str, dict[str, str]]:
 
 
 def listing(db: Database) -> list[dict]:
-    """id, title, date, format, participants, turns, words, attributes; in id order."""
+    """id, title, date, format, language, participants, turns, words, attributes; in id order."""
     attrs = interview_attributes(db)
     rows = db.execute(
-        """SELECT i.id, i.title, i.date, i.format, i.source_file, i.kind,
+        """SELECT i.id, i.title, i.date, i.format, i.source_file, i.kind, i.language, i.language_detected,
                   (SELECT count(*) FROM interview_participants p WHERE p.interview_id = i.id),
                   (SELECT count(*) FROM turns t WHERE t.interview_id = i.id),
                   (SELECT coalesce(sum(words), 0) FROM turns t WHERE t.interview_id = i.id)
@@ -34,9 +34,10 @@ def listing(db: Database) -> list[dict]:
             "format": r[3],
             "source_file": r[4],
             "kind": r[5],
-            "participants": r[6],
-            "turns": r[7],
-            "words": r[8],
+            "language": r[6] + ("*" if r[7] else ""),  # * detected from the text, not declared
+            "participants": r[8],
+            "turns": r[9],
+            "words": r[10],
             "attributes": attrs.get(r[0], {}),
         }
         for r in rows

@@ -56,6 +56,13 @@ def participant_values(db: Database, attribute: str) -> dict[str, set[str]]:
     if attribute == "gender":
         return {pid: {g} for pid, g in db.execute("SELECT id, gender FROM participants")}
     out: dict[str, set[str]] = defaultdict(set)
+    if attribute == "language":  # the language of the interviews a person took part in
+        for pid, value in db.execute(
+            """SELECT ip.participant_id, i.language FROM interview_participants ip
+               JOIN interviews i ON i.id = ip.interview_id"""
+        ):
+            out[pid].add(value)
+        return out
     rows = list(db.execute("SELECT participant_id, value FROM participant_attributes WHERE name = ?", [attribute]))
     if rows:
         for pid, value in rows:
@@ -70,7 +77,7 @@ def participant_values(db: Database, attribute: str) -> dict[str, set[str]]:
     )
     if not rows:
         known = attribute_names(db)
-        names = sorted({"gender", *known["participant"], *known["interview"]})
+        names = sorted({"gender", "language", *known["participant"], *known["interview"]})
         raise NotFoundError(f"no attribute {attribute!r} in this project (known: {', '.join(names) or 'none'})")
     for pid, value in rows:
         out[pid].add(value)

@@ -262,7 +262,7 @@ def to_spec(db: Database, codes: list[RefiCode], *, name: str, source: str) -> C
         )
         out.children = [spec(c, key) for c in code.children]
         if old:
-            out.patterns, out.value, out.threshold = list(old.patterns), old.value, old.threshold
+            out.patterns, out.value, out.threshold = dict(old.patterns), old.value, old.threshold
             out.exclusive = old.exclusive and len(out.children) >= 2
             out.examples = out.examples or list(old.examples)
         return out

@@ -440,3 +440,25 @@ def m012_suggestion_probability(db: Database) -> None:
     """A suggestion's calibrated probability of being right, measured by cross-validation when its model was
     trained (NULL for pattern evidence alone): the session pre-checks a suggestion only when it is high."""
     db.execute("ALTER TABLE suggestions ADD COLUMN probability REAL")
+
+
+@migrations()
+def m013_languages(db: Database) -> None:
+    """Interviews in several languages, one codebook: a code's patterns keyed by language, whether an interview's
+    language was declared or detected, and a coder's translation of what they coded, for quotes in another language."""
+    import hashlib
+    import json
+
+    # Patterns were one list in the codebook's language; they become {language: [...]}. The hash is recomputed as
+    # the codebook loader now computes it, so reloading the same file reports no change.
+    row = db.execute("SELECT language FROM codebook LIMIT 1").fetchone()
+    language = row[0] if row else "en"
+    for code_id, patterns in db.execute("SELECT id, patterns FROM codes").fetchall():
+        old = json.loads(patterns) if patterns else []
+        if isinstance(old, dict):
+            continue
+        new = {language: old} if old else {}
+        digest = hashlib.sha256(json.dumps(new, sort_keys=True).encode()).hexdigest()[:16]
+        db.execute("UPDATE codes SET patterns = ?, pattern_hash = ? WHERE id = ?", [json.dumps(new), digest, code_id])
+    db.execute("ALTER TABLE interviews ADD COLUMN language_detected INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE codings ADD COLUMN translation TEXT")

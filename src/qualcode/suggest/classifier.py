@@ -39,6 +39,7 @@ class Example:
     text: str
     codes: set[int]  # code ids applied by the coder (empty = decided "no code")
     previous: str = ""  # the turn before it in the interview (usually the question)
+    language: str = "en"  # its interview's: the pipeline and patterns it is read with
 
 
 # What a unit answers: a survey answer's question, a document paragraph's section; an interview turn's, the turn
@@ -46,11 +47,12 @@ class Example:
 PREVIOUS_SQL = (
     "coalesce(t.context, (SELECT p.text FROM turns p WHERE p.interview_id = t.interview_id AND p.idx = t.idx - 1))"
 )
+LANGUAGE_SQL = "(SELECT i.language FROM interviews i WHERE i.id = t.interview_id)"
 
 
 def examples(db: Database, coder: str, interviews: list[str] | None = None) -> list[Example]:
     """The coder's turn-level decisions: every turn with a live coding by CODER (codes, or "no code")."""
-    sql = f"""SELECT t.id, t.interview_id, t.text, c.code_id, {PREVIOUS_SQL}
+    sql = f"""SELECT t.id, t.interview_id, t.text, c.code_id, {PREVIOUS_SQL}, {LANGUAGE_SQL}
               FROM live_codings c JOIN turns t ON t.id = c.turn_id WHERE c.coder = ?"""
     params: list = [coder]
     if interviews:
@@ -58,8 +60,8 @@ def examples(db: Database, coder: str, interviews: list[str] | None = None) -> l
         params += interviews
     sql += " ORDER BY t.id"
     out: dict[int, Example] = {}
-    for tid, iid, text, code_id, previous in db.execute(sql, params):
-        ex = out.setdefault(tid, Example(tid, iid, text, set(), previous or ""))
+    for tid, iid, text, code_id, previous, language in db.execute(sql, params):
+        ex = out.setdefault(tid, Example(tid, iid, text, set(), previous or "", language))
         if code_id is not None:
             ex.codes.add(code_id)
     return list(out.values())
@@ -138,7 +140,7 @@ def train_model(db: Database, tree: CodeTree, data: list[Example], coder: str, *
         raise UsageError("nothing to learn: no labels")
     scorer = scorer or Scorer.build(db, use_model=False)
     space = FeatureSpace.build(tree, scorer.nlp)
-    x = scorer.features(space, [ex.text for ex in data], [ex.previous for ex in data])
+    x = scorer.features(space, [ex.text for ex in data], [ex.previous for ex in data], [ex.language for ex in data])
     labels = fit(plan, x, targets(plan, tree, data), [ex.interview_id for ex in data])
 
     blob = to_bytes(space, labels)

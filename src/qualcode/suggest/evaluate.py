@@ -66,6 +66,7 @@ class Tally:
         self.code = {v: {c.id: Counts() for c in tree if c.codable and c.depth > 0} for v in VARIANTS}
         self.crit = {v: {c.id: Counts() for c in tree.roots()} for v in VARIANTS}
         self.checked = {"code": Counts(), "criterion": Counts()}
+        self.turns = 0
 
     def add(self, variant: str, turn: dict[int, dict], gold: set[int]) -> None:
         tree = self.tree
@@ -127,18 +128,19 @@ def evaluate(
         sets[name] = turns
     base = Scorer.build(db, use_model=False)
     folds = folds_by_interview(data, k, seed)
-    tally = Tally(tree)
+    tally, languages = Tally(tree), {}
     for fold in folds:
         held = set(fold)
         train = [ex for ex in data if ex.interview_id not in held]
         test = [ex for ex in data if ex.interview_id in held]
-        _score(base, model.train_model(db, tree, train, coder, scorer=base), test, tally)
+        _score(base, model.train_model(db, tree, train, coder, scorer=base), test, tally, languages)
     result = {
         "coder": coder,
         "folds": len(folds),
         "turns": len(data),
         "interviews": len({ex.interview_id for ex in data}),
         "variants": tally.result(),
+        "languages": {lang: t.result() | {"turns": t.turns} for lang, t in sorted(languages.items())},
         "note": "criterion averages cover the codable top-level codes (the six DAC criteria in the shipped "
         "codebook); top-level folders such as cross-cutting themes are listed but not averaged",
         "heldout": {},
@@ -148,12 +150,13 @@ def evaluate(
         return result
     full = model.train_model(db, tree, data, coder, scorer=base)
     for name, turns in sets.items():
-        tally = Tally(tree)
-        _score(base, full, turns, tally)
+        tally, languages = Tally(tree), {}
+        _score(base, full, turns, tally, languages)
         result["heldout"][name] = {
             "turns": len(turns),
             "interviews": len({ex.interview_id for ex in turns}),
             "variants": tally.result(),
+            "languages": {lang: t.result() | {"turns": t.turns} for lang, t in sorted(languages.items())},
         }
     result["curve"] = learning_curve(db, tree, base, data, coder, sets, curve, seed)
     return result
@@ -180,13 +183,20 @@ def learning_curve(db, tree, base, data, coder, sets, sizes, seed) -> list[dict]
     return out
 
 
-def _score(base: Scorer, trained, turns: list[model.Example], tally: Tally) -> None:
+def _score(
+    base: Scorer, trained, turns: list[model.Example], tally: Tally, languages: dict[str, Tally] | None = None
+) -> None:
+    """Score TURNS with and without the model into TALLY, and into LANGUAGES' tally of each turn's language."""
     texts, previous = [ex.text for ex in turns], [ex.previous for ex in turns]
-    with_model = base.with_model(trained).score(texts, previous)
-    patterns = base.score(texts, previous)
+    langs = [ex.language for ex in turns]
+    with_model = base.with_model(trained).score(texts, previous, langs)
+    patterns = base.score(texts, previous, langs)
     for ex, (turn, _), (pturn, _) in zip(turns, with_model, patterns, strict=True):
-        tally.add("model", turn, ex.codes)
-        tally.add("patterns", pturn, ex.codes)
+        tallies = [tally] if languages is None else [tally, languages.setdefault(ex.language, Tally(base.tree))]
+        for t in tallies:
+            t.add("model", turn, ex.codes)
+            t.add("patterns", pturn, ex.codes)
+            t.turns += 1
 
 
 def _summary(counts: dict[int, Counts], tree: CodeTree, averaged=lambda cid: True) -> dict:

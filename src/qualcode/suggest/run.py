@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
 from qualcode.store.db import now, transaction
-from qualcode.suggest.classifier import PREVIOUS_SQL
+from qualcode.suggest.classifier import LANGUAGE_SQL, PREVIOUS_SQL
 from qualcode.suggest.score import Scorer, codebook_hash
 
 BATCH = 128
@@ -68,7 +68,7 @@ def suggest(
     hashes = {c.id: c.pattern_hash for c in scorer.codes}
     thresholds = tree.thresholds()
     sql = (
-        f"SELECT t.id, t.interview_id, t.start, t.text, {PREVIOUS_SQL} {base} AND t.id > ?"
+        f"SELECT t.id, t.interview_id, t.start, t.text, {PREVIOUS_SQL}, {LANGUAGE_SQL} {base} AND t.id > ?"
         + "".join(f" AND {w}" for w in where)
         + f" ORDER BY t.id LIMIT {BATCH}"
     )
@@ -92,14 +92,14 @@ def _run(db, scorer, sql, params, report, hashes, thresholds, partial, h, todo, 
         if not rows:
             break
         last = rows[-1][0]
-        results = list(scorer.score([r[3] for r in rows], [r[4] or "" for r in rows]))
+        results = list(scorer.score([r[3] for r in rows], [r[4] or "" for r in rows], [r[5] for r in rows]))
         with transaction(db):
             # The batch's reads and writes go in a few statements: a statement per suggestion row was most of the
             # time a model-assisted run spent beyond the pipeline itself.
             existing = _existing(db, [r[0] for r in rows])
             deletes: list[tuple[int, int]] = []
             inserts: list[list] = []
-            for (tid, iid, offset, text, _), (turn, sents) in zip(rows, results, strict=True):
+            for (tid, iid, offset, text, _, _), (turn, sents) in zip(rows, results, strict=True):
                 _plan_turn(
                     tid,
                     iid,

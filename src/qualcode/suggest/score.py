@@ -68,6 +68,10 @@ def pieces(text: str, language: str, size: int = PIECE) -> list[str]:
 
 @dataclass
 class Scorer:
+    """Scores texts of any language the project holds: each text goes through its language's pipeline and is
+    matched against its language's patterns (the codebook language's pipeline is NLP, with MATCHERS; the others
+    are built when a text first needs them). Pattern features name codes, not words, so one model reads them all."""
+
     nlp: object
     matchers: Matchers  # every codable code's patterns: the model's features need them all
     codes: list[Code]  # codable codes in scope
@@ -75,18 +79,30 @@ class Scorer:
     model: models.LoadedModel | None = None
     labels: dict[int, int] = field(default_factory=dict)  # code id → the model's label column
     floors: dict[int, float] = field(default_factory=dict)  # code id → storage floor, when under FLOOR
+    pipelines: dict[str, tuple[object, Matchers]] = field(default_factory=dict)  # language → pipeline, patterns
 
-    def docs(self, texts: list[str]) -> list:
-        """One Doc per text, long texts made from pieces (see PIECE)."""
-        from spacy.tokens import Doc
+    def pipeline(self, language: str | None) -> tuple[object, Matchers]:
+        """The pipeline and compiled patterns for LANGUAGE (None: the codebook's)."""
+        if language is None or language == self.nlp.lang:
+            return self.nlp, self.matchers
+        if language not in self.pipelines:
+            pipe = nlp.build(language)
+            self.pipelines[language] = (pipe, compile_patterns(pipe, self.tree.codable()))
+        return self.pipelines[language]
 
-        size = min(PIECE, self.nlp.max_length)
-        cut = [pieces(t, self.nlp.lang, size) if len(t) > size else [t] for t in texts]
-        made = iter(self.nlp.pipe((p for ps in cut for p in ps), batch_size=64))
-        out = []
-        for ps in cut:
-            parts = [next(made) for _ in ps]
-            out.append(parts[0] if len(parts) == 1 else Doc.from_docs(parts, ensure_whitespace=False))
+    def docs(self, texts: list[str], languages: list[str] | None = None) -> list:
+        """One Doc per text, each from its language's pipeline, long texts made from pieces (see PIECE)."""
+        return [d for d, _ in self._parsed(texts, languages, match=False)]
+
+    def _parsed(self, texts: list[str], languages: list[str] | None, match: bool = True) -> list[tuple]:
+        """(Doc, pattern matches) per text, grouped by language so each pipeline streams its own texts."""
+        out: list = [None] * len(texts)
+        langs = languages or [None] * len(texts)
+        for language in dict.fromkeys(langs):
+            at = [i for i, lang in enumerate(langs) if lang == language]
+            pipe, matchers = self.pipeline(language)
+            for i, doc in zip(at, _docs(pipe, [texts[i] for i in at]), strict=True):
+                out[i] = (doc, matchers.find(doc, texts[i]) if match else None)
         return out
 
     def with_model(self, model: models.LoadedModel | None) -> Scorer:
@@ -99,21 +115,27 @@ class Scorer:
     def model_version(self) -> str | None:
         return self.model.version if self.model is not None else None
 
-    def features(self, space: FeatureSpace, texts: list[str], previous: list[str]) -> np.ndarray:
-        docs = self.docs(texts)
-        before = [self.matchers.find(d) for d in self.docs(previous)]
-        return space.matrix(self.tree, docs, [self.matchers.find(d) for d in docs], before)
+    def features(
+        self, space: FeatureSpace, texts: list[str], previous: list[str], languages: list[str] | None = None
+    ) -> np.ndarray:
+        parsed = self._parsed(texts, languages)
+        before = [m for _, m in self._parsed(previous, languages)]
+        return space.matrix(self.tree, [d for d, _ in parsed], [m for _, m in parsed], before)
 
-    def score(self, texts: list[str], previous: list[str] | None = None) -> Iterator[tuple[dict[int, dict], list]]:
+    def score(
+        self, texts: list[str], previous: list[str] | None = None, languages: list[str] | None = None
+    ) -> Iterator[tuple[dict[int, dict], list]]:
         """Per text: (code id → turn-level result, [(sentence start, sentence end, code id → result)]).
 
-        PREVIOUS holds the text of the turn before each one (the model reads its patterns)."""
-        docs = self.docs(texts)
-        all_matches = [self.matchers.find(doc, text) for doc, text in zip(docs, texts, strict=True)]
+        PREVIOUS holds the text of the turn before each one (the model reads its patterns); LANGUAGES each text's
+        language (default: the codebook's)."""
+        parsed = self._parsed(texts, languages)
+        docs = [d for d, _ in parsed]
+        all_matches = [m for _, m in parsed]
         answers: dict[int, tuple[list, list, list]] = {}  # code id → (raw, score, probability) per text
         if self.model is not None and self.labels:
             previous = previous or [""] * len(texts)
-            before = [self.matchers.find(d, t) for d, t in zip(self.docs(previous), previous, strict=True)]
+            before = [m for _, m in self._parsed(previous, languages)]
             x = self.model.space.matrix(self.tree, docs, all_matches, before)
             answers = self._answers(linear.predict(x, self.model.weights, self.model.bias))
         in_scope = {c.id for c in self.codes}
@@ -187,6 +209,20 @@ class Scorer:
             loaded = None
         floors = {c.id: tree.threshold(c.id) for c in codable if tree.threshold(c.id) < FLOOR}
         return cls(pipeline, matchers, codable, tree, loaded, _columns(tree, loaded), floors)
+
+
+def _docs(pipe, texts: list[str]) -> list:
+    """One Doc per text from PIPE, long texts made from pieces (see PIECE)."""
+    from spacy.tokens import Doc
+
+    size = min(PIECE, pipe.max_length)
+    cut = [pieces(t, pipe.lang, size) if len(t) > size else [t] for t in texts]
+    made = iter(pipe.pipe((p for ps in cut for p in ps), batch_size=64))
+    out = []
+    for ps in cut:
+        parts = [next(made) for _ in ps]
+        out.append(parts[0] if len(parts) == 1 else Doc.from_docs(parts, ensure_whitespace=False))
+    return out
 
 
 def _columns(tree: CodeTree, model: models.LoadedModel | None) -> dict[int, int]:

@@ -116,7 +116,7 @@ def _meta(data, path: Path) -> Metadata:
         interview=yamlfile.scalar(data.get("document")),
         title=yamlfile.scalar(data.get("title")),
         date=yamlfile.scalar(data.get("date")),
-        language=yamlfile.scalar(data.get("language")),
+        language=metadata.declared_language(data, path),
         attributes={str(k): yamlfile.scalar(v) or "" for k, v in (data.get("attributes") or {}).items()},
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from qualcode.errors import InputError
 from qualcode.ingest.transcripts.types import Interviewer, Metadata, Participant
-from qualcode.text import yamlfile
+from qualcode.text import language, yamlfile
 
 TOP_KEYS = {"interview", "title", "date", "language", "attributes", "interviewers", "participants"}
 PERSON_KEYS = {"id", "speaker", "gender", "name"}
@@ -43,7 +43,7 @@ def parse(data: Any, path: str | Path) -> Metadata:
         interview=_text(data, "interview", path),
         title=_text(data, "title", path),
         date=_text(data, "date", path),
-        language=_text(data, "language", path),
+        language=declared_language(data, path),
     )
     attrs = data.get("attributes") or {}
     if not isinstance(attrs, dict):
@@ -65,6 +65,12 @@ def parse(data: Any, path: str | Path) -> Metadata:
     if dup:
         raise InputError(f"participant {sorted(dup)[0]} is listed twice", path=path, line=_line(data, "participants"))
     return meta
+
+
+def declared_language(data: Any, path) -> str | None:
+    """The `language:` a source's front matter or sidecar declares, checked (None when it declares none)."""
+    value = _text(data, "language", path)
+    return language.require(value, str(path), _line(data, "language")) if value else None
 
 
 def _line(data: Any, key: str) -> int | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qualcode.errors import InputError, UsageError
-from qualcode.ingest.transcripts import source
+from qualcode.ingest.transcripts import metadata, source
 from qualcode.ingest.transcripts.types import Metadata, Participant, Transcript, Turn
 from qualcode.output.render import plural
 from qualcode.text import yamlfile
@@ -102,7 +102,7 @@ def _with_sidecar(path: Path, spec: Spec, encoding: str | None) -> Spec:
         interview=yamlfile.scalar(data.get("survey")),
         title=yamlfile.scalar(data.get("title")),
         date=yamlfile.scalar(data.get("date")),
-        language=yamlfile.scalar(data.get("language")),
+        language=metadata.declared_language(data, sidecar),
         attributes={str(k): yamlfile.scalar(v) or "" for k, v in (data.get("attributes") or {}).items()},
     )
     # Options on the command line win over the file, one by one.

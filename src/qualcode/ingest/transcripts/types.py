@@ -40,6 +40,7 @@ class Metadata:
     title: str | None = None
     date: str | None = None
     language: str | None = None
+    language_detected: bool = False  # guessed from the text, not declared
     attributes: dict[str, str] = field(default_factory=dict)
     participants: list[Participant] = field(default_factory=list)
     interviewers: list[Interviewer] = field(default_factory=list)
