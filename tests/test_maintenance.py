@@ -196,6 +196,11 @@ DAMAGE = {
         {"sentences"},
         "is not inside its turn",
     ),
+    "language": (
+        ["UPDATE interviews SET language = 'klingon' WHERE id = 'INT-05'", "UPDATE codes SET patterns = '[]'"],
+        {"languages"},
+        "INT-05 is in language 'klingon'",
+    ),
     "search index": (
         ["INSERT INTO turns_fts(turns_fts, rowid, text) SELECT 'delete', id, text FROM turns WHERE idx = 5"],
         {"search index"},

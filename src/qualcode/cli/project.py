@@ -112,8 +112,9 @@ def backup(
 
 def check(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
     """Check the project: SQLite integrity and foreign keys, orphaned codings, codings whose code or turn is gone,
-    quotes and turns that no longer match the interview text at their offsets, sentences outside their turn, and
-    the search index. Exit code 1 when a problem is found.
+    quotes and turns that no longer match the interview text at their offsets, two options of one exclusive scale on
+    one passage, sentences outside their turn, the search index, and sources and patterns in languages spaCy knows.
+    Exit code 1 when a problem is found.
 
     Example: `qualcode check --format json`
     """

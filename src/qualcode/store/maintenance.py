@@ -221,6 +221,31 @@ def _search_index(db: Database, texts: dict) -> list[str]:
     return []
 
 
+def _languages(db: Database, texts: dict) -> list[str]:
+    # Suggestions build a pipeline per language and pick each code's patterns by the turn's language: a language
+    # spaCy does not know would stop every run, and patterns not keyed by language would never match.
+    import json
+
+    from qualcode.text.language import known
+
+    out = [
+        f"{iid} is in language {lang!r}, which spaCy does not know"
+        for iid, lang in db.execute("SELECT id, language FROM interviews")
+        if not known(lang)
+    ]
+    for key, patterns in db.execute("SELECT key, patterns FROM codes"):
+        stored = json.loads(patterns or "{}")
+        if not isinstance(stored, dict):
+            out.append(f"code {key}: patterns are not keyed by language")
+            continue
+        out += [
+            f"code {key}: patterns in language {lang!r}, which spaCy does not know"
+            for lang in stored
+            if not known(lang)
+        ]
+    return out
+
+
 def _short(text: str | None, n: int = 40) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -239,4 +264,5 @@ _CHECKS: list[tuple[str, str, Callable[[Database, dict], list[str]]]] = [
     ("turn offsets", "turns whose text is not the interview text at their offsets", _turn_offsets),
     ("sentences", "sentences outside their turn", _sentences),
     ("search index", "the full-text index in step with the turns", _search_index),
+    ("languages", "sources and patterns in languages spaCy knows, patterns keyed by language", _languages),
 ]
