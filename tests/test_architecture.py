@@ -20,7 +20,8 @@ PACKAGE = ROOT / "src" / "qualcode"
 # Lowest first. A package may import the packages of lower layers and `errors`, never one of its own layer or above.
 LAYERS = [
     {"errors"},
-    {"store", "output", "text"},
+    {"text"},
+    {"store", "output"},
     {"codebook"},
     {"ingest"},
     {"suggest"},

@@ -66,7 +66,6 @@ def suggest(
     todo = db.execute(f"SELECT count(*) {base}" + "".join(f" AND {w}" for w in where), params).fetchone()[0]
     report.up_to_date = in_scope - todo
     hashes = {c.id: c.pattern_hash for c in scorer.codes}
-    thresholds = tree.thresholds()
     sql = (
         f"SELECT t.id, t.interview_id, t.start, t.text, {PREVIOUS_SQL}, {LANGUAGE_SQL} {base} AND t.id > ?"
         + "".join(f" AND {w}" for w in where)
@@ -78,14 +77,14 @@ def suggest(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        _run(db, scorer, sql, params, report, hashes, thresholds, partial, h, todo, progress)
+        _run(db, scorer, sql, params, report, hashes, partial, h, todo, progress)
     finally:
         if was_enabled:
             gc.enable()
     return report
 
 
-def _run(db, scorer, sql, params, report, hashes, thresholds, partial, h, todo, progress) -> None:
+def _run(db, scorer, sql, params, report, hashes, partial, h, todo, progress) -> None:
     last = 0
     while True:
         rows = db.execute(sql, [last, *params]).fetchall()
@@ -109,7 +108,7 @@ def _run(db, scorer, sql, params, report, hashes, thresholds, partial, h, todo, 
                     existing.get(tid, {}),
                     hashes,
                     scorer.model_version,
-                    thresholds,
+                    scorer.tree,
                     report,
                     deletes,
                     inserts,
@@ -164,7 +163,7 @@ def _plan_turn(
     existing: dict[int, tuple],
     hashes: dict[int, str],
     version: str | None,
-    thresholds: dict[int, float],
+    tree: CodeTree,
     report: SuggestReport,
     deletes: list,
     inserts: list,
@@ -182,7 +181,7 @@ def _plan_turn(
         if code_id in turn:
             r = turn[code_id]
             rows.append(("turn", offset, turn_end, r))
-            if r["score"] >= thresholds.get(code_id, 0.5):
+            if tree.shown(code_id, r["score"]):
                 report.shown += 1
         for a, b, per in sents:
             if code_id in per:
