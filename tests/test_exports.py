@@ -571,3 +571,15 @@ def test_participants_export_has_a_name_column_when_a_name_says_more_than_the_la
         "Tewodros": "Tewodros",
         "Tigist": "Tigist",
     }
+
+
+def test_matrix_names_folder_parents_above_their_children(project):
+    """A parent that cannot be coded (a folder, an exclusive scale) has no counts, but its name heads its children:
+    without it "Assessment/Positive" read as a child of the code printed before it."""
+    table = project("export", "matrix", "--coder", CODER, "--by", "gender").stdout.splitlines()
+    for folder, child in (("Cross-cutting themes", "  Gender"), ("Assessment", "  Positive")):
+        at = next(i for i, line in enumerate(table) if line.rstrip() == folder)
+        assert table[at + 1].startswith(child), table[at : at + 2]
+    md = project("export", "matrix", "--coder", CODER, "--by", "gender", "-f", "md").stdout.splitlines()
+    at = md.index("| Assessment |  |  |  |")
+    assert md[at + 1].startswith("|   Positive | ")

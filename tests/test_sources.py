@@ -263,3 +263,24 @@ def test_a_folder_spreadsheet_is_a_survey_only_with_its_sidecar(cli, tmp_path):
     r = cli("import", tmp_path / "study")
     assert "2 imported" in r.stdout and "coder-f" not in r.stdout
     assert "1 interview, 1 survey" in cli("interviews").stdout
+
+
+def test_source_narrows_the_commands_that_take_interviews(project):
+    """--source keeps any interview-scoped command to one kind of source, alone or within --interview."""
+    kinds = {r["id"]: r["kind"] for r in json.loads(project("interviews", "--format", "json").stdout)}
+
+    def ids(*args: str) -> set[str]:
+        data = json.loads(project(*args, "--format", "json").stdout)
+        rows = data if isinstance(data, list) else data.get("segments", data.get("hits"))
+        return {r["interview"] for r in rows}
+
+    for source, kind in (("survey", "survey"), ("documents", "document"), ("interviews", "interview")):
+        found = ids("segments", "--code", "Relevance", "--coder", "coder-a", "--source", source)
+        assert found and {kinds[i] for i in found} == {kind}
+        differ = ids("disagreements", "--coders", "coder-a,coder-b", "--source", source)
+        assert differ and {kinds[i] for i in differ} == {kind}
+    assert {kinds[i] for i in ids("search", "recruitment", "--source", "documents")} == {"document"}
+    r = project("segments", "--code", "Relevance", "--interview", "INT-05", "--source", "survey", expect=1)
+    assert "no source of kind survey among the interviews given" in r.stderr
+    r = project("segments", "--code", "Relevance", "--source", "letters", expect=2)
+    assert "no kind of source 'letters'" in r.stderr

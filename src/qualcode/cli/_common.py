@@ -35,6 +35,21 @@ WhereOpt = Annotated[
 
 InterviewOpt = Annotated[list[str] | None, typer.Option("--interview", "-i", help="Only this interview (repeatable).")]
 
+SourceOpt = Annotated[
+    str | None, typer.Option("--source", help="Only one kind of source: interviews, survey or documents.")
+]
+
+
+def in_scope(ctx: typer.Context, interview: list[str] | None, source: str | None) -> list[str]:
+    """The interview ids a command is narrowed to: those given, or every source of the kind --source names (of those
+    given, with both); [] for no narrowing."""
+    if not source:
+        return list(interview or [])
+    from qualcode.store.queries import sources_of
+
+    return sources_of(open_db(ctx), source, list(interview or []))
+
+
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout; xlsx needs a file).")
 ]

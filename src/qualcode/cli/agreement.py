@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.cli._common import FormatOpt, InterviewOpt, info, open_db, require_coder, split_csv
+from qualcode.cli._common import FormatOpt, InterviewOpt, SourceOpt, in_scope, info, open_db, require_coder, split_csv
 from qualcode.output import render
 
 
@@ -36,9 +36,7 @@ def audit(
         bool, typer.Option("--wide", help="Every figure: agreement counts, positive agreement, every κ with its band.")
     ] = False,
     fmt: FormatOpt = "table",
-    source: Annotated[
-        str | None, typer.Option("--source", help="Only one kind of source: interviews, survey or documents.")
-    ] = None,
+    source: SourceOpt = None,
 ) -> None:
     """Inter-coder agreement on the turns every named coder decided: per code, per criterion, overall.
 
@@ -91,6 +89,7 @@ def review(
     as_: Annotated[str, typer.Option("--as", help="The coder the consensus is stored as.")] = "consensus",
     code_: Annotated[str | None, typer.Option("--code", help="Only disagreements on this code's subtree.")] = None,
     interview: InterviewOpt = None,
+    source: SourceOpt = None,
 ) -> None:
     """Review two coders' disagreements turn by turn and record a consensus, keeping both originals.
 
@@ -115,7 +114,7 @@ def review(
     carried = consensus.carry_over(db, as_, a, b)
     if carried:
         info(ctx, f"carried over to {as_} the {carried} turns {a} and {b} agree on (origin 'agreed', one batch)")
-    found = disagreements.compare(db, a, b, code=code_, interview_ids=interview or [])
+    found = disagreements.compare(db, a, b, code=code_, interview_ids=in_scope(ctx, interview, source))
     if found:
         sess = ReviewSession(db, as_, a, b, [d.turn_id for d in found])
         session_ui.run(sess, render.out)
@@ -129,6 +128,7 @@ def disagreements(
     coders: Annotated[str, typer.Option("--coders", help="The two coders to compare: A,B.")],
     code_: Annotated[str | None, typer.Option("--code", help="Only disagreements on this code's subtree.")] = None,
     interview: InterviewOpt = None,
+    source: SourceOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List every turn two coders both decided but coded differently: text, each one's codes and memos.
@@ -139,7 +139,7 @@ def disagreements(
 
     db = open_db(ctx)
     a, b = coders_pair(db, split_csv(coders))
-    rows = listing(db, a, b, code=code_, interview_ids=interview or [])
+    rows = listing(db, a, b, code=code_, interview_ids=in_scope(ctx, interview, source))
     columns = ["interview", "turn", "speaker", "text", f"{a}_codes", f"{b}_codes", f"{a}_memo", f"{b}_memo"]
     render.emit(
         fmt,

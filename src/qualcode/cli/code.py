@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from qualcode.cli._common import CoderOpt, InterviewOpt, info, open_db, require_coder
+from qualcode.cli._common import CoderOpt, InterviewOpt, SourceOpt, in_scope, info, open_db, require_coder
 from qualcode.output import render
 
 code_app = typer.Typer(
@@ -18,6 +18,7 @@ def code(
     ctx: typer.Context,
     coder: CoderOpt = None,
     interview: InterviewOpt = None,
+    source: SourceOpt = None,
     code_: Annotated[
         str | None,
         typer.Option("--code", help="Only turns where this code (or one below it) is suggested or already yours."),
@@ -54,7 +55,7 @@ def code(
     ids = session.scope(
         db,
         name,
-        interview_ids=interview or [],
+        interview_ids=in_scope(ctx, interview, source),
         code=code_,
         uncoded=uncoded,
         order=order,

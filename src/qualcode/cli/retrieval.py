@@ -12,7 +12,9 @@ from qualcode.cli._common import (
     CoderOpt,
     FormatOpt,
     InterviewOpt,
+    SourceOpt,
     WhereOpt,
+    in_scope,
     info,
     open_db,
     require_coder,
@@ -48,10 +50,10 @@ def _who(row: dict) -> str:
     return f"{row['speaker']}\n({about})"
 
 
-def _filters(where: list[str] | None, interview: list[str] | None):
+def _filters(ctx: typer.Context, where: list[str] | None, interview: list[str] | None, source: str | None):
     from qualcode.coding.retrieval import Filters, parse_where
 
-    return Filters(where=parse_where(where), interviews=list(interview or []))
+    return Filters(where=parse_where(where), interviews=in_scope(ctx, interview, source))
 
 
 def segments(
@@ -60,6 +62,7 @@ def segments(
     coder: CoderOpt = None,
     where: WhereOpt = None,
     interview: InterviewOpt = None,
+    source: SourceOpt = None,
     subcodes: Annotated[
         bool, typer.Option("--subcodes/--no-subcodes", help="Include the codes below CODE (default) or not.")
     ] = True,
@@ -77,7 +80,7 @@ def segments(
     """
     from qualcode.coding.retrieval import segments as do
 
-    filters = _filters(where, interview)
+    filters = _filters(ctx, where, interview, source)
     data = do(open_db(ctx), code, coder=coder, filters=filters, subcodes=subcodes)
     rows = data["segments"]
     what = data["code"] + (
@@ -104,6 +107,7 @@ def search(
     query: Annotated[str, typer.Argument(help='FTS5 query: words, "a phrase", OR, NOT, prefix*, NEAR(a b).')],
     where: WhereOpt = None,
     interview: InterviewOpt = None,
+    source: SourceOpt = None,
     all_turns: Annotated[bool, typer.Option("--all-turns", help="Include interviewers' turns.")] = False,
     code_as: Annotated[
         str | None, typer.Option("--code-as", help="Code every hit (the whole turn) with this code.")
@@ -131,7 +135,7 @@ def search(
 
     if code_as:
         coder = require_coder(coder)
-    filters = _filters(where, interview)
+    filters = _filters(ctx, where, interview, source)
     effective = limit if limit is not None else (None if code_as else 20)
     table = fmt == "table"
     data = do(

@@ -11,6 +11,8 @@ from qualcode.cli._common import (
     CoderOpt,
     FormatOpt,
     InterviewOpt,
+    SourceOpt,
+    in_scope,
     info,
     open_db,
     progress_bar,
@@ -25,6 +27,7 @@ def suggest(
     interview: Annotated[
         list[str] | None, typer.Option("--interview", help="Only these interviews (repeatable).")
     ] = None,
+    source: SourceOpt = None,
     code: Annotated[str | None, typer.Option("--code", help="Only this code and its subtree.")] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="An installed spaCy pipeline instead of the blank one.")
@@ -82,7 +85,7 @@ def suggest(
             model_name=model,
             code=code,
             use_model=not no_model,
-            interviews=interview,
+            interviews=in_scope(ctx, interview, source) or None,
             all_turns=all_turns,
             progress=advance,
         )
@@ -255,6 +258,7 @@ def accept_suggestions(
     coder: CoderOpt = None,
     code: Annotated[str | None, typer.Option("--code", help="Only this code and the codes below it.")] = None,
     interview: InterviewOpt = None,
+    source: SourceOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Accept shown turn-level suggestions scoring at least --min-score as the coder's codings, in one batch.
@@ -268,7 +272,7 @@ def accept_suggestions(
     from qualcode.coding.retrieval import accept_suggestions as do
 
     coder = require_coder(coder)
-    r = do(open_db(ctx), coder, min_score, code=code, interview_ids=list(interview or []))
+    r = do(open_db(ctx), coder, min_score, code=code, interview_ids=in_scope(ctx, interview, source))
     if r["batch"]:
         info(
             ctx,

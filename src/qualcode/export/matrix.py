@@ -138,6 +138,18 @@ def build(
     }
 
 
+def _unseen_ancestors(path: str, seen: set[str]) -> list[tuple[int, str]]:
+    """(depth, path) of PATH's ancestors not in SEEN, outermost first; they are added to SEEN."""
+    parts = path.split("/")
+    out = []
+    for depth in range(len(parts) - 1):
+        ancestor = "/".join(parts[: depth + 1])
+        if ancestor not in seen:
+            seen.add(ancestor)
+            out.append((depth, ancestor))
+    return out
+
+
 def _row(label: str, depth: int, cells: dict[str, int], total: int) -> dict:
     return {"code": label, "depth": depth, "cells": cells, "total": total}
 
@@ -276,10 +288,16 @@ def display(data: dict, *, numbers_only: bool = False, indent: bool = True) -> t
     columns = [*data["columns"], TOTAL]
     head = "criterion" if data["level"] == "criterion" else "code"
     out = []
+    seen: set[str] = set()
     for r in [*data["rows"], data["totals"]]:
         total_row = r is data["totals"]
         name = r["code"]
         if indent and data["level"] == "code" and not total_row:
+            # A folder (a parent that cannot be coded, such as "Assessment") has no row of its own: its name is
+            # printed above its first child, with empty cells, so the children are not read as the previous code's.
+            out += [{head: "  " * depth + folder.rsplit("/", 1)[-1]} | dict.fromkeys(columns, "")
+                    for depth, folder in _unseen_ancestors(r["code"], seen)]  # fmt: skip
+            seen.add(r["code"])
             name = "  " * r["depth"] + r["code"].rsplit("/", 1)[-1]
         row = {head: f"{name} (distinct)" if total_row and data["count"] != "segments" else name}
         for v in columns:

@@ -36,6 +36,19 @@ _KIND_WORDS = {"interview": "interview", "interviews": "interview", "survey": "s
 PERSON_KIND = {"interview": "interviewee", "survey": "respondent", "document": "document"}
 
 
+def sources_of(db: Database, word: str, within: list[str] | None = None) -> list[str]:
+    """The ids of the sources of the kind WORD names (interviews, survey, documents), among WITHIN when given; an
+    error when there are none, so a narrowed command never runs on nothing without saying so."""
+    kind = source_kind(word)
+    ids = [r[0] for r in db.execute("SELECT id FROM interviews WHERE kind = ? ORDER BY id", [kind])]
+    if within:
+        ids = [i for i in within if i in set(ids)]
+    if not ids:
+        among = " among the interviews given" if within else ""
+        raise NotFoundError(f"no source of kind {kind}{among} in this project")
+    return ids
+
+
 def source_kind(word: str) -> str:
     """'interviews' → 'interview', and so on; anything else is a usage error listing the kinds."""
     kind = _KIND_WORDS.get(word.strip().casefold())
