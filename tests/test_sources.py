@@ -284,3 +284,13 @@ def test_source_narrows_the_commands_that_take_interviews(project):
     assert "no source of kind survey among the interviews given" in r.stderr
     r = project("segments", "--code", "Relevance", "--source", "letters", expect=2)
     assert "no kind of source 'letters'" in r.stderr
+
+
+def test_the_session_shows_an_answers_question_and_a_paragraphs_section(project):
+    """The turn before a survey answer is another respondent's answer: the screen shows the question instead; a
+    document paragraph shows its section, and no gender."""
+    survey = project("code", "--coder", "coder-z", "--source", "survey", input="q\n").stdout
+    question = shipped.surveys()["constituents-survey"]["units"][0][2]
+    assert f"question: {question}" in survey
+    doc = project("code", "--coder", "coder-z", "--source", "documents", input="q\n").stdout
+    assert "section: " in doc and "not recorded" not in doc

@@ -55,15 +55,22 @@ class Contexts:
         row = self.db.execute(
             """SELECT t.id, t.interview_id, t.idx, t.start, t.end, t.text, s.label, s.participant_id, p.gender,
                       (SELECT value FROM participant_attributes a
-                       WHERE a.participant_id = s.participant_id AND a.name = 'stakeholder_group')
+                       WHERE a.participant_id = s.participant_id AND a.name = 'stakeholder_group'),
+                      i.kind, t.context, t.page
                FROM turns t JOIN speakers s ON s.id = t.speaker_id LEFT JOIN participants p ON p.id = s.participant_id
+               JOIN interviews i ON i.id = t.interview_id
                WHERE t.id = ?""",
             [turn_id],
         ).fetchone()
         if not row:
             raise QualcodeError(f"turn {turn_id} is no longer in the project (was its interview replaced?)")
         t = TurnRef(*row[:6])
-        speaker = {"label": row[6], "participant": row[7], "gender": row[8], "stakeholder_group": row[9]}
+        kind, context, page = row[10:13]
+        # A document's paragraph has no one's gender; "not recorded" would say a person's was missing.
+        gender = None if kind == "document" else row[8]
+        speaker = {"label": row[6], "participant": row[7], "gender": gender, "stakeholder_group": row[9]}
+        if kind == "survey":  # the other respondents' answers say nothing about this one: its question does
+            return self._context(t, speaker, [("question", context or "")], turn_id)
         before = self.db.execute(
             """SELECT s.label, t.text, t.words FROM turns t JOIN speakers s ON s.id = t.speaker_id
                WHERE t.interview_id = ? AND t.idx BETWEEN ? AND ? ORDER BY t.idx""",
@@ -72,11 +79,18 @@ class Contexts:
         # "Completely." or "Fights over commas?" says little on its own: then the turn before it comes too.
         if len(before) == 2 and before[1][2] >= SHORT_TURN_WORDS:
             before = before[1:]
+        previous = [(b[0], b[1]) for b in before]
+        if kind == "document" and (context or page):  # where the paragraph stands: its section and page
+            where = " · ".join(x for x in (context, f"p. {page}" if page else None) if x)
+            previous = [("section", where), *previous[-1:]]
+        return self._context(t, speaker, previous, turn_id)
+
+    def _context(self, t: TurnRef, speaker: dict, previous: list[tuple[str, str]], turn_id: int) -> Context:
         sentences = self.db.execute(
             "SELECT start, end FROM sentences WHERE turn_id = ? ORDER BY idx", [turn_id]
         ).fetchall()
         info = self.interview(t.interview_id)
-        return Context(t, info["turns"], info, speaker, [(b[0], b[1]) for b in before], [tuple(s) for s in sentences])
+        return Context(t, info["turns"], info, speaker, previous, [tuple(s) for s in sentences])
 
 
 @dataclass
