@@ -271,3 +271,23 @@ def test_the_french_and_spanish_coders_decided_every_participant_turn_of_their_i
         [coder],
     )
     assert undecided == []
+
+
+def test_evaluate_reports_each_language_of_the_held_out_turns(tmp_path):
+    """coder-e coded two French and two Spanish interviews that coder-a (English only) never decided."""
+    cli = Cli(tmp_path / "e.db")
+    cli("import", CORPUS)
+    cli("codebook", "load", CODEBOOK)
+    cli("codings", "import", CODINGS / "coder-a.csv")
+    cli("codings", "import", LANGUAGE_CODINGS / "coder-e.csv")
+    args = ["suggest", "--evaluate", "--coder", "coder-a", "--folds", "2", "--heldout-coder", "coder-e"]
+    result = json.loads(cli(*args, "--format", "json").stdout)
+    assert list(result["languages"]) == ["en"]
+    held = result["heldout"]["coder-e"]
+    with (LANGUAGE_CODINGS / "coder-e.csv").open(encoding="utf-8", newline="") as f:
+        turns = {(r["interview"], r["turn"]) for r in csv.DictReader(f)}
+    by_language = {lang: sum(front(CORPUS / f"{i}.md")["language"] == lang for i, _ in turns) for lang in ("fr", "es")}
+    assert {k: v["turns"] for k, v in held["languages"].items()} == by_language
+    assert sum(v["turns"] for v in held["languages"].values()) == held["turns"] == len(turns)
+    table = cli(*args).stdout
+    assert "Suggestions by language" in table and "French" in table and "Spanish" in table
