@@ -610,6 +610,11 @@ CASES = [
         "{f}: zip bomb: 'sources/big.txt' unpacks to 2 MB from",
     ),
     Case("qdpx-xxe", qd(lambda p: qdpx(p, XXE)), "{f}:project.qde: XML with a DTD or entities is refused (XXE)"),
+    Case(
+        "qdpx-nul-in-source",
+        qd(lambda p: qdpx(p, qde(source(14, 22)), {k: v.replace(b"so", b"s\0") for k, v in TEXT.items()})),
+        "{f}:project.qde: the text of <TextSource name='Interview A'> holds a NUL character at 19: binary, not text",
+    ),
     Case("qdpx-no-project-qde", qd(lambda p: qdpx(p, None, TEXT)), "{f}: no project.qde in the archive"),
     Case(
         "qdpx-dangling-coderef",
@@ -775,6 +780,32 @@ CASES = [
         "import-docx-zip-bomb",
         docx_file("bomb.docx", lambda xml: xml.replace(b"PLACEHOLDER", b"a" * (30 * 1024 * 1024))),
         "{f}: zip bomb: 'word/document.xml' unpacks to 30 MB from",
+    ),
+    *[
+        Case(
+            f"import-max-size-{value}",
+            lambda d, value=value: cmd("import", "--max-size", value, CORPUS / "INT-05.md"),
+            "--max-size must be a number of megabytes between 0 and 1000000",
+            code=2,
+        )
+        for value in ("inf", "nan", "1e400", "0")
+    ],
+    Case(
+        # Under the ratio a zip bomb has (varied text compresses about threefold), but a text part larger than
+        # --max-size: python-docx would parse all of it in memory.
+        "import-docx-text-part-over-max-size",
+        lambda d: (
+            [
+                "import",
+                "--max-size",
+                "1",
+                docx_file(
+                    "big.docx", lambda xml: xml.replace(b"PLACEHOLDER", b" ".join(b"w%d" % i for i in range(400_000)))
+                )(d)[1],
+            ],
+            d / "big.docx",
+        ),  # fmt: skip
+        "{f}: word/document.xml unpacks to 3 MB, more than --max-size (1 MB): refused",
     ),
     Case(
         "import-docx-entity",

@@ -16,7 +16,7 @@ from qualcode.agreement.review import ReviewSession
 from qualcode.codebook.tree import CodeTree
 from qualcode.store.db import open_project
 from tests import shipped
-from tests.conftest import CORPUS, Cli, query, write
+from tests.conftest import CORPUS, Cli, dump, query, write
 from tests.session_helpers import code_id, participant_turns, suggest
 from tests.session_helpers import project as small_project
 
@@ -199,6 +199,15 @@ def test_moving_a_code_under_a_scale_is_refused_when_it_would_break_it(cli, scal
     r = cli("code", "move", "Sustainability", "--parent", "Rating", expect=1)
     assert "would break an exclusive scale" in r.stderr and "Rating/Sustainability" in r.stderr
     assert query(db_path, "SELECT parent_id FROM codes WHERE name = 'Sustainability'") == [(None,)]
+
+
+def test_merging_a_code_into_an_option_of_a_scale_is_refused_when_it_would_break_it(cli, scale, db_path):
+    iid, idx = scale[0]["interview"], str(scale[0]["idx"])
+    cli("apply", iid, idx, "Rating/High", "Sustainability", "--coder", "ana")
+    before = dump(db_path)
+    r = cli("code", "merge", "Sustainability", "Rating/Low", expect=1)
+    assert "would break an exclusive scale" in r.stderr
+    assert dump(db_path) == before
 
 
 def test_check_lists_stored_clashes(cli, scale, db_path):

@@ -281,6 +281,26 @@ def test_csv_cells_that_would_be_formulas_are_written_as_text(named, tmp_path):
     assert query(named.db_path, "SELECT memo FROM codings WHERE coder = 'ben' AND memo LIKE '%1+1'") == [("=1+1",)]
 
 
+def test_codebook_csv_and_xlsx_headers_are_never_formulas(cli, tmp_path):
+    """A code's name or description, and an attribute value that heads an xlsx column, are text too."""
+    write(tmp_path / "in" / "x.txt", TRANSCRIPT)
+    write(tmp_path / "in" / "x.yml", SIDECAR.replace("case_study: Kraków", "case_study: \"=cmd|' /C calc'!A0\""))
+    cli("import", tmp_path / "in" / "x.txt")
+    cli("codebook", "load", write(tmp_path / "cb.yml", CB.replace("name: B", 'name: "=Evil"\n    definition: "=def"')))
+    cli("apply", "x", 1, "A", "--coder", "ana")
+    book = cli("codebook", "export", "--format", "csv").stdout
+    assert "'=Evil,'=def" in book.splitlines()
+    cli("codebook", "import", write(tmp_path / "again.csv", book))  # and read back as it was
+    assert query(cli.db_path, "SELECT name, definition FROM codes WHERE name LIKE '%Evil'") == [("=Evil", "=def")]
+    import openpyxl
+
+    out = tmp_path / "m.xlsx"
+    cli("export", "matrix", "--by", "case_study", "--coder", "ana", "--format", "xlsx", "-o", out)
+    ws = openpyxl.load_workbook(out).worksheets[0]
+    header = [c for c in ws[1] if c.value == "=cmd|' /C calc'!A0"]
+    assert header and all(c.data_type == "s" for c in header)
+
+
 def test_numbers_stay_numbers_and_every_formula_start_is_escaped():
     from qualcode.output.formulas import escape, unescape
     from qualcode.output.render import to_csv

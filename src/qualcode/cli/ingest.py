@@ -76,8 +76,8 @@ def import_(
     """
     from qualcode.ingest.importer import ImportOptions, collect_files, import_paths, parse_speaker_map
 
-    if max_size <= 0:
-        raise UsageError("--max-size must be positive")
+    if not 0 < max_size <= 1_000_000:  # nan and inf fail this too; a terabyte transcript is a typo
+        raise UsageError("--max-size must be a number of megabytes between 0 and 1000000")
     if encoding:
         import codecs
 

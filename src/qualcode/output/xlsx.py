@@ -47,6 +47,12 @@ def _cell_value(value: Any) -> Any:
     return ILLEGAL_CHARACTERS_RE.sub("", str(value))
 
 
+def _as_text(cell) -> None:
+    """A string cell that starts with '=' stays text: openpyxl would store it as a formula for Excel to run."""
+    if isinstance(cell.value, str) and cell.value.startswith("="):
+        cell.data_type = "s"
+
+
 def workbook(sheets: Sequence[Sheet]) -> bytes:
     """The workbook as bytes, its sheets in the order given."""
     from openpyxl import Workbook
@@ -60,8 +66,9 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
     rule = Border(bottom=Side(style="thin", color="7F8C9D"))
     for spec in sheets:
         ws = wb.create_sheet(_safe_title(spec.name, taken))
-        ws.append(list(spec.columns))
+        ws.append([_cell_value(h) for h in spec.columns])
         for c in ws[1]:
+            _as_text(c)  # a header can be an attribute value ("=woman"): never a formula
             c.font, c.fill, c.border = bold, fill, rule
             c.alignment = Alignment(vertical="top", wrap_text=True)
         widths = [max(MIN_WIDTH, min(MAX_WIDTH, len(str(h)) + 2)) for h in spec.columns]
@@ -69,8 +76,7 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
             ws.append([_cell_value(v) for v in row])
             for i, cell in enumerate(ws[ws.max_row]):
                 if isinstance(cell.value, str):
-                    if cell.value.startswith("="):
-                        cell.data_type = "s"  # a quote that starts with '=' is text, never a formula
+                    _as_text(cell)
                     longest = max((len(line) for line in cell.value.splitlines()), default=0)
                     if longest > MAX_WIDTH or "\n" in cell.value:
                         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -90,6 +96,7 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
             ws.append([])
             for note in spec.notes:
                 ws.append([note])
+                _as_text(ws.cell(ws.max_row, 1))
                 ws.cell(ws.max_row, 1).font = Font(italic=True)
     buf = io.BytesIO()
     wb.save(buf)

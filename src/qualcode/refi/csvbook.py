@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from qualcode.codebook.store import LoadReport
 from qualcode.codebook.tree import CodeTree, require_settings
 from qualcode.errors import InputError
+from qualcode.output.formulas import escape, unescape
 from qualcode.refi.codebook import (
     NAMESPACE,
     RefiCode,
@@ -40,7 +41,7 @@ def to_csv(db: Database) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["tag", "description"])
     for c in CodeTree.load(db):
-        w.writerow([c.path, description(c) or ""])
+        w.writerow([escape(c.path), escape(description(c) or "")])  # a spreadsheet opens it: no live formulas
     return buf.getvalue()
 
 
@@ -93,7 +94,7 @@ def _rows(text: str, path: Path):
                 return
             if not any(cell.strip() for cell in row):
                 continue
-            name = row[col].strip() if col < len(row) else ""
+            name = unescape(row[col].strip()) if col < len(row) else ""
             if not name:
                 raise InputError(f"no {named[0]} in this row", path=path, line=line)
             parts = [p.strip() for p in name.split("/")]
@@ -103,6 +104,6 @@ def _rows(text: str, path: Path):
             if key in seen:
                 raise InputError(f"{named[0]} {name!r} is listed twice (line {seen[key]})", path=path, line=line)
             seen[key] = line
-            yield "/".join(parts), (row[desc].strip() if desc is not None and desc < len(row) else "")
+            yield "/".join(parts), (unescape(row[desc].strip()) if desc is not None and desc < len(row) else "")
     except csv.Error as e:
         raise InputError(f"not a readable CSV file ({e})", path=path, line=reader.line_num) from None

@@ -200,9 +200,12 @@ def _member(ref: str | None, archive: Archive) -> str | None:
 
 def _decode(data: bytes, member: str, where: str) -> str:
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(f"{member} is not valid UTF-8 (byte {e.start})", path=where) from None
+    if "\x00" in text:  # as for a transcript (ingest/transcripts/source.py): text with NUL is binary, refused whole
+        raise InputError(f"{member} holds a NUL character at {text.index(chr(0))}: binary, not text", path=where)
+    return text
 
 
 def _memo(el: ET.Element, notes: dict[str, str], links: dict[str, list[str]], what: str, where: str) -> list[str]:

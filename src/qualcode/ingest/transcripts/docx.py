@@ -17,7 +17,9 @@ from qualcode.ingest.archive import Budget
 from qualcode.ingest.transcripts import plain, source
 from qualcode.ingest.transcripts.types import Transcript
 
-# A document may unpack to this many times the transcript size limit (--max-size) in all.
+# A document may unpack to this many times the transcript size limit (--max-size) in all (images, fonts), and its
+# text part, which python-docx parses whole in memory, to the limit itself: 20 MB of Word XML is several hundred
+# thousand words, more than any interview, while a 200 MB part kept a machine busy for minutes with gigabytes of memory.
 UNPACKED_RATIO = 10
 DOCUMENT = "word/document.xml"
 
@@ -49,7 +51,16 @@ def paragraphs(path: Path, *, max_bytes: int = source.MAX_BYTES) -> tuple[list[s
         member = budget.find(DOCUMENT)
         if member is None:
             raise InputError(f"not a .docx document: the archive has no {DOCUMENT}", path=path)
-        _check_xml(budget.read(member), path)
+        if member.file_size > max_bytes:
+            raise InputError(
+                f"{DOCUMENT} unpacks to {member.file_size / 1_048_576:.0f} MB, more than --max-size "
+                f"({max_bytes / 1_048_576:.0f} MB): refused (raise --max-size if the document is real)",
+                path=path,
+            )
+        text = budget.read(member)
+        if len(text) > max_bytes:  # a header that lies about the size is caught while reading
+            raise InputError(f"{DOCUMENT} unpacks to more than --max-size: refused", path=path)
+        _check_xml(text, path)
     import docx
 
     try:
