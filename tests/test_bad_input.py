@@ -647,6 +647,18 @@ CASES = [
         "interview INT-05 has no turn 999",
     ),
     Case(
+        "apply-coder-twice",
+        lambda d: cmd("apply", "INT-05", 1, "Relevance", "--coder", "alice", "--coder", "bob"),
+        "Invalid value for '--coder' (env var: 'QUALCODE_CODER'): given twice: give it once",
+        code=2,
+    ),
+    Case(
+        "export-format-twice",
+        lambda d: cmd("export", "summary", "--format", "md", "-f", "csv"),
+        "Invalid value for '--format' / '-f': given twice: give it once",
+        code=2,
+    ),
+    Case(
         "apply-missing-interview",
         lambda d: cmd("apply", "INT-99", 1, "Relevance", "--coder", "newcomer"),
         "no interview 'INT-99'",

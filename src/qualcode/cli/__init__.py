@@ -96,11 +96,35 @@ def _global_options_everywhere(group) -> None:
     def add(cmd) -> None:
         taken = {n for p in cmd.params for n in p.opts}
         cmd.params.extend(c for c in copies if not taken & set(c.opts))
+        _refuse_repeated_options(cmd)
         for sub in getattr(cmd, "commands", {}).values():
             add(sub)
 
+    _refuse_repeated_options(group)
     for cmd in group.commands.values():
         add(cmd)
+
+
+def _refuse_repeated_options(cmd) -> None:
+    """An option that takes one value, given twice, is a usage error: click keeps the last one silently, and
+    `apply ... --coder alice --coder bob` stored bob's coding. Options meant to repeat say so (`multiple`)."""
+    parse = cmd.parse_args
+
+    def parse_args(ctx, args):
+        try:
+            _, _, order = cmd.make_parser(ctx).parse_args(args=list(args))
+        except Exception:  # noqa: BLE001 - click's own message, from the parse below, for what it cannot parse
+            return parse(ctx, args)
+        seen: set[str] = set()
+        for param in order:
+            # (typer vendors its own click: options are told by their kind, not by class)
+            single = param.param_type_name == "option" and not (param.multiple or param.count or param.is_flag)
+            if single and param.name in seen:
+                raise typer.BadParameter("given twice: give it once", ctx=ctx, param=param)
+            seen.add(param.name)
+        return parse(ctx, args)
+
+    cmd.parse_args = parse_args
 
 
 def _project(ctx) -> str:
