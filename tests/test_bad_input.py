@@ -975,12 +975,14 @@ def test_bad_input(case: Case, projects, db_path, tmp_path):
     target = f if f is not None and f.is_file() and f.suffix == ".db" else None
     target_before = target.read_bytes() if target else None
     before = dump(db_path)
+    # A case that names its own --db runs on it alone: an option given twice is itself refused.
+    project, args = (Path(args[1]), args[2:]) if args[:1] == ["--db"] else (db_path, args)
     if case.readonly:
-        code, stdout, stderr = run_readonly(db_path, args)
+        code, stdout, stderr = run_readonly(project, args)
         f = db_path
         exception = None
     else:
-        r = Cli(db_path)(*args, expect=None)
+        r = Cli(project)(*args, expect=None)
         code, stdout, stderr, exception = r.exit_code, r.stdout, r.stderr, r.exception
     assert "Traceback" not in stdout + stderr
     assert exception is None or isinstance(exception, SystemExit), repr(exception)
