@@ -240,10 +240,10 @@ def prepare_suggest_baselines(db: Path, folder: Path) -> None:
     from qualcode.store.db import open_project
 
     project = open_project(db)
-    from qualcode.suggest.classifier import PREVIOUS_SQL
+    from qualcode.suggest.classifier import LANGUAGE_SQL, PREVIOUS_SQL
 
     rows = project.execute(
-        f"SELECT t.text, {PREVIOUS_SQL} FROM turns t JOIN speakers s ON s.id = t.speaker_id "
+        f"SELECT t.text, {PREVIOUS_SQL}, {LANGUAGE_SQL} FROM turns t JOIN speakers s ON s.id = t.speaker_id "
         "WHERE s.participant_id IS NOT NULL ORDER BY t.id"
     ).fetchall()
     spec = {
@@ -251,6 +251,7 @@ def prepare_suggest_baselines(db: Path, folder: Path) -> None:
         "codes": [dict(r) for r in project.query("SELECT * FROM codes ORDER BY position, id")],
         "texts": [r[0] for r in rows],
         "previous": [r[1] or "" for r in rows],
+        "languages": [r[2] for r in rows],  # each turn is read with its interview's language, as qualcode does
     }
     (folder / "suggest_input.json").write_text(json.dumps(spec), encoding="utf-8")
     project.conn.close()

@@ -48,10 +48,13 @@ def blank_pipeline(d: Path) -> dict:
     scored turn texts, and nothing else."""
     from qualcode.text import nlp as qnlp
 
-    texts = json.loads((d / "suggest_input.json").read_text(encoding="utf-8"))["texts"]
-    pipe = qnlp.build("en")
-    tokens = sum(len(doc) for doc in pipe.pipe(texts, batch_size=64))
-    return {"texts": len(texts), "tokens": tokens}
+    spec = json.loads((d / "suggest_input.json").read_text(encoding="utf-8"))
+    tokens = 0
+    for language in sorted(set(spec["languages"])):
+        pipe = qnlp.build(language)
+        texts = [t for t, lang in zip(spec["texts"], spec["languages"], strict=True) if lang == language]
+        tokens += sum(len(doc) for doc in pipe.pipe(texts, batch_size=64))
+    return {"texts": len(spec["texts"]), "tokens": tokens}
 
 
 def pipeline(d: Path, *, model: bool = False) -> dict:
@@ -59,15 +62,27 @@ def pipeline(d: Path, *, model: bool = False) -> dict:
     (its features need the turn before each one through the pipeline and the matchers too)."""
     from qualcode.codebook.patterns import compile_patterns
     from qualcode.codebook.tree import CodeTree
-    from qualcode.suggest import linear
     from qualcode.suggest.models import from_bytes
     from qualcode.text import nlp as qnlp
 
     spec = json.loads((d / "suggest_input.json").read_text(encoding="utf-8"))
-    texts, tree = spec["texts"], CodeTree.from_rows(spec["codes"])
-    pipe = qnlp.build(spec["language"])
-    matchers = compile_patterns(pipe, tree.codable())
+    tree = CodeTree.from_rows(spec["codes"])
     trained = from_bytes("bench", "bench", (d / "model.bin").read_bytes()) if model else None
+    found = labelled = 0
+    # Each language's texts through its own pipeline and patterns, as qualcode reads them.
+    for language in sorted(set(spec["languages"])):
+        pipe = qnlp.build(language)
+        matchers = compile_patterns(pipe, tree.codable())
+        keep = [i for i, lang in enumerate(spec["languages"]) if lang == language]
+        texts, previous = [spec["texts"][i] for i in keep], [spec["previous"][i] for i in keep]
+        f, n = _score(pipe, matchers, tree, trained, texts, previous)
+        found, labelled = found + f, labelled + n
+    return {"texts": len(spec["texts"]), "matches": found, "cats": labelled}
+
+
+def _score(pipe, matchers, tree, trained, texts: list[str], previous: list[str]) -> tuple[int, int]:
+    from qualcode.suggest import linear
+
     found = labelled = 0
     for start in range(0, len(texts), 128):
         chunk = texts[start : start + 128]
@@ -75,13 +90,11 @@ def pipeline(d: Path, *, model: bool = False) -> dict:
         matches = [matchers.find(doc, text) for doc, text in zip(docs, chunk, strict=True)]
         found += sum(len(m) for m in matches)
         if trained is not None:
-            previous = spec["previous"][start : start + 128]
-            before = [
-                matchers.find(doc, t) for doc, t in zip(pipe.pipe(previous, batch_size=64), previous, strict=True)
-            ]
+            prev = previous[start : start + 128]
+            before = [matchers.find(doc, t) for doc, t in zip(pipe.pipe(prev, batch_size=64), prev, strict=True)]
             x = trained.space.matrix(tree, docs, matches, before)
             labelled += linear.predict(x, trained.weights, trained.bias).size
-    return {"texts": len(texts), "matches": found, "cats": labelled}
+    return found, labelled
 
 
 def alpha(d: Path) -> dict:

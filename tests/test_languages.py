@@ -167,6 +167,19 @@ def test_each_turn_is_matched_with_its_own_language_patterns(mixed):
     assert "Funding" not in fr and "Funding" not in es  # English patterns never read a French turn
 
 
+def test_the_shipped_codebook_suggests_in_french_and_spanish(cli):
+    cli("import", CORPUS / "INT-04.md", CORPUS / "INT-28.md", CORPUS / "INT-05.md")
+    r = cli("codebook", "load", CODEBOOK)
+    assert "never matches" not in r.stderr, r.stderr  # every French and Spanish LEMMA is in its table
+    cli("suggest", "--no-model")
+    for iid in ("INT-04", "INT-28", "INT-05"):
+        found = evidence(cli, iid)
+        assert len({c.split("/")[0] for c in found}) >= 4, (iid, found)
+    french = {w.lower() for ws in evidence(cli, "INT-04").values() for w in ws}
+    english = {w.lower() for ws in evidence(cli, "INT-05").values() for w in ws}
+    assert french and not french & english  # French turns are read with French patterns, not English ones
+
+
 # --- search, retrieval -----------------------------------------------------------------------------------------------
 
 
@@ -291,3 +304,30 @@ def test_evaluate_reports_each_language_of_the_held_out_turns(tmp_path):
     assert sum(v["turns"] for v in held["languages"].values()) == held["turns"] == len(turns)
     table = cli(*args).stdout
     assert "Suggestions by language" in table and "French" in table and "Spanish" in table
+
+
+def test_the_vocabulary_feature_is_filled_in_for_a_turn_in_another_language(tmp_path):
+    """The codebook's definitions are English: a French turn cannot share their words, and reading it as 0 made the
+    English-trained model call every French turn off-topic. It takes the feature's mean over the English turns."""
+    from qualcode.store.db import open_project
+    from qualcode.suggest import models
+    from qualcode.suggest.score import Scorer
+
+    cli = Cli(tmp_path / "v.db")
+    cli("import", CORPUS)
+    cli("codebook", "load", CODEBOOK)
+    cli("codings", "import", CODINGS / "coder-a.csv")
+    cli("train", "--coder", "coder-a")
+    db = open_project(tmp_path / "v.db")
+    model = models.active(db)
+    space = model.space
+    assert space.language == "en" and sorted(space.fill) == sorted(n for n in space.names if n.startswith("vocab:"))
+    assert all(0 < v < 1 for v in space.fill.values())
+    scorer = Scorer.build(db)
+    french = "Le BIT a financé la formation des inspecteurs du travail, mais les frais de recrutement continuent."
+    english = "The ILO funded the training of labour inspectors, but recruitment fees go on."
+    x = scorer.features(space, [french, english], ["", ""], ["fr", "en"])
+    vocab = [i for i, n in enumerate(space.names) if n.startswith("vocab:")]
+    assert [x[0, i] for i in vocab] == [space.fill[space.names[i]] for i in vocab]
+    assert [x[1, i] for i in vocab] != [space.fill[space.names[i]] for i in vocab]  # read from its own words
+    db.conn.close()

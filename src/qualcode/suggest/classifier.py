@@ -140,7 +140,10 @@ def train_model(db: Database, tree: CodeTree, data: list[Example], coder: str, *
         raise UsageError("nothing to learn: no labels")
     scorer = scorer or Scorer.build(db, use_model=False)
     space = FeatureSpace.build(tree, scorer.nlp)
-    x = scorer.features(space, [ex.text for ex in data], [ex.previous for ex in data], [ex.language for ex in data])
+    languages = [ex.language for ex in data]
+    x = space.learn_fill(
+        scorer.features(space, [ex.text for ex in data], [ex.previous for ex in data], languages), languages
+    )
     labels = fit(plan, x, targets(plan, tree, data), [ex.interview_id for ex in data])
 
     blob = to_bytes(space, labels)

@@ -4,7 +4,9 @@
 - `prev:KEY`, the criterion's pattern score in the turn before (usually the interviewer's question, which often
   says what the answer is about);
 - `vocab:KEY`, how many of the words of the criterion's own codebook entries (names, definitions, inclusion
-  criteria and examples) the turn uses;
+  criteria and examples) the turn uses. The entries are in the codebook's language, so in a turn of another
+  language the feature is missing rather than zero: it takes its mean over the training turns (`fill`), which
+  leaves the decision to the pattern features, instead of reading every French turn as off-topic;
 - `len` and `short`, how long the turn is (greetings and logistics are short).
 
 A bag of the turn's own words was tried and dropped: with a few hundred coded turns it learnt the shipped corpus's
@@ -16,7 +18,7 @@ the codebook has patterns and definitions for.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +32,8 @@ SHORT = 15  # words: a turn shorter than this is rarely more than a greeting, a 
 class FeatureSpace:
     names: list[str]
     vocab: dict[str, frozenset[str]]  # criterion key → the lemmas of its codebook entries
+    language: str | None = None  # the language of those entries (the codebook's)
+    fill: dict[str, float] = field(default_factory=dict)  # vocab feature → its value for a turn in another language
 
     @classmethod
     def build(cls, tree: CodeTree, nlp) -> FeatureSpace:
@@ -42,14 +46,33 @@ class FeatureSpace:
         names = [f"pat:{c.key}" for c in tree if c.codable and c.patterns]
         for root in tree.roots():
             names += [f"crit:{root.key}", f"prev:{root.key}", f"vocab:{root.key}"]
-        return cls([*names, "len", "short"], {k: frozenset(v) for k, v in vocab.items()})
+        return cls([*names, "len", "short"], {k: frozenset(v) for k, v in vocab.items()}, nlp.lang)
 
     def to_json(self) -> dict:
-        return {"names": self.names, "vocab": {k: sorted(v) for k, v in self.vocab.items()}}
+        return {
+            "names": self.names,
+            "vocab": {k: sorted(v) for k, v in self.vocab.items()},
+            "language": self.language,
+            "fill": self.fill,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> FeatureSpace:
-        return cls(list(data["names"]), {k: frozenset(v) for k, v in data["vocab"].items()})
+        vocab = {k: frozenset(v) for k, v in data["vocab"].items()}
+        return cls(list(data["names"]), vocab, data.get("language"), dict(data.get("fill") or {}))
+
+    def learn_fill(self, x: np.ndarray, languages: list[str]) -> np.ndarray:
+        """Set `fill` from the training rows X in the codebook's language, and return X with it applied to the rows
+        in other languages (what `matrix` gives them from now on)."""
+        own = np.array([lang == self.language for lang in languages], dtype=bool)
+        if not own.any():
+            return x
+        columns = {n: i for i, n in enumerate(self.names) if n.startswith("vocab:")}
+        self.fill = {n: round(float(x[own, i].mean()), 8) for n, i in columns.items()}
+        x = x.copy()
+        for n, i in columns.items():
+            x[~own, i] = self.fill[n]
+        return x
 
     def matrix(self, tree: CodeTree, docs, matches, previous) -> np.ndarray:
         """One row per doc, from its matches and the matches in the turn before it."""
@@ -71,9 +94,10 @@ class FeatureSpace:
                     x[i] = 1 - (1 - x[i]) * (1 - score)
             lemmas = [t.lemma_ for t in doc if not (t.is_punct or t.is_space)]
             present = set(lemmas)
+            foreign = self.fill and doc.lang_ != self.language
             for crit, words in self.vocab.items():
                 if (i := index.get(f"vocab:{crit}")) is not None:
-                    x[i] = math.log1p(len(present & words)) / 2
+                    x[i] = self.fill.get(f"vocab:{crit}", 0.0) if foreign else math.log1p(len(present & words)) / 2
             x[index["len"]] = math.log1p(len(lemmas)) / 5
             x[index["short"]] = float(len(lemmas) < SHORT)
         return out
