@@ -2,6 +2,7 @@
 
     python scripts/suggestion_figures.py            # cross-validation and heldout/dev (the tuning set)
     python scripts/suggestion_figures.py --test     # and heldout/test: the reported held-out figures
+    python scripts/suggestion_figures.py --languages  # the French and Spanish figures only
 
 It builds a project in a temporary folder (the shipped corpus, heldout/dev and, with --test, heldout/test; the DAC
 codebook; every coder's codings) and runs, through the command line as a user would:
@@ -13,6 +14,13 @@ codebook; every coder's codings) and runs, through the command line as a user wo
   read from the coding files alone. It must equal the held-out figure of `--evaluate`; the script checks that.
 
 heldout/test is frozen (heldout/README.md): run with --test only to report, never to choose anything.
+
+With --languages: the shipped corpus with coder-a's coding and the French and Spanish coding of coder-c, coder-d
+and coder-e (codings/languages/); the model trained on coder-a's English coding scored on each French and Spanish
+coder's turns, and cross-validation within each language's own coder (a model trained on French coding alone).
+Those eight interviews became a development set once the vocabulary feature's handling of other languages was
+chosen on them; the held-out figures are INT-51 (French) and INT-63 (Spanish), coded afterwards
+(codings/languages/heldout/) and scored once, in a project of their own.
 """
 
 from __future__ import annotations
@@ -90,11 +98,85 @@ def per_criterion(variants: dict) -> str:
     )
 
 
+def languages(db: Path) -> None:
+    """The README's per-language figures (see the module docstring)."""
+    qualcode(db, "import", str(ROOT / "transcripts"))
+    qualcode(db, "codebook", "load", str(ROOT / "codebooks" / "dac.yml"))
+    qualcode(db, "codings", "import", str(ROOT / "codings" / "coder-a.csv"))
+    for coder in ("coder-c", "coder-d", "coder-e"):
+        qualcode(db, "codings", "import", str(ROOT / "codings" / "languages" / f"{coder}.csv"))
+    flags = ["--heldout-coder", "coder-c", "--heldout-coder", "coder-d", "--heldout-coder", "coder-e"]
+    a = json.loads(qualcode(db, "suggest", "--evaluate", "--coder", "coder-a", *flags, "--format", "json"))
+    print("Criterion level over the six DAC criteria, micro P / R / F1; pre-checked: share right (how many).\n")
+    print("| turns | against | patterns alone | patterns + model | pre-checked right |")
+    print("|---|---|---|---|---|")
+
+    def row(label: str, coder: str, figures: dict) -> None:
+        cells = []
+        for v in ("patterns", "model"):
+            m = figures[v]["criterion"]["micro"]
+            cells.append(f"{fmt(m['precision'])} / {fmt(m['recall'])} / {fmt(m['f1'])}")
+        pre = figures["prechecked"]
+        print(f"| {label} | {coder} | {cells[0]} | {cells[1]} | {fmt(pre['right (code)'])} ({pre['suggestions']}) |")
+
+    for lang, figures in a["languages"].items():
+        row(f"{lang}, cross-validated ({figures['turns']})", "coder-a", figures)
+    for coder in ("coder-c", "coder-d", "coder-e"):
+        for lang, figures in a["heldout"][coder]["languages"].items():
+            row(f"{lang}, model trained on coder-a ({figures['turns']})", coder, figures)
+    for coder in ("coder-c", "coder-d"):
+        own = json.loads(qualcode(db, "suggest", "--evaluate", "--coder", coder, "--folds", "4", "--format", "json"))
+        for lang, figures in own["languages"].items():
+            row(f"{lang}, cross-validated within {coder} ({figures['turns']})", coder, figures)
+    print("\nPer criterion, patterns + model, trained on coder-a:\n")
+    for coder in ("coder-c", "coder-d"):
+        print(f"- {coder}: {per_criterion(a['heldout'][coder]['variants'])}")
+    test = db.with_name("languages-test.db")
+    qualcode(test, "import", str(ROOT / "transcripts"))
+    qualcode(test, "codebook", "load", str(ROOT / "codebooks" / "dac.yml"))
+    qualcode(test, "codings", "import", str(ROOT / "codings" / "coder-a.csv"))
+    for coder in ("coder-c", "coder-d"):
+        qualcode(test, "codings", "import", str(ROOT / "codings" / "languages" / "heldout" / f"{coder}.csv"))
+    flags = ["--heldout-coder", "coder-c", "--heldout-coder", "coder-d"]
+    t = json.loads(qualcode(test, "suggest", "--evaluate", "--coder", "coder-a", *flags, "--format", "json"))
+    print("\nHeld out (INT-51, INT-63; coded after every choice was made):\n")
+    print("| turns | against | patterns alone | patterns + model | pre-checked right |")
+    print("|---|---|---|---|---|")
+    for coder in ("coder-c", "coder-d"):
+        for lang, figures in t["heldout"][coder]["languages"].items():
+            row(f"{lang}, model trained on coder-a ({figures['turns']})", coder, figures)
+    row(f"both ({t['heldout']['coder-c']['turns'] + t['heldout']['coder-d']['turns']})", "coder-c, coder-d",
+        _pooled([t["heldout"][c]["variants"] for c in ("coder-c", "coder-d")]))  # fmt: skip
+
+
+def _pooled(sets: list[dict]) -> dict:
+    """Criterion-level micro figures of several held-out sets pooled (their counts added)."""
+    out = {}
+    for v in ("patterns", "model"):
+        tp = fp = fn = 0
+        for s in sets:
+            for r in s[v]["criterion"]["rows"]:
+                if r["averaged"]:
+                    tp, fp, fn = tp + r["tp"], fp + r["fp"], fn + r["fn"]
+        p, r_, f = prf(tp, fp, fn)
+        out[v] = {"criterion": {"micro": {"precision": p, "recall": r_, "f1": f}}}
+    n = sum(s["prechecked"]["suggestions"] for s in sets)
+    right = sum((s["prechecked"]["right (code)"] or 0) * s["prechecked"]["suggestions"] for s in sets)
+    out["prechecked"] = {"suggestions": n, "right (code)": right / n if n else None}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--test", action="store_true", help="also heldout/test (frozen: for reporting only)")
+    ap.add_argument("--languages", action="store_true", help="the French and Spanish figures only")
     ap.add_argument("--keep", type=Path, help="build the project in this folder and keep it")
     args = ap.parse_args()
+    if args.languages:
+        folder = args.keep or Path(tempfile.mkdtemp(prefix="qualcode-languages-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        languages(folder / "languages.db")
+        return
     sets = ["dev", "test"] if args.test else ["dev"]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="qualcode-figures-"))
     folder.mkdir(parents=True, exist_ok=True)
