@@ -223,3 +223,33 @@ def test_audit_at_80_columns_breaks_no_code_name(projects):
         assert c["name"] in joined, f"{c['name']!r} is missing:\n{out}"
     assert out.count("Scope: 386 turns") == 1 and out.count("Bands are conventions") == 1
     assert len(lines) < 120  # one compact row per code, the notes once
+
+
+def test_every_sentence_number_is_on_the_screen_when_choosing_sentences_at_80x24(projects):
+    """k asks for sentence numbers: in a short window each sentence gets one line, cut with "…", rather than the
+    last sentences being cut off with the numbers the coder is asked for."""
+    from tests.conftest import query
+
+    s = Screen(["--db", projects["plain"], "code", "--coder", "ana", "--interview", "INT-10"], 80, 24)
+    try:
+        s.settle("to go │")
+        longest = 0
+        for _ in range(7):  # every participant turn of INT-10; turn 3 has 11 sentences, more than 24 lines hold
+            iid, idx = re.match(r"(INT-\d+) · .* · turn (\d+) ·", s.lines()[0]).groups()
+            (n,) = query(
+                projects["plain"],
+                "SELECT count(*) FROM sentences s JOIN turns t ON t.id = s.turn_id WHERE t.interview_id = ? "
+                "AND t.idx = ?",
+                [iid, int(idx)],
+            )[0]
+            screen = s.key("k", until="sentences to code")
+            codes_at = next(i for i, line in enumerate(screen) if "■ " in line or line.startswith("checked:"))
+            numbered = [int(m[1]) for line in screen[1:codes_at] if (m := re.match(r"\s*(\d+) \S", line))]
+            assert numbered == list(range(1, n + 1)), "\n".join(screen)
+            longest = max(longest, n)
+            assert all(len(line) <= 80 for line in screen)
+            s.key("\x1b")
+            s.key("s", until="│")
+        assert longest >= 11
+    finally:
+        s.close()

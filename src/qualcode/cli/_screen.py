@@ -278,13 +278,20 @@ def footer(sess: Cursor, fit: Fit = Fit()) -> list[RenderableType]:
     return [*out, Text(keys, style="dim")]
 
 
-def sentences(sess: Cursor) -> Table:
+def sentences(sess: Cursor, width: int | None = None) -> Table:
+    """The turn's sentences, numbered for k; with WIDTH, each on one line of that width, cut with "…", so that in a
+    short window every number the coder is asked for is on the screen."""
+    digits = len(str(len(sess.ctx.sentences)))
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right")
+    grid.add_column(justify="right", no_wrap=True, min_width=digits)
     grid.add_column()
     t = sess.ctx.turn
     for n, (a, b) in enumerate(sess.ctx.sentences, 1):
-        grid.add_row(Text(str(n), style="bold"), Text(t.text[a - t.start : b - t.start]))
+        text = t.text[a - t.start : b - t.start]
+        if width is not None:
+            text, room = " ".join(text.split()), max(width - digits - 1, 2)
+            text = text if len(text) <= room else text[: room - 1] + "…"
+        grid.add_row(Text(str(n), style="bold"), Text(text))
     return grid
 
 
@@ -337,6 +344,8 @@ def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Renderab
         out = end_of_scope(sess)
         return [*out, Text(view.message, style="yellow")] if view.message else out
     head, body = context(sess, width, fit)
+    if fit.body is not None and sess.pending == "k":
+        body = sentences(sess, width)
     if fit.body is not None:
         rendered = console.render_lines(body, console.options.update_width(width), pad=False)
         more = len(rendered) - fit.body
@@ -346,6 +355,11 @@ def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Renderab
                 Text(f"… {plural(more + 1, 'more line')} of this turn: a taller window shows them", style="dim"),
             )
     middle = [PARTS[view.show](sess)] if view.show in ("help", "choices") else codes_part(sess, width, fit)
+    if fit.body is not None and sess.pending == "k" and isinstance(sess, CodingSession):
+        # Choosing sentences in a short window: the numbers asked for come first; the checked codes, which are what
+        # the chosen sentences will get, stay named on one line.
+        names = [item.code.path for item in sess.items if item.code.id in sess.checked]
+        middle = [line(f"checked: {', '.join(names) if names else 'nothing (x records no code)'}", "dim")]
     gap = [Text("")] if fit.spacers else []
     message = [Text(view.message, style="yellow")] if view.message else []
     return [*head, body, *gap, *middle, *gap, *message, *footer(sess, fit)]
@@ -385,6 +399,10 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
         head, body = context(sess, console.width, fit)
         fit.body = max(height_of(console, [body]) - over, 1)
         screen = parts(sess, console, view, fit)
+        slack = height - height_of(console, screen)
+        if slack > 0:  # choosing sentences, the codes gave way to one line: the sentences take the room
+            fit.body += slack
+            screen = parts(sess, console, view, fit)
     return Group(*screen)
 
 
