@@ -9,11 +9,18 @@ import typer
 from qualcode.cli._common import INTEGER, POSITIVE, CoderOpt, FormatOpt, info, open_db, require_coder
 from qualcode.output import render
 
+InterviewArg = Annotated[str, typer.Argument(help="Interview id.")]
+TurnArg = Annotated[int, typer.Argument(help="0-based turn index.", parser=INTEGER)]
+OnlyStartOpt = Annotated[
+    int | None, typer.Option("--start", help="Only the coding with this start offset.", parser=INTEGER)
+]
+OnlyEndOpt = Annotated[int | None, typer.Option("--end", help="Only the coding with this end offset.", parser=INTEGER)]
+
 
 def apply(
     ctx: typer.Context,
-    interview: Annotated[str, typer.Argument(help="Interview id.")],
-    turn: Annotated[int, typer.Argument(help="0-based turn index.", parser=INTEGER)],
+    interview: InterviewArg,
+    turn: TurnArg,
     codes: Annotated[list[str], typer.Argument(help="Code paths, keys or names.")],
     coder: CoderOpt = None,
     start: Annotated[
@@ -40,16 +47,12 @@ def apply(
 
 def translate(
     ctx: typer.Context,
-    interview: Annotated[str, typer.Argument(help="Interview id.")],
-    turn: Annotated[int, typer.Argument(help="0-based turn index.", parser=INTEGER)],
+    interview: InterviewArg,
+    turn: TurnArg,
     text: Annotated[str | None, typer.Argument(help="The translation, in the team's working language.")] = None,
     coder: CoderOpt = None,
-    start: Annotated[
-        int | None, typer.Option("--start", help="Only the coding with this start offset.", parser=INTEGER)
-    ] = None,
-    end: Annotated[
-        int | None, typer.Option("--end", help="Only the coding with this end offset.", parser=INTEGER)
-    ] = None,
+    start: OnlyStartOpt = None,
+    end: OnlyEndOpt = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove the translation.")] = False,
 ) -> None:
     """Add your translation of a coded passage said in another language; quotes stay as spoken.
@@ -72,16 +75,12 @@ def translate(
 
 def unapply(
     ctx: typer.Context,
-    interview: Annotated[str, typer.Argument(help="Interview id.")],
-    turn: Annotated[int, typer.Argument(help="0-based turn index.", parser=INTEGER)],
+    interview: InterviewArg,
+    turn: TurnArg,
     codes: Annotated[list[str], typer.Argument(help="Code paths, keys or names.")],
     coder: CoderOpt = None,
-    start: Annotated[
-        int | None, typer.Option("--start", help="Only the coding with this start offset.", parser=INTEGER)
-    ] = None,
-    end: Annotated[
-        int | None, typer.Option("--end", help="Only the coding with this end offset.", parser=INTEGER)
-    ] = None,
+    start: OnlyStartOpt = None,
+    end: OnlyEndOpt = None,
 ) -> None:
     """Remove codes from a turn (soft: the history keeps them; `undo` brings them back).
 
