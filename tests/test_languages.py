@@ -331,3 +331,43 @@ def test_the_vocabulary_feature_is_filled_in_for_a_turn_in_another_language(tmp_
     assert [x[0, i] for i in vocab] == [space.fill[space.names[i]] for i in vocab]
     assert [x[1, i] for i in vocab] != [space.fill[space.names[i]] for i in vocab]  # read from its own words
     db.conn.close()
+
+
+@pytest.mark.parametrize(
+    ("pair", "interviews"),
+    [(("coder-c", "coder-e"), ("INT-04", "INT-20")), (("coder-d", "coder-e"), ("INT-28", "INT-39"))],
+)
+def test_agreement_on_the_french_and_spanish_interviews_is_recounted_from_the_files(cli, pair, interviews):
+    """The audit of two coders in French (or Spanish) equals Cohen's kappa computed here from the coding files and
+    the codebook alone (scikit-learn), over every (turn, code) item of the turns both decided."""
+    from sklearn.metrics import cohen_kappa_score
+
+    cli("import", CORPUS)
+    cli("codebook", "load", CODEBOOK)
+    for coder in pair:
+        cli("codings", "import", LANGUAGE_CODINGS / f"{coder}.csv")
+
+    def codable(codes, parent=""):
+        for c in codes:
+            path = f"{parent}/{c['name']}" if parent else c["name"]
+            if c.get("codable", True):
+                yield path
+            yield from codable(c.get("children") or [], path)
+
+    codes = list(codable(yaml.safe_load(CODEBOOK.read_text(encoding="utf-8"))["codes"]))
+    decided = []
+    for coder in pair:
+        turns: dict[tuple, set] = {}
+        with (LANGUAGE_CODINGS / f"{coder}.csv").open(encoding="utf-8", newline="") as f:
+            for r in csv.DictReader(f):
+                if r["interview"] in interviews:
+                    turns.setdefault((r["interview"], r["turn"]), set()).update([r["code"]] if r["code"] else [])
+        decided.append(turns)
+    both = sorted(set(decided[0]) & set(decided[1]))
+    items = [[c in d[t] for t in both for c in codes] for d in decided]
+    audit = json.loads(
+        cli("audit", "--coders", ",".join(pair), "--interview", ",".join(interviews), "--format", "json").stdout
+    )
+    overall = next(r for r in audit["rows"] if r["level"] == "overall")
+    assert audit["scope"]["turns"] == len(both) and overall["units"] == len(items[0])
+    assert overall["statistics"]["cohen_kappa"]["value"] == pytest.approx(cohen_kappa_score(*items), abs=1e-12)
