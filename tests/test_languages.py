@@ -14,7 +14,7 @@ import sqlite3
 import pytest
 import yaml
 
-from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, dump, query, write
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db, dump, query, write
 
 LANGUAGE_CODINGS = CODINGS / "languages"
 
@@ -84,6 +84,18 @@ Bo: The money came late, every single year, and workers paid a recruitment fee a
 
 def front(path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory) -> Cli:
+    """The shipped corpus and codebook with coder-a's English coding and the French and Spanish coders' files."""
+    cli = Cli(tmp_path_factory.mktemp("languages") / "shipped.db")
+    cli("import", CORPUS)
+    cli("codebook", "load", CODEBOOK)
+    cli("codings", "import", CODINGS / "coder-a.csv")
+    for coder in ("coder-c", "coder-d", "coder-e"):
+        cli("codings", "import", LANGUAGE_CODINGS / f"{coder}.csv")
+    return cli
 
 
 @pytest.fixture
@@ -257,42 +269,36 @@ def test_a_project_from_before_languages_keeps_its_patterns_in_the_codebook_lang
 # --- the shipped corpus ----------------------------------------------------------------------------------------------
 
 
-def test_the_shipped_corpus_holds_french_and_spanish_interviews_and_still_108_people(cli):
+def test_the_shipped_corpus_holds_french_and_spanish_interviews_and_still_108_people(shipped):
+    cli = shipped
     declared = {f.stem: front(f)["language"] for f in CORPUS.glob("INT-*.md")}
     counts = {lang: list(declared.values()).count(lang) for lang in set(declared.values())}
     assert counts == {"en": 54, "fr": 5, "es": 5}
-    cli("import", CORPUS)
     people = json.loads(cli("participants", "--format", "json").stdout)
     assert people["total"] == 108 and people["by_gender"] == {"woman": 65, "man": 43}
     assert "by language: en 54, fr 5, es 5" in cli("interviews").stdout
 
 
 @pytest.mark.parametrize("coder", ["coder-c", "coder-d", "coder-e"])
-def test_the_french_and_spanish_coders_decided_every_participant_turn_of_their_interviews(cli, db_path, coder):
+def test_the_french_and_spanish_coders_decided_every_participant_turn_of_their_interviews(shipped, coder):
     path = LANGUAGE_CODINGS / f"{coder}.csv"
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     interviews = sorted({r["interview"] for r in rows})
     assert all(front(CORPUS / f"{i}.md")["language"] in ("fr", "es") for i in interviews)
-    cli("import", *[CORPUS / f"{i}.md" for i in interviews])
-    cli("codebook", "load", CODEBOOK)
-    cli("codings", "import", path)
     undecided = query(
-        db_path,
-        """SELECT t.interview_id, t.idx FROM turns t JOIN speakers s ON s.id = t.speaker_id
-           WHERE s.participant_id IS NOT NULL AND t.id NOT IN (SELECT turn_id FROM live_codings WHERE coder = ?)""",
-        [coder],
+        shipped.db_path,
+        f"""SELECT t.interview_id, t.idx FROM turns t JOIN speakers s ON s.id = t.speaker_id
+            WHERE s.participant_id IS NOT NULL AND t.interview_id IN ({",".join("?" * len(interviews))})
+            AND t.id NOT IN (SELECT turn_id FROM live_codings WHERE coder = ?)""",
+        [*interviews, coder],
     )
     assert undecided == []
 
 
-def test_evaluate_reports_each_language_of_the_held_out_turns(tmp_path):
+def test_evaluate_reports_each_language_of_the_held_out_turns(shipped):
     """coder-e coded two French and two Spanish interviews that coder-a (English only) never decided."""
-    cli = Cli(tmp_path / "e.db")
-    cli("import", CORPUS)
-    cli("codebook", "load", CODEBOOK)
-    cli("codings", "import", CODINGS / "coder-a.csv")
-    cli("codings", "import", LANGUAGE_CODINGS / "coder-e.csv")
+    cli = shipped
     args = ["suggest", "--evaluate", "--coder", "coder-a", "--folds", "2", "--heldout-coder", "coder-e"]
     result = json.loads(cli(*args, "--format", "json").stdout)
     assert list(result["languages"]) == ["en"]
@@ -306,17 +312,14 @@ def test_evaluate_reports_each_language_of_the_held_out_turns(tmp_path):
     assert "Suggestions by language" in table and "French" in table and "Spanish" in table
 
 
-def test_the_vocabulary_feature_is_filled_in_for_a_turn_in_another_language(tmp_path):
+def test_the_vocabulary_feature_is_filled_in_for_a_turn_in_another_language(shipped, tmp_path):
     """The codebook's definitions are English: a French turn cannot share their words, and reading it as 0 made the
     English-trained model call every French turn off-topic. It takes the feature's mean over the English turns."""
     from qualcode.store.db import open_project
     from qualcode.suggest import models
     from qualcode.suggest.score import Scorer
 
-    cli = Cli(tmp_path / "v.db")
-    cli("import", CORPUS)
-    cli("codebook", "load", CODEBOOK)
-    cli("codings", "import", CODINGS / "coder-a.csv")
+    cli = Cli(copy_db(shipped.db_path, tmp_path / "v.db"))  # training makes a model active: on a copy
     cli("train", "--coder", "coder-a")
     db = open_project(tmp_path / "v.db")
     model = models.active(db)
@@ -337,15 +340,12 @@ def test_the_vocabulary_feature_is_filled_in_for_a_turn_in_another_language(tmp_
     ("pair", "interviews"),
     [(("coder-c", "coder-e"), ("INT-04", "INT-20")), (("coder-d", "coder-e"), ("INT-28", "INT-39"))],
 )
-def test_agreement_on_the_french_and_spanish_interviews_is_recounted_from_the_files(cli, pair, interviews):
+def test_agreement_on_the_french_and_spanish_interviews_is_recounted_from_the_files(shipped, pair, interviews):
     """The audit of two coders in French (or Spanish) equals Cohen's kappa computed here from the coding files and
     the codebook alone (scikit-learn), over every (turn, code) item of the turns both decided."""
     from sklearn.metrics import cohen_kappa_score
 
-    cli("import", CORPUS)
-    cli("codebook", "load", CODEBOOK)
-    for coder in pair:
-        cli("codings", "import", LANGUAGE_CODINGS / f"{coder}.csv")
+    cli = shipped
 
     def codable(codes, parent=""):
         for c in codes:

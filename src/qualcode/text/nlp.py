@@ -34,10 +34,15 @@ def _register_components() -> None:
 
 
 _LOOKUP: dict = {}
+# Blank pipelines built in this process, by language: a pipeline only reads the texts it is given, and building one
+# loads its lemma table again (seconds for French), which long-lived callers (tests, scripts) paid at every command.
+_BUILT: dict = {}
 
 
 def build(language: str = "en", model: str | None = None):
     """The pipeline every qualcode process uses for suggestions; deterministic for a given language or model."""
+    if not model and language in _BUILT:
+        return _BUILT[language]
     import spacy
 
     _register_components()
@@ -67,4 +72,5 @@ def build(language: str = "en", model: str | None = None):
         _LOOKUP[nlp.lang] = None
         nlp.add_pipe("qualcode_lower_lemmas")
     nlp.add_pipe("sentencizer")
+    _BUILT[language] = nlp
     return nlp
