@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from qualcode.errors import InputError
-from qualcode.text.nlp import build
 
 if TYPE_CHECKING:
     from qualcode.codebook.tree import Code
