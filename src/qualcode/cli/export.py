@@ -16,6 +16,7 @@ from qualcode.cli._common import (
     RedactOpt,
     info,
     open_db,
+    refi_counts,
     warn,
     warn_incomplete,
     write_output,
@@ -61,20 +62,7 @@ def qdpx(
 
     db = open_db(ctx)
     r = export_qdpx(db, file, coder=coder, redact=redactor(db) if redact else None, offsets=offsets)
-    info(
-        ctx,
-        f"wrote {file}: "
-        + ", ".join(
-            render.plural(n, w)
-            for n, w in (
-                (r.sources, "source"),
-                (r.codes, "code"),
-                (r.codings, "coding"),
-                (r.users, "user"),
-                (r.cases, "case"),
-            )
-        ),
-    )
+    info(ctx, f"wrote {file}: " + refi_counts(r))
     if r.no_code:
         info(
             ctx, f"wrote {render.plural(r.no_code, NO_CODE_DECISION)} as selections without a code, in a set per coder"

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import FormatOpt, info, open_db, progress, warn
+from qualcode.cli._common import FormatOpt, info, open_db, progress, refi_counts, warn
 from qualcode.errors import NotFoundError, UsageError
 from qualcode.output import render
 
@@ -177,23 +177,7 @@ def import_qdpx(
 
     r = do(open_db(ctx, create=True), file, speakers=speakers)
     origin = f" ({r.origin})" if r.origin else ""
-    render.out.print(
-        f"Imported {file}{origin}: "
-        + ", ".join(
-            render.plural(n, w)
-            for n, w in (
-                (r.sources, "source"),
-                (r.codes, "code"),
-                (r.codings, "coding"),
-                (r.users, "user"),
-                (r.cases, "case"),
-            )
-        )
-        + ".",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    render.out.print(f"Imported {file}{origin}: " + refi_counts(r) + ".", markup=False, highlight=False, soft_wrap=True)
     if r.no_code:
         render.out.print(f"  {r.no_code} 'no code' decision(s)", markup=False, highlight=False)
     for n, what in ((r.sources_present, "sources were"), (r.codings_present, "codings were")):
