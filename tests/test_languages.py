@@ -164,7 +164,7 @@ def test_an_undeclared_language_is_detected_and_reported(cli, db_path, tmp_path)
     assert query(db_path, "SELECT language, language_detected FROM interviews") == [("fr", 1)]
     listing = cli("interviews", "--format", "csv").stdout
     assert ",fr*," in listing
-    assert "by language: fr 1; * detected from the text" in cli("interviews").stdout
+    assert "sources by language: fr 1; * detected from the text" in cli("interviews").stdout
 
 
 # --- suggestions -----------------------------------------------------------------------------------------------------
@@ -276,7 +276,7 @@ def test_the_shipped_corpus_holds_french_and_spanish_interviews_and_still_108_pe
     assert counts == {"en": 54, "fr": 5, "es": 5}
     people = json.loads(cli("participants", "--format", "json").stdout)
     assert people["total"] == 108 and people["by_gender"] == {"woman": 65, "man": 43}
-    assert "by language: en 54, fr 5, es 5" in cli("interviews").stdout
+    assert "sources by language: en 54, fr 5, es 5" in cli("interviews").stdout
 
 
 @pytest.mark.parametrize("coder", ["coder-c", "coder-d", "coder-e"])

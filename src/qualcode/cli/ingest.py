@@ -260,7 +260,7 @@ def interviews(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
         fmt,
         rows=rows,
         columns=["id", "kind", "title", "date", "language", "participants", "turns", "words", "attributes"],
-        caption=f"{counts}; {render.plural(total_words, 'word')}; by language: {by_language}{guessed}",
+        caption=f"{counts}; {render.plural(total_words, 'word')}; sources by language: {by_language}{guessed}",
         numeric=("participants", "turns", "words"),
     )
 
