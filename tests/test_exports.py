@@ -182,6 +182,22 @@ def test_xlsx_needs_a_file(project):
     assert "-o FILE" in r.stderr
 
 
+def test_the_format_follows_the_output_files_suffix(project, tmp_path):
+    from openpyxl import load_workbook
+
+    by_gender = ("export", "matrix", "--coder", CODER, "--by", "gender", "--level", "criterion")
+    project(*by_gender, "-o", tmp_path / "m.csv")
+    assert (tmp_path / "m.csv").read_text(encoding="utf-8").startswith("criterion,woman,man,total")
+    project("export", "segments", "--coder", CODER, "-o", tmp_path / "s.xlsx")
+    assert load_workbook(tmp_path / "s.xlsx").sheetnames
+    project("export", "summary", "--coder", CODER, "-o", tmp_path / "s.json")
+    assert json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))["format"] == "qualcode-summary/1"
+    project("export", "participants", "-o", tmp_path / "p.notes")  # a suffix naming no format: the default (md)
+    assert (tmp_path / "p.notes").read_text(encoding="utf-8").startswith("#")
+    r = project(*by_gender, "-f", "csv", "-o", tmp_path / "x.xlsx", expect=2)
+    assert "--format csv but x.xlsx ends in .xlsx" in r.stderr and not (tmp_path / "x.xlsx").exists()
+
+
 # --- the coder ---------------------------------------------------------------------------------------------------
 
 

@@ -74,6 +74,11 @@ def qdpx(
         )
 
 
+def _fmt_help(default: str, *others: str) -> str:
+    names = ", ".join([default, *others][:-1]) + f" or {others[-1]}"
+    return f"{names} (default: the one -o FILE's suffix names, else {default})."
+
+
 def _emit(ctx: typer.Context, text: str | bytes, output: Path | None, what: str) -> None:
     write_output(text, output, ctx, what)
 
@@ -83,8 +88,9 @@ def summary(
     ctx: typer.Context,
     coder: ExportCoderOpt = None,
     fmt: Annotated[
-        Literal["md", "csv", "json", "xlsx"], typer.Option("--format", "-f", help="md, csv, json or xlsx.")
-    ] = "md",
+        Literal["md", "csv", "json", "xlsx"] | None,
+        typer.Option("--format", "-f", help=_fmt_help("md", "csv", "json", "xlsx")),
+    ] = None,
     quotes: Annotated[
         int, typer.Option("--quotes", help="Quotes per code and criterion (0 or more).", parser=COUNT)
     ] = 3,
@@ -105,7 +111,7 @@ def summary(
     """
     from qualcode.export import files as export_files
 
-    export_files.needs_file(fmt, output is not None)
+    fmt = export_files.choose_format(fmt, output, "md", ("md", "csv", "json", "xlsx"))
     db = open_db(ctx)
     content = export_files.summary(
         db, fmt, coder=coder, quotes=quotes, redact=redact, allow_incomplete=allow_incomplete
@@ -135,9 +141,9 @@ def matrix(
     ] = "code",
     coder: ExportCoderOpt = None,
     fmt: Annotated[
-        Literal["table", "csv", "md", "json", "xlsx"],
-        typer.Option("--format", "-f", help="table, csv, md, json or xlsx."),
-    ] = "table",
+        Literal["table", "csv", "md", "json", "xlsx"] | None,
+        typer.Option("--format", "-f", help=_fmt_help("table", "csv", "md", "json", "xlsx")),
+    ] = None,
     output: OutputOpt = None,
     redact: RedactOpt = False,
     allow_incomplete: AllowIncompleteOpt = False,
@@ -169,7 +175,7 @@ def matrix(
     """
     from qualcode.export import files as export_files
 
-    export_files.needs_file(fmt, output is not None)
+    fmt = export_files.choose_format(fmt, output, "table", ("table", "csv", "md", "json", "xlsx"))
     content, data = export_files.matrix(
         open_db(ctx),
         by,
@@ -207,7 +213,9 @@ def matrix(
 def segments(
     ctx: typer.Context,
     coder: ExportCoderOpt = None,
-    fmt: Annotated[Literal["csv", "xlsx", "json"], typer.Option("--format", "-f", help="csv, xlsx or json.")] = "csv",
+    fmt: Annotated[
+        Literal["csv", "xlsx", "json"] | None, typer.Option("--format", "-f", help=_fmt_help("csv", "xlsx", "json"))
+    ] = None,
     output: OutputOpt = None,
     redact: RedactOpt = False,
     allow_incomplete: AllowIncompleteOpt = False,
@@ -223,7 +231,7 @@ def segments(
     """
     from qualcode.export import files as export_files
 
-    export_files.needs_file(fmt, output is not None)
+    fmt = export_files.choose_format(fmt, output, "csv", ("csv", "xlsx", "json"))
     db = open_db(ctx)
     content, data = export_files.segments(db, fmt, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
     warn_incomplete(db, coder)
@@ -239,8 +247,9 @@ def participants(
         str | None, typer.Option("--coder", help="Add each participant's number of segments coded by this coder.")
     ] = None,
     fmt: Annotated[
-        Literal["md", "csv", "json", "xlsx"], typer.Option("--format", "-f", help="md, csv, json or xlsx.")
-    ] = "md",
+        Literal["md", "csv", "json", "xlsx"] | None,
+        typer.Option("--format", "-f", help=_fmt_help("md", "csv", "json", "xlsx")),
+    ] = None,
     output: OutputOpt = None,
     redact: RedactOpt = False,
     allow_incomplete: AllowIncompleteOpt = False,
@@ -257,7 +266,7 @@ def participants(
     """
     from qualcode.export import files as export_files
 
-    export_files.needs_file(fmt, output is not None)
+    fmt = export_files.choose_format(fmt, output, "md", ("md", "csv", "json", "xlsx"))
     db = open_db(ctx)
     content = export_files.participants(db, fmt, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
     if coder:

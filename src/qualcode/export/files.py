@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from sqlite_utils import Database
 
 from qualcode.errors import UsageError
 from qualcode.output import render
 
+SUFFIXES = {".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".txt": "table"}
 
-def needs_file(fmt: str, has_output: bool) -> None:
-    if fmt == "xlsx" and not has_output:
+
+def choose_format(fmt: str | None, output: Path | None, default: str, allowed: tuple[str, ...]) -> str:
+    """The format to write: --format if given, else the one OUTPUT's suffix names, else DEFAULT. A suffix naming
+    another format than --format's is refused: `-f csv -o x.xlsx` would give a spreadsheet program a text file."""
+    named = SUFFIXES.get(output.suffix.lower()) if output is not None else None
+    named = named if named in allowed else None
+    if fmt is not None and named is not None and named != fmt:
+        raise UsageError(f"--format {fmt} but {output.name} ends in {output.suffix}: give one or the other")
+    chosen = fmt or named or default
+    if chosen == "xlsx" and output is None:
         raise UsageError("an xlsx workbook is binary: write it to a file with -o FILE.xlsx")
+    return chosen
 
 
 def table_text(
