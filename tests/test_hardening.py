@@ -183,6 +183,7 @@ def test_the_demo_replaces_a_project_it_made_and_no_other(tmp_path):
     with pytest.raises(ConflictError, match="not a project 'qualcode demo' made"):
         fresh_project(mine)
     assert (mine / PROJECT).read_bytes() == before
+    assert [p.name for p in mine.iterdir()] == [PROJECT]  # no -wal or -shm left beside it by the look
 
 
 # --- 4, 5. redaction reaches every name, in NFC and in capitals -------------------------------------------------------

@@ -287,9 +287,14 @@ def set_project_value(db: Database, key: str, value: str) -> None:
 
 def peek_project_value(path: str | Path, key: str) -> str | None:
     """A project value read without opening the file for work (read-only, nothing changed); None for any file that
-    is not a readable qualcode project."""
+    is not a readable qualcode project. A read-only look at a WAL-mode file creates its -wal and -shm files and,
+    unable to write, cannot remove them when it closes: those it created are removed here, so a file that is only
+    looked at (and refused) is left exactly as it was."""
+    path = Path(path).resolve()
+    beside = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
+    absent = [p for p in beside if not p.exists()]
     try:
-        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+        conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
     except sqlite3.Error:
         return None
     try:
@@ -299,6 +304,8 @@ def peek_project_value(path: str | Path, key: str) -> str | None:
         return None
     finally:
         conn.close()
+        for p in absent:
+            p.unlink(missing_ok=True)
 
 
 def fits_sqlite(n: int) -> bool:
