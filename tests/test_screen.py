@@ -49,9 +49,9 @@ def sess(cli, db_path, tmp_path):
     return CodingSession(db, "ana", [long_turn["id"]])
 
 
-def screen(sess, width: int, height: int | None = None) -> list[str]:
+def screen(sess, width: int, height: int | None = None, view: View | None = None) -> list[str]:
     console = Console(file=io.StringIO(), width=width, height=height or 1000, color_system=None)
-    console.print(draw(sess, console, View(), height))
+    console.print(draw(sess, console, view or View(), height))
     return [line.rstrip() for line in console.file.getvalue().splitlines()]
 
 
@@ -87,7 +87,24 @@ def test_the_screen_fits_the_window_and_keeps_every_code_row(sess, width, height
     assert [int(m[1]) for line in lines if (m := ROW.match(line))] == [1, 2, 3, 4, 5]
     assert lines[0].startswith("INT-07 · ") and any("to go │ session:" in line for line in lines[-3:])
     if height < 20:
-        assert any("more lines of this turn" in line for line in lines)
+        assert any(re.search(r"lines 1–\d+ of the turn's \d+: ↓ ↑ scroll", line) for line in lines)
+
+
+def test_a_turn_too_long_for_the_window_scrolls_to_its_last_line(sess):
+    last_word = sess.ctx.turn.text.split()[-1]
+    view = View()
+    for _ in range(60):  # far more presses of ↓ than the turn has lines: the view stops at its end
+        view.scroll += 1
+        lines = screen(sess, 80, 15, view)
+        assert len(lines) <= 15 and [int(m[1]) for line in lines if (m := ROW.match(line))] == [1, 2, 3, 4, 5]
+        where = next(re.search(r"lines (\d+)–(\d+) of the turn's (\d+)", line) for line in lines if "↓ ↑" in line)
+    assert where[2] == where[3] and int(where[1]) > 1  # the last line reached
+    at = next(i for i, line in enumerate(lines) if "↓ ↑" in line)
+    assert last_word in lines[at - 1]
+    view.scroll -= 1  # one press of ↑ after the end moves at once: the view was kept in range
+    back = screen(sess, 80, 15, view)
+    moved = next(re.search(r"lines (\d+)–", line) for line in back if "↓ ↑" in line)
+    assert int(moved[1]) == int(where[1]) - 1
 
 
 def test_the_turn_before_is_cut_at_a_word():

@@ -253,3 +253,31 @@ def test_every_sentence_number_is_on_the_screen_when_choosing_sentences_at_80x24
         assert longest >= 11
     finally:
         s.close()
+
+
+def test_down_and_up_scroll_a_turn_too_long_for_80x24(projects):
+    """A turn longer than the window is cut with where the window is in it; ↓ ↑ and page down move it, the code
+    rows stay, and the next turn starts at its top."""
+    s = Screen(["--db", projects["plain"], "code", "--coder", "ana", "--interview", "INT-10"], 80, 24)
+    where = re.compile(r"lines (\d+)–(\d+) of the turn's (\d+): ↓ ↑ scroll")
+
+    def position(lines: list[str]) -> tuple[int, int, int]:
+        found = next(where.search(line) for line in lines if where.search(line))
+        return tuple(int(g) for g in found.groups())
+
+    try:
+        lines = s.settle("to go │")
+        while not any(where.search(line) for line in lines):  # turn 3 of INT-10 is 18 lines at 80 columns
+            lines = s.key("s", until="│")
+        first, last, total = position(lines)
+        assert first == 1 and total > last
+        assert position(s.key("\x1b[B"))[0] == 2
+        for _ in range(3):
+            lines = s.key("\x1b[6~")
+        assert position(lines)[1:] == (total, total)  # page down stops at the turn's last line
+        assert_rows(lines, 80)
+        assert position(s.key("\x1b[A"))[1] == total - 1
+        lines = s.key("s", until="│")
+        assert not any(where.search(line) for line in lines) or position(lines)[0] == 1
+    finally:
+        s.close()

@@ -29,6 +29,8 @@ from qualcode.coding.session import PROMPTS, Cursor
 ESC = "\x1b"
 RESIZE = "\x00resize"  # what key() returns when the window changed size: not a key anyone can type
 ARROWS = {"\x1b[C": "n", "\x1bOC": "n", "\x1b[D": "p", "\x1bOD": "p"}
+# Down and up move a long turn by a line, page down and up by ten: the view's alone, the session never sees them.
+SCROLL = {"\x1b[B": 1, "\x1bOB": 1, "\x1b[A": -1, "\x1bOA": -1, "\x1b[6~": 10, "\x1b[5~": -10}
 # One read returns whatever arrived: keys typed or repeated faster than the screen redraws come together ("nnn",
 # three arrow sequences) and each must count once.
 KEY = re.compile(r"\x1b(?:\[[0-9;]*[A-Za-z~]|O[A-Za-z])|\x1b|.", re.S)
@@ -144,6 +146,9 @@ def session(sess: Cursor, console: Console, term: Terminal) -> None:
                 while key == RESIZE:
                     redraw()
                     key = term.key()
+                if key in SCROLL and not sess.pending:
+                    view.scroll = max(view.scroll + SCROLL[key], 0)
+                    continue
                 if key.startswith(ESC) and key not in ARROWS and not sess.pending:
                     view = View()  # nothing to cancel: Esc only clears the message
                     continue

@@ -28,6 +28,7 @@ CODING_KEYS = [
     ("x", 'reject every suggestion: record "no code" for this turn'),
     ("s", "skip: no decision now; the turn stays undecided"),
     ("n, p (→, ←)", "next or previous turn without deciding"),
+    ("↓, ↑", "scroll a turn too long for the window"),
     ("m", "write a memo; it is saved with your decision on this turn"),
     ("k", "code only some sentences of this turn (type their numbers)"),
     ("u", "undo this session's last decision; again to go further back"),
@@ -42,6 +43,7 @@ REVIEW_KEYS = [
     ("e", "edit: digits toggle codes, c adds one, enter saves, e cancels"),
     ("s", "skip: no decision now"),
     ("n, p (→, ←)", "next or previous disagreement without deciding"),
+    ("↓, ↑", "scroll a turn too long for the window"),
     ("m", "write a memo; it is saved with the consensus decision"),
     ("u", "undo this session's last decision; again to go further back"),
     ("esc", "cancel a question (code name, memo)"),
@@ -61,6 +63,7 @@ class View:
 
     show: str | None = None  # "help" | "choices"
     message: str | None = None
+    scroll: int = 0  # the first line of a turn too long for the window that is drawn (↓ ↑ move it)
 
 
 @dataclass
@@ -348,11 +351,13 @@ def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Renderab
         body = sentences(sess, width)
     if fit.body is not None:
         rendered = console.render_lines(body, console.options.update_width(width), pad=False)
-        more = len(rendered) - fit.body
-        if more > 0:
+        room = max(fit.body - 1, 1)  # a line goes to saying where in the turn the window is
+        if len(rendered) > fit.body:
+            top = view.scroll = min(view.scroll, len(rendered) - room)  # kept in range: ↑ acts at once after the end
+            shown = rendered[top : top + room]
             body = Group(
-                Lines(rendered[: max(fit.body - 1, 0)]),
-                Text(f"… {plural(more + 1, 'more line')} of this turn: a taller window shows them", style="dim"),
+                Lines(shown),
+                Text(f"… lines {top + 1}–{top + len(shown)} of the turn's {len(rendered)}: ↓ ↑ scroll", style="dim"),
             )
     middle = [PARTS[view.show](sess)] if view.show in ("help", "choices") else codes_part(sess, width, fit)
     if fit.body is not None and sess.pending == "k" and isinstance(sess, CodingSession):
