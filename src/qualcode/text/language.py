@@ -17,27 +17,43 @@ from qualcode.errors import InputError
 CONFIDENT = 0.9
 
 
+# English names of the languages spaCy has a class for (spaCy itself names none); a code not here is shown as is.
+NAMES = {
+    "af": "Afrikaans", "am": "Amharic", "ar": "Arabic", "az": "Azerbaijani", "bg": "Bulgarian", "bn": "Bengali",
+    "ca": "Catalan", "cs": "Czech", "da": "Danish", "de": "German", "el": "Greek", "en": "English", "es": "Spanish",
+    "et": "Estonian", "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French", "ga": "Irish",
+    "gu": "Gujarati", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian", "hy": "Armenian",
+    "id": "Indonesian", "is": "Icelandic", "it": "Italian", "ja": "Japanese", "kn": "Kannada", "ko": "Korean",
+    "ky": "Kyrgyz", "lb": "Luxembourgish", "lt": "Lithuanian", "lv": "Latvian", "mk": "Macedonian",
+    "ml": "Malayalam", "mr": "Marathi", "ms": "Malay", "nb": "Norwegian Bokmål", "ne": "Nepali", "nl": "Dutch",
+    "nn": "Norwegian Nynorsk", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian",
+    "si": "Sinhala", "sk": "Slovak", "sl": "Slovenian", "sq": "Albanian", "sr": "Serbian", "sv": "Swedish",
+    "sw": "Swahili", "ta": "Tamil", "te": "Telugu", "th": "Thai", "ti": "Tigrinya", "tl": "Tagalog",
+    "tn": "Tswana", "tr": "Turkish", "tt": "Tatar", "uk": "Ukrainian", "ur": "Urdu", "vi": "Vietnamese",
+    "yo": "Yoruba", "zh": "Chinese",
+}  # fmt: skip
+
+
 @cache
 def known(code: str) -> bool:
-    from spacy.util import get_lang_class
+    """Whether spaCy has a language class for CODE. Asked without importing it: importing a language compiles its
+    tokenizer exceptions (seconds for French), and the answer is needed on every import and codebook load."""
+    import importlib.util
+    import re
 
-    try:
-        get_lang_class(code)
-    except Exception:  # spaCy raises ImportError or its own error for a code it does not know
+    from spacy.util import registry
+
+    if not re.fullmatch(r"[a-z]{2,3}", code):
         return False
-    return True
+    if code in registry.languages.get_all():
+        return True
+    spec = importlib.util.find_spec(f"spacy.lang.{code}")
+    return spec is not None and spec.submodule_search_locations is not None  # a language is a package
 
 
-@cache
 def name(code: str) -> str:
-    """The language's English name ("fr" → "French"), the code itself when spaCy has no name for it."""
-    from spacy.util import get_lang_class
-
-    try:
-        cls = get_lang_class(code)
-    except Exception:
-        return code
-    return getattr(cls, "lang_name", None) or {"en": "English", "fr": "French", "es": "Spanish"}.get(code, code)
+    """The language's English name ("fr" → "French"), the code itself when it has none here."""
+    return NAMES.get(code, code)
 
 
 def require(value: object, path: str | None = None, line: int | None = None) -> str:
