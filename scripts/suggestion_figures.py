@@ -1,10 +1,12 @@
 """The README's "How good are the suggestions" figures, from nothing: one command, a few minutes. Not run in CI.
 
-    python scripts/suggestion_figures.py            # cross-validation and heldout/dev (the tuning set)
+    python scripts/suggestion_figures.py            # cross-validation, heldout/dev and heldout/dev2 (tuning sets)
     python scripts/suggestion_figures.py --test     # and heldout/test: the reported held-out figures
     python scripts/suggestion_figures.py --languages  # the French and Spanish figures only
+    python scripts/suggestion_figures.py --more       # a model trained on 36 coded interviews instead of 16
 
-It builds a project in a temporary folder (the shipped corpus, heldout/dev and, with --test, heldout/test; the DAC
+It builds a project in a temporary folder (the shipped corpus, heldout/dev, heldout/dev2 and, with --test,
+heldout/test; the DAC
 codebook; every coder's codings) and runs, through the command line as a user would:
 
 - `qualcode suggest --evaluate --coder coder-a` (and coder-b): cross-validation on the shipped coding, with
@@ -14,6 +16,11 @@ codebook; every coder's codings) and runs, through the command line as a user wo
   read from the coding files alone. It must equal the held-out figure of `--evaluate`; the script checks that.
 
 heldout/test is frozen (heldout/README.md): run with --test only to report, never to choose anything.
+
+With --more: does the model gain from more coded interviews of the same corpus? codings/more/ holds twenty more
+shipped interviews coded by coder-i and coder-j; they are imported as coder-a's, so that `--evaluate --coder coder-a`
+trains on 36 interviews, and the held-out figures on heldout/dev and heldout/dev2 are printed beside the 16-interview
+model's.
 
 With --languages: the shipped corpus with coder-a's coding and the French and Spanish coding of coder-c, coder-d
 and coder-e (codings/languages/); the model trained on coder-a's English coding scored on each French and Spanish
@@ -36,7 +43,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DAC = ["Relevance", "Coherence", "Effectiveness", "Efficiency", "Impact", "Sustainability"]
-SETS = {"dev": ["coder-f"], "test": ["coder-g", "coder-h"]}
+SETS = {"dev": ["coder-f"], "dev2": ["coder-g", "coder-h"], "test": ["coder-k", "coder-l"]}
 
 
 def qualcode(db: Path, *args: str) -> str:
@@ -166,10 +173,44 @@ def _pooled(sets: list[dict]) -> dict:
     return out
 
 
+def more(folder: Path) -> None:
+    """The --more experiment (see the module docstring): the development sets only."""
+    sets = ["dev", "dev2"]
+    flags = [a for name in sets for coder in SETS[name] for a in ("--heldout-coder", coder)]
+    print("Held-out criterion micro P / R / F1, patterns + model, trained on coder-a's decisions:\n")
+    print("| trained on | " + " | ".join(c for name in sets for c in SETS[name]) + " |")
+    print("|---|" + "---|" * sum(len(SETS[n]) for n in sets))
+    for label, extra in (("16 interviews (coder-a)", []), ("36 interviews (+ codings/more)", ["coder-i", "coder-j"])):
+        db = folder / f"more-{len(extra)}.db"
+        qualcode(db, "import", str(ROOT / "transcripts"), *(str(ROOT / "heldout" / n) for n in sets))
+        qualcode(db, "codebook", "load", str(ROOT / "codebooks" / "dac.yml"))
+        qualcode(db, "codings", "import", str(ROOT / "codings" / "coder-a.csv"))
+        for coder in extra:
+            with open(ROOT / "codings" / "more" / f"{coder}.csv", encoding="utf-8", newline="") as f:
+                rows = [{**r, "coder": "coder-a"} for r in csv.DictReader(f)]
+            as_a = folder / f"{coder}-as-coder-a.csv"
+            with open(as_a, "w", encoding="utf-8", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(rows[0]))
+                w.writeheader()
+                w.writerows(rows)
+            qualcode(db, "codings", "import", str(as_a))
+        for name in sets:
+            for coder in SETS[name]:
+                qualcode(db, "codings", "import", str(ROOT / "heldout" / name / "codings" / f"{coder}.csv"))
+        r = json.loads(qualcode(db, "suggest", "--evaluate", "--coder", "coder-a", *flags, "--format", "json"))
+        cells = []
+        for name in sets:
+            for coder in SETS[name]:
+                m = r["heldout"][coder]["variants"]["model"]["criterion"]["micro"]
+                cells.append(f"{fmt(m['precision'])} / {fmt(m['recall'])} / {fmt(m['f1'])}")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--test", action="store_true", help="also heldout/test (frozen: for reporting only)")
     ap.add_argument("--languages", action="store_true", help="the French and Spanish figures only")
+    ap.add_argument("--more", action="store_true", help="train on 36 coded interviews (codings/more/) as well")
     ap.add_argument("--keep", type=Path, help="build the project in this folder and keep it")
     args = ap.parse_args()
     if args.languages:
@@ -177,7 +218,12 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         languages(folder / "languages.db")
         return
-    sets = ["dev", "test"] if args.test else ["dev"]
+    if args.more:
+        folder = args.keep or Path(tempfile.mkdtemp(prefix="qualcode-more-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        more(folder)
+        return
+    sets = ["dev", "dev2", "test"] if args.test else ["dev", "dev2"]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="qualcode-figures-"))
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "figures.db"

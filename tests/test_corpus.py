@@ -152,3 +152,63 @@ def test_both_coders_decided_every_participant_turn_of_the_same_16_interviews(pr
     assert decided["coder-a"] == participant_turns
     cases = {parts(CORPUS / f"{i}.md")[0]["attributes"]["case_study"] for i in interviews}
     assert len(cases) == 9  # spread over every case study
+
+
+HELDOUT = CORPUS.parent / "heldout"
+
+
+def participant_turns(db_path, interviews: set[str]) -> set[tuple[str, int]]:
+    from qualcode.store.db import open_project
+
+    db = open_project(db_path)
+    rows = db.execute(
+        f"""SELECT t.interview_id, t.idx FROM turns t JOIN speakers s ON s.id = t.speaker_id
+        WHERE s.participant_id IS NOT NULL AND t.interview_id IN ({",".join("?" * len(interviews))})""",
+        sorted(interviews),
+    ).fetchall()
+    db.close()
+    return set(rows)
+
+
+def decisions(path) -> set[tuple[str, int]]:
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["coder"] for r in rows} == {path.stem}
+    return {(r["interview"], int(r["turn"])) for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("name", "coders", "turns", "women", "men"),
+    [
+        ("dev", ["coder-f"], 135, 6, 7),
+        ("dev2", ["coder-g", "coder-h"], 187, 10, 6),
+        ("test", ["coder-k", "coder-l"], 276, 10, 8),
+    ],
+)
+def test_each_heldout_set_is_what_its_readme_says_and_every_coder_decided_every_turn(
+    tmp_path, name, coders, turns, women, men
+):
+    cli = Cli(tmp_path / "h.db")
+    cli("import", HELDOUT / name)
+    cli("codebook", "load", CODEBOOK)
+    counts = json.loads(cli("participants", "--format", "json").stdout)
+    assert counts == {"total": women + men, "by_gender": {"woman": women, "man": men}}
+    interviews = {i["id"] for i in json.loads(cli("interviews", "--format", "json").stdout)}
+    for coder in coders:
+        path = HELDOUT / name / "codings" / f"{coder}.csv"
+        cli("codings", "import", path)
+        assert decisions(path) == participant_turns(cli.db_path, interviews)
+    assert len(participant_turns(cli.db_path, interviews)) == turns
+
+
+def test_the_extra_codings_of_the_shipped_corpus_decide_every_turn_of_twenty_other_interviews(project):
+    shipped = set()
+    for name in ("coder-a", "coder-b"):
+        shipped |= {i for i, _ in decisions(CODINGS / f"{name}.csv")}
+    seen = set()
+    for path in sorted((CODINGS / "more").glob("coder-*.csv")):
+        mine = decisions(path)
+        interviews = {i for i, _ in mine}
+        assert len(interviews) == 10 and not interviews & (shipped | seen)
+        assert mine == participant_turns(project.db_path, interviews)
+        seen |= interviews
