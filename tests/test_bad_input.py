@@ -229,6 +229,33 @@ def over_project(*command: str, link: str | None = None, hard: str | None = None
     return make
 
 
+def xlsx_bomb(name: str):
+    """A survey workbook whose sheet unpacks to 30 MB of the same row (a few dozen kB packed)."""
+
+    def make(d: Path):
+        import io
+        import zipfile
+
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        book.active.append(["rid", "q1"])
+        book.active.append(["R1", "fine"])
+        buf = io.BytesIO()
+        book.save(buf)
+        row = b'<row><c t="inlineStr"><is><t>R</t></is></c><c t="inlineStr"><is><t>fine</t></is></c></row>'
+        f = d / name
+        with zipfile.ZipFile(buf) as src, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in src.infolist():
+                data = src.read(info)
+                if info.filename == "xl/worksheets/sheet1.xml":
+                    data = data.replace(b"</sheetData>", row * (30 * 1024 * 1024 // len(row)) + b"</sheetData>")
+                out.writestr(info.filename, data)
+        return ["import", f, "--id-column", "rid", "--question", "q1"], f
+
+    return make
+
+
 def docx_file(name: str, document_xml=None, extra: dict[str, bytes] | None = None):
     """A .docx made by python-docx, its word/document.xml passed through DOCUMENT_XML, more members added."""
 
@@ -792,6 +819,11 @@ CASES = [
         "import-docx-zip-bomb",
         docx_file("bomb.docx", lambda xml: xml.replace(b"PLACEHOLDER", b"a" * (30 * 1024 * 1024))),
         "{f}: zip bomb: 'word/document.xml' unpacks to 30 MB from",
+    ),
+    Case(
+        "import-xlsx-survey-zip-bomb",
+        xlsx_bomb("bomb.xlsx"),
+        "{f}: zip bomb: 'xl/worksheets/sheet1.xml' unpacks to 30 MB from",
     ),
     *[
         Case(

@@ -22,6 +22,9 @@ from pathlib import Path
 from qualcode.errors import InputError
 
 MAX_RATIO = 100
+# An office file (.docx, .xlsx) may unpack to this many times the transcript size limit (--max-size) in all: images,
+# fonts and styles come with the text.
+UNPACKED_RATIO = 10
 RATIO_FLOOR = 1024 * 1024  # small members may compress as well as they like
 MAX_MEMBERS = 100_000  # far more than any real document or project; refused before any member is looked at
 CHUNK = 1024 * 1024

@@ -13,14 +13,13 @@ import zipfile
 from pathlib import Path
 
 from qualcode.errors import InputError
-from qualcode.ingest.archive import Budget
+from qualcode.ingest.archive import UNPACKED_RATIO, Budget
 from qualcode.ingest.transcripts import plain, source
 from qualcode.ingest.transcripts.types import Transcript
 
-# A document may unpack to this many times the transcript size limit (--max-size) in all (images, fonts), and its
-# text part, which python-docx parses whole in memory, to the limit itself: 20 MB of Word XML is several hundred
-# thousand words, more than any interview, while a 200 MB part kept a machine busy for minutes with gigabytes of memory.
-UNPACKED_RATIO = 10
+# A document's text part, which python-docx parses whole in memory, may unpack to the transcript size limit
+# (--max-size) itself: 20 MB of Word XML is several hundred thousand words, more than any interview, while a 200 MB
+# part kept a machine busy for minutes with gigabytes of memory. The whole archive: archive.UNPACKED_RATIO times it.
 DOCUMENT = "word/document.xml"
 
 

@@ -129,12 +129,19 @@ def _rows(path: Path, encoding: str | None, max_bytes: int) -> tuple[list[str], 
 
 
 def _xlsx_rows(path: Path, max_bytes: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    from zipfile import BadZipFile
+    from zipfile import BadZipFile, ZipFile
 
     from openpyxl import load_workbook
 
+    from qualcode.ingest.archive import UNPACKED_RATIO, Budget
+
     data = source.read_bytes(path, max_bytes=max_bytes)
     try:
+        # A workbook is a zip archive: its members' declared sizes pass the same budget as a .docx before openpyxl
+        # unpacks any (zipfile stops a member at its declared size, so a header that lies fails its CRC instead).
+        with ZipFile(io.BytesIO(data)) as archive:
+            hint = f" ({UNPACKED_RATIO} times --max-size; raise --max-size if the workbook is real)"
+            Budget(path, archive, max_total=UNPACKED_RATIO * max_bytes, hint=hint)
         sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         values = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     except (BadZipFile, KeyError, ValueError, OSError) as e:
