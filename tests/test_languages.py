@@ -167,6 +167,44 @@ def test_an_undeclared_language_is_detected_and_reported(cli, db_path, tmp_path)
     assert "sources by language: fr 1; * detected from the text" in cli("interviews").stdout
 
 
+def test_a_refi_qda_round_trip_keeps_each_sources_language(mixed, cli, tmp_path):
+    """Each source's language travels as a source variable; a source without one gets its text's language."""
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    cli("export", "qdpx", tmp_path / "p.qdpx")
+    back = Cli(tmp_path / "back.db")
+    back("import-qdpx", tmp_path / "p.qdpx")
+    languages = "SELECT id, language, language_detected FROM interviews ORDER BY id"
+    assert query(back.db_path, languages) == [("EN-01", "en", 0), ("ES-01", "es", 0), ("FR-01", "fr", 0)]
+    assert not query(back.db_path, "SELECT * FROM interview_attributes WHERE name = 'language'")
+    # A peer's project: no language variable, and one that is no language code ("French"), which stays an attribute.
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    ns = {"q": "urn:QDA-XML:project:1.0"}
+    ET.register_namespace("", ns["q"])
+    root = ET.fromstring(members["project.qde"])
+    (variable,) = [v.get("guid") for v in root.iterfind(".//q:Variable", ns) if v.get("name") == "language"]
+    for source in root.iterfind(".//q:TextSource", ns):
+        for value in source.findall("q:VariableValue", ns):
+            if value.find("q:VariableRef", ns).get("targetGUID") == variable:
+                if source.get("name") == "FR-01":
+                    value.find("q:TextValue", ns).text = "French"
+                else:
+                    source.remove(value)
+    members["project.qde"] = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    with zipfile.ZipFile(tmp_path / "peer.qdpx", "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    peer = Cli(tmp_path / "peer.db")
+    r = peer("import-qdpx", tmp_path / "peer.qdpx")
+    assert "language fr, detected from the text" in r.stderr and "source variable 'language'" in r.stderr
+    assert query(peer.db_path, languages) == [("EN-01", "en", 1), ("ES-01", "es", 1), ("FR-01", "fr", 1)]
+    assert query(peer.db_path, "SELECT interview_id, value FROM interview_attributes WHERE name = 'language'") == [
+        ("FR-01", "French")
+    ]
+
+
 # --- suggestions -----------------------------------------------------------------------------------------------------
 
 

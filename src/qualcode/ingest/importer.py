@@ -248,7 +248,7 @@ def prepare(path: Path, options: ImportOptions, result: ImportResult) -> Prepare
     plan = plan_speakers(transcript, iid, options)
     result.notes.extend(plan.notes)
     result.turns, result.speakers = len(transcript.turns), len(plan.speakers)
-    _settle_language(transcript, result)
+    settle_language(transcript, result.notes)
     sentence_splitter(transcript.meta.language)  # loads spaCy now, not while holding the write lock
     return Prepared(path, transcript, iid, plan, digest.hexdigest())
 
@@ -369,24 +369,25 @@ def check_participants(db: Database, plan: Plan, iid: str, path: Path) -> None:
 _SPLITTERS: dict = {}
 
 
-def _settle_language(t: Transcript, result: ImportResult) -> None:
-    """A source that declares no language gets the one its text is in, and the import says it guessed."""
+def settle_language(t: Transcript, notes: list[str], declare: str = "language: in its front matter or sidecar") -> None:
+    """A source that declares no language gets the one its text is in, and NOTES say it was guessed and where
+    DECLARE would say it instead."""
     meta = t.meta
     if meta.language:
         return
     guess = language.detect(" ".join(turn.text for turn in t.turns[:400]))
     if guess is not None and guess.confident:
         meta.language, meta.language_detected = guess.language, True
-        result.notes.append(
-            f"language {guess.language}, detected from the text ({guess.confidence:.0%} sure); "
-            "declare language: to be sure"
+        notes.append(
+            f"language {guess.language}, detected from the text ({guess.confidence:.0%} sure); declare {declare} "
+            "to be sure"
         )
         return
     meta.language = "en"
     if guess is not None:
-        result.notes.append(
+        notes.append(
             f"language not declared and not clear from the text (likeliest {guess.language}, "
-            f"{guess.confidence:.0%}): read as en; declare language: in its front matter or sidecar"
+            f"{guess.confidence:.0%}): read as en; declare {declare}"
         )
 
 

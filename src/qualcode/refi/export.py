@@ -141,13 +141,16 @@ def _build(
 
 
 def _variables(db: Database, root, derived) -> dict[str, str]:
-    """Variable name → GUID: gender, every participant and interview attribute, and each person's speaker label."""
+    """Variable name → GUID: gender, every participant and interview attribute, each person's speaker label, and
+    each source's language."""
     names = {
         r[0] for r in db.execute("SELECT name FROM participant_attributes UNION SELECT name FROM interview_attributes")
     }
     names.discard("gender")
     if _labels(db):
         names.add(qde.SPEAKER_VARIABLE)
+    if db.execute("SELECT 1 FROM interviews LIMIT 1").fetchone():
+        names.add(qde.LANGUAGE_VARIABLE)
     out = {n: derived("variable", n) for n in ["gender", *sorted(names)]}
     if db.execute("SELECT 1 FROM participants LIMIT 1").fetchone() or len(out) > 1:
         el = xml.element(root, "Variables")
@@ -215,7 +218,7 @@ def _sources(db: Database, root, variables, users, coder, redact, derived, notes
     for iid, n, v in db.execute("SELECT interview_id, name, value FROM interview_attributes ORDER BY name"):
         attrs[iid][n] = v
     members = []
-    interviews = list(db.query("SELECT id, title, text, guid, imported_at FROM interviews ORDER BY id"))
+    interviews = list(db.query("SELECT id, title, text, guid, imported_at, language FROM interviews ORDER BY id"))
     el = xml.element(root, "Sources") if interviews else None
     for i in interviews:
         text, at = _redacted(i["text"], codings[i["id"]], redact)
@@ -273,7 +276,10 @@ def _sources(db: Database, root, variables, users, coder, redact, derived, notes
                 notes.append((derived("note", c["guid"]), "Memo", c, redact(c["memo"])))
                 xml.element(sel, "NoteRef", {"targetGUID": notes[-1][0]})
             report.codings += 1
-        for n, v in attrs[i["id"]].items():
+        # The source's language is a built-in attribute: an interview attribute of the same name is shadowed in
+        # qualcode already, and is not written a second time.
+        attrs[i["id"]][qde.LANGUAGE_VARIABLE] = i["language"]
+        for n, v in sorted(attrs[i["id"]].items()):
             _value(src, variables, n, redact(v) if v else v)
     report.sources = len(interviews)
     return members

@@ -29,6 +29,7 @@ from qualcode.refi import text as textmod
 from qualcode.refi.archive import Archive
 from qualcode.refi.codebook import to_spec
 from qualcode.store.db import now, transaction
+from qualcode.text import language
 
 # Peers name a source after its file ("interview.txt"): the extension is no part of the interview's id.
 DOCUMENT_EXTENSIONS = {*EXTENSIONS, ".doc", ".odt", ".rtf", ".pdf", ".htm", ".html"}
@@ -343,13 +344,20 @@ def _new_interview(
         source.text, [(s.start, s.end) for s in source.selections], declared=declared, infer=infer
     )
     report.notes.extend(f"{iid}: {note}" for note in notes)
+    attributes = dict(source.attributes)
+    declared_language = attributes.pop(qde.LANGUAGE_VARIABLE, None)
     meta = Metadata(
         participants=[
             Participant(id=pid, speaker=label, gender=people[pid].gender, attributes=people[pid].attributes)
             for pid in cast
             for label in [pid, *people[pid].labels]
-        ]
+        ],
+        # qualcode writes each source's language as a variable; a peer's value that is no language code (a
+        # MAXQDA variable "language" holding "English") stays an attribute, and the text tells the language.
+        language=declared_language if declared_language and language.known(declared_language) else None,
     )
+    if declared_language and meta.language is None:
+        attributes[qde.LANGUAGE_VARIABLE] = declared_language
     options = importer.ImportOptions()
     unattributed = {s.label for s in segments} == {textmod.NOT_RECORDED}
     if len(cast) == 1 and unattributed:
@@ -357,6 +365,9 @@ def _new_interview(
     kind = "document" if unattributed and len(cast) != 1 else "interview"
     turns = [Turn(label=s.label, text=source.text[s.start : s.end]) for s in segments]
     transcript = Transcript(path=str(path), format="refi", turns=turns, meta=meta)
+    said: list[str] = []
+    importer.settle_language(transcript, said, f"it with a source variable {qde.LANGUAGE_VARIABLE!r} (en, fr, es…)")
+    report.notes.extend(f"{iid}: {note}" for note in said)
     plan = importer.plan_speakers(transcript, iid, options)
     if kind == "document":
         report.documents.append(iid)
@@ -364,11 +375,13 @@ def _new_interview(
         report.notes.extend(f"{iid}: {note}" for note in plan.notes if textmod.NOT_RECORDED not in note)
     importer.check_participants(db, plan, iid, path)
     db.execute(
-        """INSERT INTO interviews (id, title, language, source_file, format, source_hash, text_hash, text,
-           imported_at, guid, kind) VALUES (?, ?, 'en', ?, 'refi', ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO interviews (id, title, language, language_detected, source_file, format, source_hash,
+           text_hash, text, imported_at, guid, kind) VALUES (?, ?, ?, ?, ?, 'refi', ?, ?, ?, ?, ?, ?)""",
         [
             iid,
             source.description,
+            meta.language,
+            int(meta.language_detected),
             path.name,
             hashlib.sha256(source.raw).hexdigest(),
             hashlib.sha256(source.text.encode()).hexdigest(),
@@ -378,13 +391,11 @@ def _new_interview(
             kind,
         ],
     )
-    db["interview_attributes"].insert_all(
-        [{"interview_id": iid, "name": k, "value": v} for k, v in source.attributes.items()]
-    )
+    db["interview_attributes"].insert_all([{"interview_id": iid, "name": k, "value": v} for k, v in attributes.items()])
     speaker_ids = importer.insert_people(db, plan, iid)
     # Text no label attributes is the source's own, not a person's: it is never counted among participants.
     db.execute("UPDATE participants SET kind = 'document' WHERE id = ?", [f"{iid}:{textmod.NOT_RECORDED}"])
-    importer.insert_turns(db, iid, "en", turns, [(s.start, s.end) for s in segments], speaker_ids)
+    importer.insert_turns(db, iid, meta.language, turns, [(s.start, s.end) for s in segments], speaker_ids)
     report.sources += 1
     return iid
 

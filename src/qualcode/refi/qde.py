@@ -18,6 +18,7 @@ from qualcode.refi.archive import Archive
 from qualcode.refi.codebook import RefiCode, read_codes
 
 SPEAKER_VARIABLE = "speaker label"  # written by qualcode: the label a case's person has in the transcripts
+LANGUAGE_VARIABLE = "language"  # written by qualcode on every source: its language code (en, fr, es)
 # A "no code" decision (a coder read the passage and no code applies) is a selection without a coding whose note is a
 # member of a set named "No code: CODER"; the note's first paragraph says so, the rest is the decision's memo.
 NO_CODE = "No code"
