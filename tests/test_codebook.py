@@ -46,8 +46,8 @@ def project(cli, tmp_path):
     return tmp_path
 
 
-def paths(cli):
-    data = json.loads(cli("codebook", "show", "--format", "json").stdout)
+def paths(cli, *extra):
+    data = json.loads(cli("codebook", "show", "--format", "json", *extra).stdout)
 
     def walk(nodes):
         for n in nodes:
@@ -72,6 +72,17 @@ def test_load_reports_and_show_counts(cli, project):
     assert "Needs  1 coding, 0 suggestions" in tree and "Assessment (folder) (exclusive)" in tree
     md = cli("codebook", "show", "--format", "md").stdout
     assert "## Relevance" in md and "**Definition.** Fit with needs." in md
+
+
+def test_show_counts_one_coders_codings(cli, project):
+    cli("apply", "INT-01", "3", "Needs", "Funding", "--coder", "ana")
+    cli("apply", "INT-01", "3", "Needs", "--coder", "ben")
+    assert paths(cli)["Relevance/Needs"] == 2  # pooled: the turn counts once per coder
+    assert paths(cli, "--coder", "ben") == {**dict.fromkeys(paths(cli), 0), "Relevance/Needs": 1}
+    assert "codings by ana" in cli("codebook", "show", "--coder", "ana").stdout
+    assert "Codings by ana: 1." in cli("codebook", "show", "--coder", "ana", "-f", "md").stdout
+    r = cli("codebook", "show", "--coder", "cat", expect=1)
+    assert "no coder 'cat' in this project (coders: ana, ben)" in r.stderr
 
 
 def test_reload_renames_by_key_and_keeps_codings(cli, project, tmp_path):

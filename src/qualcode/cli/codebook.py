@@ -64,13 +64,16 @@ def _walk_report(r):
 def show(
     ctx: typer.Context,
     fmt: Annotated[Literal["tree", "json", "md"], typer.Option("--format", "-f", help="tree, json or md.")] = "tree",
+    coder: Annotated[
+        str | None, typer.Option("--coder", help="Count this coder's codings only (default: every coder's, pooled).")
+    ] = None,
 ) -> None:
     """Show the code tree with the number of codings and suggestions per code.
 
-    The codings are every coder's, pooled (a turn two coders coded counts twice); `qualcode segments --code CODE
-    --coder NAME` lists one coder's.
+    The codings are every coder's, pooled (a turn two coders coded counts twice), unless --coder names one;
+    `qualcode segments --code CODE --coder NAME` lists them.
 
-    Example: `qualcode codebook show --format md > codebook.md`
+    Example: `qualcode codebook show --coder coder-a --format md > codebook.md`
     """
     from rich.tree import Tree
 
@@ -78,14 +81,15 @@ def show(
 
     db = open_db(ctx)
     if fmt == "json":
-        render.emit("json", data=tree(db))
+        render.emit("json", data=tree(db, coder))
         return
     if fmt == "md":
-        typer.echo(to_markdown(db), nl=False)
+        typer.echo(to_markdown(db, coder), nl=False)
         return
-    data = tree(db)
+    data = tree(db, coder)
     version = f" (version {data['version']})" if data["version"] else ""
-    root = Tree(f"[bold]{render_escape(data['name'])}[/bold]{version}  [dim]codings: all coders pooled[/dim]")
+    whose = f"codings by {render_escape(coder)}" if coder else "codings: all coders pooled"
+    root = Tree(f"[bold]{render_escape(data['name'])}[/bold]{version}  [dim]{whose}[/dim]")
 
     def add(node, parent):
         flags = "" if node["codable"] else " [dim](folder)[/dim]"

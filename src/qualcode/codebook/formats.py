@@ -12,12 +12,16 @@ from qualcode.codebook.parse import DEFAULT_WEIGHT
 from qualcode.codebook.tree import CodeTree
 
 
-def tree(db: Database) -> dict:
-    """Settings and nested codes with the number of live codings and shown suggestions per code."""
+def tree(db: Database, coder: str | None = None) -> dict:
+    """Settings and nested codes with the number of live codings (every coder's pooled, or CODER's) and shown
+    suggestions per code."""
+    from qualcode.store.queries import require_coders
+
     tree = CodeTree.load(db, require=True)
-    codings = Counter(
-        dict(db.execute("SELECT code_id, count(*) FROM live_codings WHERE code_id IS NOT NULL GROUP BY code_id"))
-    )
+    if coder is not None:
+        require_coders(db, [coder])
+    sql = "SELECT code_id, count(*) FROM live_codings WHERE code_id IS NOT NULL" + (" AND coder = ?" if coder else "")
+    codings = Counter(dict(db.execute(sql + " GROUP BY code_id", [coder] if coder else [])))
     suggestions = Counter(
         dict(
             db.execute(f"SELECT code_id, count(*) FROM suggestions s WHERE {tree.shown_sql(db, 's')} GROUP BY code_id")
@@ -46,7 +50,7 @@ def tree(db: Database) -> dict:
         }
         nodes[c.id] = node
         (nodes[c.parent_id]["children"] if c.parent_id else roots).append(node)
-    return {**asdict(tree.settings), "codes": roots}
+    return {**asdict(tree.settings), "coder": coder, "codes": roots}
 
 
 def _pattern_out(p: dict):
@@ -117,8 +121,9 @@ def to_yaml(db: Database) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 
-def to_markdown(db: Database) -> str:
-    t = tree(db)
+def to_markdown(db: Database, coder: str | None = None) -> str:
+    t = tree(db, coder)
+    whose = f" by {coder}" if coder else " (every coder's, pooled)"
     lines = [f"# {t['name']}" + (f" (version {t['version']})" if t["version"] else ""), ""]
 
     def walk(nodes, depth):
@@ -127,7 +132,7 @@ def to_markdown(db: Database) -> str:
             head = "#" * min(depth + 2, 6)
             lines.append(f"{head} {n['path']}" + (f" ({', '.join(flags)})" if flags else ""))
             lines.append("")
-            lines.append(f"Codings: {n['codings']}. Suggestions: {n['suggestions']}.")
+            lines.append(f"Codings{whose}: {n['codings']}. Suggestions: {n['suggestions']}.")
             lines.append("")
             for label, k in (("Definition", "definition"), ("Include", "include"), ("Exclude", "exclude")):
                 if n[k]:
