@@ -827,3 +827,20 @@ def test_taguettes_flat_qdc_becomes_a_tree_with_paths(cli, db_path, tmp_path):
     r = other("codebook", "import", qdc)
     assert rows(other.db_path, "SELECT count(*), count(parent_id) FROM codes") == [(4, 0)]
     assert "3 code name(s) contain '/': each kept as one name; --paths reads them as levels" in flat(r.stderr)
+
+
+def test_a_source_written_one_entry_per_line_has_its_lines_as_units(cli, db_path, tmp_path):
+    """No blank line anywhere: each line is a unit (a list of comments), not the whole text; a selection across two
+    lines joins them, so the coding lies inside one unit."""
+    guid = "B2222222-0000-0000-0000-000000000001"
+    text = "The fees came down.\nNobody told us about the hotline.\nThe training was good.\n"
+    second = text.index("Nobody")
+    sources = (
+        f'<TextSource guid="{guid}" name="comments" plainTextPath="internal://{guid}.txt">'
+        f'<PlainTextSelection guid="B2222222-0000-0000-0000-0000000000A1" startPosition="{second}" '
+        f'endPosition="{text.index("good")}"><Coding guid="B2222222-0000-0000-0000-0000000000C1">'
+        f'<CodeRef targetGUID="{CODE_GUID}"/></Coding></PlainTextSelection></TextSource>'
+    )
+    cli("import-qdpx", qdpx(tmp_path / "c.qdpx", qde(sources), {f"sources/{guid}.txt": text.encode()}))
+    turns = [t for (t,) in rows(db_path, "SELECT text FROM turns ORDER BY idx")]
+    assert turns == ["The fees came down.", "Nobody told us about the hotline.\nThe training was good."]

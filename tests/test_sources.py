@@ -254,6 +254,17 @@ def test_a_docx_or_text_file_is_a_document_with_document(cli, tmp_path):
     assert people["total"] == 0  # a document is no one
 
 
+def test_a_text_document_without_blank_lines_has_a_unit_per_line(cli, tmp_path):
+    """A Word document saved as text has one paragraph per line and no blank line: each line is a unit (and a
+    heading line names the section of those after it), not the whole document as one."""
+    write(
+        tmp_path / "NOTE-2.txt", "# Findings\nThe fees came down.\nNobody knew the hotline.\n# Next steps\nKeep it.\n"
+    )
+    cli("import", tmp_path / "NOTE-2.txt", "--document")
+    shown = json.loads(cli("show", "NOTE-2", "--format", "json").stdout)
+    assert [t["text"] for t in shown["turns"]] == ["The fees came down.", "Nobody knew the hotline.", "Keep it."]
+
+
 def test_a_folder_spreadsheet_is_a_survey_only_with_its_sidecar(cli, tmp_path):
     # A study folder also holds coding files and other tables: walking it must not take them for surveys.
     write(tmp_path / "study" / "codings" / "coder-f.csv", "interview,turn,code,coder,memo\nINT-01,1,,coder-f,\n")

@@ -181,8 +181,11 @@ def _labelled(text: str, lines: list[str], starts: list[int], matches: list) -> 
 
 
 def _paragraphs(text: str, selections: list[tuple[int, int]]) -> list[Segment]:
+    # Paragraphs are separated by blank lines; a text with no blank line at all is a list written one entry per line
+    # (open-ended answers, comments, notes), and its lines are the units, not the whole text as one.
+    unit = r"(?:[^\n]|\n(?![ \t]*\n))+" if re.search(r"\n[ \t]*\n", text) else r"[^\n]+"
     spans = []
-    for m in re.finditer(r"(?:[^\n]|\n(?![ \t]*\n))+", text):
+    for m in re.finditer(unit, text):
         a, b = _strip(text, m.start(), m.end())
         if b > a:
             spans.append((a, b))

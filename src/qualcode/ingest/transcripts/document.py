@@ -95,8 +95,11 @@ def _pdf_paragraphs(text: str) -> list[str]:
 
 
 def _blocks(body: str, first_line: int):
+    # Blank lines part paragraphs; a body with none at all is written one paragraph per line (a Word document saved
+    # as text, a list of comments), and its lines are the units rather than the whole text as one.
+    parted = re.search(r"\n[ \t]*\n", body.strip("\n")) is not None
     line = first_line
-    for block in re.split(r"(\n\s*\n)", body):
+    for block in re.split(r"(\n\s*\n)" if parted else r"(\n)", body):
         if block.strip() and not re.fullmatch(r"\n\s*\n", block):
             yield line + len(block) - len(block.lstrip("\n")), block.strip()
         line += block.count("\n")
