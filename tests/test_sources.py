@@ -129,12 +129,27 @@ def test_segments_of_a_document_have_no_speaker(project):
     assert documents and all(r["participant"] is None and r["gender"] is None for r in documents)
 
 
-def test_refi_export_carries_surveys_and_documents(project, tmp_path):
+def test_refi_export_carries_surveys_and_documents_and_they_come_back_as_such(project, tmp_path):
+    """REFI-QDA has no surveys: each answer goes out as a selection its respondent's case points at, with its
+    question; import-qdpx makes a survey of them again, its respondents counted as respondents."""
     project("export", "qdpx", tmp_path / "p.qdpx")
     with zipfile.ZipFile(tmp_path / "p.qdpx") as z:
         xml = z.read("project.qde").decode("utf-8")
     for name in [*shipped.surveys(), *shipped.documents()]:
         assert f'name="{name}"' in xml
+    back = Cli(tmp_path / "back.db")
+    back("import-qdpx", tmp_path / "p.qdpx")
+    kinds = {r["id"]: r["kind"] for r in json.loads(back("interviews", "--format", "json").stdout)}
+    assert {k for k, v in kinds.items() if v == "survey"} == set(shipped.surveys())
+    assert {k for k, v in kinds.items() if v == "document"} == set(shipped.documents())
+    for sid, survey in shipped.surveys().items():
+        shown = json.loads(back("show", sid, "--format", "json").stdout)
+        assert [(t["participant"], t["text"], t["context"]) for t in shown["turns"]] == survey["units"], sid
+    for who in ("participants", ("participants", "--respondents")):
+        args = [who] if isinstance(who, str) else list(who)
+        assert back(*args, "--format", "json").stdout == project(*args, "--format", "json").stdout
+    by_source = ("export", "matrix", "--by", "source", "--coder", "coder-a", "--count", "interviews", "-f", "csv")
+    assert back(*by_source).stdout == project(*by_source).stdout
 
 
 # --- bad files: a clear message naming the file (and line), exit 1, nothing imported -------------------------

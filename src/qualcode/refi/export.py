@@ -103,7 +103,7 @@ def _build(
     if db.execute("SELECT 1 FROM codes LIMIT 1").fetchone():
         report.codes = add_codes(xml.element(xml.element(root, "CodeBook"), "Codes"), db)
     variables = _variables(db, root, derived)
-    report.cases = _cases(db, root, variables, redact)
+    report.cases = _cases(db, root, variables, redact, derived)
     notes: list[tuple[str, str, dict, str]] = []  # (GUID, name, the coding, text)
     decided: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))  # coder → source → note GUIDs
     members = _sources(db, root, variables, users, coder, redact, derived, notes, decided, report, utf16)
@@ -151,6 +151,8 @@ def _variables(db: Database, root, derived) -> dict[str, str]:
         names.add(qde.SPEAKER_VARIABLE)
     if db.execute("SELECT 1 FROM interviews LIMIT 1").fetchone():
         names.add(qde.LANGUAGE_VARIABLE)
+    if db.execute("SELECT 1 FROM interviews WHERE kind = 'survey' LIMIT 1").fetchone():
+        names.add(qde.KIND_VARIABLE)
     out = {n: derived("variable", n) for n in ["gender", *sorted(names)]}
     if db.execute("SELECT 1 FROM participants LIMIT 1").fetchone() or len(out) > 1:
         el = xml.element(root, "Variables")
@@ -177,7 +179,15 @@ def _value(parent, variables: dict[str, str], name: str, value: str | None) -> N
     xml.element(vv, "TextValue", text=value or "")
 
 
-def _cases(db: Database, root, variables: dict[str, str], redact: Redact) -> int:
+# A survey's answers: each is a selection its respondent's case points at, with its question as the description, so
+# that the survey comes back as one (REFI-QDA has no surveys). Turn ids are not stable across projects; interview
+# id and index are.
+ANSWERS_SQL = """SELECT t.interview_id, t.idx, t.start, t.end, t.context, s.participant_id FROM turns t
+                 JOIN interviews i ON i.id = t.interview_id JOIN speakers s ON s.id = t.speaker_id
+                 WHERE i.kind = 'survey' AND s.participant_id IS NOT NULL ORDER BY t.interview_id, t.idx"""
+
+
+def _cases(db: Database, root, variables: dict[str, str], redact: Redact, derived) -> int:
     # A document's own text is no person: it has no case.
     people = list(db.execute("SELECT id, gender, guid FROM participants WHERE kind != 'document' ORDER BY id"))
     if not people:
@@ -189,6 +199,9 @@ def _cases(db: Database, root, variables: dict[str, str], redact: Redact) -> int
     for pid, guid in db.execute("""SELECT ip.participant_id, i.guid FROM interview_participants ip
                                    JOIN interviews i ON i.id = ip.interview_id ORDER BY i.id"""):
         sources[pid].append(guid)
+    answers = defaultdict(list)
+    for iid, idx, *_, pid in db.execute(ANSWERS_SQL):
+        answers[pid].append(derived("answer", f"{iid}:{idx}"))
     labels = _labels(db)
     el = xml.element(root, "Cases")
     for pid, gender, guid in people:
@@ -201,6 +214,8 @@ def _cases(db: Database, root, variables: dict[str, str], redact: Redact) -> int
             _value(case, variables, qde.SPEAKER_VARIABLE, redact(labels[pid]))
         for s in sources[pid]:
             xml.element(case, "SourceRef", {"targetGUID": s})
+        for s in answers[pid]:
+            xml.element(case, "SelectionRef", {"targetGUID": s})
     return len(people)
 
 
@@ -218,10 +233,13 @@ def _sources(db: Database, root, variables, users, coder, redact, derived, notes
     for iid, n, v in db.execute("SELECT interview_id, name, value FROM interview_attributes ORDER BY name"):
         attrs[iid][n] = v
     members = []
-    interviews = list(db.query("SELECT id, title, text, guid, imported_at, language FROM interviews ORDER BY id"))
+    interviews = list(db.query("SELECT id, title, text, guid, imported_at, language, kind FROM interviews ORDER BY id"))
+    answers = defaultdict(list)
+    for iid, idx, start, end, context, _ in db.execute(ANSWERS_SQL):
+        answers[iid].append({"idx": idx, "start": start, "end": end, "context": context})
     el = xml.element(root, "Sources") if interviews else None
     for i in interviews:
-        text, at = _redacted(i["text"], codings[i["id"]], redact)
+        text, at = _redacted(i["text"], codings[i["id"]] + answers[i["id"]], redact)
         if utf16:
             units = textmod.code_points_to_utf16(text, set(at.values()))
             at = {k: units[v] for k, v in at.items()}
@@ -276,9 +294,27 @@ def _sources(db: Database, root, variables, users, coder, redact, derived, notes
                 notes.append((derived("note", c["guid"]), "Memo", c, redact(c["memo"])))
                 xml.element(sel, "NoteRef", {"targetGUID": notes[-1][0]})
             report.codings += 1
+        for a in answers[i["id"]]:
+            question = redact(a["context"] or "")
+            sel = xml.element(
+                src,
+                "PlainTextSelection",
+                {
+                    "guid": derived("answer", f"{i['id']}:{a['idx']}"),
+                    "name": f"answer: {question}"
+                    if len(question) < QUOTE_NAME
+                    else f"answer: {question[:QUOTE_NAME]}…",
+                    "startPosition": at[a["start"]],
+                    "endPosition": at[a["end"]],
+                },
+            )
+            if question:
+                xml.element(sel, "Description", text=question)
         # The source's language is a built-in attribute: an interview attribute of the same name is shadowed in
         # qualcode already, and is not written a second time.
         attrs[i["id"]][qde.LANGUAGE_VARIABLE] = i["language"]
+        if i["kind"] == "survey":
+            attrs[i["id"]][qde.KIND_VARIABLE] = "survey"
         for n, v in sorted(attrs[i["id"]].items()):
             _value(src, variables, n, redact(v) if v else v)
     report.sources = len(interviews)

@@ -29,6 +29,7 @@ from qualcode.refi import text as textmod
 from qualcode.refi.archive import Archive
 from qualcode.refi.codebook import to_spec
 from qualcode.store.db import now, transaction
+from qualcode.store.queries import PERSON_KIND
 from qualcode.text import language
 
 # Peers name a source after its file ("interview.txt"): the extension is no part of the interview's id.
@@ -339,12 +340,16 @@ def _new_interview(
     if iid != base:
         report.notes.append(f"source {source.name!r} is interview {iid} (the id was taken)")
     cast = [pid for pid, p in people.items() if source.guid in _case_sources(project, p.guid)]
-    declared = [label for pid in cast for label in people[pid].labels]
-    segments, notes = textmod.segments(
-        source.text, [(s.start, s.end) for s in source.selections], declared=declared, infer=infer
-    )
-    report.notes.extend(f"{iid}: {note}" for note in notes)
-    attributes = dict(source.attributes)
+    answers = _answers(source, project, people, cast) if source.attributes.get(qde.KIND_VARIABLE) == "survey" else []
+    if answers:
+        segments = [textmod.Segment((people[pid].labels or [pid])[0], u.start, u.end) for pid, u in answers]
+    else:
+        declared = [label for pid in cast for label in people[pid].labels]
+        segments, notes = textmod.segments(
+            source.text, [(s.start, s.end) for s in source.selections], declared=declared, infer=infer
+        )
+        report.notes.extend(f"{iid}: {note}" for note in notes)
+    attributes = {k: v for k, v in source.attributes.items() if not (answers and k == qde.KIND_VARIABLE)}
     declared_language = attributes.pop(qde.LANGUAGE_VARIABLE, None)
     meta = Metadata(
         participants=[
@@ -362,15 +367,24 @@ def _new_interview(
     unattributed = {s.label for s in segments} == {textmod.NOT_RECORDED}
     if len(cast) == 1 and unattributed:
         options.speaker_map = {textmod.NOT_RECORDED: cast[0]}  # unlabelled text and one person: that person speaks
-    kind = "document" if unattributed and len(cast) != 1 else "interview"
-    turns = [Turn(label=s.label, text=source.text[s.start : s.end]) for s in segments]
-    transcript = Transcript(path=str(path), format="refi", turns=turns, meta=meta)
+    kind = "survey" if answers else "document" if unattributed and len(cast) != 1 else "interview"
+    contexts = [u.description for _, u in answers] or [None] * len(segments)
+    turns = [
+        Turn(label=s.label, text=source.text[s.start : s.end], context=context)
+        for s, context in zip(segments, contexts, strict=True)
+    ]
+    transcript = Transcript(
+        path=str(path), format="refi", turns=turns, meta=meta, kind="survey" if answers else "interview"
+    )
     said: list[str] = []
     importer.settle_language(transcript, said, f"it with a source variable {qde.LANGUAGE_VARIABLE!r} (en, fr, es…)")
     report.notes.extend(f"{iid}: {note}" for note in said)
     plan = importer.plan_speakers(transcript, iid, options)
     if kind == "document":
         report.documents.append(iid)
+    elif kind == "survey":
+        n = len({pid for pid, _ in answers})
+        report.notes.append(f"{iid}: a survey, {len(answers)} answers of {n} respondents")
     else:
         report.notes.extend(f"{iid}: {note}" for note in plan.notes if textmod.NOT_RECORDED not in note)
     importer.check_participants(db, plan, iid, path)
@@ -395,9 +409,32 @@ def _new_interview(
     speaker_ids = importer.insert_people(db, plan, iid)
     # Text no label attributes is the source's own, not a person's: it is never counted among participants.
     db.execute("UPDATE participants SET kind = 'document' WHERE id = ?", [f"{iid}:{textmod.NOT_RECORDED}"])
+    # A survey's people are its respondents, counted apart from the people interviewed (their cases made them
+    # participants before any source was read).
+    respondents = sorted({pid for pid, _ in answers})
+    db.conn.executemany(
+        "UPDATE participants SET kind = ? WHERE id = ?", [(PERSON_KIND["survey"], pid) for pid in respondents]
+    )
     importer.insert_turns(db, iid, meta.language, turns, [(s.start, s.end) for s in segments], speaker_ids)
     report.sources += 1
     return iid
+
+
+def _answers(
+    source: qde.Source, project: qde.Project, people: dict[str, _Person], cast: list[str]
+) -> list[tuple[str, qde.Unit]]:
+    """A survey as qualcode writes it: each answer a selection its respondent's case points at (SelectionRef), in
+    text order. Empty when they are not that: answers that overlap, or a coding that lies in no answer."""
+    owner = {}
+    for pid in cast:
+        case = next((c for c in project.cases if c.guid == people[pid].guid), None)
+        for guid in case.selections if case else []:
+            owner[guid] = pid
+    answers = sorted(((owner[u.guid], u) for u in source.units if u.guid in owner), key=lambda a: a[1].start)
+    spans = [(u.start, u.end) for _, u in answers]
+    overlap = any(b > a2 for (_, b), (a2, _) in zip(spans, spans[1:], strict=False))
+    stray = any(not any(a <= s.start and s.end <= b for a, b in spans) for s in source.selections)
+    return [] if overlap or stray else answers
 
 
 def _interview_id(name: str, origin: str) -> str:

@@ -19,6 +19,7 @@ from qualcode.refi.codebook import RefiCode, read_codes
 
 SPEAKER_VARIABLE = "speaker label"  # written by qualcode: the label a case's person has in the transcripts
 LANGUAGE_VARIABLE = "language"  # written by qualcode on every source: its language code (en, fr, es)
+KIND_VARIABLE = "kind"  # written by qualcode on a survey ("survey"): its answers are selections its respondents own
 # A "no code" decision (a coder read the passage and no code applies) is a selection without a coding whose note is a
 # member of a set named "No code: CODER"; the note's first paragraph says so, the rest is the decision's memo.
 NO_CODE = "No code"
@@ -43,6 +44,17 @@ class Selection:
 
 
 @dataclass
+class Unit:
+    """A selection with no coding: qualcode writes one per survey answer, its respondent's case pointing at it
+    (SelectionRef) and its question as the description."""
+
+    guid: str
+    start: int
+    end: int
+    description: str | None
+
+
+@dataclass
 class Source:
     guid: str
     name: str
@@ -51,6 +63,7 @@ class Source:
     raw: bytes
     selections: list[Selection]
     attributes: dict[str, str]
+    units: list[Unit] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +72,7 @@ class Case:
     name: str | None
     values: dict[str, str]
     sources: list[str]
+    selections: list[str] = field(default_factory=list)  # units (or coded selections) that are this case's
 
 
 @dataclass
@@ -128,9 +142,10 @@ def read(archive: Archive, path: Path) -> Project:
         listing = ", ".join(f"{n} {k}" for k, n in sorted(skipped.items()))
         project.notes.append(f"skipped {listing}: qualcode imports text sources only")
     known = {s.guid for s in project.sources}
+    parts = {u.guid for s in project.sources for u in [*s.units, *s.selections]}
     cases = xml.kid(root, "Cases")
     for el in xml.kids(cases, "Case") if cases is not None else []:
-        project.cases.append(_case(el, variables, known, others, where))
+        project.cases.append(_case(el, variables, known, others, parts, where))
     if other_sets:
         project.notes.append(f"{other_sets} sets not imported: qualcode has no sets")
     return project
@@ -271,7 +286,7 @@ def _source(
         # A coding on the source itself covers all of it; its ends are code points whatever the selections use.
         found.append((el, guid, f"the source-wide coding of {what}", None, None))
     text, mapped = textmod.normalise(decoded, {*positions.values(), 0, len(decoded)})
-    selections = []
+    selections, units = [], []
     for s, sguid, sel_what, a0, b0 in found:
         a, b = (0, len(decoded)) if a0 is None else (positions[a0], positions[b0])
         if not 0 <= a <= b <= len(decoded):
@@ -317,6 +332,8 @@ def _source(
             continue
         if codings:
             selections.append(Selection(sguid, start, end, codings))
+        elif s is not el:
+            units.append(Unit(sguid, start, end, xml.kid_text(s, "Description")))
     attributes = {}
     for v in xml.kids(el, "VariableValue"):
         name_, value = _variable_value(v, variables, what, where)
@@ -329,6 +346,7 @@ def _source(
         raw=raw,
         selections=selections,
         attributes=attributes,
+        units=units,
     )
 
 
@@ -363,7 +381,9 @@ def _variable_value(el: ET.Element, variables: dict[str, str], what: str, where:
     return variables[target], value
 
 
-def _case(el: ET.Element, variables: dict[str, str], known: set[str], others: set[str], where: str) -> Case:
+def _case(
+    el: ET.Element, variables: dict[str, str], known: set[str], others: set[str], parts: set[str], where: str
+) -> Case:
     name = " ".join((el.get("name") or "").split()) or None
     guid = xml.guid(el.get("guid"), f"<Case name={name!r}>", path=where)
     what = f"<Case name={name or guid!r}>"
@@ -375,4 +395,10 @@ def _case(el: ET.Element, variables: dict[str, str], known: set[str], others: se
             sources.append(target)
         elif target not in others:
             raise InputError(f"{what} has a SourceRef to {target}, which is not among the file's <Sources>", path=where)
-    return Case(guid=guid, name=name, values=values, sources=sources)
+    # A selection of a source qualcode does not read (a picture, a PDF) is passed over like the source itself.
+    selections = [
+        target
+        for ref in xml.kids(el, "SelectionRef")
+        if (target := xml.guid(ref.get("targetGUID"), f"a <SelectionRef> in {what}", path=where)) in parts
+    ]
+    return Case(guid=guid, name=name, values=values, sources=sources, selections=selections)
