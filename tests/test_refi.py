@@ -844,3 +844,58 @@ def test_a_source_written_one_entry_per_line_has_its_lines_as_units(cli, db_path
     cli("import-qdpx", qdpx(tmp_path / "c.qdpx", qde(sources), {f"sources/{guid}.txt": text.encode()}))
     turns = [t for (t,) in rows(db_path, "SELECT text FROM turns ORDER BY idx")]
     assert turns == ["The fees came down.", "Nobody told us about the hotline.\nThe training was good."]
+
+
+def survey_project(coded: tuple[int, int]) -> tuple[str, bytes]:
+    """A survey as qualcode writes one: two answers, each a selection its respondent's case points at, with its
+    question as description; one coding at CODED."""
+    text = "Fees came down.\n\nThe hotline was unknown.\n"
+    a, b = (0, text.index(".") + 1), (text.index("The"), text.index("unknown.") + len("unknown."))
+    kind, language = "A3333333-0000-0000-0000-00000000000" + "1", "A3333333-0000-0000-0000-000000000002"
+    answers = ["A3333333-0000-0000-0000-0000000000A1", "A3333333-0000-0000-0000-0000000000A2"]
+    units = "".join(
+        f'<PlainTextSelection guid="{g}" name="answer" startPosition="{s}" endPosition="{e}">'
+        f"<Description>{q}</Description></PlainTextSelection>"
+        for g, (s, e), q in zip(answers, (a, b), ("What changed?", "What was missing?"), strict=True)
+    )
+    coding = (
+        f'<PlainTextSelection guid="A3333333-0000-0000-0000-0000000000C1" startPosition="{coded[0]}" '
+        f'endPosition="{coded[1]}"><Coding guid="A3333333-0000-0000-0000-0000000000C2">'
+        f'<CodeRef targetGUID="{CODE_GUID}"/></Coding></PlainTextSelection>'
+    )
+    value = '<VariableValue><VariableRef targetGUID="{}"/><TextValue>{}</TextValue></VariableValue>'
+    cases = "".join(
+        f'<Case guid="A3333333-0000-0000-0000-0000000000B{n}" name="pulse:R{n}">'
+        f'<SourceRef targetGUID="{SOURCE_GUID}"/><SelectionRef targetGUID="{g}"/></Case>'
+        for n, g in enumerate(answers, 1)
+    )
+    project = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="urn:QDA-XML:project:1.0" name="t" origin="qualcode">'
+        f'<Users><User guid="{USER_GUID}" name="nora"/></Users>'
+        f'<CodeBook><Codes><Code guid="{CODE_GUID}" name="Joy" isCodable="true"/></Codes></CodeBook>'
+        f'<Variables><Variable guid="{kind}" name="kind" typeOfVariable="Text"/>'
+        f'<Variable guid="{language}" name="language" typeOfVariable="Text"/></Variables><Cases>{cases}</Cases>'
+        f'<Sources><TextSource guid="{SOURCE_GUID}" name="pulse" plainTextPath="internal://s.txt">{units}{coding}'
+        f"{value.format(kind, 'survey')}{value.format(language, 'en')}</TextSource></Sources></Project>"
+    )
+    return project, text.encode()
+
+
+def test_a_survey_comes_back_with_its_answers_respondents_and_questions(cli, db_path, tmp_path):
+    project, text = survey_project((0, 4))
+    cli("import-qdpx", qdpx(tmp_path / "s.qdpx", project, {"s.txt": text}))
+    got = rows(
+        db_path, "SELECT t.text, s.participant_id, t.context FROM turns t JOIN speakers s ON s.id = t.speaker_id"
+    )
+    assert got == [("Fees came down.", "pulse:R1", "What changed?"), ("The hotline was unknown.", "pulse:R2",
+                                                                         "What was missing?")]  # fmt: skip
+    assert rows(db_path, "SELECT kind FROM interviews") == [("survey",)]
+    assert rows(db_path, "SELECT DISTINCT kind FROM participants WHERE id LIKE 'pulse:R%'") == [("respondent",)]
+    assert not rows(db_path, "SELECT * FROM interview_attributes WHERE name = 'kind'")
+
+
+def test_a_coding_across_two_answers_makes_it_no_survey_and_nothing_is_lost(cli, db_path, tmp_path):
+    project, text = survey_project((0, 30))  # from the first answer into the second
+    cli("import-qdpx", qdpx(tmp_path / "s.qdpx", project, {"s.txt": text}))
+    assert rows(db_path, "SELECT kind FROM interviews") != [("survey",)]
+    assert rows(db_path, "SELECT count(*) FROM codings WHERE code_id IS NOT NULL") == [(1,)]

@@ -431,10 +431,15 @@ def _answers(
         for guid in case.selections if case else []:
             owner[guid] = pid
     answers = sorted(((owner[u.guid], u) for u in source.units if u.guid in owner), key=lambda a: a[1].start)
-    spans = [(u.start, u.end) for _, u in answers]
-    overlap = any(b > a2 for (_, b), (a2, _) in zip(spans, spans[1:], strict=False))
-    stray = any(not any(a <= s.start and s.end <= b for a, b in spans) for s in source.selections)
-    return [] if overlap or stray else answers
+    starts, ends = [u.start for _, u in answers], [u.end for _, u in answers]
+    if any(b > a for b, a in zip(ends, starts[1:], strict=False)):
+        return []
+
+    def inside(s: qde.Selection) -> bool:
+        k = bisect.bisect_right(starts, s.start) - 1  # the last answer starting at or before the selection
+        return k >= 0 and s.end <= ends[k]
+
+    return answers if all(inside(s) for s in source.selections) else []
 
 
 def _interview_id(name: str, origin: str) -> str:
