@@ -851,7 +851,7 @@ def survey_project(coded: tuple[int, int]) -> tuple[str, bytes]:
     question as description; one coding at CODED."""
     text = "Fees came down.\n\nThe hotline was unknown.\n"
     a, b = (0, text.index(".") + 1), (text.index("The"), text.index("unknown.") + len("unknown."))
-    kind, language = "A3333333-0000-0000-0000-00000000000" + "1", "A3333333-0000-0000-0000-000000000002"
+    kind, language = "A3333333-0000-0000-0000-000000000001", "A3333333-0000-0000-0000-000000000002"
     answers = ["A3333333-0000-0000-0000-0000000000A1", "A3333333-0000-0000-0000-0000000000A2"]
     units = "".join(
         f'<PlainTextSelection guid="{g}" name="answer" startPosition="{s}" endPosition="{e}">'
