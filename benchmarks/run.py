@@ -211,8 +211,13 @@ def words(db: Path, participants_only: bool) -> int:
 def prepare_import_baselines(db: Path, folder: Path) -> None:
     c = sqlite3.connect(db)
     c.row_factory = sqlite3.Row
-    texts = [r[0] for r in c.execute("SELECT text FROM turns ORDER BY id")]
-    (folder / "turn_texts.json").write_text(json.dumps(texts), encoding="utf-8")
+    # Each turn with its interview's language: qualcode tokenises it with that language's tokenizer (to find its
+    # sentences), so the floor does too; an English tokenizer over French text would be less work than the job.
+    turns = c.execute(
+        "SELECT t.text, i.language FROM turns t JOIN interviews i ON i.id = t.interview_id ORDER BY t.id"
+    ).fetchall()
+    spec = {"texts": [r[0] for r in turns], "languages": [r[1] for r in turns]}
+    (folder / "turn_texts.json").write_text(json.dumps(spec), encoding="utf-8")
     rows = {
         "interviews": [
             dict(r)

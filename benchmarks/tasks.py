@@ -15,13 +15,17 @@ from pathlib import Path
 
 
 def tokenizer(d: Path) -> dict:
-    """The bare spaCy tokenizer over every turn text: the floor under any importer that tokenizes."""
+    """The bare spaCy tokenizer over every turn text, each with its language's: the floor under any importer that
+    tokenizes."""
     import spacy
 
-    texts = json.loads((d / "turn_texts.json").read_text(encoding="utf-8"))
-    nlp = spacy.blank("en")
-    tokens = sum(len(doc) for doc in nlp.tokenizer.pipe(texts, batch_size=256))
-    return {"texts": len(texts), "tokens": tokens}
+    spec = json.loads((d / "turn_texts.json").read_text(encoding="utf-8"))
+    tokens = 0
+    for language in sorted(set(spec["languages"])):
+        nlp = spacy.blank(language)
+        texts = [t for t, lang in zip(spec["texts"], spec["languages"], strict=True) if lang == language]
+        tokens += sum(len(doc) for doc in nlp.tokenizer.pipe(texts, batch_size=256))
+    return {"texts": len(spec["texts"]), "tokens": tokens}
 
 
 def sqlite_bulk(d: Path) -> dict:
