@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from tests import shipped
-from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, dump, write
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db, dump, write
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +127,22 @@ def test_segments_of_a_document_have_no_speaker(project):
     rows = json.loads(project("export", "segments", "--coder", "coder-a", "--format", "json").stdout)["segments"]
     documents = [r for r in rows if r["role"] == "document"]
     assert documents and all(r["participant"] is None and r["gender"] is None for r in documents)
+
+
+def test_check_finds_a_person_of_another_kind_than_the_sources_they_speak_in(project, tmp_path):
+    """Respondents are counted apart from the people interviewed: a respondent stored as an interviewee (as an
+    import once stored a survey's people) would be counted in the interviews' base."""
+    import sqlite3
+
+    assert "all checks passed" in project("check").stdout
+    broken = Cli(copy_db(project.db_path, tmp_path / "broken.db"))
+    with sqlite3.connect(broken.db_path) as conn:
+        conn.execute("UPDATE participants SET kind = 'interviewee' WHERE id = 'staff-survey:S001'")
+    found = {c["check"]: c for c in json.loads(broken("check", "--format", "json", expect=1).stdout)["checks"]}
+    assert found["people"]["examples"] == [
+        "participant staff-survey:S001 is stored as interviewee but speaks in survey staff-survey, whose speakers "
+        "are stored as respondent"
+    ]
 
 
 def test_refi_export_carries_surveys_and_documents_and_they_come_back_as_such(project, tmp_path):

@@ -113,7 +113,8 @@ def backup(
 def check(ctx: typer.Context, fmt: FormatOpt = "table") -> None:
     """Check the project: SQLite integrity and foreign keys, orphaned codings, codings whose code or turn is gone,
     quotes and turns that no longer match the interview text at their offsets, two options of one exclusive scale on
-    one passage, sentences outside their turn, the search index, and sources and patterns in languages spaCy knows.
+    one passage, sentences outside their turn, the search index, sources and patterns in languages spaCy knows, and
+    each person stored as the kind of the sources they speak in (respondents apart from the people interviewed).
     Exit code 1 when a problem is found.
 
     Example: `qualcode check --format json`

@@ -246,6 +246,23 @@ def _languages(db: Database, texts: dict) -> list[str]:
     return out
 
 
+def _people_kinds(db: Database, texts: dict) -> list[str]:
+    # Each kind of source is counted against its own people: respondents apart from the people interviewed, a
+    # document's voice never. A person speaking in a source of another kind would be counted in the wrong base.
+    from qualcode.store.queries import PERSON_KIND
+
+    rows = db.execute(
+        """SELECT DISTINCT p.id, p.kind, i.kind, i.id FROM speakers s JOIN participants p ON p.id = s.participant_id
+           JOIN interviews i ON i.id = s.interview_id ORDER BY p.id, i.id"""
+    )
+    return [
+        f"participant {pid} is stored as {kind} but speaks in {source_kind} {iid}, whose speakers are stored as "
+        f"{PERSON_KIND[source_kind]}"
+        for pid, kind, source_kind, iid in rows
+        if PERSON_KIND.get(source_kind, kind) != kind
+    ]
+
+
 def _short(text: str | None, n: int = 40) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -265,4 +282,9 @@ _CHECKS: list[tuple[str, str, Callable[[Database, dict], list[str]]]] = [
     ("sentences", "sentences outside their turn", _sentences),
     ("search index", "the full-text index in step with the turns", _search_index),
     ("languages", "sources and patterns in languages spaCy knows, patterns keyed by language", _languages),
+    (
+        "people",
+        "each person of the kind of the sources they speak in (interviewee, respondent, document)",
+        _people_kinds,
+    ),
 ]
