@@ -57,6 +57,9 @@ class Terminal:
         os.set_blocking(wake_w, False)
         self.old_wakeup = signal.set_wakeup_fd(wake_w)
         self.old_winch = signal.signal(signal.SIGWINCH, lambda *_: None)
+        # Ctrl-C quits the session even when qualcode was started with SIGINT ignored (as a shell starts a job in the
+        # background, and Python keeps an inherited SIG_IGN): the session was otherwise left waiting for a key.
+        self.old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
         tty.setcbreak(self.fd)
         self.console.set_alt_screen(True)
         return self
@@ -67,6 +70,7 @@ class Terminal:
         finally:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
             signal.signal(signal.SIGWINCH, self.old_winch)
+            signal.signal(signal.SIGINT, self.old_int)
             os.close(signal.set_wakeup_fd(self.old_wakeup))
             os.close(self.wake)
 
