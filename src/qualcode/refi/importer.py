@@ -373,8 +373,9 @@ def _new_interview(
         Turn(label=s.label, text=source.text[s.start : s.end], context=context)
         for s, context in zip(segments, contexts, strict=True)
     ]
+    # A document's kind is set on its rows below; its speakers are planned as an interview's.
     transcript = Transcript(
-        path=str(path), format="refi", turns=turns, meta=meta, kind="survey" if answers else "interview"
+        path=str(path), format="refi", turns=turns, meta=meta, kind=kind if answers else "interview"
     )
     said: list[str] = []
     importer.settle_language(transcript, said, f"it with a source variable {qde.LANGUAGE_VARIABLE!r} (en, fr, es…)")
@@ -425,11 +426,8 @@ def _answers(
 ) -> list[tuple[str, qde.Unit]]:
     """A survey as qualcode writes it: each answer a selection its respondent's case points at (SelectionRef), in
     text order. Empty when they are not that: answers that overlap, or a coding that lies in no answer."""
-    owner = {}
-    for pid in cast:
-        case = next((c for c in project.cases if c.guid == people[pid].guid), None)
-        for guid in case.selections if case else []:
-            owner[guid] = pid
+    cases = {c.guid: c for c in project.cases}
+    owner = {guid: pid for pid in cast if (case := cases.get(people[pid].guid)) for guid in case.selections}
     answers = sorted(((owner[u.guid], u) for u in source.units if u.guid in owner), key=lambda a: a[1].start)
     starts, ends = [u.start for _, u in answers], [u.end for _, u in answers]
     if any(b > a for b, a in zip(ends, starts[1:], strict=False)):
