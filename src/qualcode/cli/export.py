@@ -74,9 +74,16 @@ def qdpx(
         )
 
 
-def _fmt_help(default: str, *others: str) -> str:
-    names = ", ".join([default, *others][:-1]) + f" or {others[-1]}"
-    return f"{names} (default: the one -o FILE's suffix names, else {default})."
+# Each export's formats, its default first.
+ANNEX = ("md", "csv", "json", "xlsx")
+GRID = ("table", "csv", "md", "json", "xlsx")
+ROWS = ("csv", "xlsx", "json")
+
+
+def _format_opt(formats: tuple[str, ...]):
+    names = ", ".join(formats[:-1]) + f" or {formats[-1]}"
+    text = f"{names} (default: the one -o FILE's suffix names, else {formats[0]})."
+    return Annotated[Literal[formats] | None, typer.Option("--format", "-f", help=text)]  # type: ignore[valid-type]
 
 
 def _emit(ctx: typer.Context, text: str | bytes, output: Path | None, what: str) -> None:
@@ -87,10 +94,7 @@ def _emit(ctx: typer.Context, text: str | bytes, output: Path | None, what: str)
 def summary(
     ctx: typer.Context,
     coder: ExportCoderOpt = None,
-    fmt: Annotated[
-        Literal["md", "csv", "json", "xlsx"] | None,
-        typer.Option("--format", "-f", help=_fmt_help("md", "csv", "json", "xlsx")),
-    ] = None,
+    fmt: _format_opt(ANNEX) = None,
     quotes: Annotated[
         int, typer.Option("--quotes", help="Quotes per code and criterion (0 or more).", parser=COUNT)
     ] = 3,
@@ -111,7 +115,7 @@ def summary(
     """
     from qualcode.export import files as export_files
 
-    fmt = export_files.choose_format(fmt, output, "md", ("md", "csv", "json", "xlsx"))
+    fmt = export_files.choose_format(fmt, output, ANNEX)
     db = open_db(ctx)
     content = export_files.summary(
         db, fmt, coder=coder, quotes=quotes, redact=redact, allow_incomplete=allow_incomplete
@@ -140,10 +144,7 @@ def matrix(
         Literal["code", "criterion"], typer.Option("--level", help="A row per code, or per criterion (pooled).")
     ] = "code",
     coder: ExportCoderOpt = None,
-    fmt: Annotated[
-        Literal["table", "csv", "md", "json", "xlsx"] | None,
-        typer.Option("--format", "-f", help=_fmt_help("table", "csv", "md", "json", "xlsx")),
-    ] = None,
+    fmt: _format_opt(GRID) = None,
     output: OutputOpt = None,
     redact: RedactOpt = False,
     allow_incomplete: AllowIncompleteOpt = False,
@@ -175,7 +176,7 @@ def matrix(
     """
     from qualcode.export import files as export_files
 
-    fmt = export_files.choose_format(fmt, output, "table", ("table", "csv", "md", "json", "xlsx"))
+    fmt = export_files.choose_format(fmt, output, GRID)
     content, data = export_files.matrix(
         open_db(ctx),
         by,
@@ -213,9 +214,7 @@ def matrix(
 def segments(
     ctx: typer.Context,
     coder: ExportCoderOpt = None,
-    fmt: Annotated[
-        Literal["csv", "xlsx", "json"] | None, typer.Option("--format", "-f", help=_fmt_help("csv", "xlsx", "json"))
-    ] = None,
+    fmt: _format_opt(ROWS) = None,
     output: OutputOpt = None,
     redact: RedactOpt = False,
     allow_incomplete: AllowIncompleteOpt = False,
@@ -231,7 +230,7 @@ def segments(
     """
     from qualcode.export import files as export_files
 
-    fmt = export_files.choose_format(fmt, output, "csv", ("csv", "xlsx", "json"))
+    fmt = export_files.choose_format(fmt, output, ROWS)
     db = open_db(ctx)
     content, data = export_files.segments(db, fmt, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
     warn_incomplete(db, coder)
@@ -246,10 +245,7 @@ def participants(
     coder: Annotated[
         str | None, typer.Option("--coder", help="Add each participant's number of segments coded by this coder.")
     ] = None,
-    fmt: Annotated[
-        Literal["md", "csv", "json", "xlsx"] | None,
-        typer.Option("--format", "-f", help=_fmt_help("md", "csv", "json", "xlsx")),
-    ] = None,
+    fmt: _format_opt(ANNEX) = None,
     output: OutputOpt = None,
     redact: RedactOpt = False,
     allow_incomplete: AllowIncompleteOpt = False,
@@ -266,7 +262,7 @@ def participants(
     """
     from qualcode.export import files as export_files
 
-    fmt = export_files.choose_format(fmt, output, "md", ("md", "csv", "json", "xlsx"))
+    fmt = export_files.choose_format(fmt, output, ANNEX)
     db = open_db(ctx)
     content = export_files.participants(db, fmt, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
     if coder:

@@ -13,14 +13,15 @@ from qualcode.output import render
 SUFFIXES = {".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".txt": "table"}
 
 
-def choose_format(fmt: str | None, output: Path | None, default: str, allowed: tuple[str, ...]) -> str:
-    """The format to write: --format if given, else the one OUTPUT's suffix names, else DEFAULT. A suffix naming
-    another format than --format's is refused: `-f csv -o x.xlsx` would give a spreadsheet program a text file."""
+def choose_format(fmt: str | None, output: Path | None, allowed: tuple[str, ...]) -> str:
+    """The format to write: --format if given, else the one OUTPUT's suffix names, else the first of ALLOWED. A suffix
+    naming another format than --format's is refused: `-f csv -o x.xlsx` would give a spreadsheet program a text
+    file."""
     named = SUFFIXES.get(output.suffix.lower()) if output is not None else None
     named = named if named in allowed else None
     if fmt is not None and named is not None and named != fmt:
         raise UsageError(f"--format {fmt} but {output.name} ends in {output.suffix}: give one or the other")
-    chosen = fmt or named or default
+    chosen = fmt or named or allowed[0]
     if chosen == "xlsx" and output is None:
         raise UsageError("an xlsx workbook is binary: write it to a file with -o FILE.xlsx")
     return chosen
