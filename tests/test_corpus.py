@@ -188,6 +188,7 @@ def decisions(path) -> set[tuple[str, int]]:
         ("dev", ["coder-f"], 135, 6, 7),
         ("dev2", ["coder-g", "coder-h"], 187, 10, 6),
         ("test", ["coder-k", "coder-l"], 276, 10, 8),
+        ("test2", ["coder-m", "coder-n"], 302, 9, 9),
     ],
 )
 def test_each_heldout_set_is_what_its_readme_says_and_every_coder_decided_every_turn(
