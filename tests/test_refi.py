@@ -247,6 +247,10 @@ def test_export_qdpx_is_valid_exact_stable_and_round_trips(cli, db_path, tmp_pat
         f"Imported {first} (qualcode 0.1.0): 2 sources, 6 codes, 4 codings, 2 users, 2 cases.",
         "  1 'no code' decision(s)",
     ]
+    # What REFI-QDA cannot carry is said, with the way to get it back: the .yml codebook loads onto the same codes.
+    assert "REFI-QDA carries no patterns, thresholds or exclusive scales" in flat(r.stdout + r.stderr)
+    loaded = other("codebook", "load", tmp_path / "codebook.yml").stdout
+    assert "updated" in loaded and "added" not in loaded
     again = tmp_path / "again.qdpx"
     other("export", "qdpx", again)
     assert selections(again) == selections(first)

@@ -112,6 +112,12 @@ def _codes(db: Database, project: qde.Project, path: Path, report: ImportReport)
         if project.codes:
             load = store_codebook(db, to_spec(db, project.codes, name=project.name, source=str(path)))
             report.codes_added = len(load.added)
+            # REFI-QDA's <Code> has a name, a colour and a description, nothing more: a codebook taken from a file
+            # has no patterns, thresholds or exclusive scales, and the audit's exclusive-parent rows depend on them.
+            report.notes.append(
+                "the codebook was taken from the file: REFI-QDA carries no patterns, thresholds or exclusive "
+                "scales, so it has none; `codebook load` of the .yml codebook adds them (codes matched by GUID)"
+            )
         return {g: c.id for g, c in CodeTree.load(db).by_guid().items()}
     by_path = {c.path.casefold(): c for c in stored.values()}
     ids = {g: c.id for g, c in stored.items()}
