@@ -244,3 +244,75 @@ def test_rename_merge_move_keep_codings(cli, project):
     assert "already called 'Relevance'" in r.stderr
     r = cli("code", "rename", "Nonexistent", "X", expect=1)
     assert "no code 'Nonexistent' in the codebook" in r.stderr
+
+
+PATTERN_TRANSCRIPT = """---
+interview: T-01
+language: en
+interviewers: [{id: EV1, speaker: EV}]
+participants: [{id: P1, speaker: Ana, gender: woman}]
+---
+
+EV: What held the work back?
+
+Ana: We need more staff, and the money late every quarter hurt.
+
+EV: Did it fit?
+
+Ana: It matched the national priority.
+
+EV: Anything else?
+
+Ana: Again the money late, we need to plan.
+
+EV: Thank you.
+
+Ana: Goodbye, I need to go.
+
+EV: Who asked for it?
+
+Ana: Constituent needs drove it.
+"""
+
+
+def test_patterns_are_measured_against_a_coders_decisions(cli, tmp_path):
+    """Each pattern's decided turns, and on how many the coder gave its code (or one below it) or its criterion."""
+    cli("import", write(tmp_path / "T-01.md", PATTERN_TRANSCRIPT))
+    cli("codebook", "load", write(tmp_path / "cb.yml", CB))
+    decisions = "interview,turn,code,coder,memo\n" + "".join(
+        f"T-01,{turn},{code},ana,\n"
+        for turn, code in [
+            (1, "Efficiency/Funding"),
+            (3, "Relevance"),
+            (5, "Efficiency/Funding"),
+            (7, ""),
+            (9, "Relevance/Needs"),
+        ]  # fmt: skip
+    )
+    cli("codings", "import", write(tmp_path / "ana.csv", decisions))
+    data = json.loads(cli("codebook", "patterns", "--coder", "ana", "--min-turns", "1", "-f", "json").stdout)
+    assert data["coder"] == "ana" and data["turns decided"] == 5
+    got = [(p["code"], p["pattern"], p["turns"], p["code right"], p["criterion right"]) for p in data["patterns"]]
+    assert got == [
+        ("Relevance", 2, 4, 1, 1),  # LEMMA need: the greeting and two Efficiency turns; right where Needs was given
+        ("Efficiency/Funding", 1, 2, 2, 2),
+        ("Relevance", 1, 1, 1, 1),
+        ("Relevance/Needs", 1, 1, 1, 1),
+    ]
+    assert data["patterns"][0]["criterion precision"] == 0.25
+    # --min-turns leaves out the rare ones; --code keeps a subtree's patterns
+    data = json.loads(cli("codebook", "patterns", "--coder", "ana", "--min-turns", "2", "-f", "json").stdout)
+    assert [(p["code"], p["pattern"]) for p in data["patterns"]] == [("Relevance", 2), ("Efficiency/Funding", 1)]
+    data = json.loads(cli("codebook", "patterns", "--coder", "ana", "--code", "Efficiency", "-f", "json").stdout)
+    assert [(p["code"], p["pattern"]) for p in data["patterns"]] == []  # its one pattern matches 2 turns, under 3
+    table = cli("codebook", "patterns", "--coder", "ana", "--min-turns", "1").stdout
+    assert "Patterns against ana's 5 decided turns, least precise first" in table
+    r = cli("codebook", "patterns", "--coder", "nobody", expect=1)
+    assert "no coder 'nobody' in this project (coders: ana)" in r.stderr
+
+
+def test_a_token_flag_is_named_in_a_patterns_label_not_printed_as_true():
+    from qualcode.codebook.patterns import _label
+
+    assert _label([{"LIKE_NUM": True}, {"LOWER": {"IN": ["a", "b"]}, "OP": "?"}]) == "<LIKE_NUM> (a|b)?"
+    assert _label([{"IS_PUNCT": False}]) == "<not IS_PUNCT>"

@@ -1,4 +1,4 @@
-"""The `codebook` group: load, show, export, import."""
+"""The `codebook` group: load, show, patterns, export, import."""
 
 from __future__ import annotations
 
@@ -106,6 +106,58 @@ def show(
     for c in data["codes"]:
         add(c, root)
     render.show(root)
+
+
+@codebook_app.command("patterns")
+def patterns(
+    ctx: typer.Context,
+    coder: Annotated[str, typer.Option("--coder", help="Measure against this coder's decided turns.")],
+    code: Annotated[str | None, typer.Option("--code", help="Only this code's patterns and those below it.")] = None,
+    min_turns: Annotated[
+        int, typer.Option("--min-turns", min=1, help="Leave out patterns matching fewer decided turns (default 3).")
+    ] = 3,
+    fmt: Annotated[
+        Literal["table", "csv", "json", "md"], typer.Option("--format", "-f", help="table, csv, json or md.")
+    ] = "table",
+) -> None:
+    """How each pattern does against a coder's decisions: where it matches, did the coder give its code?
+
+    For every pattern that matches at least --min-turns of the turns CODER decided (codes or "no code"): how many,
+    on how many of them CODER applied the pattern's code or a code below it (code precision), and on how many any
+    code of its criterion (criterion precision). Least precise first: these are the patterns to narrow or drop in
+    the codebook, since the model reads one pattern score per code and cannot tell a misleading pattern from the
+    code's good ones. Check a narrowed pattern against another coder's decisions than the ones that showed it up.
+    `pattern` is its number in the code's list for that language, as `codebook load` warnings count them.
+
+    Example: `qualcode codebook patterns --coder coder-a --code Effectiveness --min-turns 5`
+    """
+    from qualcode.suggest.pattern_precision import pattern_precision
+
+    report = pattern_precision(open_db(ctx), coder, code=code, min_turns=min_turns)
+    rows = [r.as_dict() for r in report.rows]
+    if fmt in ("json", "csv"):
+        render.emit(fmt, rows=rows, data={"coder": report.coder, "turns decided": report.turns, "patterns": rows})
+        return
+    shown = [
+        {
+            "code": r["code"],
+            "#": r["pattern"] if r["language"] == report.language else f"{r['pattern']} ({r['language']})",
+            "pattern": r["label"],
+            "weight": f"{r['weight']:.2f}",
+            "turns": r["turns"],
+            "code P": r["code precision"],
+            "criterion P": r["criterion precision"],
+        }
+        for r in rows
+    ]
+    render.emit(
+        fmt,
+        rows=shown,
+        columns=["code", "#", "pattern", "weight", "turns", "code P", "criterion P"],
+        title=f"Patterns against {coder}'s {render.plural(report.turns, 'decided turn')}, least precise first",
+        caption=f"{render.plural(len(rows), 'pattern')} matching at least {min_turns} of them",
+        numeric=("#", "weight", "turns", "code P", "criterion P"),
+    )
 
 
 def render_escape(text: str) -> str:

@@ -342,6 +342,8 @@ def _label(tokens: list[dict]) -> str:
             words = v.get("IN") or v.get("NOT_IN") or []
             shown = "|".join(map(str, words[:3])) + ("|…" if len(words) > 3 else "")
             v = f"!({shown})" if "NOT_IN" in v else f"({shown})"
+        elif isinstance(v, bool):  # a flag such as LIKE_NUM: named, not printed as True
+            v = f"<{k}>" if v else f"<not {k}>"
         parts.append(f"{v}{op}")
     return " ".join(str(p) for p in parts)
 

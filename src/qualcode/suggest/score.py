@@ -94,6 +94,10 @@ class Scorer:
         """One Doc per text, each from its language's pipeline, long texts made from pieces (see PIECE)."""
         return [d for d, _ in self._parsed(texts, languages, match=False)]
 
+    def matches(self, texts: list[str], languages: list[str] | None = None) -> list[tuple[str, list]]:
+        """(language read in, pattern matches) per text."""
+        return [(d.lang_, found) for d, found in self._parsed(texts, languages)]
+
     def _parsed(self, texts: list[str], languages: list[str] | None, match: bool = True) -> list[tuple]:
         """(Doc, pattern matches) per text, grouped by language so each pipeline streams its own texts."""
         out: list = [None] * len(texts)
