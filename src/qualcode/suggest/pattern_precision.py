@@ -64,25 +64,22 @@ def pattern_precision(db: Database, coder: str, *, code: str | None = None, min_
     scope = set(tree.subtree_ids(tree.resolve(code).id)) if code else {c.id for c in tree}
     scorer = Scorer.build(db, use_model=False)
     rows: dict[tuple[int, str, int], PatternRow] = {}
+    below = {c: set(tree.subtree_ids(c)) for c in scope}
     found = scorer.matches([e.text for e in data], [e.language for e in data])
     for ex, (language, matches) in zip(data, found, strict=True):
-        given = {a for c in ex.codes if c in tree for a in _with_ancestors(tree, c)}
-        criteria = {tree[c].criterion_id for c in given}
-        for key in dict.fromkeys((m.code_id, language, m.pattern) for m in matches if m.code_id in scope):
-            row = rows.get(key)
-            if row is None:
-                m = next(m for m in matches if (m.code_id, m.pattern) == (key[0], key[2]))
-                row = rows[key] = PatternRow(tree[m.code_id].path, language, m.pattern + 1, m.label, m.weight)
+        criteria = {tree[c].criterion_id for c in ex.codes if c in tree}
+        first = {}  # a pattern counts once per turn, however often it matches there
+        for m in matches:
+            if m.code_id in scope:
+                first.setdefault((m.code_id, m.pattern), m)
+        for (code_id, idx), m in first.items():
+            key = (code_id, language, idx)
+            row = rows.get(key) or rows.setdefault(
+                key, PatternRow(tree[code_id].path, language, idx + 1, m.label, m.weight)
+            )
             row.turns += 1
-            row.code_right += key[0] in given
-            row.criterion_right += tree[key[0]].criterion_id in criteria
+            row.code_right += bool(ex.codes & below[code_id])
+            row.criterion_right += tree[code_id].criterion_id in criteria
     kept = [r for r in rows.values() if r.turns >= min_turns]
     ordered = sorted(kept, key=lambda r: (r.criterion_right / r.turns, r.code_right / r.turns, -r.turns, r.code))
     return PatternReport(coder, len(data), tree.language, ordered)
-
-
-def _with_ancestors(tree: CodeTree, code_id: int) -> list[int]:
-    out = [code_id]
-    while (parent := tree[out[-1]].parent_id) is not None:
-        out.append(parent)
-    return out
