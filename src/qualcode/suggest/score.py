@@ -99,15 +99,18 @@ class Scorer:
         return [(d.lang_, found) for d, found in self._parsed(texts, languages)]
 
     def _parsed(self, texts: list[str], languages: list[str] | None, match: bool = True) -> list[tuple]:
-        """(Doc, pattern matches) per text, grouped by language so each pipeline streams its own texts."""
-        out: list = [None] * len(texts)
+        """(Doc, pattern matches) per text, grouped by language so each pipeline streams its own texts. A text that
+        comes twice in the same language is read once: the turn before a participant's turn is often the turn before
+        it in the batch, so the model's "turn before" features would otherwise parse it twice."""
         langs = languages or [None] * len(texts)
+        unique = list(dict.fromkeys(zip(texts, langs, strict=True)))
+        read: dict[tuple, tuple] = {}
         for language in dict.fromkeys(langs):
-            at = [i for i, lang in enumerate(langs) if lang == language]
+            mine = [text for text, lang in unique if lang == language]
             pipe, matchers = self.pipeline(language)
-            for i, doc in zip(at, _docs(pipe, [texts[i] for i in at]), strict=True):
-                out[i] = (doc, matchers.find(doc, texts[i]) if match else None)
-        return out
+            for text, doc in zip(mine, _docs(pipe, mine), strict=True):
+                read[(text, language)] = (doc, matchers.find(doc, text) if match else None)
+        return [read[key] for key in zip(texts, langs, strict=True)]
 
     def with_model(self, model: models.LoadedModel | None) -> Scorer:
         """This pipeline and these patterns with another model (evaluation trains one per fold)."""
@@ -122,9 +125,14 @@ class Scorer:
     def features(
         self, space: FeatureSpace, texts: list[str], previous: list[str], languages: list[str] | None = None
     ) -> np.ndarray:
-        parsed = self._parsed(texts, languages)
-        before = [m for _, m in self._parsed(previous, languages)]
+        parsed, before = self._with_before(texts, previous, languages)
         return space.matrix(self.tree, [d for d, _ in parsed], [m for _, m in parsed], before)
+
+    def _with_before(self, texts: list[str], previous: list[str], languages: list[str] | None) -> tuple[list, list]:
+        """(Doc, matches) per text, and the matches of the turn before each, read in one pass."""
+        langs = languages or [None] * len(texts)
+        both = self._parsed([*texts, *previous], [*langs, *langs])
+        return both[: len(texts)], [m for _, m in both[len(texts) :]]
 
     def score(
         self, texts: list[str], previous: list[str] | None = None, languages: list[str] | None = None
@@ -133,13 +141,14 @@ class Scorer:
 
         PREVIOUS holds the text of the turn before each one (the model reads its patterns); LANGUAGES each text's
         language (default: the codebook's)."""
-        parsed = self._parsed(texts, languages)
-        docs = [d for d, _ in parsed]
-        all_matches = [m for _, m in parsed]
         answers: dict[int, tuple[list, list, list]] = {}  # code id → (raw, score, probability) per text
         if self.model is not None and self.labels:
-            previous = previous or [""] * len(texts)
-            before = [m for _, m in self._parsed(previous, languages)]
+            parsed, before = self._with_before(texts, previous or [""] * len(texts), languages)
+        else:
+            parsed, before = self._parsed(texts, languages), None
+        docs = [d for d, _ in parsed]
+        all_matches = [m for _, m in parsed]
+        if before is not None:
             x = self.model.space.matrix(self.tree, docs, all_matches, before)
             answers = self._answers(linear.predict(x, self.model.weights, self.model.bias))
         in_scope = {c.id for c in self.codes}
