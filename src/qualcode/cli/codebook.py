@@ -114,7 +114,7 @@ def patterns(
     coder: Annotated[str, typer.Option("--coder", help="Measure against this coder's decided turns.")],
     code: Annotated[str | None, typer.Option("--code", help="Only this code's patterns and those below it.")] = None,
     min_turns: Annotated[
-        int, typer.Option("--min-turns", min=1, help="Leave out patterns matching fewer decided turns (default 3).")
+        int, typer.Option("--min-turns", min=1, help="Leave out patterns matching fewer decided turns.")
     ] = 3,
     fmt: Annotated[
         Literal["table", "csv", "json", "md"], typer.Option("--format", "-f", help="table, csv, json or md.")
@@ -127,7 +127,8 @@ def patterns(
     code of its criterion (criterion precision). Least precise first: these are the patterns to narrow or drop in
     the codebook, since the model reads one pattern score per code and cannot tell a misleading pattern from the
     code's good ones. Check a narrowed pattern against another coder's decisions than the ones that showed it up.
-    `pattern` is its number in the code's list for that language, as `codebook load` warnings count them.
+    `#` is the pattern's number in the code's list for that language, as `codebook load` warnings count them
+    (`pattern` in csv and json, where `label` is the pattern).
 
     Example: `qualcode codebook patterns --coder coder-a --code Effectiveness --min-turns 5`
     """
