@@ -613,6 +613,31 @@ CASES = [
         "{f}:2: end must be a whole number (an offset in the turn's text), got 'x'",
     ),
     Case("codings-more-fields", cod(f"{HEAD}\nINT-05,1,Relevance,zed,,extra\n"), "{f}:2: more fields than columns"),
+    # An open quote used to swallow the next row into a memo, and the import said "1 row".
+    Case(
+        "codings-open-quote",
+        cod(f'{HEAD}\nINT-05,1,Relevance,zed,"note\nINT-05,2,Relevance,zed,\n'),
+        "{f}:2: not readable as CSV: unexpected end of data",
+    ),
+    # ... and one respondent's answer into another's, so a quote went to the wrong person.
+    Case(
+        "survey-open-quote",
+        one(
+            ["import"],
+            "s.csv",
+            'rid,q1\nR1,"Fine, thanks\nR2,"Our union lost members"\nR3,Good\n',
+            "--id-column",
+            "rid",
+            "--question",
+            "q1",
+        ),
+        "{f}:3: not a readable CSV file (',' expected after '\"')",
+    ),
+    Case(
+        "survey-more-fields",
+        one(["import"], "s.csv", "rid,q1\nR1,fine,extra\n", "--id-column", "rid", "--question", "q1"),
+        "{f}:2: more fields than columns",
+    ),
     Case(
         "codings-huge-field",
         cod(f"{HEAD}\nINT-05,1,Relevance,zed,\nINT-05,3,Relevance,zed,{'x' * 200_000}\n"),

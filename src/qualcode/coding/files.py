@@ -43,7 +43,7 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise InputError("a JSON codings file is a list of objects", path=path)
         return [(i + 1, {k: "" if v is None else str(v) for k, v in r.items()}) for i, r in enumerate(data)]
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)  # an open quote is an error, not a memo
     try:
         missing = [c for c in ("interview", "turn", "code", "coder") if c not in (reader.fieldnames or [])]
         if missing:

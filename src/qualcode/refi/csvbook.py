@@ -73,7 +73,7 @@ def import_csv(db: Database, path: Path, *, move_to: str | None = None, delete_c
 
 def _rows(text: str, path: Path):
     """(path, description) per row, each path checked: no empty level, none listed twice."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [h.strip().casefold() for h in next(reader, [])]
         named = [c for c in NAME_COLUMNS if c in header]

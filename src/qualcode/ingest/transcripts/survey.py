@@ -119,10 +119,16 @@ def _rows(path: Path, encoding: str | None, max_bytes: int) -> tuple[list[str], 
     if path.suffix.lower() == ".xlsx":
         return _xlsx_rows(path, max_bytes)
     text = source.read_text(path, encoding, max_bytes=max_bytes)
-    reader = csv.reader(io.StringIO(text))
+    # strict: a quote left open must not swallow the next respondents' rows into one answer.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [h.strip() for h in next(reader)]
-        rows = [(reader.line_num, r + [""] * (len(header) - len(r))) for r in reader if any(c.strip() for c in r)]
+        rows = []
+        for r in reader:
+            if len(r) > len(header):
+                raise InputError("more fields than columns", path=path, line=reader.line_num)
+            if any(c.strip() for c in r):
+                rows.append((reader.line_num, r + [""] * (len(header) - len(r))))
     except csv.Error as e:
         raise InputError(f"not a readable CSV file ({e})", path=path, line=reader.line_num) from e
     return header, rows
