@@ -631,7 +631,7 @@ CASES = [
             "--question",
             "q1",
         ),
-        "{f}:3: not a readable CSV file (',' expected after '\"')",
+        "{f}:2: not a readable CSV file (',' expected after '\"')",
     ),
     Case(
         "survey-more-fields",

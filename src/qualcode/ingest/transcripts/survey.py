@@ -121,16 +121,18 @@ def _rows(path: Path, encoding: str | None, max_bytes: int) -> tuple[list[str], 
     text = source.read_text(path, encoding, max_bytes=max_bytes)
     # strict: a quote left open must not swallow the next respondents' rows into one answer.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1  # the current record's first line: where an open quote is to be found
     try:
         header = [h.strip() for h in next(reader)]
-        rows = []
+        rows, start = [], reader.line_num + 1
         for r in reader:
             if len(r) > len(header):
-                raise InputError("more fields than columns", path=path, line=reader.line_num)
+                raise InputError("more fields than columns", path=path, line=start)
             if any(c.strip() for c in r):
-                rows.append((reader.line_num, r + [""] * (len(header) - len(r))))
+                rows.append((start, r + [""] * (len(header) - len(r))))
+            start = reader.line_num + 1
     except csv.Error as e:
-        raise InputError(f"not a readable CSV file ({e})", path=path, line=reader.line_num) from e
+        raise InputError(f"not a readable CSV file ({e})", path=path, line=start) from e
     return header, rows
 
 
