@@ -85,7 +85,8 @@ def test_the_screen_fits_the_window_and_keeps_every_code_row(sess, width, height
     lines = screen(sess, width, height)
     assert len(lines) <= height and (len(full) > height or lines == full)
     assert [int(m[1]) for line in lines if (m := ROW.match(line))] == [1, 2, 3, 4, 5]
-    assert lines[0].startswith("INT-07 · ") and any("to go │ session:" in line for line in lines[-3:])
+    assert lines[0].startswith("INT-07 · ") and re.search(r" · turn \d+ · \d+ turns ─", lines[0])
+    assert any("to go │ pre-checked 5 of 5 suggestions │ session:" in line for line in lines[-3:])
     if height < 20:
         assert any(re.search(r"lines 1–\d+ of the turn's \d+: ↓ ↑ scroll", line) for line in lines)
 

@@ -202,6 +202,21 @@ def test_esc_cancels_a_question(projects):
         s.close()
 
 
+def test_at_80_columns_the_header_keeps_the_decided_mark_and_the_footer_the_precheck_count(projects):
+    s = Screen(["--db", projects["suggested"], "code", "--coder", "ana", "--interview", "INT-07"], 80, 24)
+    try:
+        screen = s.settle("to go │")
+        status = next(line for line in screen if "to go │" in line)
+        assert re.search(r"to go │ pre-checked \d+ of \d+ suggestions? │", status), "\n".join(screen)
+        turn = re.search(r" · turn (\d+) · \d+ turns", screen[0])[1]
+        s.key("\r")
+        screen = s.key("p")
+        assert re.search(rf"^INT-07 · .* · turn {turn} · \d+ turns  ✓ decided ─", screen[0]), "\n".join(screen)
+        assert_rows(screen, 80)
+    finally:
+        s.close()
+
+
 @pytest.mark.parametrize(("columns", "lines"), SIZES)
 def test_review_screens_keep_the_marks_and_the_edit_rows_their_numbers(projects, columns, lines):
     s = Screen(["--db", projects["plain"], "review", "--coders", "coder-a,coder-b"], columns, lines)

@@ -171,14 +171,15 @@ def context(sess: Cursor, width: int, fit: Fit) -> tuple[list[RenderableType], R
     highlighted (or its sentences numbered while the coder picks some with k)."""
     ctx = sess.ctx
     t, iv, sp = ctx.turn, ctx.interview, ctx.speaker
-    title = " · ".join(x for x in (iv["id"], iv["title"], iv["date"]) if x)
-    decided = "  ✓ decided" if t.id in sess.decided else ""
-    head: list[RenderableType] = [
-        Rule(
-            Text(f"{title} · turn {t.idx} · {plural(ctx.turns_in_interview, 'turn')}{decided}", style="bold"),
-            align="left",
-        )
-    ]
+    where = f" · turn {t.idx} · {plural(ctx.turns_in_interview, 'turn')}"
+    where += "  ✓ decided" if t.id in sess.decided else ""
+    # In a narrow window the interview's title and date give way, never the turn or whether it is decided.
+    title = " · ".join(x for x in (iv["title"], iv["date"]) if x)
+    room = width - 2 - len(iv["id"]) - len(where) - 3
+    if title and room < len(title):
+        title = title[: room - 1] + "…" if room > 1 else ""
+    title = f"{iv['id']} · {title}" if title else iv["id"]
+    head: list[RenderableType] = [Rule(Text(f"{title}{where}", style="bold"), align="left")]
     if iv["attributes"] and fit.attributes:
         head.append(line(" · ".join(f"{k}: {v}" for k, v in iv["attributes"].items()), "dim"))
     if fit.previous:
@@ -265,10 +266,10 @@ def codes_part(sess: Cursor, width: int, fit: Fit = Fit()) -> list[RenderableTyp
 
 def footer(sess: Cursor, fit: Fit = Fit()) -> list[RenderableType]:
     done = " · ".join(f"{o} {sess.counts[o]}" for o in sess.outcomes)
-    progress = f"{len(sess.decided)} of {len(sess.turn_ids)} decided, {sess.remaining} to go"
-    status = f"{progress} │ session: {done}"
-    if note := getattr(sess, "precheck_note", None):  # last: at 80 columns it is what gives way
+    status = f"{len(sess.decided)} of {len(sess.turn_ids)} decided, {sess.remaining} to go"
+    if note := getattr(sess, "precheck_note", None):  # before the session's counts: in 80 columns those give way
         status += f" │ {note}"
+    status += f" │ session: {done}"
     out: list[RenderableType] = [line(Text(status, style="bold"))]
     if not fit.keys:
         return [*out, Text("? shows the keys · q quits", style="dim")]
