@@ -82,6 +82,7 @@ def test_matrix_cells_totals_and_bases(demo, by):
     decided = {k[0] for k in shipped.decisions(CODER)}
     base = next(r for r in table if r["criterion"].endswith(f"{CODER} decided"))
     study = next(r for r in table if r["criterion"].endswith("in the study"))
+    everyone, everyone_decided = set(), set()
     for value in (v for v in base if v not in ("criterion", "total")):
         in_study = {pid for pid, p in shipped.participants().items() if _value(p, by) == value}
         in_base = {pid for pid in in_study if any(iid in decided for iid in shipped.participants()[pid]["interviews"])}
@@ -100,6 +101,10 @@ def test_matrix_cells_totals_and_bases(demo, by):
             }
         assert int(base[value]) == len(in_base), value
         assert int(study[value]) == len(in_study), value
+        everyone |= in_study
+        everyone_decided |= in_base
+    # The totals count people once, whatever number of columns they are in (a person in two case studies).
+    assert (int(base["total"]), int(study["total"])) == (len(everyone_decided), len(everyone))
 
 
 def _value(p: dict, attribute: str):

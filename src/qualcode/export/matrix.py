@@ -90,8 +90,10 @@ def build(
             cells[row][coded.value(s, attribute)].add(unit(s, count))
     decided = coded.decided_sources(db, data["coder"])
     people = coded.decided_people(db, data["coder"])
-    base = study_base(db, attribute, count, within=decided, people=people, source=source)
-    study = study_base(db, attribute, count, source=source)
+    base_units = study_base(db, attribute, count, within=decided, people=people, source=source)
+    study_units = study_base(db, attribute, count, source=source)
+    base, base_total = _counts(base_units)
+    study, study_total = _counts(study_units)
     columns = coded.value_order(attribute, {v for r in cells.values() for v in r} | set(study or {}))
     rows = []
     for label, depth in labels:
@@ -102,7 +104,7 @@ def build(
     every = set().union(*col_units.values()) if col_units else set()
     totals = _row(TOTAL, 0, {v: len(col_units[v]) for v in columns}, len(every))
     for r in [*rows, totals]:
-        r["percent"] = _percent(r, totals, columns, percent, base)
+        r["percent"] = _percent(r, totals, columns, percent, base, base_total)
 
     def relabel(r: dict) -> dict:
         # Attribute values can hold names (an organisation, a village): --redact reaches them too.
@@ -127,6 +129,10 @@ def build(
         # of the whole study.
         "base": {redact(v): base.get(v, 0) for v in columns} if base is not None else None,
         "study": {redact(v): study.get(v, 0) for v in columns} if study is not None else None,
+        # Distinct, never the sum of the columns: a person interviewed in two case studies is in both columns once
+        # and in the total once.
+        "base_total": base_total,
+        "study_total": study_total,
         "interviewer_segments": data["interviewer_segments"],
         "consensus": data.get("consensus"),
         "note": " ".join(
@@ -154,7 +160,16 @@ def _row(label: str, depth: int, cells: dict[str, int], total: int) -> dict:
     return {"code": label, "depth": depth, "cells": cells, "total": total}
 
 
-def _percent(r: dict, totals: dict, columns: list[str], percent: str | None, base: dict | None) -> dict | None:
+def _counts(units: dict[str, set] | None) -> tuple[dict[str, int] | None, int | None]:
+    """Per value, how many units; and how many distinct units over all values."""
+    if units is None:
+        return None, None
+    return {v: len(s) for v, s in units.items()}, len(set().union(*units.values()))
+
+
+def _percent(
+    r: dict, totals: dict, columns: list[str], percent: str | None, base: dict | None, base_total: int | None
+) -> dict | None:
     if percent is None:
         return None
 
@@ -165,7 +180,7 @@ def _percent(r: dict, totals: dict, columns: list[str], percent: str | None, bas
         if base is None:
             raise UsageError("--percent base needs --count participants or interviews: segments have no base")
         out = {v: share(r["cells"][v], base.get(v, 0)) for v in columns}
-        out[TOTAL] = share(r["total"], sum(base.values()))
+        out[TOTAL] = share(r["total"], base_total or 0)
         return out
     if percent == "row":
         out = {v: share(r["cells"][v], r["total"]) for v in columns}
@@ -191,8 +206,8 @@ def study_base(
     within: list[str] | None = None,
     people: set[str] | None = None,
     source: str | None = "interview",
-) -> dict[str, int] | None:
-    """How many participants (or sources) there are per value, in the study or WITHIN those sources and among those
+) -> dict[str, set] | None:
+    """Which participants (or sources) there are per value, in the study or WITHIN those sources and among those
     PEOPLE: what a cell can be read against. Only sources of kind SOURCE count (None: every kind), and only their
     own people: the people interviewed for interviews, respondents for surveys."""
     if count == "segments":
@@ -235,7 +250,7 @@ def study_base(
         iattrs = interview_attributes(db)
         for iid in sources:
             groups[iattrs.get(iid, {}).get(attribute) or NOT_RECORDED].add(iid)
-    return {v: len(groups[v]) for v in groups}
+    return dict(groups)
 
 
 def note(attribute: str, count: str, percent: str | None, level: str, sums: dict[str, bool], source: str | None) -> str:
@@ -317,8 +332,14 @@ def display(data: dict, *, numbers_only: bool = False, indent: bool = True) -> t
             {
                 head: f"{what} in the {sources} {data['coder']} decided",
                 **{v: data["base"].get(v, 0) for v in data["columns"]},
-                TOTAL: sum(data["base"].values()),
+                TOTAL: data["base_total"],
             }
         )
-        out.append({head: f"{what} in the study", **{v: data["study"].get(v, 0) for v in data["columns"]}, TOTAL: None})
+        out.append(
+            {
+                head: f"{what} in the study",
+                **{v: data["study"].get(v, 0) for v in data["columns"]},
+                TOTAL: data["study_total"],
+            }
+        )
     return out, [head, *columns]
