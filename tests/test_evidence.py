@@ -31,7 +31,7 @@ def coded(tmp_path_factory) -> Cli:
 def _review_everything(path, policy: str) -> None:
     """Settle every disagreement as a reviewer pressing POLICY would ('b', else '1' where both cannot be kept)."""
     db = open_project(path)
-    consensus.carry_over(db, "consensus", "coder-a", "coder-b")
+    consensus.prepare(db, "consensus", "coder-a", "coder-b")
     found = disagreements.compare(db, "coder-a", "coder-b")
     sess = ReviewSession(db, "consensus", "coder-a", "coder-b", [d.turn_id for d in found])
     while sess.turn_id is not None:

@@ -85,6 +85,25 @@ def test_review_keeps_either_version_both_or_neither(cli, db_path, coded):
     assert originals(db_path) == before
 
 
+def test_a_turn_changed_after_the_review_makes_the_consensus_incomplete_until_reviewed_again(cli, db_path, coded):
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    assert json.loads(cli("export", "summary", "--format", "json").stdout)["consensus"]["complete"]
+    # ben changes his mind on a settled turn, and undoes his coding of another: the consensus no longer rests on
+    # what the two coded there.
+    cli("apply", "INT-01", str(t[1]["idx"]), "Sustainability", "--coder", "ben")
+    batch = query(db_path, "SELECT max(batch_id) FROM live_codings WHERE coder = 'ben' AND turn_id = ?", [t[3]["id"]])
+    cli("undo", "--coder", "ben", "--batch", str(batch[0][0]))
+    refused = cli("export", "summary", expect=1)
+    assert "INCOMPLETE" in refused.stderr and "changed by ana or ben since it was settled" in refused.stderr
+    matrix = json.loads(cli("export", "matrix", "--by", "gender", "--allow-incomplete", "--format", "json").stdout)
+    assert "INCOMPLETE" in matrix["note"] and matrix["consensus"]["changed_since"] >= 2
+    r = cli("review", "--coders", "ana,ben", input="1\nq\n")
+    assert re.search(r"reopened \d+ turns ana or ben changed after consensus settled them", r.stderr)
+    assert f"· turn {t[1]['idx']} ·" in r.stdout  # offered again, with ben's new coding
+    assert names(db_path, "consensus", t[1]) == {"Needs"}
+
+
 def test_review_copies_spans_and_resumes(cli, db_path, coded):
     t = coded
     cli("review", "--coders", "ana,ben", "--as", "team", input="s\ns\ns\n2\n")
@@ -133,4 +152,4 @@ def test_review_refusals(cli, coded):
     r = cli("review", "--coders", "ana,ben", "--interview", "INT-02", input="q\n")
     assert "nothing to review" in r.stderr
     r = cli("review", "--coders", "ana,ben", input="zz\n\nq\n")
-    assert "unknown key 'zz': choose 1, 2, b, 0 or e" in r.stdout
+    assert "unknown key 'zz': choose 1, 2, b, 0 or e" in r.stdout, r.stderr

@@ -5,9 +5,11 @@ first screen, every turn both decided the same way (the same set of codes, "no c
 is carried over to C in one batch (origin 'agreed'), so C holds a whole coding, not only the settled disagreements.
 Each settled disagreement is C's decision on that turn (origin 'review').
 
-A consensus is complete when it has decided every turn both A and B decided. Turns only one of them decided are in
-no consensus: they are counted, and every export of C says how many. Completeness is recomputed from the live
-codings each time, so a coder who changes a turn after the review reopens it.
+A consensus is complete when it has decided every turn both A and B decided, and A and B have changed none of those
+turns since (a coding made or retired, by an edit, an undo or a merge, later than C's decision). Turns
+only one of them decided are in no consensus: they are counted, and every export of C says how many. Completeness is
+recomputed from the live codings each time; the next review retires C's decisions on the changed turns (one batch)
+and settles them again.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ class Status:
     open_disagreements: int  # turns where A and B differ and the consensus has not decided
     agreed_not_carried: int  # turns where they agree and the consensus has not decided (the next review carries them)
     one_coder_only: int  # turns only A or only B decided: in no consensus
+    changed_since: int = 0  # turns the consensus decided that A or B changed afterwards (not counted in decided)
 
     @property
     def complete(self) -> bool:
-        return self.decided == self.both
+        return self.decided == self.both and not self.changed_since
 
     def describe(self) -> str:
         """One sentence a reader of an export needs: how much of the consensus is settled."""
@@ -52,6 +55,7 @@ class Status:
                 for n, what, state in (
                     (self.open_disagreements, "disagreement", "not yet reviewed"),
                     (self.agreed_not_carried, "agreed turn", "not yet carried over"),
+                    (self.changed_since, "turn", f"changed by {self.coder_a} or {self.coder_b} since it was settled"),
                 )
                 if n
             ]
@@ -91,7 +95,8 @@ def status(db: Database, coder: str) -> Status | None:
         return None
     a, b = row
     pairs = both_decided(db, a, b)
-    mine = _decided(db, coder)
+    changed = changed_since(db, coder, a, b)
+    mine = _decided(db, coder) - changed
     agreed = [d for d in pairs if not differ(d, a, b)]
     one = db.execute(
         """SELECT count(*) FROM (SELECT turn_id FROM live_codings WHERE coder IN (?, ?) AND turn_id IS NOT NULL
@@ -108,7 +113,51 @@ def status(db: Database, coder: str) -> Status | None:
         open_disagreements=sum(d.turn_id not in mine for d in pairs if differ(d, a, b)),
         agreed_not_carried=sum(d.turn_id not in mine for d in agreed),
         one_coder_only=one,
+        changed_since=len(changed),
     )
+
+
+def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
+    """The turns CODER decided on which A or B made or retired a coding after CODER's decision: what was settled is
+    no longer what they coded. The clock is the codings' own times, which a merge keeps from the project they were
+    made in (batch ids would be the order of the merge, not of the work)."""
+    return {
+        r[0]
+        for r in db.execute(
+            """SELECT DISTINCT c.turn_id FROM
+                 (SELECT turn_id, max(created_at) AS settled FROM live_codings
+                  WHERE coder = ? AND turn_id IS NOT NULL GROUP BY turn_id) c
+               JOIN codings o ON o.turn_id = c.turn_id AND o.coder IN (?, ?)
+               WHERE o.created_at > c.settled OR coalesce(o.deleted_at, '') > c.settled""",
+            [coder, a, b],
+        )
+    }
+
+
+def prepare(db: Database, coder: str, a: str, b: str) -> tuple[int, int]:
+    """Make CODER the consensus of A and B, reopen what they changed since it was settled, and carry over what they
+    agree on: what a review does before its first screen. How many turns were reopened and carried over."""
+    with transaction(db):
+        register(db, coder, a, b)
+        return _reopen(db, coder, a, b), carry_over(db, coder, a, b)
+
+
+def _reopen(db: Database, coder: str, a: str, b: str) -> int:
+    """Retire CODER's decisions on the turns A or B changed since (one batch, which `undo` takes back), so that the
+    review carries them over or offers them again; how many turns."""
+    with transaction(db):
+        turns = sorted(changed_since(db, coder, a, b))
+        if not turns:
+            return 0
+        batch = new_batch(db, coder, "reopen", description=f"turns {a} or {b} changed after they were settled")
+        for i in range(0, len(turns), 500):
+            chunk = turns[i : i + 500]
+            db.execute(
+                f"""UPDATE codings SET deleted_at = ?, deleted_batch_id = ?
+                    WHERE deleted_at IS NULL AND coder = ? AND turn_id IN ({", ".join("?" * len(chunk))})""",
+                [now(), batch, coder, *chunk],
+            )
+    return len(turns)
 
 
 def carry_over(db: Database, coder: str, a: str, b: str) -> int:

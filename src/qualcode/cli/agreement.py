@@ -111,7 +111,12 @@ def review(
     db = open_db(ctx)
     a, b = disagreements.coders_pair(db, split_csv(coders))
     as_ = require_coder(as_)
-    carried = consensus.carry_over(db, as_, a, b)
+    reopened, carried = consensus.prepare(db, as_, a, b)
+    if reopened:
+        info(
+            ctx,
+            f"reopened {reopened} turns {a} or {b} changed after {as_} settled them (one batch, undo takes it back)",
+        )
     if carried:
         info(ctx, f"carried over to {as_} the {carried} turns {a} and {b} agree on (origin 'agreed', one batch)")
     found = disagreements.compare(db, a, b, code=code_, interview_ids=in_scope(ctx, interview, source))
