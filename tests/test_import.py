@@ -197,7 +197,7 @@ def test_duplicate_ids_in_one_batch(cli, db_path, tmp_path):
     write(tmp_path / "in" / "b.md", FM.replace("Thanks.", "Bye."))
     r = cli("import", tmp_path / "in", expect=1)
     assert "duplicate interview id INT-07: also in" in r.stderr and "a.md in this import" in r.stderr
-    assert rows(db_path, "SELECT count(*) FROM interviews") == [(0,)]  # neither: which one is right is unknown
+    assert not db_path.exists()  # neither is imported (which one is right is unknown), so no new project either
 
 
 def test_too_large_file_is_refused(cli, tmp_path):
@@ -236,3 +236,133 @@ def test_db_status_lists_migrations(cli, tmp_path):
     data = json.loads(cli("db", "status", "--format", "json").stdout)
     assert data["pending"] == []
     assert [m["name"] for m in data["applied"]][:2] == ["m001_project", "m002_interviews"]
+
+
+# A label in a participants list that no turn uses made a phantom person (counted, say, as a woman) while the real
+# speaker, whose label was mistyped, was counted as "gender not recorded".
+SIDECAR_TEXT = "Interviewer: How was the programme?\nAmina: The money came late.\nInterviewer: Thanks.\n"
+SIDECAR_YML = """interview: INT-01
+interviewers: [Interviewer]
+participants:
+  - id: P01
+    speaker: Aminah
+    gender: female
+"""
+
+
+def test_a_sidecar_label_no_turn_uses_is_refused_and_nothing_is_stored(cli, db_path, tmp_path):
+    cli("import", write(tmp_path / "ok.md", FM))
+    before = dump(db_path)
+    f = write(tmp_path / "in" / "int1.txt", SIDECAR_TEXT)
+    yml = write(tmp_path / "in" / "int1.yml", SIDECAR_YML)
+    r = cli("import", f, expect=1)
+    assert (
+        f"{yml}:5: speaker label 'Aminah' (participant P01) is not used in int1.txt; the labels used there are "
+        "'Interviewer', 'Amina'"
+    ) in " ".join(r.stderr.split())
+    assert dump(db_path) == before
+    write(yml, SIDECAR_YML.replace("Aminah", "Amina"))
+    cli("import", f)
+    data = json.loads(cli("participants", "--format", "json").stdout)
+    assert data == {"total": 3, "by_gender": {"woman": 2, "man": 1}}  # P017, P018 and P01: no phantom, no unknown
+
+
+def test_a_front_matter_participant_who_never_speaks_is_refused(cli, db_path, tmp_path):
+    extra = FM.replace("  - id: P018\n", "  - id: P019\n    speaker: Mr Rai\n    gender: f\n  - id: P018\n")
+    f = write(tmp_path / "a.md", extra)
+    r = cli("import", f, expect=1)
+    assert (
+        f"{f}:15: speaker label 'Mr Rai' (participant P019) is not used in the text; the labels used there are "
+        "'EV1', 'Ms Sharma', 'P018'"
+    ) in " ".join(r.stderr.split())
+    assert dump(db_path) == []  # nothing stored (and no project left behind)
+
+
+def test_a_declared_interviewer_who_never_speaks_is_refused(cli, tmp_path):
+    f = write(tmp_path / "in" / "int1.txt", SIDECAR_TEXT.replace("Interviewer:", "Interviewr:"))
+    yml = write(tmp_path / "in" / "int1.yml", SIDECAR_YML.replace("Aminah", "Amina"))
+    r = cli("import", f, "--interviewer", "Interviewr", expect=1)
+    assert f"{yml}:2: speaker label 'Interviewer' (interviewer Interviewer) is not used in int1.txt" in r.stderr
+
+
+def test_a_declared_participant_reached_through_the_speaker_map_speaks(cli, db_path, tmp_path):
+    """The sidecar gives P01's gender by id and --speaker-map ties the label to it: P01 does speak."""
+    f = write(tmp_path / "in" / "int1.txt", SIDECAR_TEXT)
+    write(tmp_path / "in" / "int1.yml", SIDECAR_YML.replace("    speaker: Aminah\n", ""))
+    cli("import", f, "--speaker-map", "Amina=P01")
+    assert rows(db_path, "SELECT id, gender FROM participants") == [("P01", "woman")]
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (
+            "  - id: P017\n    speaker: Ms Sharma\n  - id: P018\n  - id: P017\n    speaker: Sharma\n",
+            ":12: participant P017 is listed twice (first on line 9)",
+        ),
+        ("  - P017\n  - P018\n  - P017\n", ":11: participant P017 is listed twice (first on line 9)"),
+        (
+            "  - P017\n  - id: P018\n    speaker: P017\n",
+            ":11: speaker label 'P017' is used by both P017 and P018 (first on line 9)",
+        ),
+    ],
+    ids=["mappings", "ids", "label"],
+)
+def test_a_duplicate_in_a_participants_list_names_its_own_line(cli, tmp_path, entries, message):
+    head, _, _ = FM.partition("participants:\n")
+    f = write(tmp_path / "a.md", head + "participants:\n" + entries + "---\nP017: Hello.\n\nP018: Hi.\n")
+    r = cli("import", f, expect=1)
+    assert f"{f}{message}" in r.stderr
+
+
+# A refused import into a project that did not exist must leave the folder as it was: no empty project file.
+def docx_garbage(d):
+    return [write(d / "a.docx", "PK\x03\x04garbage")], []
+
+
+REFUSED_IN_A_NEW_PROJECT = {
+    "survey-header-only": lambda d: (
+        [write(d / "survey.csv", "id,answer\n")],
+        ["--id-column", "id", "--question", "answer"],
+    ),
+    "broken-transcript": lambda d: ([write(d / "broken.md", "---\ninterview: X\n")], []),
+    "docx": docx_garbage,
+    "phantom": lambda d: ([write(d / "int1.txt", SIDECAR_TEXT), write(d / "int1.yml", SIDECAR_YML)][:1], []),
+}
+
+
+@pytest.mark.parametrize("make", REFUSED_IN_A_NEW_PROJECT.values(), ids=REFUSED_IN_A_NEW_PROJECT)
+def test_a_refused_import_into_a_new_project_leaves_no_project_file(tmp_path, make):
+    from tests.conftest import Cli
+
+    inputs = tmp_path / "in"
+    files, options = make(inputs)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    Cli(tmp_path / "new.db")("import", *files, *options, expect=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_refused_qdpx_import_into_a_new_project_leaves_no_project_file(tmp_path):
+    from tests.conftest import Cli
+    from tests.test_refi import qdpx
+
+    bad = qdpx(tmp_path / "in.qdpx", None)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = Cli(tmp_path / "new.db")("import-qdpx", bad, expect=1)
+    assert "Error:" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_refused_import_keeps_a_project_that_existed_and_one_it_filled(tmp_path):
+    from qualcode.store.db import open_project
+    from tests.conftest import Cli
+
+    open_project(tmp_path / "blank.db", create=True).conn.close()  # an existing project, still empty
+    broken = write(tmp_path / "in" / "broken.md", "---\ninterview: X\n")
+    Cli(tmp_path / "blank.db")("import", broken, expect=1)
+    assert (tmp_path / "blank.db").is_file()
+    # In a new project, one file imported and one refused: the import was not refused, the project stays.
+    ok = write(tmp_path / "in" / "ok.md", FM)
+    new = Cli(tmp_path / "new.db")
+    new("import", ok, broken, expect=1)
+    assert rows(tmp_path / "new.db", "SELECT id FROM interviews") == [("INT-07",)]

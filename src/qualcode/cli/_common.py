@@ -133,6 +133,25 @@ def open_db(ctx: typer.Context, *, create: bool = False, migrate: bool = True):
     return db
 
 
+@contextlib.contextmanager
+def creating_db(ctx: typer.Context):
+    """open_db(create=True) for a command that brings material in. If the command made the project file and then
+    fails with nothing stored (every file refused, a broken archive), the file is removed again: a refused import
+    leaves the folder as it was. A project that existed before is never removed."""
+    from qualcode.store.db import remove_if_blank
+
+    path = state(ctx).db_path
+    new = not path.exists() and not path.is_symlink()
+    db = open_db(ctx, create=True)
+    try:
+        yield db
+    except BaseException as e:
+        if new and getattr(e, "exit_code", 1) != 0:  # typer.Exit(0) is a success
+            db.conn.close()  # a WAL project removes its -wal and -shm files when its last connection closes
+            remove_if_blank(path)
+        raise
+
+
 def info(ctx: typer.Context, message: str) -> None:
     """A one-line message ("wrote X", "added Y"): stderr, wherever it goes; silent with --quiet."""
     if not state(ctx).quiet:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import FormatOpt, info, open_db, progress, refi_counts, warn
+from qualcode.cli._common import FormatOpt, creating_db, info, open_db, progress, refi_counts, warn
 from qualcode.errors import NotFoundError, UsageError
 from qualcode.output import render
 
@@ -108,8 +108,13 @@ def import_(
     files = collect_files(paths)
     if not files:
         raise UsageError(f"no transcript files in {', '.join(map(str, paths))}")
-    db = open_db(ctx, create=True)
-    results = list(progress(ctx, import_paths(db, paths, options), len(files), "importing"))
+    with creating_db(ctx) as db:  # a new project file goes again if nothing of this import was stored
+        results = list(progress(ctx, import_paths(db, paths, options), len(files), "importing"))
+        _report(ctx, results, fmt)
+
+
+def _report(ctx: typer.Context, results: list, fmt: str) -> None:
+    """The table of files, their notes, and an error line per failed file (exit 1 if any failed)."""
     rows = [
         {
             "file": r.file,
@@ -175,7 +180,8 @@ def import_qdpx(
     """
     from qualcode.refi.importer import import_qdpx as do
 
-    r = do(open_db(ctx, create=True), file, speakers=speakers)
+    with creating_db(ctx) as db:
+        r = do(db, file, speakers=speakers)
     origin = f" ({r.origin})" if r.origin else ""
     render.out.print(f"Imported {file}{origin}: " + refi_counts(r) + ".", markup=False, highlight=False, soft_wrap=True)
     if r.no_code:

@@ -246,6 +246,9 @@ def prepare(path: Path, options: ImportOptions, result: ImportResult) -> Prepare
     result.interview, result.format = iid, transcript.format
     result.notes.extend(transcript.notes)
     plan = plan_speakers(transcript, iid, options)
+    declared_in = sidecar or (path if transcript.format == "qualcode-md" else None)
+    if declared_in:
+        check_declared_speak(transcript, plan, declared_in)
     result.notes.extend(plan.notes)
     result.turns, result.speakers = len(transcript.turns), len(plan.speakers)
     settle_language(transcript, result.notes)
@@ -328,6 +331,24 @@ def plan_speakers(t: Transcript, iid: str, options: ImportOptions) -> Plan:
             plan.participants.setdefault(pid, {"name": label, "gender": NOT_RECORDED, "attributes": {}})
             plan.notes.append(f"speaker {label!r} has no metadata: participant {pid}, gender not recorded")
     return plan
+
+
+def check_declared_speak(t: Transcript, plan: Plan, declared_in: Path) -> None:
+    """Every person a sidecar or front matter lists must speak. A listed label no turn uses (a typo) would be stored
+    as a person who is counted in every figure by gender, while the real speaker is counted as "not recorded"."""
+    speaking = set(plan.speakers.values())  # --speaker-map may give a listed id a label of the text's
+    for role, people in (("interviewer", t.meta.interviewers), ("participant", t.meta.participants)):
+        for person in people:
+            if (role, person.id) in speaking:
+                continue
+            used = ", ".join(repr(label) for label in plan.speakers)
+            where = "the text" if Path(t.path) == declared_in else Path(t.path).name
+            raise InputError(
+                f"speaker label {person.speaker!r} ({role} {person.id}) is not used in {where}; the labels used there "
+                f"are {used}: correct the label, or leave out a person who does not speak",
+                path=declared_in,
+                line=person.line,
+            )
 
 
 def _clear_interview(db: Database, iid: str) -> None:

@@ -308,6 +308,37 @@ def peek_project_value(path: str | Path, key: str) -> str | None:
             p.unlink(missing_ok=True)
 
 
+BOOKKEEPING = {"_sqlite_migrations", "project"}  # what a new project holds before anything is put in it
+
+
+def remove_if_blank(path: str | Path) -> bool:
+    """Remove the project at PATH, with its -wal, -shm and -journal files, if it holds nothing but a new project's
+    bookkeeping: so a command that created it and then refused its input leaves the folder as it was. Any row of
+    material (another process may have filled it meanwhile), or a file that cannot be checked, keeps it."""
+    p = Path(path)
+    if str(path) == ":memory:" or not p.is_file() or p.is_symlink():
+        return False
+    try:
+        conn = sqlite3.connect(p.resolve().as_uri() + "?mode=rw", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        tables = [
+            name
+            for _, name, kind, *_ in conn.execute("PRAGMA main.table_list")  # shadow tables (FTS) are its own
+            if kind == "table" and not name.startswith("sqlite_") and name not in BOOKKEEPING
+        ]
+        if any(conn.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() for name in tables):
+            return False
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{p}{suffix}").unlink(missing_ok=True)
+    return True
+
+
 def fits_sqlite(n: int) -> bool:
     """Whether N can be stored or compared in SQLite (a 64-bit integer)."""
     return SQLITE_MIN_INT <= n <= SQLITE_MAX_INT

@@ -17,9 +17,16 @@ class LineMap(dict):
 
     line: int = 0
     lines: dict[str, int]
+    item_lines: dict[str, list[int]]  # key → the line of each item of the list under it
 
     def line_of(self, key: str) -> int:
         return self.lines.get(key, self.line)
+
+    def line_of_item(self, key: str, index: int) -> int:
+        """The line of item INDEX of the list under KEY (a plain list cannot carry lines): a duplicate in a list is
+        reported on its own line, not on its key's."""
+        lines = getattr(self, "item_lines", {}).get(key, [])
+        return lines[index] if index < len(lines) else self.line_of(key)
 
 
 # Nodes a document may hold once its aliases are expanded: twenty times the shipped DAC codebook. A few anchors
@@ -62,6 +69,11 @@ class _LineMaps:
         m = LineMap(plain)
         m.line = node.start_mark.line + 1 + self.line_offset
         m.lines = {str(k.value): k.start_mark.line + 1 + self.line_offset for k, _ in node.value if hasattr(k, "value")}
+        m.item_lines = {
+            str(k.value): [item.start_mark.line + 1 + self.line_offset for item in v.value]
+            for k, v in node.value
+            if hasattr(k, "value") and isinstance(v, yaml.SequenceNode)
+        }
         return m
 
 

@@ -49,21 +49,28 @@ def parse(data: Any, path: str | Path) -> Metadata:
     if not isinstance(attrs, dict):
         raise InputError("attributes: must be a mapping", path=path, line=_line(data, "attributes"))
     meta.attributes = {str(k): yamlfile.scalar(v) for k, v in attrs.items() if v is not None}
-    meta.interviewers = [_interviewer(x, data, path) for x in _list(data, "interviewers", path)]
-    meta.participants = [_participant(x, data, path) for x in _list(data, "participants", path)]
-    seen: dict[str, str] = {}
+    meta.interviewers = [_interviewer(x, n, data, path) for n, x in enumerate(_list(data, "interviewers", path))]
+    listed = _list(data, "participants", path)
+    meta.participants = [_participant(x, n, data, path) for n, x in enumerate(listed)]
+    # Each error names the line of the second entry, where the fix usually is, and the first entry's in its text.
+    first: dict[str, int | None] = {}
+    for n, (item, person) in enumerate(zip(listed, meta.participants, strict=True)):
+        line = _item_line(data, "participants", n, item, "id")
+        if person.id in first:
+            where = f" (first on line {first[person.id]})" if first[person.id] else ""
+            raise InputError(f"participant {person.id} is listed twice{where}", path=path, line=line)
+        first[person.id] = line
+    seen: dict[str, Interviewer | Participant] = {}
     for person in [*meta.interviewers, *meta.participants]:
         if person.speaker in seen:
+            other = seen[person.speaker]
             raise InputError(
-                f"speaker label {person.speaker!r} is used by both {seen[person.speaker]} and {person.id}",
+                f"speaker label {person.speaker!r} is used by both {other.id} and {person.id}"
+                + (f" (first on line {other.line})" if other.line else ""),
                 path=path,
-                line=_line(data, "participants"),
+                line=person.line,
             )
-        seen[person.speaker] = person.id
-    ids = [p.id for p in meta.participants]
-    dup = {i for i in ids if ids.count(i) > 1}
-    if dup:
-        raise InputError(f"participant {sorted(dup)[0]} is listed twice", path=path, line=_line(data, "participants"))
+        seen[person.speaker] = person
     return meta
 
 
@@ -91,21 +98,31 @@ def _list(data: dict, key: str, path) -> list:
     return value
 
 
-def _interviewer(item: Any, parent: dict, path) -> Interviewer:
+def _item_line(parent: Any, key: str, index: int, item: Any, field: str = "speaker") -> int | None:
+    """The line of a list entry's FIELD; a speaker label defaults to the id, so to the id's line."""
+    if isinstance(item, yamlfile.LineMap):
+        return item.line_of(field if field in item else "id")
+    return parent.line_of_item(key, index) if isinstance(parent, yamlfile.LineMap) else None
+
+
+def _interviewer(item: Any, index: int, parent: dict, path) -> Interviewer:
+    line = _item_line(parent, "interviewers", index, item)
     if isinstance(item, str | int):
-        return Interviewer(id=str(item), speaker=str(item))
+        return Interviewer(id=str(item), speaker=str(item), line=line)
     if not isinstance(item, dict) or item.get("id") in (None, ""):
         raise InputError("each interviewer needs an id", path=path, line=_line(parent, "interviewers"))
     extra = sorted(set(map(str, item)) - {"id", "speaker", "name"})
     if extra:
         raise InputError(f"unknown key {extra[0]!r} for an interviewer", path=path, line=_line(item, extra[0]))
     iid = str(item["id"])
-    return Interviewer(id=iid, speaker=str(item.get("speaker") or iid), name=yamlfile.scalar(item.get("name")))
+    return Interviewer(
+        id=iid, speaker=str(item.get("speaker") or iid), name=yamlfile.scalar(item.get("name")), line=line
+    )
 
 
-def _participant(item: Any, parent: dict, path) -> Participant:
+def _participant(item: Any, index: int, parent: dict, path) -> Participant:
     if isinstance(item, str | int):
-        return Participant(id=str(item), speaker=str(item))
+        return Participant(id=str(item), speaker=str(item), line=_item_line(parent, "participants", index, item))
     if not isinstance(item, dict):
         raise InputError("each participant must be a mapping with an id", path=path, line=_line(parent, "participants"))
     line = item.line if isinstance(item, yamlfile.LineMap) else None
@@ -125,4 +142,5 @@ def _participant(item: Any, parent: dict, path) -> Participant:
         gender=yamlfile.scalar(item.get("gender")),
         name=yamlfile.scalar(item.get("name")),
         attributes=attrs,
+        line=_item_line(parent, "participants", index, item),
     )

@@ -23,6 +23,7 @@ class Participant:
     gender: str | None = None
     name: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    line: int | None = None  # where a metadata file declares the speaker label, for its errors
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Interviewer:
     id: str
     speaker: str
     name: str | None = None
+    line: int | None = None  # where a metadata file declares the speaker label, for its errors
 
 
 @dataclass
