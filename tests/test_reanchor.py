@@ -203,6 +203,16 @@ def test_passage_changed_beyond_recognition_is_kept_as_orphaned(cli, project, db
     seg = cli("segments", "--code", "Impact", "--format", "json")
     assert json.loads(seg.stdout)["orphaned"] == 1 and json.loads(seg.stdout)["segments"][0]["turn"] == 19
     assert "1 orphaned codings of these codes are not shown: see 'qualcode codings orphans'" in seg.stderr
+    # Every figure that leaves it out says so: in the file and on stderr.
+    left_out = "1 orphaned coding is left out"
+    m = cli("export", "matrix", "--by", "gender", "--level", "criterion", "--coder", "ana", "--format", "json")
+    assert left_out in json.loads(m.stdout)["note"] and left_out in m.stderr
+    assert "INCOMPLETE CODING: ana has not decided" in json.loads(m.stdout)["note"]  # ana coded 9 of its turns
+    assert left_out in cli("export", "summary", "--coder", "ana", "--format", "json").stderr
+    html = cli("report", "--coder", "ana").stdout.split("</header>")[0]
+    assert left_out in html and "INCOMPLETE CODING" in html
+    audit = cli("audit", "--coders", "ana,ben", "--format", "json")
+    assert json.loads(audit.stdout)["left_out"].startswith("Left out of every figure: 1 orphaned coding")
 
 
 def test_deleted_turn_orphans_its_codings_and_merged_turns_keep_theirs(cli, project, db_path):

@@ -112,6 +112,7 @@ def audit(
     return {
         "format": FORMAT,
         "coders": coders,
+        "left_out": left_out(db, coders, interviews),
         "unit": unit,
         "metric": metric,
         "level": level,
@@ -224,6 +225,31 @@ def load(db: Database, coders: list[str], interviews: list[str], *, spans: bool 
         by_one=sum(n for mask, n in masks.items() if mask.bit_count() == 1),
         kinds=dict(db.execute("SELECT id, kind FROM interviews").fetchall()),
     )
+
+
+def left_out(db: Database, coders: Sequence[str], interviews: Sequence[str] | None) -> str | None:
+    """What the figures leave out of the coders' codings: orphaned ones (no place in the edited text) and ones whose
+    code is gone from the codebook. None when nothing is."""
+    marks = ", ".join("?" * len(coders))
+    where, params = f"coder IN ({marks})", list(coders)
+    if interviews:
+        where += f" AND interview_id IN ({', '.join('?' * len(interviews))})"
+        params += list(interviews)
+    orphaned, unknown = db.execute(
+        f"""SELECT count(*) FILTER (WHERE turn_id IS NULL),
+                   count(*) FILTER (WHERE code_id IS NOT NULL AND code_id NOT IN (SELECT id FROM codes))
+            FROM live_codings WHERE {where}""",
+        params,
+    ).fetchone()
+    parts = [
+        f"{count(orphaned, 'orphaned coding')} (no longer anchored in the edited transcripts; see qualcode codings "
+        "orphans)"
+        if orphaned
+        else "",
+        f"{count(unknown, 'coding')} whose code is no longer in the codebook (run qualcode check)" if unknown else "",
+    ]
+    parts = [p for p in parts if p]
+    return f"Left out of every figure: {' and '.join(parts)}." if parts else None
 
 
 def scope(data: Data, unit: str, size: int, unit_text: str) -> dict:

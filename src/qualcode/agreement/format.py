@@ -138,7 +138,7 @@ def columns_for(data: dict, level: str, *, wide: bool = False) -> list[str]:
 
 def footer(data: dict, notes: Footnotes, *, wide: bool = False) -> list[str]:
     """What is said once under all the tables: scope, unit, the notes the tables refer to, the conventions."""
-    lines = [data["scope"]["text"], data["scope"]["unit_text"]]
+    lines = [data["scope"]["text"], data["scope"]["unit_text"], *([data["left_out"]] if data.get("left_out") else [])]
     if any(r["level"] == "overall" for r in data["rows"]):
         lines.append(data["overall"])
     lines += [f"[{i}] {text}" for i, text in enumerate(notes.items, start=1)]

@@ -159,12 +159,12 @@ def info(ctx: typer.Context, message: str) -> None:
 
 
 def warn_incomplete(db, coder: str | None) -> None:
-    """An export of an incomplete consensus (given --allow-incomplete) says so on stderr too, even with --quiet."""
-    from qualcode.export.segments import consensus_note
+    """What the exported figures rest on that is incomplete (an unfinished consensus given --allow-incomplete,
+    undecided units, codings left out) goes to stderr too, even with --quiet."""
+    from qualcode.export.segments import caveats_for
 
-    note = consensus_note(db, coder)
-    if note:
-        warn(note)
+    for caveat in caveats_for(db, coder):
+        warn(caveat)
 
 
 def step(ctx: typer.Context, message: str) -> None:

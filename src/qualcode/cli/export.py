@@ -192,8 +192,8 @@ def matrix(
     if data["interviewer_segments"]:
         n = data["interviewer_segments"]
         warn(f"{render.plural(n, 'segment')} coded on interviewers' turns {'is' if n == 1 else 'are'} not counted")
-    if data["consensus"] and not data["consensus"]["complete"]:
-        warn(data["consensus"]["description"])
+    for caveat in data["caveats"]:
+        warn(caveat)
     if content is not None:
         _emit(ctx, content, output, "the matrix")
     elif output is not None:
@@ -234,8 +234,6 @@ def segments(
     db = open_db(ctx)
     content, data = export_files.segments(db, fmt, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
     warn_incomplete(db, coder)
-    if data["orphaned"]:
-        warn(f"{data['orphaned']} orphaned codings are not exported: see 'qualcode codings orphans'")
     _emit(ctx, content, output, "the segments")
 
 

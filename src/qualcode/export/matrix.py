@@ -138,9 +138,11 @@ def build(
         "note": " ".join(
             [
                 *([data["consensus"]["description"]] if data.get("consensus") else []),
+                *(c for c in coded.caveats(data) if not data.get("consensus") or c != data["consensus"]["description"]),
                 note(attribute, count, percent, level, sums_equal(rows, totals, columns), source),
             ]
         ),
+        "caveats": coded.caveats(data),
     }
 
 

@@ -104,6 +104,9 @@ def to_html(data: dict) -> str:
         head_note = f'<p class="{style}" role="note">{e(agreed["description"])}</p>'
     else:
         head_note = ""
+    for caveat in data["summary"].get("caveats", []):  # undecided turns, codings left out: where nobody misses them
+        if not agreed or caveat != agreed["description"]:
+            head_note += f'<p class="warning" role="note">{e(caveat)}</p>'
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'

@@ -114,10 +114,18 @@ def base(db: Database, coder: str) -> dict:
     }
 
 
-def consensus_note(db: Database, coder: str | None) -> str | None:
-    """The status of the exported coder when it is an incomplete consensus, else None."""
-    status = consensus.status(db, choose_coder(db, coder))
-    return None if status is None or status.complete else status.describe()
+def caveats_for(db: Database, coder: str | None) -> list[str]:
+    """caveats() of the exported coder's figures, without loading their segments."""
+    chosen = choose_coder(db, coder)
+    status = consensus.status(db, chosen)
+    orphaned, unknown = db.execute(
+        """SELECT count(*) FILTER (WHERE turn_id IS NULL AND code_id IN (SELECT id FROM codes)),
+                  count(*) FILTER (WHERE code_id IS NOT NULL AND code_id NOT IN (SELECT id FROM codes))
+           FROM live_codings WHERE coder = ?""",
+        [chosen],
+    ).fetchone()
+    data = {"coder": chosen, "base": base(db, chosen), "orphaned": orphaned, "unknown_code": unknown}
+    return caveats({**data, "consensus": status.as_dict() if status else None})
 
 
 def choose_coder(db: Database, coder: str | None) -> str:
@@ -164,13 +172,53 @@ def load(db: Database, coder: str) -> dict:
             # and says which language it is in.
             s["quoted_in"] = None if s["language"] == tree.language else language.name(s["language"])
             out.append(s)
+    # A coding whose code is gone from the codes table (deleted behind the tool's back; `qualcode check` lists it)
+    # is in no branch of the tree: counted here so that every export can say it is left out.
+    unknown = db.execute(
+        """SELECT count(*) FROM live_codings WHERE coder = ? AND code_id IS NOT NULL
+           AND code_id NOT IN (SELECT id FROM codes)""",
+        [coder],
+    ).fetchone()[0]
     return {
         "coder": coder,
         "tree": tree,
         "segments": out,
         "orphaned": orphaned,
+        "unknown_code": unknown,
         "interviewer_segments": sum(s["role"] == "interviewer" for s in out),
     }
+
+
+def incomplete_coding(coder: str, base: dict) -> str | None:
+    """The warning every figure of CODER carries when CODER left units of the sources they coded undecided."""
+    if not base["undecided"]:
+        return None
+    n, units = base["undecided"], base["units"]
+    return (
+        f"INCOMPLETE CODING: {coder} has not decided {n:,} unit{'s' if n != 1 else ''} of the {units:,} in the sources "
+        f"{coder} coded: the figures may undercount."
+    )
+
+
+def caveats(data: dict) -> list[str]:
+    """What a reader of any figure made from DATA (select()) must be told: an unfinished consensus, undecided units,
+    and codings left out because they have no place in the text or no code in the codebook."""
+    out = []
+    if data.get("consensus") and not data["consensus"]["complete"]:
+        out.append(data["consensus"]["description"])
+    if line := incomplete_coding(data["coder"], data["base"]):
+        out.append(line)
+    if n := data["orphaned"]:
+        out.append(
+            f"{n:,} orphaned coding{'s are' if n != 1 else ' is'} left out: no longer anchored in the edited "
+            "transcripts (see qualcode codings orphans)."
+        )
+    if n := data.get("unknown_code"):
+        out.append(
+            f"{n:,} coding{'s are' if n != 1 else ' is'} left out: {'their' if n != 1 else 'its'} code is no longer "
+            "in the codebook (run qualcode check)."
+        )
+    return out
 
 
 def check_attribute(db: Database, name: str) -> str:

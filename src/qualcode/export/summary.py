@@ -98,7 +98,9 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
             "participants_in_project_by_gender": people["by_gender"],
             "interviewer_segments": data["interviewer_segments"],
             "orphaned": data["orphaned"],
+            "unknown_code": data.get("unknown_code", 0),
         },
+        "caveats": coded.caveats(data),
         "base": data["base"],
         "consensus": data.get("consensus"),
         "method": method(data["coder"], quotes, r.enabled, data.get("consensus"), data["base"]),
@@ -125,11 +127,8 @@ def method(
                 f"{counted(base['sources']['survey'], 'survey')}: a survey is often coded for a sample of its "
                 "respondents. They are counted apart from the people interviewed."
             )
-        if base["undecided"]:
-            lines.append(
-                f"INCOMPLETE CODING: {coder} has not decided {counted(base['undecided'], 'unit')} of the "
-                f"{base['units']:,} in the sources {coder} coded: the figures may undercount."
-            )
+        if line := coded.incomplete_coding(coder, base):
+            lines.append(line)
     lines += [
         f"Codings by {coder}. A segment is one coding of one code on one passage; a criterion pools every code in "
         "its branch. Evidence is what participants said in interviews, survey respondents' answers and documents' "

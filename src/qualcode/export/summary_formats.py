@@ -103,6 +103,8 @@ def to_markdown(data: dict, *, title: str | None = None) -> str:
             f"- {counted(t['orphaned'], 'orphaned coding')} (no longer anchored in the edited transcripts) "
             "are left out."
         )
+    if t.get("unknown_code"):
+        lines.append(f"- {counted(t['unknown_code'], 'coding')} on codes no longer in the codebook are left out.")
     genders = data["genders"]
     lines += [
         "",
