@@ -126,6 +126,76 @@ def test_delete_codings_is_reported(cli, project, tmp_path):
     assert "Efficiency/Funding" not in paths(cli)
 
 
+def newest_batch(cli, *extra) -> dict:
+    return json.loads(cli("history", "--format", "json", "--limit", "1", *extra).stdout)[0]
+
+
+def test_delete_codings_is_one_batch_in_history(cli, db_path, project, tmp_path):
+    cli("apply", "INT-01", "3", "Funding", "--coder", "ana")
+    cli("apply", "INT-01", "5", "Funding", "Relevance", "--coder", "ben")
+    without = CB.replace(
+        "    children:\n      - key: eff.funding\n        name: Funding\n        patterns: [[{LEMMA: money}, {LOWER: "
+        "late}]]\n",
+        "",
+    )
+    cli("codebook", "load", write(tmp_path / "cb4.yml", without), "--delete-codings")
+    b = newest_batch(cli)
+    assert (b["kind"], b["coder"], b["coders"], b["added"], b["removed"]) == (
+        "codebook-load",
+        None,
+        ["ana", "ben"],
+        0,
+        2,
+    )
+    assert "Efficiency/Funding" in b["description"] and "2 deleted" in b["description"]
+    assert newest_batch(cli, "--coder", "ana")["batch"] == b["batch"]  # each coder's history shows it
+    assert "ana, ben" in cli("history").stdout
+    before = dump(db_path)
+    r = cli("undo", "--coder", "ana", "--batch", b["batch"], expect=2)
+    assert f"batch {b['batch']} (codebook-load) changed the code tree" in r.stderr
+    assert dump(db_path) == before
+
+
+def test_move_to_says_how_many_moved_and_how_many_were_duplicates(cli, project, tmp_path):
+    cli("apply", "INT-01", "3", "Funding", "Efficiency", "--coder", "ana")
+    cli("apply", "INT-01", "5", "Funding", "--coder", "ana")
+    without = CB.replace(
+        "    children:\n      - key: eff.funding\n        name: Funding\n        patterns: [[{LEMMA: money}, {LOWER: "
+        "late}]]\n",
+        "",
+    )
+    r = cli("codebook", "load", write(tmp_path / "cb5.yml", without), "--move-to", "Efficiency")
+    assert "moved 1 coding of removed codes, 1 already had Efficiency (retired)" in r.stdout
+    assert paths(cli)["Efficiency"] == 2
+    b = newest_batch(cli)
+    assert (b["kind"], b["coders"], b["added"], b["removed"]) == ("codebook-load", ["ana"], 0, 1)
+    assert "1 moved to Efficiency, 1 retired" in b["description"]
+
+
+def test_merge_counts_what_it_did_and_records_a_batch(cli, db_path, project):
+    cli("apply", "INT-01", "3", "Needs", "--coder", "ana")
+    cli("apply", "INT-01", "5", "Needs", "Relevance", "--coder", "ana")
+    cli("apply", "INT-01", "5", "Needs", "--coder", "ben")
+    r = cli("code", "merge", "Needs", "Relevance")
+    assert "2 codings moved, 1 already had Relevance (retired)" in r.stderr
+    assert paths(cli)["Relevance"] == 3
+    b = newest_batch(cli)
+    assert (b["kind"], b["coder"], b["coders"], b["added"], b["removed"]) == ("code-merge", None, ["ana", "ben"], 0, 1)
+    assert newest_batch(cli, "--coder", "ben")["batch"] == b["batch"]
+    before = dump(db_path)
+    r = cli("undo", "--coder", "ana", "--batch", b["batch"], expect=2)
+    assert "changed the code tree" in r.stderr
+    assert dump(db_path) == before
+    cli("undo", "--coder", "ana")  # ana's own latest batch, not the merge
+    assert paths(cli)["Relevance"] == 2
+
+
+def test_a_merge_that_touches_no_coding_records_no_batch(cli, project):
+    cli("apply", "INT-01", "3", "Funding", "--coder", "ana")
+    cli("code", "merge", "Needs", "Relevance")
+    assert newest_batch(cli)["kind"] == "apply"
+
+
 BAD = [
     (
         "dup",

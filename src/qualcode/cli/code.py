@@ -97,9 +97,11 @@ def merge(
     from qualcode.codebook.ops import merge as do
 
     r = do(open_db(ctx), source, into)
+    retired = f", {r['retired']} already had {r['into']} (retired)" if r["retired"] else ""
     info(
         ctx,
-        f"merged {r['from']} into {r['into']}: {render.plural(r['codings'], 'coding')}, "
+        (f"batch {r['batch']}: " if r["batch"] else "")
+        + f"merged {r['from']} into {r['into']}: {render.plural(r['codings'], 'coding')} moved{retired}; "
         f"{render.plural(r['children'], 'child code')} moved",
     )
 

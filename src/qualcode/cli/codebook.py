@@ -54,8 +54,10 @@ def _walk_report(r):
         yield f"updated  {p}"
     for p in r.removed:
         yield f"removed  {p}"
-    if r.codings_moved:
-        yield f"moved {render.plural(r.codings_moved, 'coding')} of removed codes"
+    if r.codings_moved or r.codings_retired:
+        yield f"moved {render.plural(r.codings_moved, 'coding')} of removed codes" + (
+            f", {r.codings_retired} already had {r.moved_to} (retired)" if r.codings_retired else ""
+        )
     if r.codings_deleted:
         yield f"deleted {render.plural(r.codings_deleted, 'coding')} of removed codes"
 

@@ -108,6 +108,10 @@ def history(
     from qualcode.coding.codings import history as do
 
     rows = do(open_db(ctx), coder, since, limit)
+    if fmt != "json":  # a change of the code tree is no one coder's: name every coder it touched
+        rows = [dict(r, coder=r["coder"] or ", ".join(r["coders"])) for r in rows]
+    if fmt in ("table", "md"):  # an older project's figure an undo had erased: said, not shown as 0 or blank
+        rows = [dict(r, **{k: "not recorded" for k in ("added", "removed") if r[k] is None}) for r in rows]
     if fmt == "table":  # seconds are enough on a screen; json/csv keep the full timestamp
         rows = [
             dict(r, time=r["time"][:19].replace("T", " "), undone_at=(r["undone_at"] or "")[:19].replace("T", " "))

@@ -7,6 +7,7 @@ from sqlite_utils import Database
 from qualcode.codebook.store import move_codings
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import ConflictError, UsageError
+from qualcode.store.batches import new_batch
 from qualcode.store.db import transaction
 
 
@@ -32,7 +33,9 @@ def rename(db: Database, old: str, new: str) -> dict:
 
 
 def merge(db: Database, source: str, into: str) -> dict:
-    """Codings of SOURCE go to INTO (duplicates retired), its children move under INTO, then SOURCE goes."""
+    """Codings of SOURCE go to INTO (duplicates retired), its children move under INTO, then SOURCE goes.
+
+    When it touches codings it is one batch in the history, naming the coders whose codings it moved or retired."""
     with transaction(db):
         before = _clashes(db)
         tree = CodeTree.load(db)
@@ -42,7 +45,14 @@ def merge(db: Database, source: str, into: str) -> dict:
             raise UsageError("cannot merge a code into itself")
         if b.id in tree.subtree_ids(a.id):
             raise UsageError(f"cannot merge {a.path!r} into its own descendant {b.path!r}")
-        moved = move_codings(db, a.id, b.id)
+        coders = [c for (c,) in db.execute("SELECT DISTINCT coder FROM live_codings WHERE code_id = ?", [a.id])]
+        batch = new_batch(db, None, "code-merge", coders=coders) if coders else None
+        moved, retired = move_codings(db, a.id, b.id, batch)
+        if batch:
+            db.execute(
+                "UPDATE batches SET description = ? WHERE id = ?",
+                [f"merge {a.path} into {b.path}: {moved} moved, {retired} retired ({b.path} was already there)", batch],
+            )
         children = db.execute("SELECT id, name FROM codes WHERE parent_id = ?", [a.id]).fetchall()
         for cid, name in children:
             if _sibling_clash(db, b.id, name, cid):
@@ -53,7 +63,14 @@ def merge(db: Database, source: str, into: str) -> dict:
         db.execute("UPDATE codings SET code_id = ? WHERE code_id = ?", [b.id, a.id])
         db.execute("DELETE FROM codes WHERE id = ?", [a.id])
         _refuse_clashes(db, f"merging {a.path} into {b.path}", before)
-    return {"from": a.path, "into": b.path, "codings": moved, "children": len(children)}
+    return {
+        "from": a.path,
+        "into": b.path,
+        "codings": moved,
+        "retired": retired,
+        "children": len(children),
+        "batch": batch,
+    }
 
 
 def move(db: Database, code_name: str, parent: str | None) -> dict:

@@ -14,6 +14,7 @@ from qualcode.codebook.parse import CodebookSpec, parse, pattern_hash, spec_hash
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import ConflictError, NotFoundError, UsageError
 from qualcode.output.render import plural
+from qualcode.store.batches import new_batch, retire
 from qualcode.store.db import now, transaction
 
 
@@ -26,7 +27,10 @@ class LoadReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     codings_moved: int = 0
+    codings_retired: int = 0  # of those to move, the ones whose coder already had the target there
+    moved_to: str | None = None
     codings_deleted: int = 0
+    batch: int | None = None  # the history's record of the codings moved, retired or deleted
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what an import had to adapt (REFI-QDA names, colours)
@@ -64,7 +68,8 @@ def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delet
         old[new_key] = old.pop(old_key)
         old_paths[new_key] = old_paths.pop(old_key)
     removed = [k for k in old if k not in new_keys]
-    target_id = None
+    target_id = target_path = None
+    used: dict[str, int] = {}
     if removed:
         used = {
             k: n
@@ -121,17 +126,22 @@ def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delet
             row["guid"] = c.guid or str(uuid.uuid4()).upper()
             ids[c.key] = db["codes"].insert(row).last_pk
             report.added.append(p)
+    if used and target_path:
+        report.moved_to = target_path
+    if used:  # one batch records what happens to the codings of the removed codes
+        used_ids = [old[k]["id"] for k in used]
+        coders = db.execute(
+            f"SELECT DISTINCT coder FROM live_codings WHERE code_id IN ({', '.join('?' * len(used_ids))})", used_ids
+        ).fetchall()
+        report.batch = new_batch(db, None, "codebook-load", coders=[c for (c,) in coders])
     for k in removed:
         code_id = old[k]["id"]
-        n = db.execute("SELECT count(*) FROM live_codings WHERE code_id = ?", [code_id]).fetchone()[0]
-        if n and target_id:
-            report.codings_moved += move_codings(db, code_id, ids[target_id])
-        elif n and delete_codings:
-            db.execute(
-                "UPDATE codings SET deleted_at = ? WHERE id IN (SELECT id FROM live_codings WHERE code_id = ?)",
-                [now(), code_id],
-            )
-            report.codings_deleted += n
+        if k in used and target_id:
+            moved, retired = move_codings(db, code_id, ids[target_id], report.batch)
+            report.codings_moved += moved
+            report.codings_retired += retired
+        elif k in used and delete_codings:
+            report.codings_deleted += retire(db, "code_id = ?", [code_id], report.batch)
         # Deleted codings keep their history row but lose the code (the code row goes).
         db.execute(
             "UPDATE codings SET code_id = NULL, memo = coalesce(memo, '') || ? WHERE code_id = ?",
@@ -139,6 +149,20 @@ def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delet
         )
         db.execute("DELETE FROM suggestions WHERE code_id = ?", [code_id])
         report.removed.append(old_paths[k])
+    if report.batch:
+        done = (
+            f"{report.codings_moved} moved to {target_path}, {report.codings_retired} retired ({target_path} was "
+            "already there)"
+            if target_path
+            else f"{report.codings_deleted} deleted"
+        )
+        db.execute(
+            "UPDATE batches SET description = ? WHERE id = ?",
+            [
+                f"codebook {Path(spec.source).name}: {', '.join(old_paths[k] for k in used)} removed; {done}",
+                report.batch,
+            ],
+        )
     for k in removed:  # detach first: a removed parent may go before its removed children
         db.execute("UPDATE codes SET parent_id = NULL WHERE key = ?", [k])
     for k in removed:
@@ -184,9 +208,10 @@ def _match_new_path(spec: CodebookSpec, name: str) -> str:
     raise NotFoundError(f"--move-to {name}: no such code in the new codebook")
 
 
-def move_codings(db: Database, from_id: int, to_id: int) -> int:
-    """Re-point live codings; where the target already codes the same span for that coder, retire the duplicate."""
-    n = 0
+def move_codings(db: Database, from_id: int, to_id: int, batch_id: int) -> tuple[int, int]:
+    """Re-point live codings; where the target already codes the same span for that coder, retire the duplicate
+    in BATCH_ID. Returns (moved, retired)."""
+    moved = retired = 0
     rows = db.execute("SELECT id, turn_id, coder, start, end FROM live_codings WHERE code_id = ?", [from_id]).fetchall()
     for cid, turn_id, coder, start, end in rows:
         dup = db.execute(
@@ -195,8 +220,8 @@ def move_codings(db: Database, from_id: int, to_id: int) -> int:
             [to_id, turn_id, coder, start, end],
         ).fetchone()
         if dup:
-            db.execute("UPDATE codings SET deleted_at = ? WHERE id = ?", [now(), cid])
+            retired += retire(db, "id = ?", [cid], batch_id)
         else:
             db.execute("UPDATE codings SET code_id = ? WHERE id = ?", [to_id, cid])
-        n += 1
-    return n
+            moved += 1
+    return moved, retired

@@ -7,6 +7,7 @@ undone as a unit. Removal and undo are soft: rows get deleted_at, nothing is era
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -14,32 +15,11 @@ from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import ConflictError, NotFoundError, UsageError
+from qualcode.store.batches import TREE_KINDS, ensure_coder, new_batch
+from qualcode.store.batches import retire as _retire
 from qualcode.store.db import SQLITE_MAX_INT, fits_sqlite, now, transaction
 
 ORIGINS = ("manual", "suggestion", "search", "imported", "review", "agreed", "merge", "refi")
-
-
-def ensure_coder(db: Database, name: str) -> str:
-    name = name.strip()
-    if not name:
-        raise UsageError("coder name is empty")
-    db.execute(
-        "INSERT OR IGNORE INTO coders (name, guid, created_at) VALUES (?, ?, ?)",
-        [name, str(uuid.uuid4()).upper(), now()],
-    )
-    return name
-
-
-def new_batch(
-    db: Database, coder: str | None, kind: str, *, session_id: str | None = None, description: str | None = None
-) -> int:
-    if coder:
-        ensure_coder(db, coder)
-    cur = db.execute(
-        "INSERT INTO batches (coder, kind, session_id, description, created_at) VALUES (?, ?, ?, ?, ?)",
-        [coder, kind, session_id, description, now()],
-    )
-    return cur.lastrowid
 
 
 @dataclass
@@ -155,15 +135,6 @@ def _refuse_clash(db: Database, t: TurnRef, coder: str, coding_id: int) -> None:
             f"{c['parent']} is exclusive: {t.interview_id} turn {t.idx} already has {theirs} by {coder}, so {mine} "
             "cannot be added beside it; remove the other first (qualcode unapply)"
         )
-
-
-def _retire(db: Database, where: str, params: list, batch_id: int) -> int:
-    cur = db.execute(
-        f"UPDATE codings SET deleted_at = ?, deleted_batch_id = ? WHERE id IN (SELECT id FROM live_codings WHERE "
-        f"{where})",
-        [now(), batch_id, *params],
-    )
-    return cur.rowcount
 
 
 def add_codes(
@@ -367,6 +338,11 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
         row = db.execute("SELECT coder, kind, undone_at FROM batches WHERE id = ?", [batch_id]).fetchone()
         if not row:
             raise NotFoundError(f"no batch {batch_id} (see 'qualcode history')")
+        if row[1] in TREE_KINDS:
+            raise UsageError(
+                f"batch {batch_id} ({row[1]}) changed the code tree: the code its codings had is gone, so it cannot "
+                "be undone (the history keeps what it did)"
+            )
         if row[0] != coder:
             raise UsageError(f"batch {batch_id} belongs to {row[0]}, not {coder}")
         if row[2]:
@@ -381,6 +357,8 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
             except Exception:  # an identical coding is live again meanwhile; keep that one
                 continue
         db.execute("UPDATE batches SET undone_at = ? WHERE id = ?", [now(), batch_id])
+        # Revived rows keep the batch that made them, so the undo's own figure for them is set here.
+        db.execute("UPDATE batches SET added = ? WHERE id = ?", [revived, undo_batch])
     return {"batch": batch_id, "kind": row[1], "removed": retired, "restored": revived}
 
 
@@ -393,14 +371,15 @@ def history(db: Database, coder: str | None = None, since: str | None = None, li
             raise UsageError(f"--since expects a date such as 2026-11-01, got {since!r}") from None
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}")
-    sql = """SELECT b.id, b.created_at, b.coder, b.kind, b.description, b.session_id, b.undone_at,
-                    (SELECT count(*) FROM codings c WHERE c.batch_id = b.id),
-                    (SELECT count(*) FROM codings c WHERE c.deleted_batch_id = b.id)
+    # added/removed are what the batch did when it ran (counted then, see m014), NULL where an older project had
+    # already lost them; coders are the affected coders of a change to the code tree, else the batch's coder.
+    sql = """SELECT b.id, b.created_at, b.coder, b.kind, b.description, b.session_id, b.undone_at, b.added,
+                    b.removed, b.coders
              FROM batches b WHERE 1=1"""
     params: list = []
     if coder:
-        sql += " AND b.coder = ?"
-        params.append(coder)
+        sql += " AND (b.coder = ? OR EXISTS (SELECT 1 FROM json_each(b.coders) WHERE value = ?))"
+        params += [coder, coder]
     if since:
         sql += " AND b.created_at >= ?"
         params.append(since)
@@ -408,4 +387,7 @@ def history(db: Database, coder: str | None = None, since: str | None = None, li
     if limit:
         sql += f" LIMIT {min(int(limit), SQLITE_MAX_INT)}"
     keys = ["batch", "time", "coder", "kind", "description", "session", "undone_at", "added", "removed"]
-    return [dict(zip(keys, r, strict=True)) for r in db.execute(sql, params)]
+    return [
+        dict(zip(keys, r[:-1], strict=True), coders=json.loads(r[-1]) if r[-1] else [r[2]] if r[2] else [])
+        for r in db.execute(sql, params)
+    ]

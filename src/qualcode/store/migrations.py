@@ -462,3 +462,33 @@ def m013_languages(db: Database) -> None:
         db.execute("UPDATE codes SET patterns = ?, pattern_hash = ? WHERE id = ?", [json.dumps(new), digest, code_id])
     db.execute("ALTER TABLE interviews ADD COLUMN language_detected INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE codings ADD COLUMN translation TEXT")
+
+
+@migrations()
+def m014_batch_figures(db: Database) -> None:
+    """What each batch added and removed, recorded as it happens (an undo no longer rewrites the history); the
+    coders a change of the code tree (a code merge, a codebook load) touched."""
+    # The figures were counted from the codings at each reading, and undo clears deleted_batch_id on what it revives:
+    # the undone batch then showed "removed 0", and the undo, whose revived rows keep their own batch, "added 0".
+    db.execute("ALTER TABLE batches ADD COLUMN added INTEGER DEFAULT 0")
+    db.execute("ALTER TABLE batches ADD COLUMN removed INTEGER DEFAULT 0")
+    db.execute("ALTER TABLE batches ADD COLUMN coders TEXT")  # JSON list, for batches of no one coder
+    # What can still be counted is; what an undo erased is NULL ("not recorded"), never a wrong 0.
+    db.execute("""
+        UPDATE batches SET
+            added = CASE WHEN kind = 'undo' THEN NULL
+                         ELSE (SELECT count(*) FROM codings c WHERE c.batch_id = batches.id) END,
+            removed = CASE WHEN undone_at IS NOT NULL THEN NULL
+                           ELSE (SELECT count(*) FROM codings c WHERE c.deleted_batch_id = batches.id) END""")
+    # Every writer of codings is counted, whichever package it is in. Reviving (deleted_batch_id back to NULL) does
+    # not count: undo records what it restored on its own batch. A migration that rebuilds `codings` drops these
+    # triggers and must make them again.
+    db.execute("""
+        CREATE TRIGGER codings_batch_added AFTER INSERT ON codings WHEN NEW.batch_id IS NOT NULL BEGIN
+            UPDATE batches SET added = added + 1 WHERE id = NEW.batch_id;
+        END""")
+    db.execute("""
+        CREATE TRIGGER codings_batch_removed AFTER UPDATE OF deleted_batch_id ON codings
+        WHEN NEW.deleted_batch_id IS NOT NULL AND NEW.deleted_batch_id IS NOT OLD.deleted_batch_id BEGIN
+            UPDATE batches SET removed = removed + 1 WHERE id = NEW.deleted_batch_id;
+        END""")

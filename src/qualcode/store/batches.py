@@ -1,0 +1,60 @@
+"""Batches, the unit of history and undo, and retiring codings in one.
+
+Here, below every package that changes codings, so that changes to the code tree (codebook/) record their batch
+the same way coding/ does. What a batch added and removed is counted by the triggers of m014 as it happens, so the
+history is a record that later undos cannot rewrite.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from sqlite_utils import Database
+
+from qualcode.errors import UsageError
+from qualcode.store.db import now
+
+# Batches that change the code tree as well as codings (a code removed, merged away): they are no one coder's
+# (coder NULL, the affected coders in `coders`), and undo refuses them, since the code their codings had is gone.
+TREE_KINDS = ("codebook-load", "code-merge")
+
+
+def ensure_coder(db: Database, name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise UsageError("coder name is empty")
+    db.execute(
+        "INSERT OR IGNORE INTO coders (name, guid, created_at) VALUES (?, ?, ?)",
+        [name, str(uuid.uuid4()).upper(), now()],
+    )
+    return name
+
+
+def new_batch(
+    db: Database,
+    coder: str | None,
+    kind: str,
+    *,
+    session_id: str | None = None,
+    description: str | None = None,
+    coders: list[str] | None = None,
+) -> int:
+    """A batch of one coder's changes, or with CODERS (and no coder) a change of the code tree touching theirs."""
+    if coder:
+        ensure_coder(db, coder)
+    cur = db.execute(
+        "INSERT INTO batches (coder, kind, session_id, description, created_at, coders) VALUES (?, ?, ?, ?, ?, ?)",
+        [coder, kind, session_id, description, now(), json.dumps(sorted(coders)) if coders else None],
+    )
+    return cur.lastrowid
+
+
+def retire(db: Database, where: str, params: list, batch_id: int) -> int:
+    """Retire the live codings matching WHERE in BATCH_ID (soft: undo revives them); returns how many."""
+    cur = db.execute(
+        f"UPDATE codings SET deleted_at = ?, deleted_batch_id = ? WHERE id IN (SELECT id FROM live_codings WHERE "
+        f"{where})",
+        [now(), batch_id, *params],
+    )
+    return cur.rowcount
