@@ -223,6 +223,19 @@ def test_report_for_one_coder_says_why_there_is_no_agreement(cli, tmp_path):
     assert len(doc.xpath('//rect[@class="bar"]')) == 2
 
 
+def test_agreement_names_only_coders_who_share_turns(cli, tmp_path):
+    """A third coder on turns nobody else decided, and a consensus under another name: neither is in the line."""
+    cli("import", CORPUS / "INT-07.md", CORPUS / "INT-08.md")
+    cli("codebook", "load", write(tmp_path / "cb.yml", "codebook: Small\ncodes:\n  - name: Impact\n  - name: Other\n"))
+    rows = ["INT-07,4,Impact,ana,", "INT-07,4,Impact,ben,", "INT-07,5,Other,ana,", "INT-07,5,Impact,ben,"]
+    rows += ["INT-08,3,Impact,cleo,"]
+    cli("codings", "import", write(tmp_path / "c.csv", "interview,turn,code,coder,memo\n" + "\n".join(rows) + "\n"))
+    cli("review", "--coders", "ana,ben", "--as", "team", input="1\nq\n")
+    doc = lxml.html.fromstring(cli("report", "--coder", "ana").stdout)
+    caption = doc.xpath('//section[@id="agreement"]//table/caption')[0].text_content()
+    assert caption.startswith("Agreement between ana and ben per criterion"), caption
+
+
 # --- charts.py ---------------------------------------------------------------------------------------------------
 
 

@@ -38,7 +38,7 @@ def audit(
     fmt: FormatOpt = "table",
     source: SourceOpt = None,
 ) -> None:
-    """Inter-coder agreement on the turns every named coder decided: per code, per criterion, overall.
+    """Inter-coder agreement on the turns at least two named coders decided: per code, per criterion, overall.
 
     The table has one row per code: units in scope, percent agreement, κ (Cohen's for two coders, Fleiss' for more),
     Krippendorff's α and α's conventional band; a figure that is undefined says why in a note printed once below.

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from sqlite_utils import Database
 
+from qualcode.agreement.consensus import consensus_coders
 from qualcode.codebook.tree import Code, require_settings
 from qualcode.errors import NotFoundError
 from qualcode.export import matrix, summary
@@ -155,7 +156,21 @@ def agreement(db: Database) -> dict | None:
     from qualcode.agreement.audit import audit
 
     original = {r[0] for r in db.execute("SELECT DISTINCT coder FROM codings WHERE origin != 'review'")}
-    coders = [c for c in project_coders(db, with_codings=True) if c != coded.CONSENSUS and c in original]
+    reviewed = set(consensus_coders(db))
+    coders = [c for c in project_coders(db, with_codings=True) if c != coded.CONSENSUS and c in original - reviewed]
+    # Only coders who share a turn with another take part: naming one who shares none would claim a check of
+    # their coding that never happened.
+    marks = ", ".join("?" * len(coders))
+    sharing = {
+        r[0]
+        for r in db.execute(
+            f"""SELECT DISTINCT coder FROM live_codings WHERE coder IN ({marks}) AND turn_id IN (
+                    SELECT turn_id FROM live_codings WHERE coder IN ({marks}) AND turn_id IS NOT NULL
+                    GROUP BY turn_id HAVING count(DISTINCT coder) >= 2)""",
+            [*coders, *coders],
+        )
+    }
+    coders = [c for c in coders if c in sharing]
     if len(coders) < 2:
         return None
     data = audit(db, coders, unit="turn", level="all")
