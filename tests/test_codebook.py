@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.conftest import CODEBOOK, CORPUS, dump, write
+from tests.session_helpers import query
 
 CB = """codebook: Test codebook
 version: "1"
@@ -170,6 +171,21 @@ def test_move_to_says_how_many_moved_and_how_many_were_duplicates(cli, project, 
     b = newest_batch(cli)
     assert (b["kind"], b["coders"], b["added"], b["removed"]) == ("codebook-load", ["ana"], 0, 1)
     assert "1 moved to Efficiency, 1 retired" in b["description"]
+
+
+def test_a_coded_code_cannot_become_a_folder(cli, db_path, project, tmp_path):
+    """codable: false on a code with codings would leave them counted by the summary and not by the audit."""
+    cli("apply", "INT-01", "3", "Efficiency", "--coder", "ana")
+    before = query(db_path, "SELECT * FROM codes ORDER BY id")
+    folder = CB.replace('    colour: "#f00"\n', '    colour: "#f00"\n    codable: false\n')
+    r = cli("codebook", "load", write(tmp_path / "cb6.yml", folder), expect=1)
+    assert "makes codes that have codings not codable (codable: false): Efficiency (1 coding)" in r.stderr
+    assert query(db_path, "SELECT * FROM codes ORDER BY id") == before
+    cli(
+        "codebook",
+        "load",
+        write(tmp_path / "cb7.yml", CB.replace("Fit with needs.", "Fit with needs.\n    codable: false")),
+    )
 
 
 def test_merge_counts_what_it_did_and_records_a_batch(cli, db_path, project):

@@ -89,6 +89,19 @@ def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delet
             if target_key in removed:
                 raise UsageError(f"--move-to {move_to}: that code is being removed too")
             target_id = target_key  # resolved to an id once it is stored
+    # A code that stops being codable would keep its codings, counted by some figures and not others.
+    folders = [
+        f"{p} ({plural(n, 'coding')})"
+        for p, _, c in spec.walk()
+        if not c.codable and c.key in old and old[c.key]["codable"]
+        and (n := db.execute("SELECT count(*) FROM live_codings WHERE code_id = ?", [old[c.key]["id"]]).fetchone()[0])
+    ]  # fmt: skip
+    if folders:
+        raise ConflictError(
+            f"the new codebook makes codes that have codings not codable (codable: false): {', '.join(folders)}; "
+            "move their codings first (qualcode code merge CODE INTO) or keep them codable",
+            path=spec.source,
+        )
     # Upsert in tree order so parents exist before children.
     ids: dict[str, int] = {}
     for position, (p, parent_path, c) in enumerate(spec.walk()):
