@@ -99,6 +99,9 @@ def test_an_unfinished_review_is_refused_or_marked_never_silent(cli, tmp_path):
     assert 'class="warning"' in html and "INCOMPLETE" in html.split("</header>")[0]
     matrix = json.loads(cli("export", "matrix", "--by", "gender", "--allow-incomplete", "--format", "json").stdout)
     assert "INCOMPLETE" in matrix["note"]
+    # What is read off the terminal says it too.
+    for command in (["segments", "--code", "Relevance"], ["cooccurrence", "--level", "criterion"]):
+        assert "INCOMPLETE" in cli(*command, "--coder", "consensus").stderr, command
 
 
 # --- 2. exclusive scales ---------------------------------------------------------------------------------------

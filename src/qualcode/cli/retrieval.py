@@ -19,6 +19,7 @@ from qualcode.cli._common import (
     open_db,
     require_coder,
     warn,
+    warn_incomplete,
 )
 from qualcode.output import render
 
@@ -78,10 +79,14 @@ def segments(
 
     Example: `qualcode segments --code Relevance --where gender=woman --where case_study=Ethiopia`
     """
+    from qualcode.agreement.consensus import status as consensus_status
     from qualcode.coding.retrieval import segments as do
 
     filters = _filters(ctx, where, interview, source)
-    data = do(open_db(ctx), code, coder=coder, filters=filters, subcodes=subcodes)
+    db = open_db(ctx)
+    data = do(db, code, coder=coder, filters=filters, subcodes=subcodes)
+    if coder and (status := consensus_status(db, coder)) and not status.complete:
+        warn(status.describe())
     rows = data["segments"]
     what = data["code"] + (
         f" and the {render.plural(len(data['codes']) - 1, 'code')} below it" if len(data["codes"]) > 1 else ""
@@ -204,7 +209,10 @@ def cooccurrence(
     """
     from qualcode.coding.retrieval import cooccurrence as do
 
-    data = do(open_db(ctx), coder=coder, level=level)
+    db = open_db(ctx)
+    data = do(db, coder=coder, level=level)
+    if coder:
+        warn_incomplete(db, coder)  # the counts are figures: an unfinished consensus or undecided turns are said
     if fmt == "json":
         render.emit("json", data=data)
         return
