@@ -456,6 +456,25 @@ CASES = [
         "{f}: interview INT-05 already exists (from INT-05.md) with different content; use --replace",
     ),
     Case("import-unknown-speaker", imp("a.md", fm() + "\nMr X: who am I?\n"), "{f}:13: unknown speaker label 'Mr X'"),
+    # A listed label no turn uses would be a phantom person in the figures by gender (and the real speaker unknown).
+    Case(
+        "import-front-matter-silent-participant",
+        imp("a.md", fm().replace("interviewers:", "  - id: P091\n    speaker: Bo\ninterviewers:")),
+        "{f}:8: speaker label 'Bo' (participant P091) is not used in the text; the labels used there are 'EV1', 'Ana'",
+    ),
+    Case(
+        "import-sidecar-silent-participant",
+        lambda d: (
+            ["import", write(d / "p1.txt", "A: hi\nB: yo\n")],
+            write(d / "p1.yml", "interview: P1\nparticipants:\n  - id: P1\n    speaker: Bee\n"),
+        ),
+        "{f}:4: speaker label 'Bee' (participant P1) is not used in p1.txt; the labels used there are 'A', 'B'",
+    ),
+    Case(
+        "import-duplicate-participant",
+        imp("a.md", fm().replace("interviewers:", "  - id: P090\n    speaker: Anna\ninterviewers:")),
+        "{f}:7: participant P090 is listed twice (first on line 4)",
+    ),
     Case("import-unknown-extension", imp("notes.odt", b"PK\x03\x04"), "{f}: unknown extension '.odt'"),
     # A PDF is a document now: one that is not a PDF says so.
     Case("import-pdf-damaged", imp("notes.pdf", b"%PDF-1.4"), "{f}: not a readable PDF"),
@@ -987,6 +1006,33 @@ CASES = [
     Case(
         "db-dev-null", lambda d: cmd("--db", "/dev/null", "interviews", f=Path("/dev/null")), "{f}: not a regular file"
     ),
+    # --- output files: a full device, a suffix naming another format ---------------------------------------------
+    *(
+        Case(f"{name}-to-dev-full", lambda d, c=command: cmd(*c, f=Path("/dev/full")), "cannot write {f}: No space")
+        for name, command in (
+            ("qdpx", ("export", "qdpx", "/dev/full")),
+            ("report", ("report", "--coder", "coder-a", "-o", "/dev/full")),
+            ("codings", ("codings", "export", "-o", "/dev/full")),
+        )
+    ),
+    Case(
+        "codings-export-to-xlsx",
+        lambda d: cmd("codings", "export", "-o", d / "codings.xlsx", f=d / "codings.xlsx"),
+        "codings.xlsx: codings export writes .csv or .json, not .xlsx: name the file accordingly",
+        code=2,
+    ),
+    Case(
+        "codebook-export-to-md",
+        lambda d: cmd("codebook", "export", "-o", d / "codebook.md", f=d / "codebook.md"),
+        "codebook.md: codebook export writes .yml, .yaml, .qdc or .csv, not .md: name the file accordingly",
+        code=2,
+    ),
+    Case(
+        "codings-export-json-suffix-csv-format",
+        lambda d: cmd("codings", "export", "--format", "csv", "-o", d / "c.json", f=d / "c.json"),
+        "--format csv but c.json ends in .json: give one or the other",
+        code=2,
+    ),
     # --- options given twice ----------------------------------------------------------------------------------------
     Case(
         "import-speaker-map-twice-conflicting",
@@ -1001,20 +1047,27 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+def unprivileged(read_only: Path) -> list[str]:
+    """The command prefix that runs a process for which READ_ONLY (a file or folder without write permission) is
+    read-only, even for root (setpriv drops the capability that lets root write it anyway); skips the test when
+    there is no way to."""
+    if os.geteuid() != 0:
+        return []
+    caps = "-dac_override,-dac_read_search"
+    prefix = [shutil.which("setpriv") or "setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
+    probe = subprocess.run([*prefix, "sh", "-c", f"test ! -w {read_only}"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("running as root without a way to drop write access to a read-only file")
+    return prefix
+
+
 def run_readonly(db: Path, args: list) -> tuple[int, str, str]:
     """The command in a process that cannot write DB: a read-only file, even for root (setpriv drops the
     capability that lets root write it anyway)."""
     db.chmod(0o444)
-    prefix = []
-    if os.geteuid() == 0:
-        caps = "-dac_override,-dac_read_search"
-        prefix = [shutil.which("setpriv") or "setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
-        probe = subprocess.run([*prefix, "sh", "-c", f"test ! -w {db}"], capture_output=True)
-        if probe.returncode != 0:
-            pytest.skip("running as root without a way to drop write access to a read-only file")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     p = subprocess.run(
-        [*prefix, sys.executable, "-m", "qualcode", "--db", str(db), *map(str, args)],
+        [*unprivileged(db), sys.executable, "-m", "qualcode", "--db", str(db), *map(str, args)],
         capture_output=True,
         text=True,
         env=env,

@@ -14,14 +14,19 @@ import errno
 import io
 import json
 import os
+import shlex
+import signal
 import sqlite3
+import stat
 import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db, query, write
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, ROOT, Cli, copy_db, query, write
 
 INTERVIEWS = ("INT-05", "INT-07")
 CB = """codebook: test
@@ -405,3 +410,130 @@ def test_a_french_codebook_loads_and_scores(cli, tmp_path):
         ),
     )
     cli("suggest")
+
+
+# --- 14. output that is not a regular file, a read-only one, a signal mid-write, a suffix ----------------------------
+
+
+def run(args: list, *, cwd: Path, shell: str = "") -> subprocess.CompletedProcess:
+    """qualcode in a process of its own, as a person runs it from a shell (SHELL: a redirection or a pipe)."""
+    line = " ".join(shlex.quote(str(a)) for a in [sys.executable, "-m", "qualcode", *args])
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(line + shell, shell=True, cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_dev_stdout_a_pipe_and_a_fifo_are_written_in_place(project, db_path, tmp_path):
+    folder = tmp_path / "out"
+    log = write(folder / "log.txt", "what the log held\n")
+    summary = ["--db", db_path, "export", "summary", "--coder", "coder-a", "-o", "/dev/stdout"]
+    r = run(summary, cwd=folder, shell=" >> log.txt")
+    assert r.returncode == 0, r.stderr
+    assert log.read_text().startswith("what the log held\n# Findings annex")
+    assert [p.name for p in folder.iterdir()] == ["log.txt"]
+    r = run(summary, cwd=folder, shell=" | cat")
+    assert r.returncode == 0 and r.stdout.startswith("# Findings annex"), r.stderr
+    fifo = folder / "fifo"
+    os.mkfifo(fifo)
+    for args, start in ((["export", "qdpx", fifo], b"PK"), (["report", "--coder", "coder-a", "-o", fifo], b"<!")):
+        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+        try:
+            project(*args)
+            got = reader.communicate(timeout=60)[0]
+        finally:
+            reader.kill()
+        assert got.startswith(start) and len(got) > 1000
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(p.name for p in folder.iterdir()) == ["fifo", "log.txt"]
+
+
+SLOW_FSYNC = """
+import os, sys, time
+from pathlib import Path
+
+real, marker = os.fsync, Path(sys.argv[1])
+
+
+def fsync(fd):
+    marker.touch()  # the output is written under its temporary name, about to be flushed
+    time.sleep(60)
+    real(fd)
+
+
+os.fsync = fsync
+sys.argv = ["qualcode", *sys.argv[2:]]
+from qualcode.cli import main
+
+main()
+"""
+
+
+@pytest.mark.parametrize("args", [["export", "qdpx", "study.qdpx"], ["report", "--coder", "coder-a", "-o", "r.html"]])
+def test_sigterm_during_a_write_leaves_no_temporary_file(project, db_path, tmp_path, args):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    writing = tmp_path / "writing"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    p = subprocess.Popen(
+        [sys.executable, "-c", SLOW_FSYNC, writing, "--db", db_path, *args],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(600):
+            if writing.exists() or p.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert writing.exists(), p.communicate()[1]
+        assert [f.name for f in folder.iterdir() if f.name.endswith(".tmp")]  # the write is under way
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert p.returncode == 128 + signal.SIGTERM and "Traceback" not in err
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["summary-md", "report", "codings", "qdpx", "backup"])
+def test_a_read_only_output_file_is_refused_and_left_as_it_was(project, tmp_path, name):
+    args, filename = WRITES[name]
+    out = write(tmp_path / filename, "mine, and read-only\n")
+    out.chmod(0o444)
+    r = project(*args, out, expect=1)
+    assert f"Error: {out} is read-only" in r.stderr
+    assert out.read_text() == "mine, and read-only\n" and out.stat().st_mode & 0o777 == 0o444
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_codings_and_codebook_exports_write_the_format_their_suffix_names(project, tmp_path):
+    project("codings", "export", "-o", tmp_path / "codings.json")
+    assert json.loads((tmp_path / "codings.json").read_text())[0]["coder"] == "coder-a"
+    project("codebook", "export", "-o", tmp_path / "dac.qdc")
+    assert (tmp_path / "dac.qdc").read_text().startswith("<?xml")
+    project("codebook", "export", "-o", tmp_path / "dac.CSV")
+    assert (tmp_path / "dac.CSV").read_text().startswith("tag,description")
+    project("codebook", "export", "-o", tmp_path / "dac.yaml")
+    assert (tmp_path / "dac.yaml").read_text().startswith("codebook: ")
+    project("codings", "export", "-o", tmp_path / "codings")  # no suffix: the default format
+    assert (tmp_path / "codings").read_text().startswith("interview,turn")
+
+
+def test_check_on_a_read_only_project_checks_its_search_index(project, db_path):
+    from tests.test_bad_input import run_readonly
+
+    def searched() -> dict:
+        code, out, err = run_readonly(db_path, ["check", "--format", "json"])
+        assert code in (0, 1) and "Traceback" not in err, err
+        return {c["check"]: c for c in json.loads(out)["checks"] if c["problems"]}
+
+    assert searched() == {}
+    db_path.chmod(0o644)
+    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute(
+            "INSERT INTO turns_fts(turns_fts, rowid, text) SELECT 'delete', id, text FROM turns WHERE idx = 5 LIMIT 1"
+        )
+    found = searched()
+    assert list(found) == ["search index"]
+    assert "out of step with the turns" in found["search index"]["examples"][0]

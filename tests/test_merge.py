@@ -6,7 +6,10 @@ import contextlib
 import gc
 import hashlib
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ import pytest
 from qualcode.coding import merge as merge_module
 from qualcode.errors import QualcodeError
 from qualcode.store.db import open_project
-from tests.conftest import CODEBOOK, CODINGS, CORPUS, Cli, copy_db, dump, query, write
+from tests.conftest import CODEBOOK, CODINGS, CORPUS, ROOT, Cli, copy_db, dump, query, write
 
 # The interviews the shipped coding files cover.
 CODED = sorted({line.split(",")[0] for line in (CODINGS / "coder-a.csv").read_text().splitlines()[1:]})
@@ -369,3 +372,35 @@ def test_projects_that_cannot_be_merged_are_refused(small, tmp_path):
     assert "no project" in here("merge", tmp_path / "missing.db", expect=1).stderr
     assert "into itself" in here("merge", here.db_path, expect=2).stderr
     assert dump(here.db_path) == snapshot
+
+
+def test_other_is_only_read_and_nothing_is_left_beside_it(small, tmp_path):
+    """A colleague's project as qualcode leaves it (WAL, no -wal or -shm while closed), in their folder; then
+    read-only, in a read-only folder, for a user who cannot write either (OTHER on a shared drive)."""
+    from tests.test_bad_input import unprivileged
+
+    here, ana, _ = small
+    ana("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    laptop = tmp_path / "laptop"
+    laptop.mkdir()
+    other = copy_db(ana.db_path, laptop / "ana.db")
+    with contextlib.closing(sqlite3.connect(other)) as conn:
+        assert conn.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    before = sha(other)
+    assert merge(here, other, "--dry-run")["codings"]["added"] == 1
+    assert [p.name for p in laptop.iterdir()] == ["ana.db"] and sha(other) == before
+    other.chmod(0o444)
+    laptop.chmod(0o555)
+    try:
+        r = subprocess.run(
+            [*unprivileged(laptop), sys.executable, "-m", "qualcode", "--db", here.db_path, "merge", other],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+            timeout=120,
+        )
+    finally:
+        laptop.chmod(0o755)
+    assert r.returncode == 0, r.stderr
+    assert [p.name for p in laptop.iterdir()] == ["ana.db"] and sha(other) == before
+    assert ("INT-05", 5, "Efficiency", None, "ana") in live(here.db_path)

@@ -39,7 +39,10 @@ def codings_import(
 @codings_app.command("export")
 def codings_export(
     ctx: typer.Context,
-    fmt: Annotated[Literal["csv", "json"], typer.Option("--format", "-f", help="csv or json.")] = "csv",
+    fmt: Annotated[
+        Literal["csv", "json"] | None,
+        typer.Option("--format", "-f", help="csv or json (default: the -o file's suffix, else csv)."),
+    ] = None,
     coder: Annotated[str | None, typer.Option("--coder", help="Only this coder.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
@@ -48,7 +51,9 @@ def codings_export(
     Example: `qualcode codings export --coder coder-a -o coder-a.csv`
     """
     from qualcode.coding.files import export
+    from qualcode.export.files import choose_format
 
+    fmt = choose_format(fmt, output, ("csv", "json"), what="codings export")
     write_output(export(open_db(ctx), fmt, coder), output, ctx, "codings")
 
 

@@ -1,7 +1,8 @@
 """Merging another project's codings into this one (`qualcode merge OTHER.db`), for coders who work on their own copies.
 
-OTHER is opened read-only (SQLite URI mode=ro) and read in one snapshot; this project changes in one transaction, so a
-failure, or --dry-run, leaves it as it was. Merging only ever adds codings, memos, coders and (with --add-codes)
+OTHER is opened read-only (SQLite URI mode=ro, or immutable when no process has it open, so that nothing is left
+beside it: see merge_read) and read in one snapshot; this project changes in one transaction, so a failure, or
+--dry-run, leaves it as it was. Merging only ever adds codings, memos, coders and (with --add-codes)
 codes, except where OTHER is plainly newer on a turn (rule 2 below): then the codings OTHER removed are removed here
 too, in the merge batch.
 

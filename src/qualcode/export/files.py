@@ -10,15 +10,31 @@ from sqlite_utils import Database
 from qualcode.errors import UsageError
 from qualcode.output import render
 
-SUFFIXES = {".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".txt": "table"}
+SUFFIXES = {
+    ".md": "md",
+    ".markdown": "md",
+    ".csv": "csv",
+    ".json": "json",
+    ".xlsx": "xlsx",
+    ".txt": "table",
+    ".yml": "yml",
+    ".yaml": "yml",
+    ".qdc": "qdc",
+}
 
 
-def choose_format(fmt: str | None, output: Path | None, allowed: tuple[str, ...]) -> str:
+def choose_format(fmt: str | None, output: Path | None, allowed: tuple[str, ...], *, what: str = "this export") -> str:
     """The format to write: --format if given, else the one OUTPUT's suffix names, else the first of ALLOWED. A suffix
-    naming another format than --format's is refused: `-f csv -o x.xlsx` would give a spreadsheet program a text
-    file."""
+    naming another format than --format's, or a format WHAT cannot write, is refused: `-f csv -o x.xlsx` would give
+    a spreadsheet program a text file. A suffix naming no format (and .txt, plain text whatever the format) takes
+    the default."""
     named = SUFFIXES.get(output.suffix.lower()) if output is not None else None
-    named = named if named in allowed else None
+    if named is not None and named not in allowed:
+        if named != "table":
+            suffixes = [s for f in allowed for s, g in SUFFIXES.items() if g == f]
+            listed = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+            raise UsageError(f"{output.name}: {what} writes {listed}, not {output.suffix}: name the file accordingly")
+        named = None
     if fmt is not None and named is not None and named != fmt:
         raise UsageError(f"--format {fmt} but {output.name} ends in {output.suffix}: give one or the other")
     chosen = fmt or named or allowed[0]

@@ -21,7 +21,7 @@ from sqlite_utils import Database
 
 from qualcode.errors import UsageError
 from qualcode.export.redact import IDENTITY, Redactor
-from qualcode.output.files import replacing
+from qualcode.output.files import destination
 from qualcode.refi import qde, schemas, xml
 from qualcode.refi import text as textmod
 from qualcode.refi.codebook import add_codes
@@ -334,7 +334,7 @@ def _redacted(text: str, codings: list[dict], redact: Redact) -> tuple[str, dict
 
 
 def _write_zip(path: Path, members: list[tuple[str, bytes]], *, project: str) -> None:
-    with replacing(path, project=project) as tmp, zipfile.ZipFile(tmp or path, "w", zipfile.ZIP_DEFLATED) as z:
+    with destination(path, project=project) as dest, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in members:
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -205,12 +205,28 @@ def _sentences(db: Database, texts: dict) -> list[str]:
 
 def _search_index(db: Database, texts: dict) -> list[str]:
     # FTS5's check is an INSERT; rank 1 also compares the index with the turns. It runs inside a savepoint that is
-    # rolled back, so the check never commits anything.
-    conn = db.conn
+    # rolled back, so the check never commits anything. A project that cannot be written (a read-only file or
+    # folder) refuses any INSERT, so it is checked in a copy in memory instead.
+    try:
+        return _fts_check(db.conn)
+    except sqlite3.DatabaseError as e:
+        if not _read_only(e):
+            raise
+    copy = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        db.conn.backup(copy)
+        return _fts_check(copy)
+    finally:
+        copy.close()
+
+
+def _fts_check(conn: sqlite3.Connection) -> list[str]:
     conn.execute("SAVEPOINT qc_check")
     try:
         conn.execute("INSERT INTO turns_fts(turns_fts, rank) VALUES ('integrity-check', 1)")
     except sqlite3.DatabaseError as e:
+        if _read_only(e):
+            raise
         return [
             f"the search index is out of step with the turns ({e}); rebuild it with "
             "\"INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')\""
@@ -219,6 +235,10 @@ def _search_index(db: Database, texts: dict) -> list[str]:
         conn.execute("ROLLBACK TO qc_check")
         conn.execute("RELEASE qc_check")
     return []
+
+
+def _read_only(e: sqlite3.DatabaseError) -> bool:
+    return (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_READONLY
 
 
 def _languages(db: Database, texts: dict) -> list[str]:
