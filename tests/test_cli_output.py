@@ -101,8 +101,37 @@ def test_counts_of_one_are_singular_and_titles_say_what_they_count(cli, tmp_path
     assert "codings: all coders pooled" in tree.splitlines()[0]
     assert "Value for money  1 coding, 0 suggestions" in tree
     r = cli("code", "merge", "Efficiency/Value for money", "Efficiency/Funding and timeliness")
-    assert "1 coding, 0 child codes moved" in r.stderr
+    assert "1 coding moved; 0 child codes moved" in r.stderr
     r = cli("segments", "--code", "Efficiency/Funding and timeliness")
     assert "1 segment coded Efficiency/Funding and timeliness" in r.stdout
     r = cli("participants", "--by", "stakeholder_group")
     assert r.stdout.startswith("Participants by stakeholder group and gender\n")
+
+
+def test_a_table_in_a_pipe_has_one_line_per_row_whatever_the_cells_hold(tmp_path):
+    """A turn of two paragraphs and the speaker's two-line cell stay on their row's line in a pipe; CSV keeps them."""
+    db = tmp_path / "p.db"
+    run("import", CORPUS / "INT-10.md", db=db)  # turn 3 is two paragraphs
+    run("codebook", "load", CODEBOOK, db=db)
+    run("apply", "INT-10", "3", "Impact", "--coder", "ana", "--memo", "first line\nsecond line", db=db)
+    run("apply", "INT-10", "1", "Impact", "--coder", "ana", db=db)
+    run("apply", "INT-10", "3", "Relevance", "--coder", "ben", db=db)
+    run("apply", "INT-10", "1", "Relevance", "--coder", "ben", db=db)
+    (text,) = query(db, "SELECT text FROM turns WHERE interview_id = 'INT-10' AND idx = 3")[0]
+    assert "\n" in text
+    flat = " ".join(text.split())
+    for args in (
+        ["segments", "--code", "Impact"],
+        ["search", "hesitation OR cooperated"],
+        ["disagreements", "--coders", "ana,ben"],
+    ):
+        r = run(*args, db=db)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        body = lines[2 : lines.index("")]  # header, rule, the rows, a blank line, the caption
+        assert len(body) == 2 and all("INT-10" in line.split() for line in body), r.stdout
+        if args[0] != "search":  # a search shows a snippet of the turn
+            assert any(flat in line for line in body), r.stdout
+    r = run("segments", "--code", "Impact", "--format", "csv", db=db)
+    assert text.replace("\n", "\r\n") in r.stdout or text in r.stdout  # CSV keeps the text as stored
+    assert "first line\nsecond line" in r.stdout

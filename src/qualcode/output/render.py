@@ -1,7 +1,8 @@
 """Rendering results for stdout: a Rich table for people, JSON, CSV or Markdown for pipes.
 
 A pipe or a file gets data, not a screen: when stdout is not a terminal nothing is hard-wrapped at the terminal's
-width, and a table is printed as plain aligned columns, each cell whole on its row.
+width, and a table is printed as plain aligned columns, each cell whole on its row and each row on one line.
+On a terminal a table is laid out for the window (see Fitted): no number is ever cut and no word broken.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -38,18 +39,34 @@ def console(which: str) -> Console:
 
 
 def text(line: str = "", style: str | None = None) -> None:
-    """One line of stdout: styled on a terminal, and written exactly as given to a pipe (Rich would expand tabs and
-    drop control characters; a transcript's text must arrive as it is stored)."""
+    """One line of stdout: styled on a terminal (control characters shown, not obeyed), and written exactly as given
+    to a pipe (Rich would expand tabs and drop control characters; a transcript's text must arrive as it is stored)."""
     out = console("out")
     if out.is_terminal:
         from rich.text import Text
 
-        out.print(Text(line, style=style or ""))
+        out.print(Text(printable(line), style=style or ""))
     else:
         sys.stdout.write(line + "\n")
 
 
 __getattr__ = console
+
+# C0 controls but tab and newline, DEL and C1: a terminal obeys them, and a transcript is anyone's text (ESC [2J
+# clears the screen, ESC ] retitles the window; Rich passes both). Each is shown as one character, its Control
+# Pictures sign (U+2400 + code) or U+FFFD for C1, so a styled span over the text stays on its characters.
+_CONTROLS = (
+    {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}
+    | {0x7F: 0x2421}
+    | dict.fromkeys(range(0x80, 0xA0), 0xFFFD)
+)
+# A line break in a cell, with the blanks around it: in a pipe a row is one line (a turn's paragraphs, a memo's lines).
+_BREAKS = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]\s*")
+
+
+def printable(s: str) -> str:
+    """S with its control characters made visible: what any text from a project gets before a terminal shows it."""
+    return s.translate(_CONTROLS)
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -77,20 +94,121 @@ def table(
     caption: str | None = None,
     numeric: Sequence[str] = (),
     wide: Sequence[str] = (),
-) -> Table:
-    """With WIDE columns (running text) the others are capped, so the text is not squeezed like a short value."""
-    from rich.table import Table
+    header: bool = True,
+) -> Fitted:
+    """A table for a person, laid out when printed for the width it is printed at (see Fitted)."""
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    return Fitted(list(columns), cells, title=title, caption=caption, numeric=numeric, wide=wide, header=header)
+
+
+def _cell(value: Any):
+    """A cell as Rich Text, controls made visible. Text, not str: a str is parsed as Rich markup, and transcripts say
+    "[laughs]" and "[pause]"."""
     from rich.text import Text
 
-    t = Table(title=title, caption=caption, caption_justify="left", title_justify="left")
-    for c in columns:
-        extra = {"max_width": 16} if wide and c not in wide else {}
-        # A number never wraps; text wraps at spaces, and folds only a word longer than its whole column.
-        t.add_column(c, justify="right" if c in numeric else "left", overflow="fold", no_wrap=c in numeric, **extra)
-    for r in rows:
-        # Text, not str: a str cell is parsed as Rich markup, and transcripts say "[laughs]" and "[pause]".
-        t.add_row(*(v if isinstance(v := r.get(c), Text) else Text(cell(v)) for c in columns))
-    return t
+    if isinstance(value, Text):
+        value = value.copy()
+        value.plain = printable(value.plain)  # one character for one: the styles stay where they were
+        return value
+    return Text(printable(cell(value)))
+
+
+# Running text (a WIDE column) narrower than this is harder to read than one row per block.
+READABLE = 24
+# Beside running text, how wide the other columns ask to be (they wrap at spaces), so the text is not squeezed like
+# a short value; never narrower than their longest word.
+NARROW = 16
+
+
+class Fitted:
+    """A table that fits the width it is printed at, or is shown one row per block.
+
+    Rich, given a table wider than the window, shrinks every column evenly once the wrappable ones are spent, and
+    crops what no longer fits: a study base of 28 became "2". Here no column is narrower than its longest word
+    (ids, numbers and dates are one word, so they never wrap or shrink); text columns take the room left in
+    proportion to what they lack; and when even the longest words do not fit side by side, each row becomes a block
+    of "column  value" lines, which any width can hold.
+    """
+
+    def __init__(self, columns, cells, *, title, caption, numeric, wide, header):
+        self.columns, self.cells, self.header = columns, cells, header
+        self.title = printable(title) if title else None
+        self.caption = printable(caption) if caption else None
+        self.numeric, self.wide = set(numeric), set(wide)
+
+    def __rich_console__(self, console, options):
+        widths = self.widths(options.max_width)
+        yield self.stacked(options.max_width) if widths is None else self.table(widths)
+
+    def widths(self, width: int) -> list[int] | None:
+        """Each column's width (padding and borders excluded) in WIDTH, or None if the longest words cannot fit."""
+        from rich.cells import cell_len
+
+        room = width - (3 * len(self.columns) + 1)  # a border before each column and after the last, a space each side
+        natural, least = [], []
+        for i, name in enumerate(self.columns):
+            texts = [t.plain for t in (row[i] for row in self.cells)] + ([name] if self.header else [])
+            lines = [line for t in texts for line in t.split("\n")]
+            longest = max((cell_len(line) for line in lines), default=0)
+            # A line's first word keeps its indentation (a child code's name under its parent's).
+            word = max((cell_len(w) for line in lines for w in re.findall(r"^ *\S+|\S+", line)), default=0)
+            if name in self.wide:
+                word = max(word, min(longest, READABLE))
+            elif self.wide:
+                longest = max(word, min(longest, NARROW))
+            natural.append(max(longest, 1))
+            least.append(max(word, 1))
+        if sum(natural) <= room:
+            return natural
+        if sum(least) > room:
+            return None
+        extra, slack = room - sum(least), [n - m for n, m in zip(natural, least, strict=True)]
+        widths = [m + extra * s // sum(slack) for m, s in zip(least, slack, strict=True)]
+        # What rounding down left over goes one column each to those that lack the most; none reaches its natural.
+        for i in sorted(range(len(widths)), key=lambda i: -slack[i])[: room - sum(widths)]:
+            widths[i] += 1
+        return widths
+
+    def table(self, widths: list[int]):
+        from rich.table import Table
+        from rich.text import Text
+
+        t = Table(
+            title=self.title,
+            caption=self.caption,
+            caption_justify="left",
+            title_justify="left",
+            show_header=self.header,
+        )
+        for name, w in zip(self.columns, widths, strict=True):
+            # Only a word longer than its whole column is folded, and widths() leaves none.
+            t.add_column(
+                Text(printable(name)), justify="right" if name in self.numeric else "left", width=w, overflow="fold"
+            )
+        for row in self.cells:
+            t.add_row(*row)
+        return t
+
+    def stacked(self, width: int):
+        from rich.cells import cell_len
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        grid = Table.grid(padding=(0, 2))
+        if self.header:
+            names = [printable(c) for c in self.columns]
+            word = max((cell_len(w) for c in names for w in c.split()), default=0)
+            label = min(max((cell_len(c) for c in names), default=0), max(word, width // 3))
+            grid.add_column(style="bold", width=label, overflow="fold")
+        grid.add_column(width=max(width - label - 2, 1) if self.header else width, overflow="fold")
+        for n, row in enumerate(self.cells):
+            if n:
+                grid.add_row()
+            for name, value in zip(self.columns, row, strict=True):
+                grid.add_row(*([Text(printable(name))] if self.header else []), value)
+        parts = [Text(self.title), Text()] if self.title else []
+        return Group(*parts, grid, *([Text(), Text(self.caption)] if self.caption else []))
 
 
 def show(renderable) -> None:
@@ -120,16 +238,21 @@ def to_text(
     numeric: Sequence[str] = (),
     header: bool = True,
 ) -> str:
-    """Plain aligned columns for a pipe: a header, a rule, one row per line, no cell ever wrapped or cut."""
+    """Plain aligned columns for a pipe: a header, a rule, one row per line, no cell ever wrapped or cut.
+
+    A cell's line breaks become spaces (a turn's paragraphs, a memo's lines); --format csv and json keep them."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
+    def flat(value: Any) -> Text:
+        return Text(printable(_BREAKS.sub(" ", value.plain if isinstance(value, Text) else cell(value))))
+
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_header=header)
     for c in columns:
-        t.add_column(Text(c), justify="right" if c in numeric else "left", no_wrap=True)
+        t.add_column(flat(c), justify="right" if c in numeric else "left", no_wrap=True)
     for r in rows:
-        t.add_row(*(v if isinstance(v := r.get(c), Text) else Text(cell(v)) for c in columns))
+        t.add_row(*(flat(r.get(c)) for c in columns))
     lines = plain(t).splitlines()
     return "".join(f"{x}\n" for x in [*([title, ""] if title else []), *lines, *(["", caption] if caption else [])])
 
@@ -203,6 +326,4 @@ def emit_record(fmt: str, record: dict, *, title: str | None = None) -> None:
         elif not console("out").is_terminal:
             sys.stdout.write(to_text(rows, ["", "value"], title=title, header=False))
         else:
-            t = table(rows, ["", "value"], title=title)
-            t.show_header = False
-            console("out").print(t)
+            console("out").print(table(rows, ["", "value"], title=title, header=False))
