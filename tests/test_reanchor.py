@@ -211,6 +211,7 @@ def test_passage_changed_beyond_recognition_is_kept_as_orphaned(cli, project, db
     assert left_out in cli("export", "summary", "--coder", "ana", "--format", "json").stderr
     html = cli("report", "--coder", "ana").stdout.split("</header>")[0]
     assert left_out in html and "INCOMPLETE CODING" in html
+    assert "(1 orphaned)" in " ".join(cli("codebook", "show", "--coder", "ana").stdout.split())
     audit = cli("audit", "--coders", "ana,ben", "--format", "json")
     assert json.loads(audit.stdout)["left_out"].startswith("Left out of every figure: 1 orphaned coding")
 

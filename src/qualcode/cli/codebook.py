@@ -99,7 +99,9 @@ def show(
         colour = node["colour"] or "white"
         label = (
             f"[{colour}]■[/] {render_escape(node['name'])}{flags}  "
-            f"[dim]{render.plural(node['codings'], 'coding')}, {render.plural(node['suggestions'], 'suggestion')}[/dim]"
+            f"[dim]{render.plural(node['codings'], 'coding')}"
+            + (f" ({node['orphaned']} orphaned)" if node["orphaned"] else "")
+            + f", {render.plural(node['suggestions'], 'suggestion')}[/dim]"
         )
         branch = parent.add(label)
         for c in node["children"]:
@@ -173,8 +175,11 @@ def render_escape(text: str) -> str:
 def export(
     ctx: typer.Context,
     fmt: Annotated[
-        Literal["yml", "qdc", "csv"], typer.Option("--format", "-f", help="yml, qdc (REFI-QDA) or csv (Taguette).")
-    ] = "yml",
+        Literal["yml", "qdc", "csv"] | None,
+        typer.Option(
+            "--format", "-f", help="yml, qdc (REFI-QDA) or csv (Taguette) (default: the -o file's suffix, else yml)."
+        ),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
     """Write the current codebook as YAML (loadable again), as a REFI-QDA Codebook 1.0 .qdc file, or as CSV.
@@ -184,6 +189,9 @@ def export(
 
     Example: `qualcode codebook export --format qdc -o dac.qdc`
     """
+    from qualcode.export.files import choose_format
+
+    fmt = choose_format(fmt, output, ("yml", "qdc", "csv"), what="codebook export")
     db = open_db(ctx)
     if fmt == "qdc":
         from qualcode.refi.codebook import to_qdc

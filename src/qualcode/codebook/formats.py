@@ -22,6 +22,8 @@ def tree(db: Database, coder: str | None = None) -> dict:
         require_coders(db, [coder])
     sql = "SELECT code_id, count(*) FROM live_codings WHERE code_id IS NOT NULL" + (" AND coder = ?" if coder else "")
     codings = Counter(dict(db.execute(sql + " GROUP BY code_id", [coder] if coder else [])))
+    # Of those, the orphaned: kept, but in no figure until re-anchored (every export says so).
+    orphaned = Counter(dict(db.execute(sql + " AND turn_id IS NULL GROUP BY code_id", [coder] if coder else [])))
     suggestions = Counter(
         dict(
             db.execute(f"SELECT code_id, count(*) FROM suggestions s WHERE {tree.shown_sql(db, 's')} GROUP BY code_id")
@@ -45,6 +47,7 @@ def tree(db: Database, coder: str | None = None) -> dict:
             "examples": list(c.examples),
             "patterns": {lang: list(ps) for lang, ps in c.patterns.items()},
             "codings": codings[c.id],
+            "orphaned": orphaned[c.id],
             "suggestions": suggestions[c.id],
             "children": [],
         }
