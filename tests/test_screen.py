@@ -116,3 +116,12 @@ def test_the_turn_before_is_cut_at_a_word():
         kept = cut[1:]
         assert text.endswith(kept) and text[-len(kept) - 1] == " "  # it starts with a whole word
     assert tail("short", 12) == "short"
+
+
+@pytest.mark.parametrize("view", [View(show="help"), View(show="help", message="a message")])
+def test_at_60x18_the_help_fits_with_the_header_first_and_the_footer_last(sess, view):
+    lines = screen(sess, 60, 17, view)  # the window's last line is the prompt's
+    assert len(lines) <= 17, "\n".join(lines)
+    assert lines[0].startswith("INT-07 · ") and re.search(r" · turn \d+ · \d+ turns", lines[0])
+    assert "to go │" in lines[-2] and lines[-1] == "? shows the keys · q quits", "\n".join(lines)
+    assert lines[4].startswith("enter, a ") and any(re.match(r"… \d+ more lines?: a taller", x) for x in lines)

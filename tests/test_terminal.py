@@ -7,6 +7,7 @@ suggested), and a copy with the pattern suggestions ("suggested").
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import signal
@@ -317,3 +318,197 @@ def test_down_and_up_scroll_a_turn_too_long_for_80x24(projects):
         assert not any(where.search(line) for line in lines) or position(lines)[0] == 1
     finally:
         s.close()
+
+
+SMALL = (60, 18)  # the smallest window the session promises to fit
+
+
+def assert_fits(lines: list[str], columns: int) -> None:
+    """The whole screen is in the window: the header first, the footer's status and keys last, nothing wider."""
+    text = "\n".join(lines)
+    shown = [line for line in lines if line.strip()]
+    assert lines[0].startswith("INT-"), "the top of the screen scrolled away:\n" + text
+    status = max(i for i, line in enumerate(shown) if "to go │" in line)
+    assert len(shown) - status <= 3, "the footer is not last:\n" + text
+    assert re.search(r"(?:^|· )q(?: quits)?$", shown[-1]), "the footer's keys are not last:\n" + text
+    assert all(len(line) <= columns for line in lines)
+
+
+@pytest.mark.parametrize(("project", "interview"), [("plain", "INT-46"), ("suggested", "INT-07"), ("plain", "INT-10")])
+def test_at_60x18_every_turn_and_its_help_fit_the_window(projects, project, interview):
+    s = Screen(["--db", projects[project], "code", "--coder", "small", "--interview", interview], *SMALL)
+    try:
+        screen = s.settle("to go │")
+        for _ in range(30):
+            if "End of the scope" in "\n".join(screen):
+                break
+            assert_fits(screen, SMALL[0])
+            assert code_rows(screen)
+            helped = s.key("?")
+            assert_fits(helped, SMALL[0])
+            assert any(line.startswith("enter, a") for line in helped), "\n".join(helped)
+            assert any(re.match(r"… \d+ more lines?: a taller window shows them", x) for x in helped)
+            assert_fits(s.key("\x1b"), SMALL[0])
+            screen = s.key("x", until="│")  # "saved …: no code" on the next screen, a line more to fit
+    finally:
+        s.close()
+
+
+def test_at_60x18_every_review_screen_fits_the_window(projects):
+    s = Screen(["--db", projects["plain"], "review", "--coders", "coder-a,coder-b"], *SMALL)
+    try:
+        screen = s.settle("to go │")
+        for _ in range(6):
+            assert_fits(screen, SMALL[0])
+            assert_fits(s.key("?"), SMALL[0])
+            s.key("\x1b")
+            assert_fits(s.key("e"), SMALL[0])
+            s.key("e")
+            screen = s.key("n")
+    finally:
+        s.close()
+
+
+def printed(db, args: list, columns: int, *, raw: bool = False) -> str:
+    """All that a command writes to a terminal COLUMNS wide, escape sequences removed (unless RAW)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update(TERM="xterm-256color", NO_COLOR="1")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "qualcode", "--db", str(db), *map(str, args)], dimensions=(24, columns), env=env
+    )
+    try:
+        out = child.read().decode()
+    finally:
+        child.close()
+    return out if raw else ANSI.sub("", out).replace("\r\n", "\n")
+
+
+# A whole number as printed (386, 0.914, 96.9%): a cut one ("38") is another number, so counting them finds it.
+NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*%?(?![\w.,]?\w)")
+
+
+def tokens(out: str) -> set[str]:
+    """The words of an output, box drawing and the punctuation around words left out."""
+    return {w.strip("(),;:.\"'") for w in re.split(r"[\s│┃┏┓┗┛┡┩┳┻╇╈━─┌┐└┘┬┴┼├┤]+", out)} - {""}
+
+
+# The tables QA found cut at 80 or 120 columns: a study base of 28 shown as "2", audit counts shortened, a code path
+# or an interview's title broken inside a word. The default audit is there to stay a table at 80 columns.
+TABLES = [
+    ["export", "matrix", "--by", "case_study", "--coder", "coder-a"],
+    ["export", "matrix", "--by", "gender", "--coder", "coder-a"],
+    ["audit", "--coders", "coder-a,coder-b", "--wide", "--level", "criterion"],
+    ["audit", "--coders", "coder-a,coder-b"],
+    ["interviews"],
+    ["segments", "--code", "Efficiency", "--coder", "coder-a"],
+    ["disagreements", "--coders", "coder-a,coder-b", "--interview", "INT-05"],
+    ["search", "recruitment fees"],
+]
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+@pytest.mark.parametrize("args", TABLES, ids=lambda a: "-".join(a[:2]))
+def test_a_table_on_a_narrow_terminal_cuts_no_number_and_breaks_no_word(projects, args, columns):
+    """Whatever the width, every number of the table is on the screen whole, and every word is: text wraps at
+    spaces, and a table that cannot fit so is shown one row per block."""
+    piped = Cli(projects["plain"])(*args).stdout  # in a pipe: whole cells, one row per line
+    out = printed(projects["plain"], args, columns)
+    assert max(len(line) for line in out.splitlines()) <= columns, out
+    missing = collections.Counter(NUMBER.findall(piped)) - collections.Counter(NUMBER.findall(out))
+    assert not missing, f"numbers cut or lost at {columns} columns: {sorted(missing)}\n{out}"
+    broken = tokens(out) - tokens(piped)
+    assert not broken, f"words broken at {columns} columns: {sorted(broken)[:20]}\n{out}"
+    assert tokens(piped) <= tokens(out)
+
+
+# Each sequence, and what the terminal must not see of it: an OSC runs until its terminator, so its opening is enough.
+HOSTILE = {
+    "\x1b]0;pwned\x07": "\x1b]",
+    "\x1b[2J": "\x1b[2J",  # clears the screen
+    "\x1b[H": "\x1b[H",  # moves the cursor
+    "\x9b31m": "\x9b",  # a C1 control sequence introducer
+    "\x1b[31m": "\x1b[31m",  # a colour (NO_COLOR is set: qualcode itself writes none)
+}
+
+
+def test_escape_sequences_in_a_transcript_never_reach_the_terminal(tmp_path):
+    """A transcript's text may hold anything; on a terminal its control characters are shown, not obeyed."""
+    from tests.conftest import CODEBOOK, write
+
+    source = (CORPUS / "INT-10.md").read_text(encoding="utf-8")
+    evil = "Without " + "".join(HOSTILE) + " hesitation,"
+    path = write(tmp_path / "INT-10.md", source.replace("Without hesitation,", evil, 1))
+    cli = Cli(tmp_path / "evil.db")
+    cli("import", path)
+    cli("codebook", "load", CODEBOOK)
+    cli("apply", "INT-10", "3", "Impact", "--coder", "ana")
+    for args in (["show", "INT-10"], ["segments", "--code", "Impact"], ["search", "Without hesitation"]):
+        raw = printed(cli.db_path, args, 120, raw=True).encode()
+        for sequence, seen in HOSTILE.items():
+            assert seen.encode() not in raw, f"{' '.join(args)} let {sequence!r} through"
+        assert b"pwned" in raw  # shown, not dropped
+    # The coding session draws its own escape sequences: the transcript's must not be among them.
+    s = Screen(["--db", cli.db_path, "code", "--coder", "bo", "--interview", "INT-10"], 120, 40)
+    try:
+        s.settle("to go │")
+        for _ in range(14):
+            if b"pwned" in s.raw:
+                break
+            s.key("n")
+        assert b"pwned" in s.raw, s.lines()
+        assert b"\x1b]0;pwned" not in s.raw and b"\x9b31m" not in s.raw
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["code", "--coder", "ana", "-i", "INT-46"],
+        ["review", "--coders", "coder-a,coder-b", "--as", "c", "-i", "INT-05"],
+    ],
+)
+def test_a_session_refuses_to_run_blind_with_stdout_redirected_from_a_terminal(projects, tmp_path, command):
+    """Keys from the terminal, the screen into a file: the user would record decisions they cannot see."""
+    from tests.conftest import dump
+
+    db = copy_db(projects["plain"], tmp_path / "blind.db")
+    before = dump(db)
+    out = tmp_path / "out.txt"
+    args = " ".join(map(str, [sys.executable, "-m", "qualcode", "--db", db, *command]))
+    child = pexpect.spawn(
+        "/bin/sh", ["-c", f"{args} > {out}"], dimensions=(24, 80), env={**os.environ, "NO_COLOR": "1"}
+    )
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    said = child.before.decode()
+    assert child.exitstatus == 2, said
+    assert "terminal" in said and "pipe" in said and "stdin" in said, said
+    assert out.read_text() == "" and dump(db) == before  # nothing drawn, nothing carried over or decided
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_restore_the_terminal_and_keep_what_was_decided(projects, tmp_path, signum):
+    import termios
+
+    from tests.conftest import query
+
+    db = copy_db(projects["plain"], tmp_path / "killed.db")
+    s = Screen(["--db", db, "code", "--coder", "kim", "--interview", "INT-46"], 80, 24)
+    try:
+        s.settle("to go │")
+        s.key("1")
+        s.key("\r")  # one decision, stored at once
+        assert "1 of 6 decided" in "\n".join(s.key("3"))  # and a code checked, not yet accepted
+        s.child.kill(signum)
+        s.settle("decisions this session")
+        lflag = termios.tcgetattr(s.child.child_fd)[3]
+        s.child.expect(pexpect.EOF)
+        raw = s.raw.decode()
+        assert raw.index("\x1b[?1049h") < raw.rindex("\x1b[?1049l"), raw[-300:]  # out of the alternate screen
+        assert raw.rindex("\x1b[?1049l") < raw.index("kim: 1 decision this session")
+        assert lflag & termios.ICANON and lflag & termios.ECHO  # out of cbreak mode: typing echoes again
+    finally:
+        s.close()
+    assert s.child.exitstatus == 128 + signum
+    assert query(db, "SELECT count(DISTINCT turn_id) FROM live_codings WHERE coder = 'kim'") == [(1,)]

@@ -3,8 +3,9 @@
 On a terminal the session takes the terminal's alternate screen, so the scrollback keeps what was there before and
 none of the session's screens; each key acts at once; the screen is redrawn when the window is resized; a question
 (a code name, a memo, sentence numbers) is edited on the bottom line, and Esc cancels it. The terminal is put back
-as it was on quitting, on Ctrl-C and on a crash. When stdin is not a terminal each line is one command and the
-screens are printed as they go, which is how tests and scripts drive a session.
+as it was on quitting, on Ctrl-C, on SIGTERM and SIGHUP and on a crash. When stdin is not a terminal each line is one
+command and the screens are printed as they go, which is how tests and scripts drive a session. Keys from a terminal
+with the screen going elsewhere (stdout redirected) is refused: the coder would decide what they cannot see.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rich.text import Text
 
 from qualcode.cli._screen import View, draw, present
 from qualcode.coding.session import PROMPTS, Cursor
+from qualcode.errors import UsageError
 
 ESC = "\x1b"
 RESIZE = "\x00resize"  # what key() returns when the window changed size: not a key anyone can type
@@ -35,6 +37,33 @@ SCROLL = {"\x1b[B": 1, "\x1bOB": 1, "\x1b[A": -1, "\x1bOA": -1, "\x1b[6~": 10, "
 # three arrow sequences) and each must count once.
 KEY = re.compile(r"\x1b(?:\[[0-9;]*[A-Za-z~]|O[A-Za-z])|\x1b|.", re.S)
 LINE_KEYS = {"\r", "\n"}
+ENDING = (signal.SIGTERM, signal.SIGHUP)  # the session ends on these as on Ctrl-C, the terminal put back
+
+
+class Ended(BaseException):
+    """SIGTERM or SIGHUP arrived: the session ends, and the command with exit status 128 + the signal's number. A
+    BaseException, as KeyboardInterrupt is, so that no `except Exception` on the way swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def end(signum: int, _frame) -> None:
+    raise Ended(signum)
+
+
+def keys_from_terminal(console: Console) -> bool:
+    """Whether the session reads keys (stdin is a terminal) rather than lines; refused, before anything is done, when
+    the screen would not be seen: keys from a terminal with stdout redirected to a file or a pipe."""
+    if not sys.stdin.isatty():
+        return False
+    if not console.file.isatty():
+        raise UsageError(
+            "the session's screen would not be seen (stdout is not a terminal): run it in a terminal, "
+            "or pipe commands into stdin for line mode (one command a line; see --help)"
+        )
+    return True
 
 
 class Terminal:
@@ -60,17 +89,24 @@ class Terminal:
         # Ctrl-C quits the session even when qualcode was started with SIGINT ignored (as a shell starts a job in the
         # background, and Python keeps an inherited SIG_IGN): the session was otherwise left waiting for a key.
         self.old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+        # SIGTERM and SIGHUP (the window closed) would end the process on the spot, in the alternate screen and cbreak
+        # mode: raised as Ended instead, they unwind through __exit__. A decision being stored is rolled back whole.
+        self.old_ending = {signum: signal.signal(signum, end) for signum in ENDING}
         tty.setcbreak(self.fd)
         self.console.set_alt_screen(True)
         return self
 
     def __exit__(self, *_exc) -> None:
         try:
-            self.console.set_alt_screen(False)
+            with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+                self.console.set_alt_screen(False)
         finally:
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
             signal.signal(signal.SIGWINCH, self.old_winch)
             signal.signal(signal.SIGINT, self.old_int)
+            for signum, handler in self.old_ending.items():
+                signal.signal(signum, handler)
             os.close(signal.set_wakeup_fd(self.old_wakeup))
             os.close(self.wake)
 
@@ -122,13 +158,20 @@ class Terminal:
 
 def run(sess: Cursor, console: Console, *, keys: bool | None = None) -> str:
     """The session until q or the end of input. Returns the one-line summary (also printed)."""
-    if sys.stdin.isatty() if keys is None else keys:
-        with Terminal(console) as term:
-            session(sess, console, term)
+    ended = None
+    if keys_from_terminal(console) if keys is None else keys:
+        try:
+            with Terminal(console) as term:
+                session(sess, console, term)
+        except Ended as e:
+            ended = e
     else:
         lines(sess, console)
     summary = sess.summary()
-    console.print(Text(summary, style="bold"))
+    with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone; what was decided is stored
+        console.print(Text(summary, style="bold"))
+    if ended:
+        raise SystemExit(128 + ended.signum)
     return summary
 
 

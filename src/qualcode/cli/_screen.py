@@ -19,7 +19,7 @@ from rich.text import Text
 
 from qualcode.agreement.review import ReviewSession
 from qualcode.coding.session import MAX_NUMBERED, CodingSession, Cursor, Item
-from qualcode.output.render import plural
+from qualcode.output.render import plural, printable
 
 CODING_KEYS = [
     ("enter, a", 'accept the checked codes (nothing checked records "no code")'),
@@ -76,6 +76,9 @@ class Fit:
     attributes: bool = True
     keys: bool = True
     memos: bool = True  # whole, or a line each
+    help: bool = True  # each key's description whole, or on one line
+    hints: bool = True  # "nothing suggested: …" above codes that were not suggested
+    compare: bool = True  # while editing a review: each coder's codes as a table, or a line per coder
     unnumbered: bool = True
     body: int | None = None  # lines of the turn itself (None: all)
 
@@ -174,7 +177,7 @@ def context(sess: Cursor, width: int, fit: Fit) -> tuple[list[RenderableType], R
     where = f" · turn {t.idx} · {plural(ctx.turns_in_interview, 'turn')}"
     where += "  ✓ decided" if t.id in sess.decided else ""
     # In a narrow window the interview's title and date give way, never the turn or whether it is decided.
-    title = " · ".join(x for x in (iv["title"], iv["date"]) if x)
+    title = printable(" · ".join(x for x in (iv["title"], iv["date"]) if x))
     room = width - 2 - len(iv["id"]) - len(where) - 3
     if title and room < len(title):
         title = title[: room - 1] + "…" if room > 1 else ""
@@ -185,14 +188,14 @@ def context(sess: Cursor, width: int, fit: Fit) -> tuple[list[RenderableType], R
     if fit.previous:
         for label, text in ctx.previous[-fit.previous :] if fit.previous < 2 else ctx.previous:
             room = fit.previous * width - len(label) - 2
-            head.append(Text(f"{label}: {tail(text, max(room, 20))}", style="dim italic"))
+            head.append(Text(printable(f"{label}: {tail(text, max(room, 20))}"), style="dim italic"))
     who = [x for x in (sp["participant"], sp["gender"], sp["stakeholder_group"]) if x]
     role = f" ({' · '.join(who)})" if sp["participant"] else " (interviewer)"
     head.append(line(Text.assemble((sp["label"], "bold"), (role, "cyan"))))
     if sess.pending == "k":
         return head, sentences(sess)
     spans = getattr(sess, "spans", None)
-    body = Text(t.text, style="dim" if spans else "")
+    body = Text(printable(t.text), style="dim" if spans else "")  # a transcript's ESC codes shown, not obeyed
     for a, b in spans or ():
         body.stylize("not dim", a - t.start, b - t.start)
     if isinstance(sess, CodingSession):
@@ -205,7 +208,7 @@ def context(sess: Cursor, width: int, fit: Fit) -> tuple[list[RenderableType], R
 
 def coding_codes(sess: CodingSession, width: int, fit: Fit) -> list[RenderableType]:
     out: list[RenderableType] = []
-    if sess.items and all(i.offered for i in sess.items):
+    if sess.items and all(i.offered for i in sess.items) and fit.hints:
         out.append(Text("  nothing suggested: 1-9 check a likely code, c finds any other", style="dim"))
     if sess.items:
         out.append(checklist(sess, width, fit=fit))
@@ -219,13 +222,24 @@ def coding_codes(sess: CodingSession, width: int, fit: Fit) -> list[RenderableTy
             Text(f"  only sentence{'s' if len(nums) > 1 else ''} {', '.join(nums)} (k changes it)", style="yellow")
         )
     if sess.memo:
-        out.append(Text(f"  memo: {sess.memo}", style="yellow"))
+        memo_line = Text(printable(f"  memo: {sess.memo}"), style="yellow")
+        out.append(memo_line if fit.memos else line(memo_line))
     return out
 
 
 def review_codes(sess: ReviewSession, width: int, fit: Fit) -> list[RenderableType]:
     """Each code either coder gave, with a mark per coder and one for the consensus: the marks always, the name
-    shortened with "…" to make room."""
+    shortened with "…" to make room. While the consensus is edited in a short window (not FIT.compare), each coder's
+    codes are a line of names above the numbered codes, and their memos give way."""
+    if sess.editing and not fit.compare:
+        short: list[RenderableType] = []
+        for n, who in enumerate((sess.a, sess.b), 1):
+            codes = ", ".join(i.code.path for i in sess.items if i.code.id in sess.codes_of(who)) or "no code"
+            short.append(line(Text.assemble((f"{n} {who}: ", "bold"), codes)))
+        short += [Text("editing the consensus:", style="bold"), checklist(sess, width, detail=False, fit=fit)]
+        if sess.memo:
+            short.append(line(Text(printable(f"  memo: {sess.memo}"), style="yellow")))
+        return short
     heads = [f"1 {sess.a}", f"2 {sess.b}", "consensus" if sess.previous else ""]
     marks = sum(len(h) + 1 for h in heads)
     names = [name(sess, i) for i in sess.items]
@@ -251,12 +265,12 @@ def review_codes(sess: ReviewSession, width: int, fit: Fit) -> list[RenderableTy
         elif part := sess.parts_of(who):
             out.append(Text(f"  {who} coded only {part}", style="yellow"))
         for memo in sess.memos_of(who):
-            memo_line = Text(f"  {who}'s memo: {memo}", style="italic")
+            memo_line = Text(printable(f"  {who}'s memo: {memo}"), style="italic")
             out.append(memo_line if fit.memos else line(memo_line))
     if sess.editing:
         out += [Text("editing the consensus:", style="bold"), checklist(sess, width, detail=False, fit=fit)]
     if sess.memo:
-        out.append(Text(f"  memo: {sess.memo}", style="yellow"))
+        out.append(Text(printable(f"  memo: {sess.memo}"), style="yellow"))
     return out
 
 
@@ -295,7 +309,7 @@ def sentences(sess: Cursor, width: int | None = None) -> Table:
         if width is not None:
             text, room = " ".join(text.split()), max(width - digits - 1, 2)
             text = text if len(text) <= room else text[: room - 1] + "…"
-        grid.add_row(Text(str(n), style="bold"), Text(text))
+        grid.add_row(Text(str(n), style="bold"), Text(printable(text)))
     return grid
 
 
@@ -306,10 +320,14 @@ def choices(sess: Cursor) -> Table:
     return grid
 
 
-def help_table(sess: Cursor) -> Table:
+def help_table(sess: Cursor, *, whole: bool = True) -> Table:
+    """The keys and what each does; unless WHOLE, each on one line, its description cut with "…"."""
+    keys = REVIEW_KEYS if isinstance(sess, ReviewSession) else CODING_KEYS
     grid = Table.grid(padding=(0, 2))
-    for key, what in REVIEW_KEYS if isinstance(sess, ReviewSession) else CODING_KEYS:
-        grid.add_row(Text(key, style="bold"), Text(what))
+    grid.add_column(no_wrap=True, min_width=max(len(key) for key, _ in keys))  # a key is never shortened
+    grid.add_column()
+    for key, what in keys:
+        grid.add_row(Text(key, style="bold"), Text(what) if whole else line(what))
     return grid
 
 
@@ -360,7 +378,10 @@ def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Renderab
                 Lines(shown),
                 Text(f"… lines {top + 1}–{top + len(shown)} of the turn's {len(rendered)}: ↓ ↑ scroll", style="dim"),
             )
-    middle = [PARTS[view.show](sess)] if view.show in ("help", "choices") else codes_part(sess, width, fit)
+    if view.show == "help":
+        middle: list[RenderableType] = [help_table(sess, whole=fit.help)]
+    else:
+        middle = [choices(sess)] if view.show == "choices" else codes_part(sess, width, fit)
     if fit.body is not None and sess.pending == "k" and isinstance(sess, CodingSession):
         # Choosing sentences in a short window: the numbers asked for come first; the checked codes, which are what
         # the chosen sentences will get, stay named on one line.
@@ -371,16 +392,46 @@ def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Renderab
     return [*head, body, *gap, *middle, *gap, *message, *footer(sess, fit)]
 
 
+def crop(console: Console, screen: list[RenderableType], bottom: int, height: int) -> list[RenderableType]:
+    """SCREEN in HEIGHT lines when nothing else is left to give up: its top (the header first) and its BOTTOM
+    renderables (the message and the footer) kept, the lines just above them cut, with a line saying so."""
+    options = console.options
+    top = [ln for r in screen[:-bottom] for ln in console.render_lines(r, options, pad=False)]
+    room = height - height_of(console, screen[-bottom:]) - 1
+    if room < 1:  # a window too small even for the footer: the header first, and what fits after it
+        return [Lines([ln for r in screen for ln in console.render_lines(r, options, pad=False)][:height])]
+    more = Text(f"… {plural(len(top) - room, 'more line')}: a taller window shows them", style="dim")
+    return [Lines(top[:room]), line(more), *screen[-bottom:]]
+
+
 def height_of(console: Console, renderables: list[RenderableType]) -> int:
     options = console.options
     return sum(len(console.render_lines(r, options, pad=False)) for r in renderables)
 
 
+def cut_body(sess: Cursor, console: Console, view: View, fit: Fit, height: int) -> list[RenderableType]:
+    """The screen with as much of the turn (FIT.body) as leaves room for the rest in HEIGHT lines, one line at least."""
+    screen = parts(sess, console, view, fit)
+    over = height_of(console, screen) - height
+    if over > 0:
+        head, body = context(sess, console.width, fit)
+        fit.body = max(height_of(console, [body]) - over, 1)
+        screen = parts(sess, console, view, fit)
+        slack = height - height_of(console, screen)
+        if slack > 0:  # choosing sentences, the codes gave way to one line: the sentences take the room
+            fit.body += slack
+            screen = parts(sess, console, view, fit)
+    return screen
+
+
 def draw(sess: Cursor, console: Console, view: View, height: int | None = None) -> Group:
     """The screen for SESS; with HEIGHT, made to fit that many lines by giving up, in this order: the matched words
     under each code, the blank lines, the second line of the turn before, the interview's attributes, the list of
-    keys, the turn before, all but a line of each memo, codes past the ninth, and last the end of a long turn (the
-    code rows, their numbers and check boxes, and the footer always stay)."""
+    keys, the turn before, all but a line of each memo, the "nothing suggested" hint, the table of each coder's
+    codes while a review is edited, codes past the ninth, the end of a long turn, and (in the help) all but a line of
+    each key's description (the code rows, their numbers and check boxes, and the footer stay). What still does not
+    fit (the help, a long list of choices, a crowded review in a small window) is cut above the message and the
+    footer with a "… N more lines" line: the header is always the first line and the footer the last."""
     fit = Fit()
     screen = parts(sess, console, view, fit)
     if height is None or sess.ctx is None:
@@ -393,6 +444,8 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
         ("keys", False),
         ("previous", 0),
         ("memos", False),
+        ("hints", False),
+        ("compare", False),
         ("unnumbered", False),
     ]
     for attr, value in steps:
@@ -400,15 +453,14 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
             return Group(*screen)
         setattr(fit, attr, value)
         screen = parts(sess, console, view, fit)
-    over = height_of(console, screen) - height
-    if over > 0:
-        head, body = context(sess, console.width, fit)
-        fit.body = max(height_of(console, [body]) - over, 1)
-        screen = parts(sess, console, view, fit)
-        slack = height - height_of(console, screen)
-        if slack > 0:  # choosing sentences, the codes gave way to one line: the sentences take the room
-            fit.body += slack
-            screen = parts(sess, console, view, fit)
+    screen = cut_body(sess, console, view, fit, height)
+    if height_of(console, screen) > height and view.show == "help":
+        # The help's descriptions go to a line each only once the turn is down to its last line: cut, they lose
+        # their meaning sooner than the turn, which the coder can read again on leaving the help.
+        fit.help, fit.body = False, None
+        screen = cut_body(sess, console, view, fit, height)
+    if height_of(console, screen) > height:
+        screen = crop(console, screen, len(footer(sess, fit)) + bool(view.message), height)
     return Group(*screen)
 
 

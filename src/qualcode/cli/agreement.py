@@ -108,6 +108,7 @@ def review(
     from qualcode.agreement.review import ReviewSession
     from qualcode.cli import _keys as session_ui
 
+    keys = session_ui.keys_from_terminal(render.out)  # refused before anything is reopened or carried over
     db = open_db(ctx)
     a, b = disagreements.coders_pair(db, split_csv(coders))
     as_ = require_coder(as_)
@@ -122,7 +123,7 @@ def review(
     found = disagreements.compare(db, a, b, code=code_, interview_ids=in_scope(ctx, interview, source))
     if found:
         sess = ReviewSession(db, as_, a, b, [d.turn_id for d in found])
-        session_ui.run(sess, render.out)
+        session_ui.run(sess, render.out, keys=keys)
     else:
         info(ctx, f"no disagreement of {a} and {b} in scope: nothing to review")
     info(ctx, consensus.status(db, as_).describe())

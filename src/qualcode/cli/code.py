@@ -41,7 +41,7 @@ def code(
     accept the checked codes, 1-9 toggle, c find a code, x no code, s skip, n/p next/previous, m memo, k code only
     some sentences, u undo, ? help, q quit. Every decision is saved at once; running the command again resumes at
     the first turn you have not decided. When stdin is not a terminal, each line is one command (`a`, `3`,
-    `c fund`, `x`, `m text`, `k 1 3`, ...; an empty line accepts).
+    `c fund`, `x`, `m text`, `k 1 3`, ...; an empty line accepts); with stdin a terminal, stdout must be one too.
 
     Example: `qualcode code --coder ana --interview INT-07 --order uncertain`
     """
@@ -51,6 +51,7 @@ def code(
     from qualcode.coding import session
 
     name = require_coder(coder)
+    keys = session_ui.keys_from_terminal(render.out)
     db = open_db(ctx)
     ids = session.scope(
         db,
@@ -65,7 +66,7 @@ def code(
     if not ids:
         info(ctx, "no turns match: nothing to code here")
         return
-    session_ui.run(session.CodingSession(db, name, ids, score=min_score), render.out)
+    session_ui.run(session.CodingSession(db, name, ids, score=min_score), render.out, keys=keys)
 
 
 @code_app.command("rename")
