@@ -208,6 +208,29 @@ def test_copies_take_the_newer_decision_and_undo_takes_a_merge_back(small, tmp_p
     assert r["codings"]["added"] == 0 and decisions(here.db_path) == {(5, "Efficiency")}
 
 
+def test_a_consensus_comes_with_the_coders_it_settles(small, tmp_path):
+    """Merged without its pair, a consensus would no longer say when the two coders changed what it settled."""
+    here, laptop, _ = small
+    laptop("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    laptop("apply", "INT-05", 5, "Impact", "--coder", "ben")
+    laptop("review", "--coders", "ana,ben", "--as", "team", input="1\nq\n")
+    laptop("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    laptop("apply", "INT-05", 5, "Impact", "--coder", "ana")  # ana now agrees with ben, not with what team settled
+    merge(here, laptop.db_path)
+    assert query(here.db_path, "SELECT coder, coder_a, coder_b FROM consensus") == [("team", "ana", "ben")]
+    refused = here("export", "summary", "--coder", "team", expect=1)
+    assert "INCOMPLETE" in refused.stderr and "changed by ana or ben" in refused.stderr
+    other = Cli(copy_db(laptop.db_path, tmp_path / "other.db"))
+    here2 = Cli(copy_db(small[2].db_path, tmp_path / "here2.db"))
+    here2("apply", "INT-05", 7, "Impact", "--coder", "cleo")
+    here2("apply", "INT-05", 7, "Impact", "--coder", "dan")
+    here2("review", "--coders", "cleo,dan", "--as", "team", input="q\n")
+    snapshot = dump(here2.db_path)
+    r = here2("merge", other.db_path, expect=1)
+    assert "team is the consensus of ana and ben in other.db but of cleo and dan here" in r.stderr
+    assert dump(here2.db_path) == snapshot
+
+
 def test_two_copies_merged_both_ways_end_up_the_same(small, tmp_path):
     here, _, _ = small
     here("apply", "INT-05", 1, "Efficiency", "--coder", "ana")

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from tests.conftest import Cli, copy_db
 from tests.session_helpers import live, names, participant_turns, project, query, suggest
 
 
@@ -96,12 +97,40 @@ def test_a_turn_changed_after_the_review_makes_the_consensus_incomplete_until_re
     cli("undo", "--coder", "ben", "--batch", str(batch[0][0]))
     refused = cli("export", "summary", expect=1)
     assert "INCOMPLETE" in refused.stderr and "changed by ana or ben since it was settled" in refused.stderr
+    assert "not yet reviewed" not in refused.stderr  # a changed turn is said once, as changed
     matrix = json.loads(cli("export", "matrix", "--by", "gender", "--allow-incomplete", "--format", "json").stdout)
     assert "INCOMPLETE" in matrix["note"] and matrix["consensus"]["changed_since"] >= 2
     r = cli("review", "--coders", "ana,ben", input="1\nq\n")
     assert re.search(r"reopened \d+ turns ana or ben changed after consensus settled them", r.stderr)
     assert f"· turn {t[1]['idx']} ·" in r.stdout  # offered again, with ben's new coding
     assert names(db_path, "consensus", t[1]) == {"Needs"}
+
+
+def test_changes_that_keep_old_times_still_reopen_the_consensus(cli, db_path, coded, tmp_path):
+    """A merge brings a change made before the review; an undo revives a coding with its old time. Neither leaves a
+    newer time on the turn, and both change what was settled."""
+    t = coded
+    cli("apply", "INT-01", str(t[0]["idx"]), "Sustainability", "--coder", "ana")
+    cli("unapply", "INT-01", str(t[0]["idx"]), "Sustainability", "--coder", "ana")
+    colleague = Cli(copy_db(db_path, tmp_path / "colleague.db"))
+    colleague("apply", "INT-01", str(t[2]["idx"]), "Needs", "--coder", "ben")  # before the review, on an agreed turn
+    cli("review", "--coders", "ana,ben", input="1\n1\n1\n1\nq\n")
+    assert consensus_of(cli)["complete"]
+    cli("merge", colleague.db_path)
+    cli("undo", "--coder", "ana")  # ana's Sustainability on turns[0] is back: ana and ben agree there now
+    status = consensus_of(cli)
+    assert not status["complete"] and status["changed_since"] == 2, status
+
+
+def test_a_change_of_the_code_tree_does_not_reopen_the_consensus(cli, db_path, coded):
+    """code merge moves every coder's codings alike, the consensus's too: nothing to settle again."""
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    cli("code", "merge", "Sustainability", "Funding and timeliness")  # ben had both on turns[0]: one retired
+    assert consensus_of(cli)["complete"]
+
+
+def consensus_of(cli) -> dict:
+    return json.loads(cli("export", "summary", "--allow-incomplete", "--format", "json").stdout)["consensus"]
 
 
 def test_review_copies_spans_and_resumes(cli, db_path, coded):

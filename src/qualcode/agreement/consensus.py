@@ -21,6 +21,7 @@ from sqlite_utils import Database
 from qualcode.agreement.disagreements import Disagreement, both_decided, differ
 from qualcode.coding.codings import TurnRef, ensure_coder, insert_coding, new_batch
 from qualcode.errors import ConflictError, UsageError
+from qualcode.store.batches import TREE_KINDS
 from qualcode.store.db import now, transaction
 
 
@@ -96,7 +97,8 @@ def status(db: Database, coder: str) -> Status | None:
     a, b = row
     pairs = both_decided(db, a, b)
     changed = changed_since(db, coder, a, b)
-    mine = _decided(db, coder) - changed
+    settled = _decided(db, coder)
+    mine = settled - changed  # a changed turn is counted once, as changed, not also as open
     agreed = [d for d in pairs if not differ(d, a, b)]
     one = db.execute(
         """SELECT count(*) FROM (SELECT turn_id FROM live_codings WHERE coder IN (?, ?) AND turn_id IS NOT NULL
@@ -110,28 +112,56 @@ def status(db: Database, coder: str) -> Status | None:
         both=len(pairs),
         agreed=len(agreed),
         decided=sum(d.turn_id in mine for d in pairs),
-        open_disagreements=sum(d.turn_id not in mine for d in pairs if differ(d, a, b)),
-        agreed_not_carried=sum(d.turn_id not in mine for d in agreed),
+        open_disagreements=sum(d.turn_id not in settled for d in pairs if differ(d, a, b)),
+        agreed_not_carried=sum(d.turn_id not in settled for d in agreed),
         one_coder_only=one,
         changed_since=len(changed),
     )
 
 
 def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
-    """The turns CODER decided on which A or B made or retired a coding after CODER's decision: what was settled is
-    no longer what they coded. The clock is the codings' own times, which a merge keeps from the project they were
-    made in (batch ids would be the order of the merge, not of the work)."""
-    return {
+    """The turns CODER decided where what was settled is no longer what A and B coded. Three signs, each of which
+    only a change by A or B can give:
+
+    - a turn carried over because they agreed, where either now codes otherwise;
+    - a turn where they now agree on codes CODER did not settle on (an undo can bring back an old coding with its old
+      time, so the third sign cannot see it);
+    - a coding of A or B made or retired after CODER's decision (the codings' own times, which a merge keeps), other
+      than by a change of the code tree, which moves every coder's codings alike.
+    """
+    codes: dict[int, dict[str, set]] = {}
+    origins: dict[int, set[str]] = {}
+    for turn_id, who, code_id, origin in db.execute(
+        """SELECT turn_id, coder, code_id, origin FROM live_codings
+           WHERE coder IN (?, ?, ?) AND turn_id IN (SELECT turn_id FROM live_codings WHERE coder = ?)""",
+        [coder, a, b, coder],
+    ):
+        codes.setdefault(turn_id, {}).setdefault(who, set()).add(code_id)
+        if who == coder:
+            origins.setdefault(turn_id, set()).add(origin)
+    changed = set()
+    for turn_id, by in codes.items():
+        mine, of_a, of_b = by.get(coder, set()), by.get(a, set()), by.get(b, set())
+        carried_then_changed = origins[turn_id] == {"agreed"} and not of_a == of_b == mine
+        agreed_otherwise = bool(of_a) and of_a == of_b != mine
+        if carried_then_changed or agreed_otherwise:
+            changed.add(turn_id)
+    marks = ", ".join("?" * len(TREE_KINDS))
+    changed |= {
         r[0]
         for r in db.execute(
-            """SELECT DISTINCT c.turn_id FROM
+            f"""SELECT DISTINCT c.turn_id FROM
                  (SELECT turn_id, max(created_at) AS settled FROM live_codings
                   WHERE coder = ? AND turn_id IS NOT NULL GROUP BY turn_id) c
                JOIN codings o ON o.turn_id = c.turn_id AND o.coder IN (?, ?)
-               WHERE o.created_at > c.settled OR coalesce(o.deleted_at, '') > c.settled""",
-            [coder, a, b],
+               WHERE (o.created_at > c.settled AND coalesce(o.batch_id, 0) NOT IN (SELECT id FROM batches
+                      WHERE kind IN ({marks})))
+                  OR (coalesce(o.deleted_at, '') > c.settled AND coalesce(o.deleted_batch_id, 0) NOT IN (
+                      SELECT id FROM batches WHERE kind IN ({marks})))""",
+            [coder, a, b, *TREE_KINDS, *TREE_KINDS],
         )
     }
+    return changed
 
 
 def prepare(db: Database, coder: str, a: str, b: str) -> tuple[int, int]:

@@ -56,7 +56,7 @@ from qualcode.codebook.ops import renumber
 from qualcode.codebook.tree import CodeTree
 from qualcode.codebook.tree import settings as codebook_settings
 from qualcode.coding.merge_read import Other, read_other
-from qualcode.errors import UsageError
+from qualcode.errors import ConflictError, UsageError
 from qualcode.ingest import reanchor
 from qualcode.store.db import db_file, now, transaction
 
@@ -179,10 +179,31 @@ class _Merge:
                 groups[(p.turn.id, p.row["coder"])].append(p)
         for (turn_id, coder), items in sorted(groups.items()):
             self._decide_keeping_scales(turn_id, coder, items)
+        self._consensus()
         self.report.coders = [
             {"coder": name, "created": name in self.created_coders, "added": self.added_by.get(name, 0)}
             for name in sorted({c["coder"] for c in self.other.codings})
         ]
+
+    def _consensus(self) -> None:
+        """A consensus coder comes with what it is the consensus of: without it, its exports would not say when
+        the two coders changed what it settled."""
+        for coder, pair in sorted(self.other.consensus.items()):
+            if not self.db.execute("SELECT 1 FROM live_codings WHERE coder = ? LIMIT 1", [coder]).fetchone():
+                continue
+            row = self.db.execute("SELECT coder_a, coder_b FROM consensus WHERE coder = ?", [coder]).fetchone()
+            if row is None:
+                for name in (coder, *pair):
+                    self._coder(name)
+                self.db.execute(
+                    "INSERT INTO consensus (coder, coder_a, coder_b, created_at) VALUES (?, ?, ?, ?)",
+                    [coder, *pair, now()],
+                )
+            elif set(row) != set(pair):
+                raise ConflictError(
+                    f"{coder} is the consensus of {pair[0]} and {pair[1]} in {self.path.name} but of {row[0]} and "
+                    f"{row[1]} here: rename one of them before merging"
+                )
 
     # codes ------------------------------------------------------------------------------------------------------
 

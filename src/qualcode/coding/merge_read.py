@@ -42,6 +42,7 @@ class Other:
     codebook: dict | None
     coders: dict[str, dict]
     codings: list[dict]
+    consensus: dict[str, tuple[str, str]]  # a consensus coder → the two coders it settles
 
 
 def read_other(path: Path) -> Other:
@@ -121,6 +122,12 @@ def _read(conn: sqlite3.Connection) -> Other:
             old = json.loads(r["patterns"])
             r["patterns"] = json.dumps({cb["language"] if cb else "en": old} if old else {})
     translated = "translation" in {c[1] for c in conn.execute("PRAGMA table_info(codings)")}
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    consensus = (
+        {r[0]: (r[1], r[2]) for r in conn.execute("SELECT coder, coder_a, coder_b FROM consensus")}
+        if "consensus" in tables
+        else {}
+    )
     columns = [*CODING_COLUMNS, "translation"] if translated else list(CODING_COLUMNS)
     return Other(
         interviews=interviews,
@@ -132,6 +139,7 @@ def _read(conn: sqlite3.Connection) -> Other:
             dict(r) | {"translation": r["translation"] if translated else None}
             for r in conn.execute(f"SELECT {', '.join(columns)} FROM codings ORDER BY id")
         ],
+        consensus=consensus,
     )
 
 
