@@ -83,3 +83,13 @@ def test_a_project_from_before_recorded_figures_gets_them_and_marks_what_was_los
     assert "not recorded" in cli("history").stdout
     cli("unapply", "INT-01", "5", "Efficiency", "--coder", "ana")
     assert list(figures(history(cli, "--limit", "1")).values()) == [("unapply", 0, 1)]  # recorded from now on
+
+
+def test_undo_never_brings_back_a_coding_of_a_removed_code_as_a_no_code_decision(project, db_path, tmp_path):
+    cli = project
+    cli("apply", "INT-01", "3", "Efficiency", "--coder", "x")
+    cli("unapply", "INT-01", "3", "Efficiency", "--coder", "x")
+    cli("codebook", "load", write(tmp_path / "cb2.yml", CB.replace("  - name: Efficiency\n", "")))
+    r = cli("undo", "--coder", "x")
+    assert "1 of its codings cannot come back: their code was removed" in r.stderr
+    assert query(db_path, "SELECT count(*) FROM live_codings WHERE coder = 'x'") == [(0,)]

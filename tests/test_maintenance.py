@@ -178,6 +178,15 @@ DAMAGE = {
         "(INT-05, ana)",
     ),
     "code removed": (["DELETE FROM codes WHERE name = 'Impact'"], {"codes", "foreign keys"}, "is not in the codebook"),
+    "code and no code": (
+        [
+            "INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, origin, created_at, guid) "
+            f"SELECT interview_id, turn_id, NULL, coder, start, end, quote, 'manual', created_at, 'g-1' FROM codings "
+            f"WHERE id = {CODING}"
+        ],
+        {"decisions"},
+        "both a code and 'no code'",
+    ),
     # The removed turn's text is left in no turn, which the coverage check reports too.
     "turn removed": (
         [f"DELETE FROM turns WHERE id = {TURN}"],

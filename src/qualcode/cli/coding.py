@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import INTEGER, POSITIVE, CoderOpt, FormatOpt, info, open_db, require_coder
+from qualcode.cli._common import INTEGER, POSITIVE, CoderOpt, FormatOpt, info, open_db, require_coder, warn
 from qualcode.output import render
 
 InterviewArg = Annotated[str, typer.Argument(help="Interview id.")]
@@ -140,6 +140,8 @@ def undo(
 
     r = do(open_db(ctx), require_coder(coder), batch)
     info(ctx, f"undid batch {r['batch']} ({r['kind']}): {r['removed']} removed, {r['restored']} restored")
+    if r["lost"]:
+        warn(f"{r['lost']} of its codings cannot come back: their code was removed from the codebook since")
 
 
 def register(app: typer.Typer) -> None:

@@ -50,6 +50,11 @@ def load(db: Database, path: Path, *, move_to: str | None = None, delete_codings
     return report
 
 
+# The mark a coding keeps when its code is removed: without a code it would read as a "no code" decision, so undo
+# never brings such a coding back.
+REMOVED = " [code removed: {}]"
+
+
 def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delete_codings: bool = False) -> LoadReport:
     report = LoadReport(codebook=spec.name)
     before = CodeTree.load(db)
@@ -158,7 +163,7 @@ def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delet
         # Deleted codings keep their history row but lose the code (the code row goes).
         db.execute(
             "UPDATE codings SET code_id = NULL, memo = coalesce(memo, '') || ? WHERE code_id = ?",
-            [f" [code removed: {old_paths[k]}]", code_id],
+            [REMOVED.format(old_paths[k]), code_id],
         )
         db.execute("DELETE FROM suggestions WHERE code_id = ?", [code_id])
         report.removed.append(old_paths[k])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from qualcode.codebook.store import REMOVED
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import ConflictError, NotFoundError, UsageError
 from qualcode.store.batches import TREE_KINDS, ensure_coder, new_batch
@@ -350,7 +351,15 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
         undo_batch = new_batch(db, coder, "undo", description=f"undo batch {batch_id}")
         retired = _retire(db, "batch_id = ?", [batch_id], undo_batch)
         revived = 0
-        for (cid,) in db.execute("SELECT id FROM codings WHERE deleted_batch_id = ?", [batch_id]).fetchall():
+        # A coding whose code was removed since has no code left: revived, it would read as a "no code" decision.
+        lost = db.execute(
+            "SELECT count(*) FROM codings WHERE deleted_batch_id = ? AND code_id IS NULL AND memo LIKE ?",
+            [batch_id, "%" + REMOVED.format("%")],
+        ).fetchone()[0]
+        for (cid,) in db.execute(
+            "SELECT id FROM codings WHERE deleted_batch_id = ? AND NOT (code_id IS NULL AND coalesce(memo, '') LIKE ?)",
+            [batch_id, "%" + REMOVED.format("%")],
+        ).fetchall():
             try:
                 db.execute("UPDATE codings SET deleted_at = NULL, deleted_batch_id = NULL WHERE id = ?", [cid])
                 revived += 1
@@ -359,7 +368,7 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
         db.execute("UPDATE batches SET undone_at = ? WHERE id = ?", [now(), batch_id])
         # Revived rows keep the batch that made them, so the undo's own figure for them is set here.
         db.execute("UPDATE batches SET added = ? WHERE id = ?", [revived, undo_batch])
-    return {"batch": batch_id, "kind": row[1], "removed": retired, "restored": revived}
+    return {"batch": batch_id, "kind": row[1], "removed": retired, "restored": revived, "lost": lost}
 
 
 def history(db: Database, coder: str | None = None, since: str | None = None, limit: int | None = None) -> list[dict]:

@@ -95,7 +95,24 @@ def _code_missing(db: Database, texts: dict) -> list[str]:
            WHERE c.code_id IS NOT NULL AND c.code_id NOT IN (SELECT id FROM codes)
            ORDER BY c.id"""
     )
-    return [f"coding {cid} ({iid}, {coder}): code id {code} is not in the codebook" for cid, iid, coder, code in rows]
+    out = [f"coding {cid} ({iid}, {coder}): code id {code} is not in the codebook" for cid, iid, coder, code in rows]
+    # A coding whose code was removed keeps a mark in its memo; live, it would read as a "no code" decision.
+    lost = db.execute(
+        """SELECT id, interview_id, coder FROM live_codings
+           WHERE code_id IS NULL AND memo LIKE '% [code removed: %]' ORDER BY id"""
+    )
+    return out + [f"coding {cid} ({iid}, {coder}): its code was removed, yet it is live" for cid, iid, coder in lost]
+
+
+def _no_code_alone(db: Database, texts: dict) -> list[str]:
+    """ "No code" is a decision that nothing applies: a turn cannot also hold a code from the same coder."""
+    rows = db.execute(
+        """SELECT n.turn_id, n.interview_id, n.coder FROM live_codings n
+           WHERE n.code_id IS NULL AND n.turn_id IS NOT NULL AND EXISTS (SELECT 1 FROM live_codings c
+               WHERE c.turn_id = n.turn_id AND c.coder = n.coder AND c.code_id IS NOT NULL)
+           GROUP BY n.turn_id, n.coder ORDER BY n.interview_id, n.turn_id"""
+    )
+    return [f"{iid} turn id {tid} ({coder}): both a code and 'no code'" for tid, iid, coder in rows]
 
 
 def _turn_missing(db: Database, texts: dict) -> list[str]:
@@ -293,6 +310,7 @@ _CHECKS: list[tuple[str, str, Callable[[Database, dict], list[str]]]] = [
     ("foreign keys", "rows that point at rows which do not exist", _foreign_keys),
     ("orphaned codings", "live codings not found again in an edited transcript", _orphaned),
     ("codes", "live codings whose code left the codebook", _code_missing),
+    ("decisions", "a turn a coder gave both a code and 'no code'", _no_code_alone),
     ("turns", "live codings whose turn is missing", _turn_missing),
     ("quotes", "codings whose quote is not the text at their offsets", _quotes),
     ("coding spans", "live codings that do not lie inside their turn", _spans),
