@@ -293,6 +293,14 @@ def test_a_declared_participant_reached_through_the_speaker_map_speaks(cli, db_p
     assert rows(db_path, "SELECT id, gender FROM participants") == [("P01", "woman")]
 
 
+def test_a_speaker_map_or_interviewer_label_no_file_uses_is_said(cli, tmp_path):
+    """A typo in --speaker-map leaves the real speaker "not recorded": the command says which label matched nothing."""
+    f = write(tmp_path / "in" / "int1.txt", SIDECAR_TEXT)
+    r = cli("import", f, "--speaker-map", "Mariah=P900", "--speaker-map", "amina=P01", "--interviewer", "Interviewr")
+    assert "--speaker-map 'Mariah' matched no speaker in the files imported" in r.stderr
+    assert "--interviewer 'Interviewr' matched no speaker" in r.stderr and "'amina'" not in r.stderr
+
+
 @pytest.mark.parametrize(
     ("entries", "message"),
     [

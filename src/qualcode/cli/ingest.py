@@ -74,7 +74,7 @@ def import_(
 
     Example: `qualcode import transcripts/ --speaker-map "Interviewer 1=EV1"`
     """
-    from qualcode.ingest.importer import ImportOptions, collect_files, import_paths, parse_speaker_map
+    from qualcode.ingest.importer import ImportOptions, collect_files, import_paths, parse_speaker_map, unmatched_labels
 
     if not 0 < max_size <= 1_000_000:  # nan and inf fail this too; a terabyte transcript is a typo
         raise UsageError("--max-size must be a number of megabytes between 0 and 1000000")
@@ -110,6 +110,8 @@ def import_(
         raise UsageError(f"no transcript files in {', '.join(map(str, paths))}")
     with creating_db(ctx) as db:  # a new project file goes again if nothing of this import was stored
         results = list(progress(ctx, import_paths(db, paths, options), len(files), "importing"))
+        for option in unmatched_labels(options, [r for r in results if not r.failed]):
+            warn(f"{option} matched no speaker in the files imported: nothing was mapped by it (a typo?)")
         _report(ctx, results, fmt)
 
 

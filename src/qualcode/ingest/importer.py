@@ -55,6 +55,7 @@ class ImportResult:
     message: str = ""
     notes: list[str] = field(default_factory=list)
     reanchor: reanchor.Report | None = None  # set when a replaced interview had codings or suggestions
+    labels: set[str] = field(default_factory=set)  # the speaker labels the file uses, as key() folds them
 
     @property
     def failed(self) -> bool:
@@ -78,6 +79,14 @@ def parse_speaker_map(values: str | list[str] | None) -> dict[str, str]:
 
 
 TABLES = (".csv", ".xlsx")
+
+
+def unmatched_labels(options: ImportOptions, results: list[ImportResult]) -> list[str]:
+    """The --speaker-map and --interviewer labels no file of this import uses: a typo there leaves the real speaker
+    a participant with gender "not recorded", so the command says so."""
+    used = set().union(*(r.labels for r in results)) if results else set()
+    out = [f"--speaker-map {label!r}" for label in options.speaker_map if key(label) not in used]
+    return out + [f"--interviewer {label!r}" for label in options.interviewers if key(label) not in used]
 
 
 def collect_files(paths: list[Path], *, tables: bool = False) -> list[Path]:
@@ -246,6 +255,7 @@ def prepare(path: Path, options: ImportOptions, result: ImportResult) -> Prepare
     result.interview, result.format = iid, transcript.format
     result.notes.extend(transcript.notes)
     plan = plan_speakers(transcript, iid, options)
+    result.labels = {key(turn.label) for turn in transcript.turns}
     declared_in = sidecar or (path if transcript.format == "qualcode-md" else None)
     if declared_in:
         check_declared_speak(transcript, plan, declared_in)
