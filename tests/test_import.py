@@ -113,6 +113,19 @@ def test_reimport_unchanged_is_a_noop_and_changed_needs_replace(cli, db_path, tm
     assert rows(db_path, "SELECT text FROM turns WHERE idx = 3") == [("Thank you very much.",)]
 
 
+def test_replace_corrects_a_person_of_that_interview_alone(cli, db_path, tmp_path):
+    """A gender recorded wrongly is corrected by re-importing the fixed file; a person also in another interview is
+    still one person, whose two records must agree."""
+    f = write(tmp_path / "a.md", FM)
+    cli("import", f)
+    write(f, FM.replace("gender: female", "gender: man"))
+    cli("import", f, "--replace")
+    assert rows(db_path, "SELECT id, gender FROM participants") == [("P017", "man"), ("P018", "man")]
+    write(tmp_path / "b.md", FM.replace("INT-07", "INT-09"))
+    r = cli("import", tmp_path / "b.md", expect=1)
+    assert "participant P017 has gender 'woman' here but 'man' in a.md" in r.stderr
+
+
 def test_conflicting_participant_attributes_name_both_files(cli, db_path, tmp_path):
     write(tmp_path / "a.md", FM)
     cli("import", tmp_path / "a.md")

@@ -371,12 +371,21 @@ def _clear_interview(db: Database, iid: str) -> None:
         db.execute(f"DELETE FROM {table} WHERE interview_id = ?", [iid])
 
 
+def _elsewhere(db: Database, pid: str, iid: str) -> bool:
+    """Whether PID takes part in an interview other than IID."""
+    return bool(
+        db.execute(
+            "SELECT 1 FROM interview_participants WHERE participant_id = ? AND interview_id != ? LIMIT 1", [pid, iid]
+        ).fetchone()
+    )
+
+
 def check_participants(db: Database, plan: Plan, iid: str, path: Path) -> None:
     """One id is one person study-wide: the same attribute with two values is an error naming both files."""
     for pid, person in plan.participants.items():
         row = db.execute("SELECT gender FROM participants WHERE id = ?", [pid]).fetchone()
-        if not row:
-            continue
+        if not row or not _elsewhere(db, pid, iid):
+            continue  # a person of this interview alone (a replaced version corrects them) takes the new values
         stored = dict(
             db.execute("SELECT name, value FROM participant_attributes WHERE participant_id = ?", [pid]).fetchall()
         )
@@ -481,7 +490,13 @@ def insert_people(db: Database, plan: Plan, iid: str) -> dict[str, int]:
     A person given a "guid" in the plan keeps it (REFI cases); others get a new one.
     """
     for pid, person in plan.participants.items():
-        if db.execute("SELECT 1 FROM participants WHERE id = ?", [pid]).fetchone():
+        if db.execute("SELECT 1 FROM participants WHERE id = ?", [pid]).fetchone() and not _elsewhere(db, pid, iid):
+            # Only this interview's (re-imported) version speaks for them: what it says replaces what was stored.
+            db.execute(
+                "UPDATE participants SET gender = ?, name = ? WHERE id = ?", [person["gender"], person["name"], pid]
+            )
+            db.execute("DELETE FROM participant_attributes WHERE participant_id = ?", [pid])
+        elif db.execute("SELECT 1 FROM participants WHERE id = ?", [pid]).fetchone():
             if person["gender"] != NOT_RECORDED:
                 db.execute("UPDATE participants SET gender = ? WHERE id = ?", [person["gender"], pid])
             if person["name"]:
