@@ -165,7 +165,7 @@ def test_move_to_says_how_many_moved_and_how_many_were_duplicates(cli, project, 
         "late}]]\n",
         "",
     )
-    r = cli("codebook", "load", write(tmp_path / "cb5.yml", without), "--move-to", "Efficiency")
+    r = cli("codebook", "load", write(tmp_path / "cb5.yml", without), "--move-to", "eff")  # its key
     assert "moved 1 coding of removed codes, 1 already had Efficiency (retired)" in r.stdout
     assert paths(cli)["Efficiency"] == 2
     b = newest_batch(cli)

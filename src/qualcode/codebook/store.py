@@ -216,9 +216,10 @@ def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delet
 
 
 def _match_new_path(spec: CodebookSpec, name: str) -> str:
+    """The path of the code NAME names in SPEC: a path, a key (as everywhere a code is named) or a unique name."""
     options = [p for p, _, _ in spec.walk()]
-    for p in options:
-        if p.casefold() == name.casefold():
+    for p, _, c in spec.walk():
+        if name.casefold() in (p.casefold(), c.key.casefold()):
             return p
     matches = [p for p in options if p.rsplit("/", 1)[-1].casefold() == name.casefold()]
     if len(matches) == 1:
