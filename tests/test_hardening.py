@@ -446,6 +446,44 @@ def test_dev_stdout_a_pipe_and_a_fifo_are_written_in_place(project, db_path, tmp
     assert sorted(p.name for p in folder.iterdir()) == ["fifo", "log.txt"]
 
 
+@pytest.mark.parametrize(
+    ("shell", "said"), [(" > /dev/full", "standard output: No space left on device"), (" >&-", "standard output")]
+)
+def test_a_stdout_that_cannot_be_written_is_one_line(project, db_path, tmp_path, shell, said):
+    for args in (["interviews"], ["codings", "export"], ["report", "--coder", "coder-a"]):
+        r = run(["--db", db_path, *args], cwd=tmp_path, shell=shell)
+        assert r.returncode == 1 and said in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_file_name_too_long_is_one_line(project, db_path, tmp_path):
+    long = "a" * 300
+    for args in (
+        ["codings", "export", "-o", f"{long}.csv"],
+        ["backup", f"{long}.db"],
+        ["export", "qdpx", f"{long}.qdpx"],
+    ):
+        r = project(*args, expect=1)
+        assert "File name too long" in r.stderr and r.exception is None or isinstance(r.exception, SystemExit)
+    assert list(tmp_path.glob("a*")) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--coder", "coder-a", "-o", "r.pdf"],
+        ["export", "qdpx", "o.csv"],
+        ["codings", "export", "-o", "t.xls"],
+        ["codebook", "export", "-o", "c.html"],
+        ["export", "summary", "--coder", "coder-a", "-o", "s.docx"],
+    ],
+)
+def test_a_suffix_naming_a_format_the_command_does_not_write_is_refused(project, tmp_path, args, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = project(*args, expect=2)
+    assert "name the file accordingly" in r.stderr
+    assert list(tmp_path.iterdir()) == [] or all(p.suffix == ".db" or "db-" in p.name for p in tmp_path.iterdir())
+
+
 SLOW_FSYNC = """
 import os, sys, time
 from pathlib import Path

@@ -442,7 +442,8 @@ def test_escape_sequences_in_a_transcript_never_reach_the_terminal(tmp_path):
     cli("import", path)
     cli("codebook", "load", CODEBOOK)
     cli("apply", "INT-10", "3", "Impact", "--coder", "ana")
-    for args in (["show", "INT-10"], ["segments", "--code", "Impact"], ["search", "Without hesitation"]):
+    exports = (["export", "segments", "--coder", "ana"], ["report", "--coder", "ana"])
+    for args in (["show", "INT-10"], ["segments", "--code", "Impact"], ["search", "Without hesitation"], *exports):
         raw = printed(cli.db_path, args, 120, raw=True).encode()
         for sequence, seen in HOSTILE.items():
             assert seen.encode() not in raw, f"{' '.join(args)} let {sequence!r} through"

@@ -7,6 +7,9 @@ stays instant.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -50,6 +53,15 @@ class QualcodeGroup(TyperGroup):
             render.err.print(
                 f"Error: {_project(ctx)}: not a usable qualcode project: {e}", markup=False, style="red", soft_wrap=True
             )
+            raise typer.Exit(1) from None
+        except OSError as e:
+            # The system refused a read or write (a full disk, a closed or full stdout, a name too long): one line.
+            # Each write is a transaction and each file written aside first, so nothing was left halfway.
+            where = e.filename if e.filename is not None else "standard output"
+            with contextlib.suppress(OSError):
+                render.err.print(
+                    f"Error: {where}: {e.strerror or e}", markup=False, style="red", soft_wrap=True, highlight=False
+                )
             raise typer.Exit(1) from None
         finally:
             _close(ctx)
@@ -216,5 +228,18 @@ def _register() -> None:
 _register()
 
 
+class _ClosedStdout(io.TextIOBase):
+    """What stands for stdout when the shell closed it (`>&-`): writing to it is an error the command reports in one
+    line, like a full disk, instead of a traceback from deep inside the library that was printing."""
+
+    def write(self, s: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
 def main() -> None:
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()
     app(prog_name="qualcode")

@@ -57,9 +57,11 @@ def qdpx(
 
     Example: `qualcode export qdpx study.qdpx --coder ana --offsets utf16`
     """
+    from qualcode.export import files as export_files
     from qualcode.export.redact import redactor
     from qualcode.refi.export import export_qdpx
 
+    export_files.choose_format(None, file, ("qdpx",), what="export qdpx")  # o.csv would be a zip under a CSV name
     db = open_db(ctx)
     r = export_qdpx(db, file, coder=coder, redact=redactor(db) if redact else None, offsets=offsets)
     info(ctx, f"wrote {file}: " + refi_counts(r))

@@ -45,8 +45,11 @@ def report(
 
     Example: `qualcode report -o report.html --coder consensus --redact --title "Fair migration evaluation"`
     """
+    from qualcode.export.files import choose_format as build_format
     from qualcode.export.files import report as build
 
+    if output is not None:
+        build_format(None, output, ("html",), what="the report")  # r.pdf would be HTML under a PDF name
     db = open_db(ctx)
     content = build(db, coder=coder, redact=redact, allow_incomplete=allow_incomplete, title=title, quotes=quotes)
     warn_incomplete(db, coder)

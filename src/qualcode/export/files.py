@@ -20,6 +20,14 @@ SUFFIXES = {
     ".yml": "yml",
     ".yaml": "yml",
     ".qdc": "qdc",
+    # Formats qualcode never writes from these commands: named, a file would be written under a misleading name.
+    **dict.fromkeys((".xls", ".xlsm", ".ods"), "a spreadsheet format"),
+    **dict.fromkeys((".pdf", ".docx", ".doc", ".odt", ".rtf"), "a document format"),
+    **dict.fromkeys((".html", ".htm"), "html"),
+    ".qdpx": "qdpx",
+    ".tsv": "tsv",
+    ".zip": "zip",
+    ".xml": "xml",
 }
 
 
