@@ -575,3 +575,14 @@ def test_check_on_a_read_only_project_checks_its_search_index(project, db_path):
     found = searched()
     assert list(found) == ["search index"]
     assert "out of step with the turns" in found["search index"]["examples"][0]
+
+
+def test_a_failed_database_write_leaves_neither_its_file_nor_its_journal(tmp_path):
+    """A backup on a full disk fails with SQLite's rollback journal beside the temporary file: both go."""
+    from qualcode.errors import QualcodeError
+    from qualcode.output.files import replacing
+
+    with pytest.raises(QualcodeError), replacing(tmp_path / "b.db", project=None) as tmp:
+        Path(f"{tmp}-journal").write_bytes(b"journal")
+        raise OSError(28, "No space left on device")
+    assert list(tmp_path.iterdir()) == []

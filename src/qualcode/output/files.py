@@ -86,8 +86,10 @@ def replacing(path: str | Path, *, project: str | Path | None, overwrite: bool =
             raise _failed(target, e, kept=existed) from e
         finally:
             if tmp is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+                # SQLite may have left its rollback journal beside a database written here (a backup on a full disk).
+                for leftover in (tmp, Path(f"{tmp}-journal")):
+                    with contextlib.suppress(FileNotFoundError):
+                        leftover.unlink()
 
 
 def check_target(path: Path, *, project: str | Path | None, overwrite: bool = True) -> Path:
