@@ -586,3 +586,16 @@ def test_a_failed_database_write_leaves_neither_its_file_nor_its_journal(tmp_pat
         Path(f"{tmp}-journal").write_bytes(b"journal")
         raise OSError(28, "No space left on device")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_disk_that_refuses_is_not_called_a_foreign_file(project, db_path, monkeypatch):
+    """On a full disk SQLite says "disk I/O error" while opening: the project is fine, the disk is not."""
+    import qualcode.store.db as store_db
+
+    def refuse(*_):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store_db, "_require_project", refuse)
+    with pytest.raises(Exception) as failed:
+        store_db.connect(db_path)
+    assert "is it full? The project was not changed" in str(failed.value) and "not a qualcode" not in str(failed.value)

@@ -83,6 +83,10 @@ def connect(path: str | Path) -> Database:
                 "work on a copy",
                 path=path,
             ) from e
+        if "disk I/O" in str(e) or "full" in str(e):
+            raise QualcodeError(
+                f"cannot open the project: the disk refused ({e}); is it full? The project was not changed", path=path
+            ) from e
         raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
     db = Database(conn, execute_plugins=False)
     db._qualcode_unmarked = unmarked  # the application id is set by the first write transaction
