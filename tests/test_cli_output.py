@@ -9,7 +9,7 @@ import sys
 from typer.testing import CliRunner
 
 from qualcode.cli import app
-from tests.conftest import CODEBOOK, CORPUS, query
+from tests.conftest import CODEBOOK, CORPUS, Cli, query
 
 
 def test_db_and_quiet_work_after_the_command_name_too(tmp_path):
@@ -111,12 +111,13 @@ def test_counts_of_one_are_singular_and_titles_say_what_they_count(cli, tmp_path
 def test_a_table_in_a_pipe_has_one_line_per_row_whatever_the_cells_hold(tmp_path):
     """A turn of two paragraphs and the speaker's two-line cell stay on their row's line in a pipe; CSV keeps them."""
     db = tmp_path / "p.db"
-    run("import", CORPUS / "INT-10.md", db=db)  # turn 3 is two paragraphs
-    run("codebook", "load", CODEBOOK, db=db)
-    run("apply", "INT-10", "3", "Impact", "--coder", "ana", "--memo", "first line\nsecond line", db=db)
-    run("apply", "INT-10", "1", "Impact", "--coder", "ana", db=db)
-    run("apply", "INT-10", "3", "Relevance", "--coder", "ben", db=db)
-    run("apply", "INT-10", "1", "Relevance", "--coder", "ben", db=db)
+    setup = Cli(db)  # in this process: only the outputs checked need a pipe of their own
+    setup("import", CORPUS / "INT-10.md")  # turn 3 is two paragraphs
+    setup("codebook", "load", CODEBOOK)
+    setup("apply", "INT-10", "3", "Impact", "--coder", "ana", "--memo", "first line\nsecond line")
+    setup("apply", "INT-10", "1", "Impact", "--coder", "ana")
+    setup("apply", "INT-10", "3", "Relevance", "--coder", "ben")
+    setup("apply", "INT-10", "1", "Relevance", "--coder", "ben")
     (text,) = query(db, "SELECT text FROM turns WHERE interview_id = 'INT-10' AND idx = 3")[0]
     assert "\n" in text
     flat = " ".join(text.split())

@@ -339,7 +339,7 @@ def test_at_60x18_every_turn_and_its_help_fit_the_window(projects, project, inte
     s = Screen(["--db", projects[project], "code", "--coder", "small", "--interview", interview], *SMALL)
     try:
         screen = s.settle("to go │")
-        for _ in range(30):
+        for _ in range(12):  # the first dozen turns: every kind of screen the interview has
             if "End of the scope" in "\n".join(screen):
                 break
             assert_fits(screen, SMALL[0])
