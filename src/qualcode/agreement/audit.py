@@ -39,6 +39,7 @@ from qualcode.codebook.tree import Code, CodeTree, require_settings
 from qualcode.errors import UsageError
 from qualcode.output.render import plural
 from qualcode.store.queries import SOURCE_KINDS, require_coders, source_kind
+from qualcode.store.queries import left_out as codings_left_out
 
 UNITS = ("turn", "sentence", "character", "interview")
 LEVELS = ("code", "criterion", "all")
@@ -230,17 +231,7 @@ def load(db: Database, coders: list[str], interviews: list[str], *, spans: bool 
 def left_out(db: Database, coders: Sequence[str], interviews: Sequence[str] | None) -> str | None:
     """What the figures leave out of the coders' codings: orphaned ones (no place in the edited text) and ones whose
     code is gone from the codebook. None when nothing is."""
-    marks = ", ".join("?" * len(coders))
-    where, params = f"coder IN ({marks})", list(coders)
-    if interviews:
-        where += f" AND interview_id IN ({', '.join('?' * len(interviews))})"
-        params += list(interviews)
-    orphaned, unknown = db.execute(
-        f"""SELECT count(*) FILTER (WHERE turn_id IS NULL),
-                   count(*) FILTER (WHERE code_id IS NOT NULL AND code_id NOT IN (SELECT id FROM codes))
-            FROM live_codings WHERE {where}""",
-        params,
-    ).fetchone()
+    orphaned, unknown = codings_left_out(db, list(coders), list(interviews or []))
     parts = [
         f"{count(orphaned, 'orphaned coding')} (no longer anchored in the edited transcripts; see qualcode codings "
         "orphans)"

@@ -21,7 +21,7 @@ from sqlite_utils import Database
 from qualcode.agreement.disagreements import Disagreement, both_decided, differ
 from qualcode.coding.codings import TurnRef, ensure_coder, insert_coding, new_batch
 from qualcode.errors import ConflictError, UsageError
-from qualcode.store.batches import TREE_KINDS
+from qualcode.store.batches import TREE_KINDS, retire
 from qualcode.store.db import now, transaction
 
 
@@ -182,11 +182,7 @@ def _reopen(db: Database, coder: str, a: str, b: str) -> int:
         batch = new_batch(db, coder, "reopen", description=f"turns {a} or {b} changed after they were settled")
         for i in range(0, len(turns), 500):
             chunk = turns[i : i + 500]
-            db.execute(
-                f"""UPDATE codings SET deleted_at = ?, deleted_batch_id = ?
-                    WHERE deleted_at IS NULL AND coder = ? AND turn_id IN ({", ".join("?" * len(chunk))})""",
-                [now(), batch, coder, *chunk],
-            )
+            retire(db, f"coder = ? AND turn_id IN ({', '.join('?' * len(chunk))})", [coder, *chunk], batch)
     return len(turns)
 
 

@@ -14,7 +14,7 @@ from qualcode.codebook.parse import CodebookSpec, parse, pattern_hash, spec_hash
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import ConflictError, NotFoundError, UsageError
 from qualcode.output.render import plural
-from qualcode.store.batches import new_batch, retire
+from qualcode.store.batches import REMOVED, new_batch, retire
 from qualcode.store.db import now, transaction
 
 
@@ -48,11 +48,6 @@ def load(db: Database, path: Path, *, move_to: str | None = None, delete_codings
         report = store(db, spec, move_to=move_to, delete_codings=delete_codings)
     report.warnings = warnings
     return report
-
-
-# The mark a coding keeps when its code is removed: without a code it would read as a "no code" decision, so undo
-# never brings such a coding back.
-REMOVED = " [code removed: {}]"
 
 
 def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delete_codings: bool = False) -> LoadReport:

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from qualcode.codebook.store import REMOVED
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import ConflictError, NotFoundError, UsageError
-from qualcode.store.batches import TREE_KINDS, ensure_coder, new_batch
+from qualcode.store.batches import REMOVED_LIKE, TREE_KINDS, ensure_coder, new_batch
 from qualcode.store.batches import retire as _retire
 from qualcode.store.db import SQLITE_MAX_INT, fits_sqlite, now, transaction
 
@@ -354,11 +353,11 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
         # A coding whose code was removed since has no code left: revived, it would read as a "no code" decision.
         lost = db.execute(
             "SELECT count(*) FROM codings WHERE deleted_batch_id = ? AND code_id IS NULL AND memo LIKE ?",
-            [batch_id, "%" + REMOVED.format("%")],
+            [batch_id, REMOVED_LIKE],
         ).fetchone()[0]
         for (cid,) in db.execute(
             "SELECT id FROM codings WHERE deleted_batch_id = ? AND NOT (code_id IS NULL AND coalesce(memo, '') LIKE ?)",
-            [batch_id, "%" + REMOVED.format("%")],
+            [batch_id, REMOVED_LIKE],
         ).fetchall():
             try:
                 db.execute("UPDATE codings SET deleted_at = NULL, deleted_batch_id = NULL WHERE id = ?", [cid])

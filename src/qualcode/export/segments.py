@@ -15,7 +15,7 @@ from qualcode.coding import retrieval
 from qualcode.errors import ConflictError, NotFoundError, UsageError
 from qualcode.ingest.participants import NOT_RECORDED, attribute_names
 from qualcode.ingest.participants import counts as participant_counts
-from qualcode.store.queries import SOURCE_KINDS, coders, require_coders
+from qualcode.store.queries import SOURCE_KINDS, coders, left_out, require_coders
 from qualcode.text import language
 
 CONSENSUS = "consensus"
@@ -118,12 +118,7 @@ def caveats_for(db: Database, coder: str | None) -> list[str]:
     """caveats() of the exported coder's figures, without loading their segments."""
     chosen = choose_coder(db, coder)
     status = consensus.status(db, chosen)
-    orphaned, unknown = db.execute(
-        """SELECT count(*) FILTER (WHERE turn_id IS NULL AND code_id IN (SELECT id FROM codes)),
-                  count(*) FILTER (WHERE code_id IS NOT NULL AND code_id NOT IN (SELECT id FROM codes))
-           FROM live_codings WHERE coder = ?""",
-        [chosen],
-    ).fetchone()
+    orphaned, unknown = left_out(db, [chosen])
     data = {"coder": chosen, "base": base(db, chosen), "orphaned": orphaned, "unknown_code": unknown}
     return caveats({**data, "consensus": status.as_dict() if status else None})
 
@@ -174,11 +169,7 @@ def load(db: Database, coder: str) -> dict:
             out.append(s)
     # A coding whose code is gone from the codes table (deleted behind the tool's back; `qualcode check` lists it)
     # is in no branch of the tree: counted here so that every export can say it is left out.
-    unknown = db.execute(
-        """SELECT count(*) FROM live_codings WHERE coder = ? AND code_id IS NOT NULL
-           AND code_id NOT IN (SELECT id FROM codes)""",
-        [coder],
-    ).fetchone()[0]
+    unknown = left_out(db, [coder])[1]
     return {
         "coder": coder,
         "tree": tree,

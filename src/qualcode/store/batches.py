@@ -18,6 +18,10 @@ from qualcode.store.db import now
 # Batches that change the code tree as well as codings (a code removed, merged away): they are no one coder's
 # (coder NULL, the affected coders in `coders`), and undo refuses them, since the code their codings had is gone.
 TREE_KINDS = ("codebook-load", "code-merge")
+# The mark a coding keeps in its memo when its code is removed (the code row goes, code_id becomes NULL): without it
+# the coding would read as a "no code" decision, so undo never revives such a coding and `check` reports a live one.
+REMOVED = " [code removed: {}]"
+REMOVED_LIKE = "%" + REMOVED.format("%")
 
 
 def ensure_coder(db: Database, name: str) -> str:

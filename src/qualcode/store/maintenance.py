@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from qualcode.errors import QualcodeError, UsageError
+from qualcode.store.batches import REMOVED_LIKE
 
 EXAMPLES = 5  # problems shown per check; the count is always complete
 
@@ -99,7 +100,8 @@ def _code_missing(db: Database, texts: dict) -> list[str]:
     # A coding whose code was removed keeps a mark in its memo; live, it would read as a "no code" decision.
     lost = db.execute(
         """SELECT id, interview_id, coder FROM live_codings
-           WHERE code_id IS NULL AND memo LIKE '% [code removed: %]' ORDER BY id"""
+           WHERE code_id IS NULL AND memo LIKE ? ORDER BY id""",
+        [REMOVED_LIKE],
     )
     return out + [f"coding {cid} ({iid}, {coder}): its code was removed, yet it is live" for cid, iid, coder in lost]
 

@@ -55,3 +55,19 @@ def source_kind(word: str) -> str:
     if kind is None:
         raise UsageError(f"no kind of source {word!r}: choose interviews, survey or documents")
     return kind
+
+
+def left_out(db: Database, coders: list[str], interviews: list[str] | None = None) -> tuple[int, int]:
+    """How many live codings of CODERS (within INTERVIEWS) no figure can count: orphaned ones (no place in the edited
+    text) and, apart from those, ones whose code is gone from the codebook."""
+    where, params = f"coder IN ({', '.join('?' * len(coders))})", list(coders)
+    if interviews:
+        where += f" AND interview_id IN ({', '.join('?' * len(interviews))})"
+        params += list(interviews)
+    gone = "code_id IS NOT NULL AND code_id NOT IN (SELECT id FROM codes)"
+    orphaned, unknown = db.execute(
+        f"""SELECT count(*) FILTER (WHERE turn_id IS NULL AND NOT ({gone})), count(*) FILTER (WHERE {gone})
+            FROM live_codings WHERE {where}""",
+        params,
+    ).fetchone()
+    return orphaned, unknown
