@@ -28,7 +28,8 @@ INTERVIEWS = ("INT-05", "INT-07", "INT-08", "INT-10", "INT-11", "INT-15", "INT-1
 CODES = ("Efficiency/Funding and timeliness", "Relevance/COVID-19 adaptation", "Impact/Changes for migrant workers")
 PER_WRITER = 300
 
-# Waits for the starting signal, then applies its plan one coding at a time, each its own transaction.
+# Says it is ready (imported, project open), waits for the starting signal, then applies its plan one coding at a
+# time, each its own transaction.
 APPLIER = """
 import json, pathlib, sys, time
 from qualcode.coding import codings as coding
@@ -36,6 +37,7 @@ from qualcode.store.db import open_project
 
 db = open_project(sys.argv[1])
 coder, plan, go = sys.argv[2], json.loads(pathlib.Path(sys.argv[3]).read_text()), pathlib.Path(sys.argv[4])
+(go.parent / f"{coder}.ready").touch()
 while not go.exists():
     time.sleep(0.005)
 for interview, turn, code in plan:
@@ -103,8 +105,11 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
             env=env,
             text=True,
         )
-    # The library loops start once both command-line writers have written: all four are then writing at once.
-    while len(query(db, "SELECT DISTINCT coder FROM batches WHERE coder IN ('csv-c', 'ses-d')")) < 2:
+    # The library loops start once they are ready and both command-line writers have written: all four are then
+    # writing at once (a loop still importing when the others began would start late, whatever the locking does).
+    while len(query(db, "SELECT DISTINCT coder FROM batches WHERE coder IN ('csv-c', 'ses-d')")) < 2 or not all(
+        (tmp_path / f"{c}.ready").exists() for c in ("lib-a", "lib-b")
+    ):
         assert all(procs[c].poll() is None for c in ("csv-c", "ses-d")), "a writer ended before it wrote"
         assert time.monotonic() - start < 120, "the command-line writers did not start"
         time.sleep(0.01)
@@ -142,6 +147,11 @@ def test_four_writers_at_once_lose_nothing(tmp_path):
     for a, (a0, a1) in spans.items():
         for b, (b0, b1) in spans.items():
             assert a == b or (a0 < b1 and b0 < a1), f"{a} and {b} did not overlap: {spans}"
+    # And took turns while both library loops ran: with SQLite's own busy handler alone one of them committed
+    # 40 to 90 times in a row while the other waited.
+    both = order[max(spans["lib-a"][0], spans["lib-b"][0]) : min(spans["lib-a"][1], spans["lib-b"][1]) + 1]
+    longest = max(len(list(run)) for _, run in itertools.groupby(both))
+    assert longest <= 30, f"a writer committed {longest} times in a row while the others waited"
     switches = sum(x != y for x, y in itertools.pairwise(order))
     longest = {}  # the longest pause between one writer's consecutive batches: mostly waiting for the lock
     for coder in procs:

@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import functools
 import os
+import random
 import secrets
 import sqlite3
 import time
@@ -35,13 +36,16 @@ DEFAULT_DB = "qualcode.db"
 APPLICATION_ID = 0x51434F44  # "QCOD": PRAGMA application_id, at offset 68 of the file header
 SQLITE_MIN_INT, SQLITE_MAX_INT = -(2**63), 2**63 - 1
 BUSY_TIMEOUT_MS = 60_000
-# SQLite's busy handler is not a queue: a waiting process retries every few to 100 ms, and a process that commits and
-# begins again within microseconds (importing many files, a script applying codings in a loop) wins every time, so
-# the other waits until the whole run is over, and past BUSY_TIMEOUT_MS sees "database is locked". So a writer that
-# commits in a burst (within BURST_S of its previous commit) pauses LOCK_YIELD_S after each commit, which lets a
-# waiting process in; a single write, or a person's decisions in a session, never pauses.
+# SQLite's busy handler is not a queue: a waiting process retries after sleeps that grow to 100 ms, and a process
+# that commits and begins again within microseconds (importing many files, a script applying codings in a loop) wins
+# nearly every time, so the others wait for most of its run, and past BUSY_TIMEOUT_MS see "database is locked". So a
+# writer that commits in a burst (within BURST_S of its previous commit) pauses LOCK_YIELD_S after each commit, and a
+# process waiting for the write lock asks again every WRITE_POLL_S (randomised, so waiters do not ask in step) instead
+# of sleeping in SQLite's growing steps: whoever waits is there when the lock is free. A single write, or a person's
+# decisions in a session, never pauses.
 LOCK_YIELD_S = 0.001
 BURST_S = 0.1
+WRITE_POLL_S = (0.0002, 0.001)
 
 
 def now() -> str:
@@ -257,7 +261,7 @@ def transaction(db: Database) -> Iterator[Database]:
         else:
             conn.execute(f"RELEASE SAVEPOINT {name}")
         return
-    conn.execute("BEGIN IMMEDIATE")
+    _begin_immediate(conn)
     try:
         if getattr(db, "_qualcode_unmarked", False):
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -274,6 +278,23 @@ def transaction(db: Database) -> Iterator[Database]:
         db._qualcode_committed = committed
         if previous is not None and committed - previous < BURST_S:
             time.sleep(LOCK_YIELD_S)
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for the write lock by asking often (see WRITE_POLL_S), for up to BUSY_TIMEOUT_MS."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(*WRITE_POLL_S))
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 VERSION_KEY = "qualcode_version"  # project value: the qualcode version that last applied migrations
