@@ -202,9 +202,9 @@ def test_copies_take_the_newer_decision_and_undo_takes_a_merge_back(small, tmp_p
     [batch] = [b["batch"] for b in history if b["kind"] == "merge"]
     here("undo", "--coder", "ana", "--batch", batch)
     assert decisions(here.db_path) == {(5, "Efficiency")}
-    # Undoing the merge is a change here too: merging again reports the difference instead of overriding it.
+    # Undoing the merge is the latest change to those codings (a revival and removals): merging again keeps it.
     r = merge(here, laptop.db_path)
-    assert [(c["turn"], c["here"], c["there"]) for c in r["conflicts"]] == [(5, "Efficiency", "Effectiveness")]
+    assert r["conflicts"] == [] and r["removed"] == 0
     assert r["codings"]["added"] == 0 and decisions(here.db_path) == {(5, "Efficiency")}
 
 
@@ -246,6 +246,44 @@ def test_two_copies_merged_both_ways_end_up_the_same(small, tmp_path):
     assert [r["codings"]["added"] + r["removed"] for r in reports] == [2, 3, 0, 0]
     assert live(a.db_path) == live(b.db_path)
     assert decisions(a.db_path) == {(1, "Impact"), (3, "Efficiency"), (5, "Impact"), (7, "Efficiency")}
+
+
+def test_the_latest_event_on_a_coding_wins_a_revival_by_undo_included(small, tmp_path):
+    """For one coding, the latest of made, removed and revived (by undo) in either project wins, whichever project
+    is merged into which; merging again changes nothing."""
+    here, _, _ = small
+    here("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    here("apply", "INT-05", 7, "Impact", "--coder", "ana")
+    laptop = Cli(copy_db(here.db_path, tmp_path / "laptop.db"))
+    here("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    laptop("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    here("undo", "--coder", "ana")  # turn 5 revived here, after the laptop removed it: the revival is the latest
+    laptop("unapply", "INT-05", 7, "Impact", "--coder", "ana")
+    laptop("undo", "--coder", "ana")
+    here("unapply", "INT-05", 7, "Impact", "--coder", "ana")  # turn 7 removed here, after the laptop revived it
+    expected = {("INT-05", 5, "Efficiency", None, "ana")}
+
+    r = merge(here, laptop.db_path)
+    assert r["conflicts"] == [] and r["removed"] == 0 and live(here.db_path) == expected
+    r = merge(laptop, here.db_path)
+    assert r["conflicts"] == [] and r["removed"] == 1 and r["codings"]["added"] == 1
+    assert live(laptop.db_path) == expected
+    snapshots = dump(here.db_path), dump(laptop.db_path)
+    merge(here, laptop.db_path), merge(laptop, here.db_path)
+    assert (dump(here.db_path), dump(laptop.db_path)) == snapshots
+
+
+def test_a_coding_made_and_removed_at_the_same_moment_is_settled_the_same_way_both_ways(small, tmp_path):
+    here, _, _ = small
+    here("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    copies = [Cli(copy_db(here.db_path, tmp_path / f"{n}.db")) for n in ("a", "b", "c", "d")]
+    for cli in copies[1::2]:  # b and d removed it at the very moment it was made
+        cli("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")
+        with contextlib.closing(sqlite3.connect(cli.db_path)) as conn, conn:
+            conn.execute("UPDATE codings SET deleted_at = created_at")
+    a, b, c, d = copies
+    merge(a, b.db_path), merge(d, c.db_path)  # the removed copy into the live one, and the other way round
+    assert live(a.db_path) == live(d.db_path) == set()
 
 
 def test_codes_unknown_here_are_skipped_then_created_with_add_codes(small, tmp_path):

@@ -122,6 +122,19 @@ def test_changes_that_keep_old_times_still_reopen_the_consensus(cli, db_path, co
     assert not status["complete"] and status["changed_since"] == 2, status
 
 
+def test_a_coding_revived_after_the_review_reopens_the_turn_though_the_coders_still_disagree(cli, db_path, coded):
+    """ana's undo brings back, after the review, a coding she had removed before it: what was settled on that turn
+    no longer rests on what she codes, though she and ben still differ there."""
+    t = coded
+    cli("apply", "INT-01", str(t[1]["idx"]), "Sustainability", "--coder", "ana")
+    cli("unapply", "INT-01", str(t[1]["idx"]), "Sustainability", "--coder", "ana")
+    cli("review", "--coders", "ana,ben", input="1\n1\n1\n1\nq\n")
+    assert consensus_of(cli)["complete"]
+    cli("undo", "--coder", "ana")
+    status = consensus_of(cli)
+    assert not status["complete"] and status["changed_since"] == 1, status
+
+
 def test_a_change_of_the_code_tree_does_not_reopen_the_consensus(cli, db_path, coded):
     """code merge moves every coder's codings alike, the consensus's too: nothing to settle again."""
     cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")

@@ -124,10 +124,10 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
     only a change by A or B can give:
 
     - a turn carried over because they agreed, where either now codes otherwise;
-    - a turn where they now agree on codes CODER did not settle on (an undo can bring back an old coding with its old
-      time, so the third sign cannot see it);
-    - a coding of A or B made or retired after CODER's decision (the codings' own times, which a merge keeps), other
-      than by a change of the code tree, which moves every coder's codings alike.
+    - a turn where they now agree on codes CODER did not settle on;
+    - a coding of A or B made, retired or revived by an undo after CODER's decision (the codings' own times, which a
+      merge keeps), other than by a change of the code tree, which moves every coder's codings alike. A coding
+      revived before m015 has no revival time: the second sign still sees it when the revival makes them agree.
     """
     codes: dict[int, dict[str, set]] = {}
     origins: dict[int, set[str]] = {}
@@ -157,7 +157,8 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
                WHERE (o.created_at > c.settled AND coalesce(o.batch_id, 0) NOT IN (SELECT id FROM batches
                       WHERE kind IN ({marks})))
                   OR (coalesce(o.deleted_at, '') > c.settled AND coalesce(o.deleted_batch_id, 0) NOT IN (
-                      SELECT id FROM batches WHERE kind IN ({marks})))""",
+                      SELECT id FROM batches WHERE kind IN ({marks})))
+                  OR (o.deleted_at IS NULL AND coalesce(o.revived_at, '') > c.settled)""",
             [coder, a, b, *TREE_KINDS, *TREE_KINDS],
         )
     }

@@ -30,12 +30,13 @@ def merge(
     `import --replace` does, or kept as orphaned). Codes match by path, then key; codings on codes this project
     lacks are skipped and listed, unless --add-codes creates those codes. Coders match by name.
 
-    A coding with the same GUID in both projects is the same coding. Per turn and coder: when OTHER has nothing
-    this project lacks, nothing changes; when this project has nothing OTHER lacks (say its coder never decided the
-    turn), OTHER's decision is taken, removals included; when both changed it, nothing changes if the decisions
-    agree, OTHER's is taken if this project's coder has none there, and anything else is a conflict: listed, this
-    project's decision kept. An empty memo takes OTHER's. Each coder's arrivals are one batch, which `undo` takes
-    back.
+    A coding with the same GUID in both projects is the same coding; live in one and removed in the other, the
+    project that changed it last (made, removed, or revived it by undo) is ahead on it. Per turn and coder: when
+    OTHER has nothing this project lacks, nothing changes; when this project has nothing OTHER lacks (say its coder
+    never decided the turn), OTHER's decision is taken, removals and revivals included; when both changed it,
+    nothing changes if the decisions agree, OTHER's is taken if this project's coder has none there, and anything
+    else is a conflict: listed, this project's decision kept. An empty memo takes OTHER's. Each coder's arrivals are
+    one batch, which `undo` takes back.
 
     Example: `qualcode --db team.db merge laptops/ana.db --dry-run`
     """

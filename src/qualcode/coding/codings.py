@@ -355,16 +355,20 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
             "SELECT count(*) FROM codings WHERE deleted_batch_id = ? AND code_id IS NULL AND memo LIKE ?",
             [batch_id, REMOVED_LIKE],
         ).fetchone()[0]
+        revived_at = now()  # a revival is an event of its own: merge weighs it against the other project's removal
         for (cid,) in db.execute(
             "SELECT id FROM codings WHERE deleted_batch_id = ? AND NOT (code_id IS NULL AND coalesce(memo, '') LIKE ?)",
             [batch_id, REMOVED_LIKE],
         ).fetchall():
             try:
-                db.execute("UPDATE codings SET deleted_at = NULL, deleted_batch_id = NULL WHERE id = ?", [cid])
+                db.execute(
+                    "UPDATE codings SET deleted_at = NULL, deleted_batch_id = NULL, revived_at = ? WHERE id = ?",
+                    [revived_at, cid],
+                )
                 revived += 1
             except Exception:  # an identical coding is live again meanwhile; keep that one
                 continue
-        db.execute("UPDATE batches SET undone_at = ? WHERE id = ?", [now(), batch_id])
+        db.execute("UPDATE batches SET undone_at = ? WHERE id = ?", [revived_at, batch_id])
         # Revived rows keep the batch that made them, so the undo's own figure for them is set here.
         db.execute("UPDATE batches SET added = ? WHERE id = ?", [revived, undo_batch])
     return {"batch": batch_id, "kind": row[1], "removed": retired, "restored": revived, "lost": lost}

@@ -17,27 +17,27 @@ listed; with add_codes they are created under their parents (created too when mi
 Coders: by name, created as needed (keeping OTHER's GUID where it is free).
 
 Codings: a coding is the same coding in both projects when it has the same GUID (projects copied from one another
-share them). Live decisions are compared per turn and coder, where the decision is the set of (code, span) the coder
-has live on the turn ("no code" included):
+share them). A coding live in one project and removed in the other changed last where its latest event (made,
+removed, or revived by undo: revived_at) is later; at the same moment the removal counts as later, so either way
+round ends alike. Live decisions are compared per turn and coder, where the decision is the set of (code, span) the
+coder has live on the turn ("no code" included):
 
-1. OTHER is behind or the same: every coding it has live there is here (live, or removed here since) and it has
-   removed none of the codings live here. Nothing changes.
-2. OTHER is ahead: every coding live here is in OTHER (live, or removed there since) and this project has removed
-   none of OTHER's live ones. OTHER's decision is taken: what it removed is removed here, what it added is added.
-   With no shared history (projects that never exchanged codings) this is the turn this project's coder has not
-   decided.
+1. OTHER is behind or the same: it has no coding this project lacks live, and no shared coding it changed last.
+   Nothing changes.
+2. OTHER is ahead: this project has no coding live that OTHER lacks, and no shared coding it changed last. OTHER's
+   decision is taken: what it removed or revived last is removed or revived here (with OTHER's time), what it added
+   is added. With no shared history (projects that never exchanged codings) this is the turn this project's coder
+   has not decided.
 3. Otherwise both projects changed the turn. The same codes on the same spans: nothing changes. This project's coder
-   has no live decision there (it was undone or removed) and OTHER's decision does not revive anything removed here:
-   OTHER's is taken. Anything else is a conflict: reported, and this project's decision kept.
+   has no live decision there and removed nothing there after OTHER's last change to it: OTHER's is taken. Anything
+   else is a conflict: reported, and this project's decision kept.
 
 Removed (retired) codings OTHER has and this project lacks always come in, still retired, as history. A decision
 is taken whole or not at all: a turn where one of OTHER's codings has a code unknown here is skipped, so a later merge
 with --add-codes brings all of it. Memos: an empty memo here takes OTHER's; two different memos are reported and this
-project's is kept. Codings keep their GUID, origin, time and memo; each coder's arrivals form one batch of kind
-'merge', so `qualcode undo --coder NAME` takes a merge back. Merging the same project twice changes nothing.
-
-Undo revives a coding without recording when, so a coding revived in one project after the other had seen it
-removed is taken as removed (rule 2) or left removed (rule 1).
+project's is kept. Codings keep their GUID, origin, times and memo; each coder's arrivals form one batch of kind
+'merge', so `qualcode undo --coder NAME` takes a merge back (except a revival: undo cannot retire a coding it did not
+add). Merging the same project twice changes nothing.
 """
 
 from __future__ import annotations
@@ -99,6 +99,9 @@ class MergeReport:
 
 
 # Where each of OTHER's codings went; superseded: a "no code" that meets codes on one turn here after an edit.
+# A coding here as _decide compares it with OTHER's.
+MINE = "id, guid, code_id, start, end, memo, created_at, revived_at, deleted_at"
+
 BUCKETS = ("added", "history", "orphaned", "already", "conflicting", "unknown_code", "no_interview", "superseded")
 
 
@@ -167,10 +170,7 @@ class _Merge:
         code_map = self._codes()
         self.paths = {c.id: c.path for c in CodeTree.load(self.db)}
         placed = self._place(code_map)
-        self.here = {
-            r["guid"]: r
-            for r in self.db.query("SELECT id, guid, turn_id, code_id, start, end, memo, deleted_at FROM codings")
-        }
+        self.here = {r["guid"]: r for r in self.db.query(f"SELECT turn_id, {MINE} FROM codings")}
         groups: dict[tuple[int, str], list[_Placed]] = defaultdict(list)
         for p in placed:
             if p.turn is None:
@@ -389,10 +389,7 @@ class _Merge:
         theirs = {p.guid: p for p in items}
         mine = {
             r["guid"]: r
-            for r in self.db.query(
-                "SELECT id, guid, code_id, start, end, memo, deleted_at FROM codings WHERE turn_id = ? AND coder = ?",
-                [turn.id, coder],
-            )
+            for r in self.db.query(f"SELECT {MINE} FROM codings WHERE turn_id = ? AND coder = ?", [turn.id, coder])
         }
         mine |= {g: self.here[g] for g in theirs if g in self.here and g not in mine}  # placed elsewhere here
         shared = [g for g in theirs if g in mine]
@@ -406,26 +403,39 @@ class _Merge:
             else:
                 self._insert(p)
                 self.report.count("history")
-        removed_here = [g for g in shared if mine[g]["deleted_at"] and theirs[g].live]
-        removed_there = [g for g in shared if not mine[g]["deleted_at"] and not theirs[g].live]
+        # A coding live in one project and removed in the other: the later of the two changes counts.
+        differ = [g for g in shared if bool(mine[g]["deleted_at"]) == theirs[g].live]
+        later_there = [g for g in differ if _later(theirs[g].row, mine[g])]
+        later_here = [g for g in differ if g not in later_there]
         new_here = [g for g, r in mine.items() if not r["deleted_at"] and g not in self.other_guids]
-        if not fresh and not removed_there:  # 1. OTHER is behind or the same
+        if not fresh and not later_there:  # 1. OTHER is behind or the same
             return
-        if not new_here and not removed_here:  # 2. OTHER is ahead
-            for g in removed_there:
-                mine[g] = mine[g] | {"deleted_at": self._retire(mine[g], theirs[g], coder)}
-            self._take(fresh, _live(mine))
+        if not new_here and not later_here:  # 2. OTHER is ahead
+            self._take_changes(later_there, fresh, mine, theirs, coder)
             return
         live_here = _live(mine)
         there = {p.key for p in items if p.live}
-        if set(live_here) == there or (not live_here and not removed_here):  # 3. same decision, or none here
-            self._take(fresh, live_here)
+        if set(live_here) == there or (not live_here and not later_here):  # 3. same decision, or none here
+            self._take_changes(later_there, fresh, mine, theirs, coder)
             return
         self.report.conflicts.append(
             self._where(items[0], coder)
             | {"kind": "decision", "here": self._describe(live_here, turn), "there": self._describe(there, turn)}
         )
         self.report.count("conflicting", len(fresh))
+
+    def _take_changes(
+        self, later: list[str], fresh: list[_Placed], mine: dict[str, dict], theirs: dict[str, _Placed], coder: str
+    ) -> None:
+        """OTHER's later removals and revivals of shared codings, then its new codings."""
+        for g in (g for g in later if not theirs[g].live):
+            mine[g] = mine[g] | {"deleted_at": self._retire(mine[g], theirs[g], coder)}
+        live_here = _live(mine)
+        for g in (g for g in later if theirs[g].live):
+            key = (mine[g]["code_id"], mine[g]["start"], mine[g]["end"])
+            if key not in live_here:  # else the same coding is live here as another row: that one stays
+                live_here[key] = mine[g] = mine[g] | self._revive(mine[g], theirs[g], coder)
+        self._take(fresh, live_here)
 
     def _take(self, rows: list[_Placed], live_here: dict[tuple, dict]) -> None:
         for p in rows:
@@ -442,8 +452,8 @@ class _Merge:
         quote = self._text(p.interview)[p.start : p.end] if p.turn else r["quote"]
         cur = self.db.execute(
             """INSERT INTO codings (interview_id, turn_id, code_id, coder, start, end, quote, memo, origin, status,
-               session_id, batch_id, suggestion_score, created_at, deleted_at, guid, said_by, translation)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               session_id, batch_id, suggestion_score, created_at, deleted_at, guid, said_by, translation, revived_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 p.interview,
                 p.turn.id if p.turn else None,
@@ -463,6 +473,7 @@ class _Merge:
                 r["guid"],
                 p.turn.speaker if p.turn else self._said_by(r),
                 r.get("translation"),
+                r.get("revived_at"),
             ],
         )
         if p.live:
@@ -484,6 +495,18 @@ class _Merge:
         )
         self.report.removed += 1
         return when
+
+    def _revive(self, row: dict, there: _Placed, coder: str) -> dict:
+        # With OTHER's time, so that both projects date it alike and weigh a third project's change against the same.
+        done = {"deleted_at": None, "deleted_batch_id": None, "revived_at": there.row["revived_at"]}
+        self.db.execute(
+            "UPDATE codings SET revived_at = ?, deleted_at = NULL, deleted_batch_id = NULL WHERE id = ?",
+            [done["revived_at"], row["id"]],
+        )
+        self.report.count("already", -1)  # _decide counted every shared coding as already here: this one arrives
+        self.report.count("added")
+        self.added_by[coder] += 1
+        return done
 
     def _memo(self, p: _Placed, here: dict) -> None:
         theirs, mine = p.row["memo"], here["memo"]
@@ -550,6 +573,18 @@ def _by_offsets(rows: list[dict], turns: list[reanchor.Turn]) -> dict[int, tuple
         inside = c["turn_id"] is not None and i >= 0 and b <= turns[i].end
         out[c["id"]] = (turns[i] if inside else None, a, b)
     return out
+
+
+def _changed_at(row: dict) -> str:
+    """When a coding last became what it is: its removal, else its revival by undo, else its making."""
+    return row["deleted_at"] or max(row["created_at"], row.get("revived_at") or "")
+
+
+def _later(a: dict, b: dict) -> bool:
+    """Whether coding A (live or removed) changed after B, which is the other; at the same moment the removal is
+    later, whichever project holds it, so that merging either way round ends alike."""
+    ta, tb = _changed_at(a), _changed_at(b)
+    return ta > tb or (ta == tb and bool(a["deleted_at"]))
 
 
 def _live(rows: dict[str, dict]) -> dict[tuple, dict]:

@@ -121,14 +121,16 @@ def _read(conn: sqlite3.Connection) -> Other:
         if (r.get("patterns") or "").startswith("["):
             old = json.loads(r["patterns"])
             r["patterns"] = json.dumps({cb["language"] if cb else "en": old} if old else {})
-    translated = "translation" in {c[1] for c in conn.execute("PRAGMA table_info(codings)")}
+    # Columns later migrations added (m013, m015): an older project is read as if they were empty.
+    optional = ("translation", "revived_at")
+    present = {c[1] for c in conn.execute("PRAGMA table_info(codings)")}
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     consensus = (
         {r[0]: (r[1], r[2]) for r in conn.execute("SELECT coder, coder_a, coder_b FROM consensus")}
         if "consensus" in tables
         else {}
     )
-    columns = [*CODING_COLUMNS, "translation"] if translated else list(CODING_COLUMNS)
+    columns = [*CODING_COLUMNS, *(c for c in optional if c in present)]
     return Other(
         interviews=interviews,
         turns=dict(turns),
@@ -136,7 +138,7 @@ def _read(conn: sqlite3.Connection) -> Other:
         codebook=dict(cb) if cb else None,
         coders={r["name"]: dict(r) for r in conn.execute("SELECT name, guid, created_at FROM coders")},
         codings=[
-            dict(r) | {"translation": r["translation"] if translated else None}
+            dict.fromkeys(optional) | dict(r)
             for r in conn.execute(f"SELECT {', '.join(columns)} FROM codings ORDER BY id")
         ],
         consensus=consensus,

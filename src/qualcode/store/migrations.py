@@ -492,3 +492,11 @@ def m014_batch_figures(db: Database) -> None:
         WHEN NEW.deleted_batch_id IS NOT NULL AND NEW.deleted_batch_id IS NOT OLD.deleted_batch_id BEGIN
             UPDATE batches SET removed = removed + 1 WHERE id = NEW.deleted_batch_id;
         END""")
+
+
+@migrations()
+def m015_revival_time(db: Database) -> None:
+    """codings.revived_at: when undo last brought a retired coding back. Merge lets the latest change to a coding win
+    (made, removed or revived), and a revival left no time of its own (undo clears deleted_at and deleted_batch_id)."""
+    # NULL: never revived, or revived before this was recorded (the coding then dates from created_at).
+    db.execute("ALTER TABLE codings ADD COLUMN revived_at TEXT")
