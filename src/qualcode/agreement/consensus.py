@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from qualcode.agreement.disagreements import Disagreement, both_decided, differ
-from qualcode.coding.codings import TurnRef, ensure_coder, insert_coding, new_batch
+from qualcode.coding.codings import TurnRef, insert_coding, new_batch
 from qualcode.errors import ConflictError, UsageError
-from qualcode.store.batches import TREE_KINDS, retire
-from qualcode.store.db import now, transaction
+from qualcode.store.batches import TREE_KINDS, consensus_pair, retire
+from qualcode.store.db import transaction
 
 
 @dataclass
@@ -74,15 +74,12 @@ def register(db: Database, coder: str, a: str, b: str) -> None:
     """Record that CODER is the consensus of A and B; a coder is the consensus of one pair only."""
     if coder in (a, b):
         raise UsageError(f"--as {coder}: the consensus must be a coder other than {a} and {b}")
-    row = db.execute("SELECT coder_a, coder_b FROM consensus WHERE coder = ?", [coder]).fetchone()
-    if row and set(row) != {a, b}:
-        raise ConflictError(f"{coder} is already the consensus of {row[0]} and {row[1]}: choose another name with --as")
-    if row is None:
-        with transaction(db):
-            ensure_coder(db, coder)
-            db.execute(
-                "INSERT INTO consensus (coder, coder_a, coder_b, created_at) VALUES (?, ?, ?, ?)", [coder, a, b, now()]
-            )
+    with transaction(db):
+        other = consensus_pair(db, coder, a, b)
+    if other:
+        raise ConflictError(
+            f"{coder} is already the consensus of {other[0]} and {other[1]}: choose another name with --as"
+        )
 
 
 def consensus_coders(db: Database) -> dict[str, tuple[str, str]]:

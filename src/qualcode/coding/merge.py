@@ -58,6 +58,7 @@ from qualcode.codebook.tree import settings as codebook_settings
 from qualcode.coding.merge_read import Other, read_other
 from qualcode.errors import ConflictError, UsageError
 from qualcode.ingest import reanchor
+from qualcode.store.batches import consensus_pair
 from qualcode.store.db import db_file, now, transaction
 
 CODE_COLUMNS = (
@@ -191,18 +192,13 @@ class _Merge:
         for coder, pair in sorted(self.other.consensus.items()):
             if not self.db.execute("SELECT 1 FROM live_codings WHERE coder = ? LIMIT 1", [coder]).fetchone():
                 continue
-            row = self.db.execute("SELECT coder_a, coder_b FROM consensus WHERE coder = ?", [coder]).fetchone()
-            if row is None:
-                for name in (coder, *pair):
-                    self._coder(name)
-                self.db.execute(
-                    "INSERT INTO consensus (coder, coder_a, coder_b, created_at) VALUES (?, ?, ?, ?)",
-                    [coder, *pair, now()],
-                )
-            elif set(row) != set(pair):
+            for name in (coder, *pair):
+                self._coder(name)  # with OTHER's guid, before consensus_pair would make one up
+            here = consensus_pair(self.db, coder, *pair)
+            if here:
                 raise ConflictError(
-                    f"{coder} is the consensus of {pair[0]} and {pair[1]} in {self.path.name} but of {row[0]} and "
-                    f"{row[1]} here: rename one of them before merging"
+                    f"{coder} is the consensus of {pair[0]} and {pair[1]} in {self.path.name} but of {here[0]} and "
+                    f"{here[1]} here: rename one of them before merging"
                 )
 
     # codes ------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Batches, the unit of history and undo, and retiring codings in one.
+"""Coders, batches (the unit of history and undo), retiring codings in one, and which pair a consensus coder is of.
 
 Here, below every package that changes codings, so that changes to the code tree (codebook/) record their batch
 the same way coding/ does. What a batch added and removed is counted by the triggers of m014 as it happens, so the
@@ -33,6 +33,20 @@ def ensure_coder(db: Database, name: str) -> str:
         [name, str(uuid.uuid4()).upper(), now()],
     )
     return name
+
+
+def consensus_pair(db: Database, coder: str, a: str, b: str) -> tuple[str, str] | None:
+    """Record CODER as the consensus of A and B: a coder is the consensus of one pair only. The other pair CODER
+    already stands for, when it does (nothing recorded then); None when CODER is now, or already was, A and B's."""
+    row = db.execute("SELECT coder_a, coder_b FROM consensus WHERE coder = ?", [coder]).fetchone()
+    if row is None:
+        for name in (coder, a, b):
+            ensure_coder(db, name)
+        db.execute(
+            "INSERT INTO consensus (coder, coder_a, coder_b, created_at) VALUES (?, ?, ?, ?)", [coder, a, b, now()]
+        )
+        return None
+    return None if set(row) == {a, b} else (row[0], row[1])
 
 
 def new_batch(
