@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -575,6 +576,165 @@ def test_check_on_a_read_only_project_checks_its_search_index(project, db_path):
     found = searched()
     assert list(found) == ["search index"]
     assert "out of step with the turns" in found["search index"]["examples"][0]
+
+
+# --- a read-only project: a colleague's share, an archive, a mounted backup -----------------------------------------
+
+READ_ONLY = {"file": (0o444, 0o755), "folder": (0o644, 0o555), "both": (0o444, 0o555)}
+
+
+@pytest.fixture
+def shared(project, tmp_path) -> Iterator[Callable[[str], Path]]:
+    """The coded project (two coders) copied into a folder of its own, which READ_ONLY[where] takes write access
+    from: the file, its folder or both. The permissions come back at the end so that the folder can be removed."""
+    project("apply", "INT-05", 2, "Relevance", "--coder", "coder-b")
+    folder = tmp_path / "share"
+    folder.mkdir()
+    db = copy_db(project.db_path, folder / "study.db")
+
+    def share(where: str) -> Path:
+        file_mode, folder_mode = READ_ONLY[where]
+        db.chmod(file_mode)
+        folder.chmod(folder_mode)
+        return db
+
+    yield share
+    folder.chmod(0o755)
+    db.chmod(0o644)
+
+
+def as_reader(db: Path, *args, cwd: Path) -> subprocess.CompletedProcess:
+    """qualcode in a process for which DB, or its folder, is read-only (even for root: see `unprivileged`)."""
+    from tests.test_bad_input import unprivileged
+
+    locked = db.parent if not db.parent.stat().st_mode & 0o200 else db
+    return subprocess.run(
+        [*unprivileged(locked), sys.executable, "-m", "qualcode", "--db", str(db), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+
+def as_it_was(db: Path) -> dict:
+    """The folder's listing, and each file's bytes, mode and modification time."""
+    folder = db.parent
+    files = {p.name: (p.read_bytes(), p.stat().st_mode, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+    return {"folder": (folder.stat().st_mode, folder.stat().st_mtime_ns), "files": files}
+
+
+READS = {
+    "interviews": ["interviews", "--format", "csv"],
+    "matrix": ["export", "matrix", "--by", "gender", "--coder", "coder-a", "--format", "csv", "-o", "matrix.csv"],
+    "audit": ["audit", "--coders", "coder-a,coder-b", "--format", "json"],
+    "check": ["check", "--format", "json"],
+    "show": ["show", "INT-05"],
+    "codebook": ["codebook", "show"],
+    "search": ["search", "recruitment"],
+    "status": ["db", "status"],
+}
+
+
+@pytest.mark.parametrize("where", list(READ_ONLY))
+def test_a_read_only_project_can_be_read_and_is_left_as_it_was(shared, project, tmp_path, where):
+    db = shared(where)
+    out = tmp_path / "out"
+    out.mkdir()
+    before = as_it_was(db)
+    for name, args in READS.items() if where == "both" else [("interviews", READS["interviews"])]:
+        r = as_reader(db, *args, cwd=out)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, f"{name}: exit {r.returncode}\n{r.stderr}"
+        assert as_it_was(db) == before, name
+        if name == "interviews":
+            assert r.stdout == project("interviews", "--format", "csv").stdout
+    if where == "both":
+        project("export", "matrix", "--by", "gender", "--coder", "coder-a", "--format", "csv", "-o", tmp_path / "m.csv")
+        assert (out / "matrix.csv").read_text() == (tmp_path / "m.csv").read_text()
+
+
+WRITES_REFUSED = {
+    "apply": ["apply", "INT-05", 3, "Relevance", "--coder", "coder-a"],
+    "import": ["import", CORPUS / "INT-08.md"],
+    "codebook load": ["codebook", "load", CODEBOOK],
+    "undo": ["undo", "--coder", "coder-a"],
+    "suggest": ["suggest"],
+    "train": ["train", "--coder", "coder-a"],
+    "code": ["code", "--coder", "coder-a"],  # refused before the session starts, not at the first decision
+}
+
+
+@pytest.mark.parametrize("where", list(READ_ONLY))
+def test_a_command_that_writes_to_a_read_only_project_is_refused_in_one_line(shared, tmp_path, where):
+    db = shared(where)
+    before = as_it_was(db)
+    for name, args in WRITES_REFUSED.items() if where == "both" else [("apply", WRITES_REFUSED["apply"])]:
+        r = as_reader(db, *args, cwd=tmp_path)
+        assert r.returncode == 1, f"{name}: exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+        assert r.stderr.splitlines() == [
+            f"Error: {db}: the project is read-only ({'its folder' if where == 'folder' else 'the file'} cannot be "
+            "written): this command would change it, so it was refused and nothing changed; work on a copy, or ask "
+            "for write access"
+        ], name
+        assert as_it_was(db) == before, name
+
+
+def test_no_project_is_made_in_a_folder_that_cannot_be_written(shared, tmp_path):
+    db = shared("folder")
+    before = as_it_was(db)
+    r = as_reader(db.with_name("new.db"), "import", CORPUS / "INT-08.md", cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr.splitlines() == [
+        f"Error: {db.with_name('new.db')}: cannot make a project there: its folder cannot be written"
+    ]
+    assert as_it_was(db) == before
+
+
+def test_a_read_only_project_of_an_older_qualcode_cannot_be_upgraded(shared, tmp_path):
+    db = shared("file")
+    db.chmod(0o644)
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        last = conn.execute("SELECT max(rowid) FROM _sqlite_migrations").fetchone()[0]
+        conn.execute("DELETE FROM _sqlite_migrations WHERE rowid = ?", [last])
+    db = shared("both")
+    before = as_it_was(db)
+    r = as_reader(db, "interviews", cwd=tmp_path)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith(f"Error: {db}: made by an older qualcode") and len(r.stderr.splitlines()) == 1
+    assert "it needs upgrading, which needs write access: work on a copy" in r.stderr
+    r = as_reader(db, "db", "status", "--format", "json", cwd=tmp_path)  # says what is pending, changing nothing
+    assert r.returncode == 0 and len(json.loads(r.stdout)["pending"]) == 1
+    assert as_it_was(db) == before
+
+
+def test_a_read_only_project_written_to_while_it_is_read_is_not_trusted(project, db_path, tmp_path, monkeypatch):
+    """A read-only project nobody has open is read without a lock (immutable): a colleague with write access who
+    changes it meanwhile checkpoints into the file under the reader. What was read may then mix two states of it,
+    so the command fails instead, and writes no file."""
+    import qualcode.ingest.interviews as interviews
+    import qualcode.store.db as store_db
+
+    monkeypatch.setattr(store_db, "read_only_reason", lambda path: "the file cannot be written")
+    read = interviews.listing
+
+    def read_while_written(db):
+        rows = read(db)
+        with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+            conn.execute("UPDATE interviews SET title = title || '.' WHERE id = 'INT-05'")
+        return rows
+
+    assert project("interviews", "--format", "csv").stdout.startswith("id,kind")  # unchanged: read as it is
+    monkeypatch.setattr(interviews, "listing", read_while_written)
+    r = project("interviews", expect=1)
+    assert f"Error: {db_path}: it changed while it was read" in r.stderr
+    monkeypatch.setattr(interviews, "listing", read)
+    import qualcode.coding.files as coding_files
+
+    export = coding_files.export
+    monkeypatch.setattr(coding_files, "export", lambda db, *a: (read_while_written(db), export(db, *a))[1])
+    r = project("codings", "export", "-o", tmp_path / "codings.csv", expect=1)
+    assert "it changed while it was read" in r.stderr and not (tmp_path / "codings.csv").exists()
 
 
 def test_a_failed_database_write_leaves_neither_its_file_nor_its_journal(tmp_path):

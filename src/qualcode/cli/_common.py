@@ -125,12 +125,23 @@ def state(ctx: typer.Context) -> State:
     return root.obj
 
 
-def open_db(ctx: typer.Context, *, create: bool = False, migrate: bool = True):
+def open_db(ctx: typer.Context, *, create: bool = False, migrate: bool = True, writes: bool = False):
+    """The project, opened to work, or read-only when this process cannot write it (then the first write is
+    refused in one line, and confirm_unchanged says whether what was read stayed one state of it). writes=True:
+    the command will change it (a coding session, training), so a read-only project is refused before it starts."""
     from qualcode.store.db import open_project
 
-    db = open_project(state(ctx).db_path, create=create, migrate=migrate)
+    db = open_project(state(ctx).db_path, create=create, migrate=migrate, writes=writes)
     state(ctx).opened.append(db)
     return db
+
+
+def confirm_unchanged(ctx: typer.Context) -> None:
+    """Raise when a project read without a lock was written to by another process while the command read it."""
+    from qualcode.store.db import confirm_unchanged as confirm
+
+    for db in state(ctx).opened:
+        confirm(db)
 
 
 @contextlib.contextmanager
@@ -243,5 +254,6 @@ def write_output(text: str | bytes, output: Path | None, ctx: typer.Context, wha
         return
     from qualcode.output.files import write
 
+    confirm_unchanged(ctx)  # a file made from a read that mixed two states of the project is not written
     write(output, text, project=state(ctx).db_path)
     info(ctx, f"wrote {what} to {output}")

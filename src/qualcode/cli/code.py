@@ -52,7 +52,7 @@ def code(
 
     name = require_coder(coder)
     keys = session_ui.keys_from_terminal(render.out)
-    db = open_db(ctx)
+    db = open_db(ctx, writes=True)
     ids = session.scope(
         db,
         name,

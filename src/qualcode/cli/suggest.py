@@ -81,7 +81,7 @@ def suggest(
 
     with progress_bar(ctx, "scoring turns") as advance:
         report = run(
-            open_db(ctx),
+            open_db(ctx, writes=True),
             model_name=model,
             code=code,
             use_model=not no_model,
@@ -237,7 +237,7 @@ def train(
     """
     from qualcode.suggest.classifier import train as do
 
-    r = do(open_db(ctx), require_coder(coder))
+    r = do(open_db(ctx, writes=True), require_coder(coder))
     if fmt == "json":
         render.emit("json", data=r)
         return

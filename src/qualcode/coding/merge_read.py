@@ -11,7 +11,14 @@ from pathlib import Path
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import NotFoundError, QualcodeError
 from qualcode.ingest import reanchor
-from qualcode.store.db import BUSY_TIMEOUT_MS, VERSION_KEY, newer_project_message, unknown_migrations
+from qualcode.store.db import (
+    BUSY_TIMEOUT_MS,
+    VERSION_KEY,
+    file_stamp,
+    newer_project_message,
+    read_only_uri,
+    unknown_migrations,
+)
 
 TABLES = {"_sqlite_migrations", "interviews", "turns", "codes", "coders", "codings", "codebook"}
 CODING_COLUMNS = (
@@ -49,11 +56,9 @@ def read_other(path: Path) -> Other:
     """Everything merge needs from OTHER, read in one snapshot without writing to it."""
     if not path.is_file():
         raise NotFoundError(f"no project at {path}")
-    closed = _closed_wal(path)
+    uri, closed = read_only_uri(path)  # immutable when nobody has it open: nothing is created beside it
     try:
-        conn = sqlite3.connect(
-            path.resolve().as_uri() + ("?mode=ro&immutable=1" if closed else "?mode=ro"), uri=True, isolation_level=None
-        )
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     except sqlite3.DatabaseError as e:
         raise QualcodeError(f"cannot open: {e}", path=path) from e
     try:
@@ -62,7 +67,7 @@ def read_other(path: Path) -> Other:
         conn.execute("BEGIN")  # one read snapshot, even while another process writes to OTHER
         _check_schema(conn, path)
         other = _read(conn)
-        if closed and _stamp(path) != closed:
+        if closed and file_stamp(path) != closed:
             raise QualcodeError("it changed while it was read (someone opened it to work): merge again", path=path)
         return other
     except sqlite3.DatabaseError as e:
@@ -72,25 +77,6 @@ def read_other(path: Path) -> Other:
         raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
     finally:
         conn.close()
-
-
-def _closed_wal(path: Path) -> tuple | None:
-    """The file's stamp when OTHER is a WAL project that no process has open (no -wal or -shm file beside it), else
-    None. Opened with mode=ro alone, SQLite would create those two files beside it and leave them there (and fail
-    in a read-only folder). So it is opened immutable, which takes no lock and creates nothing: a process that
-    opens it meanwhile writes to a -wal file of its own and changes the project file only at a checkpoint, which
-    the stamp, compared after the read, catches. A project in use, or in rollback mode, is opened with mode=ro,
-    under SQLite's locks and with the files that are there."""
-    with open(path, "rb") as f:
-        header = f.read(20)
-    in_use = any(path.with_name(path.name + side).exists() for side in ("-wal", "-shm"))
-    # Bytes 18 and 19 of the header are 2 in a WAL database.
-    return _stamp(path) if len(header) == 20 and header[18:20] == b"\x02\x02" and not in_use else None
-
-
-def _stamp(path: Path) -> tuple:
-    st = path.stat()
-    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _check_schema(conn: sqlite3.Connection, path: Path) -> None:

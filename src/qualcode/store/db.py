@@ -10,6 +10,10 @@ What makes a file a qualcode project, and what is refused:
   command that opens it to work refuses it, naming the version that made it (the `qualcode_version` project value
   each version records when it migrates a project) and the unknown migrations. Only `db status` and `backup`,
   which never write to it, open it. Writing with an older version could damage what the newer one stored.
+- A project this process cannot write (its file, or its folder where a WAL project keeps its -wal and -shm files,
+  lacks write permission, or the file system is read-only: a colleague's share, an archive, a mounted backup) is
+  opened read-only, creating nothing beside it. Commands that only read work; the first write is refused with
+  `read_only_error`, and so is a project that needs migrating (upgrading needs write access).
 - SQLite integers are 64-bit: `SQLITE_MIN_INT` to `SQLITE_MAX_INT`. Numbers from the user are checked against that
   range before they reach a query (`fits_sqlite`).
 """
@@ -53,14 +57,20 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def connect(path: str | Path) -> Database:
-    """A connection with the settings every qualcode process uses.
+def connect(path: str | Path, *, read_only: str | None = None) -> Database:
+    """A connection with the settings every qualcode process uses; with READ_ONLY (why the project cannot be
+    written, from `read_only_reason`) one that reads it and changes nothing, beside it either (`read_only_uri`).
 
     isolation_level=None hands transaction control to us: writes take the write lock up front with
     BEGIN IMMEDIATE, so a second process waits on the busy timeout instead of failing mid-way.
     """
+    stamp = None
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        if read_only:
+            uri, stamp = read_only_uri(Path(path))
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        else:
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.OperationalError as e:
         raise QualcodeError(f"cannot open the project file ({e})", path=path) from e
     unmarked = False
@@ -70,6 +80,7 @@ def connect(path: str | Path) -> Database:
         conn.execute("PRAGMA temp_store = MEMORY")  # the temporary tables hold row ids only; no temp files
         if str(path) != ":memory:":
             unmarked = _require_project(conn, path)  # before WAL: even switching the journal mode writes to the file
+        if str(path) != ":memory:" and not read_only:
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
             except sqlite3.OperationalError as e:  # a read-only copy (a backup is not WAL) can still be read
@@ -81,6 +92,14 @@ def connect(path: str | Path) -> Database:
         raise
     except sqlite3.DatabaseError as e:
         conn.close()
+        if read_only and ("readonly" in str(e) or "unable to open" in str(e)):
+            # In use (its -wal and -shm are there) in a folder this process cannot write, SQLite may still need to
+            # write beside it to read it.
+            raise QualcodeError(
+                f"cannot read the project: it is read-only ({read_only}) and SQLite could not read it as it is ({e}); "
+                "work on a copy",
+                path=path,
+            ) from e
         if "readonly" in str(e):
             raise QualcodeError(
                 f"cannot open the project: the file or its folder is read-only ({e}); check the permissions, or "
@@ -94,7 +113,72 @@ def connect(path: str | Path) -> Database:
         raise QualcodeError(f"not a qualcode project ({e})", path=path) from e
     db = Database(conn, execute_plugins=False)
     db._qualcode_unmarked = unmarked  # the application id is set by the first write transaction
+    db._qualcode_read_only = (str(path), read_only, stamp) if read_only else None
     return db
+
+
+def read_only_reason(path: Path) -> str | None:
+    """Why this process cannot write the project at PATH, or None when it can. SQLite writes a project through
+    files it creates beside it (a WAL project's -wal and -shm, a rollback journal), so its folder must be writable
+    too. os.access answers for this process's permissions, a read-only file system included."""
+    folder = path.parent
+    if os.access(path, os.W_OK) and os.access(folder, os.W_OK):
+        return None
+    with contextlib.suppress(OSError):
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "its file system is mounted read-only"
+    return "the file cannot be written" if not os.access(path, os.W_OK) else "its folder cannot be written"
+
+
+def read_only_error(path: str | Path, reason: str) -> QualcodeError:
+    """The one refusal of a command that would change a read-only project (raised before anything is written)."""
+    return QualcodeError(
+        f"the project is read-only ({reason}): this command would change it, so it was refused and nothing changed; "
+        "work on a copy, or ask for write access",
+        path=path,
+    )
+
+
+def read_only_uri(path: Path) -> tuple[str, tuple | None]:
+    """How to read a project without writing to it or beside it, and the file's stamp when that reading takes no
+    lock (then `confirm_unchanged` compares it after the read).
+
+    Opened with mode=ro alone, a WAL project makes SQLite create its -wal and -shm files beside it, unable to
+    remove them when it closes (and unable to read at all in a folder it cannot write). So a WAL project that no
+    process has open (neither file beside it) is opened immutable, which takes no lock and creates nothing: a
+    process that opens it meanwhile writes to a -wal file of its own and changes the project file only at a
+    checkpoint, which the stamp catches. A project in use, or in rollback mode, is opened with mode=ro, under
+    SQLite's locks and with the files that are there. (merge_read.py reads the other project of a merge so.)"""
+    with open(path, "rb") as f:
+        header = f.read(20)
+    in_use = any(Path(f"{path}{side}").exists() for side in ("-wal", "-shm"))
+    # Bytes 18 and 19 of the header are 2 in a WAL database.
+    closed_wal = len(header) == 20 and header[18:20] == b"\x02\x02" and not in_use
+    stamp = file_stamp(path) if closed_wal else None
+    return path.resolve().as_uri() + ("?mode=ro&immutable=1" if closed_wal else "?mode=ro"), stamp
+
+
+def file_stamp(path: Path) -> tuple:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def confirm_unchanged(db: Database) -> None:
+    """Raise when a project read without a lock (immutable) was changed while it was read: another process with
+    write access checkpointed into it, and what was read may mix two states of it."""
+    path, _, stamp = getattr(db, "_qualcode_read_only", None) or (None, None, None)
+    if stamp is None:
+        return
+    try:
+        same = file_stamp(Path(path)) == stamp
+    except OSError:
+        same = False
+    if not same:
+        raise QualcodeError(
+            "it changed while it was read (a process with write access wrote to it): what this command showed or "
+            "wrote may mix two states of it; run it again",
+            path=path,
+        )
 
 
 def _require_project(conn: sqlite3.Connection, path: str | Path) -> bool:
@@ -162,8 +246,10 @@ def _refuse_newer(db: Database, path: str | Path) -> None:
         raise QualcodeError(newer_project_message(applied, made_by), path=path)
 
 
-def open_project(path: str | Path, *, create: bool = False, migrate: bool = True) -> Database:
-    """Open (or with create=True, make) a project and bring its schema up to date."""
+def open_project(path: str | Path, *, create: bool = False, migrate: bool = True, writes: bool = False) -> Database:
+    """Open (or with create=True, make) a project and bring its schema up to date. A project this process cannot
+    write is opened read-only (see the top of this module); writes=True (and create=True) says the command is
+    sure to change it, so a read-only one is refused at once rather than after a session or a training run."""
     p = Path(path)
     if str(path) != ":memory:" and p.is_dir():
         raise QualcodeError("is a folder, not a project file: name the file with --db FILE", path=p)
@@ -179,16 +265,43 @@ def open_project(path: str | Path, *, create: bool = False, migrate: bool = True
             )
         if p.parent and not p.parent.exists():
             raise NotFoundError(f"folder {p.parent} does not exist", path=p)
-    db = connect(path)
+        if not os.access(p.parent, os.W_OK):
+            raise QualcodeError("cannot make a project there: its folder cannot be written", path=p)
+    read_only = None if str(path) == ":memory:" or not p.exists() else read_only_reason(p)
+    if read_only and (create or writes):
+        raise read_only_error(path, read_only)
+    db = connect(path, read_only=read_only)
     if migrate:
         try:
             _refuse_newer(db, path)
+            if read_only:
+                _refuse_pending(db, path, read_only)
         except BaseException:
             db.close()
             raise
-        apply_migrations(db, path=path)
-        _track_new_turns(db)
+        if not read_only:
+            apply_migrations(db, path=path)
+            _track_new_turns(db)
     return db
+
+
+def _refuse_pending(db: Database, path: str | Path, read_only: str) -> None:
+    """A read-only project with pending migrations cannot be upgraded, and reading it as it is would run this
+    version's queries against an older schema."""
+    from qualcode import __version__
+
+    if not migrations.pending(db):
+        return
+    if not migrations.applied(db):
+        raise QualcodeError(
+            f"an empty file, not a project yet, and read-only ({read_only}): it cannot become one", path=path
+        )
+    made_by = project_value(db, VERSION_KEY) if db["project"].exists() else None
+    raise QualcodeError(
+        f"made by an older qualcode{f' ({made_by})' if made_by else ''} than this one ({__version__}); it needs "
+        f"upgrading, which needs write access: work on a copy (the project is read-only: {read_only})",
+        path=path,
+    )
 
 
 def _track_new_turns(db: Database) -> None:
@@ -261,6 +374,8 @@ def transaction(db: Database) -> Iterator[Database]:
         else:
             conn.execute(f"RELEASE SAVEPOINT {name}")
         return
+    if read_only := getattr(db, "_qualcode_read_only", None):
+        raise read_only_error(read_only[0], read_only[1])
     _begin_immediate(conn)
     try:
         if getattr(db, "_qualcode_unmarked", False):
