@@ -164,6 +164,17 @@ def fifo(d: Path):
     return ["import", f], f
 
 
+def link_loop(*command: str):
+    """COMMAND on a symbolic link to itself (`ln -s loop loop`): there, but never a file."""
+
+    def make(d: Path):
+        f = d / "loop"
+        f.symlink_to(f.name)
+        return [*command, f], f
+
+    return make
+
+
 def bom_crlf_stored(db: Path) -> None:
     conn = sqlite3.connect(db)
     try:
@@ -495,6 +506,18 @@ CASES = [
         lambda d: cmd("import", d / "nowhere.md", f=d / "nowhere.md"),
         "{f}: no such file or folder",
     ),
+    # A link that leads back to itself is there: the system's reason, as for any file that cannot be read.
+    Case("import-symlink-loop", link_loop("import"), "{f}: cannot read file: Too many levels of symbolic links"),
+    Case(
+        "codebook-symlink-loop",
+        link_loop("codebook", "load"),
+        "{f}: cannot read codebook: Too many levels of symbolic links",
+    ),
+    Case(
+        "codings-symlink-loop",
+        link_loop("codings", "import"),
+        "{f}: cannot read file: Too many levels of symbolic links",
+    ),
     # Duplicate YAML keys: the last would silently win (issue 12, case 5).
     Case(
         "import-duplicate-key",
@@ -541,6 +564,12 @@ CASES = [
     Case("codebook-not-a-mapping", cbl("- A\n- B\n"), "{f}:1: a codebook is a mapping with codebook: and codes:"),
     Case("codebook-yaml-bomb", cbl(CB + "".join(f"{x}\n" for x in BOMB)), "{f}: invalid YAML: the document's aliases"),
     Case("codebook-invalid-utf8", cbl(CB.encode() + b"  - name: caf\xe9\n"), "{f}:6: not valid UTF-8 at byte"),
+    # PyYAML's reader names a character position, which no editor shows: the line and column instead.
+    Case(
+        "codebook-control-character",
+        cbl(CB.replace("name: B", "name: B\x07")),
+        "{f}:5: invalid YAML: unacceptable character U+0007 at column 12: special characters are not allowed",
+    ),
     Case(
         "codebook-duplicate-patterns",
         cbl(CB + "    patterns: [money]\n    patterns: []\n"),
@@ -799,7 +828,7 @@ CASES = [
     Case(
         "db-read-only",
         lambda d: cmd("apply", "INT-05", 1, "Relevance", "--coder", "newcomer"),
-        "{f}: database: attempt to write a readonly database (the project file or its folder is read-only",
+        "{f}: the project is read-only (the file cannot be written): this command would change it, so it was refused",
         readonly=True,
     ),
     Case("merge-text-file", merge_of(b"hello world\n"), "{f}: not a qualcode project"),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from qualcode.cli import app
-from tests.conftest import CODEBOOK, CORPUS, Cli, query
+from tests.conftest import CODEBOOK, CORPUS, Cli, query, write
 
 
 def test_db_and_quiet_work_after_the_command_name_too(tmp_path):
@@ -136,3 +138,22 @@ def test_a_table_in_a_pipe_has_one_line_per_row_whatever_the_cells_hold(tmp_path
     r = run("segments", "--code", "Impact", "--format", "csv", db=db)
     assert text.replace("\n", "\r\n") in r.stdout or text in r.stdout  # CSV keeps the text as stored
     assert "first line\nsecond line" in r.stdout
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_a_reader_that_goes_away_ends_the_command_quietly_with_the_status_of_sigpipe(tmp_path, unbuffered):
+    """`qualcode ... | head -1`: the same quiet exit 141 (128 + SIGPIPE, as git and cat give) whether the command
+    prints to stdout or writes `-o /dev/stdout`, and whether Python's stdout is buffered or not."""
+    db = tmp_path / "p.db"
+    codes = "".join(
+        f"  - name: Code number {i:04} with a long name\n    definition: What code {i} means.\n" for i in range(1500)
+    )
+    Cli(db)("codebook", "load", write(tmp_path / "big.yml", f"codebook: big\ncodes:\n{codes}"))
+    qualcode = " ".join(shlex.quote(str(a)) for a in [sys.executable, "-m", "qualcode", "--db", db])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | {"PYTHONUNBUFFERED": unbuffered}
+    for args in ("codebook export", "codebook export -o /dev/stdout", "codebook show"):  # each far past a pipe's 64 KiB
+        line = f"{{ {qualcode} {args} 2> err; echo $? > status; }} | head -1"
+        r = subprocess.run(["sh", "-c", line], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+        assert r.stdout.count("\n") == 1, args
+        said = (tmp_path / "err").read_text()
+        assert (tmp_path / "status").read_text() == "141\n" and said == "", (args, said)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from qualcode import __version__
-from qualcode.cli._common import State
+from qualcode.cli._common import State, confirm_unchanged
 from qualcode.errors import QualcodeError
 from qualcode.output import render
 
@@ -37,7 +38,10 @@ class QualcodeGroup(TyperGroup):
         import sqlite3  # here, not at the top: `qualcode --help` never gets this far and needs no sqlite3
 
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            confirm_unchanged(ctx)
+            sys.stdout.flush()  # what is still buffered fails here, if it fails, not in Python's exit
+            return result
         except QualcodeError as e:
             render.err.print(f"Error: {e}", markup=False, highlight=False, style="red", soft_wrap=True)
             raise typer.Exit(e.exit_code) from None
@@ -55,6 +59,9 @@ class QualcodeGroup(TyperGroup):
             )
             raise typer.Exit(1) from None
         except OSError as e:
+            _settle_stdout()
+            if e.errno == errno.EPIPE:  # the reader went away: nothing went wrong to tell it
+                raise typer.Exit(SIGPIPE_STATUS) from None
             # The system refused a read or write (a full disk, a closed or full stdout, a name too long): one line.
             # Each write is a transaction and each file written aside first, so nothing was left halfway.
             where = e.filename if e.filename is not None else "standard output"
@@ -65,6 +72,25 @@ class QualcodeGroup(TyperGroup):
             raise typer.Exit(1) from None
         finally:
             _close(ctx)
+
+
+# The exit status of a command whose reader went away (`qualcode segments | head -1`): 128 + SIGPIPE, what a shell
+# reports for git, which dies of SIGPIPE on purpose, and for cat or grep. Not ripgrep's 0: the command stopped before
+# its end (an import's "1 failed" exit status, the rest of the output), and 0 would say it had finished; a script
+# under `set -o pipefail` sees what it sees for any other tool. Not a signal death itself, so in-process callers live.
+SIGPIPE_STATUS = 141
+
+
+def _settle_stdout() -> None:
+    """Flush stdout; what cannot be written (its reader went away, the disk is full) goes to /dev/null instead, or
+    Python's own flush at exit would fail again, print "Exception ignored" and exit 120."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):  # a stdout with no descriptor (a test's) holds no buffer
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 def _close(ctx) -> None:
@@ -242,4 +268,16 @@ class _ClosedStdout(io.TextIOBase):
 def main() -> None:
     if sys.stdout is None:
         sys.stdout = _ClosedStdout()
+    elif isinstance(getattr(sys.stdout, "buffer", None), io.RawIOBase):
+        # PYTHONUNBUFFERED or -u: text goes straight to the descriptor, and a short write (the reader went away
+        # mid-write) loses the rest without an error. A buffered writer writes all or raises; flushed at each line,
+        # as often as before for output made of lines (a prompt is flushed by whoever shows it).
+        out = sys.stdout
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(out.buffer),
+            encoding=out.encoding,
+            errors=out.errors,
+            line_buffering=True,
+            write_through=True,
+        )
     app(prog_name="qualcode")

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from qualcode.cli._common import FormatOpt, creating_db, info, open_db, progress, refi_counts, warn
-from qualcode.errors import NotFoundError, UsageError
+from qualcode.errors import UsageError
 from qualcode.output import render
 
 TABLE_LIMIT = 200
@@ -102,9 +102,6 @@ def import_(
         document=document,
         survey=survey,
     )
-    for p in paths:
-        if not p.exists():
-            raise NotFoundError("no such file or folder", path=p)  # bad input, exit 1: not a misused option
     files = collect_files(paths)
     if not files:
         raise UsageError(f"no transcript files in {', '.join(map(str, paths))}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode.errors import ConflictError, InputError, QualcodeError, UsageError
+from qualcode.errors import ConflictError, InputError, NotFoundError, QualcodeError, UsageError
 from qualcode.ingest import reanchor
 from qualcode.ingest.participants import NOT_RECORDED, normalise_gender
 from qualcode.ingest.transcripts import EXTENSIONS, Transcript, Turn, metadata, parse_file, source
@@ -109,8 +109,13 @@ def collect_files(paths: list[Path], *, tables: bool = False) -> list[Path]:
             )
         elif p.exists():
             files.append(p)
-        else:
-            raise UsageError(f"no such file or folder: {p}")
+        else:  # exists() says False for what cannot be reached too (a link in a loop): ask the system why
+            try:
+                p.stat()
+            except FileNotFoundError:
+                raise NotFoundError("no such file or folder", path=p) from None
+            except OSError as e:
+                raise InputError(f"cannot read file: {e.strerror or e}", path=p) from None
     return files
 
 

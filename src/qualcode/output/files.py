@@ -13,8 +13,10 @@
   rename), and cannot reach a pipe.
 - An existing file without write permission is refused, not replaced: the rename would go through where an
   in-place write would not.
-- Every OSError while writing is one QualcodeError naming the file. SIGTERM and SIGHUP, which end a process without
-  running any `finally`, become SystemExit while a temporary file exists, so it is removed on the way out.
+- Every OSError while writing is one QualcodeError naming the file, but a broken pipe (the reader of a pipe or a
+  named pipe went away), which is raised as it is: the command line ends quietly on it, as it does on stdout.
+- SIGTERM and SIGHUP, which end a process without running any `finally`, become SystemExit while a temporary file
+  exists, so it is removed on the way out.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def replacing(path: str | Path, *, project: str | Path | None, overwrite: bool =
         if _descriptor(target) is not None or (real.exists() and not real.is_file()):
             try:
                 yield None
+            except BrokenPipeError:  # the reader of the pipe went away: the caller ends as it does on stdout
+                raise
             except OSError as e:
                 raise _failed(target, e) from e
             return

@@ -163,6 +163,13 @@ def load(text: str, path: str | Path, *, line_offset: int = 0) -> Any:
         line = mark.line + 1 + line_offset if mark else None
         problem = (e.problem or e.context or "invalid YAML").strip()
         raise InputError(f"invalid YAML: {problem}", path=path, line=line) from e
+    except yaml.reader.ReaderError as e:  # a character YAML refuses: PyYAML says where only as an index into TEXT
+        start = text.rfind("\n", 0, e.position) + 1
+        raise InputError(
+            f"invalid YAML: unacceptable character U+{e.character:04X} at column {e.position - start + 1}: {e.reason}",
+            path=path,
+            line=text.count("\n", 0, e.position) + 1 + line_offset,
+        ) from e
     except yaml.YAMLError as e:
         raise InputError(f"invalid YAML: {e}", path=path) from e
     except RecursionError:  # PyYAML composes nested collections recursively
