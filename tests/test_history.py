@@ -63,9 +63,12 @@ def test_a_project_from_before_recorded_figures_gets_them_and_marks_what_was_los
     cli("apply", "INT-01", "5", "Efficiency", "--coder", "ana")
     [apply5, undo, unapply, apply3] = history(cli)
     conn = sqlite3.connect(cli.db_path)
-    # Back to m013's shape: figures computed from the rows, no columns, no triggers.
-    for name in ("codings_batch_added", "codings_batch_removed"):
+    # Back to m013's shape: figures computed from the rows, no columns, no triggers (nor m015's, which count).
+    for name in ("codings_batch_added", "codings_batch_removed", "codings_batch_revived"):
         conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("ALTER TABLE codings DROP COLUMN revived_at")
+    conn.execute("ALTER TABLE codings DROP COLUMN revived_batch_id")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_revival_time'")
     conn.execute("ALTER TABLE batches DROP COLUMN added")
     conn.execute("ALTER TABLE batches DROP COLUMN removed")
     conn.execute("ALTER TABLE batches DROP COLUMN coders")

@@ -273,6 +273,24 @@ def test_the_latest_event_on_a_coding_wins_a_revival_by_undo_included(small, tmp
     assert (dump(here.db_path), dump(laptop.db_path)) == snapshots
 
 
+def test_undoing_a_merge_or_an_undo_retires_what_it_revived(small, tmp_path):
+    here, _, _ = small
+    here("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    laptop = Cli(copy_db(here.db_path, tmp_path / "laptop.db"))
+    laptop("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    here("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    here("undo", "--coder", "ana")  # revived here, after the laptop's removal
+    assert live(here.db_path) == {("INT-05", 5, "Efficiency", None, "ana")}
+    merge(laptop, here.db_path)
+    assert live(laptop.db_path) == live(here.db_path)
+    assert query(laptop.db_path, "SELECT added, removed FROM batches WHERE kind = 'merge'") == [(1, 0)]  # history
+    laptop("undo", "--coder", "ana")  # the merge, which revived the coding on the laptop
+    assert live(laptop.db_path) == set()
+    undo = query(here.db_path, "SELECT max(id) FROM batches WHERE kind = 'undo'")[0][0]
+    here("undo", "--coder", "ana", "--batch", str(undo))  # the undo that revived it here
+    assert live(here.db_path) == set()
+
+
 def test_a_coding_made_and_removed_at_the_same_moment_is_settled_the_same_way_both_ways(small, tmp_path):
     here, _, _ = small
     here("apply", "INT-05", 5, "Efficiency", "--coder", "ana")

@@ -348,7 +348,7 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
         if row[2]:
             raise UsageError(f"batch {batch_id} was already undone at {row[2]}")
         undo_batch = new_batch(db, coder, "undo", description=f"undo batch {batch_id}")
-        retired = _retire(db, "batch_id = ?", [batch_id], undo_batch)
+        retired = _retire(db, "batch_id = ? OR revived_batch_id = ?", [batch_id, batch_id], undo_batch)
         revived = 0
         # A coding whose code was removed since has no code left: revived, it would read as a "no code" decision.
         lost = db.execute(
@@ -362,15 +362,14 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
         ).fetchall():
             try:
                 db.execute(
-                    "UPDATE codings SET deleted_at = NULL, deleted_batch_id = NULL, revived_at = ? WHERE id = ?",
-                    [revived_at, cid],
+                    "UPDATE codings SET deleted_at = NULL, deleted_batch_id = NULL, revived_at = ?, "
+                    "revived_batch_id = ? WHERE id = ?",
+                    [revived_at, undo_batch, cid],
                 )
                 revived += 1
             except Exception:  # an identical coding is live again meanwhile; keep that one
                 continue
         db.execute("UPDATE batches SET undone_at = ? WHERE id = ?", [revived_at, batch_id])
-        # Revived rows keep the batch that made them, so the undo's own figure for them is set here.
-        db.execute("UPDATE batches SET added = ? WHERE id = ?", [revived, undo_batch])
     return {"batch": batch_id, "kind": row[1], "removed": retired, "restored": revived, "lost": lost}
 
 

@@ -36,8 +36,8 @@ Removed (retired) codings OTHER has and this project lacks always come in, still
 is taken whole or not at all: a turn where one of OTHER's codings has a code unknown here is skipped, so a later merge
 with --add-codes brings all of it. Memos: an empty memo here takes OTHER's; two different memos are reported and this
 project's is kept. Codings keep their GUID, origin, times and memo; each coder's arrivals form one batch of kind
-'merge', so `qualcode undo --coder NAME` takes a merge back (except a revival: undo cannot retire a coding it did not
-add). Merging the same project twice changes nothing.
+'merge', so `qualcode undo --coder NAME` takes a merge back, what it revived included (the coding records the batch
+that revived it). Merging the same project twice changes nothing.
 """
 
 from __future__ import annotations
@@ -496,8 +496,9 @@ class _Merge:
         # With OTHER's time, so that both projects date it alike and weigh a third project's change against the same.
         done = {"deleted_at": None, "deleted_batch_id": None, "revived_at": there.row["revived_at"]}
         self.db.execute(
-            "UPDATE codings SET revived_at = ?, deleted_at = NULL, deleted_batch_id = NULL WHERE id = ?",
-            [done["revived_at"], row["id"]],
+            "UPDATE codings SET revived_at = ?, revived_batch_id = ?, deleted_at = NULL, deleted_batch_id = NULL "
+            "WHERE id = ?",
+            [done["revived_at"], self._batch(coder), row["id"]],
         )
         self.report.count("already", -1)  # _decide counted every shared coding as already here: this one arrives
         self.report.count("added")

@@ -496,7 +496,17 @@ def m014_batch_figures(db: Database) -> None:
 
 @migrations()
 def m015_revival_time(db: Database) -> None:
-    """codings.revived_at: when undo last brought a retired coding back. Merge lets the latest change to a coding win
-    (made, removed or revived), and a revival left no time of its own (undo clears deleted_at and deleted_batch_id)."""
+    """codings.revived_at and revived_batch_id: when, and in which batch (an undo, a merge), a retired coding was
+    last brought back. Merge lets the latest change to a coding win (made, removed or revived), and a revival left
+    no time of its own (undo clears deleted_at and deleted_batch_id); undoing the batch that revived a coding retires
+    it again (undoing a merge or an undo left what it had revived live)."""
     # NULL: never revived, or revived before this was recorded (the coding then dates from created_at).
     db.execute("ALTER TABLE codings ADD COLUMN revived_at TEXT")
+    # No REFERENCES: SQLite cannot drop a column a foreign key names, and batches are never deleted.
+    db.execute("ALTER TABLE codings ADD COLUMN revived_batch_id INTEGER")
+    # A revival is counted as the reviving batch's addition (an undo's, a merge's), as m014 counts the rest.
+    db.execute("""
+        CREATE TRIGGER codings_batch_revived AFTER UPDATE OF revived_batch_id ON codings
+        WHEN NEW.revived_batch_id IS NOT NULL AND NEW.revived_batch_id IS NOT OLD.revived_batch_id BEGIN
+            UPDATE batches SET added = added + 1 WHERE id = NEW.revived_batch_id;
+        END""")
