@@ -125,3 +125,36 @@ def test_at_60x18_the_help_fits_with_the_header_first_and_the_footer_last(sess, 
     assert lines[0].startswith("INT-07 · ") and re.search(r" · turn \d+ · \d+ turns", lines[0])
     assert "to go │" in lines[-2] and lines[-1] == "? shows the keys · q quits", "\n".join(lines)
     assert lines[4].startswith("enter, a ") and any(re.match(r"… \d+ more lines?: a taller", x) for x in lines)
+
+
+@pytest.mark.parametrize("width", [50, 60])
+def test_unchecked_rows_give_way_and_a_checked_row_never_does(sess, width):
+    """Below 60x18 the last-resort cut took the lines above the footer, checked code rows among them: enter then
+    accepted codes the coder could not see. The turn gives way first, then the unchecked rows (a line says how many),
+    then the screen says the window is too small, and the session refuses to save until they fit."""
+    for item in sess.items[3:]:
+        sess.checked.discard(item.code.id)  # 1-3 checked, 4 and 5 not
+    seen = set()
+    for height in range(4, 30):
+        view = View()
+        lines = screen(sess, width, height, view)
+        text = "\n".join(lines)
+        assert len(lines) <= height and lines[0].startswith("INT-07 · "), text
+        rows = {int(m[1]): m[2] for line in lines if (m := ROW.match(line))}
+        if "too small to show the checked codes: enlarge it" in " ".join(lines):
+            assert not rows and view.blind, text
+            seen.add("too small")
+            sess.blind = view.blind  # as the keyboard loop does before each key
+            assert "not saved: the window is too small" in sess.handle("").message
+            assert sess.handle("a").message.startswith("not saved") and not sess.decided
+            sess.blind = False
+            continue
+        assert {1: "✓", 2: "✓", 3: "✓"}.items() <= rows.items(), text
+        assert not any(re.match(r"… \d+ more lines?", line) for line in lines), text
+        if len(rows) < 5:
+            assert f"+ {5 - len(rows)} unchecked codes hidden: enlarge the window" in text, text
+            seen.add("unchecked hidden")
+        if not any("Tewodros" in line for line in lines):
+            assert re.search(r"^… turn hidden \(\d+ lines\): enlarge the window", text, re.M), text
+            seen.add("turn hidden")
+    assert seen == {"too small", "unchecked hidden", "turn hidden"}

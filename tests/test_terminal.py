@@ -369,6 +369,63 @@ def test_at_60x18_every_review_screen_fits_the_window(projects):
         s.close()
 
 
+NATO = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliet", "Kilo", "Lima"]
+ANY_ROW = re.compile(r"^ ?(\d| ) \[(✓| )\] ■ (\w+) ")
+
+
+def test_no_checked_code_is_out_of_sight_and_enter_waits_for_a_window_that_shows_them(tmp_path):
+    """One long turn, twelve suggestions, ten pre-checked (three past the ninth, unnumbered): at 60x18 every checked
+    row is on the screen (the unchecked ones and the turn gave way); at 50x12 they cannot all be, so the screen says
+    so and enter saves nothing, until fewer are checked."""
+    from tests.conftest import query, write
+    from tests.session_helpers import participant_turns, suggest
+
+    said = " ".join(
+        f"In year {n} the fund paid the agencies late and the workers waited for months." for n in range(30)
+    )
+    transcript = write(
+        tmp_path / "INT-90.md",
+        "---\ninterview: INT-90\ntitle: One long answer\nlanguage: en\ninterviewers:\n- EV1\nparticipants:\n"
+        f"- id: P900\n  speaker: Ana Long\n---\n\nEV1: Tell me everything.\n\nAna Long: {said}\n",
+    )
+    codebook = "codebook: Many\nmin_score: 0.3\ncodes:\n" + "".join(f"  - name: {n}\n" for n in NATO)
+    cli = Cli(tmp_path / "long.db")
+    cli("import", transcript)
+    cli("codebook", "load", write(tmp_path / "many.yml", codebook))
+    (turn,) = participant_turns(cli.db_path)
+    for n, code in enumerate(NATO):  # in this order on the screen; Bravo and Echo not pre-checked
+        suggest(cli.db_path, turn, code, 0.99 - n / 100, probability=0.5 if code in ("Bravo", "Echo") else 0.9)
+    checked = [c for c in NATO if c not in ("Bravo", "Echo")]
+
+    def rows(lines: list[str]) -> dict[str, str]:
+        return {m[3]: m[2] for line in lines if (m := ANY_ROW.match(line))}
+
+    s = Screen(["--db", cli.db_path, "code", "--coder", "ana"], *SMALL)
+    try:
+        screen = s.settle("to go │")
+        assert_fits(screen, SMALL[0])
+        assert {c: "✓" for c in checked}.items() <= rows(screen).items(), "\n".join(screen)
+        assert any("+ 2 unchecked codes hidden: enlarge the window" in line for line in screen), "\n".join(screen)
+        s.key("?")
+        screen = s.key("\r")  # the help covers the codes: enter closes it and accepts nothing
+        assert rows(screen) and query(cli.db_path, "SELECT count(*) FROM codings") == [(0,)], "\n".join(screen)
+        screen = s.resize(50, 12)
+        assert_fits(screen, 50)
+        assert not rows(screen) and "too small to show the checked codes" in " ".join(screen), "\n".join(screen)
+        screen = s.key("\r")
+        assert any(line.startswith("not saved: the window is too small") for line in screen), "\n".join(screen)
+        assert query(cli.db_path, "SELECT count(*) FROM codings") == [(0,)]
+        for digit in "1346789":  # unchecks the numbered ones: Juliet, Kilo and Lima stay checked
+            screen = s.key(digit)
+        assert_fits(screen, 50)
+        assert {c for c, box in rows(screen).items() if box == "✓"} == {"Juliet", "Kilo", "Lima"}, "\n".join(screen)
+        s.key("\r", until="End of the scope")
+    finally:
+        s.close()
+    saved = query(cli.db_path, "SELECT k.name FROM codings c JOIN codes k ON k.id = c.code_id ORDER BY k.name")
+    assert saved == [("Juliet",), ("Kilo",), ("Lima",)]
+
+
 def printed(db, args: list, columns: int, *, raw: bool = False) -> str:
     """All that a command writes to a terminal COLUMNS wide, escape sequences removed (unless RAW)."""
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}

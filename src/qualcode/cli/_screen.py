@@ -3,7 +3,8 @@ qualcode.agreement.review; reading keys and the loop are in qualcode.cli._keys).
 
 A screen degrades by width, never by meaning: every numbered code keeps its number, its check box and its score, a
 code's name is shortened with "…", and the evidence moves to a dimmed line of its own before it goes. On a terminal
-the screen is also fitted to the window's height, giving up first what helps least (see `draw`).
+the screen is also fitted to the window's height, giving up first what helps least and never a checked code
+(see `draw`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ CODING_KEYS = [
     ("k", "code only some sentences of this turn (type their numbers)"),
     ("u", "undo this session's last decision; again to go further back"),
     ("esc", "cancel a question (code name, memo, sentences)"),
-    ("?", "this help"),
+    ("?", "this help; enter closes it"),
     ("q", "quit: every decision is already saved; run the command again to resume"),
 ]
 REVIEW_KEYS = [
@@ -47,7 +48,7 @@ REVIEW_KEYS = [
     ("m", "write a memo; it is saved with the consensus decision"),
     ("u", "undo this session's last decision; again to go further back"),
     ("esc", "cancel a question (code name, memo)"),
-    ("?", "this help"),
+    ("?", "this help; enter closes it"),
     ("q", "quit: every decision is already saved; run the command again to resume"),
 ]
 
@@ -64,6 +65,7 @@ class View:
     show: str | None = None  # "help" | "choices"
     message: str | None = None
     scroll: int = 0  # the first line of a turn too long for the window that is drawn (↓ ↑ move it)
+    blind: bool = False  # set by `draw`: the checked codes do not fit the window, so the session saves none
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Fit:
     compare: bool = True  # while editing a review: each coder's codes as a table, or a line per coder
     unnumbered: bool = True
     body: int | None = None  # lines of the turn itself (None: all)
+    unchecked: int | None = None  # unchecked code rows drawn (None: all); a checked row is always drawn
 
 
 # --- pieces ----------------------------------------------------------------------------------------------------------
@@ -123,10 +126,21 @@ def evidence(item: Item) -> str:
     return ", ".join(f"“{w}”" for w in item.suggestion.words[:4]) if item.suggestion else ""
 
 
-def checklist(sess: CodingSession | ReviewSession, width: int, *, detail: bool = True, fit: Fit = Fit()) -> Table:
+def checklist(
+    sess: CodingSession | ReviewSession, width: int, *, detail: bool = True, fit: Fit = Fit()
+) -> RenderableType:
     """The numbered codes: number, check box, name, score always; the source and the matched words where there is
-    room, the words on a dimmed line of their own where there is not (or not at all, when FIT says so)."""
-    items = sess.items if fit.unnumbered else sess.items[:MAX_NUMBERED]
+    room, the words on a dimmed line of their own where there is not (or not at all, when FIT says so). Rows give
+    way only unchecked, from the last: enter accepts what is checked, so a checked code is never out of sight."""
+    shown: list[tuple[int, Item]] = []  # each with its number: a digit toggles by place in the whole list
+    left = len(sess.items) if fit.unchecked is None else fit.unchecked  # unchecked rows still to draw
+    for n, item in enumerate(sess.items, 1):
+        if item.code.id in sess.checked:
+            shown.append((n, item))
+        elif left and (fit.unnumbered or n <= MAX_NUMBERED):
+            shown.append((n, item))
+            left -= 1
+    items = [item for _, item in shown]
     names = [name(sess, i) for i in items]
     fixed = NUMBER + 1 + BOX + 1 + (SCORE + 1 if detail else 0)
     name_w = max(MIN_NAME, min(max((n.cell_len for n in names), default=0), width - fixed))
@@ -148,7 +162,7 @@ def checklist(sess: CodingSession | ReviewSession, width: int, *, detail: bool =
         grid.add_column(width=source_w, no_wrap=True)
     if words_column:
         grid.add_column(width=rest - 1, no_wrap=True, overflow="ellipsis")
-    for n, (item, label) in enumerate(zip(items, names, strict=True), 1):
+    for k, ((n, item), label) in enumerate(zip(shown, names, strict=True)):
         checked = item.code.id in sess.checked
         row = [
             Text(str(n) if n <= MAX_NUMBERED else ""),
@@ -160,12 +174,15 @@ def checklist(sess: CodingSession | ReviewSession, width: int, *, detail: bool =
         if with_source:
             row.append(Text(item.suggestion.source if item.suggestion else "", style="dim"))
         if words_column:
-            row.append(Text(words[n - 1], style="dim"))
+            row.append(Text(words[k], style="dim"))
         grid.add_row(*row)
-        if words and words[n - 1] and not words_column:
-            grid.add_row("", "", Text("  " + words[n - 1], style="dim"))
-    if len(items) < len(sess.items):
-        grid.add_row("", "", Text(f"+ {len(sess.items) - len(items)} more (c finds any code)", style="dim"))
+        if words and words[k] and not words_column:
+            grid.add_row("", "", Text("  " + words[k], style="dim"))
+    hidden = len(sess.items) - len(items)
+    if hidden and fit.unchecked is None:
+        grid.add_row("", "", Text(f"+ {hidden} more (c finds any code)", style="dim"))
+    elif hidden:  # a line of its own, wrapped: in a narrow window the name column would cut it
+        return Group(grid, Text(f"  + {plural(hidden, 'unchecked code')} hidden: enlarge the window", style="dim"))
     return grid
 
 
@@ -371,7 +388,10 @@ def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Renderab
     if fit.body is not None:
         rendered = console.render_lines(body, console.options.update_width(width), pad=False)
         room = max(fit.body - 1, 1)  # a line goes to saying where in the turn the window is
-        if len(rendered) > fit.body:
+        if fit.body == 0:  # the checked codes need the turn's last line, and the speaker's: one line says so
+            head = head[:-1]
+            body = Text(f"… turn hidden ({plural(len(rendered), 'line')}): enlarge the window", style="dim")
+        elif len(rendered) > fit.body:
             top = view.scroll = min(view.scroll, len(rendered) - room)  # kept in range: ↑ acts at once after the end
             shown = rendered[top : top + room]
             body = Group(
@@ -428,11 +448,15 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
     """The screen for SESS; with HEIGHT, made to fit that many lines by giving up, in this order: the matched words
     under each code, the blank lines, the second line of the turn before, the interview's attributes, the list of
     keys, the turn before, all but a line of each memo, the "nothing suggested" hint, the table of each coder's
-    codes while a review is edited, codes past the ninth, the end of a long turn, and (in the help) all but a line of
-    each key's description (the code rows, their numbers and check boxes, and the footer stay). What still does not
-    fit (the help, a long list of choices, a crowded review in a small window) is cut above the message and the
-    footer with a "… N more lines" line: the header is always the first line and the footer the last."""
+    codes while a review is edited, unchecked codes past the ninth, the turn down to its first line, (in the help)
+    all but a line of each key's description, the unchecked code rows from the last, and the turn's last line with
+    its speaker's (a line then says the turn is hidden). A checked code's row, its number and check box, and the
+    footer stay: when the checked codes (or a review's marked ones) cannot all be shown, the screen says the window
+    is too small instead and sets VIEW.blind, so that the session saves none of them. What still does not fit (the
+    help, a long list of choices) is cut above the message and the footer with a "… N more lines" line: the header
+    is always the first line and the footer the last."""
     fit = Fit()
+    view.blind = False
     screen = parts(sess, console, view, fit)
     if height is None or sess.ctx is None:
         return Group(*screen)
@@ -459,9 +483,42 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
         # their meaning sooner than the turn, which the coder can read again on leaving the help.
         fit.help, fit.body = False, None
         screen = cut_body(sess, console, view, fit, height)
+    codes = view.show is None and sess.pending != "k"  # the code rows are on this screen
+    if codes and not (isinstance(sess, ReviewSession) and not sess.editing):
+        # Each unchecked row given up lets the turn take back the line it held.
+        spare = sum(1 for i in sess.items[:MAX_NUMBERED] if i.code.id not in sess.checked)
+        for keep in range(spare - 1, -1, -1):
+            if height_of(console, screen) <= height:
+                break
+            fit.unchecked, fit.body = keep, None
+            screen = cut_body(sess, console, view, fit, height)
+    if codes and height_of(console, screen) > height:
+        fit.body = 0
+        screen = parts(sess, console, view, fit)
+    if height_of(console, screen) > height and codes and marked(sess):
+        view.blind = True
+        screen = too_small(sess, console, view, fit)
     if height_of(console, screen) > height:
-        screen = crop(console, screen, len(footer(sess, fit)) + bool(view.message), height)
+        screen = crop(console, screen, len(footer(sess, fit)) + bool(view.message) + view.blind, height)
     return Group(*screen)
+
+
+def marked(sess: Cursor) -> bool:
+    """Whether a key would save a code on the screen: a checked one, or before a review is edited, a coder's."""
+    if isinstance(sess, ReviewSession) and not sess.editing:
+        return bool(sess.items)
+    return bool(sess.checked)
+
+
+TOO_SMALL = "The window is too small to show the {}: enlarge it. Until they fit, they cannot be saved."
+
+
+def too_small(sess: Cursor, console: Console, view: View, fit: Fit) -> list[RenderableType]:
+    """The header, why nothing else is drawn, and the footer: codes cut off are never shown as a screen."""
+    head, _ = context(sess, console.width, fit)
+    what = "codes the coders gave" if isinstance(sess, ReviewSession) and not sess.editing else "checked codes"
+    message = [Text(view.message, style="yellow")] if view.message else []
+    return [head[0], Text(TOO_SMALL.format(what), style="bold yellow"), *message, *footer(sess, fit)]
 
 
 def present(sess: Cursor, show: str | None, message: str | None, console: Console) -> None:

@@ -183,6 +183,8 @@ class Cursor:
         self.choices: list[dict] = []
         self.ctx: Context | None = None
         self.memo: str | None = None
+        # Set by a screen too small to show the codes a decision would save: it then saves none.
+        self.blind = False
         self.setup()
         self.pos = self._next_open(-1)
         self.load()
@@ -298,6 +300,8 @@ class Cursor:
         state: dict | None = None,
     ) -> Reply:
         assert self.ctx is not None
+        if self.blind and pairs:
+            return Reply(message="not saved: the window is too small to show the checked codes; enlarge it first")
         t = self.ctx.turn
         batch = coding.decide(
             self.db,
