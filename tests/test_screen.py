@@ -158,3 +158,32 @@ def test_unchecked_rows_give_way_and_a_checked_row_never_does(sess, width):
             assert re.search(r"^… turn hidden \(\d+ lines\): enlarge the window", text, re.M), text
             seen.add("turn hidden")
     assert seen == {"too small", "unchecked hidden", "turn hidden"}
+
+
+def test_the_line_of_codes_past_the_ninth_is_whole_at_60_columns(cli, db_path, tmp_path):
+    """It sat in the code-name column, which at 60 columns cut it to "+ 3 more (c…"."""
+    names = [
+        "Alpha",
+        "Bravo",
+        "Charlie",
+        "Delta",
+        "Echo",
+        "Foxtrot",
+        "Golf",
+        "Hotel",
+        "India",
+        "Juliet",
+        "Kilo",
+        "Lima",
+    ]
+    cli("import", CORPUS / "INT-07.md")
+    cli(
+        "codebook",
+        "load",
+        write(tmp_path / "many.yml", "codebook: Many\ncodes:\n" + "".join(f"  - name: {n}\n" for n in names)),
+    )
+    turn = participant_turns(db_path)[0]
+    for n, code in enumerate(names):
+        suggest(db_path, turn, code, 0.9 - n / 100, probability=0.5)  # none pre-checked: none kept past the ninth
+    lines = screen(CodingSession(open_project(db_path), "ana", [turn["id"]]), 60, 18)
+    assert any(line.strip() == "+ 3 more (c finds any code)" for line in lines), "\n".join(lines)

@@ -179,11 +179,12 @@ def checklist(
         if words and words[k] and not words_column:
             grid.add_row("", "", Text("  " + words[k], style="dim"))
     hidden = len(sess.items) - len(items)
-    if hidden and fit.unchecked is None:
-        grid.add_row("", "", Text(f"+ {hidden} more (c finds any code)", style="dim"))
-    elif hidden:  # a line of its own, wrapped: in a narrow window the name column would cut it
-        return Group(grid, Text(f"  + {plural(hidden, 'unchecked code')} hidden: enlarge the window", style="dim"))
-    return grid
+    if not hidden:
+        return grid
+    # A line of its own, wrapped: in a narrow window the name column would cut it.
+    if fit.unchecked is None:
+        return Group(grid, Text(f"      + {hidden} more (c finds any code)", style="dim"))
+    return Group(grid, Text(f"  + {plural(hidden, 'unchecked code')} hidden: enlarge the window", style="dim"))
 
 
 def context(sess: Cursor, width: int, fit: Fit) -> tuple[list[RenderableType], RenderableType]:
