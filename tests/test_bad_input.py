@@ -508,6 +508,7 @@ CASES = [
     ),
     # A link that leads back to itself is there: the system's reason, as for any file that cannot be read.
     Case("import-symlink-loop", link_loop("import"), "{f}: cannot read file: Too many levels of symbolic links"),
+    Case("qdpx-symlink-loop", link_loop("import-qdpx"), "{f}: cannot read file: Too many levels of symbolic links"),
     Case(
         "codebook-symlink-loop",
         link_loop("codebook", "load"),

@@ -21,7 +21,10 @@ class Archive:
             self.zip = zipfile.ZipFile(path)
         except FileNotFoundError:
             raise InputError("no such file", path=path) from None
-        except (zipfile.BadZipFile, OSError) as e:
+        except zipfile.BadZipFile as e:
+            raise InputError(f"not a REFI-QDA project: a .qdpx file is a zip archive ({e})", path=path) from None
+        except OSError as e:  # the file cannot be reached or read (a link in a loop, no permission, a folder)
+            raise InputError(f"cannot read file: {e.strerror or e}", path=path) from None
             raise InputError(f"not a REFI-QDA project: a .qdpx file is a zip archive ({e})", path=path) from None
         try:
             self.budget = Budget(path, self.zip, max_total=MAX_TOTAL_BYTES)
