@@ -427,15 +427,13 @@ def set_project_value(db: Database, key: str, value: str) -> None:
 
 def peek_project_value(path: str | Path, key: str) -> str | None:
     """A project value read without opening the file for work (read-only, nothing changed); None for any file that
-    is not a readable qualcode project. A read-only look at a WAL-mode file creates its -wal and -shm files and,
-    unable to write, cannot remove them when it closes: those it created are removed here, so a file that is only
-    looked at (and refused) is left exactly as it was."""
-    path = Path(path).resolve()
-    beside = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
-    absent = [p for p in beside if not p.exists()]
+    is not a readable qualcode project. Read as read_only_uri reads, so a file that is only looked at (and refused) is
+    left exactly as it was, nothing created beside it (removing what a plain read-only look creates could pull a
+    -wal file from under a process that opened the project meanwhile)."""
     try:
-        conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
-    except sqlite3.Error:
+        uri, _ = read_only_uri(Path(path).resolve())
+        conn = sqlite3.connect(uri, uri=True)
+    except (OSError, sqlite3.Error):
         return None
     try:
         row = conn.execute("SELECT value FROM project WHERE key = ?", [key]).fetchone()
@@ -444,8 +442,6 @@ def peek_project_value(path: str | Path, key: str) -> str | None:
         return None
     finally:
         conn.close()
-        for p in absent:
-            p.unlink(missing_ok=True)
 
 
 BOOKKEEPING = {"_sqlite_migrations", "project"}  # what a new project holds before anything is put in it
