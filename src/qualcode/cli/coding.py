@@ -134,6 +134,8 @@ def undo(
 ) -> None:
     """Undo a coder's latest batch, or a given one: its codings are retired, what it removed comes back.
 
+    What the batch brought back (an undo's revivals, a merge's) is retired again.
+
     Example: `qualcode undo --coder ana --batch 42`
     """
     from qualcode.coding.codings import undo as do
