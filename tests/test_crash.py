@@ -71,8 +71,8 @@ if _log:
     # kill leaves uncommitted frames there that recovery must discard (with the default 2 MB cache it rarely does).
     _connect = _db.connect
 
-    def connect(path):
-        database = _connect(path)
+    def connect(path, **options):
+        database = _connect(path, **options)
         database.conn.execute("PRAGMA cache_size = 8")
         return database
 
