@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -55,6 +56,12 @@ def decisions(db_path: Path) -> set[tuple]:
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def times(db_path: Path) -> set[tuple]:
+    """(GUID, made, removed, revived while live) of every coding: what merge weighs one project's change by."""
+    sql = "SELECT guid, created_at, deleted_at, CASE WHEN deleted_at IS NULL THEN revived_at END FROM codings"
+    return set(query(db_path, sql))
 
 
 def merge(cli: Cli, other: Path, *args: str, expect: int = 0) -> dict:
@@ -302,6 +309,57 @@ def test_a_coding_made_and_removed_at_the_same_moment_is_settled_the_same_way_bo
     a, b, c, d = copies
     merge(a, b.db_path), merge(d, c.db_path)  # the removed copy into the live one, and the other way round
     assert live(a.db_path) == live(d.db_path) == set()
+
+
+def merged_in_every_order(copies: dict[str, Cli], tmp_path: Path) -> dict[str, tuple]:
+    """A fresh copy of each project with the other two merged into it, in either order: its live codings and times."""
+    out = {}
+    for target, *others in itertools.permutations(copies):
+        cli = Cli(copy_db(copies[target].db_path, tmp_path / f"{target}-{''.join(others)}.db"))
+        for name in others:
+            merge(cli, copies[name].db_path)
+        out[" <- ".join((target, *others))] = live(cli.db_path), times(cli.db_path)
+    return out
+
+
+def test_a_coding_live_in_both_takes_the_later_revival_so_merges_in_any_order_end_alike(small, tmp_path):
+    """Merging brings the latest time of a coding's state even where the state is the same in both projects: else a
+    copy that had the coding live when it merged a revival would later lose it to an earlier removal."""
+    here, _, _ = small
+    here("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    a, b, c = (Cli(copy_db(here.db_path, tmp_path / f"{n}.db")) for n in "abc")
+    b("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")  # removed at t1
+    a("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    a("undo", "--coder", "ana")  # revived at t2 > t1: the latest event
+    expected = {("INT-05", 5, "Efficiency", None, "ana")}
+    outcomes = merged_in_every_order({"a": a, "b": b, "c": c}, tmp_path)
+    assert {k: held for k, (held, _) in outcomes.items()} == dict.fromkeys(outcomes, expected)
+    assert {k: t for k, (_, t) in outcomes.items()} == dict.fromkeys(outcomes, times(a.db_path))
+
+    merge(a, b.db_path)  # QA's order: c takes a's revival while the coding is live in both, then b's removal
+    batches = query(c.db_path, "SELECT * FROM batches")
+    r = merge(c, a.db_path)
+    assert r["codings"]["added"] == r["removed"] == 0 and r["conflicts"] == []
+    assert query(c.db_path, "SELECT * FROM batches") == batches  # nothing a coder sees changed: no history entry
+    merge(c, b.db_path)
+    assert live(c.db_path) == live(a.db_path) == expected and times(c.db_path) == times(a.db_path)
+    snapshot = dump(c.db_path)
+    merge(c, a.db_path), merge(c, b.db_path)
+    assert dump(c.db_path) == snapshot
+
+
+def test_a_coding_removed_in_both_takes_the_later_removal_so_merges_in_any_order_end_alike(small, tmp_path):
+    here, _, _ = small
+    here("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    a, b = (Cli(copy_db(here.db_path, tmp_path / f"{n}.db")) for n in "ab")
+    a("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")  # removed at t1
+    b("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    b("undo", "--coder", "ana")  # revived at t3
+    c = Cli(copy_db(b.db_path, tmp_path / "c.db"))  # a copy taken while it was live
+    b("unapply", "INT-05", 5, "Efficiency", "--coder", "ana")  # removed at t4: the latest event
+    outcomes = merged_in_every_order({"a": a, "b": b, "c": c}, tmp_path)
+    assert {k: held for k, (held, _) in outcomes.items()} == dict.fromkeys(outcomes, set())
+    assert {k: t for k, (_, t) in outcomes.items()} == dict.fromkeys(outcomes, times(b.db_path))
 
 
 def test_codes_unknown_here_are_skipped_then_created_with_add_codes(small, tmp_path):

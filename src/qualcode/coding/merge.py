@@ -19,8 +19,10 @@ Coders: by name, created as needed (keeping OTHER's GUID where it is free).
 Codings: a coding is the same coding in both projects when it has the same GUID (projects copied from one another
 share them). A coding live in one project and removed in the other changed last where its latest event (made,
 removed, or revived by undo: revived_at) is later; at the same moment the removal counts as later, so either way
-round ends alike. Live decisions are compared per turn and coder, where the decision is the set of (code, span) the
-coder has live on the turn ("no code" included):
+round ends alike. A coding in the same state in both takes OTHER's time of that state (removed, or revived) when it
+is later, in no batch (nothing a coder sees changes): its times are the latest either project has seen, so that any
+order of merges ends alike. Live decisions are compared per turn and coder, where the decision is the set of (code,
+span) the coder has live on the turn ("no code" included):
 
 1. OTHER is behind or the same: it has no coding this project lacks live, and no shared coding it changed last.
    Nothing changes.
@@ -162,6 +164,7 @@ class _Merge:
         self.db, self.other, self.path, self.report, self.add_codes = db, other, path, report, add_codes
         self.other_guids = {c["guid"] for c in other.codings}
         self.batches: dict[str, int] = {}
+        self.at = now()  # every coder's batch of one merge has its time: what arrives together arrives at once
         self.created_coders: set[str] = set()
         self.added_by: dict[str, int] = defaultdict(int)
         self.texts: dict[str, str] = {}
@@ -391,6 +394,9 @@ class _Merge:
         shared = [g for g in theirs if g in mine]
         for g in shared:
             self._memo(theirs[g], mine[g])
+            col = "deleted_at" if mine[g]["deleted_at"] else "revived_at"  # in the same state there: its later time
+            if bool(mine[g]["deleted_at"]) != theirs[g].live and (theirs[g].row.get(col) or "") > (mine[g][col] or ""):
+                self.db.execute(f"UPDATE codings SET {col} = ? WHERE id = ?", [theirs[g].row[col], mine[g]["id"]])
         self.report.count("already", len(shared))
         fresh = [p for g, p in theirs.items() if g not in mine and p.live]
         for p in (p for g, p in theirs.items() if g not in mine and not p.live):
@@ -550,7 +556,7 @@ class _Merge:
             self._coder(coder)
             self.batches[coder] = self.db.execute(
                 "INSERT INTO batches (coder, kind, description, created_at) VALUES (?, 'merge', ?, ?)",
-                [coder, f"merge {self.path.name}", now()],
+                [coder, f"merge {self.path.name}", self.at],
             ).lastrowid
         return self.batches[coder]
 
