@@ -135,6 +135,31 @@ def test_a_coding_revived_after_the_review_reopens_the_turn_though_the_coders_st
     assert not status["complete"] and status["changed_since"] == 1, status
 
 
+def test_a_merge_after_the_review_of_changes_made_before_it_reopens_the_turns(cli, db_path, coded, tmp_path):
+    """The colleague's changes keep their times, older than the review: they reached this project after it."""
+    t = coded
+    colleague = Cli(copy_db(db_path, tmp_path / "colleague.db"))
+    colleague("apply", "INT-01", str(t[3]["idx"]), "Sustainability", "--coder", "ben")  # a disagreement, still
+    colleague("apply", "INT-01", str(t[1]["idx"]), "COVID-19 adaptation", "--coder", "ana")
+    cli("review", "--coders", "ana,ben", input="1\n1\n1\n1\nq\n")
+    assert consensus_of(cli)["complete"]
+    cli("merge", colleague.db_path)
+    status = consensus_of(cli)
+    assert not status["complete"] and status["changed_since"] == 2, status
+
+
+def test_a_colleagues_change_and_its_review_merged_together_leave_the_consensus_complete(cli, db_path, coded, tmp_path):
+    """They arrive at once: the change is not after the settlement that already took it into account."""
+    t = coded
+    cli("review", "--coders", "ana,ben", "--as", "aa", input="1\n1\n1\n1\nq\n")  # "aa": merged before ana and ben
+    colleague = Cli(copy_db(db_path, tmp_path / "colleague.db"))
+    colleague("apply", "INT-01", str(t[3]["idx"]), "Sustainability", "--coder", "ben")
+    colleague("review", "--coders", "ana,ben", "--as", "aa", input="2\nq\n")
+    cli("merge", colleague.db_path)
+    status = json.loads(cli("export", "summary", "--coder", "aa", "--allow-incomplete", "--format", "json").stdout)
+    assert status["consensus"]["complete"], status["consensus"]
+
+
 def test_a_change_of_the_code_tree_does_not_reopen_the_consensus(cli, db_path, coded):
     """code merge moves every coder's codings alike, the consensus's too: nothing to settle again."""
     cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")

@@ -122,9 +122,12 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
 
     - a turn carried over because they agreed, where either now codes otherwise;
     - a turn where they now agree on codes CODER did not settle on;
-    - a coding of A or B made, retired or revived by an undo after CODER's decision (the codings' own times, which a
-      merge keeps), other than by a change of the code tree, which moves every coder's codings alike. A coding
-      revived before m015 has no revival time: the second sign still sees it when the revival makes them agree.
+    - a coding of A or B made, retired or revived after CODER's decision, other than by a change of the code tree,
+      which moves every coder's codings alike. After by the codings' own times (which a merge keeps: a colleague's
+      change after the colleague's settlement), or by when the change reached this project (the batch that made,
+      retired or revived it here: a merge after the review brings changes the colleague made before it). A coding
+      that arrives already retired changes nothing here. A change undone since may still count: this sign says
+      INCOMPLETE where in doubt, and the next review offers the turn again.
     """
     codes: dict[int, dict[str, set]] = {}
     origins: dict[int, set[str]] = {}
@@ -157,6 +160,21 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
                       SELECT id FROM batches WHERE kind IN ({marks})))
                   OR (o.deleted_at IS NULL AND coalesce(o.revived_at, '') > c.settled)""",
             [coder, a, b, *TREE_KINDS, *TREE_KINDS],
+        )
+    }
+    later = f"SELECT 1 FROM batches x WHERE x.id = {{}} AND x.created_at > c.settled AND x.kind NOT IN ({marks})"
+    made, retired, revived = (later.format(f"o.{col}") for col in ("batch_id", "deleted_batch_id", "revived_batch_id"))
+    changed |= {
+        r[0]
+        for r in db.execute(
+            f"""SELECT DISTINCT c.turn_id FROM
+                 (SELECT l.turn_id, max(coalesce(k.created_at, l.created_at)) AS settled
+                  FROM live_codings l LEFT JOIN batches k ON k.id = l.batch_id
+                  WHERE l.coder = ? AND l.turn_id IS NOT NULL GROUP BY l.turn_id) c
+               JOIN codings o ON o.turn_id = c.turn_id AND o.coder IN (?, ?)
+               WHERE ((o.deleted_at IS NULL OR o.deleted_batch_id IS NOT NULL) AND EXISTS ({made}))
+                  OR EXISTS ({retired}) OR (o.deleted_at IS NULL AND EXISTS ({revived}))""",
+            [coder, a, b, *TREE_KINDS, *TREE_KINDS, *TREE_KINDS],
         )
     }
     return changed
