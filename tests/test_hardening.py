@@ -451,7 +451,7 @@ def test_dev_stdout_a_pipe_and_a_fifo_are_written_in_place(project, db_path, tmp
     ("shell", "said"), [(" > /dev/full", "standard output: No space left on device"), (" >&-", "standard output")]
 )
 def test_a_stdout_that_cannot_be_written_is_one_line(project, db_path, tmp_path, shell, said):
-    for args in (["interviews"], ["codings", "export"], ["report", "--coder", "coder-a"]):
+    for args in (["interviews"], ["codings", "export"], ["report", "--coder", "coder-a"], ["--help"], ["--version"]):
         r = run(["--db", db_path, *args], cwd=tmp_path, shell=shell)
         assert r.returncode == 1 and said in r.stderr and "Traceback" not in r.stderr, r.stderr
 
@@ -695,14 +695,15 @@ def test_a_read_only_project_of_an_older_qualcode_cannot_be_upgraded(shared, tmp
     db = shared("file")
     db.chmod(0o644)
     with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-        last = conn.execute("SELECT max(rowid) FROM _sqlite_migrations").fetchone()[0]
+        last, name = conn.execute("SELECT rowid, name FROM _sqlite_migrations ORDER BY rowid DESC LIMIT 1").fetchone()
         conn.execute("DELETE FROM _sqlite_migrations WHERE rowid = ?", [last])
     db = shared("both")
     before = as_it_was(db)
     r = as_reader(db, "interviews", cwd=tmp_path)
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith(f"Error: {db}: made by an older qualcode") and len(r.stderr.splitlines()) == 1
-    assert "it needs upgrading, which needs write access: work on a copy" in r.stderr
+    assert f"lacks {name} and needs upgrading, which needs write access: work on a copy" in r.stderr
+    assert "qualcode (" not in r.stderr  # made by this version's earlier build: no "older (0.1.0) than (0.1.0)"
     r = as_reader(db, "db", "status", "--format", "json", cwd=tmp_path)  # says what is pending, changing nothing
     assert r.returncode == 0 and len(json.loads(r.stdout)["pending"]) == 1
     assert as_it_was(db) == before
@@ -718,10 +719,13 @@ def test_a_read_only_project_written_to_while_it_is_read_is_not_trusted(project,
     monkeypatch.setattr(store_db, "read_only_reason", lambda path: "the file cannot be written")
     read = interviews.listing
 
-    def read_while_written(db):
-        rows = read(db)
+    def written():
         with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
             conn.execute("UPDATE interviews SET title = title || '.' WHERE id = 'INT-05'")
+
+    def read_while_written(db):
+        rows = read(db)
+        written()
         return rows
 
     assert project("interviews", "--format", "csv").stdout.startswith("id,kind")  # unchanged: read as it is
@@ -735,6 +739,33 @@ def test_a_read_only_project_written_to_while_it_is_read_is_not_trusted(project,
     monkeypatch.setattr(coding_files, "export", lambda db, *a: (read_while_written(db), export(db, *a))[1])
     r = project("codings", "export", "-o", tmp_path / "codings.csv", expect=1)
     assert "it changed while it was read" in r.stderr and not (tmp_path / "codings.csv").exists()
+    # The two files written by the library itself, after reading and before the rename.
+    import qualcode.refi.export as refi_export
+    import qualcode.store.maintenance as maintenance
+
+    build, counts = refi_export._build, maintenance._counts
+    monkeypatch.setattr(refi_export, "_build", lambda db, *a, **k: (read_while_written(db), build(db, *a, **k))[1])
+    r = project("export", "qdpx", tmp_path / "p.qdpx", expect=1)
+    assert "it changed while it was read" in r.stderr and not (tmp_path / "p.qdpx").exists()
+    monkeypatch.setattr(maintenance, "_counts", lambda conn: (written(), counts(conn))[1])
+    r = project("backup", tmp_path / "b.db", expect=1)
+    assert "it changed while it was read" in r.stderr and not list(tmp_path.glob("*b.db*"))
+
+
+def test_a_read_only_project_reached_through_a_link_is_read_with_what_its_wal_holds(
+    project, db_path, tmp_path, monkeypatch
+):
+    """SQLite keeps -wal and -shm beside the file a link points to: looked for beside the link, the project seemed
+    closed, was read without its WAL, and showed what was there before the last commits."""
+    import qualcode.store.db as store_db
+
+    monkeypatch.setattr(store_db, "read_only_reason", lambda path: "the file cannot be written")
+    link = tmp_path / "link.db"
+    link.symlink_to(db_path)
+    with contextlib.closing(sqlite3.connect(db_path)) as holder:  # open, so the commit stays in its WAL
+        with holder:
+            holder.execute("UPDATE interviews SET title = 'Held in the WAL' WHERE id = 'INT-05'")
+        assert "Held in the WAL" in Cli(link)("interviews", "--format", "csv").stdout
 
 
 def test_a_failed_database_write_leaves_neither_its_file_nor_its_journal(tmp_path):

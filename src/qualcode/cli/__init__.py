@@ -59,17 +59,7 @@ class QualcodeGroup(TyperGroup):
             )
             raise typer.Exit(1) from None
         except OSError as e:
-            _settle_stdout()
-            if e.errno == errno.EPIPE:  # the reader went away: nothing went wrong to tell it
-                raise typer.Exit(SIGPIPE_STATUS) from None
-            # The system refused a read or write (a full disk, a closed or full stdout, a name too long): one line.
-            # Each write is a transaction and each file written aside first, so nothing was left halfway.
-            where = e.filename if e.filename is not None else "standard output"
-            with contextlib.suppress(OSError):
-                render.err.print(
-                    f"Error: {where}: {e.strerror or e}", markup=False, style="red", soft_wrap=True, highlight=False
-                )
-            raise typer.Exit(1) from None
+            raise typer.Exit(_refused(e)) from None
         finally:
             _close(ctx)
 
@@ -79,6 +69,20 @@ class QualcodeGroup(TyperGroup):
 # its end (an import's "1 failed" exit status, the rest of the output), and 0 would say it had finished; a script
 # under `set -o pipefail` sees what it sees for any other tool. Not a signal death itself, so in-process callers live.
 SIGPIPE_STATUS = 141
+
+
+def _refused(e: OSError) -> int:
+    """The system refused a read or write (a full disk, a closed or full stdout, a name too long): one line, and the
+    exit status. Each write is a transaction and each file written aside first, so nothing was left halfway."""
+    _settle_stdout()
+    if e.errno == errno.EPIPE:  # the reader went away: nothing went wrong to tell it
+        return SIGPIPE_STATUS
+    where = e.filename if e.filename is not None else "standard output"
+    with contextlib.suppress(OSError):
+        render.err.print(
+            f"Error: {where}: {e.strerror or e}", markup=False, style="red", soft_wrap=True, highlight=False
+        )
+    return 1
 
 
 def _settle_stdout() -> None:
@@ -280,4 +284,10 @@ def main() -> None:
             line_buffering=True,
             write_through=True,
         )
-    app(prog_name="qualcode")
+    try:
+        try:
+            app(prog_name="qualcode")
+        finally:
+            sys.stdout.flush()
+    except OSError as e:  # `qualcode --help` or `--version`, written before any command runs
+        sys.exit(_refused(e))

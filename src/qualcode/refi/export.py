@@ -26,7 +26,7 @@ from qualcode.refi import qde, schemas, xml
 from qualcode.refi import text as textmod
 from qualcode.refi.codebook import add_codes
 from qualcode.refi.xml import NS_PROJECT
-from qualcode.store.db import db_file, project_value
+from qualcode.store.db import confirm_unchanged, db_file, project_value
 from qualcode.store.queries import require_coders
 
 Redact = Redactor | Callable[[str], str]
@@ -67,6 +67,7 @@ def export_qdpx(
     report = ExportReport(path=str(path))
     qde_text, members = _build(db, path.stem, report, coder=coder, redact=redact or IDENTITY, utf16=offsets == "utf16")
     schemas.validate("Project.xsd", qde_text.encode())
+    confirm_unchanged(db)  # read without a lock (a read-only project): a mixed read is never written
     _write_zip(path, [("project.qde", qde_text.encode()), *members], project=db_file(db))
     return report
 

@@ -97,7 +97,7 @@ def connect(path: str | Path, *, read_only: str | None = None) -> Database:
             # write beside it to read it.
             raise QualcodeError(
                 f"cannot read the project: it is read-only ({read_only}) and SQLite could not read it as it is ({e}); "
-                "work on a copy",
+                "if someone was writing to it just then, run the command again; otherwise work on a copy",
                 path=path,
             ) from e
         if "readonly" in str(e):
@@ -121,6 +121,7 @@ def read_only_reason(path: Path) -> str | None:
     """Why this process cannot write the project at PATH, or None when it can. SQLite writes a project through
     files it creates beside it (a WAL project's -wal and -shm, a rollback journal), so its folder must be writable
     too. os.access answers for this process's permissions, a read-only file system included."""
+    path = path.resolve()  # through a link, SQLite writes beside the file it points to
     folder = path.parent
     if os.access(path, os.W_OK) and os.access(folder, os.W_OK):
         return None
@@ -149,13 +150,14 @@ def read_only_uri(path: Path) -> tuple[str, tuple | None]:
     process that opens it meanwhile writes to a -wal file of its own and changes the project file only at a
     checkpoint, which the stamp catches. A project in use, or in rollback mode, is opened with mode=ro, under
     SQLite's locks and with the files that are there. (merge_read.py reads the other project of a merge so.)"""
+    path = path.resolve()  # SQLite keeps -wal and -shm beside the file a link points to, not beside the link
     with open(path, "rb") as f:
         header = f.read(20)
     in_use = any(Path(f"{path}{side}").exists() for side in ("-wal", "-shm"))
     # Bytes 18 and 19 of the header are 2 in a WAL database.
     closed_wal = len(header) == 20 and header[18:20] == b"\x02\x02" and not in_use
     stamp = file_stamp(path) if closed_wal else None
-    return path.resolve().as_uri() + ("?mode=ro&immutable=1" if closed_wal else "?mode=ro"), stamp
+    return path.as_uri() + ("?mode=ro&immutable=1" if closed_wal else "?mode=ro"), stamp
 
 
 def file_stamp(path: Path) -> tuple:
@@ -297,9 +299,12 @@ def _refuse_pending(db: Database, path: str | Path, read_only: str) -> None:
             f"an empty file, not a project yet, and read-only ({read_only}): it cannot become one", path=path
         )
     made_by = project_value(db, VERSION_KEY) if db["project"].exists() else None
+    # A development build of one version can add a migration: then the versions are the same and the schema older.
+    by = f" ({made_by})" if made_by and made_by != __version__ else ""
+    lacks = ", ".join(m.name for m in migrations.pending(db))
     raise QualcodeError(
-        f"made by an older qualcode{f' ({made_by})' if made_by else ''} than this one ({__version__}); it needs "
-        f"upgrading, which needs write access: work on a copy (the project is read-only: {read_only})",
+        f"made by an older qualcode{by} than this one ({__version__}): it lacks {lacks} and needs upgrading, which "
+        f"needs write access: work on a copy (the project is read-only: {read_only})",
         path=path,
     )
 

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from qualcode.errors import QualcodeError, UsageError
 from qualcode.store.batches import REMOVED_LIKE
+from qualcode.store.db import confirm_unchanged
 
 EXAMPLES = 5  # problems shown per check; the count is always complete
 
@@ -35,6 +36,7 @@ def backup(db: Database, dest: Path, *, replacing: Callable[[Path], ContextManag
                 target.execute("PRAGMA journal_mode = DELETE")
                 integrity = target.execute("PRAGMA integrity_check").fetchone()[0]
                 counts = _counts(target)
+                confirm_unchanged(db)  # read without a lock (a read-only project): a mixed copy is never kept
             finally:
                 target.close()
         except sqlite3.Error as e:
