@@ -68,7 +68,7 @@ def test_a_project_from_before_recorded_figures_gets_them_and_marks_what_was_los
         conn.execute(f"DROP TRIGGER {name}")
     conn.execute("ALTER TABLE codings DROP COLUMN revived_at")
     conn.execute("ALTER TABLE codings DROP COLUMN revived_batch_id")
-    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_revival_time'")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name IN ('m015_revival_time', 'm016_arrivals_already_retired')")
     conn.execute("ALTER TABLE batches DROP COLUMN added")
     conn.execute("ALTER TABLE batches DROP COLUMN removed")
     conn.execute("ALTER TABLE batches DROP COLUMN coders")

@@ -385,6 +385,8 @@ def test_codes_unknown_here_are_skipped_then_created_with_add_codes(small, tmp_p
     assert r["codes_created"] == ["Surprises", "Surprises/Unexpected effects"]
     assert r["codings"] | {"added": 2, "already": 1, "history": 1} == r["codings"]
     assert live(here.db_path) == live(ana.db_path)
+    # The history counts what arrived live: the coding that came already retired is not an addition.
+    assert query(here.db_path, "SELECT added FROM batches WHERE kind = 'merge' ORDER BY id DESC LIMIT 1") == [(2,)]
     assert query(
         here.db_path,
         """SELECT c.key, p.key FROM codes c JOIN codes p ON p.id = c.parent_id

@@ -510,3 +510,15 @@ def m015_revival_time(db: Database) -> None:
         WHEN NEW.revived_batch_id IS NOT NULL AND NEW.revived_batch_id IS NOT OLD.revived_batch_id BEGIN
             UPDATE batches SET added = added + 1 WHERE id = NEW.revived_batch_id;
         END""")
+
+
+@migrations()
+def m016_arrivals_already_retired(db: Database) -> None:
+    """A coding a merge brings already retired (the colleague made and removed it) is history, not an addition: the
+    merge's batch counted it as added. From now on only live arrivals are counted."""
+    db.execute("DROP TRIGGER codings_batch_added")
+    db.execute("""
+        CREATE TRIGGER codings_batch_added AFTER INSERT ON codings
+        WHEN NEW.batch_id IS NOT NULL AND NEW.deleted_at IS NULL BEGIN
+            UPDATE batches SET added = added + 1 WHERE id = NEW.batch_id;
+        END""")
