@@ -89,3 +89,24 @@ def copy_db(src: Path, dst: Path) -> Path:
     with contextlib.closing(sqlite3.connect(src)) as a, contextlib.closing(sqlite3.connect(dst)) as b:
         a.backup(b)
     return dst
+
+
+# The suite runs on two workers, each taking whole files (`--dist loadfile`); files are handed out in collection
+# order, so a long file collected last ran alone at the end. The longest files go first.
+LONGEST_FIRST = (
+    "test_terminal.py",
+    "test_suggest.py",
+    "test_crash.py",
+    "test_install.py",
+    "test_concurrency.py",
+    "test_demo.py",
+    "test_languages.py",
+    "test_hardening.py",
+    "test_bad_input.py",
+    "test_recount.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's own order is kept
