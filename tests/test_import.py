@@ -126,6 +126,16 @@ def test_replace_corrects_a_person_of_that_interview_alone(cli, db_path, tmp_pat
     assert "participant P017 has gender 'woman' here but 'man' in a.md" in r.stderr
 
 
+def test_replace_with_a_corrected_id_leaves_no_second_person_in_the_study(cli, db_path, tmp_path):
+    """The old id was left in no interview and still counted: 109 people interviewed for 108."""
+    f = write(tmp_path / "a.md", FM)
+    cli("import", f)
+    write(f, FM.replace("P017", "P917"))
+    cli("import", f, "--replace")
+    assert rows(db_path, "SELECT id FROM participants ORDER BY id") == [("P018",), ("P917",)]
+    assert json.loads(cli("participants", "--format", "json").stdout)["total"] == 2
+
+
 def test_conflicting_participant_attributes_name_both_files(cli, db_path, tmp_path):
     write(tmp_path / "a.md", FM)
     cli("import", tmp_path / "a.md")

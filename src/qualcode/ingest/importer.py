@@ -292,6 +292,7 @@ def store(db: Database, p: Prepared, options: ImportOptions, result: ImportResul
         check_participants(db, plan, iid, path)
         _insert(db, transcript, plan, iid, path, source_hash, replace=bool(existing))
         if existing:
+            _drop_strays(db)
             report = reanchor.restore(db, aside)
             result.reanchor = report
             if report.codings or report.suggestions_dropped:
@@ -374,6 +375,19 @@ def _clear_interview(db: Database, iid: str) -> None:
     db.execute("DELETE FROM turns WHERE interview_id = ?", [iid])
     for table in ("speakers", "interview_attributes", "interview_participants", "interview_interviewers"):
         db.execute(f"DELETE FROM {table} WHERE interview_id = ?", [iid])
+
+
+def _drop_strays(db: Database) -> None:
+    """People the replaced version named and the new one does not (a corrected id), in no other interview: kept, they
+    were counted in the study's totals as someone interviewed."""
+    db.execute(
+        """DELETE FROM participants WHERE id NOT IN (SELECT participant_id FROM interview_participants)
+           AND id NOT IN (SELECT participant_id FROM speakers WHERE participant_id IS NOT NULL)"""
+    )
+    db.execute(
+        """DELETE FROM interviewers WHERE id NOT IN (SELECT interviewer_id FROM interview_interviewers)
+           AND id NOT IN (SELECT interviewer_id FROM speakers WHERE interviewer_id IS NOT NULL)"""
+    )
 
 
 def _elsewhere(db: Database, pid: str, iid: str) -> bool:
