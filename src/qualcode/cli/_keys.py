@@ -202,8 +202,8 @@ def session(sess: Cursor, console: Console, term: Terminal) -> None:
                 command = "" if key in LINE_KEYS else ARROWS.get(key, key)
         except (EOFError, KeyboardInterrupt):
             return
-        if view.show == "help" and command == "":
-            view = View()  # the help covers the codes: enter there closes it, never accepts what is out of sight
+        if view.show == "help":
+            view = View()  # the help covers the codes: any key closes it, never decides on what is out of sight
             continue
         sess.blind = view.blind  # as the screen the coder is looking at was drawn
         reply = sess.handle(command)

@@ -34,7 +34,7 @@ CODING_KEYS = [
     ("k", "code only some sentences of this turn (type their numbers)"),
     ("u", "undo this session's last decision; again to go further back"),
     ("esc", "cancel a question (code name, memo, sentences)"),
-    ("?", "this help; enter closes it"),
+    ("?", "this help; any key closes it"),
     ("q", "quit: every decision is already saved; run the command again to resume"),
 ]
 REVIEW_KEYS = [
@@ -48,7 +48,7 @@ REVIEW_KEYS = [
     ("m", "write a memo; it is saved with the consensus decision"),
     ("u", "undo this session's last decision; again to go further back"),
     ("esc", "cancel a question (code name, memo)"),
-    ("?", "this help; enter closes it"),
+    ("?", "this help; any key closes it"),
     ("q", "quit: every decision is already saved; run the command again to resume"),
 ]
 
