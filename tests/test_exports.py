@@ -7,6 +7,7 @@ codings/*.csv and the transcripts' front matter (tests/shipped.py), never from q
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -599,3 +600,22 @@ def test_matrix_names_folder_parents_above_their_children(project):
     md = project("export", "matrix", "--coder", CODER, "--by", "gender", "-f", "md").stdout.splitlines()
     at = md.index("| Assessment |  |  |  |")
     assert md[at + 1].startswith("|   Positive | ")
+
+
+def test_codings_on_interviewers_turns_are_said_to_be_left_out_in_every_export(project, tmp_path):
+    """The annex said so in one line; its JSON, the matrix's note and the report did not."""
+    from tests.conftest import Cli, copy_db, query
+
+    cli = Cli(copy_db(project.db_path, tmp_path / "iv.db"))
+    iid, idx = query(
+        cli.db_path,
+        """SELECT t.interview_id, t.idx FROM turns t JOIN speakers s ON s.id = t.speaker_id
+           WHERE s.interviewer_id IS NOT NULL ORDER BY t.id LIMIT 1""",
+    )[0]
+    cli("apply", iid, str(idx), "Impact", "--coder", CODER)
+    said = "1 segment coded on interviewers' turns is left out"
+    assert any(said in c for c in summary_json(cli)["caveats"])
+    matrix = json.loads(cli("export", "matrix", "--coder", CODER, "--by", "gender", "--format", "json").stdout)
+    assert said in matrix["note"]
+    cli("report", "--coder", CODER, "-o", tmp_path / "r.html")
+    assert said in html.unescape((tmp_path / "r.html").read_text(encoding="utf-8"))

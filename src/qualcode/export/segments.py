@@ -204,6 +204,11 @@ def caveats(data: dict) -> list[str]:
             f"{n:,} orphaned coding{'s are' if n != 1 else ' is'} left out: no longer anchored in the edited "
             "transcripts (see qualcode codings orphans)."
         )
+    if n := data.get("interviewer_segments"):
+        out.append(
+            f"{n:,} segment{'s' if n != 1 else ''} coded on interviewers' turns {'are' if n != 1 else 'is'} left out: "
+            "an interviewer's words are not evidence from the people interviewed."
+        )
     if n := data.get("unknown_code"):
         out.append(
             f"{n:,} coding{'s are' if n != 1 else ' is'} left out: {'their' if n != 1 else 'its'} code is no longer "
