@@ -146,35 +146,24 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
         agreed_otherwise = bool(of_a) and of_a == of_b != mine
         if carried_then_changed or agreed_otherwise:
             changed.add(turn_id)
-    marks = ", ".join("?" * len(TREE_KINDS))
-    changed |= {
-        r[0]
-        for r in db.execute(
-            f"""SELECT DISTINCT c.turn_id FROM
-                 (SELECT turn_id, max(created_at) AS settled FROM live_codings
-                  WHERE coder = ? AND turn_id IS NOT NULL GROUP BY turn_id) c
-               JOIN codings o ON o.turn_id = c.turn_id AND o.coder IN (?, ?)
-               WHERE (o.created_at > c.settled AND coalesce(o.batch_id, 0) NOT IN (SELECT id FROM batches
-                      WHERE kind IN ({marks})))
-                  OR (coalesce(o.deleted_at, '') > c.settled AND coalesce(o.deleted_batch_id, 0) NOT IN (
-                      SELECT id FROM batches WHERE kind IN ({marks})))
-                  OR (o.deleted_at IS NULL AND coalesce(o.revived_at, '') > c.settled)""",
-            [coder, a, b, *TREE_KINDS, *TREE_KINDS],
-        )
-    }
-    later = f"SELECT 1 FROM batches x WHERE x.id = {{}} AND x.created_at > c.settled AND x.kind NOT IN ({marks})"
+    # Settled by the consensus codings' own times (a merge keeps them), arrived by the batches that brought them here.
+    tree = f"SELECT id FROM batches WHERE kind IN ({', '.join('?' * len(TREE_KINDS))})"
+    later = "SELECT 1 FROM batches x WHERE x.id = {} AND x.created_at > c.arrived"
     made, retired, revived = (later.format(f"o.{col}") for col in ("batch_id", "deleted_batch_id", "revived_batch_id"))
     changed |= {
         r[0]
         for r in db.execute(
             f"""SELECT DISTINCT c.turn_id FROM
-                 (SELECT l.turn_id, max(coalesce(k.created_at, l.created_at)) AS settled
+                 (SELECT l.turn_id, max(l.created_at) AS settled, max(coalesce(k.created_at, l.created_at)) AS arrived
                   FROM live_codings l LEFT JOIN batches k ON k.id = l.batch_id
                   WHERE l.coder = ? AND l.turn_id IS NOT NULL GROUP BY l.turn_id) c
                JOIN codings o ON o.turn_id = c.turn_id AND o.coder IN (?, ?)
-               WHERE ((o.deleted_at IS NULL OR o.deleted_batch_id IS NOT NULL) AND EXISTS ({made}))
-                  OR EXISTS ({retired}) OR (o.deleted_at IS NULL AND EXISTS ({revived}))""",
-            [coder, a, b, *TREE_KINDS, *TREE_KINDS, *TREE_KINDS],
+               WHERE (coalesce(o.batch_id, 0) NOT IN ({tree}) AND (o.created_at > c.settled
+                      OR ((o.deleted_at IS NULL OR o.deleted_batch_id IS NOT NULL) AND EXISTS ({made}))))
+                  OR (coalesce(o.deleted_batch_id, 0) NOT IN ({tree})
+                      AND (coalesce(o.deleted_at, '') > c.settled OR EXISTS ({retired})))
+                  OR (o.deleted_at IS NULL AND (coalesce(o.revived_at, '') > c.settled OR EXISTS ({revived})))""",
+            [coder, a, b, *TREE_KINDS, *TREE_KINDS],
         )
     }
     return changed
