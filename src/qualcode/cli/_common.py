@@ -246,8 +246,6 @@ def write_output(text: str | bytes, output: Path | None, ctx: typer.Context, wha
     if output is None:
         if isinstance(text, bytes):
             raise UsageError(f"{what} is binary: write it to a file with -o FILE")
-        if sys.stdout is None:
-            raise OSError(9, "standard output is closed")
         # On a terminal a project's text (a transcript, a memo, a coder's name) must not move the cursor or
         # retitle the window: its control characters are shown. A pipe or a file gets the text as stored.
         sys.stdout.write(render.printable(text) if sys.stdout.isatty() else text)

@@ -64,13 +64,9 @@ def connect(path: str | Path, *, read_only: str | None = None) -> Database:
     isolation_level=None hands transaction control to us: writes take the write lock up front with
     BEGIN IMMEDIATE, so a second process waits on the busy timeout instead of failing mid-way.
     """
-    stamp = None
     try:
-        if read_only:
-            uri, stamp = read_only_uri(Path(path))
-            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        else:
-            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        target, stamp = read_only_uri(Path(path)) if read_only else (str(path), None)
+        conn = sqlite3.connect(target, uri=bool(read_only), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.OperationalError as e:
         raise QualcodeError(f"cannot open the project file ({e})", path=path) from e
     unmarked = False
