@@ -157,3 +157,16 @@ def test_a_reader_that_goes_away_ends_the_command_quietly_with_the_status_of_sig
         assert r.stdout.count("\n") == 1, args
         said = (tmp_path / "err").read_text()
         assert (tmp_path / "status").read_text() == "141\n" and said == "", (args, said)
+
+
+@pytest.mark.parametrize("args", ["--help", "--version", "import --help"])
+def test_help_and_version_to_a_reader_that_went_away_end_with_the_status_of_sigpipe(tmp_path, args):
+    """Top-level `--help` and `--version` print while Click parses the options, before any command runs: Click's own
+    answer to a closed pipe there is exit 1, where every command answers 141."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        r = subprocess.run([sys.executable, "-m", "qualcode", *args.split()], stdout=write, stderr=subprocess.PIPE)
+    finally:
+        os.close(write)
+    assert r.returncode == 141 and r.stderr == b""

@@ -34,6 +34,14 @@ class QualcodeGroup(TyperGroup):
     def list_commands(self, ctx):  # keep the order commands were registered in (the workflow order)
         return list(self.commands)
 
+    def make_context(self, *args, **kwargs):
+        # `qualcode --help` and `--version` print while their options are parsed, before any command runs; Click
+        # would answer a reader that went away with exit 1, where every command answers 141.
+        try:
+            return super().make_context(*args, **kwargs)
+        except OSError as e:
+            raise typer.Exit(_refused(e)) from None
+
     def invoke(self, ctx):
         import sqlite3  # here, not at the top: `qualcode --help` never gets this far and needs no sqlite3
 
@@ -289,5 +297,5 @@ def main() -> None:
             app(prog_name="qualcode")
         finally:
             sys.stdout.flush()
-    except OSError as e:  # `qualcode --help` or `--version`, written before any command runs
+    except OSError as e:  # the last flush, after the command's own handling
         sys.exit(_refused(e))
