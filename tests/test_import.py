@@ -397,3 +397,50 @@ def test_a_refused_import_keeps_a_project_that_existed_and_one_it_filled(tmp_pat
     new = Cli(tmp_path / "new.db")
     new("import", ok, broken, expect=1)
     assert rows(tmp_path / "new.db", "SELECT id FROM interviews") == [("INT-07",)]
+
+
+# Interviewers' turns are in no figure: a speaker made one by their label alone ("Host", "Q", "I") is said to be.
+def test_an_interviewer_guessed_from_the_label_is_said_once_per_label(cli, db_path, tmp_path):
+    text = "Host: Welcome.\n\nAmina: Hello.\n\nHost: And then?\n\nAmina: It rained.\n\nQ: Anything else?\n"
+    r = cli("import", write(tmp_path / "int1.txt", text))
+    stderr = " ".join(r.stderr.split())
+    assert (
+        "int1.txt: speaker 'Host' taken as an interviewer from the label (their turns are in no figure); "
+        "--speaker-map 'Host=ID' makes them a participant"
+    ) in stderr
+    assert "int1.txt: speaker 'Q' taken as an interviewer from the label" in stderr
+    assert stderr.count("taken as an interviewer") == 2  # one per label, not one per turn
+    assert rows(db_path, "SELECT interviewer_id FROM interview_interviewers ORDER BY 1") == [("Host",), ("Q",)]
+    # What the note advises does what it says.
+    f = write(tmp_path / "int2.txt", text.replace("Q:", "Host:"))
+    r = cli("import", f, "--speaker-map", "Host=P9")
+    assert "taken as an interviewer" not in r.stderr
+    assert rows(db_path, "SELECT participant_id FROM speakers WHERE label = 'Host' AND interview_id = 'int2'") == [
+        ("P9",)
+    ]
+
+
+def test_a_declared_interviewer_is_no_guess(cli, tmp_path):
+    r = cli("import", write(tmp_path / "a.md", FM), "--format", "json")  # EV1 is declared in the front matter
+    assert not any("taken as an interviewer" in n for n in json.loads(r.stdout)[0]["notes"])
+    f = write(tmp_path / "in" / "int1.txt", SIDECAR_TEXT)
+    write(tmp_path / "in" / "int1.yml", SIDECAR_YML.replace("Aminah", "Amina"))  # interviewers: [Interviewer]
+    assert "taken as an interviewer" not in cli("import", f).stderr
+    g = write(tmp_path / "int2.txt", SIDECAR_TEXT.replace("Interviewer:", "Host:"))
+    assert "taken as an interviewer" not in cli("import", g, "--interviewer", "host").stderr
+
+
+# `qualcode import transcripts/*.md`: the shell names the folder's README.md among the transcripts.
+def test_a_readme_named_among_other_files_is_skipped_and_said(cli, db_path, tmp_path):
+    a = write(tmp_path / "transcripts" / "a.md", FM)
+    readme = write(tmp_path / "transcripts" / "ReadMe.md", "# The study\n\nSixty-four interviews.\n")
+    r = cli("import", a, readme)
+    stderr = " ".join(r.stderr.split())
+    assert f"skipped {readme}: a folder's read-me, not an interview; name it alone to import it" in stderr
+    assert "1 imported, 1 skipped" in r.stdout
+    assert rows(db_path, "SELECT id FROM interviews") == [("INT-07",)]
+    results = json.loads(cli("import", a, readme, "--format", "json").stdout)
+    assert [(x["file"], x["status"]) for x in results] == [(str(readme), "skipped"), (str(a), "unchanged")]
+    # Named alone, it is what the user asked for.
+    [res] = json.loads(cli("import", readme, "--format", "json").stdout)
+    assert (res["interview"], res["status"]) == ("ReadMe", "imported")

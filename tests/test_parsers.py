@@ -148,6 +148,9 @@ def test_zoom_vtt_labels_merging_and_times(tmp_path):
     ]
     assert timed(t) == [("Srijani Ghosh", 0.05, 1.79), ("Dr. Melissa Ko", 2.07, 9.0), ("Srijani Ghosh", 9.71, 11.67)]
     assert [turn.line for turn in t.turns] == [4, 8, 21]  # the cue timings
+    # Kept where it is, but said: a listener's "Hmm." may be quoted as Dr. Ko's words. Line 14 ("so dark?") wraps a
+    # labelled cue's text and is no caption of its own.
+    assert t.notes == ['line 18: a caption without a speaker label ("Hmm.") is kept in Dr. Melissa Ko\'s turn']
 
 
 TEAMS = """WEBVTT
@@ -183,6 +186,29 @@ def test_teams_voices(tmp_path):
         ("Bob Okafor", "Yes."),
     ]
     assert timed(t)[:2] == [("Alice Smith", 1.0, 5.0), ("Bob Okafor", 5.2, 8.0)]
+    assert t.notes == ['line 17: a caption without a speaker label ("Sure thing.") is kept in Bob Okafor\'s turn']
+
+
+def test_captions_without_a_label_are_counted_in_one_note(cli, tmp_path):
+    cues = [
+        ("Ana Li", "Welcome."),
+        (None, "Mm-hmm."),
+        ("Ben", "So we started in May."),
+        (None, "Right."),
+        (None, "OK."),
+    ]
+    cues += [("Ana Li", "And then?"), (None, "Yes."), ("Ben", "Then it rained."), (None, "Wow.")]
+    text = "WEBVTT\n" + "".join(
+        f"\n00:00:{i:02d}.000 --> 00:00:{i:02d}.900\n{f'{who}: ' if who else ''}{what}\n"
+        for i, (who, what) in enumerate(cues)
+    )
+    r = cli("import", write(tmp_path / "a.vtt", text))
+    stderr = " ".join(r.stderr.split())
+    assert stderr.count("without a speaker label") == 1
+    assert (
+        "a.vtt: 5 captions without a speaker label are kept in the turn before them (lines 7, 13, 16, 22, 28), "
+        'e.g. line 7 ("Mm-hmm.") in Ana Li\'s turn'
+    ) in stderr
 
 
 def test_captions_without_speakers_split_at_pauses_of_two_seconds(tmp_path):

@@ -93,7 +93,7 @@ def test_speakers_without_metadata_are_participants_with_gender_not_recorded(cli
 
 
 def test_zoom_vtt_quirks(cli):
-    _, shown = imported(cli, "zoom-class-5-speakers.transcript.vtt")
+    result, shown = imported(cli, "zoom-class-5-speakers.transcript.vtt")
     turns = shown["turns"]
     # Cues 3 and 4 (Srijani Ghosh) are one turn, joined with a space; times from the first cue's start
     # (00:00:05.140) to the last one's end (00:00:11.670).
@@ -103,9 +103,11 @@ def test_zoom_vtt_quirks(cli):
         5.14,
         11.67,
     )
-    # The cue "Hmm." (line 193) has no label: it continues Conor Healy, who spoke the cue before it.
+    # The cue "Hmm." (line 193) has no label: it continues Conor Healy, who spoke the cue before it, and the import
+    # says so, since it may be a listener's.
     assert turns[10]["speaker"] == "Conor Healy"
     assert turns[10]["text"].endswith("Ryan, what do you got? Hmm.")
+    assert 'line 193: a caption without a speaker label ("Hmm.") is kept in Conor Healy\'s turn' in result["notes"]
     assert turns[11]["speaker"] == "Ryan Sloan"
     # 'Dr. Melissa Ko' keeps the period and is one speaker, not 'Dr' speaking 'Melissa Ko: ...'.
     assert {t["speaker"] for t in turns if "Melissa" in t["speaker"]} == {"Dr. Melissa Ko"}
@@ -166,8 +168,21 @@ def test_zoom_saved_captions_quirks(cli):
     ]
 
 
+def test_an_interviewer_guessed_from_the_label_is_said_once(cli, db_path):
+    r = cli("import", DIR / "zoom-saved-captions.txt")
+    # 214 '[Experimenter]' lines: the label alone makes an interviewer (in no figure), said in one note.
+    note = (
+        "zoom-saved-captions.txt: speaker 'Experimenter' taken as an interviewer from the label (their turns are in "
+        "no figure); --speaker-map 'Experimenter=ID' makes them a participant"
+    )
+    stderr = " ".join(r.stderr.split())
+    assert note in stderr and stderr.count("taken as an interviewer") == 1
+    assert rows(db_path, "SELECT interviewer_id FROM interview_interviewers") == [("Experimenter",)]
+
+
 def test_interviewer_option_on_zoom_captions(cli, db_path):
-    imported(cli, "zoom-saved-captions.txt", "--interviewer", "Experimenter")
+    result, _ = imported(cli, "zoom-saved-captions.txt", "--interviewer", "Experimenter")
+    assert not any("taken as an interviewer" in n for n in result["notes"])  # declared, not guessed
     assert rows(db_path, "SELECT label, participant_id, interviewer_id FROM speakers ORDER BY label") == [
         ("Experimenter", None, "Experimenter"),
         ("G3P1", "zoom-saved-captions:G3P1", None),

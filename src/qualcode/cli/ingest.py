@@ -74,6 +74,7 @@ def import_(
 
     Example: `qualcode import transcripts/ --speaker-map "Interviewer 1=EV1"`
     """
+    from qualcode.ingest.files import skipped_readmes
     from qualcode.ingest.importer import ImportOptions, collect_files, import_paths, parse_speaker_map, unmatched_labels
 
     if not 0 < max_size <= 1_000_000:  # nan and inf fail this too; a terabyte transcript is a typo
@@ -106,7 +107,8 @@ def import_(
     if not files:
         raise UsageError(f"no transcript files in {', '.join(map(str, paths))}")
     with creating_db(ctx) as db:  # a new project file goes again if nothing of this import was stored
-        results = list(progress(ctx, import_paths(db, paths, options), len(files), "importing"))
+        total = len(files) + len(skipped_readmes(paths))
+        results = list(progress(ctx, import_paths(db, paths, options), total, "importing"))
         for option in unmatched_labels(options, [r for r in results if not r.failed]):
             warn(f"{option} matched no speaker in the files imported: nothing was mapped by it (a typo?)")
         _report(ctx, results, fmt)
@@ -129,15 +131,18 @@ def _report(ctx: typer.Context, results: list, fmt: str) -> None:
         for r in results
     ]
     columns = ["file", "interview", "format", "turns", "speakers", "status"]
-    counts = {s: sum(r.status == s for r in results) for s in ("imported", "replaced", "unchanged", "failed")}
+    statuses = ("imported", "replaced", "unchanged", "failed", "skipped")
+    counts = {s: sum(r.status == s for r in results) for s in statuses}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     shown = rows
     if fmt == "table" and len(rows) > TABLE_LIMIT:
         # A screen of thousands of identical "imported" rows hides the few that matter (and takes seconds to draw).
-        shown = [r for r in rows if r["status"] in ("failed", "replaced")]
-        summary += f"; listed: the {len(shown)} failed or replaced (--format csv lists every file)"
+        shown = [r for r in rows if r["status"] in ("failed", "replaced", "skipped")]
+        summary += f"; listed: the {len(shown)} failed, replaced or skipped (--format csv lists every file)"
     render.emit(fmt, rows=shown, columns=columns, data=rows, caption=summary, numeric=("turns", "speakers"))
     for r in results:
+        if r.status == "skipped":
+            info(ctx, r.message)
         for note in r.notes:
             if not note.startswith(("speaker convention", "metadata from")):
                 info(ctx, f"{Path(r.file).name}: {note}")

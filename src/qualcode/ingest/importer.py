@@ -14,10 +14,11 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from qualcode.errors import ConflictError, InputError, NotFoundError, QualcodeError, UsageError
+from qualcode.errors import ConflictError, InputError, QualcodeError, UsageError
 from qualcode.ingest import reanchor
+from qualcode.ingest.files import collect_files, sidecar_of, skipped_readmes
 from qualcode.ingest.participants import NOT_RECORDED, normalise_gender
-from qualcode.ingest.transcripts import EXTENSIONS, Transcript, Turn, metadata, parse_file, source
+from qualcode.ingest.transcripts import Transcript, Turn, metadata, parse_file, source
 from qualcode.ingest.transcripts.labels import INTERVIEWER, key
 from qualcode.store.db import now, transaction
 from qualcode.store.queries import PERSON_KIND
@@ -51,7 +52,7 @@ class ImportResult:
     format: str | None = None
     turns: int = 0
     speakers: int = 0
-    status: str = "imported"  # imported | replaced | unchanged | failed
+    status: str = "imported"  # imported | replaced | unchanged | failed | skipped (a read-me named among files)
     message: str = ""
     notes: list[str] = field(default_factory=list)
     reanchor: reanchor.Report | None = None  # set when a replaced interview had codings or suggestions
@@ -78,9 +79,6 @@ def parse_speaker_map(values: str | list[str] | None) -> dict[str, str]:
     return out
 
 
-TABLES = (".csv", ".xlsx")
-
-
 def unmatched_labels(options: ImportOptions, results: list[ImportResult]) -> list[str]:
     """The --speaker-map and --interviewer labels no file of this import uses: a typo there leaves the real speaker
     a participant with gender "not recorded", so the command says so."""
@@ -89,39 +87,13 @@ def unmatched_labels(options: ImportOptions, results: list[ImportResult]) -> lis
     return out + [f"--interviewer {label!r}" for label in options.interviewers if key(label) not in used]
 
 
-def collect_files(paths: list[Path], *, tables: bool = False) -> list[Path]:
-    """Files named, and the transcripts inside folders (recursive, sorted, sidecar .yml files skipped). In a folder a
-    spreadsheet is a survey only with its sidecar NAME.yml, or when TABLES (the survey's columns were given): a
-    folder also holds coding files and other tables that are not evidence."""
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            files.extend(
-                sorted(
-                    f
-                    for f in p.rglob("*")
-                    if f.is_file()
-                    and f.suffix.lower() in EXTENSIONS
-                    and not f.name.startswith((".", "~$"))
-                    and f.name.lower() != "readme.md"
-                    and (tables or f.suffix.lower() not in TABLES or _sidecar(f) is not None)
-                )
-            )
-        elif p.exists():
-            files.append(p)
-        else:  # exists() says False for what cannot be reached too (a link in a loop): ask the system why
-            try:
-                p.stat()
-            except FileNotFoundError:
-                raise NotFoundError("no such file or folder", path=p) from None
-            except OSError as e:
-                raise InputError(f"cannot read file: {e.strerror or e}", path=p) from None
-    return files
-
-
 def import_paths(db: Database, paths: list[Path], options: ImportOptions | None = None) -> Iterator[ImportResult]:
-    """Import every transcript under PATHS; yields one result per file as it goes (for progress bars)."""
+    """Import every transcript under PATHS; yields one result per file as it goes (for progress bars), first those
+    skipped (a read-me named among other files)."""
     options = options or ImportOptions()
+    for p in skipped_readmes(paths):
+        message = f"skipped {p}: a folder's read-me, not an interview; name it alone to import it"
+        yield ImportResult(file=str(p), status="skipped", message=message)
     # Two files claiming one interview id are both refused, rather than whichever sorts first being imported. A first
     # pass reads every file for its id only and keeps nothing else, so memory stays that of one file at a time.
     files = collect_files(paths, tables=options.survey is not None)
@@ -200,7 +172,7 @@ def peek_interview_id(path: Path, options: ImportOptions) -> str | None:
                 if isinstance(data, dict) and data.get("interview") not in (None, ""):
                     return yamlfile.scalar(data["interview"])
                 return None if raw is not None else path.name.split(".")[0]
-        sidecar = _sidecar(path)
+        sidecar = sidecar_of(path)
         if sidecar:
             data = yamlfile.load(source.decode(_read_sidecar(sidecar), sidecar, options.encoding), sidecar)
             if isinstance(data, dict) and data.get("interview") not in (None, ""):
@@ -208,19 +180,6 @@ def peek_interview_id(path: Path, options: ImportOptions) -> str | None:
     except QualcodeError:
         return None
     return path.name.split(".")[0]
-
-
-def _sidecar(path: Path) -> Path | None:
-    stem = path.name.split(".")[0]
-    for cand in (
-        path.with_suffix(".yml"),
-        path.with_suffix(".yaml"),
-        path.parent / f"{stem}.yml",
-        path.parent / f"{stem}.yaml",
-    ):
-        if cand.is_file() and cand != path:
-            return cand
-    return None
 
 
 def _read_sidecar(path: Path) -> bytes:
@@ -248,7 +207,7 @@ def prepare(path: Path, options: ImportOptions, result: ImportResult) -> Prepare
     )
     digest = hashlib.sha256(source.read_bytes(path, max_bytes=options.max_bytes))
     # Documents and surveys read their own metadata; a transcript may have it beside it.
-    sidecar = _sidecar(path) if transcript.format != "qualcode-md" and transcript.kind == "interview" else None
+    sidecar = sidecar_of(path) if transcript.format != "qualcode-md" and transcript.kind == "interview" else None
     if sidecar:
         data = _read_sidecar(sidecar)
         text = source.decode(data, sidecar, options.encoding) if data.strip() else ""
@@ -341,6 +300,12 @@ def plan_speakers(t: Transcript, iid: str, options: ImportOptions) -> Plan:
         elif k in forced or INTERVIEWER.match(label.strip()):
             plan.speakers[label] = ("interviewer", label)
             plan.interviewers.setdefault(label, None)
+            # A guess from the label takes a speaker out of every figure, so it is said (import-qdpx has no map).
+            if k not in forced:
+                remedy = f"; --speaker-map '{label}=ID' makes them a participant" if t.format != "refi" else ""
+                plan.notes.append(
+                    f"speaker {label!r} taken as an interviewer from the label (their turns are in no figure){remedy}"
+                )
         else:
             pid = f"{iid}:{label}"
             plan.speakers[label] = ("participant", pid)

@@ -6,8 +6,10 @@ lost; this module decides who speaks. srt.py reuses everything below `parse`.
 Speakers: a voice span ``<v Name>text</v>`` (Teams), or ``Name: text`` at the start of a cue line (Zoom; the
 name may contain a period, ``Dr. Melissa Ko``). ``Name:`` labels count only when every cue, or at least two cues
 and a tenth of all cues, carry one: a stray "Okay: so" in automatic captions is speech, not a speaker. A cue without
-a label continues the previous speaker, because
-captioners cut one utterance into several cues. Consecutive cues of one speaker are one turn, their lines
+a label continues the previous speaker, because captioners cut one utterance into several cues; but it may as well
+be a listener's "Hmm." that Zoom could not attribute, so the import says which cues it kept where (one note with
+their count and first lines). Made a turn of an unknown speaker instead, it would be counted as one more person
+interviewed in every figure. Consecutive cues of one speaker are one turn, their lines
 joined with a space (cue lines are visual wraps, not paragraphs); the turn keeps the start of its first cue and
 the end of its last. Cues with no letter or digit (``♪♪♪``, ``...``) are not speech and are dropped.
 
@@ -186,19 +188,42 @@ def cue_turns(cues: list[Cue], path: Path) -> tuple[list[Turn], list[str]]:
         )
         return _split_at_pauses(speech), notes
     turns, spellings = [], []
-    for cue, label, text in segments:
+    unlabelled: list[tuple[int | None, str, Turn]] = []  # (line, text, the turn it joined) of captions without a label
+    previous = None
+    for cue, label, text, line in segments:
         if label is None and not turns:
             label = UNKNOWN
             notes.append(f"captions start without a speaker label: the first turn is speaker {UNKNOWN!r}")
         if label is not None:
             spellings.append(label)
+        elif cue is not previous:  # not the wrapped second line of a labelled cue: a caption of its own
+            unlabelled.append((line, text, turns[-1]))
+        previous = cue
         if turns and (label is None or labels.key(label) == labels.key(turns[-1].label)):
             turns[-1].text = f"{turns[-1].text} {text}"
             turns[-1].end_s = cue.end_ms / 1000
         else:
             turns.append(Turn(label, text, line=cue.line, start_s=cue.start_ms / 1000, end_s=cue.end_ms / 1000))
     notes.extend(labels.unify_spellings(turns, spellings))
+    if unlabelled:
+        notes.append(_unlabelled_note(unlabelled))
     return turns, notes
+
+
+def _unlabelled_note(unlabelled: list[tuple[int | None, str, Turn]]) -> str:
+    """Captions kept in the turn before them, said once: their count, first lines and an example."""
+    line, text, turn = unlabelled[0]
+    quote = f'"{text if len(text) <= 40 else text[:39] + "…"}"'
+    if len(unlabelled) == 1:
+        at = f"line {line}: " if line else ""
+        return f"{at}a caption without a speaker label ({quote}) is kept in {turn.label}'s turn"
+    lines = [str(n) for n, _, _ in unlabelled[:5] if n] + (["…"] if len(unlabelled) > 5 else [])
+    listed = f" (lines {', '.join(lines)})" if line else ""
+    example = f"line {line} ({quote})" if line else f"({quote})"
+    return (
+        f"{len(unlabelled)} captions without a speaker label are kept in the turn before them{listed}, "
+        f"e.g. {example} in {turn.label}'s turn"
+    )
 
 
 def _clock(ms: int) -> str:
@@ -206,25 +231,26 @@ def _clock(ms: int) -> str:
     return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{ms:03d}"
 
 
-def _segments(cues: list[Cue]) -> list[tuple[Cue, str | None, str]] | None:
-    """(cue, label or None, text) per cue line; None when the file carries no speaker labels."""
-    found: list[tuple[Cue, str | None, str, str | None]] = []  # the last item: a `Name:` candidate
+def _segments(cues: list[Cue]) -> list[tuple[Cue, str | None, str, int | None]] | None:
+    """(cue, label or None, text, line in the file) per cue line; None when the file carries no speaker labels."""
+    found: list[tuple[Cue, str | None, str, str | None, int | None]] = []  # the 4th item: a `Name:` candidate
     for cue in cues:
         voiced = any(voice for voice, _ in cue.lines)
-        for voice, text in cue.lines:
+        for i, (voice, text) in enumerate(cue.lines):
             if not text:
                 continue
             m = None if voiced else COLON.match(text)
+            line = cue.line + 1 + i if cue.line else None  # a cue's text lines follow its timings
             if voice:
-                found.append((cue, voice.strip(), text, None))
+                found.append((cue, voice.strip(), text, None, line))
             elif m:
-                found.append((cue, None, text, m.group("label").strip()))
+                found.append((cue, None, text, m.group("label").strip(), line))
             else:
-                found.append((cue, None, text, None))
-    recurring = Counter(labels.key(c) for *_, c in found if c)
+                found.append((cue, None, text, None, line))
+    recurring = Counter(labels.key(c) for *_, c, _ in found if c)
     accepted = {
         c
-        for *_, c in found
+        for *_, c, _ in found
         if c
         and (
             labels.plausible(c, "colon")
@@ -233,22 +259,22 @@ def _segments(cues: list[Cue]) -> list[tuple[Cue, str | None, str]] | None:
             or (recurring[labels.key(c)] >= 2 and labels.plausible(c, "colon", lowercase_ok=True))
         )
     }
-    labelled = len({id(cue) for cue, _, _, c in found if c in accepted})
-    voices = any(voice for _, voice, _, _ in found)
+    labelled = len({id(cue) for cue, _, _, c, _ in found if c in accepted})
+    voices = any(voice for _, voice, *_ in found)
     # A stray "Okay: so..." in automatic captions is not a speaker convention: labels count when every cue
     # has one, or when at least two cues and a tenth of all cues do.
     if not voices and labelled < len(cues) and (labelled < 2 or labelled * 10 < len(cues)):
         return None
-    out: list[tuple[Cue, str | None, str]] = []
-    for cue, voice, text, c in found:
+    out: list[tuple[Cue, str | None, str, int | None]] = []
+    for cue, voice, text, c, line in found:
         if voice:
-            out.append((cue, voice, text))
+            out.append((cue, voice, text, line))
         elif c in accepted:
             rest = COLON.match(text).group("rest").strip()
-            out.append((cue, c, rest))
+            out.append((cue, c, rest, line))
         else:
-            out.append((cue, None, text))
-    return [(cue, label, text) for cue, label, text in out if text]
+            out.append((cue, None, text, line))
+    return [segment for segment in out if segment[2]]
 
 
 def _split_at_pauses(cues: list[Cue]) -> list[Turn]:
