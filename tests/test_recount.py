@@ -219,3 +219,35 @@ def test_a_completed_consensus_recounted(tmp_path_factory):
     cells = _by_gender(expected)
     for row in matrix["rows"]:
         assert row["cells"] == {g: len(cells[row["code"]].get(g, ())) for g in ("woman", "man")}, row["code"]
+
+
+def test_a_half_reviewed_consensus_counts_what_is_left_one_way(demo, tmp_path):
+    """With two disagreements reviewed, the export said "131 disagreements not yet reviewed" (the consensus's status,
+    over the turns both coders decided) and on the next line "130 undecided units" (the base, over the sources the
+    consensus itself had decided): a survey respondent whose only answer both decided is an open disagreement was in
+    neither the base nor its undecided units. A consensus answers for what both of its pair decided."""
+    from tests.conftest import copy_db
+
+    cli = Cli(copy_db(demo / "project.db", tmp_path / "half.db"))
+    cli("review", "--coders", "coder-a,coder-b", input="1\n1\nq\n")
+    summary = json.loads(cli("export", "summary", "--allow-incomplete", "--format", "json").stdout)
+    a = {**shipped.decisions("coder-a"), **shipped.other_decisions("coder-a")}
+    b = {**shipped.decisions("coder-b"), **shipped.other_decisions("coder-b")}
+    both = a.keys() & b.keys()
+    open_ = sum(a[k] != b[k] for k in both) - 2
+    assert (
+        (summary["consensus"]["open_disagreements"], summary["consensus"]["both"]) == (open_, len(both)) == (131, 572)
+    )
+    assert (summary["base"]["undecided"], summary["base"]["units"]) == (open_, len(both))
+    said = f"INCOMPLETE CODING: consensus has not decided {open_} units of the {len(both)} in the sources"
+    assert (
+        any(c.startswith(said) for c in summary["caveats"]) and f"{open_} disagreements not yet" in summary["method"][0]
+    )
+    # The base of respondents is the respondents both coders decided an answer of, settled or not.
+    surveys = shipped.surveys()
+    respondents = [{surveys[s]["units"][t][0] for s, t in coder if s in surveys} for coder in (a, b)]
+    assert summary["base"]["respondents"]["total"] == len(respondents[0] & respondents[1]) == 40
+    matrix = json.loads(
+        cli("export", "matrix", "--by", "gender", "--source", "survey", "--allow-incomplete", "-f", "json").stdout
+    )
+    assert matrix["base_total"] == 40

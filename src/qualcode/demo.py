@@ -135,8 +135,8 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
         write("audit.md", audit_format.to_markdown(agreement))
         write("audit.json", json.dumps(agreement, ensure_ascii=False, indent=2, default=str))
     coder = REPORTING_CODER if REPORTING_CODER in coders else None
-    write("summary.md", export_files.summary(db, "md", coder=coder))
-    write("summary.xlsx", export_files.summary(db, "xlsx", coder=coder))
+    write("summary.md", export_files.summary(db, "md", coder=coder)[0])
+    write("summary.xlsx", export_files.summary(db, "xlsx", coder=coder)[0])
     for by in ("gender", "stakeholder_group", "case_study"):
         content, _ = export_files.matrix(db, by, "csv", count="participants", level="criterion", coder=coder)
         write(f"matrix-{by.replace('_', '-')}.csv", content)

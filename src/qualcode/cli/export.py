@@ -88,6 +88,12 @@ def _format_opt(formats: tuple[str, ...]):
     return Annotated[Literal[formats] | None, typer.Option("--format", "-f", help=text)]  # type: ignore[valid-type]
 
 
+def _warn_caveats(data: dict) -> None:
+    """The export's caveats on stderr too, even with --quiet: the only place a CSV has for them."""
+    for caveat in data["caveats"]:
+        warn(caveat)
+
+
 def _emit(ctx: typer.Context, text: str | bytes, output: Path | None, what: str) -> None:
     write_output(text, output, ctx, what)
 
@@ -119,10 +125,10 @@ def summary(
 
     fmt = export_files.choose_format(fmt, output, ANNEX)
     db = open_db(ctx)
-    content = export_files.summary(
+    content, data = export_files.summary(
         db, fmt, coder=coder, quotes=quotes, redact=redact, allow_incomplete=allow_incomplete
     )
-    warn_incomplete(db, coder)
+    _warn_caveats(data)
     _emit(ctx, content, output, "the summary")
 
 
@@ -191,11 +197,7 @@ def matrix(
         allow_incomplete=allow_incomplete,
         source=source,
     )
-    if data["interviewer_segments"]:
-        n = data["interviewer_segments"]
-        warn(f"{render.plural(n, 'segment')} coded on interviewers' turns {'is' if n == 1 else 'are'} not counted")
-    for caveat in data["caveats"]:
-        warn(caveat)
+    _warn_caveats(data)
     if content is not None:
         _emit(ctx, content, output, "the matrix")
     elif output is not None:
@@ -235,7 +237,7 @@ def segments(
     fmt = export_files.choose_format(fmt, output, ROWS)
     db = open_db(ctx)
     content, data = export_files.segments(db, fmt, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
-    warn_incomplete(db, coder)
+    _warn_caveats(data)
     _emit(ctx, content, output, "the segments")
 
 

@@ -72,21 +72,22 @@ def summary(
     quotes: int = 3,
     redact: bool = False,
     allow_incomplete: bool = False,
-) -> str | bytes:
+) -> tuple[str | bytes, dict]:
+    """(content, data): the caller says data["caveats"] where the format has no place for them (CSV)."""
     from qualcode.export import summary_formats
     from qualcode.export.summary import summary as build
 
     data = build(db, coder=coder, quotes=quotes, redact=redact, allow_incomplete=allow_incomplete)
     if fmt == "json":
-        return render.to_json(data)
+        return render.to_json(data), data
     if fmt == "csv":
         rows, columns = summary_formats.rows(data)
-        return render.to_csv(rows, columns)
+        return render.to_csv(rows, columns), data
     if fmt == "xlsx":
         from qualcode.output.xlsx import workbook
 
-        return workbook(summary_formats.sheets(data))
-    return summary_formats.to_markdown(data)
+        return workbook(summary_formats.sheets(data)), data
+    return summary_formats.to_markdown(data), data
 
 
 def matrix(
@@ -162,7 +163,10 @@ def segments(
         return render.to_csv(rows, data["columns"]), data
     from qualcode.output.xlsx import Sheet, workbook
 
-    return workbook([Sheet("Segments", data["columns"], [[r.get(c) for c in data["columns"]] for r in rows])]), data
+    sheet = Sheet(
+        "Segments", data["columns"], [[r.get(c) for c in data["columns"]] for r in rows], notes=data["caveats"]
+    )
+    return workbook([sheet]), data
 
 
 def participants(

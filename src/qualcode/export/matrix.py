@@ -132,6 +132,7 @@ def build(
         # Distinct, never the sum of the columns: a person interviewed in two case studies is in both columns once
         # and in the total once.
         "base_total": base_total,
+        "decided_by": data["base"]["decided_by"],  # whose decisions set the base: the coder's, or a consensus's pair
         "study_total": study_total,
         "interviewer_segments": data["interviewer_segments"],
         "consensus": data.get("consensus"),
@@ -332,7 +333,7 @@ def display(data: dict, *, numbers_only: bool = False, indent: bool = True) -> t
         what = people if data["count"] == "participants" else sources
         out.append(
             {
-                head: f"{what} in the {sources} {data['coder']} decided",
+                head: f"{what} in the {sources} {data['decided_by']} decided",
                 **{v: data["base"].get(v, 0) for v in data["columns"]},
                 TOTAL: data["base_total"],
             }

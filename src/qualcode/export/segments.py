@@ -48,20 +48,31 @@ def select(db: Database, coder: str | None, *, allow_incomplete: bool = False) -
     return data
 
 
+def _decided(db: Database, coder: str, column: str) -> tuple[str, list]:
+    """SQL for the COLUMN values (of turns t and speakers s) of the units CODER answers for, and its parameters:
+    those CODER decided, and for a consensus also those of the sources (and survey respondents) both of its pair
+    decided. A consensus answers for what both decided, settled or not yet: without them, a source whose only unit
+    both decided is a disagreement still open would drop out of the base, and its undecided unit with it."""
+    units = "FROM live_codings c JOIN turns t ON t.id = c.turn_id LEFT JOIN speakers s ON s.id = t.speaker_id"
+    sql, params = f"SELECT {column} {units} WHERE c.coder = ?", [coder]
+    if pair := consensus.consensus_coders(db).get(coder):
+        sql += f" UNION SELECT {column} {units} WHERE c.coder IN (?, ?) GROUP BY 1 HAVING count(DISTINCT c.coder) = 2"
+        params += list(pair)
+    return sql, params
+
+
 def decided_sources(db: Database, coder: str) -> list[str]:
-    """The sources (interviews, surveys, documents) where CODER decided at least one unit."""
-    return [
-        r[0]
-        for r in db.execute(
-            "SELECT DISTINCT interview_id FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL ORDER BY 1", [coder]
-        )
-    ]
+    """The sources (interviews, surveys, documents) where CODER decided at least one unit; for a consensus, also
+    those where both of its pair did."""
+    sql, params = _decided(db, coder, "t.interview_id")
+    return [r[0] for r in db.execute(f"SELECT * FROM ({sql}) ORDER BY 1", params)]
 
 
 def decided_people(db: Database, coder: str) -> set[str]:
     """The people CODER's counts are read against: everyone in the interviews (and documents) CODER decided, and the
     survey respondents CODER decided an answer of. A survey is coded respondent by respondent, often a sample of
-    them: its other respondents are not in the base."""
+    them: its other respondents are not in the base. For a consensus, "decided" includes what both of its pair
+    decided (see _decided)."""
     decided = decided_sources(db, coder)
     marks = ", ".join("?" * len(decided))
     people = {
@@ -72,20 +83,17 @@ def decided_people(db: Database, coder: str) -> set[str]:
             decided,
         )
     }
+    sql, params = _decided(db, coder, "s.participant_id")
     return people | {
-        r[0]
-        for r in db.execute(
-            """SELECT DISTINCT s.participant_id FROM live_codings c JOIN turns t ON t.id = c.turn_id
-               JOIN speakers s ON s.id = t.speaker_id JOIN participants p ON p.id = s.participant_id
-               WHERE c.coder = ? AND p.kind = 'respondent'""",
-            [coder],
-        )
+        r[0] for r in db.execute(f"SELECT id FROM participants WHERE kind = 'respondent' AND id IN ({sql})", params)
     }
 
 
 def base(db: Database, coder: str) -> dict:
     """What CODER's counts of people are read against: the sources CODER decided (a decision on any unit), the
-    people in them by gender (decided_people), and how many of their units CODER left undecided.
+    people in them by gender (decided_people), and how many of their units CODER left undecided. A consensus is read
+    against what both of its pair decided (see _decided), so its undecided units are the ones its status counts as
+    not yet settled.
 
     "12 of the 23 women interviewed" means 23 women took part in the interviews this coder decided: the study's 65
     women include many whose interviews nobody coded.
@@ -96,21 +104,24 @@ def base(db: Database, coder: str) -> dict:
     for (kind,) in db.execute(f"SELECT kind FROM interviews WHERE id IN ({marks})", decided):
         kinds[kind] += 1
     people = decided_people(db, coder)
+    speakers, params = _decided(db, coder, "t.speaker_id")
     # A unit is owed a decision when its source was decided; for a survey, when its respondent was.
     units, done = db.execute(
         f"""SELECT count(*), count(d.turn_id) FROM turns t JOIN speakers s ON s.id = t.speaker_id
             JOIN participants p ON p.id = s.participant_id
             LEFT JOIN (SELECT DISTINCT turn_id FROM live_codings WHERE coder = ?) d ON d.turn_id = t.id
-            WHERE t.interview_id IN ({marks}) AND (p.kind != 'respondent' OR s.id IN (
-                SELECT t2.speaker_id FROM live_codings c2 JOIN turns t2 ON t2.id = c2.turn_id WHERE c2.coder = ?))""",
-        [coder, *decided, coder],
+            WHERE t.interview_id IN ({marks}) AND (p.kind != 'respondent' OR s.id IN ({speakers}))""",
+        [coder, *decided, *params],
     ).fetchone()
+    pair = consensus.consensus_coders(db).get(coder)
     return {
         "sources": kinds,
         "participants": participant_counts(db, only=people),
         "respondents": participant_counts(db, kind="respondent", only=people),
         "units": units,
         "undecided": units - done,
+        # Whose decisions set the sources: CODER's, or for a consensus both of its pair's.
+        "decided_by": f"{pair[0]} and {pair[1]} both" if pair else coder,
     }
 
 
@@ -187,7 +198,7 @@ def incomplete_coding(coder: str, base: dict) -> str | None:
     n, units = base["undecided"], base["units"]
     return (
         f"INCOMPLETE CODING: {coder} has not decided {n:,} unit{'s' if n != 1 else ''} of the {units:,} in the sources "
-        f"{coder} coded: the figures may undercount."
+        f"{base['decided_by']} coded: the figures may undercount."
     )
 
 

@@ -78,6 +78,8 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
     pooled = _stats(segs, genders, [], of, r)
     sources = by_source(evidence, base)
     settings = codebook_settings(db)
+    caveats = coded.caveats(data)
+    how = method(data["coder"], quotes, r.enabled, data.get("consensus"), data["base"])
     return {
         "format": FORMAT,
         "codebook": {"name": settings and settings.name, "version": settings and settings.version},
@@ -100,10 +102,12 @@ def build(db: Database, data: dict, quotes: int, r: Redactor) -> dict:
             "orphaned": data["orphaned"],
             "unknown_code": data.get("unknown_code", 0),
         },
-        "caveats": coded.caveats(data),
+        "caveats": caveats,
         "base": data["base"],
         "consensus": data.get("consensus"),
-        "method": method(data["coder"], quotes, r.enabled, data.get("consensus"), data["base"]),
+        # How to read the figures, every caveat included: each format (Markdown, the workbook's notes, the report)
+        # renders this one list, so none can leave a caveat out.
+        "method": how + [c for c in caveats if c not in how],
         "sections": sections,
     }
 
@@ -113,17 +117,18 @@ def method(
 ) -> list[str]:
     lines = [consensus["description"]] if consensus else []
     if base:
-        people = base["participants"]
+        people, decided_by = base["participants"], base["decided_by"]
         lines.append(
             f"Shares of people are of those who took part in the {counted(base['sources']['interview'], 'interview')} "
-            f"{coder} decided: {counted(people['total'], 'participant')} ({gender_split(people['by_gender'])}); "
+            f"{decided_by} decided: {counted(people['total'], 'participant')} "
+            f"({gender_split(people['by_gender'])}); "
             '"12 of 23 women" counts the women of those interviews who were coded, not the whole study.'
         )
         if base["sources"]["survey"]:
             who = base["respondents"]
             lines.append(
                 f"Shares of respondents are of the {counted(who['total'], 'respondent')} "
-                f"({gender_split(who['by_gender'])}) {coder} decided at least one answer of, in "
+                f"({gender_split(who['by_gender'])}) {decided_by} decided at least one answer of, in "
                 f"{counted(base['sources']['survey'], 'survey')}: a survey is often coded for a sample of its "
                 "respondents. They are counted apart from the people interviewed."
             )

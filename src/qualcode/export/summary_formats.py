@@ -96,15 +96,6 @@ def to_markdown(data: dict, *, title: str | None = None) -> str:
         "",
     ]
     lines += [f"- {line}" for line in data["method"]]
-    if t["interviewer_segments"]:
-        lines.append(f"- {counted(t['interviewer_segments'], 'segment')} coded on interviewers' turns are left out.")
-    if t["orphaned"]:
-        lines.append(
-            f"- {counted(t['orphaned'], 'orphaned coding')} (no longer anchored in the edited transcripts) "
-            "are left out."
-        )
-    if t.get("unknown_code"):
-        lines.append(f"- {counted(t['unknown_code'], 'coding')} on codes no longer in the codebook are left out.")
     genders = data["genders"]
     lines += [
         "",

@@ -76,6 +76,8 @@ def segments(db: Database, *, coder: str | None = None, redact: bool = False, al
         "columns": columns,
         "segments": rows,
         "orphaned": data["orphaned"],
+        # Codings on interviewers' turns are rows here (role interviewer), not left out: that caveat does not apply.
+        "caveats": coded.caveats({**data, "interviewer_segments": 0}),
     }
 
 
