@@ -194,6 +194,14 @@ DAMAGE = {
         "is missing",
     ),
     "quote": ([f"UPDATE codings SET quote = 'something else' WHERE id = {CODING}"], {"quotes"}, "something else"),
+    "consensus basis": (  # ana is no consensus coder: her batch settled nothing
+        [
+            "INSERT INTO consensus_basis (batch_id, turn_id, coder, code_id, start, end) "
+            f"SELECT batch_id, turn_id, coder, code_id, start, end FROM codings WHERE id = {CODING}"
+        ],
+        {"consensus bases"},
+        "is not a consensus coder's decision (its coder: ana)",
+    ),
     "coding outside its turn": (
         [f"UPDATE codings SET start = start - 40, quote = 'x' WHERE id = {CODING}"],
         {"coding spans", "quotes"},

@@ -6,11 +6,12 @@ import csv
 import io
 import json
 import re
+import sqlite3
 
 import pytest
 
-from tests.conftest import Cli, copy_db
-from tests.session_helpers import live, names, participant_turns, project, query, suggest
+from tests.conftest import CORPUS, Cli, copy_db, write
+from tests.session_helpers import CODEBOOK_YML, live, names, participant_turns, project, query, suggest
 
 
 @pytest.fixture
@@ -165,6 +166,120 @@ def test_a_change_of_the_code_tree_does_not_reopen_the_consensus(cli, db_path, c
     cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
     cli("code", "merge", "Sustainability", "Funding and timeliness")  # ben had both on turns[0]: one retired
     assert consensus_of(cli)["complete"]
+
+
+def test_a_change_undone_since_or_a_code_added_and_removed_leaves_the_consensus_complete(cli, db_path, coded):
+    """What was settled is compared with what the two code now, not with when they last touched the turn."""
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    cli("apply", "INT-01", str(t[1]["idx"]), "Sustainability", "--coder", "ben")  # withdraws his "no code"
+    cli("undo", "--coder", "ben")  # which comes back, with a new time
+    cli("apply", "INT-01", str(t[0]["idx"]), "Impact", "--coder", "ana")
+    cli("unapply", "INT-01", str(t[0]["idx"]), "Impact", "--coder", "ana")
+    cli("unapply", "INT-01", str(t[3]["idx"]), "Staffing", "--coder", "ben")  # an edit back to the same codes
+    cli("apply", "INT-01", str(t[3]["idx"]), "Staffing", "--coder", "ben")
+    cli("apply", "INT-01", str(t[2]["idx"]), "Needs", "--coder", "ana")  # on the carried-over turn, and back
+    cli("unapply", "INT-01", str(t[2]["idx"]), "Needs", "--coder", "ana")
+    status = consensus_of(cli)
+    assert status["complete"] and status["changed_since"] == 0, status
+    r = cli("export", "summary", "--format", "json")  # refused when incomplete
+    assert "since it was settled" not in r.stdout + r.stderr and "(complete)" in r.stdout
+    r = cli("review", "--coders", "ana,ben", input="q\n")
+    assert "reopened" not in r.stderr and "it has decided 5 of the 5 turns both decided (complete)" in r.stderr
+    cli("check")  # the recorded bases are sound
+
+
+def test_a_real_change_beside_an_undone_one_is_the_only_turn_reopened(cli, db_path, coded):
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    cli("apply", "INT-01", str(t[0]["idx"]), "Impact", "--coder", "ana")
+    cli("unapply", "INT-01", str(t[0]["idx"]), "Impact", "--coder", "ana")
+    cli("apply", "INT-01", str(t[1]["idx"]), "Sustainability", "--coder", "ben")  # stays
+    refused = cli("export", "summary", expect=1)
+    assert "INCOMPLETE: 1 turn changed by ana or ben since it was settled" in refused.stderr
+    r = cli("review", "--coders", "ana,ben", input="2\nq\n")
+    assert "reopened 1 turns ana or ben changed after consensus settled them" in r.stderr
+    assert f"· turn {t[1]['idx']} ·" in r.stdout and names(db_path, "consensus", t[1]) == {"Sustainability"}
+    assert "(complete)" in r.stderr and consensus_of(cli)["complete"]
+
+
+def test_a_span_edit_counts_as_a_change_and_an_edit_back_does_not(cli, db_path, coded):
+    """The consensus copies each coder's spans: a narrowed coding changes what it would quote."""
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    turn = str(t[0]["idx"])
+    cli("unapply", "INT-01", turn, "Funding and timeliness", "--coder", "ana")
+    cli("apply", "INT-01", turn, "Funding and timeliness", "--coder", "ana", "--start", "0", "--end", "20")
+    status = consensus_of(cli)
+    assert not status["complete"] and status["changed_since"] == 1, status
+    cli("unapply", "INT-01", turn, "Funding and timeliness", "--coder", "ana")
+    cli("apply", "INT-01", turn, "Funding and timeliness", "--coder", "ana")  # the whole turn again
+    assert consensus_of(cli)["complete"]
+
+
+def test_an_undone_review_decision_takes_its_basis_with_it(cli, db_path, coded):
+    """The live decision is the first review's again: what it was settled on is what counts, not the undone one's."""
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    cli("apply", "INT-01", str(t[1]["idx"]), "Sustainability", "--coder", "ben")
+    cli("review", "--coders", "ana,ben", input="2\nq\n")  # reopened, settled on ben's new version
+    assert consensus_of(cli)["complete"]
+    cli("undo", "--coder", "consensus")  # the second decision
+    cli("undo", "--coder", "consensus")  # the reopening: the first decision is live again
+    assert names(db_path, "consensus", t[1]) == {"Needs"}
+    status = consensus_of(cli)
+    assert not status["complete"] and status["changed_since"] == 1, status
+
+
+def test_a_decision_from_before_bases_were_recorded_keeps_the_time_rule(cli, db_path, coded):
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    conn = sqlite3.connect(db_path)  # back to m016's shape: the decisions were made by an older qualcode
+    conn.execute("DROP TABLE consensus_basis")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm017_consensus_basis'")
+    conn.commit()
+    conn.close()
+    assert consensus_of(cli)["complete"]  # opening the project migrates it
+    cli("apply", "INT-01", str(t[0]["idx"]), "Impact", "--coder", "ana")
+    cli("unapply", "INT-01", str(t[0]["idx"]), "Impact", "--coder", "ana")
+    status = consensus_of(cli)  # nothing says what it was settled on: in doubt, INCOMPLETE
+    assert not status["complete"] and status["changed_since"] == 1, status
+    cli("review", "--coders", "ana,ben", input="b\nq\n")  # settled again, now with its basis
+    cli("apply", "INT-01", str(t[0]["idx"]), "Impact", "--coder", "ana")
+    cli("unapply", "INT-01", str(t[0]["idx"]), "Impact", "--coder", "ana")
+    assert consensus_of(cli)["complete"]
+
+
+def test_a_codebook_load_that_moves_codings_keeps_the_consensus_complete(cli, db_path, coded, tmp_path):
+    """--move-to moves every coder's codings alike, and what the consensus was settled on with them."""
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")  # turns[3]: kept ben's Staffing
+    book = write(tmp_path / "moved.yml", CODEBOOK_YML.replace("      - name: Staffing\n", ""))
+    cli("codebook", "load", book, "--move-to", "Impact")
+    assert names(db_path, "ben", t[3]) == names(db_path, "consensus", t[3]) == {"Impact"}
+    assert consensus_of(cli)["complete"]
+    cli("unapply", "INT-01", str(t[3]["idx"]), "Impact", "--coder", "ben")  # and back: still what was settled
+    cli("apply", "INT-01", str(t[3]["idx"]), "Impact", "--coder", "ben")
+    assert consensus_of(cli)["complete"]
+    # Sustainability goes with its codings: ben's and the consensus's on turns[0] alike.
+    fewer = CODEBOOK_YML.replace("      - name: Staffing\n", "").replace("  - name: Sustainability\n", "")
+    cli("codebook", "load", write(tmp_path / "fewer.yml", fewer), "--delete-codings")
+    assert names(db_path, "ben", t[0]) == names(db_path, "consensus", t[0]) == {"Funding and timeliness"}
+    assert consensus_of(cli)["complete"]
+    cli("check")
+
+
+def test_a_replaced_transcript_takes_the_bases_of_its_turns_with_it(cli, db_path, coded, tmp_path):
+    """Its turns are made again and the codings placed on them, keeping their times: judged by times, unchanged."""
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    source = (CORPUS / "INT-01.md").read_text(encoding="utf-8")
+    last = [x for x in t if x["interview"] == "INT-01"][-1]["text"]  # a turn no one coded, edited
+    assert source.count(last) == 1
+    cli("import", "--replace", write(tmp_path / "INT-01.md", source.replace(last, "Nothing more to add.")))
+    assert query(db_path, "SELECT count(*) FROM consensus_basis") == [(0,)]
+    assert consensus_of(cli)["complete"]
+    cli("check")
 
 
 def consensus_of(cli) -> dict:

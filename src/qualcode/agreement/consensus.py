@@ -6,10 +6,14 @@ is carried over to C in one batch (origin 'agreed'), so C holds a whole coding, 
 Each settled disagreement is C's decision on that turn (origin 'review').
 
 A consensus is complete when it has decided every turn both A and B decided, and A and B have changed none of those
-turns since (a coding made or retired, by an edit, an undo or a merge, later than C's decision). Turns
-only one of them decided are in no consensus: they are counted, and every export of C says how many. Completeness is
-recomputed from the live codings each time; the next review retires C's decisions on the changed turns (one batch)
-and settles them again.
+turns since. Each decision records what it was settled on, its basis: A's and B's live codings on the turn at that
+moment (code, or "no code", and span), in the table `consensus_basis`, keyed by the batch of the decision. Changed
+then means that what A and B code there now is not exactly that basis, whatever happened in between: a change undone
+since, a code added and removed again, an edit back to the same codings change nothing; a narrowed span does, since
+the consensus copies spans. A decision with no basis (made by an older qualcode, or brought by `merge`, which does
+not carry it) is judged by times instead (see `changed_since`). Turns only one of them decided are in no consensus:
+they are counted, and every export of C says how many. Completeness is recomputed from the live codings each time;
+the next review retires C's decisions on the changed turns (one batch) and settles them again.
 """
 
 from __future__ import annotations
@@ -117,28 +121,34 @@ def status(db: Database, coder: str) -> Status | None:
 
 
 def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
-    """The turns CODER decided where what was settled is no longer what A and B coded. Three signs, each of which
+    """The turns CODER decided where what was settled is no longer what A and B coded. The signs, each of which
     only a change by A or B can give:
 
     - a turn carried over because they agreed, where either now codes otherwise;
     - a turn where they now agree on codes CODER did not settle on;
-    - a coding of A or B made, retired or revived after CODER's decision, other than by a change of the code tree,
-      which moves every coder's codings alike. After by the codings' own times (which a merge keeps: a colleague's
-      change after the colleague's settlement), or by when the change reached this project (the batch that made,
-      retired or revived it here: a merge after the review brings changes the colleague made before it). A coding
-      that arrives already retired changes nothing here. A change undone since may still count: this sign says
-      INCOMPLETE where in doubt, and the next review offers the turn again.
+    - for a decision with a basis (`basis`): A's or B's live codings on the turn are not exactly the basis, in either
+      direction (a code, "no code", a span), whatever happened in between (a change undone since is no change);
+    - for a decision without one (an older qualcode's, or one a merge brought): a coding of A or B made, retired or
+      revived after CODER's decision, other than by a change of the code tree, which moves every coder's codings
+      alike. After by the codings' own times (which a merge keeps: a colleague's change after the colleague's
+      settlement), or by when the change reached this project (the batch that made, retired or revived it here: a
+      merge after the review brings changes the colleague made before it). A coding that arrives already retired
+      changes nothing here. A change undone since still counts: with nothing to compare, this says INCOMPLETE where
+      in doubt, and the next review offers the turn again.
     """
     codes: dict[int, dict[str, set]] = {}
     origins: dict[int, set[str]] = {}
-    for turn_id, who, code_id, origin in db.execute(
-        """SELECT turn_id, coder, code_id, origin FROM live_codings
+    now: dict[int, set[tuple]] = {}  # A's and B's live codings on the turn, as a basis records them
+    for turn_id, who, code_id, start, end, origin in db.execute(
+        """SELECT turn_id, coder, code_id, start, end, origin FROM live_codings
            WHERE coder IN (?, ?, ?) AND turn_id IN (SELECT turn_id FROM live_codings WHERE coder = ?)""",
         [coder, a, b, coder],
     ):
         codes.setdefault(turn_id, {}).setdefault(who, set()).add(code_id)
         if who == coder:
             origins.setdefault(turn_id, set()).add(origin)
+        else:
+            now.setdefault(turn_id, set()).add((who, code_id, start, end))
     changed = set()
     for turn_id, by in codes.items():
         mine, of_a, of_b = by.get(coder, set()), by.get(a, set()), by.get(b, set())
@@ -146,7 +156,10 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
         agreed_otherwise = bool(of_a) and of_a == of_b != mine
         if carried_then_changed or agreed_otherwise:
             changed.add(turn_id)
-    # Settled by the consensus codings' own times (a merge keeps them), arrived by the batches that brought them here.
+    settled_on = basis(db, coder)
+    changed |= {turn_id for turn_id, rows in settled_on.items() if rows != now.get(turn_id, set())}
+    # Without a basis: settled by the consensus codings' own times (a merge keeps them), arrived by the batches that
+    # brought them here.
     tree = f"SELECT id FROM batches WHERE kind IN ({', '.join('?' * len(TREE_KINDS))})"
     later = "SELECT 1 FROM batches x WHERE x.id = {} AND x.created_at > c.arrived"
     made, retired, revived = (later.format(f"o.{col}") for col in ("batch_id", "deleted_batch_id", "revived_batch_id"))
@@ -165,8 +178,40 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
                   OR (o.deleted_at IS NULL AND (coalesce(o.revived_at, '') > c.settled OR EXISTS ({revived})))""",
             [coder, a, b, *TREE_KINDS, *TREE_KINDS],
         )
+        if r[0] not in settled_on
     }
     return changed
+
+
+def basis(db: Database, coder: str) -> dict[int, set[tuple]]:
+    """What CODER's live decision on each turn was settled on, where it was recorded: {turn id: {(coder, code id,
+    start, end)}} of A's and B's codings then.
+
+    The live decision is the batch that made CODER's newest live coding on the turn, or a later decision of CODER's
+    on the turn that added none (a review keeping some or all of what was there); an undone batch's basis never
+    counts. A later coding of CODER's own on the turn (a session, a merge) is a decision without a basis."""
+    out: dict[int, set[tuple]] = {}
+    for turn_id, who, code_id, start, end in db.execute(
+        """SELECT s.turn_id, s.coder, s.code_id, s.start, s.end FROM consensus_basis s
+           JOIN (SELECT s.turn_id, max(s.batch_id) AS batch_id FROM consensus_basis s
+                 JOIN batches k ON k.id = s.batch_id AND k.coder = ? AND k.undone_at IS NULL
+                 JOIN (SELECT turn_id, max(batch_id) AS made FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL
+                       GROUP BY turn_id) d ON d.turn_id = s.turn_id AND s.batch_id >= d.made
+                 GROUP BY s.turn_id) m ON m.turn_id = s.turn_id AND m.batch_id = s.batch_id""",
+        [coder, coder],
+    ):
+        out.setdefault(turn_id, set()).add((who, code_id, start, end))
+    return out
+
+
+def record_basis(db: Database, batch_id: int, turn_id: int, versions: dict[str, list[tuple]]) -> None:
+    """Record with the decision BATCH_ID on a turn what it was settled on: each coder's codings there, as (code id,
+    start, end, ...) rows ("no code" included). In the caller's transaction, the one that writes the decision."""
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO consensus_basis (batch_id, turn_id, coder, code_id, start, end) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(batch_id, turn_id, who, *row[:3]) for who, rows in versions.items() for row in rows],
+    )
 
 
 def prepare(db: Database, coder: str, a: str, b: str) -> tuple[int, int]:
@@ -210,6 +255,7 @@ def carry_over(db: Database, coder: str, a: str, b: str) -> int:
                 insert_coding(
                     db, t, cid, coder, start, end, memo=None, origin="agreed", batch_id=batch, session_id=None
                 )
+            record_basis(db, batch, d.turn_id, {a: d.codings[a], b: d.codings[b]})
     return len(todo)
 
 

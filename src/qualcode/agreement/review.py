@@ -1,7 +1,8 @@
 """Reviewing two coders' disagreements into a consensus coder, one turn at a time, keeping both originals.
 
 The consensus is an ordinary coder (default "consensus") whose codings have origin 'review'; A's and B's codings
-are only read. Keeping one coder's version copies their codings span for span.
+are only read. Keeping one coder's version copies their codings span for span. Each saved decision records the
+versions it was settled on (`consensus.record_basis`): what a later change by A or B is compared with.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import re
 
 from sqlite_utils import Database
 
-from qualcode.agreement.consensus import spans
+from qualcode.agreement.consensus import record_basis, spans
 from qualcode.agreement.disagreements import Coding
 from qualcode.coding.screens import live_codings
 from qualcode.coding.session import Checklist, Cursor, Item, Reply
 from qualcode.errors import UsageError
+from qualcode.store.db import transaction
 
 Pair = tuple[int, int, int]
 
@@ -71,6 +73,16 @@ class ReviewSession(Checklist, Cursor):
             nums = [str(numbers[s]) for s in spans]
             return f"sentence{'s' if len(nums) > 1 else ''} {', '.join(nums)}"
         return "; ".join(f"“{t.text[a - t.start : b - t.start][:60]}”" for a, b in spans)
+
+    def commit(self, pairs: list[Pair], **kwargs) -> Reply:
+        """Save the decision with what it was settled on (the versions on screen), in one transaction."""
+        assert self.ctx is not None
+        turn_id, versions, saved = self.ctx.turn.id, self.versions, len(self.done)
+        with transaction(self.db):
+            reply = super().commit(pairs, **kwargs)  # moves on: the next turn's versions are loaded
+            if len(self.done) > saved:
+                record_basis(self.db, self.done[-1].batch, turn_id, versions)
+        return reply
 
     def _spans(self, code_id: int, sources: list[list[Coding]]) -> list[tuple[int, int]]:
         return spans(code_id, sources, self.whole()[0])

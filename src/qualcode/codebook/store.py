@@ -160,6 +160,8 @@ def store(db: Database, spec: CodebookSpec, *, move_to: str | None = None, delet
             "UPDATE codings SET code_id = NULL, memo = coalesce(memo, '') || ? WHERE code_id = ?",
             [REMOVED.format(old_paths[k]), code_id],
         )
+        # What a consensus was settled on loses the code as the codings did (--delete-codings, or none were live).
+        db.execute("DELETE FROM consensus_basis WHERE code_id = ?", [code_id])
         db.execute("DELETE FROM suggestions WHERE code_id = ?", [code_id])
         report.removed.append(old_paths[k])
     if report.batch:
@@ -238,4 +240,7 @@ def move_codings(db: Database, from_id: int, to_id: int, batch_id: int) -> tuple
         else:
             db.execute("UPDATE codings SET code_id = ? WHERE id = ?", [to_id, cid])
             moved += 1
+    # What a consensus was settled on moves with them, so that the move changes no settled turn (a duplicate goes).
+    db.execute("UPDATE OR IGNORE consensus_basis SET code_id = ? WHERE code_id = ?", [to_id, from_id])
+    db.execute("DELETE FROM consensus_basis WHERE code_id = ?", [from_id])
     return moved, retired

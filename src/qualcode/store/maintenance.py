@@ -166,6 +166,30 @@ def _spans(db: Database, texts: dict) -> list[str]:
     ]
 
 
+def _consensus_basis(db: Database, texts: dict) -> list[str]:
+    """What a consensus decision was settled on (m017) is compared with the codings of the consensus's own two
+    coders on that turn: a row of a batch that is not the consensus coder's, of a third coder, or outside its turn
+    would make the turn read as changed for ever."""
+    rows = db.execute(
+        """SELECT s.batch_id, t.interview_id, t.idx, s.coder, k.coder, n.coder, s.start, s.end, t.start, t.end
+           FROM consensus_basis s JOIN turns t ON t.id = s.turn_id JOIN batches k ON k.id = s.batch_id
+           LEFT JOIN consensus n ON n.coder = k.coder
+           WHERE n.coder IS NULL OR s.coder NOT IN (n.coder_a, n.coder_b)
+              OR NOT (t.start <= s.start AND s.start <= s.end AND s.end <= t.end)
+           ORDER BY t.interview_id, t.idx, s.batch_id"""
+    )
+    out = []
+    for batch, iid, idx, coder, owner, consensus, a, b, ta, tb in rows:
+        where = f"basis of batch {batch} on {iid} turn {idx}"
+        if consensus is None:
+            out.append(f"{where}: the batch is not a consensus coder's decision (its coder: {owner or 'none'})")
+        elif not (ta <= a <= b <= tb):
+            out.append(f"{where}: {coder}'s coding at {a}-{b} is not inside the turn ({ta}-{tb})")
+        else:
+            out.append(f"{where}: {coder} is not one of the two coders {consensus} is the consensus of")
+    return out
+
+
 def _exclusive(db: Database, texts: dict) -> list[str]:
     rows = db.execute(
         """SELECT x.interview_id, t.idx, x.coder, p.name, a.name, b.name FROM exclusive_clashes x
@@ -318,6 +342,11 @@ _CHECKS: list[tuple[str, str, Callable[[Database, dict], list[str]]]] = [
     ("turns", "live codings whose turn is missing", _turn_missing),
     ("quotes", "codings whose quote is not the text at their offsets", _quotes),
     ("coding spans", "live codings that do not lie inside their turn", _spans),
+    (
+        "consensus bases",
+        "what each consensus decision was settled on: its consensus's two coders, in the turn",
+        _consensus_basis,
+    ),
     ("exclusive scales", "two options of one exclusive parent on one passage of one coder", _exclusive),
     ("text in turns", "interview text outside every turn (not a speaker label)", _coverage),
     ("turn offsets", "turns whose text is not the interview text at their offsets", _turn_offsets),

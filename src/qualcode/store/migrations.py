@@ -522,3 +522,27 @@ def m016_arrivals_already_retired(db: Database) -> None:
         WHEN NEW.batch_id IS NOT NULL AND NEW.deleted_at IS NULL BEGIN
             UPDATE batches SET added = added + 1 WHERE id = NEW.batch_id;
         END""")
+
+
+@migrations()
+def m017_consensus_basis(db: Database) -> None:
+    """What a consensus decision was settled on: A's and B's live codings on the turn when the consensus decided it
+    (a review's save, a carry-over), so that "changed since" compares them with what A and B code now. Decisions made
+    before this have none, and keep the rule by times."""
+    # One row per coding of A or B (code_id NULL: their "no code"), keyed by the consensus's batch that decided the
+    # turn: an undone batch's basis no longer counts. Not carried by merge. A change of the code tree moves the rows
+    # as it moves the codings (codebook/store.py), and a replaced transcript's turns take theirs with them.
+    db.execute("""
+        CREATE TABLE consensus_basis (
+            batch_id INTEGER NOT NULL REFERENCES batches(id),
+            turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+            coder TEXT NOT NULL REFERENCES coders(name),
+            code_id INTEGER REFERENCES codes(id),
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL
+        )""")
+    db.execute(
+        "CREATE UNIQUE INDEX idx_consensus_basis "
+        "ON consensus_basis(turn_id, batch_id, coder, IFNULL(code_id, 0), start, end)"
+    )
+    db.execute("CREATE INDEX idx_consensus_basis_code ON consensus_basis(code_id)")
