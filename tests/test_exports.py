@@ -718,3 +718,18 @@ def test_every_format_of_every_export_carries_every_caveat(caveated, command, tm
     assert not missing, f"{' '.join(command)} does not say: {missing}"
     if "segments" in command:
         assert "interviewers' turns" not in text
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("report", "-o", "out.html"), ("export", "summary", "-o", "out.xlsx"), ("export", "segments", "-f", "json")],
+    ids=" ".join,
+)
+def test_every_caveat_of_an_export_is_also_on_stderr_even_when_quiet(caveated, command, tmp_path):
+    """A script that keeps only the file still sees, on stderr, what its figures rest on: the report said neither
+    that codings on interviewers' turns nor (with the segments) that orphaned ones are left out there."""
+    args = [str(tmp_path / a) if a.startswith("out.") else a for a in command]
+    r = caveated("--quiet", *args, "--coder", "consensus", "--allow-incomplete")
+    said = " ".join(r.stderr.split())
+    expected = {k: v for k, v in CAVEATS.items() if not ("segments" in command and k == "interviewer")}
+    assert not [name for name, text in expected.items() if text not in said], said

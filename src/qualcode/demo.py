@@ -146,7 +146,7 @@ def run(folder: Path, sources: Sources) -> Iterator[str | Outcome]:
     write("participants.md", export_files.participants(db, "md"))
     write("participants.xlsx", export_files.participants(db, "xlsx"))
     write("segments.csv", export_files.segments(db, "csv", coder=coder)[0])
-    write("report.html", export_files.report(db, coder=coder))
+    write("report.html", export_files.report(db, coder=coder)[0])
     yield f"wrote {plural(len(out.files), 'file')}"
     out.overview = _overview(db, participants.counts(db, "stakeholder_group"), agreement, coder)
     yield out

@@ -7,15 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import (
-    COUNT,
-    AllowIncompleteOpt,
-    ExportCoderOpt,
-    RedactOpt,
-    open_db,
-    warn_incomplete,
-    write_output,
-)
+from qualcode.cli._common import COUNT, AllowIncompleteOpt, ExportCoderOpt, RedactOpt, open_db, warn, write_output
 
 
 def report(
@@ -51,8 +43,9 @@ def report(
     if output is not None:
         build_format(None, output, ("html",), what="the report")  # r.pdf would be HTML under a PDF name
     db = open_db(ctx)
-    content = build(db, coder=coder, redact=redact, allow_incomplete=allow_incomplete, title=title, quotes=quotes)
-    warn_incomplete(db, coder)
+    content, data = build(db, coder=coder, redact=redact, allow_incomplete=allow_incomplete, title=title, quotes=quotes)
+    for caveat in data["summary"]["caveats"]:  # what the report's banner says, on stderr too, even with --quiet
+        warn(caveat)
     write_output(content, output, ctx, "the report")
 
 

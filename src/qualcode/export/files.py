@@ -202,8 +202,10 @@ def report(
     allow_incomplete: bool = False,
     title: str | None = None,
     quotes: int = 3,
-) -> str:
+) -> tuple[str, dict]:
+    """The HTML report, and what it was made from (its caveats are the summary's)."""
     from qualcode.export.report import report as build
     from qualcode.export.report_html import to_html
 
-    return to_html(build(db, coder=coder, redact=redact, allow_incomplete=allow_incomplete, title=title, quotes=quotes))
+    data = build(db, coder=coder, redact=redact, allow_incomplete=allow_incomplete, title=title, quotes=quotes)
+    return to_html(data), data
