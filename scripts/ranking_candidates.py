@@ -9,6 +9,9 @@ codings of coder-a, coder-f, coder-g and coder-h, computes the features qualcode
 criterion, its threshold the best F1 on out-of-fold scores inside the training data (folds by interview), as
 `qualcode train` does. "CV" is five folds by interview over coder-a's decisions; `dev/` and `dev2/` are scored by a
 model trained on all of coder-a's. heldout/test and heldout/test2 are never read here.
+
+The third round (`third_round`) and the fourth (`fourth_round`: decoding, i.e. how many of a turn's criteria to
+show given the model's scores, every parameter chosen on coder-a's out-of-fold scores) are printed after it.
 """
 
 from __future__ import annotations
@@ -125,12 +128,18 @@ def proba(m, x, base):
     return m.predict_proba(x)[:, 1] if m is not None else np.full(len(x), base)
 
 
-def train(x, y, groups, C=1.0, negatives=1.0, learner=None):
+def out_of_fold(x, y, groups, C=1.0, learner=None, seed=0):
+    """Each training turn's scores from a model that did not see its interview (four folds, as `qualcode train`)."""
     oof = np.zeros(y.shape)
-    for fold in folds(groups, 4, 0):
+    for fold in folds(groups, 4, seed):
         held = np.array([g in fold for g in groups])
         for j in range(y.shape[1]):
             oof[held, j] = proba(fit(x[~held], y[~held, j], C, learner), x[held], y[~held, j].mean())
+    return oof
+
+
+def train(x, y, groups, C=1.0, negatives=1.0, learner=None):
+    oof = out_of_fold(x, y, groups, C, learner)
     models = [fit(x, y[:, j], C, learner) for j in range(y.shape[1])]
     return models, [best_threshold(oof[:, j], y[:, j], negatives) for j in range(y.shape[1])], y.mean(0)
 
@@ -236,6 +245,7 @@ def main() -> None:
         print(row(data, f"the class prior re-estimated per {adapt} (EM)", base, cv=False, adapt=adapt))
     print(row(data, "at most two criteria per turn (the two furthest above their thresholds)", base, most=2))
     third_round(data)
+    fourth_round(data)
     # Other material rather than more of the same: coder-f's decisions on dev/ added to coder-a's.
     pooled = [data["coder-a"], data["coder-f"]]
     model = train(
@@ -307,6 +317,246 @@ def third_round(data) -> None:
             f"{coder}: F1 {f1(pred, y):.3f}; knowing which turns are coded {f1(pred & coded[:, None], y):.3f}; "
             f"knowing how many criteria each turn has (the model's best ones) {f1(top, y):.3f}"
         )
+
+
+# The fourth round: decoding, i.e. how many of a turn's criteria to show given the model's scores per criterion.
+# Decision rule, written before any figure was seen: a candidate is worth shipping only if it gains >= 0.02 over
+# "what ships" (same run) in CV on coder-a AND on dev/ AND on dev2/ for both coders, with precision not lower.
+# Every parameter below is chosen on out-of-fold scores inside the training data (coder-a's), never on a dev set.
+
+
+def prf(pred, y) -> tuple[float, float, float]:
+    tp, fp, fn = (pred & (y == 1)).sum(), (pred & (y == 0)).sum(), (~pred & (y == 1)).sum()
+    return tp / max(tp + fp, 1), tp / max(tp + fn, 1), f1(pred, y)
+
+
+def choose(grid, y, decode):
+    """The grid point whose decoding gives the best F1 on Y (the later, stricter one on a tie)."""
+    scores = [f1(decode(g), y) for g in grid]
+    return grid[max(range(len(grid)), key=lambda i: (round(scores[i], 9), i))]
+
+
+class Scores:
+    """What a decoder reads of some turns: probability p, ratio p / threshold, calibrated probability q per
+    criterion; the probability that the turn is coded at all (gate); the features x."""
+
+    def __init__(self, p, thresholds, calibration, gate, x):
+        from qualcode.suggest import linear
+
+        self.p, self.ratio, self.gate, self.x = p, p / np.array(thresholds), gate, x
+        self.q = np.array([linear.calibrated(p[:, j], calibration[j]) for j in range(p.shape[1])]).T
+
+    def rank(self):
+        """Each criterion's place in the turn by ratio (0 = the furthest above its threshold)."""
+        return np.argsort(np.argsort(-self.ratio, axis=1), axis=1)
+
+
+class Base:
+    """The model as it ships (train()), with its inner out-of-fold scores, an isotonic calibration per criterion,
+    and a turn-level "is this turn coded at all" model (the same features plus a small TF-IDF of the lemmas)."""
+
+    def __init__(self, x, y, groups, docs):
+        from qualcode.suggest import linear
+
+        self.model = train(x, y, groups)
+        models, self.thresholds, priors = self.model
+        oof = out_of_fold(x, y, groups)
+        self.calibration = [linear.isotonic(oof[:, j], y[:, j]) for j in range(y.shape[1])]
+        # stop words kept: "thank", "yes", "you" are what greetings and logistics are made of
+        self.vec = TfidfVectorizer(min_df=3, max_features=300, sublinear_tf=True).fit(docs)
+        gx, coded = self._gate_x(x, docs), y.any(axis=1).astype(int)
+        self.gate = fit(gx, coded)
+        gate_oof = out_of_fold(gx, coded[:, None], groups)[:, 0]
+        self.train = Scores(oof, self.thresholds, self.calibration, gate_oof, x)
+
+    def _gate_x(self, x, docs):
+        return np.hstack([x, self.vec.transform(docs).toarray()])
+
+    def scores(self, x, docs) -> Scores:
+        models, thresholds, priors = self.model
+        p = np.array([proba(m, x, b) for m, b in zip(models, priors, strict=True)]).T
+        return Scores(p, thresholds, self.calibration, proba(self.gate, self._gate_x(x, docs), 0.5), x)
+
+
+def top_k(s: Scores, k, floor=1.0):
+    """The K criteria furthest above their thresholds (K per turn), of those whose ratio reaches FLOOR."""
+    return (s.rank() < np.asarray(k)[:, None]) & (s.ratio >= floor)
+
+
+def grid(start, stop, step) -> list[float]:
+    return [round(float(v), 3) for v in np.arange(start, stop + step / 2, step)]
+
+
+FLOORS, RELATIVE, SECOND, GATE, CALIBRATED = (
+    grid(0.5, 1.5, 0.05),
+    grid(0, 1, 0.05),
+    grid(1, 3, 0.1),
+    grid(0, 0.9, 0.05),
+    grid(0.2, 0.7, 0.025),
+)
+
+
+def cardinality_x(s: Scores, prev: list[int], with_gate=False):
+    """What the fitted cardinality model reads: the sum, the three largest calibrated probabilities, the largest
+    ratio, the turn's length features ("len", "short": the last two) and the question's criteria scores (PREV, their
+    columns), and the gate's probability if WITH_GATE."""
+    q = -np.sort(-s.q, axis=1)
+    cols = [s.q.sum(1), q[:, 0], q[:, 1], q[:, 2], np.log(s.ratio.max(1) + 1e-6), s.x[:, -2], s.x[:, -1]]
+    return np.column_stack(cols + [s.x[:, prev]] + ([s.gate] if with_gate else []))
+
+
+class Cardinality:
+    """k = a multinomial logistic regression's class (0, 1, 2, 3+) from `cardinality_x`; the floor by CV on its
+    own out-of-fold classes (second-level folds by interview)."""
+
+    def __init__(self, prev: list[int], with_gate=False):
+        self.prev, self.with_gate = prev, with_gate
+
+    def fit(self, s: Scores, y, groups):
+        cx, k = cardinality_x(s, self.prev, self.with_gate), np.minimum(y.sum(1), 3)
+        kk = np.zeros(len(k), dtype=int)
+        for fold in folds(groups, 4, 2):
+            held = np.array([g in fold for g in groups])
+            kk[held] = self._model(cx[~held], k[~held]).predict(cx[held])
+        floor = choose(FLOORS, y, lambda f: top_k(s, kk, f))
+        return self._model(cx, k), floor
+
+    @staticmethod
+    def _model(cx, k):
+        return LogisticRegression(C=1.0, max_iter=2000).fit(cx, k)
+
+    def apply(self, s: Scores, params):
+        model, floor = params
+        return top_k(s, model.predict(cardinality_x(s, self.prev, self.with_gate)), floor)
+
+
+class Stacked:
+    """Label co-occurrence and competition: a second logistic regression per criterion reading the probabilities of
+    all six criteria and of the gate (out-of-fold ones in training); thresholds from its own out-of-fold scores.
+    (On their logits instead it was worse in CV, 0.580 against 0.594.)"""
+
+    def fit(self, s: Scores, y, groups):
+        z = np.column_stack([s.p, s.gate])
+        oof = out_of_fold(z, y, groups, seed=2)
+        models = [fit(z, y[:, j]) for j in range(y.shape[1])]
+        return models, [best_threshold(oof[:, j], y[:, j]) for j in range(y.shape[1])], y.mean(0)
+
+    def apply(self, s: Scores, model):
+        return predict(model, np.column_stack([s.p, s.gate]))
+
+
+class Rule:
+    """A decoding with a grid of parameters chosen by CV: DECODE(scores, parameter) → shown."""
+
+    def __init__(self, decode, grid=(None,)):
+        self.decode, self.grid = decode, list(grid)
+
+    def fit(self, s: Scores, y, groups):
+        return choose(self.grid, y, lambda g: self.decode(s, g))
+
+    def apply(self, s: Scores, g):
+        return self.decode(s, g)
+
+
+def _second(s, t):
+    return (s.ratio >= 1) & ((s.rank() == 0) | (s.ratio >= t))
+
+
+def _relative(s, r):
+    return (s.ratio >= 1) & (s.q >= r * s.q.max(1, keepdims=True))
+
+
+def _relative_ratio(s, r):
+    return (s.ratio >= 1) & (s.ratio >= r * s.ratio.max(1, keepdims=True))
+
+
+def _expected(s, f):
+    return top_k(s, np.rint(s.q.sum(1)).astype(int), f)
+
+
+def _gated(decode, grid):
+    """DECODE on the turns the gate finds coded (its threshold chosen jointly with DECODE's parameter)."""
+    return Rule(lambda s, gp: decode(s, gp[1]) & (s.gate >= gp[0])[:, None], [(g, p) for g in GATE for p in grid])
+
+
+def _each(s, _):
+    return s.ratio >= 1  # what ships: each criterion at its own threshold
+
+
+def _calibrated(s, t):
+    return s.q >= t
+
+
+def fourth_candidates(names: list[str]) -> dict:
+    prev = [i for i, n in enumerate(names) if n.startswith("prev:")]
+    return {
+        "what ships (each criterion at its threshold)": Rule(_each),
+        "at most two criteria (second round, for reference)": Rule(lambda s, _: top_k(s, np.full(len(s.ratio), 2))),
+        "1a. expected cardinality: k = round(Σ calibrated p), top k above a floor (CV)": Rule(_expected, FLOORS),
+        "1b. fitted cardinality: k from Σq, top q's, best ratio, length, question (LR), floor by CV": Cardinality(prev),
+        "2. relative to the best: q ≥ r · max q (r by CV)": Rule(_relative, RELATIVE),
+        "2b. relative to the best, on ratios to the thresholds (r by CV)": Rule(_relative_ratio, RELATIVE),
+        "3. the second and later criteria only at a higher ratio to their thresholds (CV)": Rule(_second, SECOND),
+        '4. a turn-level "coded at all" model (features + TF-IDF of lemmas), threshold by CV': _gated(_each, [None]),
+        "4 + 1a": _gated(_expected, FLOORS),
+        "4 + 1b (the cardinality model reads the gate)": Cardinality(prev, with_gate=True),
+        "4 + 2": _gated(_relative, RELATIVE),
+        "4 + 3": _gated(_second, SECOND),
+        "5a. one threshold on the calibrated probability, every criterion (CV)": Rule(_calibrated, CALIBRATED),
+        "5b. stacked: a second LR per criterion on the six criteria's and the gate's probabilities": Stacked(),
+    }
+
+
+def fourth_round(data) -> None:
+    """Decoding candidates (README, fourth round): CV over coder-a (the same five folds as `row`), and dev/ and
+    dev2/ scored by a model trained on all of coder-a's decisions; F1 (precision / recall) in each cell."""
+    a = data["coder-a"]
+    docs = {c: [" ".join(lem) for lem in data[c]["lemmas"]] for c in CODERS}
+    candidates = fourth_candidates(data["names"])
+    cv = {name: np.zeros(a["y"].shape, dtype=bool) for name in candidates}
+    chosen = {name: [] for name in candidates}
+    for fold in folds(a["groups"], 5, 1):
+        held = np.array([g in fold for g in a["groups"]])
+        groups = [g for g, h in zip(a["groups"], held, strict=True) if not h]
+        base = Base(
+            a["x"][~held], a["y"][~held], groups, [d for d, h in zip(docs["coder-a"], held, strict=True) if not h]
+        )
+        scored = base.scores(a["x"][held], [d for d, h in zip(docs["coder-a"], held, strict=True) if h])
+        for name, rule in candidates.items():
+            params = rule.fit(base.train, a["y"][~held], groups)
+            cv[name][held] = rule.apply(scored, params)
+            chosen[name].append(params)
+    base = Base(a["x"], a["y"], a["groups"], docs["coder-a"])
+    scored = {c: base.scores(data[c]["x"], docs[c]) for c in SCORED}
+
+    def cell(pred, y):
+        p, r, f = prf(pred, y)
+        return f"{f:.3f} ({p:.3f} / {r:.3f})"
+
+    print("\n| decoding (fourth round) | CV coder-a | `dev/` | `dev2/` coder-g / coder-h |")
+    print("|---|---|---|---|")
+    notes = []
+    for name, rule in candidates.items():
+        params = rule.fit(base.train, a["y"], a["groups"])
+        preds = {c: rule.apply(scored[c], params) for c in SCORED}
+        cells = [cell(cv[name], a["y"]), *(cell(preds[c], data[c]["y"]) for c in SCORED)]
+        print(f"| {name} | {cells[0]} | {cells[1]} | {cells[2]} / {cells[3]} |")
+        shown = " / ".join(f"{preds[c].sum(1)[data[c]['y'].any(1)].mean():.2f}" for c in SCORED)
+        chose = ", ".join(_parameters(p) for p in [params, *chosen[name]])
+        notes.append(
+            f"{name.split(':')[0][:32]}: parameters {chose} (all of coder-a; then each CV fold's); "
+            f"criteria shown per coded turn on dev/, dev2/ g / h: {shown}"
+        )
+    given = " / ".join(f"{data[c]['y'].sum(1)[data[c]['y'].any(1)].mean():.2f}" for c in ("coder-a", *SCORED))
+    print("\n".join(["", *notes, f"criteria given per coded turn by coder-a, coder-f, coder-g / coder-h: {given}"]))
+
+
+def _parameters(p) -> str:
+    if isinstance(p, tuple) and p and hasattr(p[0], "predict"):
+        return f"floor {p[1]}"  # Cardinality
+    if isinstance(p, tuple) and len(p) == 3 and isinstance(p[0], list):
+        return "-"  # Stacked: its own thresholds
+    return str(p)
 
 
 if __name__ == "__main__":
