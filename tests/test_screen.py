@@ -119,12 +119,16 @@ def test_the_turn_before_is_cut_at_a_word():
 
 
 @pytest.mark.parametrize("view", [View(show="help"), View(show="help", message="a message")])
-def test_at_60x18_the_help_fits_with_the_header_first_and_the_footer_last(sess, view):
+def test_at_60x18_the_whole_help_fits_and_says_how_to_leave(sess, view):
+    """The help was cut above the footer ("… 4 more lines") and could not be scrolled: the descriptions are short
+    enough for 60 columns, the turn gives the help its room, and the last line says how to leave."""
     lines = screen(sess, 60, 17, view)  # the window's last line is the prompt's
-    assert len(lines) <= 17, "\n".join(lines)
+    text = "\n".join(lines)
+    assert len(lines) <= 17 and all(len(line) <= 60 for line in lines), text
     assert lines[0].startswith("INT-07 · ") and re.search(r" · turn \d+ · \d+ turns", lines[0])
-    assert "to go │" in lines[-2] and lines[-1] == "? shows the keys · q quits", "\n".join(lines)
-    assert lines[4].startswith("enter, a ") and any(re.match(r"… \d+ more lines?: a taller", x) for x in lines)
+    assert lines[1].startswith("enter, a ") and any(line.startswith("q ") for line in lines), text
+    assert not any(re.match(r"… \d+ more lines?", line) for line in lines), text
+    assert any("to go │" in line for line in lines[-3:]) and lines[-1] == "any key closes the help", text
 
 
 @pytest.mark.parametrize("width", [50, 60])
@@ -187,3 +191,112 @@ def test_the_line_of_codes_past_the_ninth_is_whole_at_60_columns(cli, db_path, t
         suggest(db_path, turn, code, 0.9 - n / 100, probability=0.5)  # none pre-checked: none kept past the ninth
     lines = screen(CodingSession(open_project(db_path), "ana", [turn["id"]]), 60, 18)
     assert any(line.strip() == "+ 3 more (c finds any code)" for line in lines), "\n".join(lines)
+
+
+@pytest.fixture
+def crowded(cli, db_path, tmp_path):
+    """Twelve codes suggested on INT-07's first participant turn, every one pre-checked."""
+    cli("import", CORPUS / "INT-07.md")
+    codebook = "codebook: Many\ncodes:\n" + "".join(f"  - name: {n}\n" for n in NATO)
+    cli("codebook", "load", write(tmp_path / "many.yml", codebook))
+    turn = participant_turns(db_path)[0]
+    for n, code in enumerate(NATO):
+        suggest(db_path, turn, code, 0.99 - n / 100)
+    return CodingSession(open_project(db_path), "ana", [turn["id"]])
+
+
+NATO = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliet", "Kilo", "Lima"]
+ANY_ROW = re.compile(r"^ ?(\d| ) \[(✓| )\] ■ (\w+) ")
+
+
+def test_at_60x18_a_long_message_gives_way_before_the_screen_is_refused(crowded):
+    """The "saved …" line of the turn before took three lines: the twelve checked codes then did not fit, and the
+    screen said "too small" (enter saving nothing) until Esc cleared the message."""
+    assert len(screen(crowded, 60, 17)) <= 17  # without the message, every checked code fits
+    message = "saved INT-07 turn 3: " + "; ".join(f"Criterion/{n}" for n in NATO)
+    view = View(message=message)
+    lines = screen(crowded, 60, 17, view)
+    text = "\n".join(lines)
+    assert len(lines) <= 17 and not view.blind and "too small" not in text, text
+    assert [m[3] for line in lines if (m := ANY_ROW.match(line))] == NATO, text
+    assert all(len(line) <= 60 for line in lines)
+    said = [line for line in lines if line.startswith("saved INT-07 turn 3")]
+    assert not said or said[0].endswith("…"), text  # on one line, cut, or gone
+
+
+def test_at_60x18_a_crowded_review_turn_gives_up_its_memos_before_it_is_refused(cli, db_path):
+    """Eleven codes between two coders, a memo each: at 60x19 the turn was hidden and every code shown, at 60x18
+    the screen was refused while both memos still held two lines. The memos give way (a line says so) first."""
+    from qualcode.agreement.review import ReviewSession
+    from tests.conftest import CODEBOOK
+
+    a = [
+        "Constituent needs and priorities",
+        "Relevance to migrant workers",
+        "COVID-19 adaptation",
+        "Internal synergies and silos",
+        "Targets, outputs and results monitoring",
+        "Funding and timeliness",
+    ]
+    b = [
+        "Laws, policies and enforcement",
+        "Information, services and skills for migrants",
+        "Value for money",
+        "Changes for migrant workers",
+        "Funding and timeliness",
+        "Mixed",
+    ]
+    cli("import", CORPUS / "INT-07.md")
+    cli("codebook", "load", CODEBOOK)
+    turn = participant_turns(db_path)[0]
+    cli("apply", "INT-07", turn["idx"], *a, "--coder", "ana", "--memo", "paid late, and the workers waited for months")
+    cli("apply", "INT-07", turn["idx"], *b, "--coder", "ben", "--memo", "laws are there but enforcement lags")
+    sess = ReviewSession(open_project(db_path), "cons", "ana", "ben", [turn["id"]])
+    full = screen(sess, 60)
+    assert "  ana's memo: paid late, and the workers waited for months" in full
+    view = View()
+    lines = screen(sess, 60, 17, view)
+    text = "\n".join(lines)
+    assert len(lines) <= 17 and not view.blind and "too small" not in text, text
+    assert len([line for line in lines if line.startswith("■ ")]) == 11, text
+    assert "  2 memos hidden: enlarge the window" in lines, text
+    assert lines[-2].startswith("0 of 1 decided")
+
+
+def test_at_60x18_the_list_of_choices_gets_the_room_of_the_turn(cli, db_path, tmp_path):
+    """c with a dozen matches: the turn kept its lines and the last choices were cut off ("… 5 more lines"), with
+    them the numbers the coder is asked for. While choosing, the turn gives way to the list."""
+    children = "".join(f"      - name: Fund for the reintegration of returnees in region {n}\n" for n in range(12))
+    cli("import", CORPUS / "INT-07.md")
+    cli(
+        "codebook",
+        "load",
+        write(tmp_path / "funds.yml", f"codebook: Funds\ncodes:\n  - name: Funding\n    children:\n{children}"),
+    )
+    turn = max(participant_turns(db_path), key=lambda t: len(t["text"]))
+    sess = CodingSession(open_project(db_path), "ana", [turn["id"]])
+    reply = sess.handle("c fund")
+    assert reply.show == "choices" and len(sess.choices) == 9
+    lines = screen(sess, 60, 17, View(show="choices", message=reply.message))
+    text = "\n".join(lines)
+    assert len(lines) <= 17 and all(len(line) <= 60 for line in lines), text
+    assert [int(m[1]) for line in lines if (m := re.match(r"^(\d) ■ (Funding|…/Fund)", line))] == list(range(1, 10)), (
+        text
+    )
+    assert not any(re.match(r"… \d+ more lines?", line) for line in lines), text
+    assert all(f"region {n}" in text for n in range(8)), text  # what tells the choices apart is on the screen
+    assert lines[0].startswith("INT-07 · ") and lines[-1] == "? shows the keys · q quits", text
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_the_sessions_counts_are_whole_at_80_columns(sess, width):
+    """ "… │ session: accepted 12 · rejected 0 · ski…": the footer's line was cut at the window's width. Zero counts
+    and words give way, then the parts take a line each; no count is cut."""
+    sess.counts.update(accepted=12, skipped=3)
+    lines = screen(sess, width, 23)
+    at = next(i for i, line in enumerate(lines) if "to go │" in line)
+    status = " ".join(lines[at:-1])
+    assert "…" not in status and "0 of 1 decided, 1 to go │ pre-checked 5 of 5" in status, "\n".join(lines)
+    assert "session: accepted 12 · skipped 3" in status and all(len(line) <= width for line in lines)
+    if width == 80:
+        assert lines[at] == "0 of 1 decided, 1 to go │ pre-checked 5 of 5 │ session: accepted 12 · skipped 3"

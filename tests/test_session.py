@@ -420,3 +420,70 @@ def test_of_a_scales_suggested_options_the_best_scored_is_pre_checked(cli, db_pa
     r = code(cli, "a\nq\n")
     assert " 1 [✓] ■ Rating/High 0.80" in r.stdout and " 2 [ ] ■ Rating/Low 0.60" in r.stdout
     assert names(db_path, "ana", turns[0]) == {"High"}
+
+
+def test_an_empty_line_after_the_help_decides_nothing(cli, db_path, turns):
+    """`?` then enter accepted the pre-checked codes: the coder asked for help, not for a decision. The empty line
+    closes the help and shows the screen again; the next one accepts."""
+    suggest(db_path, turns[0], "Funding and timeliness", 0.8)  # pre-checked
+    r = code(cli, "?\n\nq\n")
+    assert live(db_path, "ana") == [] and "saved INT-01" not in r.stdout
+    after = r.stdout.split("undo this session's last decision")[-1]
+    assert " 1 [✓] ■ Efficiency/Funding and timeliness" in after  # the screen again, the code still checked
+    code(cli, "?\n\n\nq\n")
+    assert names(db_path, "ana", turns[0]) == {"Funding and timeliness"}  # the next empty line accepts
+
+
+def test_c_unchecks_a_checked_code_past_the_ninth(cli, db_path, tmp_path):
+    """Twelve suggestions, all pre-checked: the last three have no number, and only x (which records "no code")
+    took one of them off. c finds any code: on a checked one it unchecks it."""
+    from tests.conftest import CORPUS, write
+
+    nato = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliet", "Kilo", "Lima"]
+    cli("import", CORPUS / "INT-01.md")
+    cli(
+        "codebook",
+        "load",
+        write(tmp_path / "many.yml", "codebook: Many\ncodes:\n" + "".join(f"  - name: {n}\n" for n in nato)),
+    )
+    turn = participant_turns(db_path)[0]
+    for n, name in enumerate(nato):
+        suggest(db_path, turn, name, 0.99 - n / 100)
+    r = code(cli, "?\n\nc lima\nc kilo\nc kilo\na\nq\n")
+    assert "find a code by name: checks it, or unchecks it" in r.stdout.split("ana> ?")[1]  # the help says how
+    assert "\nunchecked Lima\n" in r.stdout and "\nunchecked Kilo\n" in r.stdout
+    assert "\nchecked Kilo (unnumbered: more than 9 codes here; c unchecks it)" in r.stdout
+    assert names(db_path, "ana", turn) == set(nato) - {"Lima"}
+
+
+def test_line_mode_prints_each_note_on_a_line_of_its_own(cli, db_path, turns):
+    """After a digit, line mode printed the codes' notes with console.print(*parts): the sentences coded and the memo
+    came out on one line, as if one note."""
+    suggest(db_path, turns[0], "Funding and timeliness", 0.8)
+    suggest(db_path, turns[0], "Needs", 0.8)
+    code(cli, "k 1\nm first\n\nq\n")
+    out = cli("code", "--coder", "ana", input="p\n2\nq\n").stdout
+    after = out.split("ana> 2")[1]
+    assert re.search(r"^ *only sentence 1 \(k changes it\) *$", after, re.M), after
+    assert re.search(r"^ *memo: first *$", after, re.M), after
+
+
+def test_line_mode_at_80_columns_shows_the_sessions_counts_whole(cli, db_path, turns):
+    """Keys piped in, the screen on an 80-column terminal: the footer's counts were cut ("… · skipped …")."""
+    from rich.console import Console
+
+    from qualcode.cli._keys import lines
+
+    suggest(db_path, turns[0], "Needs", 0.8)
+    sess = session.CodingSession(open_project(db_path), "ana", [t["id"] for t in turns])
+    console = Console(file=io.StringIO(), width=80, force_terminal=True, color_system=None)
+    stdin = sys.stdin
+    try:
+        sys.stdin = io.StringIO("s\nq\n")
+        lines(sess, console)
+    finally:
+        sys.stdin = stdin
+    n = len(turns)
+    status = [line.rstrip() for line in console.file.getvalue().splitlines() if "to go │" in line]
+    assert status[0] == f"0 of {n} decided, {n} to go │ pre-checked 1 of 1 suggestion │ session: nothing yet"
+    assert status[1] == f"0 of {n} decided, {n} to go │ pre-checked 0 of 0 suggestions │ session: skipped 1"

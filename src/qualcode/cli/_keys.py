@@ -215,6 +215,7 @@ def session(sess: Cursor, console: Console, term: Terminal) -> None:
 def lines(sess: Cursor, console: Console) -> None:
     """Line mode: each line of stdin is one command, echoed after its prompt, and what it shows is printed."""
     present(sess, "screen", None, console)
+    helped = False
     while True:
         prompt = PROMPTS.get(sess.pending or "", "")
         line = sys.stdin.readline()
@@ -222,7 +223,14 @@ def lines(sess: Cursor, console: Console) -> None:
             return
         line = line.rstrip("\r\n")
         console.print(Text(f"{prompt or sess.coder + '> '}{line}", style="dim"))
+        if helped and not line.strip():
+            # The coder asked for help, and enter after it means "done reading", not "accept": as on a terminal,
+            # the help is closed and the screen shown again, nothing decided.
+            helped = False
+            present(sess, "screen", None, console)
+            continue
         reply = sess.handle(line)
         if reply.quit:
             return
+        helped = reply.show == "help"
         present(sess, reply.show, reply.message, console)

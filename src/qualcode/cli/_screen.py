@@ -9,6 +9,7 @@ the screen is also fitted to the window's height, giving up first what helps lea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,35 +23,37 @@ from qualcode.agreement.review import ReviewSession
 from qualcode.coding.session import MAX_NUMBERED, CodingSession, Cursor, Item
 from qualcode.output.render import plural, printable
 
+# Each description fits on one line beside its key in 60 columns: the help is whole in the smallest window promised.
 CODING_KEYS = [
-    ("enter, a", 'accept the checked codes (nothing checked records "no code")'),
+    ("enter, a", 'accept the checked codes (none: "no code")'),
     ("1-9", "check or uncheck that code"),
-    ("c", "find any code by the start of its name, and check it"),
-    ("x", 'reject every suggestion: record "no code" for this turn'),
-    ("s", "skip: no decision now; the turn stays undecided"),
+    ("c", "find a code by name: checks it, or unchecks it"),
+    ("x", 'reject every suggestion: "no code" for the turn'),
+    ("s", "skip: no decision now, the turn stays open"),
     ("n, p (→, ←)", "next or previous turn without deciding"),
     ("↓, ↑", "scroll a turn too long for the window"),
-    ("m", "write a memo; it is saved with your decision on this turn"),
-    ("k", "code only some sentences of this turn (type their numbers)"),
-    ("u", "undo this session's last decision; again to go further back"),
+    ("m", "a memo, saved with your decision on this turn"),
+    ("k", "code only some sentences (type their numbers)"),
+    ("u", "undo this session's last decision, repeatedly"),
     ("esc", "cancel a question (code name, memo, sentences)"),
     ("?", "this help; any key closes it"),
-    ("q", "quit: every decision is already saved; run the command again to resume"),
+    ("q", "quit: all is saved; run again to resume"),
 ]
 REVIEW_KEYS = [
     ("1, 2", "keep the first or the second coder's version"),
     ("b", "both: the union of their codes"),
     ("0", 'neither: record "no code"'),
-    ("e", "edit: digits toggle codes, c adds one, enter saves, e cancels"),
+    ("e", "edit: digits, c toggle; enter saves, e cancels"),
     ("s", "skip: no decision now"),
-    ("n, p (→, ←)", "next or previous disagreement without deciding"),
+    ("n, p (→, ←)", "next or previous disagreement, not deciding"),
     ("↓, ↑", "scroll a turn too long for the window"),
-    ("m", "write a memo; it is saved with the consensus decision"),
-    ("u", "undo this session's last decision; again to go further back"),
+    ("m", "a memo, saved with the consensus decision"),
+    ("u", "undo this session's last decision, repeatedly"),
     ("esc", "cancel a question (code name, memo)"),
     ("?", "this help; any key closes it"),
-    ("q", "quit: every decision is already saved; run the command again to resume"),
+    ("q", "quit: all is saved; run again to resume"),
 ]
+CLOSE_HELP = "any key closes the help"
 
 NUMBER, BOX, SCORE = 2, 3, 5  # the columns a code row never gives up
 MIN_NAME = 12  # below this a code name says nothing; the row is then wider than the window, rather than blind
@@ -77,8 +80,9 @@ class Fit:
     previous: int = 2  # lines of the turn before
     attributes: bool = True
     keys: bool = True
-    memos: bool = True  # whole, or a line each
-    help: bool = True  # each key's description whole, or on one line
+    memos: str = "whole"  # "whole", "line" (a line each) or "none" (a line says how many are hidden)
+    message: str = "whole"  # the last command's message: "whole", "line" (cut with "…") or "none"
+    lists: bool = True  # the help's descriptions and the choices' names whole, or on one line each
     hints: bool = True  # "nothing suggested: …" above codes that were not suggested
     compare: bool = True  # while editing a review: each coder's codes as a table, or a line per coder
     unnumbered: bool = True
@@ -240,9 +244,15 @@ def coding_codes(sess: CodingSession, width: int, fit: Fit) -> list[RenderableTy
             Text(f"  only sentence{'s' if len(nums) > 1 else ''} {', '.join(nums)} (k changes it)", style="yellow")
         )
     if sess.memo:
-        memo_line = Text(printable(f"  memo: {sess.memo}"), style="yellow")
-        out.append(memo_line if fit.memos else line(memo_line))
+        out += notes([Text(printable(f"  memo: {sess.memo}"), style="yellow")], fit)
     return out
+
+
+def notes(memos: list[Text], fit: Fit) -> list[RenderableType]:
+    """The memos as FIT has them: whole, a line each, or one line saying how many are hidden."""
+    if fit.memos == "none":
+        return [Text(f"  {plural(len(memos), 'memo')} hidden: enlarge the window", style="dim")] if memos else []
+    return [m if fit.memos == "whole" else line(m) for m in memos]
 
 
 def review_codes(sess: ReviewSession, width: int, fit: Fit) -> list[RenderableType]:
@@ -256,7 +266,7 @@ def review_codes(sess: ReviewSession, width: int, fit: Fit) -> list[RenderableTy
             short.append(line(Text.assemble((f"{n} {who}: ", "bold"), codes)))
         short += [Text("editing the consensus:", style="bold"), checklist(sess, width, detail=False, fit=fit)]
         if sess.memo:
-            short.append(line(Text(printable(f"  memo: {sess.memo}"), style="yellow")))
+            short += notes([line(Text(printable(f"  memo: {sess.memo}"), style="yellow"))], fit)
         return short
     heads = [f"1 {sess.a}", f"2 {sess.b}", "consensus" if sess.previous else ""]
     marks = sum(len(h) + 1 for h in heads)
@@ -277,32 +287,56 @@ def review_codes(sess: ReviewSession, width: int, fit: Fit) -> list[RenderableTy
         row.append(Text("✓" if cid in mine else ("·" if sess.previous else "")))
         grid.add_row(*row)
     out: list[RenderableType] = [grid]
+    memos: list[Text] = []  # each in its place, unless all are hidden: then one line at the end
     for who in (sess.a, sess.b):
         if not sess.codes_of(who):
             out.append(Text(f"  {who}: no code", style="dim"))
         elif part := sess.parts_of(who):
             out.append(Text(f"  {who} coded only {part}", style="yellow"))
-        for memo in sess.memos_of(who):
-            memo_line = Text(printable(f"  {who}'s memo: {memo}"), style="italic")
-            out.append(memo_line if fit.memos else line(memo_line))
+        said = [Text(printable(f"  {who}'s memo: {memo}"), style="italic") for memo in sess.memos_of(who)]
+        memos += said
+        out += notes(said, fit) if fit.memos != "none" else []
     if sess.editing:
         out += [Text("editing the consensus:", style="bold"), checklist(sess, width, detail=False, fit=fit)]
     if sess.memo:
-        out.append(Text(printable(f"  memo: {sess.memo}"), style="yellow"))
-    return out
+        mine = Text(printable(f"  memo: {sess.memo}"), style="yellow")
+        memos.append(mine)
+        out += [mine] if fit.memos != "none" else []
+    return out + (notes(memos, fit) if fit.memos == "none" else [])
 
 
 def codes_part(sess: Cursor, width: int, fit: Fit = Fit()) -> list[RenderableType]:
     return review_codes(sess, width, fit) if isinstance(sess, ReviewSession) else coding_codes(sess, width, fit)
 
 
-def footer(sess: Cursor, fit: Fit = Fit()) -> list[RenderableType]:
-    done = " · ".join(f"{o} {sess.counts[o]}" for o in sess.outcomes)
-    status = f"{len(sess.decided)} of {len(sess.turn_ids)} decided, {sess.remaining} to go"
-    if note := getattr(sess, "precheck_note", None):  # before the session's counts: in 80 columns those give way
-        status += f" │ {note}"
-    status += f" │ session: {done}"
-    out: list[RenderableType] = [line(Text(status, style="bold"))]
+def status(sess: Cursor, width: int) -> Text:
+    """The session's counts, whole in WIDTH: the words give way first (the counts of zero, then "suggestions"),
+    then the parts go to lines of their own; a count is never cut."""
+    note = getattr(sess, "precheck_note", None)  # "pre-checked 2 of 5 suggestions"
+    done = [(o, sess.counts[o]) for o in sess.outcomes]
+    progress = f"{len(sess.decided)} of {len(sess.turn_ids)} decided, {sess.remaining} to go"
+    made = " · ".join(f"{o} {n}" for o, n in done if n) or "nothing yet"
+    wordings = [
+        [progress, note, "session: " + " · ".join(f"{o} {n}" for o, n in done)],
+        [progress, note, f"session: {made}"],
+        [progress, note and re.sub(r" suggestions?$", "", note), f"session: {made}"],
+    ]
+    for parts in wordings:
+        if len(" │ ".join(p for p in parts if p)) <= width:
+            break
+    lines: list[str] = []
+    for part in filter(None, parts):
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += f" │ {part}"
+        else:
+            lines.append(part)
+    return Text("\n".join(lines), style="bold")
+
+
+def footer(sess: Cursor, fit: Fit = Fit(), width: int = 80, *, in_help: bool = False) -> list[RenderableType]:
+    out: list[RenderableType] = [status(sess, width)]
+    if in_help:  # any key closes the help, q included: the keys of the screen below would mislead
+        return [*out, Text(CLOSE_HELP, style="dim")]
     if not fit.keys:
         return [*out, Text("? shows the keys · q quits", style="dim")]
     if isinstance(sess, ReviewSession):
@@ -331,10 +365,14 @@ def sentences(sess: Cursor, width: int | None = None) -> Table:
     return grid
 
 
-def choices(sess: Cursor) -> Table:
+def choices(sess: Cursor, width: int | None = None) -> Table:
+    """The codes c found, numbered; with WIDTH, each on one line of that width: a path too long gives up its
+    parents ("…/name") before its name is cut with "…", since the names are what the coder tells apart."""
     grid = Table.grid(padding=(0, 1))
     for n, c in enumerate(sess.choices, 1):
-        grid.add_row(Text(str(n), style="bold"), Text.assemble(("■ ", sess.colours[c.id] or ""), c.path))
+        path = c.path if width is None or len(c.path) <= width - 4 else f"…/{c.name}"
+        label = Text.assemble(("■ ", sess.colours[c.id] or ""), path)
+        grid.add_row(Text(str(n), style="bold"), label if width is None else line(label))
     return grid
 
 
@@ -367,7 +405,7 @@ class Lines:
             yield Segment.line()
 
 
-def end_of_scope(sess: Cursor) -> list[RenderableType]:
+def end_of_scope(sess: Cursor, width: int) -> list[RenderableType]:
     open_, n = sess.remaining, len(sess.turn_ids)
     text = (
         f"End of the scope: {'the one turn' if n == 1 else f'all {n} turns'} decided."
@@ -375,13 +413,18 @@ def end_of_scope(sess: Cursor) -> list[RenderableType]:
         else f"End of the scope: {plural(open_, 'turn')} still undecided (skipped or passed over); run the command "
         "again to revisit them."
     )
-    return [Rule(), Text(text, style="bold"), Text("p goes back · u undoes · q quits", style="dim"), footer(sess)[0]]
+    return [
+        Rule(),
+        Text(text, style="bold"),
+        Text("p goes back · u undoes · q quits", style="dim"),
+        status(sess, width),
+    ]
 
 
 def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[RenderableType]:
     width = console.width
     if sess.ctx is None:
-        out = end_of_scope(sess)
+        out = end_of_scope(sess, width)
         return [*out, Text(view.message, style="yellow")] if view.message else out
     head, body = context(sess, width, fit)
     if fit.body is not None and sess.pending == "k":
@@ -392,6 +435,8 @@ def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Renderab
         if fit.body == 0:  # the checked codes need the turn's last line, and the speaker's: one line says so
             head = head[:-1]
             body = Text(f"… turn hidden ({plural(len(rendered), 'line')}): enlarge the window", style="dim")
+            if view.show:  # the help or a list of choices: the turn is back as soon as it closes
+                body = Group()
         elif len(rendered) > fit.body:
             top = view.scroll = min(view.scroll, len(rendered) - room)  # kept in range: ↑ acts at once after the end
             shown = rendered[top : top + room]
@@ -400,17 +445,21 @@ def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Renderab
                 Text(f"… lines {top + 1}–{top + len(shown)} of the turn's {len(rendered)}: ↓ ↑ scroll", style="dim"),
             )
     if view.show == "help":
-        middle: list[RenderableType] = [help_table(sess, whole=fit.help)]
+        middle: list[RenderableType] = [help_table(sess, whole=fit.lists)]
     else:
-        middle = [choices(sess)] if view.show == "choices" else codes_part(sess, width, fit)
+        middle = (
+            [choices(sess, None if fit.lists else width)] if view.show == "choices" else codes_part(sess, width, fit)
+        )
     if fit.body is not None and sess.pending == "k" and isinstance(sess, CodingSession):
         # Choosing sentences in a short window: the numbers asked for come first; the checked codes, which are what
         # the chosen sentences will get, stay named on one line.
         names = [item.code.path for item in sess.items if item.code.id in sess.checked]
         middle = [line(f"checked: {', '.join(names) if names else 'nothing (x records no code)'}", "dim")]
     gap = [Text("")] if fit.spacers else []
-    message = [Text(view.message, style="yellow")] if view.message else []
-    return [*head, body, *gap, *middle, *gap, *message, *footer(sess, fit)]
+    said = Text(view.message or "", style="yellow")
+    whole = fit.message == "whole" or view.show is not None  # a list of choices or the help: what it says matters
+    message = [] if not view.message or fit.message == "none" else [said if whole else line(said)]
+    return [*head, body, *gap, *middle, *gap, *message, *footer(sess, fit, width, in_help=view.show == "help")]
 
 
 def crop(console: Console, screen: list[RenderableType], bottom: int, height: int) -> list[RenderableType]:
@@ -448,14 +497,15 @@ def cut_body(sess: Cursor, console: Console, view: View, fit: Fit, height: int) 
 def draw(sess: Cursor, console: Console, view: View, height: int | None = None) -> Group:
     """The screen for SESS; with HEIGHT, made to fit that many lines by giving up, in this order: the matched words
     under each code, the blank lines, the second line of the turn before, the interview's attributes, the list of
-    keys, the turn before, all but a line of each memo, the "nothing suggested" hint, the table of each coder's
-    codes while a review is edited, unchecked codes past the ninth, the turn down to its first line, (in the help)
-    all but a line of each key's description, the unchecked code rows from the last, and the turn's last line with
-    its speaker's (a line then says the turn is hidden). A checked code's row, its number and check box, and the
-    footer stay: when the checked codes (or a review's marked ones) cannot all be shown, the screen says the window
-    is too small instead and sets VIEW.blind, so that the session saves none of them. What still does not fit (the
-    help, a long list of choices) is cut above the message and the footer with a "… N more lines" line: the header
-    is always the first line and the footer the last."""
+    keys, the turn before, all but a line of each memo and of the last command's message, the "nothing suggested"
+    hint, the table of each coder's codes while a review is edited, unchecked codes past the ninth, the turn down to
+    its first line, the message (but under a list of choices); then in the help or the choices the turn (they are
+    read now), and all but a line of each entry; with the codes, the memos (a line says how many), the unchecked
+    code rows from the last, and the turn's last line with its speaker's (a line then says the turn is hidden). A
+    checked code's row, its number and check box, and the footer stay: when the checked codes (or a review's marked
+    ones) cannot all be shown, the screen says the window is too small instead and sets VIEW.blind, so that the
+    session saves none of them. What still does not fit is cut above the message and the footer with a "… N more
+    lines" line: the header is always the first line and the footer the last."""
     fit = Fit()
     view.blind = False
     screen = parts(sess, console, view, fit)
@@ -468,7 +518,8 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
         ("attributes", False),
         ("keys", False),
         ("previous", 0),
-        ("memos", False),
+        ("memos", "line"),
+        ("message", "line"),
         ("hints", False),
         ("compare", False),
         ("unnumbered", False),
@@ -479,12 +530,21 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
         setattr(fit, attr, value)
         screen = parts(sess, console, view, fit)
     screen = cut_body(sess, console, view, fit, height)
-    if height_of(console, screen) > height and view.show == "help":
-        # The help's descriptions go to a line each only once the turn is down to its last line: cut, they lose
-        # their meaning sooner than the turn, which the coder can read again on leaving the help.
-        fit.help, fit.body = False, None
-        screen = cut_body(sess, console, view, fit, height)
     codes = view.show is None and sess.pending != "k"  # the code rows are on this screen
+    if (codes or view.show == "help") and view.message and height_of(console, screen) > height:
+        # The message tells of the command before: it goes before a code row or the turn's last line does.
+        fit.message, fit.body = "none", None
+        screen = cut_body(sess, console, view, fit, height)
+    if view.show and height_of(console, screen) > height:
+        # The help or the choices take the turn's room: they are read now, the turn is back when they close.
+        fit.body = 0
+        screen = parts(sess, console, view, fit)
+    if view.show and height_of(console, screen) > height:
+        fit.lists = False  # then a line each: a description or a name cut loses its meaning, so last
+        screen = parts(sess, console, view, fit)
+    if codes and height_of(console, screen) > height:
+        fit.memos, fit.body = "none", None  # notes, then codes: a line says how many memos are hidden
+        screen = cut_body(sess, console, view, fit, height)
     if codes and not (isinstance(sess, ReviewSession) and not sess.editing):
         # Each unchecked row given up lets the turn take back the line it held.
         spare = sum(1 for i in sess.items[:MAX_NUMBERED] if i.code.id not in sess.checked)
@@ -500,7 +560,8 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
         view.blind = True
         screen = too_small(sess, console, view, fit)
     if height_of(console, screen) > height:
-        screen = crop(console, screen, len(footer(sess, fit)) + bool(view.message) + view.blind, height)
+        said = bool(view.message) and (view.blind or fit.message != "none")
+        screen = crop(console, screen, len(footer(sess, fit)) + said + view.blind, height)
     return Group(*screen)
 
 
@@ -519,7 +580,7 @@ def too_small(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Rend
     head, _ = context(sess, console.width, fit)
     what = "codes the coders gave" if isinstance(sess, ReviewSession) and not sess.editing else "checked codes"
     message = [Text(view.message, style="yellow")] if view.message else []
-    return [head[0], Text(TOO_SMALL.format(what), style="bold yellow"), *message, *footer(sess, fit)]
+    return [head[0], Text(TOO_SMALL.format(what), style="bold yellow"), *message, *footer(sess, fit, console.width)]
 
 
 def present(sess: Cursor, show: str | None, message: str | None, console: Console) -> None:
@@ -528,6 +589,6 @@ def present(sess: Cursor, show: str | None, message: str | None, console: Consol
         console.print(draw(sess, console, View()))
     elif show and sess.ctx is not None:
         part = codes_part(sess, console.width) if show == "codes" else PARTS[show](sess)
-        console.print(*(part if isinstance(part, list) else [part]))
+        console.print(Group(*part) if isinstance(part, list) else part)  # one note a line, never side by side
     if message:
         console.print(Text(message, style="yellow"))

@@ -417,6 +417,10 @@ class Checklist:
         return Reply(message=f"{len(hits)} codes match {prefix!r}{more}", show="choices")
 
     def pick(self, code: Code) -> Reply:
+        if code.id in self.checked:
+            # c toggles as a digit does: past the ninth a checked code has no number, and this is how it comes off.
+            self.checked.discard(code.id)
+            return Reply(message=f"unchecked {code.path}", show="codes")
         if not any(i.code.id == code.id for i in self.items):
             # Before the offered codes, so a code the coder asked for gets a number; an offer makes room for it.
             at = next((k for k, i in enumerate(self.items) if i.offered), len(self.items))
@@ -426,7 +430,7 @@ class Checklist:
                 self.items.remove(spare[-1])
         self.toggle_on(code.id)
         n = next(k for k, i in enumerate(self.items, 1) if i.code.id == code.id)
-        where = f" as {n}" if n <= MAX_NUMBERED else " (unnumbered: more than 9 codes on this screen)"
+        where = f" as {n}" if n <= MAX_NUMBERED else " (unnumbered: more than 9 codes here; c unchecks it)"
         return Reply(message=f"checked {code.path}{where}", show="codes")
 
     def chosen(self) -> list[int]:
