@@ -335,3 +335,44 @@ def test_review_refusals(cli, coded):
     assert "nothing to review" in r.stderr
     r = cli("review", "--coders", "ana,ben", input="zz\n\nq\n")
     assert "unknown key 'zz': choose 1, 2, b, 0 or e" in r.stdout, r.stderr
+
+
+def test_a_coding_the_consensus_adds_by_hand_does_not_settle_what_a_coder_changed(cli, db_path, coded):
+    """`apply --coder consensus` after A changed a settled turn is no review of A's change: the review's record of
+    what it was settled on still holds, and the turn stays changed (it read "complete" by the newer time)."""
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    turn = str(t[0]["idx"])
+    cli("unapply", "INT-01", turn, "Funding and timeliness", "--coder", "ana")
+    assert consensus_of(cli)["changed_since"] == 1
+    cli("apply", "INT-01", turn, "Impact", "--coder", "consensus")
+    status = consensus_of(cli)
+    assert not status["complete"] and status["changed_since"] == 1, status
+    cli("apply", "INT-01", turn, "Funding and timeliness", "--coder", "ana")  # ana's change, taken back
+    assert consensus_of(cli)["complete"]
+
+
+def test_one_turn_decided_by_one_coder_only_is_said_in_the_singular(cli, db_path, coded):
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    cli("apply", "INT-01", str(coded[5]["idx"]), "Impact", "--coder", "ana")  # a turn ben never decided
+    described = consensus_of(cli)["description"]
+    assert "1 turn decided by only one of them is in no consensus" in described, described
+
+
+def test_undoing_a_reopening_after_the_turn_was_settled_again_is_refused(cli, db_path, coded):
+    """Undoing the reopening alone brought the first decision back beside the second: the consensus held codes
+    neither decision chose, and read complete."""
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    cli("apply", "INT-01", str(t[1]["idx"]), "Sustainability", "--coder", "ben")
+    cli("review", "--coders", "ana,ben", input="2\nq\n")  # reopened, then settled on ben's new version
+    reopen, settled = query(
+        db_path, "SELECT id FROM batches WHERE coder = 'consensus' AND kind IN ('reopen', 'review') ORDER BY id DESC"
+    )[:2][::-1]
+    before = originals(db_path), live(db_path, "consensus", t[1])
+    r = cli("undo", "--coder", "consensus", "--batch", str(reopen[0]), expect=1)
+    assert f"batch {reopen[0]} cannot be undone: batch {settled[0]} changed INT-01 turn {t[1]['idx']}" in r.stderr
+    assert (originals(db_path), live(db_path, "consensus", t[1])) == before
+    cli("undo", "--coder", "consensus", "--batch", str(settled[0]))  # the later one first, then it can
+    cli("undo", "--coder", "consensus", "--batch", str(reopen[0]))
+    assert names(db_path, "consensus", t[1]) == {"Needs"}

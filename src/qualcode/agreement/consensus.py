@@ -25,6 +25,7 @@ from sqlite_utils import Database
 from qualcode.agreement.disagreements import Disagreement, both_decided, differ
 from qualcode.coding.codings import TurnRef, insert_coding, new_batch
 from qualcode.errors import ConflictError, UsageError
+from qualcode.output.render import plural
 from qualcode.store.batches import TREE_KINDS, consensus_pair, retire
 from qualcode.store.db import transaction
 
@@ -67,7 +68,8 @@ class Status:
             again = f"qualcode review --coders {self.coder_a},{self.coder_b} --as {self.coder}"
             text = f"{head}; INCOMPLETE: {' and '.join(gaps)} (run {again})"
         if self.one_coder_only:
-            text += f"; {self.one_coder_only} turns decided by only one of them are in no consensus"
+            n = self.one_coder_only
+            text += f"; {plural(n, 'turn')} decided by only one of them {'is' if n == 1 else 'are'} in no consensus"
         return text + "."
 
     def as_dict(self) -> dict:
@@ -128,7 +130,7 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
     - a turn where they now agree on codes CODER did not settle on;
     - for a decision with a basis (`basis`): A's or B's live codings on the turn are not exactly the basis, in either
       direction (a code, "no code", a span), whatever happened in between (a change undone since is no change);
-    - for a decision without one (an older qualcode's, or one a merge brought): a coding of A or B made, retired or
+    - for a decision without one (an older qualcode's, or one a merge brought without it): a coding of A or B made, retired or
       revived after CODER's decision, other than by a change of the code tree, which moves every coder's codings
       alike. After by the codings' own times (which a merge keeps: a colleague's change after the colleague's
       settlement), or by when the change reached this project (the batch that made, retired or revived it here: a
@@ -157,7 +159,7 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
         if carried_then_changed or agreed_otherwise:
             changed.add(turn_id)
     settled_on = basis(db, coder)
-    changed |= {turn_id for turn_id, rows in settled_on.items() if rows != now.get(turn_id, set())}
+    changed |= {t for t, rows in settled_on.items() if rows is not None and rows != now.get(t, set())}
     # Without a basis: settled by the consensus codings' own times (a merge keeps them), arrived by the batches that
     # brought them here.
     tree = f"SELECT id FROM batches WHERE kind IN ({', '.join('?' * len(TREE_KINDS))})"
@@ -178,29 +180,39 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
                   OR (o.deleted_at IS NULL AND (coalesce(o.revived_at, '') > c.settled OR EXISTS ({revived})))""",
             [coder, a, b, *TREE_KINDS, *TREE_KINDS],
         )
-        if r[0] not in settled_on
+        if settled_on.get(r[0]) is None
     }
     return changed
 
 
-def basis(db: Database, coder: str) -> dict[int, set[tuple]]:
-    """What CODER's live decision on each turn was settled on, where it was recorded: {turn id: {(coder, code id,
-    start, end)}} of A's and B's codings then.
+def basis(db, coder: str) -> dict[int, set[tuple] | None]:
+    """What CODER's decision on each turn was last settled on: {turn id: {(coder, code id, start, end)}} of A's and
+    B's codings then, or None where it is not known. DB is a project or a plain connection (merge reads another
+    project's with it).
 
-    The live decision is the batch that made CODER's newest live coding on the turn, or a later decision of CODER's
-    on the turn that added none (a review keeping some or all of what was there); an undone batch's basis never
-    counts. A later coding of CODER's own on the turn (a session, a merge) is a decision without a basis."""
-    out: dict[int, set[tuple]] = {}
+    The last settlement is the newest batch of CODER's, not undone, that recorded a basis on the turn (a review's
+    save, a carry-over) or brought CODER's codings on it from another project (a merge, which carries the basis
+    when it can; where it could not, the turn has None and is judged by times). A coding CODER makes by hand
+    afterwards (`apply`, a session) settles nothing: it is no review of what A and B changed, so the review's basis
+    still holds. An undone batch's basis never counts."""
+    out: dict[int, set[tuple] | None] = {}
     for turn_id, who, code_id, start, end in db.execute(
-        """SELECT s.turn_id, s.coder, s.code_id, s.start, s.end FROM consensus_basis s
-           JOIN (SELECT s.turn_id, max(s.batch_id) AS batch_id FROM consensus_basis s
-                 JOIN batches k ON k.id = s.batch_id AND k.coder = ? AND k.undone_at IS NULL
-                 JOIN (SELECT turn_id, max(batch_id) AS made FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL
-                       GROUP BY turn_id) d ON d.turn_id = s.turn_id AND s.batch_id >= d.made
-                 GROUP BY s.turn_id) m ON m.turn_id = s.turn_id AND m.batch_id = s.batch_id""",
-        [coder, coder],
+        """WITH events AS (
+               SELECT s.turn_id, s.batch_id FROM consensus_basis s
+               JOIN batches k ON k.id = s.batch_id AND k.coder = :c AND k.undone_at IS NULL
+               UNION
+               SELECT o.turn_id, k.id FROM codings o
+               JOIN batches k ON k.id IN (o.batch_id, o.deleted_batch_id, o.revived_batch_id)
+               WHERE o.coder = :c AND o.turn_id IS NOT NULL AND k.kind = 'merge' AND k.undone_at IS NULL)
+           SELECT l.turn_id, s.coder, s.code_id, s.start, s.end
+           FROM (SELECT turn_id, max(batch_id) AS batch_id FROM events GROUP BY turn_id) l
+           LEFT JOIN consensus_basis s ON s.turn_id = l.turn_id AND s.batch_id = l.batch_id""",
+        {"c": coder},
     ):
-        out.setdefault(turn_id, set()).add((who, code_id, start, end))
+        if who is None:
+            out[turn_id] = None
+        else:
+            out.setdefault(turn_id, set()).add((who, code_id, start, end))  # type: ignore[union-attr]
     return out
 
 

@@ -347,6 +347,7 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
             raise UsageError(f"batch {batch_id} belongs to {row[0]}, not {coder}")
         if row[2]:
             raise UsageError(f"batch {batch_id} was already undone at {row[2]}")
+        _refuse_mixing(db, coder, batch_id)
         undo_batch = new_batch(db, coder, "undo", description=f"undo batch {batch_id}")
         retired = _retire(db, "batch_id = ? OR revived_batch_id = ?", [batch_id, batch_id], undo_batch)
         revived = 0
@@ -371,6 +372,27 @@ def undo(db: Database, coder: str, batch_id: int | None = None) -> dict:
                 continue
         db.execute("UPDATE batches SET undone_at = ? WHERE id = ?", [revived_at, batch_id])
     return {"batch": batch_id, "kind": row[1], "removed": retired, "restored": revived, "lost": lost}
+
+
+def _refuse_mixing(db: Database, coder: str, batch_id: int) -> None:
+    """A batch whose turns the coder decided again since cannot be undone alone: what it retired would come back
+    beside the later decision, a mix of two decisions that is neither (a reopened turn settled again, then the
+    reopening undone). The later batch is undone first, or neither."""
+    tree = ", ".join("?" * len(TREE_KINDS))
+    later = db.execute(
+        f"""SELECT k.id, t.interview_id, t.idx FROM codings o
+            JOIN batches k ON k.id IN (o.batch_id, o.deleted_batch_id, o.revived_batch_id)
+            JOIN turns t ON t.id = o.turn_id
+            WHERE o.coder = ? AND k.id > ? AND k.undone_at IS NULL AND k.kind NOT IN ('undo', {tree})
+              AND o.turn_id IN (SELECT turn_id FROM codings WHERE ? IN (batch_id, deleted_batch_id, revived_batch_id))
+            ORDER BY k.id DESC, t.interview_id, t.idx LIMIT 1""",
+        [coder, batch_id, *TREE_KINDS, batch_id],
+    ).fetchone()
+    if later:
+        raise ConflictError(
+            f"batch {batch_id} cannot be undone: batch {later[0]} changed {later[1]} turn {later[2]} since, and the "
+            f"two would mix; undo batch {later[0]} first (qualcode undo --coder {coder} --batch {later[0]})"
+        )
 
 
 def history(db: Database, coder: str | None = None, since: str | None = None, limit: int | None = None) -> list[dict]:
