@@ -130,9 +130,9 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
     - a turn where they now agree on codes CODER did not settle on;
     - for a decision with a basis (`basis`): A's or B's live codings on the turn are not exactly the basis, in either
       direction (a code, "no code", a span), whatever happened in between (a change undone since is no change);
-    - for a decision without one (an older qualcode's, or one a merge brought without it): a coding of A or B made, retired or
-      revived after CODER's decision, other than by a change of the code tree, which moves every coder's codings
-      alike. After by the codings' own times (which a merge keeps: a colleague's change after the colleague's
+    - for a decision without one (an older qualcode's, or one a merge brought without it): a coding of A or B made,
+      retired or revived after CODER's decision, other than by a change of the code tree, which moves every coder's
+      codings alike. After by the codings' own times (which a merge keeps: a colleague's change after the colleague's
       settlement), or by when the change reached this project (the batch that made, retired or revived it here: a
       merge after the review brings changes the colleague made before it). A coding that arrives already retired
       changes nothing here. A change undone since still counts: with nothing to compare, this says INCOMPLETE where
