@@ -251,3 +251,17 @@ def test_a_half_reviewed_consensus_counts_what_is_left_one_way(demo, tmp_path):
         cli("export", "matrix", "--by", "gender", "--source", "survey", "--allow-incomplete", "-f", "json").stdout
     )
     assert matrix["base_total"] == 40
+    assert summary["base"]["undecided_by_pair"] == {"both": open_, "one": 0, "neither": 0}
+    assert f"the sources coder-a and coder-b both coded ({open_} both decided, not yet settled)" in " ".join(
+        summary["caveats"]
+    )
+    # A respondent nobody had decided (C016), now decided by both on one answer, by coder-a alone on another: the
+    # base takes in all four of its answers, and the line says which of them a review can settle (QA: "4 units"
+    # beside a status of 1 open disagreement, unexplained).
+    cli("apply", "constituents-survey", "54", "Relevance", "--coder", "coder-a")
+    cli("apply", "constituents-survey", "54", "Efficiency", "--coder", "coder-b")
+    cli("apply", "constituents-survey", "55", "Relevance", "--coder", "coder-a")
+    summary = json.loads(cli("export", "summary", "--allow-incomplete", "--format", "json").stdout)
+    assert summary["base"]["undecided_by_pair"] == {"both": open_ + 1, "one": 1, "neither": 2}
+    said = f"({open_ + 1} both decided, not yet settled; 1 only one of them decided; 2 neither decided)"
+    assert said in " ".join(summary["caveats"])

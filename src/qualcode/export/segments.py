@@ -92,8 +92,9 @@ def decided_people(db: Database, coder: str) -> set[str]:
 def base(db: Database, coder: str) -> dict:
     """What CODER's counts of people are read against: the sources CODER decided (a decision on any unit), the
     people in them by gender (decided_people), and how many of their units CODER left undecided. A consensus is read
-    against what both of its pair decided (see _decided), so its undecided units are the ones its status counts as
-    not yet settled.
+    against what both of its pair decided (see _decided); its undecided units are then told apart by how many of its
+    pair decided each: both (its status's disagreements not yet reviewed and agreements not yet carried over), one
+    (in no consensus), or neither (the pair's own coding is unfinished there).
 
     "12 of the 23 women interviewed" means 23 women took part in the interviews this coder decided: the study's 65
     women include many whose interviews nobody coded.
@@ -106,15 +107,28 @@ def base(db: Database, coder: str) -> dict:
     people = decided_people(db, coder)
     speakers, params = _decided(db, coder, "t.speaker_id")
     # A unit is owed a decision when its source was decided; for a survey, when its respondent was.
+    owed = f"""FROM turns t JOIN speakers s ON s.id = t.speaker_id JOIN participants p ON p.id = s.participant_id
+               WHERE t.interview_id IN ({marks}) AND (p.kind != 'respondent' OR s.id IN ({speakers}))"""
     units, done = db.execute(
-        f"""SELECT count(*), count(d.turn_id) FROM turns t JOIN speakers s ON s.id = t.speaker_id
-            JOIN participants p ON p.id = s.participant_id
-            LEFT JOIN (SELECT DISTINCT turn_id FROM live_codings WHERE coder = ?) d ON d.turn_id = t.id
-            WHERE t.interview_id IN ({marks}) AND (p.kind != 'respondent' OR s.id IN ({speakers}))""",
+        f"""SELECT count(*), count(*) FILTER (WHERE t.id IN (SELECT turn_id FROM live_codings WHERE coder = ?))
+            {owed}""",
         [coder, *decided, *params],
     ).fetchone()
     pair = consensus.consensus_coders(db).get(coder)
+    extra = {}
+    if pair:
+        by_pair = dict(
+            db.execute(
+                f"""SELECT (SELECT count(DISTINCT c.coder) FROM live_codings c
+                            WHERE c.turn_id = t.id AND c.coder IN (?, ?)) AS n, count(*)
+                    {owed} AND t.id NOT IN (SELECT turn_id FROM live_codings WHERE coder = ? AND turn_id IS NOT NULL)
+                    GROUP BY n""",
+                [*pair, *decided, *params, coder],
+            ).fetchall()
+        )
+        extra["undecided_by_pair"] = {"both": by_pair.get(2, 0), "one": by_pair.get(1, 0), "neither": by_pair.get(0, 0)}
     return {
+        **extra,
         "sources": kinds,
         "participants": participant_counts(db, only=people),
         "respondents": participant_counts(db, kind="respondent", only=people),
@@ -196,9 +210,17 @@ def incomplete_coding(coder: str, base: dict) -> str | None:
     if not base["undecided"]:
         return None
     n, units = base["undecided"], base["units"]
+    why = ""
+    if by := base.get("undecided_by_pair"):  # a consensus: which of them its review can settle, and which not
+        parts = [
+            f"{by['both']:,} both decided, not yet settled",
+            f"{by['one']:,} only one of them decided",
+            f"{by['neither']:,} neither decided",
+        ]
+        why = f" ({'; '.join(p for p, k in zip(parts, ('both', 'one', 'neither'), strict=True) if by[k])})"
     return (
         f"INCOMPLETE CODING: {coder} has not decided {n:,} unit{'s' if n != 1 else ''} of the {units:,} in the sources "
-        f"{base['decided_by']} coded: the figures may undercount."
+        f"{base['decided_by']} coded{why}: the figures may undercount."
     )
 
 
