@@ -351,3 +351,83 @@ def test_replace_when_the_only_codings_are_retired(cli, tmp_path, db_path):
     assert rows(
         db_path, "SELECT t.idx, c.start, c.deleted_at IS NOT NULL FROM codings c JOIN turns t ON t.id = c.turn_id"
     ) == [(11, 1637 + len(INSERTED), 1)]
+
+
+# ana and ben agree on turns 9 (whole) and 23 (its first 20 characters): carried over; they differ on turn 13, which
+# the review settles on ana's version. A one-word edit of turn 19, coded by no one, moves turn 23 by two characters.
+AGREEING = """\
+interview,turn,code,coder,memo,start,end
+INT-01,9,Relevance,ana,,,
+INT-01,9,Relevance,ben,,,
+INT-01,13,Efficiency,ana,,,
+INT-01,13,Impact,ben,,,
+INT-01,23,Relevance/Data and statistics,ana,,0,20
+INT-01,23,Relevance/Data and statistics,ben,,0,20
+"""
+
+
+def edit_turn_19(text: str) -> str:
+    return text.replace("Not in a systematic way.", "Not in any systematic way.", 1)
+
+
+def edit_turn_13(text: str) -> str:
+    return text.replace("The products. Guides,", "The outputs. Guides,", 1)
+
+
+@pytest.fixture
+def settled(cli, tmp_path, db_path):
+    """A complete consensus of ana and ben; ana then applies a code on settled turns and undoes it (no change)."""
+    f = write(tmp_path / "edited" / "INT-01.md", ORIGINAL)
+    cli("import", f)
+    cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
+    cli("codings", "import", write(tmp_path / "codings.csv", AGREEING))
+    cli("review", "--coders", "ana,ben", input="1\nq\n")
+    for turn in ("9", "13"):
+        cli("apply", "INT-01", turn, "Impact", "--coder", "ana")
+        cli("undo", "--coder", "ana")
+    assert consensus_of(cli)["complete"]
+    return f
+
+
+def consensus_of(cli) -> dict:
+    return json.loads(cli("export", "summary", "--allow-incomplete", "--format", "json").stdout)["consensus"]
+
+
+def bases(db_path):
+    """(turn index, coder, start, end) of every basis row, each checked against that coder's live codings there."""
+    out = rows(
+        db_path,
+        """SELECT t.idx, s.coder, s.start, s.end, EXISTS (SELECT 1 FROM live_codings l WHERE l.turn_id = s.turn_id
+                  AND l.coder = s.coder AND l.code_id IS s.code_id AND l.start = s.start AND l.end = s.end)
+           FROM consensus_basis s JOIN turns t ON t.id = s.turn_id ORDER BY t.idx, s.coder""",
+    )
+    assert all(ok for *_, ok in out), "a basis row of an unchanged turn must be the coding it was settled on"
+    return [r[:4] for r in out]
+
+
+def test_replacing_another_turn_keeps_what_the_consensus_was_settled_on(cli, settled, db_path):
+    """Editing turn 19 changes nothing any coder decided: the consensus stays complete (it read "INCOMPLETE: 1 turn
+    changed by ana or ben since it was settled", the undone change on turn 13 judged by times)."""
+    before = bases(db_path)
+    _, res = replace(cli, settled, edit_turn_19)
+    assert res["reanchor"]["exact"] == 9 and res["reanchor"]["fuzzy"] == 0
+    status = consensus_of(cli)
+    assert status["complete"] and status["changed_since"] == 0, status
+    assert bases(db_path) == [(i, who, a + 2 * (i > 19), b + 2 * (i > 19)) for i, who, a, b in before]
+    assert [r[0] for r in before] == [9, 9, 13, 13, 23, 23]
+    r = cli("review", "--coders", "ana,ben", input="q\n")
+    assert "reopened" not in r.stderr and "(complete)" in r.stderr
+    cli("check")
+
+
+def test_replacing_a_settled_turns_own_text_judges_that_turn_by_times(cli, settled, db_path):
+    """Turn 13's text changed: what it was settled on is dropped, and the undone change on it counts again (in doubt,
+    INCOMPLETE); turns 9 and 23 keep theirs, so the undone change on turn 9 still counts for nothing."""
+    replace(cli, settled, edit_turn_13, edit_turn_19)
+    status = consensus_of(cli)
+    assert not status["complete"] and status["changed_since"] == 1, status
+    assert [r[0] for r in bases(db_path)] == [9, 9, 23, 23]
+    cli("check")
+    r = cli("review", "--coders", "ana,ben", input="1\nq\n")  # settled again, with a basis
+    assert "reopened 1 turns" in r.stderr and "(complete)" in r.stderr
+    assert [r[0] for r in bases(db_path)] == [9, 9, 13, 13, 23, 23]

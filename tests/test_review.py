@@ -269,15 +269,17 @@ def test_a_codebook_load_that_moves_codings_keeps_the_consensus_complete(cli, db
     cli("check")
 
 
-def test_a_replaced_transcript_takes_the_bases_of_its_turns_with_it(cli, db_path, coded, tmp_path):
-    """Its turns are made again and the codings placed on them, keeping their times: judged by times, unchanged."""
+def test_a_replaced_transcript_keeps_the_bases_of_its_unchanged_turns(cli, db_path, coded, tmp_path):
+    """Its turns are made again and the codings placed on them; an unchanged turn keeps what it was settled on."""
     t = coded
     cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
     source = (CORPUS / "INT-01.md").read_text(encoding="utf-8")
     last = [x for x in t if x["interview"] == "INT-01"][-1]["text"]  # a turn no one coded, edited
     assert source.count(last) == 1
+    bases = "SELECT batch_id, coder, code_id, start, end FROM consensus_basis ORDER BY 1, 2, 3, 4"
+    before = query(db_path, bases)
     cli("import", "--replace", write(tmp_path / "INT-01.md", source.replace(last, "Nothing more to add.")))
-    assert query(db_path, "SELECT count(*) FROM consensus_basis") == [(0,)]
+    assert query(db_path, bases) == before and before
     assert consensus_of(cli)["complete"]
     cli("check")
 

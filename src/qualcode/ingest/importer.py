@@ -336,7 +336,8 @@ def _clear_interview(db: Database, iid: str) -> None:
     """Remove what the new version replaces. The interview row stays: codings reference it, and it keeps its guid."""
     db.execute("DELETE FROM suggestions WHERE interview_id = ?", [iid])
     db.execute("DELETE FROM scored_turns WHERE turn_id IN (SELECT id FROM turns WHERE interview_id = ?)", [iid])
-    # Sentences go with their turns (ON DELETE CASCADE); codings were detached from them by reanchor.set_aside.
+    # Sentences and consensus bases go with their turns (ON DELETE CASCADE); reanchor.set_aside detached the codings
+    # and remembered the bases, which reanchor.restore puts back on the turns that are unchanged.
     db.execute("DELETE FROM turns WHERE interview_id = ?", [iid])
     for table in ("speakers", "interview_attributes", "interview_participants", "interview_interviewers"):
         db.execute(f"DELETE FROM {table} WHERE interview_id = ?", [iid])

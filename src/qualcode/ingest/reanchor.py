@@ -27,6 +27,12 @@ Two live codings never land on the same span for the same coder and code (the un
 takes the next occurrence, or is orphaned. Retired (undone, removed) codings are re-anchored too, so an undo after the
 re-import revives them in the right place; the report counts live codings only.
 
+What a consensus decision was settled on (its basis, `consensus_basis`) goes with the old turns; `restore` puts it
+back on the new turn that is the same turn: the same text, with every coding made on the old turn placed there
+exactly, so the basis shifts by the difference of the turn starts. Elsewhere it is dropped, and that turn is judged
+by times again (see agreement/consensus.py), which errs towards INCOMPLETE: a turn whose text changed may have been
+settled on words that are no longer there.
+
 Suggestions are not re-anchored: their scores belong to the old text. They are dropped with the old turns (as are
 scored_turns rows), and the interview needs scoring again.
 """
@@ -90,6 +96,7 @@ class SetAside:
     old_turns: list[Turn]
     codings: list[Coding]
     suggestions: int
+    bases: list[tuple] = field(default_factory=list)  # (old turn position, batch id, coder, code id, start, end)
 
 
 @dataclass
@@ -123,7 +130,8 @@ class Report:
 
 
 def set_aside(db: Database, interview_id: str) -> SetAside:
-    """Remember the old text, turns and every coding of the interview, and detach the codings from the old turns."""
+    """Remember the old text, turns, every coding of the interview and what consensus decisions on its turns were
+    settled on, and detach the codings from the old turns."""
     old_text = db.execute("SELECT text FROM interviews WHERE id = ?", [interview_id]).fetchone()[0]
     old_turns = turns(db, interview_id)
     pos = {t.id: i for i, t in enumerate(old_turns)}
@@ -136,8 +144,16 @@ def set_aside(db: Database, interview_id: str) -> SetAside:
         )
     ]
     suggestions = db.execute("SELECT count(*) FROM suggestions WHERE interview_id = ?", [interview_id]).fetchone()[0]
+    bases = [
+        (pos[tid], *row)
+        for tid, *row in db.execute(
+            """SELECT turn_id, batch_id, coder, code_id, start, end FROM consensus_basis
+               WHERE turn_id IN (SELECT id FROM turns WHERE interview_id = ?)""",
+            [interview_id],
+        )
+    ]
     db.execute("UPDATE codings SET turn_id = NULL WHERE interview_id = ?", [interview_id])
-    return SetAside(interview_id, old_text, old_turns, codings, suggestions)
+    return SetAside(interview_id, old_text, old_turns, codings, suggestions, bases)
 
 
 def restore(db: Database, aside: SetAside) -> Report:
@@ -146,7 +162,9 @@ def restore(db: Database, aside: SetAside) -> Report:
     new_text = db.execute("SELECT text FROM interviews WHERE id = ?", [iid]).fetchone()[0]
     new_turns = turns(db, iid)
     report = Report(suggestions_dropped=aside.suggestions)
-    for c, p in place(aside.old_text, aside.old_turns, new_text, new_turns, aside.codings):
+    placed = place(aside.old_text, aside.old_turns, new_text, new_turns, aside.codings)
+    _restore_bases(db, aside, placed)
+    for c, p in placed:
         if p is None:
             db.execute("UPDATE codings SET turn_id = NULL, status = 'orphaned' WHERE id = ?", [c.id])
         else:
@@ -168,6 +186,35 @@ def restore(db: Database, aside: SetAside) -> Report:
                 {"coding": c.id, "outcome": "fuzzy", "similarity": round(p.similarity, 3), "turn": p.turn.idx}
             )
     return report
+
+
+def _restore_bases(db: Database, aside: SetAside, placed: list[tuple[Coding, Placement | None]]) -> None:
+    """Put what consensus decisions were settled on back on the same turns (see the module's docstring)."""
+    same: dict[int, Turn | None] = {}  # old turn position -> the same new turn, None where there is none
+    for c, p in placed:
+        if c.turn_pos is None:
+            continue
+        old = aside.old_turns[c.turn_pos]
+        exact = (
+            p is not None
+            and p.method == "exact"
+            and p.turn.text == old.text
+            and p.start - c.start == p.end - c.end == p.turn.start - old.start
+        )
+        if not exact:
+            same[c.turn_pos] = None
+        elif same.setdefault(c.turn_pos, p.turn) not in (None, p.turn):  # type: ignore[union-attr]
+            same[c.turn_pos] = None  # its codings went to two different turns
+    rows = []
+    for pos, batch_id, coder, code_id, start, end in aside.bases:
+        # A turn no coding was on has no live decision to keep a basis for; one whose text or codings moved is judged
+        # by times from now on: in doubt, INCOMPLETE, and the next review settles it again.
+        if (new := same.get(pos)) is not None:
+            shift = new.start - aside.old_turns[pos].start
+            rows.append((batch_id, new.id, coder, code_id, start + shift, end + shift))
+    db.conn.executemany(
+        "INSERT INTO consensus_basis (batch_id, turn_id, coder, code_id, start, end) VALUES (?, ?, ?, ?, ?, ?)", rows
+    )
 
 
 def place(
