@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qualcode.cli import app
+from qualcode.output import render
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -30,6 +31,9 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TERM", "dumb")
+    # Rich fixes a console's width from COLUMNS when the console is made, and qualcode makes its two once per
+    # process: one made by an earlier test or a module's fixture (another environment) would set this test's width.
+    render._CONSOLES.clear()
     yield tmp_path
 
 
