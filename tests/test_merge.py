@@ -238,6 +238,107 @@ def test_a_consensus_comes_with_the_coders_it_settles(small, tmp_path):
     assert dump(here2.db_path) == snapshot
 
 
+def a_consensus_and_a_backup(here: Cli, tmp_path: Path) -> Cli:
+    """A complete consensus (team, of ana and ben: turn 5 settled on ben's version, turn 7 carried over), and a
+    colleague's backup of it."""
+    here("apply", "INT-05", 5, "Efficiency", "--coder", "ana")
+    for code in ("Efficiency", "Impact", "Effectiveness"):
+        here("apply", "INT-05", 5, code, "--coder", "ben")
+    for coder in ("ana", "ben"):
+        here("apply", "INT-05", 7, "Impact", "--coder", coder)
+    here("review", "--coders", "ana,ben", "--as", "team", input="2\nq\n")
+    assert consensus(here)["complete"]
+    colleague = Cli(tmp_path / "colleague.db")
+    here("backup", colleague.db_path)
+    return colleague
+
+
+def settled_again(colleague: Cli) -> None:
+    """The colleague: ben drops a code on turn 5, and a review settles the turn again (on ben's version)."""
+    colleague("unapply", "INT-05", 5, "Effectiveness", "--coder", "ben")
+    r = colleague("review", "--coders", "ana,ben", "--as", "team", input="2\nq\n")
+    assert "reopened 1 turns" in r.stderr and consensus(colleague)["complete"]
+
+
+def consensus(cli: Cli) -> dict:
+    r = cli("export", "summary", "--coder", "team", "--allow-incomplete", "--format", "json")
+    return json.loads(r.stdout)["consensus"]
+
+
+def test_a_merged_review_is_judged_by_what_it_was_settled_on(small, tmp_path):
+    """The colleague settled turn 5 without ana's new code, which no reviewer has seen: still to be reviewed."""
+    here = small[0]
+    colleague = a_consensus_and_a_backup(here, tmp_path)
+    here("apply", "INT-05", 5, "Relevance", "--coder", "ana")  # after the backup, before the colleague's review
+    status = consensus(here)
+    assert not status["complete"] and status["changed_since"] == 1, status
+    settled_again(colleague)
+    merge(here, colleague.db_path)
+    assert live(here.db_path) >= {("INT-05", 5, "Impact", None, "team"), ("INT-05", 5, "Relevance", None, "ana")}
+    status = consensus(here)
+    assert not status["complete"] and status["changed_since"] == 1, status
+    snapshot = dump(here.db_path)
+    merge(here, colleague.db_path)
+    assert dump(here.db_path) == snapshot
+
+
+def test_a_merged_review_of_what_is_coded_here_leaves_the_consensus_complete(small, tmp_path):
+    """The colleague's review is exact here: a change ana undoes afterwards is no change."""
+    here = small[0]
+    colleague = a_consensus_and_a_backup(here, tmp_path)
+    settled_again(colleague)
+    merge(here, colleague.db_path)
+    assert consensus(here)["complete"]
+    here("apply", "INT-05", 5, "Relevance", "--coder", "ana")
+    here("unapply", "INT-05", 5, "Relevance", "--coder", "ana")
+    assert consensus(here)["complete"]
+
+
+def test_a_review_merged_from_before_bases_were_recorded_is_judged_by_times(small, tmp_path):
+    here = small[0]
+    colleague = a_consensus_and_a_backup(here, tmp_path)
+    settled_again(colleague)
+    conn = sqlite3.connect(colleague.db_path)  # back to m016's shape: made by an older qualcode
+    conn.execute("DROP TABLE consensus_basis")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm017_consensus_basis'")
+    conn.commit()
+    conn.close()
+    merge(here, colleague.db_path)
+    assert consensus(here)["complete"]
+    here("apply", "INT-05", 5, "Relevance", "--coder", "ana")
+    here("unapply", "INT-05", 5, "Relevance", "--coder", "ana")
+    status = consensus(here)  # nothing says what it was settled on: in doubt, INCOMPLETE
+    assert not status["complete"] and status["changed_since"] == 1, status
+
+
+def test_a_merged_review_follows_its_turn_to_another_place_and_not_to_another_text(small, tmp_path):
+    """Turn 7 is reworded in the colleague's transcript, which moves turn 9: its basis moves with it; turn 7's
+    decision comes without one, and is judged by times."""
+    here = small[0]
+    original = (CORPUS / "INT-05.md").read_text(encoding="utf-8")
+    edited = original.replace(
+        "That part was really useful, ma'am, I will say it.", "That part was truly useful, ma'am, I must say."
+    )
+    colleague = Cli(tmp_path / "colleague.db")
+    colleague("import", write(tmp_path / "edited" / "INT-05.md", edited))
+    colleague("codebook", "load", write(tmp_path / "codebook.yml", SMALL))
+    colleague("apply", "INT-05", 7, "Effectiveness", "--coder", "ana")
+    colleague("apply", "INT-05", 7, "Impact", "--coder", "ben")
+    colleague("apply", "INT-05", 9, "Impact", "--coder", "ana")
+    colleague("apply", "INT-05", 9, "Impact", "--coder", "ben", "--start", 0, "--end", 10)  # "Sometimes."
+    colleague("review", "--coders", "ana,ben", "--as", "team", input="1\nq\n")  # turn 9 is carried over
+    merge(here, colleague.db_path)
+    assert live(here.db_path) >= {("INT-05", 9, "Impact", None, "team"), ("INT-05", 7, "Effectiveness", None, "team")}
+    assert consensus(here)["complete"]
+    here("apply", "INT-05", 9, "Relevance", "--coder", "ana")
+    here("unapply", "INT-05", 9, "Relevance", "--coder", "ana")
+    assert consensus(here)["complete"]  # what turn 9 was settled on is what they code
+    here("apply", "INT-05", 7, "Relevance", "--coder", "ana")
+    here("unapply", "INT-05", 7, "Relevance", "--coder", "ana")
+    status = consensus(here)
+    assert not status["complete"] and status["changed_since"] == 1, status
+
+
 def test_two_copies_merged_both_ways_end_up_the_same(small, tmp_path):
     here, _, _ = small
     here("apply", "INT-05", 1, "Efficiency", "--coder", "ana")

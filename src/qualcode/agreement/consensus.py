@@ -10,10 +10,12 @@ turns since. Each decision records what it was settled on, its basis: A's and B'
 moment (code, or "no code", and span), in the table `consensus_basis`, keyed by the batch of the decision. Changed
 then means that what A and B code there now is not exactly that basis, whatever happened in between: a change undone
 since, a code added and removed again, an edit back to the same codings change nothing; a narrowed span does, since
-the consensus copies spans. A decision with no basis (made by an older qualcode, or brought by `merge`, which does
-not carry it) is judged by times instead (see `changed_since`). Turns only one of them decided are in no consensus:
-they are counted, and every export of C says how many. Completeness is recomputed from the live codings each time;
-the next review retires C's decisions on the changed turns (one batch) and settles them again.
+the consensus copies spans. `merge` carries a decision's basis with it, in this project's codes and offsets, when it
+can do so exactly (coding/merge.py, `_bases`). A decision with no basis (made by an older qualcode, or brought by a
+merge that could not carry it: from a project older than the table, a turn whose text differs, a code unknown here, a
+decision here other than OTHER's) is judged by times instead (see `changed_since`). Turns only one of them decided are
+in no consensus: they are counted, and every export of C says how many. Completeness is recomputed from the live
+codings each time; the next review retires C's decisions on the changed turns (one batch) and settles them again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from qualcode.agreement.disagreements import Disagreement, both_decided, differ
 from qualcode.coding.codings import TurnRef, insert_coding, new_batch
 from qualcode.errors import ConflictError, UsageError
 from qualcode.output.render import plural
-from qualcode.store.batches import TREE_KINDS, consensus_pair, retire
+from qualcode.store.batches import TREE_KINDS, basis, consensus_pair, record_basis, retire
 from qualcode.store.db import transaction
 
 
@@ -130,7 +132,7 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
     - a turn where they now agree on codes CODER did not settle on;
     - for a decision with a basis (`basis`): A's or B's live codings on the turn are not exactly the basis, in either
       direction (a code, "no code", a span), whatever happened in between (a change undone since is no change);
-    - for a decision without one (an older qualcode's, or one a merge brought without it): a coding of A or B made,
+    - for a decision without one (an older qualcode's, or one a merge could not bring it with): a coding of A or B made,
       retired or revived after CODER's decision, other than by a change of the code tree, which moves every coder's
       codings alike. After by the codings' own times (which a merge keeps: a colleague's change after the colleague's
       settlement), or by when the change reached this project (the batch that made, retired or revived it here: a
@@ -183,47 +185,6 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
         if settled_on.get(r[0]) is None
     }
     return changed
-
-
-def basis(db, coder: str) -> dict[int, set[tuple] | None]:
-    """What CODER's decision on each turn was last settled on: {turn id: {(coder, code id, start, end)}} of A's and
-    B's codings then, or None where it is not known. DB is a project or a plain connection (merge reads another
-    project's with it).
-
-    The last settlement is the newest batch of CODER's, not undone, that recorded a basis on the turn (a review's
-    save, a carry-over) or brought CODER's codings on it from another project (a merge, which carries the basis
-    when it can; where it could not, the turn has None and is judged by times). A coding CODER makes by hand
-    afterwards (`apply`, a session) settles nothing: it is no review of what A and B changed, so the review's basis
-    still holds. An undone batch's basis never counts."""
-    out: dict[int, set[tuple] | None] = {}
-    for turn_id, who, code_id, start, end in db.execute(
-        """WITH events AS (
-               SELECT s.turn_id, s.batch_id FROM consensus_basis s
-               JOIN batches k ON k.id = s.batch_id AND k.coder = :c AND k.undone_at IS NULL
-               UNION
-               SELECT o.turn_id, k.id FROM codings o
-               JOIN batches k ON k.id IN (o.batch_id, o.deleted_batch_id, o.revived_batch_id)
-               WHERE o.coder = :c AND o.turn_id IS NOT NULL AND k.kind = 'merge' AND k.undone_at IS NULL)
-           SELECT l.turn_id, s.coder, s.code_id, s.start, s.end
-           FROM (SELECT turn_id, max(batch_id) AS batch_id FROM events GROUP BY turn_id) l
-           LEFT JOIN consensus_basis s ON s.turn_id = l.turn_id AND s.batch_id = l.batch_id""",
-        {"c": coder},
-    ):
-        if who is None:
-            out[turn_id] = None
-        else:
-            out.setdefault(turn_id, set()).add((who, code_id, start, end))  # type: ignore[union-attr]
-    return out
-
-
-def record_basis(db: Database, batch_id: int, turn_id: int, versions: dict[str, list[tuple]]) -> None:
-    """Record with the decision BATCH_ID on a turn what it was settled on: each coder's codings there, as (code id,
-    start, end, ...) rows ("no code" included). In the caller's transaction, the one that writes the decision."""
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO consensus_basis (batch_id, turn_id, coder, code_id, start, end) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [(batch_id, turn_id, who, *row[:3]) for who, rows in versions.items() for row in rows],
-    )
 
 
 def prepare(db: Database, coder: str, a: str, b: str) -> tuple[int, int]:

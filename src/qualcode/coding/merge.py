@@ -8,8 +8,8 @@ too, in the merge batch.
 
 Interviews: by text_hash (the normalised text), so the same transcript imported under another id still matches;
 then by id, with a warning, when the texts differ: the codings are then placed on this project's text by their quotes
-with reanchor's rules (exact occurrence nearest the expected place, else a similar span, else orphaned). Interviews
-this project lacks are listed and their codings skipped: import the transcript, then merge again.
+with reanchor's rules (merge_place). Interviews this project lacks are listed and their codings skipped: import the
+transcript, then merge again.
 
 Codes: by full path, then by key (a code renamed here keeps its key). Codes OTHER has and this project lacks are
 listed; with add_codes they are created under their parents (created too when missing), keeping key and GUID.
@@ -44,7 +44,6 @@ that revived it). Merging the same project twice changes nothing.
 
 from __future__ import annotations
 
-import bisect
 import json
 import os
 import uuid
@@ -57,10 +56,11 @@ from sqlite_utils import Database
 from qualcode.codebook.ops import renumber
 from qualcode.codebook.tree import CodeTree
 from qualcode.codebook.tree import settings as codebook_settings
+from qualcode.coding.merge_place import Placed, place
 from qualcode.coding.merge_read import Other, read_other
 from qualcode.errors import ConflictError, UsageError
 from qualcode.ingest import reanchor
-from qualcode.store.batches import consensus_pair
+from qualcode.store.batches import consensus_pair, record_basis
 from qualcode.store.db import db_file, now, transaction
 
 CODE_COLUMNS = (
@@ -136,29 +136,6 @@ def merge(db: Database, path: Path, *, add_codes: bool = False, dry_run: bool = 
     return report
 
 
-@dataclass
-class _Placed:
-    row: dict  # OTHER's coding
-    interview: str  # here
-    turn: reanchor.Turn | None  # here; None: orphaned
-    start: int
-    end: int
-    code: int | None  # here; None for "no code"
-    unknown: bool = False  # its code has no counterpart here
-
-    @property
-    def guid(self) -> str:
-        return self.row["guid"]
-
-    @property
-    def live(self) -> bool:
-        return self.row["deleted_at"] is None
-
-    @property
-    def key(self) -> tuple:
-        return self.code, self.start, self.end
-
-
 class _Merge:
     def __init__(self, db: Database, other: Other, path: Path, report: MergeReport, add_codes: bool):
         self.db, self.other, self.path, self.report, self.add_codes = db, other, path, report, add_codes
@@ -173,9 +150,11 @@ class _Merge:
     def run(self) -> None:
         code_map = self._codes()
         self.paths = {c.id: c.path for c in CodeTree.load(self.db)}
-        placed = self._place(code_map)
+        placed, self.report.interviews, warnings = place(self.db, self.other, code_map, self.path.name)
+        self.report.warnings += warnings
+        self.report.count("no_interview", sum(i["codings"] for i in self.report.interviews if i["here"] is None))
         self.here = {r["guid"]: r for r in self.db.query(f"SELECT turn_id, {MINE} FROM codings")}
-        groups: dict[tuple[int, str], list[_Placed]] = defaultdict(list)
+        groups: dict[tuple[int, str], list[Placed]] = defaultdict(list)
         for p in placed:
             if p.turn is None:
                 self._orphan(p)
@@ -184,6 +163,7 @@ class _Merge:
         for (turn_id, coder), items in sorted(groups.items()):
             self._decide_keeping_scales(turn_id, coder, items)
         self._consensus()
+        self._bases(code_map, placed)
         self.report.coders = [
             {"coder": name, "created": name in self.created_coders, "added": self.added_by.get(name, 0)}
             for name in sorted({c["coder"] for c in self.other.codings})
@@ -203,6 +183,53 @@ class _Merge:
                     f"{coder} is the consensus of {pair[0]} and {pair[1]} in {self.path.name} but of {here[0]} and "
                     f"{here[1]} here: rename one of them before merging"
                 )
+
+    def _bases(self, code_map: dict[int, int | None], placed: list[Placed]) -> None:
+        """What a consensus decision was settled on comes with it: on each turn where this merge brought a consensus
+        coder's codings (its batch made, retired or revived them), the basis OTHER has for that decision, in this
+        project's codes and offsets. Only when the decision here is OTHER's, from one turn of OTHER with the same
+        text, and every code maps: else nothing, and the turn is judged by times (erring towards INCOMPLETE)."""
+        others = {t.id: t for turns in self.other.turns.values() for t in turns}
+        for coder, bases in sorted(self.other.bases.items()):
+            batch = self.batches.get(coder)
+            if batch is None:
+                continue
+            came_from: dict[int, set] = defaultdict(set)  # a turn here → the turns of OTHER its codings came from
+            turns = {}
+            for p in placed:
+                if p.turn and p.row["coder"] == coder:
+                    came_from[p.turn.id].add(p.row["turn_id"])
+                    turns[p.turn.id] = p.turn
+            decided: dict[int, set] = defaultdict(set)  # a turn of OTHER → the consensus's live codings there
+            for c in self.other.codings:
+                if c["coder"] == coder and c["deleted_at"] is None:
+                    decided[c["turn_id"]].add((coder, c["code_id"], c["start"], c["end"]))
+            for (turn_id,) in self.db.execute(
+                """SELECT DISTINCT turn_id FROM codings WHERE coder = ? AND turn_id IS NOT NULL
+                   AND ? IN (batch_id, deleted_batch_id, revived_batch_id) ORDER BY turn_id""",
+                [coder, batch],
+            ).fetchall():
+                there = next(iter(came_from[turn_id])) if len(came_from[turn_id]) == 1 else None
+                here, other = turns.get(turn_id), others.get(there)
+                if here is None or other is None or here.text != other.text or not bases.get(there):
+                    continue
+                shift = here.start - other.start  # the same text at another place in the interview
+                settled_on = _mapped(code_map, bases[there], shift)
+                theirs = _mapped(code_map, decided[there], shift)
+                mine = {
+                    (coder, *r)
+                    for r in self.db.execute(
+                        "SELECT code_id, start, end FROM live_codings WHERE coder = ? AND turn_id = ?", [coder, turn_id]
+                    )
+                }
+                # A conflict keeps this project's decision, and a basis is only ever that of the decision it is
+                # recorded with: OTHER's says nothing of what this project's decision was settled on.
+                if settled_on is None or not mine or theirs != mine:
+                    continue
+                versions: dict[str, list[tuple]] = defaultdict(list)
+                for who, *row in settled_on:
+                    versions[who].append(tuple(row))
+                record_basis(self.db, batch, turn_id, versions)
 
     # codes ------------------------------------------------------------------------------------------------------
 
@@ -261,77 +288,9 @@ class _Merge:
             }
         )
 
-    # interviews and placement ----------------------------------------------------------------------------------
-
-    def _place(self, code_map: dict[int, int | None]) -> list[_Placed]:
-        here = dict(self.db.execute("SELECT id, text_hash FROM interviews").fetchall())
-        by_hash: dict[str, list[str]] = defaultdict(list)
-        for iid, h in sorted(here.items()):
-            by_hash[h].append(iid)
-        by_interview: dict[str, list[dict]] = defaultdict(list)
-        for c in self.other.codings:
-            by_interview[c["interview_id"]].append(c)
-        placed: list[_Placed] = []
-        for oid, o in sorted(self.other.interviews.items()):
-            rows = by_interview.get(oid, [])
-            same = by_hash.get(o["text_hash"], [])
-            target = (oid if oid in same else same[0]) if same else (oid if oid in here else None)
-            how = "hash" if same else "id" if target else None
-            entry = {"interview": oid, "here": target, "matched": how, "codings": len(rows)}
-            self.report.interviews.append(entry)
-            if target is None:
-                self.report.count("no_interview", len(rows))
-                continue
-            turns = reanchor.turns(self.db, target)
-            spots = _by_offsets(rows, turns) if how == "hash" else self._by_quotes(o, rows, turns, target, entry)
-            for c in rows:
-                t, a, b = spots[c["id"]]
-                code = code_map.get(c["code_id"]) if c["code_id"] is not None else None
-                placed.append(_Placed(c, target, t, a, b, code, c["code_id"] is not None and code is None))
-        return placed
-
-    def _by_quotes(
-        self, o: dict, rows: list[dict], turns: list[reanchor.Turn], target: str, entry: dict
-    ) -> dict[int, tuple]:
-        """The texts differ: place each coding by its quote, as a re-import with --replace would."""
-        old_turns = self.other.turns.get(o["id"], [])
-        pos = {t.id: i for i, t in enumerate(old_turns)}
-        codings = [
-            reanchor.Coding(
-                c["id"],
-                pos.get(c["turn_id"]),
-                c["coder"],
-                c["code_id"],
-                c["start"],
-                c["end"],
-                c["quote"],
-                c["deleted_at"] is None,
-                c.get("said_by"),
-            )
-            for c in rows
-        ]
-        out = {}
-        counts = dict.fromkeys(("exact", "fuzzy", "orphaned"), 0)
-        for c, p in reanchor.place(o["text"], old_turns, self._text(target), turns, codings):
-            if p is None:
-                out[c.id] = (None, c.start, c.end)
-            elif c.code_id is None:  # "no code" is a decision on the whole turn
-                out[c.id] = (p.turn, p.turn.start, p.turn.end)
-            else:
-                out[c.id] = (p.turn, p.start, p.end)
-            if c.live:
-                counts["orphaned" if p is None else p.method] += 1
-        entry.update(counts)
-        self.report.warnings.append(
-            f"{o['id']}: the text differs from {self.path.name}'s; its {sum(counts.values())} live codings were "
-            f"placed by their quotes ({counts['exact']} exact, {counts['fuzzy']} fuzzy, {counts['orphaned']} "
-            "orphaned)"
-        )
-        return out
-
     # codings -----------------------------------------------------------------------------------------------------
 
-    def _orphan(self, p: _Placed) -> None:
+    def _orphan(self, p: Placed) -> None:
         """No place here: kept like reanchor's orphans, with its quote and last offsets (see 'codings orphans')."""
         if p.guid in self.here:
             self._memo(p, self.here[p.guid])
@@ -342,7 +301,7 @@ class _Merge:
             self._insert(p, status="orphaned")
             self.report.count("orphaned" if p.live else "history")
 
-    def _decide_keeping_scales(self, turn_id: int, coder: str, items: list[_Placed]) -> None:
+    def _decide_keeping_scales(self, turn_id: int, coder: str, items: list[Placed]) -> None:
         """_decide, taken back whole when it would leave two options of one exclusive scale on a passage."""
         counts, conflicts, added = dict(self.report.codings), len(self.report.conflicts), dict(self.added_by)
         coders, batches, here = set(self.created_coders), dict(self.batches), dict(self.here)
@@ -366,7 +325,7 @@ class _Merge:
             )
             self.report.count("conflicting", sum(p.live for p in items))
 
-    def _decide(self, coder: str, items: list[_Placed]) -> None:
+    def _decide(self, coder: str, items: list[Placed]) -> None:
         """One coder's codings of OTHER that land on one turn here, by the rules in the module docstring."""
         if any(p.unknown for p in items if p.live):
             # Taken whole or not at all, so that a later merge with --add-codes finds the turn untouched.
@@ -427,7 +386,7 @@ class _Merge:
         self.report.count("conflicting", len(fresh))
 
     def _take_changes(
-        self, later: list[str], fresh: list[_Placed], mine: dict[str, dict], theirs: dict[str, _Placed], coder: str
+        self, later: list[str], fresh: list[Placed], mine: dict[str, dict], theirs: dict[str, Placed], coder: str
     ) -> None:
         """OTHER's later removals and revivals of shared codings, then its new codings."""
         for g in (g for g in later if not theirs[g].live):
@@ -439,7 +398,7 @@ class _Merge:
                 live_here[key] = mine[g] = mine[g] | self._revive(mine[g], theirs[g], coder)
         self._take(fresh, live_here)
 
-    def _take(self, rows: list[_Placed], live_here: dict[tuple, dict]) -> None:
+    def _take(self, rows: list[Placed], live_here: dict[tuple, dict]) -> None:
         for p in rows:
             if p.key in live_here:  # the same decision, made independently: this project's row stays
                 self._memo(p, live_here[p.key])
@@ -448,7 +407,7 @@ class _Merge:
             live_here[p.key] = {"id": self._insert(p), "memo": p.row["memo"]}
             self.report.count("added")
 
-    def _insert(self, p: _Placed, status: str = "ok") -> int:
+    def _insert(self, p: Placed, status: str = "ok") -> int:
         r = p.row
         coder = self._coder(r["coder"])
         quote = self._text(p.interview)[p.start : p.end] if p.turn else r["quote"]
@@ -487,7 +446,7 @@ class _Merge:
         turn = next((t for t in self.other.turns.get(row["interview_id"], []) if t.id == row["turn_id"]), None)
         return row.get("said_by") or (turn.speaker if turn else None)
 
-    def _retire(self, row: dict, there: _Placed, coder: str) -> str:
+    def _retire(self, row: dict, there: Placed, coder: str) -> str:
         # Removed when OTHER removed it, so the two projects agree on the coding; in the merge batch, so that undoing
         # the merge brings it back.
         when = there.row["deleted_at"]
@@ -498,7 +457,7 @@ class _Merge:
         self.report.removed += 1
         return when
 
-    def _revive(self, row: dict, there: _Placed, coder: str) -> dict:
+    def _revive(self, row: dict, there: Placed, coder: str) -> dict:
         # With OTHER's time, so that both projects date it alike and weigh a third project's change against the same.
         done = {"deleted_at": None, "deleted_batch_id": None, "revived_at": there.row["revived_at"]}
         self.db.execute(
@@ -511,7 +470,7 @@ class _Merge:
         self.added_by[coder] += 1
         return done
 
-    def _memo(self, p: _Placed, here: dict) -> None:
+    def _memo(self, p: Placed, here: dict) -> None:
         theirs, mine = p.row["memo"], here["memo"]
         if not theirs or theirs == mine:
             return
@@ -523,7 +482,7 @@ class _Merge:
                 self._where(p, p.row["coder"]) | {"kind": "memo", "here": mine, "there": theirs}
             )
 
-    def _where(self, p: _Placed, coder: str) -> dict:
+    def _where(self, p: Placed, coder: str) -> dict:
         return {"interview": p.interview, "turn": p.turn.idx if p.turn else None, "coder": coder}
 
     def _describe(self, keys, turn: reanchor.Turn) -> str:
@@ -566,15 +525,15 @@ class _Merge:
         return self.texts[iid]
 
 
-def _by_offsets(rows: list[dict], turns: list[reanchor.Turn]) -> dict[int, tuple]:
-    """The text is the same: a coding keeps its offsets, in the turn here that holds them."""
-    starts = [t.start for t in turns]
-    out = {}
-    for c in rows:
-        a, b = c["start"], c["end"]
-        i = bisect.bisect_right(starts, a) - 1
-        inside = c["turn_id"] is not None and i >= 0 and b <= turns[i].end
-        out[c["id"]] = (turns[i] if inside else None, a, b)
+def _mapped(code_map: dict[int, int | None], rows: set[tuple], shift: int) -> set[tuple] | None:
+    """OTHER's (coder, code id, start, end) rows in this project's codes and offsets; None when a code has no
+    counterpart here."""
+    out = set()
+    for who, code, a, b in rows:
+        mine = code_map.get(code) if code is not None else None
+        if code is not None and mine is None:
+            return None
+        out.add((who, mine, a + shift, b + shift))
     return out
 
 

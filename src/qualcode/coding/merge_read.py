@@ -11,6 +11,7 @@ from pathlib import Path
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import NotFoundError, QualcodeError
 from qualcode.ingest import reanchor
+from qualcode.store.batches import basis
 from qualcode.store.db import (
     BUSY_TIMEOUT_MS,
     VERSION_KEY,
@@ -50,6 +51,7 @@ class Other:
     coders: dict[str, dict]
     codings: list[dict]
     consensus: dict[str, tuple[str, str]]  # a consensus coder → the two coders it settles
+    bases: dict[str, dict]  # a consensus coder → what its decision on each turn was settled on (store.batches.basis)
 
 
 def read_other(path: Path) -> Other:
@@ -116,6 +118,8 @@ def _read(conn: sqlite3.Connection) -> Other:
         if "consensus" in tables
         else {}
     )
+    # A project older than m017 recorded no bases: its consensus decisions come without them.
+    bases = {c: basis(conn, c) for c in consensus} if "consensus_basis" in tables else {}
     columns = [*CODING_COLUMNS, *(c for c in optional if c in present)]
     return Other(
         interviews=interviews,
@@ -128,6 +132,7 @@ def _read(conn: sqlite3.Connection) -> Other:
             for r in conn.execute(f"SELECT {', '.join(columns)} FROM codings ORDER BY id")
         ],
         consensus=consensus,
+        bases=bases,
     )
 
 

@@ -1,4 +1,5 @@
-"""Coders, batches (the unit of history and undo), retiring codings in one, and which pair a consensus coder is of.
+"""Coders, batches (the unit of history and undo), retiring codings in one, which pair a consensus coder is of and
+what its decisions were settled on (their basis: read and recorded here, since merge carries it too).
 
 Here, below every package that changes codings, so that changes to the code tree (codebook/) record their batch
 the same way coding/ does. What a batch added and removed is counted by the triggers of m014 as it happens, so the
@@ -47,6 +48,47 @@ def consensus_pair(db: Database, coder: str, a: str, b: str) -> tuple[str, str] 
         )
         return None
     return None if set(row) == {a, b} else (row[0], row[1])
+
+
+def basis(db, coder: str) -> dict[int, set[tuple] | None]:
+    """What CODER's decision on each turn was last settled on: {turn id: {(coder, code id, start, end)}} of A's and
+    B's codings then, or None where it is not known. DB is a project or a plain connection (merge reads another
+    project's with it).
+
+    The last settlement is the newest batch of CODER's, not undone, that recorded a basis on the turn (a review's
+    save, a carry-over) or brought CODER's codings on it from another project (a merge, which carries the basis
+    when it can; where it could not, the turn has None and is judged by times). A coding CODER makes by hand
+    afterwards (`apply`, a session) settles nothing: it is no review of what A and B changed, so the review's basis
+    still holds. An undone batch's basis never counts."""
+    out: dict[int, set[tuple] | None] = {}
+    for turn_id, who, code_id, start, end in db.execute(
+        """WITH events AS (
+               SELECT s.turn_id, s.batch_id FROM consensus_basis s
+               JOIN batches k ON k.id = s.batch_id AND k.coder = :c AND k.undone_at IS NULL
+               UNION
+               SELECT o.turn_id, k.id FROM codings o
+               JOIN batches k ON k.id IN (o.batch_id, o.deleted_batch_id, o.revived_batch_id)
+               WHERE o.coder = :c AND o.turn_id IS NOT NULL AND k.kind = 'merge' AND k.undone_at IS NULL)
+           SELECT l.turn_id, s.coder, s.code_id, s.start, s.end
+           FROM (SELECT turn_id, max(batch_id) AS batch_id FROM events GROUP BY turn_id) l
+           LEFT JOIN consensus_basis s ON s.turn_id = l.turn_id AND s.batch_id = l.batch_id""",
+        {"c": coder},
+    ):
+        if who is None:
+            out[turn_id] = None
+        else:
+            out.setdefault(turn_id, set()).add((who, code_id, start, end))  # type: ignore[union-attr]
+    return out
+
+
+def record_basis(db: Database, batch_id: int, turn_id: int, versions: dict[str, list[tuple]]) -> None:
+    """Record with the decision BATCH_ID on a turn what it was settled on: each coder's codings there, as (code id,
+    start, end, ...) rows ("no code" included). In the caller's transaction, the one that writes the decision."""
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO consensus_basis (batch_id, turn_id, coder, code_id, start, end) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(batch_id, turn_id, who, *row[:3]) for who, rows in versions.items() for row in rows],
+    )
 
 
 def new_batch(

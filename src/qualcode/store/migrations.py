@@ -530,8 +530,9 @@ def m017_consensus_basis(db: Database) -> None:
     (a review's save, a carry-over), so that "changed since" compares them with what A and B code now. Decisions made
     before this have none, and keep the rule by times."""
     # One row per coding of A or B (code_id NULL: their "no code"), keyed by the consensus's batch that decided the
-    # turn: an undone batch's basis no longer counts. Not carried by merge. A change of the code tree moves the rows
-    # as it moves the codings (codebook/store.py), and a replaced transcript's turns take theirs with them.
+    # turn: an undone batch's basis no longer counts. Merge carries it where it can (coding/merge.py), a change of the
+    # code tree moves the rows as it moves the codings (codebook/store.py), and a replaced transcript's unchanged turns
+    # keep theirs (ingest/reanchor.py).
     db.execute("""
         CREATE TABLE consensus_basis (
             batch_id INTEGER NOT NULL REFERENCES batches(id),
