@@ -145,7 +145,7 @@ def test_unchecked_rows_give_way_and_a_checked_row_never_does(sess, width):
         text = "\n".join(lines)
         assert len(lines) <= height and lines[0].startswith("INT-07 · "), text
         rows = {int(m[1]): m[2] for line in lines if (m := ROW.match(line))}
-        if "too small to show the checked codes: enlarge it" in " ".join(lines):
+        if "too small to show the checked codes" in " ".join(lines):
             assert not rows and view.blind, text
             seen.add("too small")
             sess.blind = view.blind  # as the keyboard loop does before each key
@@ -155,13 +155,23 @@ def test_unchecked_rows_give_way_and_a_checked_row_never_does(sess, width):
             continue
         assert {1: "✓", 2: "✓", 3: "✓"}.items() <= rows.items(), text
         assert not any(re.match(r"… \d+ more lines?", line) for line in lines), text
-        if len(rows) < 5:
-            assert f"+ {5 - len(rows)} unchecked codes hidden: enlarge the window" in text, text
-            seen.add("unchecked hidden")
-        if not any("Tewodros" in line for line in lines):
-            assert re.search(r"^… turn hidden \(\d+ lines\): enlarge the window", text, re.M), text
+        # What is hidden is said a line each, then on one line, then not at all, before a checked row gives way.
+        merged = [line for line in lines if re.match(r"… the turn.* hidden(: enlarge the window)?$", line)]
+        if merged:
+            seen.add("one line")
+            assert not any(line.startswith(("  + ", "… turn hidden")) for line in lines), text
+        if len(rows) < 5 and not merged:
+            if f"+ {5 - len(rows)} unchecked codes hidden: enlarge the window" in text:
+                seen.add("unchecked hidden")
+            else:
+                assert height < 10 and not any("hidden" in line for line in lines), text
+                seen.add("none said")
+        if re.search(r"^… turn hidden \(\d+ lines\): enlarge the window", text, re.M):
+            assert not any("Tewodros" in line for line in lines), text
             seen.add("turn hidden")
-    assert seen == {"too small", "unchecked hidden", "turn hidden"}
+        if merged and len(rows) < 5:
+            assert merged[0].startswith(f"… the turn and {5 - len(rows)} unchecked codes hidden"), text
+    assert seen == {"too small", "unchecked hidden", "turn hidden", "one line", "none said"}
 
 
 def test_the_line_of_codes_past_the_ninth_is_whole_at_60_columns(cli, db_path, tmp_path):
@@ -280,9 +290,9 @@ def test_at_60x18_the_list_of_choices_gets_the_room_of_the_turn(cli, db_path, tm
     lines = screen(sess, 60, 17, View(show="choices", message=reply.message))
     text = "\n".join(lines)
     assert len(lines) <= 17 and all(len(line) <= 60 for line in lines), text
-    assert [int(m[1]) for line in lines if (m := re.match(r"^(\d) ■ (Funding|…/Fund)", line))] == list(range(1, 10)), (
-        text
-    )
+    assert [int(m[1]) for line in lines if (m := re.match(r"^(\d) \[ \] ■ (Funding|…/Fund|Fund)", line))] == list(
+        range(1, 10)
+    ), text
     assert not any(re.match(r"… \d+ more lines?", line) for line in lines), text
     assert all(f"region {n}" in text for n in range(8)), text  # what tells the choices apart is on the screen
     assert lines[0].startswith("INT-07 · ") and lines[-1] == "? shows the keys · q quits", text
@@ -300,3 +310,104 @@ def test_the_sessions_counts_are_whole_at_80_columns(sess, width):
     assert "session: accepted 12 · skipped 3" in status and all(len(line) <= width for line in lines)
     if width == 80:
         assert lines[at] == "0 of 1 decided, 1 to go │ pre-checked 5 of 5 │ session: accepted 12 · skipped 3"
+
+
+BLOCKED = ["", "a", "x", "1", "s", "n", "p", "u", "c fund", "m late", "k 1", "0", "2", "b", "e"]
+
+
+def assert_nothing_saves(sess, lines: list[str], view: View) -> None:
+    """What the keyboard loop does on a screen that says the window is too small: no key but q, ? and esc acts."""
+    text = " ".join(lines)
+    assert view.blind and "too small" in text and "nothing can be saved" in text, text
+    sess.blind = view.blind  # as the keyboard loop does before each key
+    turn, checked = sess.turn_id, set(sess.checked)
+    for key in BLOCKED:
+        reply = sess.handle(key)
+        assert reply.message.startswith("not saved: the window is too small"), (key, reply)
+        assert sess.turn_id == turn and sess.checked == checked and not sess.decided and not sess.done, key
+    assert sess.handle("?").show == "help" and sess.handle("q").quit
+
+
+def test_on_a_screen_too_small_for_the_checked_codes_no_key_saves_anything(sess):
+    """The guard refused only a save with codes in it: x (or enter with nothing checked) saved "no code" on a screen
+    that said the window was too small for what would be saved."""
+    view = View()
+    lines = screen(sess, 60, 6, view)
+    assert_nothing_saves(sess, lines, view)
+
+
+def test_on_a_review_screen_too_small_for_the_coders_codes_no_key_saves_anything(cli, db_path, tmp_path):
+    """Review at 60x7, ana said "no code", ben gave a code: 1 kept ana's "no code" and 0 saved "neither"."""
+    from qualcode.agreement.review import ReviewSession
+    from tests.session_helpers import live, project
+
+    project(cli, tmp_path)
+    turn = participant_turns(db_path)[0]
+    suggest(db_path, turn, "Staffing", 0.8)
+    cli("code", "--coder", "ana", input="x\nq\n")
+    cli("code", "--coder", "ben", input="a\nq\n")
+    sess = ReviewSession(open_project(db_path), "cons", "ana", "ben", [turn["id"]])
+    view = View()
+    lines = screen(sess, 60, 5, view)
+    assert_nothing_saves(sess, lines, view)
+    assert live(db_path, "cons") == []
+
+
+def test_the_lines_saying_what_is_hidden_give_way_before_a_checked_row(tmp_path, sess):
+    """At 60x18, twelve checked codes of fifteen were refused ("too small") while "… turn hidden" and "+ 3 unchecked
+    codes hidden" kept their lines; so were two checked codes at 60x8. Those lines merge into one, then go."""
+    for item in sess.items[2:]:
+        sess.checked.discard(item.code.id)  # 1 and 2 checked
+    view = View()
+    lines = screen(sess, 60, 7, view)  # a 60x8 window: its last line is the prompt's
+    text = "\n".join(lines)
+    assert not view.blind and len(lines) <= 7, text
+    assert {int(m[1]): m[2] for line in lines if (m := ROW.match(line))} == {1: "✓", 2: "✓"}, text
+
+    from tests.conftest import Cli
+
+    names = [*NATO, "Mike", "November", "Oscar"]
+    other = Cli(tmp_path / "many.db")
+    other("import", CORPUS / "INT-07.md")
+    codebook = "codebook: Many\ncodes:\n" + "".join(f"  - name: {n}\n" for n in names)
+    other("codebook", "load", write(tmp_path / "many.yml", codebook))
+    turn = participant_turns(other.db_path)[0]
+    for n, code in enumerate(names):  # the last three are not pre-checked
+        suggest(other.db_path, turn, code, 0.99 - n / 100, probability=0.9 if code in NATO else 0.5)
+    many = CodingSession(open_project(other.db_path), "ana", [turn["id"]])
+    view = View()
+    lines = screen(many, 60, 17, view)
+    text = "\n".join(lines)
+    assert not view.blind and len(lines) <= 17, text
+    assert {m[3] for line in lines if (m := ANY_ROW.match(line)) and m[2] == "✓"} == set(NATO), text
+    assert lines[0].startswith("INT-07 · ") and lines[-1] == "? shows the keys · q quits", text
+
+
+@pytest.mark.parametrize("width", range(40, 121, 4))
+def test_the_footer_breaks_only_between_whole_counts(width):
+    """At 60x18 a review's counts wrapped inside a count ("both 1 · neither" / "1 · edited 1"), and at 80x24 a lone
+    "·" ended a line: the counts go to the next line whole, and no line starts or ends with a separator."""
+    from types import SimpleNamespace
+
+    from qualcode.cli._screen import status
+
+    outcomes = ("kept coder-a", "kept coder-b", "both", "neither", "edited", "skipped")
+    counts = dict(zip(outcomes, (12, 3, 1, 1, 1, 0), strict=True))
+    sess = SimpleNamespace(outcomes=outcomes, counts=counts, decided={1, 2}, turn_ids=list(range(34)), remaining=32)
+    lines = status(sess, width).plain.split("\n")
+    assert all(len(line) <= width for line in lines), lines
+    assert not any(line.strip()[:1] in "·│" or line.strip()[-1:] in "·│" for line in lines), lines
+    for outcome, n in counts.items():
+        assert not n or any(f"{outcome} {n}" in line for line in lines), (outcome, lines)
+    assert any("2 of 34 decided, 32 to go" in line for line in lines), lines
+
+
+def test_on_a_screen_too_small_the_footer_stays_last_and_a_long_message_is_cut(sess):
+    message = "saved INT-07 turn 3: " + "; ".join(f"Criterion/{n}" for n in NATO)
+    for height in range(4, 9):
+        view = View(message=message)
+        lines = screen(sess, 60, height, view)
+        text = "\n".join(lines)
+        assert view.blind and len(lines) <= height and lines[0].startswith("INT-07 · "), text
+        assert lines[-1] == "? shows the keys · q quits", text
+        assert len([line for line in lines if line.startswith(("saved", "Criterion", "Golf"))]) <= 1, text

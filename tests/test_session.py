@@ -98,13 +98,22 @@ def test_prefix_with_several_matches_lists_them_to_choose(cli, db_path, turns):
     r = code(cli, "c s\n2\n\nc zzz\nc\nfund\nc s\nx\n\nq\n")
     out = r.stdout
     assert "2 codes match 's'" in out
-    assert "1 ■ Efficiency/Staffing" in out and "2 ■ Sustainability" in out
+    assert "1 [ ] ■ Efficiency/Staffing" in out and "2 [ ] ■ Sustainability" in out
     assert "no codable code starts with 'zzz'" in out
     assert "code name (prefix; empty cancels): fund" in out  # c alone asks for the name on the next line
     assert "no code chosen" in out  # a non-number cancels the choice
     assert names(db_path, "ana", turns[0]) == {"Sustainability"}
     # The cancelled choice left Funding checked, and the empty line accepted it.
     assert names(db_path, "ana", turns[1]) == {"Funding and timeliness"}
+
+
+def test_the_list_of_matches_shows_which_codes_are_checked(cli, db_path, turns):
+    """c toggles: picking a checked code from the list unchecks it, and the list did not show which were checked."""
+    suggest(db_path, turns[0], "Staffing", 0.8)  # pre-checked
+    r = code(cli, "c s\n1\nq\n")
+    listed = r.stdout.split("ana> c s")[1].split("2 codes match 's'")[0]
+    assert "1 [✓] ■ Efficiency/Staffing (unchecks)\n" in listed and "2 [ ] ■ Sustainability \n" in listed, listed
+    assert "unchecked Efficiency/Staffing" in r.stdout and live(db_path, "ana") == []
 
 
 def test_folders_are_not_codable_and_exclusive_siblings_exclude_each_other(cli, db_path, turns):
@@ -137,7 +146,7 @@ def test_k_narrows_the_coding_to_chosen_sentences(cli, db_path, turns):
     suggest(db_path, t, "Needs", 0.7)
     script = "n\n" * at + "k\n1 3\n\nq\n"
     r = code(cli, script)
-    assert "sentences to code, e.g. 1 3 or 2-4 (empty = the whole turn): 1 3" in r.stdout
+    assert "sentences to code (1 3, 2-4; empty: whole turn): 1 3" in r.stdout
     assert "coding sentences 1, 3 only" in r.stdout
     sentences = query(db_path, "SELECT start, end FROM sentences WHERE turn_id = ? ORDER BY idx", [t["id"]])
     chosen = {sentences[0], sentences[2]}
@@ -432,6 +441,11 @@ def test_an_empty_line_after_the_help_decides_nothing(cli, db_path, turns):
     assert " 1 [✓] ■ Efficiency/Funding and timeliness" in after  # the screen again, the code still checked
     code(cli, "?\n\n\nq\n")
     assert names(db_path, "ana", turns[0]) == {"Funding and timeliness"}  # the next empty line accepts
+
+
+def test_the_help_of_code_says_an_empty_line_after_the_help_decides_nothing(cli):
+    out = " ".join(cli("code", "--help").stdout.split())
+    assert "an empty line accepts, except right after `?`: then it closes the help" in out, out
 
 
 def test_c_unchecks_a_checked_code_past_the_ninth(cli, db_path, tmp_path):

@@ -380,7 +380,7 @@ ANY_ROW = re.compile(r"^ ?(\d| ) \[(✓| )\] ■ (\w+) ")
 def test_no_checked_code_is_out_of_sight_and_enter_waits_for_a_window_that_shows_them(tmp_path):
     """One long turn, twelve suggestions, ten pre-checked (three past the ninth, unnumbered): at 60x18 every checked
     row is on the screen (the unchecked ones and the turn gave way); at 50x12 they cannot all be, so the screen says
-    so and enter saves nothing, until fewer are checked."""
+    so and no key saves (or unchecks) anything; in a larger window fewer are checked, and then 50x12 shows them."""
     from tests.conftest import query, write
     from tests.session_helpers import participant_turns, suggest
 
@@ -421,8 +421,13 @@ def test_no_checked_code_is_out_of_sight_and_enter_waits_for_a_window_that_shows
         screen = s.key("\r")
         assert any(line.startswith("not saved: the window is too small") for line in screen), "\n".join(screen)
         assert query(cli.db_path, "SELECT count(*) FROM codings") == [(0,)]
+        screen = s.key("1")  # nor does a digit change what cannot be seen
+        assert any(line.startswith("not saved: the window is too small") for line in screen), "\n".join(screen)
+        screen = s.resize(*SMALL)  # where the checked codes are seen, the digits act
+        assert {c: "✓" for c in checked}.items() <= rows(screen).items(), "\n".join(screen)
         for digit in "1346789":  # unchecks the numbered ones: Juliet, Kilo and Lima stay checked
-            screen = s.key(digit)
+            s.key(digit)
+        screen = s.resize(50, 12)
         assert_fits(screen, 50)
         assert {c for c, box in rows(screen).items() if box == "✓"} == {"Juliet", "Kilo", "Lima"}, "\n".join(screen)
         s.key("\r", until="End of the scope")
@@ -576,3 +581,56 @@ def test_sigterm_and_sighup_restore_the_terminal_and_keep_what_was_decided(proje
         s.close()
     assert s.child.exitstatus == 128 + signum
     assert query(db, "SELECT count(DISTINCT turn_id) FROM live_codings WHERE coder = 'kim'") == [(1,)]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["code", "--coder", "pick", "--interview", "INT-10"], ["review", "--coders", "coder-a,coder-b", "--as", "pick"]],
+)
+def test_the_enter_typed_after_picking_from_a_list_of_codes_saves_nothing(projects, tmp_path, command):
+    """c, "Cross", enter, 5, enter: the list took one key, so the enter typed after the 5 (as after the name)
+    accepted the turn. The number is a line, like the name: typed, then enter."""
+    from tests.conftest import query
+
+    db = copy_db(projects["plain"], tmp_path / "pick.db")
+    s = Screen(["--db", db, *command], 80, 24)
+    try:
+        s.settle("to go │")
+        s.key("n" if command[0] == "code" else "e")
+        saved = query(db, "SELECT count(*) FROM codings")  # a review has carried the agreed turns over
+        s.key("c", until="code name")
+        s.child.send("Cross")
+        screen = s.key("\r", until="number")
+        assert screen[-1].startswith("number, then enter"), "\n".join(screen)
+        s.key("5", until="cancels): 5")
+        screen = s.key("\r", until="checked Cross-cutting themes/")
+        text = "\n".join(screen)
+        assert any(line.startswith("checked Cross-cutting themes/") for line in screen), text
+        assert "saved" not in text and query(db, "SELECT count(*) FROM codings") == saved, text
+    finally:
+        s.close()
+
+
+def test_while_choosing_sentences_in_a_short_window_the_arrows_scroll_them_and_the_prompt_fits(projects):
+    """k in a short window: the sentences were cut with "↓ ↑ scroll", but the arrows did nothing while the prompt
+    was up, and at 60 columns the prompt itself was cut."""
+    s = Screen(["--db", projects["plain"], "code", "--coder", "ana", "--interview", "INT-10"], 60, 12)
+    where = re.compile(r"lines (\d+)–(\d+) of the turn's (\d+)")
+    try:
+        s.settle("to go │")
+        s.key("n", until="│")  # turn 3: eleven sentences
+        screen = s.key("k", until="sentences to code")
+        prompt = [line for line in screen if line.strip()][-1]
+        assert prompt.startswith("sentences to code") and prompt.endswith("whole turn):"), "\n".join(screen)
+        first = next(where.search(line) for line in screen if where.search(line))
+        assert first[1] == "1", "\n".join(screen)
+        screen = s.key("\x1b[B", until="of the turn's")
+        moved = next(where.search(line) for line in screen if where.search(line))
+        prompt = [line for line in screen if line.strip()][-1]
+        assert moved[1] == "2" and prompt.startswith("sentences to code"), "\n".join(screen)
+        assert screen[0].startswith("INT-10 · "), "\n".join(screen)
+        s.child.send("1")
+        screen = s.key("\r", until="only sentence 1")
+        assert any(line.strip() == "only sentence 1 (k changes it)" for line in screen), "\n".join(screen)
+    finally:
+        s.close()

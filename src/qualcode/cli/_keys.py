@@ -2,10 +2,11 @@
 
 On a terminal the session takes the terminal's alternate screen, so the scrollback keeps what was there before and
 none of the session's screens; each key acts at once; the screen is redrawn when the window is resized; a question
-(a code name, a memo, sentence numbers) is edited on the bottom line, and Esc cancels it. The terminal is put back
-as it was on quitting, on Ctrl-C, on SIGTERM and SIGHUP and on a crash. When stdin is not a terminal each line is one
-command and the screens are printed as they go, which is how tests and scripts drive a session. Keys from a terminal
-with the screen going elsewhere (stdout redirected) is refused: the coder would decide what they cannot see.
+(a code name, the number of one c listed, a memo, sentence numbers) is edited on the bottom line, and Esc cancels
+it. The terminal is put back as it was on quitting, on Ctrl-C, on SIGTERM and SIGHUP and on a crash. When stdin is
+not a terminal each line is one command and the screens are printed as they go, which is how tests and scripts drive
+a session. Keys from a terminal with the screen going elsewhere (stdout redirected) is refused: the coder would
+decide what they cannot see.
 """
 
 from __future__ import annotations
@@ -131,11 +132,12 @@ class Terminal:
         with self.console:  # one write: no flicker between clearing and drawing
             self.console.clear()
             self.console.print(screen)
-            if prompt:
-                self.console.print(Text(prompt), end="")
+            if prompt:  # on the bottom line, never wrapped onto another: that would push the header off
+                self.console.print(Text(prompt[: self.console.width - 1]), end="")
 
-    def line(self, prompt: str, redraw: Callable[[], None]) -> str | None:
-        """A line typed on the bottom line after PROMPT; None when Esc cancels it."""
+    def line(self, prompt: str, redraw: Callable[[], None], scroll: Callable[[int], None]) -> str | None:
+        """A line typed on the bottom line after PROMPT; None when Esc cancels it. The arrows and page keys SCROLL
+        the screen above meanwhile (the sentences k asks for may be longer than the window)."""
         text = ""
         while True:
             shown = (prompt + text)[-(self.console.width - 1) :]
@@ -144,6 +146,8 @@ class Terminal:
             key = self.key()
             if key == RESIZE:
                 redraw()
+            elif key in SCROLL:
+                scroll(SCROLL[key])
             elif key in LINE_KEYS:
                 return text
             elif key == ESC:
@@ -182,11 +186,15 @@ def session(sess: Cursor, console: Console, term: Terminal) -> None:
         # The last line of the window is the prompt's, or where the cursor waits.
         term.show(draw(sess, console, view, height=console.height - 1), PROMPTS.get(sess.pending or "", ""))
 
+    def scroll(by: int) -> None:
+        view.scroll = max(view.scroll + by, 0)
+        redraw()
+
     while True:
         redraw()
         try:
-            if sess.pending in ("c", "m", "k"):
-                text = term.line(PROMPTS[sess.pending], redraw)
+            if sess.pending in ("c", "m", "k", "choose"):
+                text = term.line(PROMPTS[sess.pending], redraw, scroll)
                 command = ESC if text is None else text
             else:
                 key = term.key()

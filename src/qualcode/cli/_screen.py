@@ -10,8 +10,7 @@ the screen is also fitted to the window's height, giving up first what helps lea
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
@@ -20,40 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from qualcode.agreement.review import ReviewSession
+from qualcode.cli._lists import CLOSE_HELP, PARTS, choices, help_table, line, sentences
 from qualcode.coding.session import MAX_NUMBERED, CodingSession, Cursor, Item
 from qualcode.output.render import plural, printable
-
-# Each description fits on one line beside its key in 60 columns: the help is whole in the smallest window promised.
-CODING_KEYS = [
-    ("enter, a", 'accept the checked codes (none: "no code")'),
-    ("1-9", "check or uncheck that code"),
-    ("c", "find a code by name: checks it, or unchecks it"),
-    ("x", 'reject every suggestion: "no code" for the turn'),
-    ("s", "skip: no decision now, the turn stays open"),
-    ("n, p (→, ←)", "next or previous turn without deciding"),
-    ("↓, ↑", "scroll a turn too long for the window"),
-    ("m", "a memo, saved with your decision on this turn"),
-    ("k", "code only some sentences (type their numbers)"),
-    ("u", "undo this session's last decision, repeatedly"),
-    ("esc", "cancel a question (code name, memo, sentences)"),
-    ("?", "this help; any key closes it"),
-    ("q", "quit: all is saved; run again to resume"),
-]
-REVIEW_KEYS = [
-    ("1, 2", "keep the first or the second coder's version"),
-    ("b", "both: the union of their codes"),
-    ("0", 'neither: record "no code"'),
-    ("e", "edit: digits, c toggle; enter saves, e cancels"),
-    ("s", "skip: no decision now"),
-    ("n, p (→, ←)", "next or previous disagreement, not deciding"),
-    ("↓, ↑", "scroll a turn too long for the window"),
-    ("m", "a memo, saved with the consensus decision"),
-    ("u", "undo this session's last decision, repeatedly"),
-    ("esc", "cancel a question (code name, memo)"),
-    ("?", "this help; any key closes it"),
-    ("q", "quit: all is saved; run again to resume"),
-]
-CLOSE_HELP = "any key closes the help"
 
 NUMBER, BOX, SCORE = 2, 3, 5  # the columns a code row never gives up
 MIN_NAME = 12  # below this a code name says nothing; the row is then wider than the window, rather than blind
@@ -88,6 +56,9 @@ class Fit:
     unnumbered: bool = True
     body: int | None = None  # lines of the turn itself (None: all)
     unchecked: int | None = None  # unchecked code rows drawn (None: all); a checked row is always drawn
+    # The lines saying what is hidden (the turn, unchecked codes, memos): "each" its own, "one" for all, or "none".
+    notices: str = "each"
+    hidden: list[str] = field(default_factory=list)  # what is hidden, told on one line: filled as the screen is made
 
 
 # --- pieces ----------------------------------------------------------------------------------------------------------
@@ -102,13 +73,6 @@ def tail(text: str, width: int) -> str:
     if flat[-width] != " " and " " in cut:
         cut = cut[cut.index(" ") + 1 :]  # the first word was cut: start at the next one
     return "…" + cut.lstrip()
-
-
-def line(text: Text | str, style: str = "") -> Text:
-    """One line, shortened with "…" rather than wrapped."""
-    out = text if isinstance(text, Text) else Text(text, style=style)
-    out.no_wrap, out.overflow = True, "ellipsis"
-    return out
 
 
 def name(sess: Cursor, item: Item) -> Text:
@@ -185,6 +149,9 @@ def checklist(
     hidden = len(sess.items) - len(items)
     if not hidden:
         return grid
+    if fit.unchecked is not None and fit.notices != "each":
+        fit.hidden.append(plural(hidden, "unchecked code"))
+        return grid
     # A line of its own, wrapped: in a narrow window the name column would cut it.
     if fit.unchecked is None:
         return Group(grid, Text(f"      + {hidden} more (c finds any code)", style="dim"))
@@ -250,6 +217,9 @@ def coding_codes(sess: CodingSession, width: int, fit: Fit) -> list[RenderableTy
 
 def notes(memos: list[Text], fit: Fit) -> list[RenderableType]:
     """The memos as FIT has them: whole, a line each, or one line saying how many are hidden."""
+    if fit.memos == "none" and fit.notices != "each":
+        fit.hidden += [plural(len(memos), "memo")] if memos else []
+        return []
     if fit.memos == "none":
         return [Text(f"  {plural(len(memos), 'memo')} hidden: enlarge the window", style="dim")] if memos else []
     return [m if fit.memos == "whole" else line(m) for m in memos]
@@ -311,25 +281,29 @@ def codes_part(sess: Cursor, width: int, fit: Fit = Fit()) -> list[RenderableTyp
 
 def status(sess: Cursor, width: int) -> Text:
     """The session's counts, whole in WIDTH: the words give way first (the counts of zero, then "suggestions"),
-    then the parts go to lines of their own; a count is never cut."""
+    then the parts go to lines of their own, and the counts of a part too long for a line go on the next one whole;
+    a count is never cut, and no line starts or ends with a separator."""
     note = getattr(sess, "precheck_note", None)  # "pre-checked 2 of 5 suggestions"
     done = [(o, sess.counts[o]) for o in sess.outcomes]
     progress = f"{len(sess.decided)} of {len(sess.turn_ids)} decided, {sess.remaining} to go"
-    made = " · ".join(f"{o} {n}" for o, n in done if n) or "nothing yet"
+    made = [f"{o} {n}" for o, n in done if n] or ["nothing yet"]
     wordings = [
-        [progress, note, "session: " + " · ".join(f"{o} {n}" for o, n in done)],
-        [progress, note, f"session: {made}"],
-        [progress, note and re.sub(r" suggestions?$", "", note), f"session: {made}"],
+        [[progress], [note], [f"{o} {n}" for o, n in done]],
+        [[progress], [note], made],
+        [[progress], [note and re.sub(r" suggestions?$", "", note)], made],
     ]
     for parts in wordings:
-        if len(" │ ".join(p for p in parts if p)) <= width:
+        parts[2] = ["session: " + parts[2][0], *parts[2][1:]]
+        if len(" │ ".join(" · ".join(p) for p in parts if p[0])) <= width:
             break
     lines: list[str] = []
-    for part in filter(None, parts):
-        if lines and len(lines[-1]) + 3 + len(part) <= width:
-            lines[-1] += f" │ {part}"
-        else:
-            lines.append(part)
+    for part in (p for p in parts if p[0]):
+        for k, unit in enumerate(part):
+            gap = " · " if k else " │ "
+            if lines and len(lines[-1]) + len(gap) + len(unit) <= width:
+                lines[-1] += gap + unit
+            else:
+                lines.append(unit)
     return Text("\n".join(lines), style="bold")
 
 
@@ -346,48 +320,6 @@ def footer(sess: Cursor, fit: Fit = Fit(), width: int = 80, *, in_help: bool = F
     else:
         keys = "enter accept · 1-9 toggle · c code · x no code · s skip · n/p · m memo · k sentences · u undo · ? · q"
     return [*out, Text(keys, style="dim")]
-
-
-def sentences(sess: Cursor, width: int | None = None) -> Table:
-    """The turn's sentences, numbered for k; with WIDTH, each on one line of that width, cut with "…", so that in a
-    short window every number the coder is asked for is on the screen."""
-    digits = len(str(len(sess.ctx.sentences)))
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right", no_wrap=True, min_width=digits)
-    grid.add_column()
-    t = sess.ctx.turn
-    for n, (a, b) in enumerate(sess.ctx.sentences, 1):
-        text = t.text[a - t.start : b - t.start]
-        if width is not None:
-            text, room = " ".join(text.split()), max(width - digits - 1, 2)
-            text = text if len(text) <= room else text[: room - 1] + "…"
-        grid.add_row(Text(str(n), style="bold"), Text(printable(text)))
-    return grid
-
-
-def choices(sess: Cursor, width: int | None = None) -> Table:
-    """The codes c found, numbered; with WIDTH, each on one line of that width: a path too long gives up its
-    parents ("…/name") before its name is cut with "…", since the names are what the coder tells apart."""
-    grid = Table.grid(padding=(0, 1))
-    for n, c in enumerate(sess.choices, 1):
-        path = c.path if width is None or len(c.path) <= width - 4 else f"…/{c.name}"
-        label = Text.assemble(("■ ", sess.colours[c.id] or ""), path)
-        grid.add_row(Text(str(n), style="bold"), label if width is None else line(label))
-    return grid
-
-
-def help_table(sess: Cursor, *, whole: bool = True) -> Table:
-    """The keys and what each does; unless WHOLE, each on one line, its description cut with "…"."""
-    keys = REVIEW_KEYS if isinstance(sess, ReviewSession) else CODING_KEYS
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(no_wrap=True, min_width=max(len(key) for key, _ in keys))  # a key is never shortened
-    grid.add_column()
-    for key, what in keys:
-        grid.add_row(Text(key, style="bold"), Text(what) if whole else line(what))
-    return grid
-
-
-PARTS: dict[str, Callable[[Cursor], RenderableType]] = {"sentences": sentences, "choices": choices, "help": help_table}
 
 
 # --- the whole screen ------------------------------------------------------------------------------------------------
@@ -423,6 +355,7 @@ def end_of_scope(sess: Cursor, width: int) -> list[RenderableType]:
 
 def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[RenderableType]:
     width = console.width
+    fit.hidden = []
     if sess.ctx is None:
         out = end_of_scope(sess, width)
         return [*out, Text(view.message, style="yellow")] if view.message else out
@@ -435,6 +368,9 @@ def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Renderab
         if fit.body == 0:  # the checked codes need the turn's last line, and the speaker's: one line says so
             head = head[:-1]
             body = Text(f"… turn hidden ({plural(len(rendered), 'line')}): enlarge the window", style="dim")
+            if fit.notices != "each":
+                fit.hidden.append("the turn")
+                body = Group()
             if view.show:  # the help or a list of choices: the turn is back as soon as it closes
                 body = Group()
         elif len(rendered) > fit.body:
@@ -455,6 +391,10 @@ def parts(sess: Cursor, console: Console, view: View, fit: Fit) -> list[Renderab
         # the chosen sentences will get, stay named on one line.
         names = [item.code.path for item in sess.items if item.code.id in sess.checked]
         middle = [line(f"checked: {', '.join(names) if names else 'nothing (x records no code)'}", "dim")]
+    if fit.notices == "one" and fit.hidden:  # in the turn's place
+        told = ", ".join(fit.hidden[:-1]) + " and " + fit.hidden[-1] if len(fit.hidden) > 1 else fit.hidden[0]
+        said = f"… {told} hidden: enlarge the window"
+        body = line(said if len(said) <= width else f"… {told} hidden", "dim")
     gap = [Text("")] if fit.spacers else []
     said = Text(view.message or "", style="yellow")
     whole = fit.message == "whole" or view.show is not None  # a list of choices or the help: what it says matters
@@ -468,8 +408,9 @@ def crop(console: Console, screen: list[RenderableType], bottom: int, height: in
     options = console.options
     top = [ln for r in screen[:-bottom] for ln in console.render_lines(r, options, pad=False)]
     room = height - height_of(console, screen[-bottom:]) - 1
-    if room < 1:  # a window too small even for the footer: the header first, and what fits after it
-        return [Lines([ln for r in screen for ln in console.render_lines(r, options, pad=False)][:height])]
+    if room < 1:  # a window too small even for the footer: the header first, then the footer's last lines
+        bottom_lines = [ln for r in screen[-bottom:] for ln in console.render_lines(r, options, pad=False)]
+        return [Lines(top[:1] + bottom_lines[len(bottom_lines) - height + 1 :] if height > 1 else top[:1])]
     more = Text(f"… {plural(len(top) - room, 'more line')}: a taller window shows them", style="dim")
     return [Lines(top[:room]), line(more), *screen[-bottom:]]
 
@@ -501,11 +442,12 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
     hint, the table of each coder's codes while a review is edited, unchecked codes past the ninth, the turn down to
     its first line, the message (but under a list of choices); then in the help or the choices the turn (they are
     read now), and all but a line of each entry; with the codes, the memos (a line says how many), the unchecked
-    code rows from the last, and the turn's last line with its speaker's (a line then says the turn is hidden). A
-    checked code's row, its number and check box, and the footer stay: when the checked codes (or a review's marked
-    ones) cannot all be shown, the screen says the window is too small instead and sets VIEW.blind, so that the
-    session saves none of them. What still does not fit is cut above the message and the footer with a "… N more
-    lines" line: the header is always the first line and the footer the last."""
+    code rows from the last, and the turn's last line with its speaker's (a line then says the turn is hidden), then
+    the lines saying what is hidden (merged into one, then gone). A checked code's row, its number and check box, and
+    the footer stay: when the checked codes (or a review's marked ones, or with none checked the codes) cannot all be
+    shown, the screen says the window is too small instead and sets VIEW.blind, so that the session saves nothing
+    (not even "no code") until it fits. What still does not fit is cut above the message and the footer with a "… N
+    more lines" line: the header is always the first line and the footer the last."""
     fit = Fit()
     view.blind = False
     screen = parts(sess, console, view, fit)
@@ -556,31 +498,41 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
     if codes and height_of(console, screen) > height:
         fit.body = 0
         screen = parts(sess, console, view, fit)
-    if height_of(console, screen) > height and codes and marked(sess):
+    for notices in ("one", "none"):  # the lines saying what is hidden go before a checked row would
+        if codes and height_of(console, screen) > height:
+            fit.notices = notices
+            screen = parts(sess, console, view, fit)
+    if height_of(console, screen) > height and codes:
+        # Cut, the screen would show a decision in part: whatever a key would save (codes, or "no code") is unseen.
         view.blind = True
-        screen = too_small(sess, console, view, fit)
+        screen = too_small(sess, console, view, fit, height)
     if height_of(console, screen) > height:
-        said = bool(view.message) and (view.blind or fit.message != "none")
-        screen = crop(console, screen, len(footer(sess, fit)) + said + view.blind, height)
+        said = bool(view.message) and fit.message != "none"
+        bottom = len(screen) - 1 if view.blind else len(footer(sess, fit)) + said
+        screen = crop(console, screen, bottom, height)
     return Group(*screen)
 
 
-def marked(sess: Cursor) -> bool:
-    """Whether a key would save a code on the screen: a checked one, or before a review is edited, a coder's."""
-    if isinstance(sess, ReviewSession) and not sess.editing:
-        return bool(sess.items)
-    return bool(sess.checked)
+TOO_SMALL = "The window is too small to show the {}: enlarge it. Until they fit, nothing can be saved."
 
 
-TOO_SMALL = "The window is too small to show the {}: enlarge it. Until they fit, they cannot be saved."
-
-
-def too_small(sess: Cursor, console: Console, view: View, fit: Fit) -> list[RenderableType]:
-    """The header, why nothing else is drawn, and the footer: codes cut off are never shown as a screen."""
+def too_small(sess: Cursor, console: Console, view: View, fit: Fit, height: int) -> list[RenderableType]:
+    """The header, why nothing else is drawn, the last command's message, and the footer: codes cut off are never
+    shown as a screen. To fit HEIGHT the message goes to a line (cut with "…"), then why, then the message goes."""
     head, _ = context(sess, console.width, fit)
-    what = "codes the coders gave" if isinstance(sess, ReviewSession) and not sess.editing else "checked codes"
-    message = [Text(view.message, style="yellow")] if view.message else []
-    return [head[0], Text(TOO_SMALL.format(what), style="bold yellow"), *message, *footer(sess, fit, console.width)]
+    what = "checked codes" if sess.checked else "codes"
+    if isinstance(sess, ReviewSession) and not sess.editing:
+        what = "codes the coders gave"
+    why = Text(TOO_SMALL.format(what), style="bold yellow")
+    message = [line(view.message, "yellow")] if view.message else []
+    screen = [head[0], why, *message, *footer(sess, fit, console.width)]
+    if height_of(console, screen) > height:
+        screen = [head[0], line(why), *message, *footer(sess, fit, console.width)]
+    if height_of(console, screen) > height and message:
+        screen = [head[0], line(why), *footer(sess, fit, console.width)]
+    if height_of(console, screen) > height:  # why before the counts: the keys that still work stay last
+        screen = [head[0], line(why), footer(sess, fit, console.width)[-1]]
+    return screen
 
 
 def present(sess: Cursor, show: str | None, message: str | None, console: Console) -> None:

@@ -41,7 +41,8 @@ def code(
     accept the checked codes, 1-9 toggle, c find a code, x no code, s skip, n/p next/previous, m memo, k code only
     some sentences, u undo, ? help, q quit. Every decision is saved at once; running the command again resumes at
     the first turn you have not decided. When stdin is not a terminal, each line is one command (`a`, `3`,
-    `c fund`, `x`, `m text`, `k 1 3`, ...; an empty line accepts); with stdin a terminal, stdout must be one too.
+    `c fund`, `x`, `m text`, `k 1 3`, ...; an empty line accepts, except right after `?`: then it closes the help);
+    with stdin a terminal, stdout must be one too.
 
     Example: `qualcode code --coder ana --interview INT-07 --order uncertain`
     """

@@ -151,9 +151,13 @@ class Done:
 PROMPTS = {
     "c": "code name (prefix; empty cancels): ",
     "m": "memo (empty cancels): ",
-    "k": "sentences to code, e.g. 1 3 or 2-4 (empty = the whole turn): ",
-    "choose": "number (other keys cancel): ",
+    "k": "sentences to code (1 3, 2-4; empty: whole turn): ",  # whole in 60 columns, with room to type
+    # A line, as the name before it: the enter typed after the number ends it, and never reaches the screen below.
+    "choose": "number, then enter (anything else cancels): ",
 }
+
+
+BLIND = "not saved: the window is too small; enlarge it (? and q work)"
 
 
 class Cursor:
@@ -183,7 +187,8 @@ class Cursor:
         self.choices: list[dict] = []
         self.ctx: Context | None = None
         self.memo: str | None = None
-        # Set by a screen too small to show the codes a decision would save: it then saves none.
+        # Set by a screen too small to show what a decision would save: until it is cleared, no key but q, ? and
+        # Esc acts (see `handle`).
         self.blind = False
         self.setup()
         self.pos = self._next_open(-1)
@@ -229,6 +234,9 @@ class Cursor:
     def handle(self, line: str) -> Reply:
         """Carry out one command; a domain error becomes a message, the session goes on."""
         try:
+            if self.blind and not self._seen(line.strip()):
+                self.pending, self.choices = None, []
+                return Reply(message=BLIND)
             if self.pending:
                 return self._answer(line.strip())
             text = line.strip()
@@ -236,6 +244,11 @@ class Cursor:
             return self.command(cmd, arg.strip(), text)
         except QualcodeError as e:
             return Reply(message=str(e))
+
+    def _seen(self, text: str) -> bool:
+        """Whether a key may act on a screen too small to show what would be saved (`blind`): quit, the help, and
+        Esc. Any other could save, or change, what the coder cannot see: a digit, enter, x, 1, 0, a code's name."""
+        return text.startswith("\x1b") or (not self.pending and text in ("q", "?", "help", "h"))
 
     def command(self, cmd: str, arg: str, text: str) -> Reply:
         if cmd == "q":
@@ -300,8 +313,6 @@ class Cursor:
         state: dict | None = None,
     ) -> Reply:
         assert self.ctx is not None
-        if self.blind and pairs:
-            return Reply(message="not saved: the window is too small to show the checked codes; enlarge it first")
         t = self.ctx.turn
         batch = coding.decide(
             self.db,
