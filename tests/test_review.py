@@ -378,3 +378,24 @@ def test_undoing_a_reopening_after_the_turn_was_settled_again_is_refused(cli, db
     cli("undo", "--coder", "consensus", "--batch", str(settled[0]))  # the later one first, then it can
     cli("undo", "--coder", "consensus", "--batch", str(reopen[0]))
     assert names(db_path, "consensus", t[1]) == {"Needs"}
+
+
+def test_a_reopened_turn_not_yet_settled_again_is_counted_once(cli, db_path, coded):
+    """Reopened, the turn is an open disagreement; it was also counted as changed since it was settled."""
+    t = coded
+    cli("review", "--coders", "ana,ben", input="b\n1\n2\n0\nq\n")
+    cli("apply", "INT-01", str(t[1]["idx"]), "Sustainability", "--coder", "ben")
+    r = cli("review", "--coders", "ana,ben", input="q\n")
+    assert "reopened 1 turns" in r.stderr
+    status = consensus_of(cli)
+    assert (status["open_disagreements"], status["changed_since"], status["decided"]) == (1, 0, 4), status
+
+
+def test_review_as_a_coder_with_codings_of_their_own_is_refused(cli, db_path, coded):
+    """`--as` a coder who coded: the review took their codings for changes, retired them and carried over on top."""
+    cli("apply", "INT-01", str(coded[0]["idx"]), "Impact", "--coder", "cy")
+    before = query(db_path, "SELECT * FROM codings ORDER BY id")
+    r = cli("review", "--coders", "ana,ben", "--as", "cy", input="q\n", expect=1)
+    assert "--as cy: cy has codings of their own" in r.stderr
+    assert query(db_path, "SELECT * FROM codings ORDER BY id") == before
+    assert query(db_path, "SELECT count(*) FROM consensus") == [(0,)]

@@ -83,6 +83,12 @@ def register(db: Database, coder: str, a: str, b: str) -> None:
     if coder in (a, b):
         raise UsageError(f"--as {coder}: the consensus must be a coder other than {a} and {b}")
     with transaction(db):
+        if coder not in consensus_coders(db) and _decided(db, coder):
+            # The review would retire what it takes for changes and carry over on top: a coder's own coding is lost.
+            raise ConflictError(
+                f"--as {coder}: {coder} has codings of their own; a consensus is a coder of its own (choose another "
+                "name with --as)"
+            )
         other = consensus_pair(db, coder, a, b)
     if other:
         raise ConflictError(
@@ -160,7 +166,8 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
         agreed_otherwise = bool(of_a) and of_a == of_b != mine
         if carried_then_changed or agreed_otherwise:
             changed.add(turn_id)
-    settled_on = basis(db, coder)
+    # Only turns CODER decides now: a reopened turn (its decision retired) is an open disagreement, not a change.
+    settled_on = {t: rows for t, rows in basis(db, coder).items() if t in origins}
     changed |= {t for t, rows in settled_on.items() if rows is not None and rows != now.get(t, set())}
     # Without a basis: settled by the consensus codings' own times (a merge keeps them), arrived by the batches that
     # brought them here.
