@@ -86,7 +86,9 @@ def audit(
 def review(
     ctx: typer.Context,
     coders: Annotated[str, typer.Option("--coders", help="The two coders to reconcile: A,B.")],
-    as_: Annotated[str, typer.Option("--as", help="The coder the consensus is stored as.")] = "consensus",
+    as_: Annotated[
+        str, typer.Option("--as", help="The coder the consensus is stored as: a new coder, or this pair's consensus.")
+    ] = "consensus",
     code_: Annotated[str | None, typer.Option("--code", help="Only disagreements on this code's subtree.")] = None,
     interview: InterviewOpt = None,
     source: SourceOpt = None,
