@@ -313,7 +313,8 @@ def test_a_review_merged_from_before_bases_were_recorded_is_judged_by_times(smal
 
 def test_a_merged_review_follows_its_turn_to_another_place_and_not_to_another_text(small, tmp_path):
     """Turn 7 is reworded in the colleague's transcript, which moves turn 9: its basis moves with it; turn 7's
-    decision comes without one, and is judged by times."""
+    decision was settled on words this project does not have, and reads as changed until a review here settles it
+    (judged by times, a change made here before the colleague's review passed for one the colleague saw)."""
     here = small[0]
     original = (CORPUS / "INT-05.md").read_text(encoding="utf-8")
     edited = original.replace(
@@ -329,12 +330,38 @@ def test_a_merged_review_follows_its_turn_to_another_place_and_not_to_another_te
     colleague("review", "--coders", "ana,ben", "--as", "team", input="1\nq\n")  # turn 9 is carried over
     merge(here, colleague.db_path)
     assert live(here.db_path) >= {("INT-05", 9, "Impact", None, "team"), ("INT-05", 7, "Effectiveness", None, "team")}
-    assert consensus(here)["complete"]
+    status = consensus(here)
+    assert not status["complete"] and status["changed_since"] == 1, status  # turn 7
     here("apply", "INT-05", 9, "Relevance", "--coder", "ana")
     here("unapply", "INT-05", 9, "Relevance", "--coder", "ana")
-    assert consensus(here)["complete"]  # what turn 9 was settled on is what they code
-    here("apply", "INT-05", 7, "Relevance", "--coder", "ana")
-    here("unapply", "INT-05", 7, "Relevance", "--coder", "ana")
+    assert consensus(here)["changed_since"] == 1  # what turn 9 was settled on is what they code
+    r = here("review", "--coders", "ana,ben", "--as", "team", input="1\nq\n")
+    assert "reopened 1 turns" in r.stderr and consensus(here)["complete"]
+    assert query(here.db_path, "SELECT count(*) FROM consensus_unsettled") == [(1,)]
+    here("check")
+
+
+def test_a_colleagues_review_of_another_text_does_not_hide_a_change_made_here_before_it(small, tmp_path):
+    """QA: the colleague's transcript differs on the turn; ben's change here came before the colleague's review,
+    whose time then hid it ("complete", a code in the consensus no coder here has)."""
+    here = small[0]
+    original = (CORPUS / "INT-05.md").read_text(encoding="utf-8")
+    edited = original.replace(
+        "That part was really useful, ma'am, I will say it.", "That part was truly useful, ma'am, I must say."
+    )
+    colleague = Cli(tmp_path / "colleague.db")
+    colleague("import", write(tmp_path / "edited" / "INT-05.md", edited))
+    colleague("codebook", "load", write(tmp_path / "codebook.yml", SMALL))
+    colleague("apply", "INT-05", 7, "Effectiveness", "--coder", "ana")
+    colleague("apply", "INT-05", 7, "Effectiveness", "--coder", "ben")
+    colleague("review", "--coders", "ana,ben", "--as", "team", input="q\n")  # carried over: settled
+    merge(here, colleague.db_path)
+    here("review", "--coders", "ana,ben", "--as", "team", input="q\n")  # reviewed here too
+    assert consensus(here)["complete"]
+    here("apply", "INT-05", 7, "Impact", "--coder", "ben")  # here, first
+    colleague("apply", "INT-05", 7, "Relevance", "--coder", "ben")  # there, later, and reviewed there
+    colleague("review", "--coders", "ana,ben", "--as", "team", input="2\nq\n")
+    merge(here, colleague.db_path)
     status = consensus(here)
     assert not status["complete"] and status["changed_since"] == 1, status
 

@@ -11,10 +11,10 @@ moment (code, or "no code", and span), in the table `consensus_basis`, keyed by 
 then means that what A and B code there now is not exactly that basis, whatever happened in between: a change undone
 since, a code added and removed again, an edit back to the same codings change nothing; a narrowed span does, since
 the consensus copies spans. `merge` carries a decision's basis with it, in this project's codes and offsets, when it
-can do so exactly (coding/merge.py, `_bases`). A decision with no basis (made by an older qualcode, or brought by a
-merge that could not carry it: from a project older than the table, a turn whose text differs, a code unknown here, a
-decision here other than OTHER's) is judged by times instead (see `changed_since`). Turns only one of them decided are
-in no consensus: they are counted, and every export of C says how many. Completeness is recomputed from the live
+can do so exactly, and where it cannot (a turn whose text differs, a code unknown here) the decision is unsettled
+here and reads as changed until reviewed (coding/merge.py, `_bases`). A decision with no basis at all (made by an
+older qualcode, or brought from one) is judged by times instead (see `changed_since`). Turns only one of them decided
+are in no consensus: they are counted, and every export of C says how many. Completeness is recomputed from the live
 codings each time; the next review retires C's decisions on the changed turns (one batch) and settles them again.
 """
 
@@ -28,7 +28,7 @@ from qualcode.agreement.disagreements import Disagreement, both_decided, differ
 from qualcode.coding.codings import TurnRef, insert_coding, new_batch
 from qualcode.errors import ConflictError, UsageError
 from qualcode.output.render import plural
-from qualcode.store.batches import TREE_KINDS, basis, consensus_pair, record_basis, retire
+from qualcode.store.batches import TREE_KINDS, UNSETTLED, basis, consensus_pair, record_basis, retire
 from qualcode.store.db import transaction
 
 
@@ -138,6 +138,7 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
     - a turn where they now agree on codes CODER did not settle on;
     - for a decision with a basis (`basis`): A's or B's live codings on the turn are not exactly the basis, in either
       direction (a code, "no code", a span), whatever happened in between (a change undone since is no change);
+    - a decision a merge brought without a basis it could say here (UNSETTLED): changed, until a review settles it;
     - for a decision without one (an older qualcode's, or one a merge could not bring it with): a coding of A or B made,
       retired or revived after CODER's decision, other than by a change of the code tree, which moves every coder's
       codings alike. After by the codings' own times (which a merge keeps: a colleague's change after the colleague's
@@ -168,7 +169,7 @@ def changed_since(db: Database, coder: str, a: str, b: str) -> set[int]:
             changed.add(turn_id)
     # Only turns CODER decides now: a reopened turn (its decision retired) is an open disagreement, not a change.
     settled_on = {t: rows for t, rows in basis(db, coder).items() if t in origins}
-    changed |= {t for t, rows in settled_on.items() if rows is not None and rows != now.get(t, set())}
+    changed |= {t for t, rows in settled_on.items() if rows == UNSETTLED or rows is not None and rows != now.get(t)}
     # Without a basis: settled by the consensus codings' own times (a merge keeps them), arrived by the batches that
     # brought them here.
     tree = f"SELECT id FROM batches WHERE kind IN ({', '.join('?' * len(TREE_KINDS))})"

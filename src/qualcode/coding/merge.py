@@ -60,7 +60,7 @@ from qualcode.coding.merge_place import Placed, place
 from qualcode.coding.merge_read import Other, read_other
 from qualcode.errors import ConflictError, UsageError
 from qualcode.ingest import reanchor
-from qualcode.store.batches import consensus_pair, record_basis
+from qualcode.store.batches import UNSETTLED, basis, consensus_pair, record_basis, record_unsettled
 from qualcode.store.db import db_file, now, transaction
 
 CODE_COLUMNS = (
@@ -187,13 +187,17 @@ class _Merge:
     def _bases(self, code_map: dict[int, int | None], placed: list[Placed]) -> None:
         """What a consensus decision was settled on comes with it: on each turn where this merge brought a consensus
         coder's codings (its batch made, retired or revived them), the basis OTHER has for that decision, in this
-        project's codes and offsets. Only when the decision here is OTHER's, from one turn of OTHER with the same
-        text, and every code maps: else nothing, and the turn is judged by times (erring towards INCOMPLETE)."""
+        project's codes and offsets, when the decision here is OTHER's, from one turn of OTHER with the same text,
+        and every code maps. A conflict that kept this project's decision keeps what it was settled on here. Else the
+        decision is recorded as unsettled (it reads as changed until a review here settles it): judged by times, a
+        change made here before the colleague's review would pass for one the colleague saw. Where OTHER itself
+        knows no basis (an older decision), the turn is judged by times, as there."""
         others = {t.id: t for turns in self.other.turns.values() for t in turns}
         for coder, bases in sorted(self.other.bases.items()):
             batch = self.batches.get(coder)
             if batch is None:
                 continue
+            local = basis(self.db, coder, before=batch)  # as it was here before this merge
             came_from: dict[int, set] = defaultdict(set)  # a turn here → the turns of OTHER its codings came from
             turns = {}
             for p in placed:
@@ -209,27 +213,33 @@ class _Merge:
                    AND ? IN (batch_id, deleted_batch_id, revived_batch_id) ORDER BY turn_id""",
                 [coder, batch],
             ).fetchall():
-                there = next(iter(came_from[turn_id])) if len(came_from[turn_id]) == 1 else None
-                here, other = turns.get(turn_id), others.get(there)
-                if here is None or other is None or here.text != other.text or not bases.get(there):
-                    continue
-                shift = here.start - other.start  # the same text at another place in the interview
-                settled_on = _mapped(code_map, bases[there], shift)
-                theirs = _mapped(code_map, decided[there], shift)
+                sources = came_from[turn_id]
                 mine = {
                     (coder, *r)
                     for r in self.db.execute(
                         "SELECT code_id, start, end FROM live_codings WHERE coder = ? AND turn_id = ?", [coder, turn_id]
                     )
                 }
-                # A conflict keeps this project's decision, and a basis is only ever that of the decision it is
-                # recorded with: OTHER's says nothing of what this project's decision was settled on.
-                if settled_on is None or not mine or theirs != mine:
+                if not mine or all(bases.get(s) is None for s in sources):
                     continue
-                versions: dict[str, list[tuple]] = defaultdict(list)
-                for who, *row in settled_on:
-                    versions[who].append(tuple(row))
-                record_basis(self.db, batch, turn_id, versions)
+                there = next(iter(sources)) if len(sources) == 1 else None
+                here, other = turns.get(turn_id), others.get(there)
+                settled_on = theirs = None
+                if here and other and here.text == other.text and isinstance(bases.get(there), set):
+                    shift = here.start - other.start  # the same text at another place in the interview
+                    settled_on = _mapped(code_map, bases[there], shift)
+                    theirs = _mapped(code_map, decided[there], shift)
+                if settled_on is not None and theirs == mine:
+                    record_basis(self.db, batch, turn_id, _versions(settled_on))
+                elif theirs is not None and theirs != mine:
+                    # A conflict kept this project's decision: a basis is only ever that of the decision it is
+                    # recorded with, and this one's is what it was settled on here (by times, if nothing says).
+                    if isinstance(settled_here := local.get(turn_id), set):
+                        record_basis(self.db, batch, turn_id, _versions(settled_here))
+                    elif settled_here == UNSETTLED:
+                        record_unsettled(self.db, batch, turn_id)
+                else:
+                    record_unsettled(self.db, batch, turn_id)
 
     # codes ------------------------------------------------------------------------------------------------------
 
@@ -523,6 +533,14 @@ class _Merge:
         if iid not in self.texts:
             self.texts[iid] = self.db.execute("SELECT text FROM interviews WHERE id = ?", [iid]).fetchone()[0]
         return self.texts[iid]
+
+
+def _versions(rows: set[tuple]) -> dict[str, list[tuple]]:
+    """(coder, code id, start, end) rows as record_basis takes them: each coder's (code id, start, end)."""
+    out: dict[str, list[tuple]] = defaultdict(list)
+    for who, *row in rows:
+        out[who].append(tuple(row))
+    return out
 
 
 def _mapped(code_map: dict[int, int | None], rows: set[tuple], shift: int) -> set[tuple] | None:

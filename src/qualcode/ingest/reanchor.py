@@ -97,6 +97,7 @@ class SetAside:
     codings: list[Coding]
     suggestions: int
     bases: list[tuple] = field(default_factory=list)  # (old turn position, batch id, coder, code id, start, end)
+    unsettled: list[tuple] = field(default_factory=list)  # (old turn position, batch id): merged without a basis
 
 
 @dataclass
@@ -152,8 +153,16 @@ def set_aside(db: Database, interview_id: str) -> SetAside:
             [interview_id],
         )
     ]
+    unsettled = [
+        (pos[tid], batch_id)
+        for tid, batch_id in db.execute(
+            """SELECT turn_id, batch_id FROM consensus_unsettled
+               WHERE turn_id IN (SELECT id FROM turns WHERE interview_id = ?)""",
+            [interview_id],
+        )
+    ]
     db.execute("UPDATE codings SET turn_id = NULL WHERE interview_id = ?", [interview_id])
-    return SetAside(interview_id, old_text, old_turns, codings, suggestions, bases)
+    return SetAside(interview_id, old_text, old_turns, codings, suggestions, bases, unsettled)
 
 
 def restore(db: Database, aside: SetAside) -> Report:
@@ -214,6 +223,10 @@ def _restore_bases(db: Database, aside: SetAside, placed: list[tuple[Coding, Pla
             rows.append((batch_id, new.id, coder, code_id, start + shift, end + shift))
     db.conn.executemany(
         "INSERT INTO consensus_basis (batch_id, turn_id, coder, code_id, start, end) VALUES (?, ?, ?, ?, ?, ?)", rows
+    )
+    db.conn.executemany(
+        "INSERT INTO consensus_unsettled (batch_id, turn_id) VALUES (?, ?)",
+        [(batch_id, new.id) for pos, batch_id in aside.unsettled if (new := same.get(pos)) is not None],
     )
 
 

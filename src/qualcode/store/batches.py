@@ -50,35 +50,60 @@ def consensus_pair(db: Database, coder: str, a: str, b: str) -> tuple[str, str] 
     return None if set(row) == {a, b} else (row[0], row[1])
 
 
-def basis(db, coder: str) -> dict[int, set[tuple] | None]:
+# What a merged decision was settled on could not be said here (m018): the turn reads as changed until reviewed.
+UNSETTLED = "unsettled"
+
+
+def basis(db, coder: str, *, before: int | None = None) -> dict[int, set[tuple] | str | None]:
     """What CODER's decision on each turn was last settled on: {turn id: {(coder, code id, start, end)}} of A's and
-    B's codings then, or None where it is not known. DB is a project or a plain connection (merge reads another
-    project's with it).
+    B's codings then; UNSETTLED where a merge brought the decision without it; None where it is not known (judged
+    by times). DB is a project or a plain connection (merge reads another project's with it); BEFORE, only batches
+    older than that one.
 
     The last settlement is the newest batch of CODER's, not undone, that recorded a basis on the turn (a review's
     save, a carry-over) or brought CODER's codings on it from another project (a merge, which carries the basis
-    when it can; where it could not, the turn has None and is judged by times). A coding CODER makes by hand
-    afterwards (`apply`, a session) settles nothing: it is no review of what A and B changed, so the review's basis
-    still holds. An undone batch's basis never counts."""
-    out: dict[int, set[tuple] | None] = {}
-    for turn_id, who, code_id, start, end in db.execute(
-        """WITH events AS (
+    when it can, and says so when it cannot). A coding CODER makes by hand afterwards (`apply`, a session) settles
+    nothing: it is no review of what A and B changed, so the review's basis still holds. An undone batch's basis
+    never counts."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    unsettled = (  # a project older than m018 has none
+        """UNION SELECT u.turn_id, u.batch_id FROM consensus_unsettled u
+           JOIN batches k ON k.id = u.batch_id AND k.coder = :c AND k.undone_at IS NULL"""
+        if "consensus_unsettled" in tables
+        else ""
+    )
+    marked = (
+        "EXISTS (SELECT 1 FROM consensus_unsettled u WHERE u.turn_id = l.turn_id AND u.batch_id = l.batch_id)"
+        if unsettled
+        else "0"
+    )
+    out: dict[int, set[tuple] | str | None] = {}
+    for turn_id, is_unsettled, who, code_id, start, end in db.execute(
+        f"""WITH events AS (
                SELECT s.turn_id, s.batch_id FROM consensus_basis s
                JOIN batches k ON k.id = s.batch_id AND k.coder = :c AND k.undone_at IS NULL
+               {unsettled}
                UNION
                SELECT o.turn_id, k.id FROM codings o
                JOIN batches k ON k.id IN (o.batch_id, o.deleted_batch_id, o.revived_batch_id)
                WHERE o.coder = :c AND o.turn_id IS NOT NULL AND k.kind = 'merge' AND k.undone_at IS NULL)
-           SELECT l.turn_id, s.coder, s.code_id, s.start, s.end
-           FROM (SELECT turn_id, max(batch_id) AS batch_id FROM events GROUP BY turn_id) l
+           SELECT l.turn_id, {marked}, s.coder, s.code_id, s.start, s.end
+           FROM (SELECT turn_id, max(batch_id) AS batch_id FROM events WHERE batch_id < :before GROUP BY turn_id) l
            LEFT JOIN consensus_basis s ON s.turn_id = l.turn_id AND s.batch_id = l.batch_id""",
-        {"c": coder},
+        {"c": coder, "before": before if before is not None else 2**63 - 1},
     ):
-        if who is None:
+        if is_unsettled:
+            out[turn_id] = UNSETTLED
+        elif who is None:
             out[turn_id] = None
         else:
             out.setdefault(turn_id, set()).add((who, code_id, start, end))  # type: ignore[union-attr]
     return out
+
+
+def record_unsettled(db: Database, batch_id: int, turn_id: int) -> None:
+    """Record that the decision BATCH_ID brought on a turn comes without what it was settled on (see UNSETTLED)."""
+    db.execute("INSERT OR IGNORE INTO consensus_unsettled (batch_id, turn_id) VALUES (?, ?)", [batch_id, turn_id])
 
 
 def record_basis(db: Database, batch_id: int, turn_id: int, versions: dict[str, list[tuple]]) -> None:

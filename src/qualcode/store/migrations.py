@@ -547,3 +547,17 @@ def m017_consensus_basis(db: Database) -> None:
         "ON consensus_basis(turn_id, batch_id, coder, IFNULL(code_id, 0), start, end)"
     )
     db.execute("CREATE INDEX idx_consensus_basis_code ON consensus_basis(code_id)")
+
+
+@migrations()
+def m018_consensus_unsettled(db: Database) -> None:
+    """A consensus decision a merge brought without what it was settled on, because that could not be said in this
+    project's terms (the turn's text differs here, a code of it is not here): the turn reads as changed since it was
+    settled until a review here settles it again. Judged by times instead, a change made here before the colleague's
+    review would pass for one the colleague had seen."""
+    db.execute("""
+        CREATE TABLE consensus_unsettled (
+            batch_id INTEGER NOT NULL REFERENCES batches(id),
+            turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+            PRIMARY KEY (batch_id, turn_id)
+        )""")
