@@ -671,3 +671,90 @@ def test_other_is_only_read_and_nothing_is_left_beside_it(small, tmp_path):
     assert r.returncode == 0, r.stderr
     assert [p.name for p in laptop.iterdir()] == ["ana.db"] and sha(other) == before
     assert ("INT-05", 5, "Efficiency", None, "ana") in live(here.db_path)
+
+
+# --- a change of the other project's codebook ----------------------------------------------------------------------
+
+WITHOUT_EFFICIENCY = SMALL.replace("  - name: Efficiency\n", "")
+
+
+def per_coder(cli: Cli, code: str) -> dict[str, int]:
+    """Live codings of CODE per coder: the figures a summary counts."""
+    sql = "SELECT coder, count(*) FROM live_codings l JOIN codes c ON c.id = l.code_id WHERE c.name = ? GROUP BY coder"
+    return dict(query(cli.db_path, sql, [code]))
+
+
+def a_settled_consensus(here: Cli) -> None:
+    """ana and ben code turn 5 with Efficiency and Impact and turn 7 with Efficiency; team settles both."""
+    for coder in ("ana", "ben"):
+        here("apply", "INT-05", 5, "Efficiency", "Impact", "--coder", coder)
+        here("apply", "INT-05", 7, "Efficiency", "--coder", coder)
+    here("review", "--coders", "ana,ben", "--as", "team", input="q\n")
+    assert consensus(here)["complete"]
+
+
+def test_a_codebook_change_in_the_other_project_is_not_half_applied(small, tmp_path):
+    """QA: the copy removed Efficiency --move-to Impact. Its moved codings stayed on Efficiency here, but the ones it
+    retired as duplicates were retired here: counts dropped, a settled consensus read INCOMPLETE, nothing said."""
+    here = small[0]
+    a_settled_consensus(here)
+    copy = Cli(tmp_path / "copy.db")
+    here("backup", copy.db_path)
+    copy("codebook", "load", write(tmp_path / "without.yml", WITHOUT_EFFICIENCY), "--move-to", "Impact")
+    before = {code: per_coder(here, code) for code in ("Efficiency", "Impact")}
+    status = consensus(here)
+
+    r = merge(here, copy.db_path)
+    assert {code: per_coder(here, code) for code in ("Efficiency", "Impact")} == before
+    assert consensus(here) == status and status["complete"]
+    assert r["removed"] == 0 and r["conflicts"] == []
+    assert accounted(r, copy.db_path)
+    # 3 coders moved turn 7's Efficiency to Impact, and retired turn 5's (Impact was already there).
+    said = "6 codings in copy.db were moved or retired by a change of its codebook, which merge does not apply"
+    assert said in r["stderr"] and "qualcode codebook load" in r["stderr"] and "--move-to" in r["stderr"]
+    snapshot = dump(here.db_path)
+    merge(here, copy.db_path)
+    assert dump(here.db_path) == snapshot
+
+
+def test_a_codebook_change_here_is_not_undone_by_merging_a_copy_without_it(small, tmp_path):
+    """The reverse: what this project's codebook change moved or retired, a copy from before it brings back not."""
+    here = small[0]
+    a_settled_consensus(here)
+    copy = Cli(tmp_path / "copy.db")
+    here("backup", copy.db_path)
+    copy("apply", "INT-05", 9, "Impact", "--coder", "cleo")  # news from the copy still arrive
+    here("codebook", "load", write(tmp_path / "without.yml", WITHOUT_EFFICIENCY), "--move-to", "Impact")
+    before, status = live(here.db_path), consensus(here)
+    assert status["complete"]
+
+    merge(here, copy.db_path)
+    assert live(here.db_path) == before | {("INT-05", 9, "Impact", None, "cleo")}
+    assert consensus(here) == status
+    r = merge(here, copy.db_path, "--add-codes")  # the code comes back when asked, its codings do not
+    assert r["codes_created"] == ["Efficiency"] and r["removed"] == 0
+    assert live(here.db_path) == before | {("INT-05", 9, "Impact", None, "cleo")}
+    assert consensus(here) == status
+
+
+def test_a_code_merge_in_the_other_project_is_not_half_applied(small, tmp_path):
+    here = small[0]
+    a_settled_consensus(here)
+    copy = Cli(tmp_path / "copy.db")
+    here("backup", copy.db_path)
+    copy("code", "merge", "Efficiency", "Impact")
+    before = {code: per_coder(here, code) for code in ("Efficiency", "Impact")}
+    status = consensus(here)
+
+    r = merge(here, copy.db_path)
+    assert {code: per_coder(here, code) for code in ("Efficiency", "Impact")} == before
+    assert consensus(here) == status and r["removed"] == 0 and r["conflicts"] == []
+    assert "6 codings in copy.db were moved or retired by a change of its codebook" in r["stderr"]
+
+    # And the reverse: the copy from before the code merge brings none of Efficiency back here.
+    back = Cli(tmp_path / "back.db")
+    here("backup", back.db_path)
+    here("code", "merge", "Efficiency", "Impact")
+    after, status = live(here.db_path), consensus(here)
+    merge(here, copy.db_path.parent / "back.db")
+    assert live(here.db_path) == after and consensus(here) == status

@@ -34,6 +34,10 @@ span) the coder has live on the turn ("no code" included):
    has no live decision there and removed nothing there after OTHER's last change to it: OTHER's is taken. Anything
    else is a conflict: reported, and this project's decision kept.
 
+A change OTHER's codebook made to codings (a codebook load's --move-to, a code merge: store.batches.TREE_KINDS) is
+no coder's decision, and merge applies no codebook change, so it takes none of its effects: a shared coding OTHER
+moved to another code, or retired as a duplicate or with its code, counts as it is here (one warning says how many).
+
 Removed (retired) codings OTHER has and this project lacks always come in, still retired, as history. A decision
 is taken whole or not at all: a turn where one of OTHER's codings has a code unknown here is skipped, so a later merge
 with --add-codes brings all of it. Memos: an empty memo here takes OTHER's; two different memos are reported and this
@@ -56,11 +60,12 @@ from sqlite_utils import Database
 from qualcode.codebook.ops import renumber
 from qualcode.codebook.tree import CodeTree
 from qualcode.codebook.tree import settings as codebook_settings
+from qualcode.coding.merge_bases import carry_bases
 from qualcode.coding.merge_place import Placed, place
 from qualcode.coding.merge_read import Other, read_other
 from qualcode.errors import ConflictError, UsageError
 from qualcode.ingest import reanchor
-from qualcode.store.batches import UNSETTLED, basis, consensus_pair, record_basis, record_unsettled
+from qualcode.store.batches import consensus_pair
 from qualcode.store.db import db_file, now, transaction
 
 CODE_COLUMNS = (
@@ -154,6 +159,7 @@ class _Merge:
         self.report.warnings += warnings
         self.report.count("no_interview", sum(i["codings"] for i in self.report.interviews if i["here"] is None))
         self.here = {r["guid"]: r for r in self.db.query(f"SELECT turn_id, {MINE} FROM codings")}
+        self._codebook_changes(placed, set(code_map.values()))
         groups: dict[tuple[int, str], list[Placed]] = defaultdict(list)
         for p in placed:
             if p.turn is None:
@@ -163,7 +169,7 @@ class _Merge:
         for (turn_id, coder), items in sorted(groups.items()):
             self._decide_keeping_scales(turn_id, coder, items)
         self._consensus()
-        self._bases(code_map, placed)
+        carry_bases(self.db, self.other, self.batches, code_map, placed)
         self.report.coders = [
             {"coder": name, "created": name in self.created_coders, "added": self.added_by.get(name, 0)}
             for name in sorted({c["coder"] for c in self.other.codings})
@@ -184,62 +190,20 @@ class _Merge:
                     f"{here[1]} here: rename one of them before merging"
                 )
 
-    def _bases(self, code_map: dict[int, int | None], placed: list[Placed]) -> None:
-        """What a consensus decision was settled on comes with it: on each turn where this merge brought a consensus
-        coder's codings (its batch made, retired or revived them), the basis OTHER has for that decision, in this
-        project's codes and offsets, when the decision here is OTHER's, from one turn of OTHER with the same text,
-        and every code maps. A conflict that kept this project's decision keeps what it was settled on here. Else the
-        decision is recorded as unsettled (it reads as changed until a review here settles it): judged by times, a
-        change made here before the colleague's review would pass for one the colleague saw. Where OTHER itself
-        knows no basis (an older decision), the turn is judged by times, as there."""
-        others = {t.id: t for turns in self.other.turns.values() for t in turns}
-        for coder, bases in sorted(self.other.bases.items()):
-            batch = self.batches.get(coder)
-            if batch is None:
-                continue
-            local = basis(self.db, coder, before=batch)  # as it was here before this merge
-            came_from: dict[int, set] = defaultdict(set)  # a turn here → the turns of OTHER its codings came from
-            turns = {}
-            for p in placed:
-                if p.turn and p.row["coder"] == coder:
-                    came_from[p.turn.id].add(p.row["turn_id"])
-                    turns[p.turn.id] = p.turn
-            decided: dict[int, set] = defaultdict(set)  # a turn of OTHER → the consensus's live codings there
-            for c in self.other.codings:
-                if c["coder"] == coder and c["deleted_at"] is None:
-                    decided[c["turn_id"]].add((coder, c["code_id"], c["start"], c["end"]))
-            for (turn_id,) in self.db.execute(
-                """SELECT DISTINCT turn_id FROM codings WHERE coder = ? AND turn_id IS NOT NULL
-                   AND ? IN (batch_id, deleted_batch_id, revived_batch_id) ORDER BY turn_id""",
-                [coder, batch],
-            ).fetchall():
-                sources = came_from[turn_id]
-                mine = {
-                    (coder, *r)
-                    for r in self.db.execute(
-                        "SELECT code_id, start, end FROM live_codings WHERE coder = ? AND turn_id = ?", [coder, turn_id]
-                    )
-                }
-                if not mine or all(bases.get(s) is None for s in sources):
-                    continue
-                there = next(iter(sources)) if len(sources) == 1 else None
-                here, other = turns.get(turn_id), others.get(there)
-                settled_on = theirs = None
-                if here and other and here.text == other.text and isinstance(bases.get(there), set):
-                    shift = here.start - other.start  # the same text at another place in the interview
-                    settled_on = _mapped(code_map, bases[there], shift)
-                    theirs = _mapped(code_map, decided[there], shift)
-                if settled_on is not None and theirs == mine:
-                    record_basis(self.db, batch, turn_id, _versions(settled_on))
-                elif theirs is not None and theirs != mine:
-                    # A conflict kept this project's decision: a basis is only ever that of the decision it is
-                    # recorded with, and this one's is what it was settled on here (by times, if nothing says).
-                    if isinstance(settled_here := local.get(turn_id), set):
-                        record_basis(self.db, batch, turn_id, _versions(settled_here))
-                    elif settled_here == UNSETTLED:
-                        record_unsettled(self.db, batch, turn_id)
-                else:
-                    record_unsettled(self.db, batch, turn_id)
+    def _codebook_changes(self, placed: list[Placed], theirs: set[int | None]) -> None:
+        """Warn of the shared codings OTHER's codebook moved or retired. Only a codebook change re-points a coding
+        (merge never does), so another code for one GUID is one: OTHER's when OTHER no longer has the code here."""
+        n = sum(
+            p.guid in self.here
+            and (p.row["tree_retired"] or (p.live and self.here[p.guid]["code_id"] not in theirs | {p.code}))
+            for p in placed
+        )
+        if n:
+            self.report.warnings.append(
+                f"{n} codings in {self.path.name} were moved or retired by a change of its codebook, which merge does "
+                "not apply: load the same codebook here (qualcode codebook load FILE --move-to CODE, or qualcode "
+                "code merge SOURCE INTO) to apply it"
+            )
 
     # codes ------------------------------------------------------------------------------------------------------
 
@@ -361,8 +325,11 @@ class _Merge:
         }
         mine |= {g: self.here[g] for g in theirs if g in self.here and g not in mine}  # placed elsewhere here
         shared = [g for g in theirs if g in mine]
+        tree = {g for g in shared if theirs[g].row["tree_retired"]}  # as it was before OTHER's codebook change
         for g in shared:
             self._memo(theirs[g], mine[g])
+            if g in tree:
+                continue
             col = "deleted_at" if mine[g]["deleted_at"] else "revived_at"  # in the same state there: its later time
             if bool(mine[g]["deleted_at"]) != theirs[g].live and (theirs[g].row.get(col) or "") > (mine[g][col] or ""):
                 self.db.execute(f"UPDATE codings SET {col} = ? WHERE id = ?", [theirs[g].row[col], mine[g]["id"]])
@@ -375,7 +342,7 @@ class _Merge:
                 self._insert(p)
                 self.report.count("history")
         # A coding live in one project and removed in the other: the later of the two changes counts.
-        differ = [g for g in shared if bool(mine[g]["deleted_at"]) == theirs[g].live]
+        differ = [g for g in shared if bool(mine[g]["deleted_at"]) == theirs[g].live and g not in tree]
         later_there = [g for g in differ if _later(theirs[g].row, mine[g])]
         later_here = [g for g in differ if g not in later_there]
         new_here = [g for g, r in mine.items() if not r["deleted_at"] and g not in self.other_guids]
@@ -385,7 +352,9 @@ class _Merge:
             self._take_changes(later_there, fresh, mine, theirs, coder)
             return
         live_here = _live(mine)
-        there = {p.key for p in items if p.live}
+        # A shared coding has this project's code and place: another code there is a codebook change, not a decision.
+        there = {p.key for g, p in theirs.items() if p.live and g not in mine}
+        there |= {_key(mine[g]) for g in shared if (not mine[g]["deleted_at"] if g in tree else theirs[g].live)}
         if set(live_here) == there or (not live_here and not later_here):  # 3. same decision, or none here
             self._take_changes(later_there, fresh, mine, theirs, coder)
             return
@@ -535,26 +504,6 @@ class _Merge:
         return self.texts[iid]
 
 
-def _versions(rows: set[tuple]) -> dict[str, list[tuple]]:
-    """(coder, code id, start, end) rows as record_basis takes them: each coder's (code id, start, end)."""
-    out: dict[str, list[tuple]] = defaultdict(list)
-    for who, *row in rows:
-        out[who].append(tuple(row))
-    return out
-
-
-def _mapped(code_map: dict[int, int | None], rows: set[tuple], shift: int) -> set[tuple] | None:
-    """OTHER's (coder, code id, start, end) rows in this project's codes and offsets; None when a code has no
-    counterpart here."""
-    out = set()
-    for who, code, a, b in rows:
-        mine = code_map.get(code) if code is not None else None
-        if code is not None and mine is None:
-            return None
-        out.add((who, mine, a + shift, b + shift))
-    return out
-
-
 def _changed_at(row: dict) -> str:
     """When a coding last became what it is: its removal, else its revival by undo, else its making."""
     return row["deleted_at"] or max(row["created_at"], row.get("revived_at") or "")
@@ -567,8 +516,12 @@ def _later(a: dict, b: dict) -> bool:
     return ta > tb or (ta == tb and bool(a["deleted_at"]))
 
 
+def _key(row: dict) -> tuple:
+    return row["code_id"], row["start"], row["end"]
+
+
 def _live(rows: dict[str, dict]) -> dict[tuple, dict]:
-    return {(r["code_id"], r["start"], r["end"]): r for r in rows.values() if not r["deleted_at"]}
+    return {_key(r): r for r in rows.values() if not r["deleted_at"]}
 
 
 def _order(key: tuple) -> tuple:

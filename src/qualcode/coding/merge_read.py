@@ -11,7 +11,7 @@ from pathlib import Path
 from qualcode.codebook.tree import CodeTree
 from qualcode.errors import NotFoundError, QualcodeError
 from qualcode.ingest import reanchor
-from qualcode.store.batches import basis
+from qualcode.store.batches import TREE_KINDS, basis
 from qualcode.store.db import (
     BUSY_TIMEOUT_MS,
     VERSION_KEY,
@@ -49,7 +49,7 @@ class Other:
     codes: list[dict]  # tree order, with path
     codebook: dict | None
     coders: dict[str, dict]
-    codings: list[dict]
+    codings: list[dict]  # each with tree_retired: retired by a change of OTHER's code tree (store.batches.TREE_KINDS)
     consensus: dict[str, tuple[str, str]]  # a consensus coder → the two coders it settles
     bases: dict[str, dict]  # a consensus coder → what its decision on each turn was settled on (store.batches.basis)
 
@@ -121,6 +121,13 @@ def _read(conn: sqlite3.Connection) -> Other:
     # A project older than m017 recorded no bases: its consensus decisions come without them.
     bases = {c: basis(conn, c) for c in consensus} if "consensus_basis" in tables else {}
     columns = [*CODING_COLUMNS, *(c for c in optional if c in present)]
+    # Retired by a codebook load or a code merge, not by a coder: merge takes none of it (see merge._decide).
+    tree_retired = (
+        f"deleted_batch_id IN (SELECT id FROM batches WHERE kind IN ({', '.join('?' * len(TREE_KINDS))}))"
+        if "deleted_batch_id" in present and "batches" in tables
+        else "0"
+    )
+    params = TREE_KINDS if tree_retired != "0" else ()
     return Other(
         interviews=interviews,
         turns=dict(turns),
@@ -128,8 +135,10 @@ def _read(conn: sqlite3.Connection) -> Other:
         codebook=dict(cb) if cb else None,
         coders={r["name"]: dict(r) for r in conn.execute("SELECT name, guid, created_at FROM coders")},
         codings=[
-            dict.fromkeys(optional) | dict(r)
-            for r in conn.execute(f"SELECT {', '.join(columns)} FROM codings ORDER BY id")
+            dict.fromkeys(optional) | dict(r) | {"tree_retired": bool(r["tree_retired"])}
+            for r in conn.execute(
+                f"SELECT {', '.join(columns)}, {tree_retired} AS tree_retired FROM codings ORDER BY id", params
+            )
         ],
         consensus=consensus,
         bases=bases,
