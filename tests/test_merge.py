@@ -311,11 +311,9 @@ def test_a_review_merged_from_before_bases_were_recorded_is_judged_by_times(smal
     assert not status["complete"] and status["changed_since"] == 1, status
 
 
-def test_a_merged_review_follows_its_turn_to_another_place_and_not_to_another_text(small, tmp_path):
-    """Turn 7 is reworded in the colleague's transcript, which moves turn 9: its basis moves with it; turn 7's
-    decision was settled on words this project does not have, and reads as changed until a review here settles it
-    (judged by times, a change made here before the colleague's review passed for one the colleague saw)."""
-    here = small[0]
+def reworded_turn_7(tmp_path) -> Cli:
+    """A colleague's project whose INT-05 has turn 7 reworded (which moves the turns after it), with the small
+    codebook and no codings yet."""
     original = (CORPUS / "INT-05.md").read_text(encoding="utf-8")
     edited = original.replace(
         "That part was really useful, ma'am, I will say it.", "That part was truly useful, ma'am, I must say."
@@ -323,6 +321,15 @@ def test_a_merged_review_follows_its_turn_to_another_place_and_not_to_another_te
     colleague = Cli(tmp_path / "colleague.db")
     colleague("import", write(tmp_path / "edited" / "INT-05.md", edited))
     colleague("codebook", "load", write(tmp_path / "codebook.yml", SMALL))
+    return colleague
+
+
+def test_a_merged_review_follows_its_turn_to_another_place_and_not_to_another_text(small, tmp_path):
+    """Turn 7 is reworded in the colleague's transcript, which moves turn 9: its basis moves with it; turn 7's
+    decision was settled on words this project does not have, and reads as changed until a review here settles it
+    (judged by times, a change made here before the colleague's review passed for one the colleague saw)."""
+    here = small[0]
+    colleague = reworded_turn_7(tmp_path)
     colleague("apply", "INT-05", 7, "Effectiveness", "--coder", "ana")
     colleague("apply", "INT-05", 7, "Impact", "--coder", "ben")
     colleague("apply", "INT-05", 9, "Impact", "--coder", "ana")
@@ -345,13 +352,7 @@ def test_a_colleagues_review_of_another_text_does_not_hide_a_change_made_here_be
     """QA: the colleague's transcript differs on the turn; ben's change here came before the colleague's review,
     whose time then hid it ("complete", a code in the consensus no coder here has)."""
     here = small[0]
-    original = (CORPUS / "INT-05.md").read_text(encoding="utf-8")
-    edited = original.replace(
-        "That part was really useful, ma'am, I will say it.", "That part was truly useful, ma'am, I must say."
-    )
-    colleague = Cli(tmp_path / "colleague.db")
-    colleague("import", write(tmp_path / "edited" / "INT-05.md", edited))
-    colleague("codebook", "load", write(tmp_path / "codebook.yml", SMALL))
+    colleague = reworded_turn_7(tmp_path)
     colleague("apply", "INT-05", 7, "Effectiveness", "--coder", "ana")
     colleague("apply", "INT-05", 7, "Effectiveness", "--coder", "ben")
     colleague("review", "--coders", "ana,ben", "--as", "team", input="q\n")  # carried over: settled
