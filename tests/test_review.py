@@ -399,3 +399,12 @@ def test_review_as_a_coder_with_codings_of_their_own_is_refused(cli, db_path, co
     assert "--as cy: cy has codings of their own" in r.stderr
     assert query(db_path, "SELECT * FROM codings ORDER BY id") == before
     assert query(db_path, "SELECT count(*) FROM consensus") == [(0,)]
+
+
+def test_an_export_without_coder_says_why_an_emptied_consensus_is_not_chosen(cli, db_path, coded):
+    """Every consensus batch undone: the default export named two coders and no consensus, though one is recorded."""
+    cli("review", "--coders", "ana,ben", input="b\nq\n")
+    while query(db_path, "SELECT count(*) FROM live_codings WHERE coder = 'consensus'")[0][0]:
+        cli("undo", "--coder", "consensus")
+    r = cli("export", "summary", expect=2)
+    assert "no single consensus with codings (consensus, the consensus of ana and ben, has none)" in r.stderr

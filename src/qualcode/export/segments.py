@@ -167,8 +167,11 @@ def choose_coder(db: Database, coder: str | None) -> str:
         return CONSENSUS
     if len(known) == 1:
         return known[0]
+    pairs = consensus.consensus_coders(db)
+    empty = [f"{c}, the consensus of {a} and {b}, has none" for c, (a, b) in pairs.items() if c not in known]
+    why = f" with codings ({'; '.join(empty)})" if empty else ""  # every coding of it undone, say
     raise UsageError(
-        f"the project has {len(known)} coders and no single consensus: which coder's codings? "
+        f"the project has {len(known)} coders and no single consensus{why}: which coder's codings? "
         f"Give --coder {' or --coder '.join(known)}"
     )
 
