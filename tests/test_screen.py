@@ -199,8 +199,32 @@ def test_the_line_of_codes_past_the_ninth_is_whole_at_60_columns(cli, db_path, t
     turn = participant_turns(db_path)[0]
     for n, code in enumerate(names):
         suggest(db_path, turn, code, 0.9 - n / 100, probability=0.5)  # none pre-checked: none kept past the ninth
-    lines = screen(CodingSession(open_project(db_path), "ana", [turn["id"]]), 60, 18)
+    sess = CodingSession(open_project(db_path), "ana", [turn["id"]])
+    sess.checked.add(sess.items[0].code.id)  # with nothing checked, the line says so instead (see below)
+    lines = screen(sess, 60, 18)
     assert any(line.strip() == "+ 3 more (c finds any code)" for line in lines), "\n".join(lines)
+
+
+@pytest.mark.parametrize("height", [12, 8])
+@pytest.mark.parametrize("fixture", ["sess", "crowded"])
+def test_with_nothing_checked_enter_saves_no_code_only_where_the_screen_says_so(request, fixture, height):
+    """QA s26-d #1: at 60x12 (and 60x8) with every suggestion unchecked, the screen showed some rows and "+ N
+    unchecked codes hidden", and enter saved "no code": a decision the coder could not see. Now either every offered
+    row is drawn, or a line that never gives way says nothing is checked, or the window is too small."""
+    sess = request.getfixturevalue(fixture)  # five codes, or twelve
+    for item in sess.items:
+        sess.checked.discard(item.code.id)
+    view = View()
+    lines = screen(sess, 60, height, view)
+    text = "\n".join(lines)
+    rows = [m for line in lines if (m := ROW.match(line))]
+    assert len(lines) <= height and all(len(line) <= 60 for line in lines), text
+    if not view.blind and len(rows) < len(sess.items):
+        hidden = len(sess.items) - len(rows)
+        assert f"nothing checked ({len(sess.items)} codes offered, {hidden} hidden)" in text, text
+    sess.blind = view.blind  # as the keyboard loop does before each key
+    reply = sess.handle("")
+    assert reply.message.startswith("not saved" if view.blind else "saved INT-07 turn"), (reply, text)
 
 
 @pytest.fixture
@@ -411,3 +435,49 @@ def test_on_a_screen_too_small_the_footer_stays_last_and_a_long_message_is_cut(s
         assert view.blind and len(lines) <= height and lines[0].startswith("INT-07 · "), text
         assert lines[-1] == "? shows the keys · q quits", text
         assert len([line for line in lines if line.startswith(("saved", "Criterion", "Golf"))]) <= 1, text
+
+
+def test_what_c_unchecked_is_said_at_any_height(crowded):
+    """QA s26-d #2: in a small window c's "unchecked …" gave way to the rows and the turn, so the coder did not see
+    that c (meant as "check") had unchecked a code. The message is cut to a line, never dropped."""
+    crowded.handle("c lima")  # checked already: this only asks
+    reply = crowded.handle("c lima")
+    assert reply.message == "unchecked Lima" and reply.keep, reply
+    for height in range(17, 5, -1):
+        view = View(message=reply.message, keep=reply.keep)
+        lines = screen(crowded, 60, height, view)
+        text = "\n".join(lines)
+        assert len(lines) <= height and any(line.startswith("unchecked Lima") for line in lines), (height, text)
+
+
+@pytest.mark.parametrize("height", [6, 8])
+def test_the_too_small_screen_says_whole_at_60_columns_which_keys_work(sess, height):
+    """QA s26-d #6: "not saved: the window is too small; enlarge it (? and q wor…": cut, and Esc not named."""
+    view = View()
+    screen(sess, 60, 6, view)
+    sess.blind = view.blind
+    reply = sess.handle("")
+    view = View(message=reply.message)
+    lines = screen(sess, 60, height, view)
+    text = "\n".join(lines)
+    assert view.blind and any(line.startswith("not saved: the window is too small") for line in lines), text
+    said = next(line for line in lines if line.startswith("not saved"))
+    assert "…" not in said and "esc" in said.lower() and " q " in said, text
+
+
+def test_the_review_edit_says_c_finds_a_code_as_it_also_unchecks(cli, db_path, tmp_path):
+    """QA s26-d #10: the edit's footer and message said "c add(s) a code", while c on a checked code unchecks it."""
+    from qualcode.agreement.review import ReviewSession
+    from tests.session_helpers import project
+
+    project(cli, tmp_path)
+    turn = participant_turns(db_path)[0]
+    suggest(db_path, turn, "Staffing", 0.8)
+    cli("code", "--coder", "ana", input="x\nq\n")
+    cli("code", "--coder", "ben", input="a\nq\n")
+    sess = ReviewSession(open_project(db_path), "cons", "ana", "ben", [turn["id"]])
+    reply = sess.handle("e")
+    lines = screen(sess, 80, 40, View(message=reply.message))
+    text = "\n".join(lines)
+    assert sess.editing and "c finds a code" in reply.message and "c code" in lines[-1], text
+    assert "add a code" not in text and "adds a code" not in text, text

@@ -113,7 +113,7 @@ def test_the_list_of_matches_shows_which_codes_are_checked(cli, db_path, turns):
     r = code(cli, "c s\n1\nq\n")
     listed = r.stdout.split("ana> c s")[1].split("2 codes match 's'")[0]
     assert "1 [✓] ■ Efficiency/Staffing (unchecks)\n" in listed and "2 [ ] ■ Sustainability \n" in listed, listed
-    assert "unchecked Efficiency/Staffing" in r.stdout and live(db_path, "ana") == []
+    assert "unchecked Staffing (in Efficiency)" in r.stdout and live(db_path, "ana") == []
 
 
 def test_folders_are_not_codable_and_exclusive_siblings_exclude_each_other(cli, db_path, turns):
@@ -380,6 +380,31 @@ def test_keys_typed_faster_than_the_screen_count_once_each():
     assert got == ["n", "n", "p", "\x1b[C", "\x1b[D", "\n", "\x1b", "é", RESIZE]
 
 
+def test_an_escape_sequence_split_across_reads_is_one_key():
+    """QA s26-d #4: over a slow ssh link page down came as Esc, then "[6~" 0.3 s later: the 6 checked code 6. The
+    reader waits a little for the rest of a sequence after Esc; a lone Esc is still Esc."""
+    import threading
+    import time
+
+    from rich.console import Console
+
+    from qualcode.cli._keys import Terminal
+
+    master, slave = pty.openpty()
+    with Terminal(Console(file=io.StringIO()), fd=slave) as term:
+        got = []
+        for first, rest in ((b"\x1b", b"[6~"), (b"\x1b[5", b"~"), (b"\x1b", b"OB"), (b"\x1b", None)):
+            os.write(master, first)
+            if rest:
+                threading.Timer(0.3, os.write, (master, rest)).start()
+            started = time.monotonic()
+            got.append(term.key())
+            assert not term.queue and time.monotonic() - started < 2
+    os.close(master)
+    os.close(slave)
+    assert got == ["\x1b[6~", "\x1b[5~", "\x1bOB", "\x1b"]
+
+
 def test_the_terminal_is_put_back_however_the_session_ends(monkeypatch):
     from rich.console import Console
 
@@ -463,8 +488,8 @@ def test_c_unchecks_a_checked_code_past_the_ninth(cli, db_path, tmp_path):
     turn = participant_turns(db_path)[0]
     for n, name in enumerate(nato):
         suggest(db_path, turn, name, 0.99 - n / 100)
-    r = code(cli, "?\n\nc lima\nc kilo\nc kilo\na\nq\n")
-    assert "find a code by name: checks it, or unchecks it" in r.stdout.split("ana> ?")[1]  # the help says how
+    r = code(cli, "?\n\nc lima\nc lima\nc kilo\nc kilo\nc kilo\na\nq\n")
+    assert "find a code by name: checks it; again, unchecks" in r.stdout.split("ana> ?")[1]  # the help says how
     assert "\nunchecked Lima\n" in r.stdout and "\nunchecked Kilo\n" in r.stdout
     assert "\nchecked Kilo (unnumbered: more than 9 codes here; c unchecks it)" in r.stdout
     assert names(db_path, "ana", turn) == set(nato) - {"Lima"}
@@ -501,3 +526,18 @@ def test_line_mode_at_80_columns_shows_the_sessions_counts_whole(cli, db_path, t
     status = [line.rstrip() for line in console.file.getvalue().splitlines() if "to go │" in line]
     assert status[0] == f"0 of {n} decided, {n} to go │ pre-checked 1 of 1 suggestion │ session: nothing yet"
     assert status[1] == f"0 of {n} decided, {n} to go │ pre-checked 0 of 0 suggestions │ session: skipped 1"
+
+
+def test_c_and_the_name_of_a_checked_code_asks_before_unchecking_it(cli, db_path, turns):
+    """QA s26-d #2: c and the name of a code already checked unchecked it at once (in a small window out of sight):
+    the coder meant "check". Now it says the code is checked and unchecks only on c and that name again; a digit or
+    another turn forgets the question. From the list c shows, "(unchecks)" stands beside it: that pick unchecks."""
+    suggest(db_path, turns[0], "Staffing", 0.8)  # pre-checked
+    r = code(cli, "c staff\n1\n1\nc staff\nc staff\n\nq\n")  # a digit in between: the second c asks again
+    asked = "Efficiency/Staffing is checked already: c staff again unchecks it"
+    assert r.stdout.count(asked) == 2 and r.stdout.count("\nunchecked Staffing (in Efficiency)\n") == 1, r.stdout
+    first = r.stdout.split(asked)[0].split("ana> c staff")[1]
+    assert "1 [✓] ■ Efficiency/Staffing" in first, first  # still checked after the first c
+    assert live(db_path, "ana", turns[0]) == [
+        (turns[0]["idx"], None, turns[0]["start"], turns[0]["end"], None, "manual")
+    ]

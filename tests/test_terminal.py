@@ -192,11 +192,11 @@ def test_esc_cancels_a_question(projects):
         s.settle("to go │")
         s.key("k", until="sentences to code")
         s.child.send("2")
-        screen = s.key("\x1b")
+        screen = s.key("\x1b", until="cancelled")  # a lone Esc acts after ESC_WAIT: no sequence followed it
         assert any(line.startswith("cancelled") for line in screen) and not any("sentence number" in x for x in screen)
         s.key("c", until="code name")
         s.child.send("fund")
-        screen = s.key("\x1b")
+        screen = s.key("\x1b", until="cancelled")
         assert any(line.startswith("cancelled") for line in screen)
         assert_rows(screen, 80)
     finally:
@@ -632,5 +632,40 @@ def test_while_choosing_sentences_in_a_short_window_the_arrows_scroll_them_and_t
         s.child.send("1")
         screen = s.key("\r", until="only sentence 1")
         assert any(line.strip() == "only sentence 1 (k changes it)" for line in screen), "\n".join(screen)
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "typed", "said"),
+    [
+        ("m", "quote is about tripartism", "memo: quote is about"),
+        ("c", "Gender", "checked Cross-cutting themes/Gender"),
+    ],
+)
+def test_what_is_typed_at_a_prompt_survives_a_window_too_small(projects, tmp_path, key, typed, said):
+    """QA s26-d #3: a memo typed at m (or a name at c) was thrown away when the window shrank to too small before
+    enter: the guard refused the line. A memo is not a save, so it is kept; a code's name waits, typed, until the
+    window shows the codes again."""
+    from tests.conftest import query
+
+    db = copy_db(projects["suggested"], tmp_path / "typed.db")
+    s = Screen(["--db", db, "code", "--coder", "qa", "--interview", "INT-10"], 80, 24)
+    try:
+        s.settle("to go │")
+        s.key("n")
+        for digit in "12345":  # five codes checked: at 60x8 they cannot all be shown
+            s.key(digit)
+        s.key(key, until="memo" if key == "m" else "code name")
+        s.child.send(typed)
+        s.settle(typed)
+        screen = s.resize(60, 8)
+        assert "too small" in " ".join(screen), "\n".join(screen)
+        screen = s.key("\r", until="")
+        screen = s.resize(80, 24)
+        if key == "c":
+            screen = s.key("\r", until=said)
+        assert said in "\n".join(screen), "\n".join(screen)
+        assert query(db, "SELECT count(*) FROM codings WHERE coder = 'qa'") == [(0,)]
     finally:
         s.close()

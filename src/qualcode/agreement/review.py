@@ -119,6 +119,6 @@ class ReviewSession(Checklist, Cursor):
             return self.commit([], outcome="neither", origin="review")
         elif cmd == "e":
             self.editing = True
-            return Reply(message="editing: digits toggle, c adds a code, enter saves, e cancels", show="codes")
-        choose = "digits toggle, c adds a code, enter saves, e cancels" if self.editing else "choose 1, 2, b, 0 or e"
+            return Reply(message="editing: digits toggle, c finds a code, enter saves, e cancels", show="codes")
+        choose = "digits toggle, c finds a code, enter saves, e cancels" if self.editing else "choose 1, 2, b, 0 or e"
         return Reply(message=f"unknown key {text!r}: {choose} (? shows the keys)" if text else choose)

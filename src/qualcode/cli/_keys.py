@@ -37,6 +37,11 @@ SCROLL = {"\x1b[B": 1, "\x1bOB": 1, "\x1b[A": -1, "\x1bOA": -1, "\x1b[6~": 10, "
 # One read returns whatever arrived: keys typed or repeated faster than the screen redraws come together ("nnn",
 # three arrow sequences) and each must count once.
 KEY = re.compile(r"\x1b(?:\[[0-9;]*[A-Za-z~]|O[A-Za-z])|\x1b|.", re.S)
+# The start of an escape sequence whose rest has not arrived: over a slow link (ssh) page down can come as Esc, then
+# "[6~" a few hundred milliseconds later, and read apart its "6" would check code 6. The reader waits up to ESC_WAIT
+# seconds for the rest (curses' ESCDELAY, vim's ttimeoutlen); QA saw 0.3 s, and only a lone Esc pays the wait.
+PARTIAL = re.compile(r"\x1b(?:\[[0-9;]*|O)?\Z")
+ESC_WAIT = 0.5
 LINE_KEYS = {"\r", "\n"}
 ENDING = (signal.SIGTERM, signal.SIGHUP)  # the session ends on these as on Ctrl-C, the terminal put back
 
@@ -122,7 +127,13 @@ class Terminal:
             data = os.read(self.fd, 1024)
             if not data:
                 raise EOFError
-            self.queue += KEY.findall(self.decoder.decode(data))
+            text = self.decoder.decode(data)
+            while PARTIAL.search(text) and select.select([self.fd], [], [], ESC_WAIT)[0]:
+                more = os.read(self.fd, 1024)
+                if not more:
+                    break
+                text += self.decoder.decode(more)
+            self.queue += KEY.findall(text)
         key = self.queue.pop(0)
         if key == "\x04":  # Ctrl-D: cbreak mode passes it on as a character
             raise EOFError
@@ -135,9 +146,17 @@ class Terminal:
             if prompt:  # on the bottom line, never wrapped onto another: that would push the header off
                 self.console.print(Text(prompt[: self.console.width - 1]), end="")
 
-    def line(self, prompt: str, redraw: Callable[[], None], scroll: Callable[[int], None]) -> str | None:
+    def line(
+        self,
+        prompt: str,
+        redraw: Callable[[], None],
+        scroll: Callable[[int], None],
+        hold: Callable[[str], bool] = lambda _: False,
+    ) -> str | None:
         """A line typed on the bottom line after PROMPT; None when Esc cancels it. The arrows and page keys SCROLL
-        the screen above meanwhile (the sentences k asks for may be longer than the window)."""
+        the screen above meanwhile (the sentences k asks for may be longer than the window). While HOLD(text) says
+        so (the window is too small for what the answer would change), enter waits and the text stays typed: the
+        coder enlarges the window, then presses enter again."""
         text = ""
         while True:
             shown = (prompt + text)[-(self.console.width - 1) :]
@@ -148,7 +167,7 @@ class Terminal:
                 redraw()
             elif key in SCROLL:
                 scroll(SCROLL[key])
-            elif key in LINE_KEYS:
+            elif key in LINE_KEYS and not hold(text):
                 return text
             elif key == ESC:
                 return None
@@ -186,6 +205,10 @@ def session(sess: Cursor, console: Console, term: Terminal) -> None:
         # The last line of the window is the prompt's, or where the cursor waits.
         term.show(draw(sess, console, view, height=console.height - 1), PROMPTS.get(sess.pending or "", ""))
 
+    def held(text: str) -> bool:
+        # Enter waits on a screen too small for what the answer would change; the text stays typed (see Terminal.line).
+        return view.blind and not sess.seen(text)
+
     def scroll(by: int) -> None:
         view.scroll = max(view.scroll + by, 0)
         redraw()
@@ -194,7 +217,7 @@ def session(sess: Cursor, console: Console, term: Terminal) -> None:
         redraw()
         try:
             if sess.pending in ("c", "m", "k", "choose"):
-                text = term.line(PROMPTS[sess.pending], redraw, scroll)
+                text = term.line(PROMPTS[sess.pending], redraw, scroll, held)
                 command = ESC if text is None else text
             else:
                 key = term.key()
@@ -217,7 +240,8 @@ def session(sess: Cursor, console: Console, term: Terminal) -> None:
         reply = sess.handle(command)
         if reply.quit:
             return
-        view = View(show=reply.show if reply.show in ("help", "choices") else None, message=reply.message)
+        show = reply.show if reply.show in ("help", "choices") else None
+        view = View(show=show, message=reply.message, keep=reply.keep)
 
 
 def lines(sess: Cursor, console: Console) -> None:

@@ -18,7 +18,7 @@ from qualcode.output.render import printable
 CODING_KEYS = [
     ("enter, a", 'accept the checked codes (none: "no code")'),
     ("1-9", "check or uncheck that code"),
-    ("c", "find a code by name: checks it, or unchecks it"),
+    ("c", "find a code by name: checks it; again, unchecks"),
     ("x", 'reject every suggestion: "no code" for the turn'),
     ("s", "skip: no decision now, the turn stays open"),
     ("n, p (→, ←)", "next or previous turn without deciding"),

@@ -37,6 +37,7 @@ class View:
     message: str | None = None
     scroll: int = 0  # the first line of a turn too long for the window that is drawn (↓ ↑ move it)
     blind: bool = False  # set by `draw`: the checked codes do not fit the window, so the session saves none
+    keep: bool = False  # the message tells of a change the screen may not show ("unchecked …"): it never gives way
 
 
 @dataclass
@@ -149,6 +150,12 @@ def checklist(
     hidden = len(sess.items) - len(items)
     if not hidden:
         return grid
+    if not sess.checked:
+        # With nothing checked, enter records "no code": that decision is on the screen only if the screen says
+        # nothing among the codes offered is checked. This line is the decision, so it never gives way (it is
+        # not merged with the other notices); a window too small for it is too small (see `draw`).
+        said = f"  nothing checked ({len(sess.items)} codes offered, {hidden} hidden)"
+        return Group(grid, Text(said, style="bold yellow"))
     if fit.unchecked is not None and fit.notices != "each":
         fit.hidden.append(plural(hidden, "unchecked code"))
         return grid
@@ -316,7 +323,7 @@ def footer(sess: Cursor, fit: Fit = Fit(), width: int = 80, *, in_help: bool = F
     if isinstance(sess, ReviewSession):
         keys = f"1 {sess.a}'s · 2 {sess.b}'s · b both · 0 neither · e edit · s skip · n/p · m memo · u undo · ? · q"
         if sess.editing:
-            keys = "1-9 toggle · c add a code · enter save · e cancel edit · ? · q"
+            keys = "1-9 toggle · c code · enter save · e cancel edit · ? · q"
     else:
         keys = "enter accept · 1-9 toggle · c code · x no code · s skip · n/p · m memo · k sentences · u undo · ? · q"
     return [*out, Text(keys, style="dim")]
@@ -437,17 +444,18 @@ def cut_body(sess: Cursor, console: Console, view: View, fit: Fit, height: int) 
 
 def draw(sess: Cursor, console: Console, view: View, height: int | None = None) -> Group:
     """The screen for SESS; with HEIGHT, made to fit that many lines by giving up, in this order: the matched words
-    under each code, the blank lines, the second line of the turn before, the interview's attributes, the list of
-    keys, the turn before, all but a line of each memo and of the last command's message, the "nothing suggested"
-    hint, the table of each coder's codes while a review is edited, unchecked codes past the ninth, the turn down to
-    its first line, the message (but under a list of choices); then in the help or the choices the turn (they are
-    read now), and all but a line of each entry; with the codes, the memos (a line says how many), the unchecked
-    code rows from the last, and the turn's last line with its speaker's (a line then says the turn is hidden), then
-    the lines saying what is hidden (merged into one, then gone). A checked code's row, its number and check box, and
-    the footer stay: when the checked codes (or a review's marked ones, or with none checked the codes) cannot all be
-    shown, the screen says the window is too small instead and sets VIEW.blind, so that the session saves nothing
-    (not even "no code") until it fits. What still does not fit is cut above the message and the footer with a "… N
-    more lines" line: the header is always the first line and the footer the last."""
+    under each code, the blank lines, the second line of the turn before, the interview's attributes, the list of keys,
+    the turn before, all but a line of each memo and of the last command's message, the "nothing suggested" hint, the
+    table of each coder's codes while a review is edited, unchecked codes past the ninth, the turn down to its first
+    line, the message (but under a list of choices, or one saying what c unchecked); then in the help or the choices the
+    turn (they are read now), and all but a line of each entry; with the codes, the memos (a line says how many), the
+    unchecked code rows from the last, and the turn's last line with its speaker's (a line then says the turn is
+    hidden), then the lines saying what is hidden (merged into one, then gone). A checked code's row, its number and
+    check box, and the footer stay, and so, with none checked while some codes are hidden, does the line "nothing
+    checked (N codes offered, M hidden)", since enter then saves "no code": when the checked codes (or a review's marked
+    ones, or that line) cannot all be shown, the screen says the window is too small instead and sets VIEW.blind, so
+    that the session saves nothing (not even "no code") until it fits. What still does not fit is cut above the message
+    and the footer with a "… N more lines" line: the header is always the first line and the footer the last."""
     fit = Fit()
     view.blind = False
     screen = parts(sess, console, view, fit)
@@ -473,7 +481,7 @@ def draw(sess: Cursor, console: Console, view: View, height: int | None = None) 
         screen = parts(sess, console, view, fit)
     screen = cut_body(sess, console, view, fit, height)
     codes = view.show is None and sess.pending != "k"  # the code rows are on this screen
-    if (codes or view.show == "help") and view.message and height_of(console, screen) > height:
+    if (codes or view.show == "help") and view.message and not view.keep and height_of(console, screen) > height:
         # The message tells of the command before: it goes before a code row or the turn's last line does.
         fit.message, fit.body = "none", None
         screen = cut_body(sess, console, view, fit, height)
@@ -528,10 +536,10 @@ def too_small(sess: Cursor, console: Console, view: View, fit: Fit, height: int)
     screen = [head[0], why, *message, *footer(sess, fit, console.width)]
     if height_of(console, screen) > height:
         screen = [head[0], line(why), *message, *footer(sess, fit, console.width)]
-    if height_of(console, screen) > height and message:
+    if height_of(console, screen) > height and message and not view.keep:
         screen = [head[0], line(why), *footer(sess, fit, console.width)]
     if height_of(console, screen) > height:  # why before the counts: the keys that still work stay last
-        screen = [head[0], line(why), footer(sess, fit, console.width)[-1]]
+        screen = [head[0], line(why), *(message if view.keep else []), footer(sess, fit, console.width)[-1]]
     return screen
 
 

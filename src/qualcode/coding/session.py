@@ -138,6 +138,7 @@ class Reply:
     message: str | None = None
     show: str | None = None  # "screen" | "codes" | "sentences" | "choices" | "help"
     quit: bool = False
+    keep: bool = False  # the message tells of a change the screen may not show: it never gives way
 
 
 @dataclass
@@ -157,7 +158,8 @@ PROMPTS = {
 }
 
 
-BLIND = "not saved: the window is too small; enlarge it (? and q work)"
+# Whole in 60 columns (the screen above it says to enlarge the window): a key that works cut off is no help.
+BLIND = "not saved: the window is too small (?, Esc and q work)"
 
 
 class Cursor:
@@ -211,7 +213,7 @@ class Cursor:
         return len(self.turn_ids)
 
     def load(self) -> None:
-        self.pending, self.choices = None, []
+        self.pending, self.choices, self.unchecking = None, [], None
         self.ctx = self.contexts.get(self.turn_id) if self.turn_id is not None else None
         self.memo = None
         if self.ctx:
@@ -234,7 +236,7 @@ class Cursor:
     def handle(self, line: str) -> Reply:
         """Carry out one command; a domain error becomes a message, the session goes on."""
         try:
-            if self.blind and not self._seen(line.strip()):
+            if self.blind and not self.seen(line.strip()):
                 self.pending, self.choices = None, []
                 return Reply(message=BLIND)
             if self.pending:
@@ -245,9 +247,12 @@ class Cursor:
         except QualcodeError as e:
             return Reply(message=str(e))
 
-    def _seen(self, text: str) -> bool:
-        """Whether a key may act on a screen too small to show what would be saved (`blind`): quit, the help, and
-        Esc. Any other could save, or change, what the coder cannot see: a digit, enter, x, 1, 0, a code's name."""
+    def seen(self, text: str) -> bool:
+        """Whether a key may act on a screen too small to show what would be saved (`blind`): quit, the help, Esc,
+        and the memo typed at m (a memo is no decision: it is saved with the turn's, which the guard still refuses).
+        Any other could save, or change, what the coder cannot see: a digit, enter, x, 1, 0, a code's name."""
+        if self.pending == "m":
+            return True
         return text.startswith("\x1b") or (not self.pending and text in ("q", "?", "help", "h"))
 
     def command(self, cmd: str, arg: str, text: str) -> Reply:
@@ -296,7 +301,7 @@ class Cursor:
             return Reply(message="cancelled")
         return self.command(what, text, f"{what} {text}")
 
-    def pick(self, code: Code) -> Reply:
+    def pick(self, code: Code, typed: str | None = None) -> Reply:
         raise NotImplementedError
 
     def _memo(self, text: str) -> Reply:
@@ -395,6 +400,7 @@ class Checklist:
     checked: set[int]
     choices: list[Code]
     pending: str | None
+    unchecking: int | None = None  # the checked code c was just asked for: c and its name again unchecks it
 
     def toggle_on(self, code_id: int) -> None:
         """Check a code; under an exclusive parent its checked siblings are unchecked."""
@@ -405,6 +411,7 @@ class Checklist:
 
     def toggle(self, digits: str) -> Reply:
         numbered = self.items[:MAX_NUMBERED]
+        self.unchecking = None  # the coder did something else: c on a checked code asks again
         for ch in digits.replace(" ", ""):
             n = int(ch)
             if not 1 <= n <= len(numbered):
@@ -421,17 +428,28 @@ class Checklist:
         if not hits:
             return Reply(message=f"no codable code starts with {prefix!r}")
         if len(hits) == 1:
-            return self.pick(hits[0])
+            return self.pick(hits[0], typed=prefix)
         self.choices = hits[:MAX_NUMBERED]
         more = f" (showing {MAX_NUMBERED}: type more letters to narrow)" if len(hits) > MAX_NUMBERED else ""
         self.pending = "choose"
         return Reply(message=f"{len(hits)} codes match {prefix!r}{more}", show="choices")
 
-    def pick(self, code: Code) -> Reply:
+    def pick(self, code: Code, typed: str | None = None) -> Reply:
         if code.id in self.checked:
             # c toggles as a digit does: past the ninth a checked code has no number, and this is how it comes off.
+            # Typed, the name of a checked code is most often meant as "check": nothing changes until c and that
+            # name again (picked from c's list it unchecks at once: the list says "(unchecks)" beside it).
+            if typed is not None and self.unchecking != code.id:
+                self.unchecking = code.id
+                said = f"{code.path} is checked already: c {typed} again unchecks it"
+                return Reply(message=said, show="codes", keep=True)
+            self.unchecking = None
             self.checked.discard(code.id)
-            return Reply(message=f"unchecked {code.path}", show="codes")
+            where = code.path.rpartition("/")[0]  # the name first: a line cut short keeps "unchecked NAME"
+            return Reply(
+                message=f"unchecked {code.name}" + (f" (in {where})" if where else ""), show="codes", keep=True
+            )
+        self.unchecking = None
         if not any(i.code.id == code.id for i in self.items):
             # Before the offered codes, so a code the coder asked for gets a number; an offer makes room for it.
             at = next((k for k, i in enumerate(self.items) if i.offered), len(self.items))
