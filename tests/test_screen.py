@@ -360,17 +360,24 @@ def test_on_a_screen_too_small_for_the_checked_codes_no_key_saves_anything(sess)
     assert_nothing_saves(sess, lines, view)
 
 
-def test_on_a_review_screen_too_small_for_the_coders_codes_no_key_saves_anything(cli, db_path, tmp_path):
-    """Review at 60x7, ana said "no code", ben gave a code: 1 kept ana's "no code" and 0 saved "neither"."""
+def ana_no_code_ben_staffing(cli, db_path, tmp_path):
+    """A review of one turn where ana said "no code" and ben gave Staffing."""
     from qualcode.agreement.review import ReviewSession
-    from tests.session_helpers import live, project
+    from tests.session_helpers import project
 
     project(cli, tmp_path)
     turn = participant_turns(db_path)[0]
     suggest(db_path, turn, "Staffing", 0.8)
     cli("code", "--coder", "ana", input="x\nq\n")
     cli("code", "--coder", "ben", input="a\nq\n")
-    sess = ReviewSession(open_project(db_path), "cons", "ana", "ben", [turn["id"]])
+    return ReviewSession(open_project(db_path), "cons", "ana", "ben", [turn["id"]])
+
+
+def test_on_a_review_screen_too_small_for_the_coders_codes_no_key_saves_anything(cli, db_path, tmp_path):
+    """Review at 60x7, ana said "no code", ben gave a code: 1 kept ana's "no code" and 0 saved "neither"."""
+    from tests.session_helpers import live
+
+    sess = ana_no_code_ben_staffing(cli, db_path, tmp_path)
     view = View()
     lines = screen(sess, 60, 5, view)
     assert_nothing_saves(sess, lines, view)
@@ -467,15 +474,7 @@ def test_the_too_small_screen_says_whole_at_60_columns_which_keys_work(sess, hei
 
 def test_the_review_edit_says_c_finds_a_code_as_it_also_unchecks(cli, db_path, tmp_path):
     """QA s26-d #10: the edit's footer and message said "c add(s) a code", while c on a checked code unchecks it."""
-    from qualcode.agreement.review import ReviewSession
-    from tests.session_helpers import project
-
-    project(cli, tmp_path)
-    turn = participant_turns(db_path)[0]
-    suggest(db_path, turn, "Staffing", 0.8)
-    cli("code", "--coder", "ana", input="x\nq\n")
-    cli("code", "--coder", "ben", input="a\nq\n")
-    sess = ReviewSession(open_project(db_path), "cons", "ana", "ben", [turn["id"]])
+    sess = ana_no_code_ben_staffing(cli, db_path, tmp_path)
     reply = sess.handle("e")
     lines = screen(sess, 80, 40, View(message=reply.message))
     text = "\n".join(lines)
