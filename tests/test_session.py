@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from qualcode.coding import screens, session
+from qualcode.coding.scope import scope
 from qualcode.store.db import open_project
 from tests.conftest import ROOT
 from tests.session_helpers import code_id, live, names, participant_turns, project, query, suggest
@@ -233,8 +234,8 @@ def test_code_option_narrows_to_suggested_or_applied_turns(cli, db_path, turns):
     cli("apply", turns[8]["interview"], turns[8]["idx"], "Funding and timeliness", "--coder", "ana")
     cli("apply", turns[9]["interview"], turns[9]["idx"], "Staffing", "--coder", "bea")  # someone else's
     db = open_project(db_path)
-    assert session.scope(db, "ana", code="Efficiency") == [turns[4]["id"], turns[8]["id"]]
-    assert session.scope(db, "ana", code="Efficiency", score=0.3) == [turns[4]["id"], turns[5]["id"], turns[8]["id"]]
+    assert scope(db, "ana", code="Efficiency") == [turns[4]["id"], turns[8]["id"]]
+    assert scope(db, "ana", code="Efficiency", score=0.3) == [turns[4]["id"], turns[5]["id"], turns[8]["id"]]
     r = code(cli, "a\nq\n", "--code", "Efficiency")
     # turns[8] was decided before the session: the session starts at turns[4] and ends after it.
     assert f"· turn {turns[4]['idx']} ·" in r.stdout and "2 of 2 turns in scope decided, 0 to go" in r.stdout
@@ -244,10 +245,10 @@ def test_code_option_narrows_to_suggested_or_applied_turns(cli, db_path, turns):
 def test_uncoded_and_interview_and_all_turns(cli, db_path, turns):
     cli("apply", "INT-01", turns[0]["idx"], "Needs", "--coder", "ana")
     db = open_project(db_path)
-    assert session.scope(db, "ana", uncoded=True) == [t["id"] for t in turns[1:]]
+    assert scope(db, "ana", uncoded=True) == [t["id"] for t in turns[1:]]
     int02 = [t["id"] for t in turns if t["interview"] == "INT-02"]
-    assert session.scope(db, "ana", interview_ids=["INT-02"]) == int02
-    assert len(session.scope(db, "ana", all_turns=True)) == query(db_path, "SELECT count(*) FROM turns")[0][0]
+    assert scope(db, "ana", interview_ids=["INT-02"]) == int02
+    assert len(scope(db, "ana", all_turns=True)) == query(db_path, "SELECT count(*) FROM turns")[0][0]
     r = code(cli, "q\n", "--uncoded")
     assert f"· turn {turns[1]['idx']} ·" in r.stdout and f"0 of {len(turns) - 1} turns in scope decided" in r.stdout
     r = cli("code", "--coder", "ana", "--interview", "INT-99", input="q\n", expect=1)
@@ -261,7 +262,7 @@ def test_order_uncertain_puts_scores_near_the_threshold_first(cli, db_path, turn
     suggest(db_path, turns[3], "Impact", 0.98)  # the least certain code counts, not the best one
     suggest(db_path, turns[7], "Impact", 0.75)  # Impact's own threshold is 0.7: 0.05
     db = open_project(db_path)
-    order = session.scope(db, "ana", order="uncertain")
+    order = scope(db, "ana", order="uncertain")
     assert order[:4] == [turns[5]["id"], turns[7]["id"], turns[3]["id"], turns[2]["id"]]
     assert order[4:] == [t["id"] for t in turns if t["id"] not in order[:4]]  # the rest in document order
     r = code(cli, "x\nq\n", "--order", "uncertain")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from qualcode.codebook.tree import CodeTree
-from qualcode.coding.session import interview_clause
+from qualcode.coding.scope import interview_clause
 from qualcode.errors import UsageError
 from qualcode.store.queries import require_coders
 

@@ -49,12 +49,12 @@ def code(
     if ctx.invoked_subcommand is not None:
         return
     from qualcode.cli import _keys as session_ui
-    from qualcode.coding import session
+    from qualcode.coding import scope, session
 
     name = require_coder(coder)
     keys = session_ui.keys_from_terminal(render.out)
     db = open_db(ctx, writes=True)
-    ids = session.scope(
+    ids = scope.scope(
         db,
         name,
         interview_ids=in_scope(ctx, interview, source),
