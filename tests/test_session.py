@@ -542,3 +542,15 @@ def test_c_and_the_name_of_a_checked_code_asks_before_unchecking_it(cli, db_path
     assert live(db_path, "ana", turns[0]) == [
         (turns[0]["idx"], None, turns[0]["start"], turns[0]["end"], None, "manual")
     ]
+
+
+@pytest.mark.parametrize("key", ["n", "s"])
+def test_leaving_a_turn_without_a_decision_says_the_memo_noted_there_is_not_saved(cli, db_path, turns, key):
+    """ "memo noted: it is saved with your decision on this turn", and n (or s) then left it without a word."""
+    t = turns[0]
+    r = code(cli, f"m late funds\n{key}\nq\n")
+    said = r.stdout.split(f"ana> {key}")[1]
+    assert f"the memo noted on INT-01 turn {t['idx']} was not saved: no decision" in said
+    assert query(db_path, "SELECT count(*) FROM codings") == [(0,)]
+    r = code(cli, "m late funds\na\nn\nq\n")  # saved with the decision: nothing to say on leaving
+    assert "was not saved" not in r.stdout

@@ -98,6 +98,7 @@ class Cursor:
         self.choices: list[dict] = []
         self.ctx: Context | None = None
         self.memo: str | None = None
+        self.noted: str | None = None
         # Set by a screen too small to show what a decision would save: until it is cleared, no key but q, ? and
         # Esc acts (see `handle`).
         self.blind = False
@@ -124,7 +125,7 @@ class Cursor:
     def load(self) -> None:
         self.pending, self.choices, self.unchecking = None, [], None
         self.ctx = self.contexts.get(self.turn_id) if self.turn_id is not None else None
-        self.memo = None
+        self.memo = self.noted = None  # noted: a memo typed on this visit, not yet saved with a decision
         if self.ctx:
             self.prepare()
 
@@ -174,17 +175,17 @@ class Cursor:
         if cmd == "n":
             if self.turn_id is None:
                 return Reply(message="this is the end of the scope (p goes back)")
-            return self.go(self.pos + 1)
+            return self._leave(self.pos + 1)
         if cmd == "p":
             if self.pos == 0:
                 return Reply(message="this is the first turn in scope")
-            return self.go(self.pos - 1)
+            return self._leave(self.pos - 1)
         if self.turn_id is None:
             return Reply(message="no turn here: p goes back, u undoes your last decision, q quits")
         if cmd == "s":
             self.counts["skipped"] += 1
             self.skipped.add(self.turn_id)
-            return self.go(self._next_open(self.pos))
+            return self._leave(self._next_open(self.pos))
         if cmd == "m":
             return self._memo(arg) if arg else self._ask("m")
         return self.other(cmd, arg, text)
@@ -213,8 +214,17 @@ class Cursor:
     def pick(self, code: Code, typed: str | None = None) -> Reply:
         raise NotImplementedError
 
+    def _leave(self, pos: int) -> Reply:
+        """Move to POS without a decision, saying so when a memo noted on the turn goes with it: it was promised to
+        the turn's decision, and leaving makes none."""
+        ctx, noted = self.ctx, self.noted
+        reply = self.go(pos)
+        if ctx is not None and noted is not None:
+            reply.message = f"the memo noted on {ctx.turn.interview_id} turn {ctx.turn.idx} was not saved: no decision"
+        return reply
+
     def _memo(self, text: str) -> Reply:
-        self.memo = text
+        self.memo = self.noted = text
         return Reply(message="memo noted: it is saved with your decision on this turn", show="codes")
 
     def commit(
