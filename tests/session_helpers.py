@@ -102,3 +102,18 @@ def live(db_path: Path, coder: str, turn: dict | None = None) -> list[tuple]:
 
 def names(db_path: Path, coder: str, turn: dict) -> set:
     return {r[1] for r in live(db_path, coder, turn)}
+
+
+NATO = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliet", "Kilo", "Lima"]
+
+
+def many_codes(cli, db_path: Path, tmp_path: Path, interview: str, top: float, **kw) -> dict:
+    """A flat codebook of the twelve NATO names, each suggested on the interview's first participant turn (scores
+    from TOP down by 0.01, in that order; KW to `suggest`): more codes than the nine numbered ones. The turn."""
+    cli("import", CORPUS / f"{interview}.md")
+    codes = "".join(f"  - name: {n}\n" for n in NATO)
+    cli("codebook", "load", write(tmp_path / "many.yml", f"codebook: Many\ncodes:\n{codes}"))
+    turn = participant_turns(db_path)[0]
+    for n, name in enumerate(NATO):
+        suggest(db_path, turn, name, top - n / 100, **kw)
+    return turn

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -103,12 +104,18 @@ def codings(db_path):
     return [r[:5] for r in out]
 
 
-@pytest.fixture
-def project(cli, tmp_path, db_path):
+def coded(cli, tmp_path, rows: str) -> Path:
+    """INT-01 as first imported, the codebook, and ROWS (a codings CSV): the transcript's file, to edit."""
     f = write(tmp_path / "edited" / "INT-01.md", ORIGINAL)
     cli("import", f)
     cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
-    cli("codings", "import", write(tmp_path / "codings.csv", CODINGS))
+    cli("codings", "import", write(tmp_path / "codings.csv", rows))
+    return f
+
+
+@pytest.fixture
+def project(cli, tmp_path, db_path):
+    f = coded(cli, tmp_path, CODINGS)
     assert codings(db_path) == [(i, idx, a, b, "ok") for i, (_, idx, a, b) in enumerate(BEFORE, 1)]
     return f
 
@@ -377,10 +384,7 @@ def edit_turn_13(text: str) -> str:
 @pytest.fixture
 def settled(cli, tmp_path, db_path):
     """A complete consensus of ana and ben; ana then applies a code on settled turns and undoes it (no change)."""
-    f = write(tmp_path / "edited" / "INT-01.md", ORIGINAL)
-    cli("import", f)
-    cli("codebook", "load", write(tmp_path / "codebook.yml", CODEBOOK))
-    cli("codings", "import", write(tmp_path / "codings.csv", AGREEING))
+    f = coded(cli, tmp_path, AGREEING)
     cli("review", "--coders", "ana,ben", input="1\nq\n")
     for turn in ("9", "13"):
         cli("apply", "INT-01", turn, "Impact", "--coder", "ana")

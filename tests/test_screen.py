@@ -12,7 +12,7 @@ from qualcode.cli._screen import View, draw, tail
 from qualcode.coding.session import CodingSession
 from qualcode.store.db import open_project
 from tests.conftest import CORPUS, write
-from tests.session_helpers import participant_turns, suggest
+from tests.session_helpers import many_codes, participant_turns, suggest
 
 LONG = """\
 codebook: Long names
@@ -176,29 +176,7 @@ def test_unchecked_rows_give_way_and_a_checked_row_never_does(sess, width):
 
 def test_the_line_of_codes_past_the_ninth_is_whole_at_60_columns(cli, db_path, tmp_path):
     """It sat in the code-name column, which at 60 columns cut it to "+ 3 more (c…"."""
-    names = [
-        "Alpha",
-        "Bravo",
-        "Charlie",
-        "Delta",
-        "Echo",
-        "Foxtrot",
-        "Golf",
-        "Hotel",
-        "India",
-        "Juliet",
-        "Kilo",
-        "Lima",
-    ]
-    cli("import", CORPUS / "INT-07.md")
-    cli(
-        "codebook",
-        "load",
-        write(tmp_path / "many.yml", "codebook: Many\ncodes:\n" + "".join(f"  - name: {n}\n" for n in names)),
-    )
-    turn = participant_turns(db_path)[0]
-    for n, code in enumerate(names):
-        suggest(db_path, turn, code, 0.9 - n / 100, probability=0.5)  # none pre-checked: none kept past the ninth
+    turn = many_codes(cli, db_path, tmp_path, "INT-07", 0.9, probability=0.5)  # none pre-checked: none numbered past 9
     sess = CodingSession(open_project(db_path), "ana", [turn["id"]])
     sess.checked.add(sess.items[0].code.id)  # with nothing checked, the line says so instead (see below)
     lines = screen(sess, 60, 18)

@@ -477,23 +477,14 @@ def test_the_help_of_code_says_an_empty_line_after_the_help_decides_nothing(cli)
 def test_c_unchecks_a_checked_code_past_the_ninth(cli, db_path, tmp_path):
     """Twelve suggestions, all pre-checked: the last three have no number, and only x (which records "no code")
     took one of them off. c finds any code: on a checked one it unchecks it."""
-    from tests.conftest import CORPUS, write
+    from tests.session_helpers import NATO, many_codes
 
-    nato = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliet", "Kilo", "Lima"]
-    cli("import", CORPUS / "INT-01.md")
-    cli(
-        "codebook",
-        "load",
-        write(tmp_path / "many.yml", "codebook: Many\ncodes:\n" + "".join(f"  - name: {n}\n" for n in nato)),
-    )
-    turn = participant_turns(db_path)[0]
-    for n, name in enumerate(nato):
-        suggest(db_path, turn, name, 0.99 - n / 100)
+    turn = many_codes(cli, db_path, tmp_path, "INT-01", 0.99)
     r = code(cli, "?\n\nc lima\nc lima\nc kilo\nc kilo\nc kilo\na\nq\n")
     assert "find a code by name: checks it; again, unchecks" in r.stdout.split("ana> ?")[1]  # the help says how
     assert "\nunchecked Lima\n" in r.stdout and "\nunchecked Kilo\n" in r.stdout
     assert "\nchecked Kilo (unnumbered: more than 9 codes here; c unchecks it)" in r.stdout
-    assert names(db_path, "ana", turn) == set(nato) - {"Lima"}
+    assert names(db_path, "ana", turn) == set(NATO) - {"Lima"}
 
 
 def test_line_mode_prints_each_note_on_a_line_of_its_own(cli, db_path, turns):
