@@ -169,13 +169,18 @@ def info(ctx: typer.Context, message: str) -> None:
         render.err.print(message, markup=False, highlight=False)
 
 
+def warn_caveats(caveats: list[str]) -> None:
+    """What the figures rest on that is incomplete (an unfinished consensus given --allow-incomplete, undecided
+    units, codings left out) goes to stderr too, even with --quiet: the only place a CSV has for it."""
+    for caveat in caveats:
+        warn(caveat)
+
+
 def warn_incomplete(db, coder: str | None) -> None:
-    """What the exported figures rest on that is incomplete (an unfinished consensus given --allow-incomplete,
-    undecided units, codings left out) goes to stderr too, even with --quiet."""
+    """warn_caveats for figures that are not an export's own data (participants, co-occurrence)."""
     from qualcode.export.segments import caveats_for
 
-    for caveat in caveats_for(db, coder):
-        warn(caveat)
+    warn_caveats(caveats_for(db, coder))
 
 
 def step(ctx: typer.Context, message: str) -> None:

@@ -17,7 +17,7 @@ from qualcode.cli._common import (
     info,
     open_db,
     refi_counts,
-    warn,
+    warn_caveats,
     warn_incomplete,
     write_output,
 )
@@ -88,12 +88,6 @@ def _format_opt(formats: tuple[str, ...]):
     return Annotated[Literal[formats] | None, typer.Option("--format", "-f", help=text)]  # type: ignore[valid-type]
 
 
-def _warn_caveats(data: dict) -> None:
-    """The export's caveats on stderr too, even with --quiet: the only place a CSV has for them."""
-    for caveat in data["caveats"]:
-        warn(caveat)
-
-
 def _emit(ctx: typer.Context, text: str | bytes, output: Path | None, what: str) -> None:
     write_output(text, output, ctx, what)
 
@@ -128,7 +122,7 @@ def summary(
     content, data = export_files.summary(
         db, fmt, coder=coder, quotes=quotes, redact=redact, allow_incomplete=allow_incomplete
     )
-    _warn_caveats(data)
+    warn_caveats(data["caveats"])
     _emit(ctx, content, output, "the summary")
 
 
@@ -197,7 +191,7 @@ def matrix(
         allow_incomplete=allow_incomplete,
         source=source,
     )
-    _warn_caveats(data)
+    warn_caveats(data["caveats"])
     if content is not None:
         _emit(ctx, content, output, "the matrix")
     elif output is not None:
@@ -237,7 +231,7 @@ def segments(
     fmt = export_files.choose_format(fmt, output, ROWS)
     db = open_db(ctx)
     content, data = export_files.segments(db, fmt, coder=coder, redact=redact, allow_incomplete=allow_incomplete)
-    _warn_caveats(data)
+    warn_caveats(data["caveats"])
     _emit(ctx, content, output, "the segments")
 
 

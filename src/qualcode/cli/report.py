@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from qualcode.cli._common import COUNT, AllowIncompleteOpt, ExportCoderOpt, RedactOpt, open_db, warn, write_output
+from qualcode.cli._common import (
+    COUNT,
+    AllowIncompleteOpt,
+    ExportCoderOpt,
+    RedactOpt,
+    open_db,
+    warn_caveats,
+    write_output,
+)
 
 
 def report(
@@ -44,8 +52,7 @@ def report(
         build_format(None, output, ("html",), what="the report")  # r.pdf would be HTML under a PDF name
     db = open_db(ctx)
     content, data = build(db, coder=coder, redact=redact, allow_incomplete=allow_incomplete, title=title, quotes=quotes)
-    for caveat in data["summary"]["caveats"]:  # what the report's banner says, on stderr too, even with --quiet
-        warn(caveat)
+    warn_caveats(data["summary"]["caveats"])  # what the report's banner says
     write_output(content, output, ctx, "the report")
 
 
